@@ -1,0 +1,119 @@
+"""Plain-Python building blocks every service's domain uses.
+
+No I/O lives here: the domain layers import this module and nothing else from
+the kit, so their unit tests run without a database, a broker or HTTP.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises; mapped to problem+json once, in the kit."""
+
+    status = 400
+    type_suffix = "domain-error"
+
+    def __init__(self, detail: str, *, rule: str | None = None, extra: dict[str, Any] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.rule = rule
+        self.extra = extra or {}
+
+
+class RuleViolation(DomainError):
+    """A step the procedure forbids (409). `rule` is the rule's name as in DOMAIN.md."""
+
+    status = 409
+    type_suffix = "rule-violation"
+
+    def __init__(self, rule: str, detail: str, **extra: Any):
+        super().__init__(detail, rule=rule, extra=extra)
+
+
+class NotFound(DomainError):
+    status = 404
+    type_suffix = "not-found"
+
+
+class InvalidInput(DomainError):
+    """Input that passes the schema but breaks a rule of form (422)."""
+
+    status = 422
+    type_suffix = "invalid-input"
+
+
+@dataclass
+class Aggregate:
+    """An entity that records the events its changes cause.
+
+    The unit of work collects `pending_events` after a command and writes them to
+    the outbox in the same transaction as the state change.
+    """
+
+    pending_events: list[Any] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def record(self, event: Any) -> None:
+        self.pending_events.append(event)
+
+    def collect_events(self) -> list[Any]:
+        events, self.pending_events = self.pending_events, []
+        return events
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def add_months(start: date, months: int) -> date:
+    """Calendar months later; the day is clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
+    month_index = start.month - 1 + months
+    year = start.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+def add_working_days(start: date, days: int, holidays: frozenset[date] = frozenset()) -> date:
+    """`days` working days after `start` (Monday to Friday, less the given holidays)."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5 and current not in holidays:
+            remaining -= 1
+    return current
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Completed years of age on a date."""
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+AGE_BRACKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-4", 0, 4),
+    ("5-11", 5, 11),
+    ("12-17", 12, 17),
+    ("18-59", 18, 59),
+    ("60+", 60, None),
+)
+
+
+def age_bracket(birth_date: date | None, on: date) -> str:
+    """UNHCR Refugee Data Finder age bracket, or 'unknown'."""
+    if birth_date is None:
+        return "unknown"
+    age = age_on(birth_date, on)
+    for label, low, high in AGE_BRACKETS:
+        if age >= low and (high is None or age <= high):
+            return label
+    return "unknown"
+
+
+def mask_small_cells(count: int, threshold: int) -> int | str:
+    """Counts below the threshold are shown as '*' (UNHCR convention)."""
+    return "*" if 0 < count < threshold else count
