@@ -1,0 +1,4 @@
+from .base import Event
+from . import civil_registry, registration, rsd, statelessness
+
+__all__ = ["Event", "civil_registry", "registration", "rsd", "statelessness"]

@@ -1,0 +1,55 @@
+"""Events civil-registry-bridge publishes on `civil-registry.events`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from .base import Event
+from .common import Id
+
+
+class BirthVerified(Event):
+    event_type: ClassVar[str] = "civil_registry.birth.verified.v1"
+    request_id: Id
+    child_person_id: Id | None = None
+    certificate_number: str
+    iin: str | None = None
+    birth_date: date | None = None
+
+
+class BirthNotFound(Event):
+    event_type: ClassVar[str] = "civil_registry.birth.not_found.v1"
+    request_id: Id
+    child_person_id: Id | None = None
+
+
+class BirthRegistrationSubmitted(Event):
+    event_type: ClassVar[str] = "civil_registry.birth_registration.submitted.v1"
+    request_id: Id
+    child_person_id: Id | None = None
+    submission_id: str
+
+
+class BirthRegistered(Event):
+    event_type: ClassVar[str] = "civil_registry.birth.registered.v1"
+    request_id: Id
+    child_person_id: Id | None = None
+    certificate_number: str
+    iin: str | None = None
+
+
+class BirthRegistrationRejected(Event):
+    event_type: ClassVar[str] = "civil_registry.birth_registration.rejected.v1"
+    request_id: Id
+    child_person_id: Id | None = None
+    reason: str
+
+
+class BirthRequestQuarantined(Event):
+    """The registry's answer was malformed or contradicted the request; a person must look."""
+
+    event_type: ClassVar[str] = "civil_registry.birth_request.quarantined.v1"
+    request_id: Id
+    child_person_id: Id | None = None
+    reason: str

@@ -1,0 +1,122 @@
+"""Events registration publishes on `registration.events`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from .base import Event
+from .common import BirthDatePrecision, CountryCode, Id, LanguageCode, Name, Sex
+
+
+class PersonRegistered(Event):
+    """A person entered the population register (directly or from a referral)."""
+
+    event_type: ClassVar[str] = "registration.person.registered.v1"
+    person_id: Id
+    registration_number: str
+    given_name: Name
+    family_name: Name
+    birth_date: date | None = None
+    birth_date_precision: BirthDatePrecision = "exact"
+    sex: Sex
+    citizenship: list[CountryCode] = Field(default_factory=list, description="Empty when none or undetermined")
+    citizenship_status: Literal["known", "none", "undetermined"] = "known"
+    country_of_origin: CountryCode | None = None
+    specific_needs: list[str] = Field(default_factory=list)
+    household_id: Id | None = None
+    registered_at: datetime
+    office: str | None = None
+
+
+class ReferralRegistered(Event):
+    """A person referred at the border asked for asylum and is now registered."""
+
+    event_type: ClassVar[str] = "registration.referral.registered.v1"
+    referral_id: Id
+    person_id: Id
+    crossing_point: str
+    referred_at: datetime
+    registered_at: datetime
+    language: LanguageCode
+    intent: Literal["asylum"]
+    irregular_entry: bool = False
+    late: bool = False
+    office: str | None = None
+
+
+class BirthRecorded(Event):
+    """A child was born into a registered household (continuous registration)."""
+
+    event_type: ClassVar[str] = "registration.birth.recorded.v1"
+    child_person_id: Id
+    household_id: Id | None = None
+    given_name: Name
+    family_name: Name
+    patronymic: str | None = None
+    birth_date: date
+    sex: Sex
+    born_in_kazakhstan: bool
+    place_of_birth: str | None = None
+    foundling: bool = False
+    medical_birth_certificate_number: str | None = None
+    mother_person_id: Id | None = None
+    father_person_id: Id | None = None
+    mother_given_name: str | None = None
+    mother_family_name: str | None = None
+    mother_birth_date: date | None = None
+    mother_status: str | None = Field(default=None, description="Legal status of the mother, e.g. stateless, refugee")
+    father_status: str | None = None
+    parents_reside_permanently: bool = False
+
+
+class LegalStatusChanged(Event):
+    """Registration's projection of a person's legal status moved."""
+
+    event_type: ClassVar[str] = "registration.legal_status.changed.v1"
+    person_id: Id
+    status: str
+    previous_status: str | None = None
+    since: date
+    cause_event_id: str | None = None
+
+
+class DocumentIssued(Event):
+    """An identity document was issued (certificate number and validity only)."""
+
+    event_type: ClassVar[str] = "registration.document.issued.v1"
+    person_id: Id
+    document_id: Id
+    kind: str
+    number: str
+    valid_from: date
+    valid_until: date | None = None
+
+
+class DocumentRevoked(Event):
+    event_type: ClassVar[str] = "registration.document.revoked.v1"
+    person_id: Id
+    document_id: Id
+    kind: str
+    reason: str
+
+
+class PersonsMerged(Event):
+    """Two records were the same person; `merged_person_id` now lives on as `surviving_person_id`."""
+
+    event_type: ClassVar[str] = "registration.persons.merged.v1"
+    surviving_person_id: Id
+    merged_person_id: Id
+    reason: str
+
+
+class HouseholdChanged(Event):
+    """A registration group changed: arrival, departure, death, marriage, split."""
+
+    event_type: ClassVar[str] = "registration.household.changed.v1"
+    household_id: Id
+    change: Literal["created", "arrival", "departure", "death", "marriage", "split", "birth"]
+    person_id: Id | None = None
+    new_household_id: Id | None = None

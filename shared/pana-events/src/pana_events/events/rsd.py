@@ -1,0 +1,115 @@
+"""Events rsd publishes on `rsd.events`. The claim itself never appears here."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from .base import Event
+from .common import Id, Ids
+
+
+class ApplicationLodged(Event):
+    event_type: ClassVar[str] = "rsd.application.lodged.v1"
+    application_id: Id
+    person_id: Id
+    member_ids: Ids
+    lodged_on: date
+    registered_on: date
+    decision_due: date
+    processing_mode: Literal["regular", "accelerated", "simplified"] = "regular"
+    late_lodging: bool = False
+    office: str | None = None
+
+
+class CertificateRequested(Event):
+    """Registration should issue an asylum-seeker certificate for these dates."""
+
+    event_type: ClassVar[str] = "rsd.certificate.requested.v1"
+    application_id: Id
+    person_id: Id
+    member_ids: Ids
+    valid_from: date
+    valid_until: date
+    reason: Literal["registration", "extension"]
+
+
+class InterviewScheduled(Event):
+    event_type: ClassVar[str] = "rsd.interview.scheduled.v1"
+    application_id: Id
+    person_id: Id
+    interview_id: Id
+    scheduled_for: date
+
+
+class DecisionIssued(Event):
+    event_type: ClassVar[str] = "rsd.decision.issued.v1"
+    application_id: Id
+    person_id: Id
+    member_ids: Ids = Field(description="Persons the decision covers (principal and derivatives)")
+    outcome: Literal["recognised", "rejected"]
+    decided_on: date
+    notified_on: date | None = None
+    appeal_until: date | None = None
+
+
+class DecisionPeriodExtended(Event):
+    event_type: ClassVar[str] = "rsd.decision_period.extended.v1"
+    application_id: Id
+    person_id: Id
+    decision_due: date
+
+
+class AppealLodged(Event):
+    event_type: ClassVar[str] = "rsd.appeal.lodged.v1"
+    application_id: Id
+    person_id: Id
+    lodged_on: date
+
+
+class AppealDecided(Event):
+    event_type: ClassVar[str] = "rsd.appeal.decided.v1"
+    application_id: Id
+    person_id: Id
+    member_ids: Ids
+    outcome: Literal["upheld", "dismissed"]
+    decided_on: date
+
+
+class ApplicationClosed(Event):
+    event_type: ClassVar[str] = "rsd.application.closed.v1"
+    application_id: Id
+    person_id: Id
+    member_ids: Ids
+    reason: str
+    closed_on: date
+
+
+class ApplicationReopened(Event):
+    event_type: ClassVar[str] = "rsd.application.reopened.v1"
+    application_id: Id
+    person_id: Id
+    ground: str
+    reopened_on: date
+
+
+class StatusEnded(Event):
+    """Refugee status ended by cessation, cancellation or revocation."""
+
+    event_type: ClassVar[str] = "rsd.status.ended.v1"
+    application_id: Id
+    person_id: Id
+    member_ids: Ids
+    ending: Literal["cessation", "cancellation", "revocation"]
+    ground: str
+    ended_on: date
+
+
+class DeadlineMissed(Event):
+    event_type: ClassVar[str] = "rsd.deadline.missed.v1"
+    application_id: Id
+    person_id: Id
+    deadline: str
+    due: date
