@@ -1,0 +1,123 @@
+"""`pana` — the operator's command line.
+
+  pana token --role ROLE      print a dev access token (last line of output)
+  pana run                    start the whole system on embedded defaults (make run)
+  pana audit verify --service S   verify the audit hash chain of a service's database
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .roles import ROLES, SERVICES
+
+
+def _token(args) -> int:
+    from .auth import mint_dev_token
+    from .settings import ServiceSettings
+
+    settings = ServiceSettings(_env_file=None)
+    audience = args.audience.split(",") if args.audience else None
+    token = mint_dev_token(settings, role=args.role, subject=args.subject, office=args.office, audience=audience,
+                           ttl_seconds=args.ttl)
+    print(f"# dev token: role={args.role} office={args.office} audience={audience or list(SERVICES)} ttl={args.ttl}s", file=sys.stderr)
+    print(token)
+    return 0
+
+
+def _run(args) -> int:
+    from .settings import repo_root
+    from .stack import SERVICES as SPECS
+    from .stack import SIMULATOR_PORT, Stack
+
+    var = Path(args.var or repo_root() / "var")
+    ports = {s.name: int(os.environ.get(f"{s.env_prefix}PORT", s.default_port)) for s in SPECS}
+    stack = Stack(var_dir=var, broker=args.broker, database=args.database, ports=ports,
+                  simulator_port=int(os.environ.get("SIMULATOR_PORT", SIMULATOR_PORT)))
+    stopping = False
+
+    def _stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        print(f"starting broker ({args.broker}) and database ({args.database}) ...", flush=True)
+        stack.start()
+        print("\nPana is running:", flush=True)
+        for name, proc in stack.processes.items():
+            print(f"  {name:<26} {proc.url}/docs", flush=True)
+        print(f"  kafka bootstrap            {stack.kafka_bootstrap}")
+        print("\nA token:  uv run pana token --role border-officer\nCtrl-C stops everything.", flush=True)
+        while not stopping:
+            for proc in stack.processes.values():
+                proc.check_alive()
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping ...", flush=True)
+        stack.stop()
+        print("stopped.", flush=True)
+    return 0
+
+
+def _audit_verify(args) -> int:
+    from .audit import verify_chain
+    from .db import Database
+    from .settings import ServiceSettings
+
+    url = args.database_url or ServiceSettings(service_name=args.service, database_url="sqlite").resolved_database_url()
+
+    async def go():
+        db = Database(url)
+        async with db.session() as session:
+            report = await verify_chain(session)
+        await db.dispose()
+        return report
+
+    report = asyncio.run(go())
+    if report.intact:
+        print(f"audit chain intact: {report.entries} entries")
+        return 0
+    print(f"audit chain BROKEN at entry {report.first_broken_seq}: {report.reason}")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pana", description="Pana operator tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    token = sub.add_parser("token", help="print a dev access token")
+    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument("--subject", default=None, help="user id (default: <role>-dev)")
+    token.add_argument("--office", default="almaty")
+    token.add_argument("--audience", default=None, help="comma-separated services (default: all four)")
+    token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds")
+    token.set_defaults(func=_token)
+
+    run = sub.add_parser("run", help="start the whole system")
+    run.add_argument("--broker", default=os.environ.get("PANA_BROKER", "embedded"), help="embedded | apache | host:port")
+    run.add_argument("--database", default=os.environ.get("PANA_DATABASE", "sqlite"), help="sqlite | postgres | URL with {db}")
+    run.add_argument("--var", default=None, help="state directory (default: ./var)")
+    run.set_defaults(func=_run)
+
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="verify the hash chain")
+    verify.add_argument("--service", required=True, choices=SERVICES)
+    verify.add_argument("--database-url", default=None)
+    verify.set_defaults(func=_audit_verify)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Consuming events: inbox deduplication, bounded retries, dead letters, safe commits.
+
+For each record: parse the envelope (unreadable -> dead letter at once); skip
+types this service does not handle; validate the payload against the contract
+(invalid -> dead letter); run the handler in a unit of work that also records
+the event in the inbox, so a redelivery changes nothing. A handler that keeps
+failing is retried with backoff, then dead-lettered, and the partition moves on.
+Offsets are committed after the effect, and only for partitions still assigned
+(aiokafka #929, #1046): a commit for a revoked partition would fail or, worse,
+move another member's position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from pana_events import EVENT_TYPES, Envelope, EnvelopeError, Event, dead_letter_topic, from_kafka
+
+from .db import Database
+from .domain import DomainError
+from .kafka import backoff_sleep, ensure_topics, make_consumer, make_producer
+from .metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from .outbox import OutboxSignal, UnitOfWork
+from .settings import ServiceSettings
+from .tracing import continue_trace
+
+log = logging.getLogger("pana.consumer")
+
+Handler = Callable[[Event, Envelope, UnitOfWork], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str  # handled | duplicate | skipped | dead_lettered
+    reason: str | None = None
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):
+    def __init__(self, owner: "EventConsumer"):
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked):
+        await self.owner.commit_processed(set(revoked))
+
+    async def on_partitions_assigned(self, assigned):
+        for tp in assigned:
+            self.owner.processed.pop(tp, None)
+
+
+class EventConsumer:
+    def __init__(self, db: Database, settings: ServiceSettings, signal: OutboxSignal,
+                 topics: list[str], handlers: dict[str, Handler], source: str):
+        unknown = set(handlers) - set(EVENT_TYPES)
+        if unknown:
+            raise ValueError(f"handlers for event types not in the contract: {sorted(unknown)}")
+        self.db = db
+        self.settings = settings
+        self.signal = signal
+        self.topics = topics
+        self.handlers = handlers
+        self.source = source
+        self.group = settings.group
+        self.dlq_topic = dead_letter_topic(self.group)
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.processed: dict[TopicPartition, int] = {}
+        self.connected = False
+        self._stopping = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------
+    async def run(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                await self._connect()
+                attempt = 0
+                await self._poll_loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s lost the broker (%s: %s); reconnecting", self.group, type(exc).__name__, exc)
+            finally:
+                self.connected = False
+                await self._close_clients()
+            if not self._stopping.is_set():
+                await backoff_sleep(attempt)
+                attempt += 1
+
+    async def _connect(self) -> None:
+        await ensure_topics(self.settings, [*self.topics, self.dlq_topic])
+        self.producer = make_producer(self.settings)
+        await self.producer.start()
+        self.consumer = make_consumer(self.settings, self.group)
+        self.consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
+        await self.consumer.start()
+        self.connected = True
+
+    async def _close_clients(self) -> None:
+        for client in (self.consumer, self.producer):
+            if client is not None:
+                try:
+                    await client.stop()
+                except Exception:  # closing a broken client must not stop the reconnect loop
+                    pass
+        self.consumer = self.producer = None
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    # -- polling and committing -----------------------------------------
+    async def _poll_loop(self) -> None:
+        assert self.consumer is not None
+        while not self._stopping.is_set():
+            batches = await self.consumer.getmany(timeout_ms=500, max_records=200)
+            for tp, records in batches.items():
+                for record in records:
+                    if self._stopping.is_set() or tp not in self.consumer.assignment():
+                        break
+                    await self.handle_record(record)
+                    self.processed[tp] = record.offset + 1
+                await self.commit_processed({tp})
+
+    async def commit_processed(self, partitions: set[TopicPartition]) -> None:
+        consumer = self.consumer
+        if consumer is None:
+            return
+        owned = consumer.assignment()
+        offsets = {tp: off for tp, off in self.processed.items() if tp in partitions and tp in owned}
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partition moved during a rebalance; its new owner redelivers and the inbox dedups.
+            log.info("commit skipped for %s: %s", sorted(map(str, offsets)), exc)
+        for tp in offsets:
+            self.processed.pop(tp, None)
+
+    # -- one record ------------------------------------------------------
+    async def handle_record(self, record) -> Outcome:
+        try:
+            envelope = from_kafka(record.headers, record.value)
+        except EnvelopeError as exc:
+            return await self._dead_letter(record, f"unreadable envelope: {exc}", None)
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            EVENTS_CONSUMED.labels(self.settings.service_name, envelope.type[:100], "skipped").inc()
+            return Outcome("skipped")
+        try:
+            event = EVENT_TYPES[envelope.type].model_validate(envelope.data)
+        except ValidationError as exc:
+            fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+            return await self._dead_letter(record, f"payload does not match {envelope.type}: {fields}", envelope)
+        return await self.deliver(event, envelope, handler, record)
+
+    async def deliver(self, event: Event, envelope: Envelope, handler: Handler, record=None) -> Outcome:
+        last_error = "unknown"
+        for attempt in range(self.settings.consumer_max_attempts):
+            try:
+                with continue_trace(envelope.traceparent, f"consume {envelope.type}", **{"messaging.destination.name": record.topic if record else "", "pana.event.id": envelope.id}):
+                    async with UnitOfWork(self.db, self.source, signal=self.signal, causation=envelope) as uow:
+                        if await uow.already_handled(self.group, envelope.id):
+                            EVENTS_CONSUMED.labels(self.settings.service_name, envelope.type, "duplicate").inc()
+                            return Outcome("duplicate")
+                        await handler(event, envelope, uow)
+                        uow.mark_handled(self.group, envelope)
+                EVENTS_CONSUMED.labels(self.settings.service_name, envelope.type, "handled").inc()
+                return Outcome("handled")
+            except IntegrityError as exc:
+                # Another member committed the same event first: the next attempt sees it in the inbox.
+                last_error = f"integrity error: {exc.orig!s}"[:500]
+            except DomainError as exc:
+                # The procedure refuses this event; retrying cannot change that.
+                if record is None:
+                    raise
+                return await self._dead_letter(record, f"refused by rule {exc.rule or type(exc).__name__}: {exc.detail}", envelope)
+            except Exception as exc:
+                last_error = f"{type(exc).__name__}: {exc}"[:500]
+                log.warning("handler for %s failed (attempt %d): %s", envelope.type, attempt + 1, last_error)
+            delay = self.settings.consumer_retry_backoff_ms / 1000 * 2 ** attempt
+            await asyncio.sleep(min(delay, 10) * (0.5 + random.random() / 2))
+        if record is None:
+            raise RuntimeError(last_error)
+        return await self._dead_letter(record, f"failed after {self.settings.consumer_max_attempts} attempts: {last_error}", envelope)
+
+    async def _dead_letter(self, record, reason: str, envelope: Envelope | None) -> Outcome:
+        headers = list(record.headers or ()) + [
+            ("dlq_reason", reason[:2000].encode()),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+            ("dlq_group", self.group.encode()),
+            ("dlq_failed_at", datetime.now(timezone.utc).isoformat().encode()),
+        ]
+        assert self.producer is not None
+        await self.producer.send_and_wait(self.dlq_topic, record.value, key=record.key, headers=headers)
+        DEAD_LETTERS.labels(self.settings.service_name, record.topic).inc()
+        EVENTS_CONSUMED.labels(self.settings.service_name, (envelope.type if envelope else "unreadable")[:100], "dead_lettered").inc()
+        log.warning("dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, reason[:300])
+        return Outcome("dead_lettered", reason)

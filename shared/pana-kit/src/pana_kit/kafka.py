@@ -1,0 +1,78 @@
+"""aiokafka clients configured once for every service.
+
+Kafka transactions and idempotent producers are not relied on (the embedded
+broker has neither): correctness comes from the outbox and the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from pana_events.topics import TOPIC_BY_NAME
+
+from .settings import ServiceSettings
+
+log = logging.getLogger("pana.kafka")
+
+
+def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=f"{settings.service_name}-producer",
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+        retry_backoff_ms=200,
+    )
+
+
+def make_consumer(settings: ServiceSettings, group: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group,
+        client_id=f"{settings.service_name}-consumer",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_interval_ms=300_000,
+        session_timeout_ms=30_000,
+        heartbeat_interval_ms=3_000,
+        request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
+        metadata_max_age_ms=5_000,
+    )
+
+
+async def ensure_topics(settings: ServiceSettings, names: list[str]) -> None:
+    """Create the topics (partitions from the registry) if they do not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=settings.kafka_request_timeout_ms)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = []
+        for name in names:
+            if name in existing:
+                continue
+            topic = TOPIC_BY_NAME.get(name)
+            wanted.append(NewTopic(name, num_partitions=topic.partitions if topic else 1,
+                                   replication_factor=settings.kafka_replication_factor))
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+            except KafkaError as exc:  # a concurrent creator won; anything else shows at subscribe
+                log.info("create_topics: %s", exc)
+    finally:
+        await admin.close()
+
+
+async def backoff_sleep(attempt: int, base_s: float = 0.5, cap_s: float = 10.0) -> None:
+    import random
+
+    await asyncio.sleep(min(cap_s, base_s * 2 ** min(attempt, 10)) * (0.5 + random.random() / 2))

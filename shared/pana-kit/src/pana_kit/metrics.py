@@ -1,0 +1,14 @@
+"""Prometheus metrics every service exposes at /metrics. Labels never carry personal data."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter("pana_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "pana_http_request_seconds", "HTTP request latency", ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+EVENTS_PUBLISHED = Counter("pana_events_published_total", "Events published from the outbox", ["service", "topic"])
+OUTBOX_PENDING = Gauge("pana_outbox_pending", "Events waiting in the outbox", ["service"])
+EVENTS_CONSUMED = Counter("pana_events_consumed_total", "Events consumed", ["service", "type", "outcome"])
+DEAD_LETTERS = Counter("pana_dead_letters_total", "Messages sent to the dead-letter topic", ["service", "topic"])
+AUDIT_ENTRIES = Counter("pana_audit_entries_total", "Audit entries written", ["service", "action"])

@@ -1,0 +1,62 @@
+"""Which scopes each kind of user holds: the one place roles map to scopes."""
+
+from __future__ import annotations
+
+SERVICES = ("registration", "rsd", "statelessness", "civil-registry-bridge")
+
+SCOPES: dict[str, str] = {
+    "registration:refer": "Refer a person who asks for asylum at the border",
+    "registration:read": "Read person, household and document records",
+    "registration:write": "Register and update persons and households",
+    "registration:merge": "Review and merge duplicate records",
+    "registration:verify": "Verify a document's status (service providers)",
+    "registration:statistics": "Read aggregated registration statistics",
+    "rsd:read": "Read asylum applications",
+    "rsd:lodge": "Lodge and register applications",
+    "rsd:interview": "Schedule and record interviews",
+    "rsd:assess": "Record assessments",
+    "rsd:recommend": "Recommend a decision",
+    "rsd:decide": "Decide applications and appeals (supervisor)",
+    "rsd:manage": "Assign and reassign cases",
+    "rsd:statistics": "Read RSD statistics",
+    "statelessness:read": "Read statelessness cases",
+    "statelessness:write": "Open and work statelessness cases",
+    "statelessness:determine": "Determine statelessness and decide appeals",
+    "statelessness:statistics": "Read statelessness statistics",
+    "civil-registry:read": "Read birth verification requests",
+    "civil-registry:verify": "Request birth verification",
+    "civil-registry:submit": "Submit birth registrations",
+    "iin:check": "Check an IIN's format and check digit",
+    "audit:read": "Query the audit log",
+}
+
+_ELIGIBILITY = {"rsd:read", "rsd:lodge", "rsd:interview", "rsd:assess", "rsd:recommend", "registration:read"}
+
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "border-officer": frozenset({"registration:refer"}),
+    "registration-officer": frozenset({
+        "registration:read", "registration:write", "registration:merge", "registration:statistics",
+        "civil-registry:read", "civil-registry:verify", "iin:check",
+    }),
+    "eligibility-officer": frozenset(_ELIGIBILITY),
+    "supervisor": frozenset(_ELIGIBILITY | {
+        "rsd:decide", "rsd:manage", "rsd:statistics", "registration:statistics",
+        "statelessness:read", "statelessness:determine", "statelessness:statistics",
+    }),
+    "statelessness-officer": frozenset({
+        "statelessness:read", "statelessness:write", "statelessness:determine", "statelessness:statistics",
+        "registration:read",
+    }),
+    "civil-registrar": frozenset({"civil-registry:read", "civil-registry:verify", "civil-registry:submit", "iin:check"}),
+    "service-provider": frozenset({"registration:verify"}),
+    "auditor": frozenset({"audit:read"}),
+}
+
+ROLES = tuple(ROLE_SCOPES)
+
+
+def scopes_for(roles: list[str] | tuple[str, ...]) -> frozenset[str]:
+    out: set[str] = set()
+    for role in roles:
+        out |= ROLE_SCOPES.get(role, frozenset())
+    return frozenset(out)

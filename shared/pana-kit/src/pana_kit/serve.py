@@ -1,0 +1,17 @@
+"""Run one service under uvicorn: `python -m <service>` calls `serve(...)`."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from .settings import ServiceSettings
+
+
+def serve(create: Callable[[ServiceSettings], FastAPI], settings_cls: type[ServiceSettings]) -> None:
+    settings = settings_cls()
+    app = create(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=10, server_header=False)

@@ -1,0 +1,185 @@
+"""The app factory every service uses: one shape, infrastructure written once.
+
+A service declares what is its own (routers, event handlers, migrations, topics)
+in a `ServiceDefinition`; `create_app` adds what all services share: problem+json
+errors, auth, health and readiness, metrics, offline docs, AsyncAPI, telemetry,
+the outbox relay and the event consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import fastapi_offline
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from pana_events.asyncapi import asyncapi_document
+
+from .auth import TokenVerifier
+from .consumer import EventConsumer, Handler
+from .db import Database
+from .errors import install_problem_handlers, problem_response
+from .logs import configure_logging
+from .middleware import BodyLimitMiddleware, SecurityAndMetricsMiddleware
+from .migrations import upgrade
+from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
+from .settings import ServiceSettings
+from .telemetry import configure_tracing, instrument_app
+
+log = logging.getLogger("pana.service")
+_DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
+
+
+@dataclass
+class ServiceDefinition:
+    name: str  # as in the topic registry: registration, rsd, statelessness, civil-registry-bridge
+    title: str
+    description: str
+    migrations_dir: Path
+    routers: list[APIRouter]
+    produces: list[str]
+    consumes: list[str] = field(default_factory=list)
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    version: str = "1.0.0"
+    # Extra background work (reconcilers, deadline watchers): coroutines taking the app.
+    background: list[Callable[[FastAPI], Any]] = field(default_factory=list)
+    on_startup: list[Callable[[FastAPI], Any]] = field(default_factory=list)
+    on_shutdown: list[Callable[[FastAPI], Any]] = field(default_factory=list)
+
+
+def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+    configure_logging(definition.name, settings.log_level)
+    if settings.otel_enabled:
+        configure_tracing(definition.name, console=settings.otel_console_export)
+    source = f"/pana/{definition.name}"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        db = Database(settings.resolved_database_url())
+        upgrade(definition.migrations_dir, settings.resolved_database_url())
+        signal = OutboxSignal()
+        app.state.db = db
+        app.state.signal = signal
+        app.state.source = source
+        relay = OutboxRelay(db, settings, signal, definition.produces)
+        consumer = EventConsumer(db, settings, signal, definition.consumes, definition.handlers, source)
+        app.state.relay = relay
+        app.state.consumer = consumer
+        if settings.otel_enabled:
+            instrument_app(app, db.engine)
+        tasks: list[asyncio.Task] = []
+        for hook in definition.on_startup:
+            await hook(app)
+        if settings.run_outbox_relay:
+            tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        if settings.run_consumers and definition.consumes and definition.handlers:
+            tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
+        for job in definition.background:
+            tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "background")))
+        log.info("%s started", definition.name)
+        try:
+            yield
+        finally:
+            await consumer.stop()
+            await relay.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for hook in definition.on_shutdown:
+                await hook(app)
+            await db.dispose()
+            log.info("%s stopped", definition.name)
+
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version=definition.version,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_tags=definition.tags or None,
+        servers=[{"url": "/", "description": "this service"}],
+    )
+    app.state.settings = settings
+    app.state.definition = definition
+    app.state.verifier = TokenVerifier(settings)
+    install_problem_handlers(app)
+    app.add_middleware(SecurityAndMetricsMiddleware, service=definition.name)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Purpose"])
+    for router in definition.routers:
+        app.include_router(router)
+    _add_operational_routes(app, definition)
+    return app
+
+
+def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None:
+    app.mount("/_docs-static", StaticFiles(directory=_DOCS_STATIC), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{definition.title} — API",
+                                   swagger_js_url="/_docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/_docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/_docs-static/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc():
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{definition.title} — reference",
+                              redoc_js_url="/_docs-static/redoc.standalone.js",
+                              redoc_favicon_url="/_docs-static/favicon.png", with_google_fonts=False)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness", description="The process is up.")
+    async def healthz():
+        return {"status": "ok", "service": definition.name}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness",
+             description="Ready when the database answers and the broker is reachable. Events still wait safely in the outbox when it is not.",
+             responses={503: {"description": "Not ready"}})
+    async def readyz(request: Request):
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(request.app.state.db.ping(), 3)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable ({type(exc).__name__})"
+        relay: OutboxRelay = request.app.state.relay
+        consumer: EventConsumer = request.app.state.consumer
+        broker_ok = relay.connected or consumer.connected
+        checks["broker"] = "ok" if broker_ok else "unavailable"
+        if all(v == "ok" for v in checks.values()):
+            return {"status": "ready", "checks": checks}
+        return problem_response(503, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"), checks=checks)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
+    async def metrics(request: Request):
+        from .metrics import OUTBOX_PENDING
+
+        try:
+            OUTBOX_PENDING.labels(definition.name).set(await request.app.state.relay.pending())
+        except Exception:  # metrics must answer even when the database does not
+            pass
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI 3.0 document of the events",
+             description="Topics, keys and event schemas this service publishes and consumes.")
+    async def asyncapi():
+        return JSONResponse(asyncapi_document(definition.name))
+
+
+def unit_of_work(request: Request) -> UnitOfWork:
+    """A unit of work for an HTTP command: `async with unit_of_work(request) as uow:`."""
+    return UnitOfWork(request.app.state.db, request.app.state.source, signal=request.app.state.signal)

@@ -1,0 +1,185 @@
+"""The whole system on one machine: broker, database, simulator and the four services.
+
+`make run` uses it (embedded broker, SQLite files under var/); the end-to-end
+tests use it too (Apache Kafka, PostgreSQL), so what a user runs is what we test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from .infra.ports import free_port
+from .infra.process import ManagedProcess
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str  # topic-registry name
+    module: str  # python -m <module>
+    env_prefix: str
+    default_port: int
+
+
+SERVICES = (
+    ServiceSpec("registration", "registration", "REGISTRATION_", 8001),
+    ServiceSpec("rsd", "rsd", "RSD_", 8002),
+    ServiceSpec("statelessness", "statelessness", "STATELESSNESS_", 8003),
+    ServiceSpec("civil-registry-bridge", "civil_registry_bridge", "BRIDGE_", 8004),
+)
+SIMULATOR_PORT = 8009
+
+
+class HttpProcess(ManagedProcess):
+    """A Python web process that is ready when GET /healthz answers 200."""
+
+    def __init__(self, name: str, argv: list[str], port: int, *, env: dict[str, str], log_path: Path, cwd: Path | None = None):
+        super().__init__(argv, env=env, log_path=log_path, cwd=cwd)
+        self.name = name
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0):
+        self.start_process()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not become healthy in {timeout}s; log:\n{self.log_tail()}")
+
+
+@dataclass
+class Stack:
+    """Starts what is asked for and stops all of it, in reverse order."""
+
+    var_dir: Path
+    broker: str = "embedded"  # embedded | apache | host:port
+    database: str = "sqlite"  # sqlite | postgres | a URL template with {db}
+    ports: dict[str, int] = field(default_factory=dict)
+    simulator_port: int | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    simulator_env: dict[str, str] = field(default_factory=dict)
+    kafka_bootstrap: str | None = None
+    processes: dict[str, HttpProcess] = field(default_factory=dict)
+    infra: list = field(default_factory=list)
+    postgres: object | None = None
+
+    # -- infrastructure ---------------------------------------------------
+    def start_broker(self) -> str:
+        if self.kafka_bootstrap:
+            return self.kafka_bootstrap
+        if self.broker == "embedded":
+            from .infra.tansu import EmbeddedBroker
+
+            broker = EmbeddedBroker()
+            broker.start()
+        elif self.broker == "apache":
+            from .infra.kafka import ApacheKafka
+
+            broker = ApacheKafka(self.var_dir / "kafka")
+            broker.start()
+        else:
+            self.kafka_bootstrap = self.broker
+            return self.broker
+        self.infra.append(broker)
+        self.kafka_bootstrap = broker.bootstrap
+        return broker.bootstrap
+
+    def database_url(self, service: str) -> str:
+        db_name = service.replace("-", "_")
+        if self.database == "sqlite":
+            return f"sqlite+aiosqlite:///{self.var_dir / (service + '.db')}"
+        if self.database == "postgres":
+            if self.postgres is None:
+                from .infra.postgres import EmbeddedPostgres
+
+                self.postgres = EmbeddedPostgres(self.var_dir / "postgres")
+                self.postgres.start()
+                self.infra.append(self.postgres)
+            self.postgres.create_database(db_name)
+            return self.postgres.url(db_name)
+        return self.database.format(db=db_name)
+
+    # -- processes --------------------------------------------------------
+    def start_simulator(self) -> HttpProcess:
+        port = self.simulator_port or free_port()
+        self.simulator_port = port
+        proc = HttpProcess(
+            "civil-registry-simulator",
+            [sys.executable, "-m", "civil_registry_simulator", "--host", "127.0.0.1", "--port", str(port)],
+            port, env={**self.extra_env, **self.simulator_env}, log_path=self.var_dir / "logs" / "civil-registry-simulator.log",
+        )
+        proc.start()
+        self.processes[proc.name] = proc
+        return proc
+
+    def service_environment(self, spec: ServiceSpec, port: int) -> dict[str, str]:
+        p = spec.env_prefix
+        env = {
+            f"{p}PORT": str(port),
+            f"{p}HOST": "127.0.0.1",
+            f"{p}DATABASE_URL": self.database_url(spec.name),
+            f"{p}KAFKA_BOOTSTRAP": self.kafka_bootstrap or "",
+            f"{p}DEV_MODE": "true",
+        }
+        if spec.name == "civil-registry-bridge" and self.simulator_port:
+            env[f"{p}REGISTRY_URL"] = f"http://127.0.0.1:{self.simulator_port}"
+        env.update(self.extra_env)
+        env.update(self.service_env.get(spec.name, {}))
+        return env
+
+    def start_service(self, spec: ServiceSpec) -> HttpProcess:
+        port = self.ports.get(spec.name) or free_port()
+        self.ports[spec.name] = port
+        proc = HttpProcess(spec.name, [sys.executable, "-m", spec.module], port,
+                           env=self.service_environment(spec, port), log_path=self.var_dir / "logs" / f"{spec.name}.log")
+        proc.start()
+        self.processes[spec.name] = proc
+        return proc
+
+    def start(self, services: tuple[ServiceSpec, ...] = SERVICES, simulator: bool = True) -> "Stack":
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.start_broker()
+        if simulator:
+            self.start_simulator()
+        for spec in services:
+            self.start_service(spec)
+        return self
+
+    def url(self, service: str) -> str:
+        return self.processes[service].url
+
+    def stop(self) -> None:
+        for proc in reversed(list(self.processes.values())):
+            proc.stop(timeout=15)
+        for item in reversed(self.infra):
+            try:
+                item.stop()
+            except Exception:  # keep stopping the rest
+                pass
+
+
+def spec(name: str) -> ServiceSpec:
+    return next(s for s in SERVICES if s.name == name)
+
+
+def env_flag(name: str, default: str) -> str:
+    return os.environ.get(name, default)

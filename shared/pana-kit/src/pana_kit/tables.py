@@ -1,0 +1,80 @@
+"""Tables every service's database has: outbox, inbox, idempotency keys, audit log.
+
+They live in the service's own database so that a state change, the events it
+causes, the record of a handled event and the audit entry commit together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for a log.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "seq"),)
+
+    seq: Optional[int] = Field(default=None, sa_column=Column(BigIntPK, primary_key=True, autoincrement=True))
+    event_id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    topic: str = Field(sa_column=Column(String(200), nullable=False))
+    key: str = Field(sa_column=Column(String(200), nullable=False))
+    event_type: str = Field(sa_column=Column(String(200), nullable=False))
+    attributes: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    published_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+
+
+class InboxMessage(SQLModel, table=True):
+    """An event a consumer group has handled; its effect committed in the same transaction."""
+
+    __tablename__ = "inbox"
+
+    consumer_group: str = Field(sa_column=Column(String(200), primary_key=True))
+    event_id: str = Field(sa_column=Column(String(200), primary_key=True))
+    event_type: str = Field(sa_column=Column(String(200), nullable=False))
+    handled_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The answer given to a create request, replayed when the same key comes again."""
+
+    __tablename__ = "idempotency_keys"
+
+    scope: str = Field(sa_column=Column(String(300), primary_key=True))
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    request_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    status_code: int = Field(sa_column=Column(Integer, nullable=False))
+    response_body: str = Field(sa_column=Column(Text, nullable=False))
+    headers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only; each row carries the hash of the one before, so tampering shows."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_resource", "resource"), Index("ix_audit_subject", "subject"))
+
+    seq: Optional[int] = Field(default=None, sa_column=Column(BigIntPK, primary_key=True, autoincrement=True))
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    subject: str = Field(sa_column=Column(String(200), nullable=False))
+    client_id: Optional[str] = Field(default=None, sa_column=Column(String(200)))
+    role: Optional[str] = Field(default=None, sa_column=Column(String(100)))
+    action: str = Field(sa_column=Column(String(100), nullable=False))
+    resource: str = Field(sa_column=Column(String(300), nullable=False))
+    purpose: Optional[str] = Field(default=None, sa_column=Column(String(300)))
+    outcome: str = Field(sa_column=Column(String(50), nullable=False))
+    trace_id: Optional[str] = Field(default=None, sa_column=Column(String(64)))
+    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+KIT_TABLES = (OutboxMessage, InboxMessage, IdempotencyRecord, AuditEntry)
