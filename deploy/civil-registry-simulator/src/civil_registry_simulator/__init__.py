@@ -1,0 +1,6 @@
+"""A realistic stand-in for Kazakhstan's civil registry. Not part of the product."""
+
+from .app import create_app
+from .config import FaultConfig, SimConfig
+
+__all__ = ["create_app", "FaultConfig", "SimConfig"]

@@ -3,6 +3,7 @@
   pana token --role ROLE      print a dev access token (last line of output)
   pana run                    start the whole system on embedded defaults (make run)
   pana audit verify --service S   verify the audit hash chain of a service's database
+  pana migrations revision --service S -m MSG   autogenerate a migration
 """
 
 from __future__ import annotations
@@ -90,6 +91,14 @@ def _audit_verify(args) -> int:
     return 1
 
 
+def _revision(args) -> int:
+    from .migrations import make_revision
+    from .settings import repo_root
+
+    make_revision(repo_root() / "services" / args.service / "migrations", args.message)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pana", description="Pana operator tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--service", required=True, choices=SERVICES)
     verify.add_argument("--database-url", default=None)
     verify.set_defaults(func=_audit_verify)
+
+    migrations = sub.add_parser("migrations", help="database migrations")
+    migrations_sub = migrations.add_subparsers(dest="migrations_command", required=True)
+    revision = migrations_sub.add_parser("revision", help="autogenerate a revision from the service's tables")
+    revision.add_argument("--service", required=True, choices=SERVICES)
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(func=_revision)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -19,11 +19,47 @@ from sqlalchemy.ext.asyncio import async_engine_from_config
 _MIGRATION_LOCK_ID = 7_261_002  # arbitrary, constant: serialises concurrent start-ups
 
 
+TEMPLATES = Path(__file__).parent / "templates"
+
+
 def alembic_config(migrations_dir: Path, url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.set_main_option("sqlalchemy.url", url)
     return cfg
+
+
+def make_revision(migrations_dir: Path, message: str) -> None:
+    """Autogenerate a revision against a scratch SQLite database at head (`pana migrations revision`)."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/scratch.db"
+        template = migrations_dir / "script.py.mako"
+        copied = not template.exists()
+        if copied:
+            shutil.copy(TEMPLATES / "script.py.mako", template)
+        versions = migrations_dir / "versions"
+        first = not any(versions.glob("*.py"))
+        try:
+            upgrade(migrations_dir, url)
+            cfg = alembic_config(migrations_dir, url)
+            script = command.revision(cfg, message=message, autogenerate=True,
+                                      rev_id=f"{len(list(versions.glob('*.py'))) + 1:04d}")
+        finally:
+            if copied:
+                template.unlink()
+        if first:
+            _add_kit_tables(Path(script.path))
+
+
+def _add_kit_tables(path: Path) -> None:
+    """The first migration of a service also creates the kit's tables (outbox, inbox, ...)."""
+    text = path.read_text()
+    text = text.replace("import sqlmodel\n", "import sqlmodel  # noqa: F401\n\nfrom pana_kit.migration_ops import create_kit_tables_v1, drop_kit_tables_v1\n", 1)
+    text = text.replace("def upgrade() -> None:\n", "def upgrade() -> None:\n    create_kit_tables_v1()\n", 1)
+    path.write_text(text.rstrip() + "\n    drop_kit_tables_v1()\n")
 
 
 def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> None:
@@ -44,6 +80,15 @@ def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> None:
         raise errors[0]
 
 
+def _service_objects_only(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate ignores the kit's tables: their DDL is versioned in migration_ops."""
+    from .tables import KIT_TABLES
+
+    kit = {t.__tablename__ for t in KIT_TABLES}
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return table not in kit
+
+
 def run_env(target_metadata) -> None:
     """Body of every service's migrations/env.py (online and offline modes)."""
     url = context.config.get_main_option("sqlalchemy.url")
@@ -56,7 +101,8 @@ def run_env(target_metadata) -> None:
     def do_run(connection) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})"))
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=_service_objects_only)
         with context.begin_transaction():
             context.run_migrations()
 

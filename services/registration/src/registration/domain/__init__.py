@@ -1,0 +1,61 @@
+"""Registration domain: persons, households, border referrals, documents held and issued,
+legal status projection, duplicate matching and statistics. Plain Python, no I/O."""
+
+from .countries import CITIZENSHIP_CODES, ICAO_SPECIAL, ISO_ALPHA3
+from .documents import (
+    DOCUMENT_PREFIX, STATUS_BEHIND, BirthDatePrecision, Dependant, DocumentState, IdentityDocument,
+    IdentityDocumentKind, IssuedDocument, IssuedDocumentKind, VerificationOutcome, VerificationResult,
+    check_birth_before_issue, check_document_number, document_number, extend_asylum_seeker_certificate,
+    issue_asylum_seeker_certificate, issue_refugee_certificate, issue_stateless_person_certificate,
+    qr_payload, revoke_when_status_ends, verify_document, verify_qr_payload,
+)
+from .duplicates import (
+    FieldRule, MatchingConfig, MatchRecord, MatchResult, birth_date_similarity, blocking_keys,
+    find_candidates, name_similarity, score_pair,
+)
+from .events import (
+    PersonRegistered, PersonUpdated, SpecificNeedsChanged, IdentityDocumentRecorded,
+    BiometricsEnrolled, DuplicateOverridden, PersonsMerged, HouseholdFormed,
+    HouseholdMemberAdded, HouseholdRelationshipRecorded, BirthRecorded, DeathRecorded,
+    MarriageRecorded, MemberArrived, MemberDeparted, HouseholdSplit, FocalPersonChanged,
+    BorderReferralReceived, ReferralRegistered, DocumentIssued, DocumentRevoked,
+    LegalStatusChanged,
+)
+from .household import Household, Member, MemberState, Relation, RelationKind, Relationship, check_household
+from .legal_status import (
+    FactKind, LegalStatus, LegalStatusProjection, StatusFact, StatusPeriod, project_legal_status, status_changes,
+)
+from .mrz import MachineReadableZone, check_digit, parse_mrz
+from .names import blocking_key, fold, match_key, patronymic_stem, script_of, skeleton, transliterate
+from .person import Address, ChangeEntry, Contact, ContactKind, MaritalStatus, Person, Sex, SpecificNeed
+from .referral import BorderReferral, BorderStatement, overdue_referrals
+from .rules import ALL_SERVICES, RegistrationRules, verification_delay
+from .statistics import (
+    PopulationRecord, PopulationStatistics, StatisticsCell, population_record, population_statistics,
+)
+
+__all__ = [
+    "ALL_SERVICES", "Address", "BiometricsEnrolled", "BirthDatePrecision", "BirthRecorded",
+    "BorderReferral", "BorderReferralReceived", "BorderStatement", "CITIZENSHIP_CODES",
+    "ChangeEntry", "Contact", "ContactKind", "DOCUMENT_PREFIX", "DeathRecorded", "Dependant",
+    "DocumentIssued", "DocumentRevoked", "DocumentState", "DuplicateOverridden", "FactKind",
+    "FieldRule", "FocalPersonChanged", "Household", "HouseholdFormed", "HouseholdMemberAdded",
+    "HouseholdRelationshipRecorded", "HouseholdSplit", "ICAO_SPECIAL", "ISO_ALPHA3",
+    "IdentityDocument", "IdentityDocumentKind", "IdentityDocumentRecorded", "IssuedDocument",
+    "IssuedDocumentKind", "LegalStatus", "LegalStatusChanged", "LegalStatusProjection",
+    "MachineReadableZone", "MaritalStatus", "MarriageRecorded", "MatchRecord", "MatchResult",
+    "MatchingConfig", "Member", "MemberArrived", "MemberDeparted", "MemberState", "Person",
+    "PersonRegistered", "PersonUpdated", "PersonsMerged", "PopulationRecord",
+    "PopulationStatistics", "ReferralRegistered", "RegistrationRules", "Relation",
+    "RelationKind", "Relationship", "STATUS_BEHIND", "Sex", "SpecificNeed",
+    "SpecificNeedsChanged", "StatisticsCell", "StatusFact", "StatusPeriod",
+    "VerificationOutcome", "VerificationResult", "birth_date_similarity", "blocking_key",
+    "blocking_keys", "check_birth_before_issue", "check_digit", "check_document_number",
+    "check_household", "document_number", "extend_asylum_seeker_certificate", "find_candidates",
+    "fold", "issue_asylum_seeker_certificate", "issue_refugee_certificate",
+    "issue_stateless_person_certificate", "match_key", "name_similarity", "overdue_referrals",
+    "parse_mrz", "patronymic_stem", "population_record", "population_statistics",
+    "project_legal_status", "qr_payload", "revoke_when_status_ends", "score_pair", "script_of",
+    "skeleton", "status_changes", "transliterate", "verification_delay", "verify_document",
+    "verify_qr_payload",
+]

@@ -1,0 +1,139 @@
+"""Border referrals: the border service refers a person who asks for asylum."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from pana_events.events import registration as contract
+from pana_kit.auth import Principal, require
+from pana_kit.errors import problem_responses
+from pana_kit.idempotency import Idempotency, idempotency_key_header
+from pana_kit.service import unit_of_work
+
+from ..domain import BorderReferral, BorderStatement, Person
+from ..store.repository import Persons, Referrals
+
+router = APIRouter(prefix="/api/v1/border-referrals", tags=["border referrals"])
+
+# Printable text only: control characters in a name corrupt documents and logs.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+
+
+def _not_future(value: date) -> date:
+    if value > date.today():
+        raise ValueError("must not be in the future")
+    if value < date(1900, 1, 1):
+        raise ValueError("must be after 1900-01-01")
+    return value
+
+
+PastDate = Annotated[date, AfterValidator(_not_future)]
+
+
+class BorderReferralIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "given_name": "Aziz", "family_name": "Karimov", "birth_date": "1990-04-12", "sex": "male",
+        "citizenship": "AFG", "crossing_point": "Dostyk", "language": "prs", "intent": "asylum",
+    }]})
+
+    given_name: Text
+    family_name: Text
+    patronymic: Text | None = None
+    birth_date: PastDate
+    sex: Literal["female", "male", "other", "unknown"]
+    citizenship: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        description="ISO 3166-1 alpha-3, or ICAO XXA (stateless), XXB/XXC (refugee), XXX (unspecified)")
+    crossing_point: Text
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{3}$")] = Field(description="ISO 639-3 code of the language spoken")
+    intent: Literal["asylum"]
+    irregular_entry: bool = Field(False, description="Entered other than at an official crossing point")
+    arrived_on: PastDate | None = Field(None, description="Day of arrival, when before the referral")
+    statement: LongText | None = Field(None, description="What the person told the border officer (kept in registration only)")
+    specific_needs: list[Literal[
+        "unaccompanied_or_separated_child", "woman_at_risk", "survivor_of_torture", "disability",
+        "serious_medical_condition", "older_person_at_risk", "single_parent", "pregnant_or_lactating",
+        "family_unity", "legal_and_physical_protection_needs", "other",
+    ]] = Field(default_factory=list, max_length=20)
+    office: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9\-]{1,49}$")] | None = None
+
+
+class BorderReferralOut(BaseModel):
+    referral_id: str
+    person_id: str
+    registration_number: str
+    registered_at: datetime
+    registration_due: date = Field(description="The person must be registered by this day (DOMAIN.md lodging window)")
+    late: bool = Field(description="Registered after the window: recorded, never a bar to the procedure")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=BorderReferralOut,
+    summary="Refer a person who asks for asylum at the border",
+    description="Records what was told at the border, registers the person and starts the asylum procedure "
+                "(rsd lodges the application from the event). Repeat with the same `Idempotency-Key` to retry safely.",
+    responses=problem_responses(401, 403, 409, 413, 422),
+)
+async def refer(
+    body: BorderReferralIn,
+    request: Request,
+    idempotency_key: str = Depends(idempotency_key_header),
+    principal: Principal = Depends(require("registration:refer")),
+):
+    settings = request.app.state.settings
+    rules = request.app.state.rules
+    async with unit_of_work(request) as uow:
+        idem = Idempotency(uow.session, f"border-referral:{principal.subject}", idempotency_key, body)
+        if (replayed := await idem.replay()) is not None:
+            return replayed
+        now = datetime.now(timezone.utc)
+        office = body.office or principal.office or settings.default_office
+        referral = BorderReferral.refer(
+            referral_id=str(uuid.uuid4()), crossing_point=body.crossing_point, referred_at=now,
+            referred_by=principal.subject, rules=rules, arrived_on=body.arrived_on,
+            irregular_entry=body.irregular_entry,
+            statement=BorderStatement(text=body.statement or "", language=body.language),
+        )
+        person = Person.register(
+            person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
+            given_name=body.given_name, family_name=body.family_name, patronymic=body.patronymic,
+            birth_date=body.birth_date, sex=body.sex, citizenships=[body.citizenship],
+            country_of_origin=body.citizenship if body.citizenship not in ("XXA", "XXB", "XXC", "XXX") else None,
+            languages=[body.language], specific_needs=body.specific_needs,
+        )
+        referral.register(person_id=person.person_id, registered_at=now)
+        persons = Persons(uow.session)
+        row = await persons.add(person, office=office, prefix=settings.registration_number_prefix)
+        Referrals(uow.session).add(referral)
+        person.collect_events()
+        referral.collect_events()
+        uow.emit(person_registered_event(person, row.registration_number, office), subject=person.person_id)
+        uow.emit(contract.ReferralRegistered(
+            referral_id=referral.referral_id, person_id=person.person_id, crossing_point=referral.crossing_point,
+            referred_at=referral.referred_at, registered_at=now, language=body.language, intent="asylum",
+            irregular_entry=referral.irregular_entry, late=bool(referral.late), office=office,
+        ), subject=person.person_id)
+        out = BorderReferralOut(referral_id=referral.referral_id, person_id=person.person_id,
+                                registration_number=row.registration_number, registered_at=now,
+                                registration_due=referral.registration_due, late=bool(referral.late))
+        return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
+
+
+def person_registered_event(person: Person, registration_number: str, office: str | None) -> contract.PersonRegistered:
+    citizenships = [c for c in person.citizenships if len(c) == 3 and c.isupper()]
+    status = "known" if citizenships else ("none" if "none" in person.citizenships else "undetermined")
+    return contract.PersonRegistered(
+        person_id=person.person_id, registration_number=registration_number, given_name=person.given_name,
+        family_name=person.family_name, birth_date=person.birth_date,
+        birth_date_precision=person.birth_date_precision.value, sex=person.sex.value, citizenship=citizenships,
+        citizenship_status=status, country_of_origin=person.country_of_origin,
+        specific_needs=sorted(n.value for n in person.specific_needs), household_id=None,
+        registered_at=person.registered_at, office=office,
+    )

@@ -1,0 +1,407 @@
+"""Identity documents a person holds, and the documents the service issues.
+
+Issued documents: asylum-seeker certificate, refugee certificate, stateless person
+certificate. Each carries a number with a check digit, a validity and a QR payload
+signed with Ed25519 that anyone holding the published public key verifies offline.
+A document's `expires_on` is its last valid day.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any, Iterable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pana_kit.domain import Aggregate, InvalidInput, RuleViolation, add_months, age_on
+
+from .events import DocumentIssued, DocumentRevoked
+from .mrz import MachineReadableZone, check_digit
+from .rules import RegistrationRules
+
+
+class BirthDatePrecision(StrEnum):
+    EXACT = "exact"
+    MONTH = "month"
+    YEAR = "year"
+    ESTIMATED = "estimated"
+
+
+# --- documents held ------------------------------------------------------------------
+
+class IdentityDocumentKind(StrEnum):
+    PASSPORT = "passport"
+    NATIONAL_ID = "national_id"
+    BIRTH_CERTIFICATE = "birth_certificate"
+    RESIDENCE_PERMIT = "residence_permit"
+    TRAVEL_DOCUMENT = "travel_document"
+    MARRIAGE_CERTIFICATE = "marriage_certificate"
+    DRIVING_LICENCE = "driving_licence"
+    MILITARY_ID = "military_id"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class IdentityDocument:
+    kind: IdentityDocumentKind
+    number: str
+    issuing_state: str | None = None
+    issued_on: date | None = None
+    expires_on: date | None = None
+    original_seen: bool = False
+    mrz: MachineReadableZone | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", IdentityDocumentKind(self.kind))
+        if not self.number.strip():
+            raise InvalidInput("an identity document needs its number", rule="document_number_required")
+        if self.issued_on and self.expires_on and self.expires_on < self.issued_on:
+            raise InvalidInput("a document cannot expire before it was issued", rule="document_expiry_after_issue")
+
+    @classmethod
+    def from_mrz(cls, mrz: MachineReadableZone, *, issued_on: date | None = None) -> "IdentityDocument":
+        kind = IdentityDocumentKind.PASSPORT if mrz.document_code.startswith("P") else IdentityDocumentKind.NATIONAL_ID
+        return cls(kind=kind, number=mrz.document_number, issuing_state=mrz.issuing_state,
+                   issued_on=issued_on, expires_on=mrz.expiry_date, original_seen=True, mrz=mrz)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value, "number": self.number, "issuing_state": self.issuing_state,
+            "issued_on": _iso(self.issued_on), "expires_on": _iso(self.expires_on),
+            "original_seen": self.original_seen,
+            "mrz": self.mrz.to_document() if self.mrz else None,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> "IdentityDocument":
+        mrz = None
+        if doc.get("mrz"):
+            m = dict(doc["mrz"])
+            m["birth_date"] = _date(m.get("birth_date"))
+            m["expiry_date"] = _date(m.get("expiry_date"))
+            mrz = MachineReadableZone(**m)
+        return cls(kind=IdentityDocumentKind(doc["kind"]), number=doc["number"],
+                   issuing_state=doc.get("issuing_state"), issued_on=_date(doc.get("issued_on")),
+                   expires_on=_date(doc.get("expires_on")), original_seen=doc.get("original_seen", False),
+                   mrz=mrz)
+
+
+def check_birth_before_issue(birth_date: date | None, precision: BirthDatePrecision | str,
+                             document: IdentityDocument) -> None:
+    """Refuse a birth date after the document's issue date (compared at the date's precision)."""
+    if birth_date is None or document.issued_on is None:
+        return
+    precision = BirthDatePrecision(precision)
+    issued = document.issued_on
+    if precision is BirthDatePrecision.ESTIMATED:
+        return  # an estimate cannot contradict a document
+    if precision is BirthDatePrecision.YEAR:
+        after = birth_date.year > issued.year
+    elif precision is BirthDatePrecision.MONTH:
+        after = (birth_date.year, birth_date.month) > (issued.year, issued.month)
+    else:
+        after = birth_date > issued
+    if after:
+        raise InvalidInput(
+            f"birth date {birth_date.isoformat()} is after the issue date {issued.isoformat()} "
+            f"of {document.kind.value} {document.number}",
+            rule="birth_date_not_after_document_issue",
+            extra={"field": "birth_date", "document_number": document.number},
+        )
+
+
+# --- documents issued -----------------------------------------------------------------
+
+class IssuedDocumentKind(StrEnum):
+    ASYLUM_SEEKER_CERTIFICATE = "asylum_seeker_certificate"
+    REFUGEE_CERTIFICATE = "refugee_certificate"
+    STATELESS_PERSON_CERTIFICATE = "stateless_person_certificate"
+
+
+DOCUMENT_PREFIX: dict[IssuedDocumentKind, str] = {
+    IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE: "AS",
+    IssuedDocumentKind.REFUGEE_CERTIFICATE: "RF",
+    IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE: "SP",
+}
+_PREFIX_KIND = {v: k for k, v in DOCUMENT_PREFIX.items()}
+
+# The legal status each document stands on; when that status ends the document is revoked.
+STATUS_BEHIND: dict[IssuedDocumentKind, str] = {
+    IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE: "asylum_seeker",
+    IssuedDocumentKind.REFUGEE_CERTIFICATE: "refugee",
+    IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE: "stateless",
+}
+
+_NUMBER = re.compile(r"^(AS|RF|SP)(\d{2})(\d{7})(\d)$")
+
+
+def document_number(kind: IssuedDocumentKind | str, year: int, serial: int) -> str:
+    """'AS' | 'RF' | 'SP', two-digit year, seven-digit serial, ICAO 7-3-1 check digit.
+
+    The serial comes from the store's sequence; e.g. document_number(ASC, 2025, 123) ->
+    'AS250000123' + check digit.
+    """
+    if not 0 < serial < 10**7:
+        raise InvalidInput("document serial out of range", rule="document_number_format")
+    body = f"{DOCUMENT_PREFIX[IssuedDocumentKind(kind)]}{year % 100:02d}{serial:07d}"
+    return body + str(check_digit(body))
+
+
+def check_document_number(number: str) -> IssuedDocumentKind:
+    """Refuse a malformed number (shape or check digit) before any lookup; return its kind."""
+    candidate = (number or "").strip().upper()
+    m = _NUMBER.match(candidate)
+    if not m or int(m.group(4)) != check_digit(candidate[:-1]):
+        raise InvalidInput(
+            "not a document number: two letters (AS, RF, SP), nine digits and a check digit",
+            rule="document_number_format",
+            extra={"field": "document_number"},
+        )
+    return _PREFIX_KIND[m.group(1)]
+
+
+class DocumentState(StrEnum):
+    ISSUED = "issued"
+    REVOKED = "revoked"
+
+
+@dataclass
+class IssuedDocument(Aggregate):
+    document_number: str
+    kind: IssuedDocumentKind
+    holder_person_id: str
+    holder_birth_date: date | None
+    issued_on: date
+    expires_on: date
+    dependant_person_ids: tuple[str, ...] = ()
+    state: DocumentState = DocumentState.ISSUED
+    revoked_on: date | None = None
+    revocation_reason: str | None = None
+    replaces: str | None = None
+    replaced_by: str | None = None
+
+    @property
+    def status_category(self) -> str:
+        return STATUS_BEHIND[self.kind]
+
+    def revoke(self, *, on: date, reason: str) -> None:
+        if self.state is DocumentState.REVOKED:
+            raise RuleViolation("document_already_revoked", f"{self.document_number} was revoked on {self.revoked_on}")
+        self.state, self.revoked_on, self.revocation_reason = DocumentState.REVOKED, on, reason
+        self.record(DocumentRevoked(self.document_number, self.kind.value, self.holder_person_id, on, reason))
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "document_number": self.document_number, "kind": self.kind.value,
+            "holder_person_id": self.holder_person_id, "holder_birth_date": _iso(self.holder_birth_date),
+            "issued_on": self.issued_on.isoformat(), "expires_on": self.expires_on.isoformat(),
+            "dependant_person_ids": list(self.dependant_person_ids), "state": self.state.value,
+            "revoked_on": _iso(self.revoked_on), "revocation_reason": self.revocation_reason,
+            "replaces": self.replaces, "replaced_by": self.replaced_by,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> "IssuedDocument":
+        return cls(
+            document_number=doc["document_number"], kind=IssuedDocumentKind(doc["kind"]),
+            holder_person_id=doc["holder_person_id"], holder_birth_date=_date(doc.get("holder_birth_date")),
+            issued_on=date.fromisoformat(doc["issued_on"]), expires_on=date.fromisoformat(doc["expires_on"]),
+            dependant_person_ids=tuple(doc.get("dependant_person_ids", ())),
+            state=DocumentState(doc.get("state", "issued")), revoked_on=_date(doc.get("revoked_on")),
+            revocation_reason=doc.get("revocation_reason"), replaces=doc.get("replaces"),
+            replaced_by=doc.get("replaced_by"),
+        )
+
+
+def _issue(kind: IssuedDocumentKind, number: str, holder_person_id: str, holder_birth_date: date | None,
+           issued_on: date, expires_on: date, dependants: tuple[str, ...] = (),
+           replaces: str | None = None) -> IssuedDocument:
+    if check_document_number(number) is not kind:
+        raise InvalidInput(f"{number} is not a number for a {kind.value}", rule="document_number_format")
+    doc = IssuedDocument(number, kind, holder_person_id, holder_birth_date, issued_on, expires_on,
+                         dependants, replaces=replaces)
+    doc.record(DocumentIssued(number, kind.value, holder_person_id, dependants, issued_on, expires_on, replaces))
+    return doc
+
+
+def _last_day(start: date, months: int) -> date:
+    return add_months(start, months) - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Dependant:
+    """A child entered on a parent's asylum-seeker certificate."""
+    person_id: str
+    birth_date: date | None
+
+
+def issue_asylum_seeker_certificate(
+    *, number: str, holder_person_id: str, holder_birth_date: date | None, registered_on: date,
+    rules: RegistrationRules, children: Iterable[Dependant] = (), unaccompanied_minor: bool = False,
+) -> IssuedDocument:
+    """Issued the day the application is registered, valid `asylum_seeker_certificate_months`.
+
+    Adults get one; children are entered on a parent's; an unaccompanied minor gets their own.
+    """
+    children = tuple(children)
+    if holder_birth_date is not None and not unaccompanied_minor:
+        if age_on(holder_birth_date, registered_on) < rules.asylum_seeker_certificate_min_age:
+            raise RuleViolation(
+                "asylum_seeker_certificate_for_adults",
+                "a child is entered on a parent's asylum-seeker certificate; "
+                "only an unaccompanied minor gets their own",
+            )
+    if unaccompanied_minor and children:
+        raise RuleViolation("asylum_seeker_certificate_for_adults",
+                            "children are entered on a parent's certificate, not on a minor's")
+    for child in children:
+        if child.birth_date is not None and age_on(child.birth_date, registered_on) >= rules.adult_age:
+            raise RuleViolation("children_on_parent_certificate",
+                                f"{child.person_id} is an adult and needs their own certificate")
+    return _issue(IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, number, holder_person_id, holder_birth_date,
+                  registered_on, _last_day(registered_on, rules.asylum_seeker_certificate_months),
+                  tuple(c.person_id for c in children))
+
+
+def extend_asylum_seeker_certificate(previous: IssuedDocument, *, number: str, extended_on: date,
+                                     rules: RegistrationRules) -> IssuedDocument:
+    """A new 3-month certificate each time the procedure is extended."""
+    if previous.kind is not IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE:
+        raise RuleViolation("extension_of_asylum_seeker_certificate", "only an asylum-seeker certificate is extended")
+    if previous.state is DocumentState.REVOKED:
+        raise RuleViolation("extension_of_asylum_seeker_certificate", f"{previous.document_number} is revoked")
+    if previous.replaced_by:
+        raise RuleViolation("extension_of_asylum_seeker_certificate",
+                            f"{previous.document_number} was already replaced by {previous.replaced_by}")
+    new = _issue(IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, number, previous.holder_person_id,
+                 previous.holder_birth_date, extended_on,
+                 _last_day(extended_on, rules.asylum_seeker_certificate_months),
+                 previous.dependant_person_ids, replaces=previous.document_number)
+    previous.replaced_by = number
+    return new
+
+
+def issue_refugee_certificate(*, number: str, holder_person_id: str, holder_birth_date: date | None,
+                              issued_on: date, rules: RegistrationRules,
+                              replaces: str | None = None) -> IssuedDocument:
+    return _issue(IssuedDocumentKind.REFUGEE_CERTIFICATE, number, holder_person_id, holder_birth_date,
+                  issued_on, _last_day(issued_on, rules.refugee_certificate_months), replaces=replaces)
+
+
+def issue_stateless_person_certificate(*, number: str, holder_person_id: str, holder_birth_date: date | None,
+                                       issued_on: date, rules: RegistrationRules,
+                                       replaces: str | None = None) -> IssuedDocument:
+    """For stateless persons aged 16+, valid 5 years."""
+    if holder_birth_date is None or age_on(holder_birth_date, issued_on) < rules.stateless_person_certificate_min_age:
+        raise RuleViolation(
+            "stateless_person_certificate_age",
+            f"the stateless person certificate is issued from age {rules.stateless_person_certificate_min_age}",
+        )
+    return _issue(IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, number, holder_person_id, holder_birth_date,
+                  issued_on, _last_day(issued_on, 12 * rules.stateless_person_certificate_years),
+                  replaces=replaces)
+
+
+def revoke_when_status_ends(documents: Iterable[IssuedDocument], *, current_status: str, on: date,
+                            reason: str) -> list[IssuedDocument]:
+    """Revoke every live document whose status is no longer the person's status; return them."""
+    revoked = []
+    for doc in documents:
+        if doc.state is DocumentState.ISSUED and doc.status_category != current_status:
+            doc.revoke(on=on, reason=reason)
+            revoked.append(doc)
+    return revoked
+
+
+# --- verification for service providers ---------------------------------------------------
+
+class VerificationOutcome(StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """What a service provider learns: nothing about the claim."""
+    outcome: VerificationOutcome
+    status_category: str | None = None
+    expires_on: date | None = None
+    entitlements: tuple[str, ...] = field(default=())
+
+    def to_document(self) -> dict[str, Any]:
+        return {"outcome": self.outcome.value, "status_category": self.status_category,
+                "expires_on": _iso(self.expires_on), "entitlements": list(self.entitlements)}
+
+
+def verify_document(number: str, document: IssuedDocument | None, *, birth_date: date, today: date,
+                    rules: RegistrationRules) -> VerificationResult:
+    """Answer a status check. A malformed number raises `InvalidInput`; a document that does
+    not exist, or whose holder's birth date differs, answers 'unknown' (nothing leaks)."""
+    check_document_number(number)
+    if (document is None or document.document_number != number.strip().upper()
+            or document.holder_birth_date is None or document.holder_birth_date != birth_date):
+        return VerificationResult(VerificationOutcome.UNKNOWN)
+    if document.state is DocumentState.REVOKED:
+        return VerificationResult(VerificationOutcome.REVOKED, document.status_category, document.expires_on)
+    if today > document.expires_on:
+        return VerificationResult(VerificationOutcome.EXPIRED, document.status_category, document.expires_on)
+    return VerificationResult(VerificationOutcome.VALID, document.status_category, document.expires_on,
+                              tuple(rules.entitlements.get(document.kind.value, ())))
+
+
+# --- signed QR payload ------------------------------------------------------------------
+
+QR_PREFIX = "PANA1"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def qr_payload(document: IssuedDocument, private_key: Ed25519PrivateKey, *, key_id: str = "1") -> str:
+    """'PANA1.<base64url JSON>.<base64url Ed25519 signature>': number, kind, status, dates."""
+    claims = {
+        "v": 1, "kid": key_id, "n": document.document_number, "k": document.kind.value,
+        "s": document.status_category, "i": document.issued_on.isoformat(),
+        "e": document.expires_on.isoformat(),
+    }
+    body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+    signed = f"{QR_PREFIX}.{body}".encode()
+    return f"{QR_PREFIX}.{body}.{_b64(private_key.sign(signed))}"
+
+
+def verify_qr_payload(payload: str, public_key: Ed25519PublicKey) -> dict[str, Any]:
+    """Check the signature offline and return the claims; refuses anything tampered with.
+
+    Revocation is only known online (`verify_document`); offline the expiry is the limit.
+    """
+    parts = payload.strip().split(".")
+    if len(parts) != 3 or parts[0] != QR_PREFIX:
+        raise InvalidInput("not a Pana document QR payload", rule="qr_payload_format")
+    try:
+        signature = _unb64(parts[2])
+        public_key.verify(signature, f"{parts[0]}.{parts[1]}".encode())
+        return json.loads(_unb64(parts[1]))
+    except InvalidSignature:
+        raise InvalidInput("the QR payload's signature does not verify", rule="qr_payload_signature") from None
+    except (ValueError, TypeError):
+        raise InvalidInput("not a Pana document QR payload", rule="qr_payload_format") from None
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None

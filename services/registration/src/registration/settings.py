@@ -1,0 +1,15 @@
+"""Settings of the registration service (environment prefix REGISTRATION_)."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from pana_kit.settings import ServiceSettings
+
+
+class RegistrationSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRATION_", extra="ignore")
+
+    service_name: str = "registration"
+    port: int = 8001
+    default_office: str = Field("almaty", description="Office recorded when a referral names none")
+    registration_number_prefix: str = Field("KZR", pattern=r"^[A-Z]{2,5}$")

@@ -1,0 +1,52 @@
+import pytest
+
+from registration.domain import blocking_key, match_key, patronymic_stem, script_of, transliterate
+
+
+@pytest.mark.parametrize("original,latin", [
+    ("Мухаммад", "Mukhammad"),
+    ("Нұрлыбеков", "Nurlybekov"),
+    ("Әсел", "Asel"),
+    ("Ғалым Қасымұлы", "Galym Kasymuly"),
+    ("Жанна Щукина", "Zhanna Shchukina"),
+    ("Өмірзақ Үсенов", "Omirzak Usenov"),
+    ("Һ", "H"),
+    ("مُحَمَّد", "Muhammad"),
+    ("Nūrlybekov", "Nūrlybekov"),
+])
+def test_transliterate(original, latin):
+    assert transliterate(original) == latin
+
+
+def test_script_of():
+    assert script_of("Мухаммад") == "cyrillic"
+    assert script_of("محمد") == "arabic"
+    assert script_of("Muhammad") == "latin"
+    assert script_of("Muhammad Мухаммад") == "mixed"
+
+
+@pytest.mark.parametrize("spelling", ["Мухаммад", "Mohammad", "Muhammad", "Mukhammad", "MOHAMMED", "Mohamed", "مُحَمَّد"])
+def test_muhammad_variants_share_a_key(spelling):
+    assert match_key(spelling) == match_key("Muhammad")
+
+
+@pytest.mark.parametrize("spelling", ["Нұрлыбеков", "Nurlybekov", "Nūrlybekov", "NURLYBEKOV", "Нурлыбеков"])
+def test_kazakh_letters_and_scripts_fold(spelling):
+    assert match_key(spelling) == match_key("Nurlybekov")
+
+
+def test_kazakh_latin_letters():
+    assert match_key("Äsem Ğalymqyzy") == match_key("Асем Галымкызы")
+    assert match_key("Qasymov") == match_key("Қасымов")
+    assert match_key("Ñ Ö Ū Ü I") == match_key("n o u u i")
+
+
+def test_unvoweled_arabic_blocks_with_latin():
+    assert blocking_key("محمد") == blocking_key("Mohammed")
+
+
+def test_patronymic_stem():
+    assert patronymic_stem("Мухаммадович") == match_key("Muhammad")
+    assert patronymic_stem("Мұхаммедұлы") == match_key("Muhammad")
+    assert patronymic_stem("Ivanovna") == "ivan"
+    assert patronymic_stem("Smith") == ""

@@ -1,0 +1,47 @@
+"""The rsd service: app factory and what it consumes and publishes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from pana_events import topics_consumed_by
+from pana_kit.service import ServiceDefinition, create_app
+
+from .api import applications
+from .domain import RsdRules
+from .handlers import RsdHandlers
+from .settings import RsdSettings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+DESCRIPTION = """
+Refugee status determination under the Law "On Refugees" (No. 216-IV, Art. 11) and
+UNHCR's Procedural Standards: lodging, registration, interview, assessment,
+decision (four eyes), appeal, closure, reopening and ending of status.
+
+Every step the procedure forbids is refused with **409** `application/problem+json`
+naming the rule. The claim itself (narrative, interview record, assessment) never
+leaves this service.
+"""
+
+
+def create(settings: RsdSettings | None = None) -> FastAPI:
+    settings = settings or RsdSettings()
+    rules = RsdRules()
+    handlers = RsdHandlers(rules, settings.default_office)
+    definition = ServiceDefinition(
+        name="rsd",
+        title="Pana — refugee status determination",
+        description=DESCRIPTION,
+        migrations_dir=MIGRATIONS,
+        routers=[applications.router],
+        produces=["rsd.events"],
+        consumes=topics_consumed_by("rsd"),
+        handlers=handlers.table(),
+        tags=[{"name": "applications", "description": "Asylum applications and where they stand"}],
+    )
+    app = create_app(definition, settings)
+    app.state.rules = rules
+    return app

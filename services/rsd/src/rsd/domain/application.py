@@ -1,0 +1,347 @@
+"""The Application aggregate: lodging to closure, as a state machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import Enum
+from typing import Any
+
+from pana_kit.domain import Aggregate, InvalidInput, RuleViolation
+
+from ._document import build, to_jsonable
+from .appeal import Appeal, AppealSteps
+from .assessment import Assessment, AssessmentSteps
+from .decision import Decision, DecisionSteps, Extension, MemberOutcome, Recommendation
+from .ending import EndingProceeding, EndingSteps
+from .events import (ApplicationClosed, ApplicationLodged, ApplicationRegistered, ApplicationReopened,
+                     DeadlineMissed, FingerprintingRecorded, OfficerReassigned, ProcessingModeSet)
+from .interview import Interview, InterviewStatus, InterviewSteps
+from .members import PRIORITY_NEEDS, Member, Relationship, SpecificNeed
+from .rules import RsdRules
+from .state import PENDING, ApplicationState, ClosureReason
+
+LODGING_LANGUAGES = frozenset({"kk", "ru"})
+
+
+class ArrivalManner(str, Enum):
+    REGULAR = "regular"
+    IRREGULAR = "irregular"
+    AT_BORDER_CROSSING = "at_border_crossing"
+
+
+class ProcessingMode(str, Enum):
+    REGULAR = "regular"
+    ACCELERATED = "accelerated"  # shorter timelines only; every safeguard stays
+    SIMPLIFIED = "simplified"
+
+
+class ReopeningGround(str, Enum):
+    CHANGED_CIRCUMSTANCES = "changed_circumstances"
+    NEW_EVIDENCE = "new_evidence"  # reliable new evidence that it was wrongly decided
+    IMPROPERLY_DECIDED = "improperly_decided"  # serious reason to think so
+
+
+@dataclass(kw_only=True)
+class CertificateRequest:
+    member_id: str
+    issued_on: date
+    valid_until: date
+    reason: str
+    child_person_ids: tuple[str, ...] = ()
+
+
+@dataclass(kw_only=True)
+class Assignment:
+    officer_id: str
+    assigned_on: date
+    reason: str | None = None
+
+
+@dataclass(kw_only=True)
+class Closure:
+    reason: ClosureReason
+    closed_on: date
+
+
+@dataclass(kw_only=True)
+class Reopening:
+    ground: ReopeningGround
+    reason: str
+    reopened_on: date
+
+
+@dataclass(kw_only=True)
+class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, EndingSteps, Aggregate):
+    id: str
+    office: str
+    members: list[Member]  # the principal first
+    lodged_on: date
+    arrived_on: date  # or the day the risk became known
+    manner_of_arrival: ArrivalManner
+    late_lodging: bool = False
+    lodging_language: str = "ru"
+    previous_application_id: str | None = None  # a repeat application
+    state: ApplicationState = ApplicationState.LODGED
+    registered_on: date | None = None
+    clock_started_on: date | None = None  # registration, or the last reopening
+    cycle: int = 0
+    processing_mode: ProcessingMode = ProcessingMode.REGULAR
+    processing_mode_reason: str | None = None
+    assignments: list[Assignment] = field(default_factory=list)
+    certificates: list[CertificateRequest] = field(default_factory=list)
+    fingerprinted_on: date | None = None
+    fingerprinting_late: bool = False
+    last_contact_on: date | None = None
+    interviews: list[Interview] = field(default_factory=list)
+    assessments: dict[str, Assessment] = field(default_factory=dict)
+    recommendation: Recommendation | None = None
+    decisions: list[Decision] = field(default_factory=list)
+    decision_round: int = 0  # a reopening or remittal calls for a new first-instance decision
+    extensions: list[Extension] = field(default_factory=list)
+    appeals: list[Appeal] = field(default_factory=list)
+    appeal_member_outcomes: dict[str, MemberOutcome] | None = None
+    closures: list[Closure] = field(default_factory=list)
+    reopenings: list[Reopening] = field(default_factory=list)
+    endings: list[EndingProceeding] = field(default_factory=list)
+    missed_deadlines: list[str] = field(default_factory=list)  # "kind:due" already reported
+    rules: RsdRules = field(default_factory=RsdRules, repr=False, compare=False)
+
+    # ---- lodging and registration --------------------------------------------------
+    @classmethod
+    def lodge(cls, *, application_id: str, office: str, principal: Member, lodged_on: date, arrived_on: date,
+              manner_of_arrival: ArrivalManner, officer_id: str | None = None, family: list[Member] | None = None,
+              lodging_language: str = "ru", previous_application_id: str | None = None,
+              rules: RsdRules | None = None) -> Application:
+        """Lodge an application. Late lodging is recorded, never a reason to refuse access."""
+        rules = rules or RsdRules()
+        if principal.relationship is not Relationship.PRINCIPAL:
+            raise InvalidInput("the principal member's relationship is 'principal'")
+        family = list(family or [])
+        if any(m.relationship is Relationship.PRINCIPAL for m in family):
+            raise InvalidInput("an application has one principal applicant")
+        ids = [principal.id, *(m.id for m in family)]
+        if len(set(ids)) != len(ids):
+            raise InvalidInput("member ids are unique within an application")
+        if lodging_language not in LODGING_LANGUAGES:
+            raise InvalidInput("the written application is in Kazakh (kk) or Russian (ru)")
+        if lodged_on < arrived_on:
+            raise InvalidInput("an application is lodged on or after arrival")
+        window = (rules.lodging_window_days_irregular_entry if manner_of_arrival is ArrivalManner.IRREGULAR
+                  else rules.lodging_window_days)
+        app = cls(id=application_id, office=office, members=[principal, *family], lodged_on=lodged_on,
+                  arrived_on=arrived_on, manner_of_arrival=manner_of_arrival,
+                  late_lodging=lodged_on > arrived_on + timedelta(days=window), lodging_language=lodging_language,
+                  previous_application_id=previous_application_id, last_contact_on=lodged_on, rules=rules)
+        if officer_id:
+            app.assignments.append(Assignment(officer_id=officer_id, assigned_on=lodged_on))
+        app.record(ApplicationLodged(application_id, principal.person_id, tuple(ids), office, lodged_on,
+                                     manner_of_arrival.value, app.late_lodging, previous_application_id))
+        return app
+
+    def register(self, *, on: date) -> date:
+        """Register: the certificate(s) are requested and the decision clock starts. Returns decision_due."""
+        self._require_state({ApplicationState.LODGED}, "register the application")
+        if on < self.lodged_on:
+            raise InvalidInput("registration is on or after lodging")
+        self.registered_on = self.clock_started_on = on
+        self.state = ApplicationState.REGISTERED
+        self.record(ApplicationRegistered(self.id, self.person_id, on, self.decision_due))
+        self._request_certificates(on, "registration")
+        return self.decision_due
+
+    def record_fingerprinting(self, *, on: date) -> bool:
+        """Record fingerprinting; returns True (and flags it) when later than the rule allows."""
+        if self.registered_on is None:
+            raise RuleViolation(rule="fingerprinting_after_certificate",
+                                detail="fingerprints are taken after the certificate is issued")
+        self._require_state(PENDING, "record fingerprinting")
+        self.fingerprinted_on = on
+        self.fingerprinting_late = on > self.fingerprinting_due
+        self.record(FingerprintingRecorded(self.id, self.person_id, on, self.fingerprinting_late))
+        return self.fingerprinting_late
+
+    @property
+    def fingerprinting_due(self) -> date | None:
+        first = next((c for c in self.certificates), None)
+        return None if first is None else first.issued_on + timedelta(days=self.rules.fingerprinting_within_days)
+
+    @property
+    def interview_due(self) -> date | None:
+        from pana_kit.domain import add_months
+
+        return None if self.clock_started_on is None else add_months(self.clock_started_on,
+                                                                       self.rules.interview_within_months)
+
+    # ---- people ----------------------------------------------------------------------
+    @property
+    def principal(self) -> Member:
+        return self.members[0]
+
+    @property
+    def person_id(self) -> str:
+        return self.principal.person_id
+
+    def member(self, member_id: str) -> Member:
+        for member in self.members:
+            if member.id == member_id:
+                return member
+        raise InvalidInput(f"no member {member_id} on application {self.id}")
+
+    def update_specific_needs(self, member_id: str, needs: frozenset[SpecificNeed]) -> None:
+        self.member(member_id).specific_needs = frozenset(needs)
+
+    @property
+    def priority_needs(self) -> frozenset[SpecificNeed]:
+        return frozenset(n for m in self.members for n in m.specific_needs if n in PRIORITY_NEEDS)
+
+    @property
+    def priority(self) -> bool:
+        return bool(self.priority_needs)
+
+    @property
+    def officer_id(self) -> str | None:
+        return self.assignments[-1].officer_id if self.assignments else None
+
+    def reassign(self, *, officer_id: str, on: date, reason: str) -> None:
+        if officer_id == self.officer_id:
+            raise InvalidInput("the case is already assigned to this officer")
+        previous = self.officer_id
+        self.assignments.append(Assignment(officer_id=officer_id, assigned_on=on, reason=reason))
+        self.record(OfficerReassigned(self.id, previous, officer_id, on))
+
+    def set_processing_mode(self, *, mode: ProcessingMode, reason: str) -> None:
+        self._require_state({ApplicationState.LODGED, ApplicationState.REGISTERED}, "change the processing mode")
+        if not reason.strip():
+            raise RuleViolation(rule="processing_mode_reason", detail="the processing mode is set with a reason")
+        self.processing_mode, self.processing_mode_reason = mode, reason
+        self.record(ProcessingModeSet(self.id, mode.value, reason, self.priority))
+
+    def record_contact(self, *, on: date) -> None:
+        self.last_contact_on = max(self.last_contact_on or on, on)
+
+    # ---- state helpers ------------------------------------------------------------------
+    def _require_state(self, allowed: set | frozenset, action: str, *, rule: str = "state_transition") -> None:
+        if self.state not in allowed:
+            raise RuleViolation(rule=rule, detail=f"cannot {action} while the application is {self.state.value}")
+
+    def _require_first_instance(self, action: str) -> None:
+        self._require_state({ApplicationState.REGISTERED}, action)
+
+    @property
+    def decision(self) -> Decision | None:
+        """The decision of the current round, if any."""
+        if self.decisions and self.decisions[-1].round == self.decision_round:
+            return self.decisions[-1]
+        return None
+
+    @property
+    def closure(self) -> Closure | None:
+        return self.closures[-1] if self.state is ApplicationState.CLOSED and self.closures else None
+
+    @property
+    def ending(self) -> EndingProceeding | None:
+        return self.endings[-1] if self.endings else None
+
+    @property
+    def member_ids_covered(self) -> tuple[str, ...]:
+        if self.appeal_member_outcomes is not None:
+            outcomes = self.appeal_member_outcomes
+        elif self.decision is not None:
+            outcomes = self.decision.member_outcomes
+        else:
+            return ()
+        return tuple(m for m, o in outcomes.items() if o is not MemberOutcome.REJECTED)
+
+    @property
+    def removal_suspended(self) -> bool:
+        """Non-refoulement: pending procedure, pending appeal, or recognised."""
+        return (self.state in PENDING or self.state is ApplicationState.RECOGNISED
+                or self.pending_appeal is not None)
+
+    # ---- closure and reopening --------------------------------------------------------
+    def close(self, *, reason: ClosureReason, on: date) -> Closure:
+        if self.state is ApplicationState.CLOSED:
+            raise RuleViolation(rule="state_transition", detail="the application is already closed")
+        if reason is ClosureReason.APPEAL_REJECTED:
+            raise RuleViolation(rule="closure_reason", detail="a file closes for a rejected appeal only by deciding it")
+        if reason is ClosureReason.WITHDRAWAL:
+            self._require_state(PENDING, "withdraw the application")
+        elif reason is ClosureReason.NO_APPEAL:
+            grace_end = self.appeal_grace_ends
+            if self.state is not ApplicationState.REJECTED or grace_end is None or on <= grace_end:
+                raise RuleViolation(
+                    rule="no_appeal_closure",
+                    detail="a rejected file closes for no appeal only after the appeal window and its grace",
+                )
+        elif reason is ClosureReason.ABANDONMENT:
+            self._require_state(PENDING, "close the application as abandoned")
+            missed = [i.missed_on for i in self.interviews if i.status is InterviewStatus.NO_SHOW]
+            if not missed:
+                raise RuleViolation(rule="abandonment", detail="abandonment needs a missed interview")
+            since = max([*missed, self.last_contact_on or missed[-1]])
+            if on < since + timedelta(weeks=self.rules.abandonment_after_weeks):
+                raise RuleViolation(
+                    rule="abandonment",
+                    detail=f"abandonment needs a missed interview and {self.rules.abandonment_after_weeks} "
+                           "weeks without contact",
+                )
+        elif reason is ClosureReason.DEATH:
+            if self.state is ApplicationState.STATUS_ENDED:
+                raise RuleViolation(rule="state_transition", detail="status has already ended")
+        return self._close(reason, on)
+
+    def _close(self, reason: ClosureReason, on: date) -> Closure:
+        self.closures.append(Closure(reason=reason, closed_on=on))
+        self.state = ApplicationState.CLOSED
+        self.record(ApplicationClosed(self.id, self.person_id, reason.value, on))
+        return self.closures[-1]
+
+    def reopen(self, *, ground: ReopeningGround | None, reason: str, on: date) -> date:
+        """Reopen a closed file on one of the three grounds; a new decision period starts. Returns it."""
+        self._require_state({ApplicationState.CLOSED}, "reopen the application")
+        if ground is None or not isinstance(ground, ReopeningGround):
+            raise RuleViolation(
+                rule="reopening_ground",
+                detail="a file reopens only on changed circumstances, reliable new evidence that it was wrongly "
+                       "decided, or serious reason to think it was improperly decided",
+            )
+        if self.closure is not None and self.closure.reason is ClosureReason.DEATH:
+            raise RuleViolation(rule="reopening_ground", detail="a file closed on the applicant's death is not reopened")
+        if not reason.strip():
+            raise InvalidInput("a reopening states its reason")
+        self.reopenings.append(Reopening(ground=ground, reason=reason, reopened_on=on))
+        self.state = ApplicationState.REGISTERED
+        self.clock_started_on = on
+        self.cycle += 1
+        self.recommendation = None
+        self.decision_round += 1
+        self.appeal_member_outcomes = None
+        self.record(ApplicationReopened(self.id, self.person_id, ground.value, on, self.decision_due))
+        self._request_certificates(on, "reopening")
+        return self.decision_due
+
+    # ---- deadlines --------------------------------------------------------------------
+    def flag_missed_deadlines(self, today: date) -> list[DeadlineMissed]:
+        """Record DeadlineMissed once for each deadline that has become overdue."""
+        from .deadlines import DeadlineStatus, deadlines
+
+        events = []
+        for d in deadlines(self, today):
+            key = f"{d.kind.value}:{d.due_on.isoformat()}"
+            if d.status is DeadlineStatus.OVERDUE and key not in self.missed_deadlines:
+                self.missed_deadlines.append(key)
+                event = DeadlineMissed(self.id, d.kind.value, d.due_on, today)
+                self.record(event)
+                events.append(event)
+        return events
+
+    # ---- documents ----------------------------------------------------------------------
+    def to_document(self) -> dict[str, Any]:
+        doc = to_jsonable(self)
+        doc["document_version"] = 1
+        return doc
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any], rules: RsdRules | None = None) -> Application:
+        return build(cls, doc, rules=rules or RsdRules())

@@ -1,0 +1,242 @@
+"""Domain events the Application records. Ids and facts only, never the claim narrative."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ._document import to_jsonable
+
+
+@dataclass(frozen=True)
+class ApplicationLodged:
+    application_id: str
+    person_id: str
+    member_ids: tuple[str, ...]
+    office: str
+    lodged_on: date
+    manner_of_arrival: str
+    late_lodging: bool
+    previous_application_id: str | None
+
+
+@dataclass(frozen=True)
+class ApplicationRegistered:
+    application_id: str
+    person_id: str
+    registered_on: date
+    decision_due: date
+
+
+@dataclass(frozen=True)
+class CertificateRequested:
+    application_id: str
+    member_id: str
+    person_id: str
+    child_person_ids: tuple[str, ...]
+    issued_on: date
+    valid_until: date
+    reason: str  # "registration" | "extension" | "reopening"
+
+
+@dataclass(frozen=True)
+class FingerprintingRecorded:
+    application_id: str
+    person_id: str
+    fingerprinted_on: date
+    late: bool
+
+
+@dataclass(frozen=True)
+class ProcessingModeSet:
+    application_id: str
+    mode: str
+    reason: str
+    priority: bool
+
+
+@dataclass(frozen=True)
+class OfficerReassigned:
+    application_id: str
+    from_officer_id: str | None
+    to_officer_id: str
+    on: date
+
+
+@dataclass(frozen=True)
+class InterviewScheduled:
+    application_id: str
+    interview_id: str
+    member_id: str
+    scheduled_on: date
+    interviewer_id: str
+    interpreter_language: str
+    interpreter_dialect: str | None
+
+
+@dataclass(frozen=True)
+class InterviewRescheduled:
+    application_id: str
+    interview_id: str
+    from_date: date
+    to_date: date
+
+
+@dataclass(frozen=True)
+class InterviewHeld:
+    application_id: str
+    interview_id: str
+    member_id: str
+    held_on: date
+
+
+@dataclass(frozen=True)
+class InterviewMissed:
+    application_id: str
+    interview_id: str
+    member_id: str
+    missed_on: date
+
+
+@dataclass(frozen=True)
+class AssessmentRecorded:
+    application_id: str
+    member_id: str
+    assessed_by: str
+    assessed_on: date
+    meets_criteria: bool
+
+
+@dataclass(frozen=True)
+class RecommendationMade:
+    application_id: str
+    officer_id: str
+    outcome: str
+    made_on: date
+
+
+@dataclass(frozen=True)
+class DecisionIssued:
+    application_id: str
+    person_id: str
+    outcome: str  # "recognised" | "rejected"
+    member_ids_covered: tuple[str, ...]  # recognised in own right or derivatively
+    derivative_member_ids: tuple[str, ...]
+    rejection_reasons: tuple[str, ...]
+    decided_by: str
+    decided_on: date
+
+
+@dataclass(frozen=True)
+class DecisionNotified:
+    application_id: str
+    person_id: str
+    notified_on: date
+    language: str
+    appeal_deadline: date | None
+
+
+@dataclass(frozen=True)
+class DecisionPeriodExtended:
+    application_id: str
+    months: int
+    total_months: int
+    decision_due: date
+    extended_on: date
+
+
+@dataclass(frozen=True)
+class AppealLodged:
+    application_id: str
+    appeal_id: str
+    person_id: str
+    lodged_on: date
+    against: str  # "decision" | "ending"
+    late_within_grace: bool
+    suspends_removal: bool
+
+
+@dataclass(frozen=True)
+class AppealDecided:
+    application_id: str
+    appeal_id: str
+    person_id: str
+    outcome: str
+    decided_by: str
+    decided_on: date
+    member_ids_covered: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ApplicationClosed:
+    application_id: str
+    person_id: str
+    reason: str
+    closed_on: date
+
+
+@dataclass(frozen=True)
+class ApplicationReopened:
+    application_id: str
+    person_id: str
+    ground: str
+    reopened_on: date
+    decision_due: date
+
+
+@dataclass(frozen=True)
+class StatusEndingNoticeGiven:
+    application_id: str
+    person_id: str
+    kind: str  # cessation | cancellation | revocation
+    grounds: tuple[str, ...]
+    notified_on: date
+    response_due: date
+
+
+@dataclass(frozen=True)
+class StatusEndingResponseRecorded:
+    application_id: str
+    responded_on: date
+
+
+@dataclass(frozen=True)
+class StatusEndingDecided:
+    application_id: str
+    person_id: str
+    kind: str
+    status_ended: bool
+    decided_by: str
+    decided_on: date
+
+
+@dataclass(frozen=True)
+class StatusEnded:
+    application_id: str
+    person_id: str
+    member_ids: tuple[str, ...]
+    kind: str
+    grounds: tuple[str, ...]
+    ended_on: date
+
+
+@dataclass(frozen=True)
+class StatusRestored:
+    application_id: str
+    person_id: str
+    member_ids: tuple[str, ...]
+    restored_on: date
+
+
+@dataclass(frozen=True)
+class DeadlineMissed:
+    application_id: str
+    deadline: str
+    due_on: date
+    noticed_on: date
+
+
+def event_to_document(event: Any) -> dict[str, Any]:
+    """{"type": "DecisionIssued", "data": {...}} with JSON-able values."""
+    return {"type": type(event).__name__, "data": to_jsonable(event)}

@@ -1,0 +1,55 @@
+"""People an application covers: the principal applicant and family members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+
+from pana_kit.domain import age_on
+
+
+class Sex(str, Enum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+class Relationship(str, Enum):
+    PRINCIPAL = "principal"
+    SPOUSE = "spouse"
+    CHILD = "child"
+    PARENT = "parent"
+    SIBLING = "sibling"
+    OTHER = "other"
+
+
+class SpecificNeed(str, Enum):
+    """Specific needs that give priority (DOMAIN.md, processing modes)."""
+
+    TORTURE_SURVIVOR = "torture_survivor"
+    WOMAN_AT_RISK = "woman_at_risk"
+    UNACCOMPANIED_CHILD = "unaccompanied_child"
+    SEPARATED_CHILD = "separated_child"
+    OLDER_PERSON_WITHOUT_SUPPORT = "older_person_without_support"
+    DISABLED_PERSON_WITHOUT_SUPPORT = "disabled_person_without_support"
+    URGENT_MEDICAL_NEEDS = "urgent_medical_needs"
+
+
+PRIORITY_NEEDS: frozenset[SpecificNeed] = frozenset(SpecificNeed)
+
+
+@dataclass(kw_only=True)
+class Member:
+    id: str
+    person_id: str
+    relationship: Relationship
+    sex: Sex | None = None
+    birth_date: date | None = None
+    specific_needs: frozenset[SpecificNeed] = field(default_factory=frozenset)
+    same_gender_interviewer_requested: bool = False
+    same_gender_interpreter_requested: bool = False
+    derivative_status_consent: bool = False  # consent to family-reunification status
+
+    def is_adult(self, on: date, age_of_majority: int = 18) -> bool:
+        """Unknown birth date counts as adult, so the person is assessed individually."""
+        return self.birth_date is None or age_on(self.birth_date, on) >= age_of_majority

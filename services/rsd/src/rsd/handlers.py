@@ -1,0 +1,69 @@
+"""Consumed events -> rsd commands. Each handler runs in one unit of work with its inbox record."""
+
+from __future__ import annotations
+
+import uuid
+
+from pana_events import Envelope
+from pana_events.events import registration as reg
+from pana_kit.outbox import UnitOfWork
+
+from .domain import Application, ArrivalManner, Member, Relationship, Sex, SpecificNeed
+from .publishing import publish
+from .store.repository import Applicants, Applications
+
+# Registration records UNHCR specific-needs categories; RSD's priority rules use their own names.
+NEEDS_FROM_REGISTRATION = {
+    "unaccompanied_or_separated_child": SpecificNeed.UNACCOMPANIED_CHILD,
+    "unaccompanied_child": SpecificNeed.UNACCOMPANIED_CHILD,
+    "separated_child": SpecificNeed.SEPARATED_CHILD,
+    "survivor_of_torture": SpecificNeed.TORTURE_SURVIVOR,
+    "woman_at_risk": SpecificNeed.WOMAN_AT_RISK,
+    "disability": SpecificNeed.DISABLED_PERSON_WITHOUT_SUPPORT,
+    "serious_medical_condition": SpecificNeed.URGENT_MEDICAL_NEEDS,
+    "older_person_at_risk": SpecificNeed.OLDER_PERSON_WITHOUT_SUPPORT,
+}
+
+
+def priority_needs(needs: list[str]) -> frozenset[SpecificNeed]:
+    return frozenset(NEEDS_FROM_REGISTRATION[n] for n in needs if n in NEEDS_FROM_REGISTRATION)
+
+
+class RsdHandlers:
+    def __init__(self, rules, default_office: str):
+        self.rules = rules
+        self.default_office = default_office
+
+    def table(self) -> dict:
+        return {
+            reg.PersonRegistered.event_type: self.person_registered,
+            reg.ReferralRegistered.event_type: self.referral_registered,
+        }
+
+    async def person_registered(self, event: reg.PersonRegistered, envelope: Envelope, uow: UnitOfWork) -> None:
+        await Applicants(uow.session).upsert(
+            person_id=event.person_id, given_name=event.given_name, family_name=event.family_name, sex=event.sex,
+            birth_date=event.birth_date, citizenship=list(event.citizenship), specific_needs=list(event.specific_needs),
+        )
+
+    async def referral_registered(self, event: reg.ReferralRegistered, envelope: Envelope, uow: UnitOfWork) -> None:
+        """A person referred at the border is registered: the application is lodged and registered."""
+        applications = Applications(uow.session, self.rules)
+        if await applications.by_referral(event.referral_id) is not None:
+            return  # the same referral seen again under another event id
+        applicant = await Applicants(uow.session).get(event.person_id)
+        sex = Sex(applicant.sex) if applicant and applicant.sex in ("female", "male") else None
+        principal = Member(
+            id=event.person_id, person_id=event.person_id, relationship=Relationship.PRINCIPAL, sex=sex,
+            birth_date=applicant.birth_date if applicant else None,
+            specific_needs=priority_needs(applicant.specific_needs if applicant else []),
+        )
+        app = Application.lodge(
+            application_id=str(uuid.uuid4()), office=event.office or self.default_office, principal=principal,
+            lodged_on=event.referred_at.date(), arrived_on=event.referred_at.date(),
+            manner_of_arrival=ArrivalManner.IRREGULAR if event.irregular_entry else ArrivalManner.AT_BORDER_CROSSING,
+            rules=self.rules,
+        )
+        app.register(on=event.registered_at.date())
+        applications.add(app, source_referral_id=event.referral_id)
+        publish(uow, app)

@@ -1,0 +1,70 @@
+"""Domain events -> the published contract (pana_events). What others may know, no more."""
+
+from __future__ import annotations
+
+from pana_events.events import rsd as contract
+
+from .domain import Application
+from .domain import events as domain
+
+
+def contract_events(app: Application, recorded: list) -> list[contract.Event]:
+    out: list[contract.Event] = []
+    for event in recorded:
+        match event:
+            case domain.ApplicationRegistered():
+                out.append(contract.ApplicationLodged(
+                    application_id=app.id, person_id=app.person_id, member_ids=[m.person_id for m in app.members],
+                    lodged_on=app.lodged_on, registered_on=event.registered_on, decision_due=event.decision_due,
+                    processing_mode=app.processing_mode.value, late_lodging=app.late_lodging, office=app.office,
+                ))
+            case domain.CertificateRequested():
+                out.append(contract.CertificateRequested(
+                    application_id=app.id, person_id=event.person_id,
+                    member_ids=[event.person_id, *event.child_person_ids], valid_from=event.issued_on,
+                    valid_until=event.valid_until, reason="extension" if event.reason == "extension" else "registration",
+                ))
+            case domain.InterviewScheduled():
+                out.append(contract.InterviewScheduled(application_id=app.id, person_id=app.person_id,
+                                                       interview_id=event.interview_id, scheduled_for=event.scheduled_on))
+            case domain.DecisionIssued():
+                out.append(contract.DecisionIssued(
+                    application_id=app.id, person_id=app.person_id, member_ids=_person_ids(app, event.member_ids_covered),
+                    outcome="recognised" if event.outcome == "recognised" else "rejected", decided_on=event.decided_on,
+                ))
+            case domain.DecisionPeriodExtended():
+                out.append(contract.DecisionPeriodExtended(application_id=app.id, person_id=app.person_id,
+                                                           decision_due=event.decision_due))
+            case domain.AppealLodged():
+                out.append(contract.AppealLodged(application_id=app.id, person_id=app.person_id, lodged_on=event.lodged_on))
+            case domain.AppealDecided():
+                out.append(contract.AppealDecided(
+                    application_id=app.id, person_id=app.person_id, member_ids=_person_ids(app, event.member_ids_covered),
+                    outcome="upheld" if event.outcome == "allowed" else "dismissed", decided_on=event.decided_on,
+                ))
+            case domain.ApplicationClosed():
+                out.append(contract.ApplicationClosed(application_id=app.id, person_id=app.person_id,
+                                                      member_ids=[m.person_id for m in app.members],
+                                                      reason=event.reason, closed_on=event.closed_on))
+            case domain.ApplicationReopened():
+                out.append(contract.ApplicationReopened(application_id=app.id, person_id=app.person_id,
+                                                        ground=event.ground, reopened_on=event.reopened_on))
+            case domain.StatusEnded():
+                out.append(contract.StatusEnded(application_id=app.id, person_id=app.person_id,
+                                                member_ids=_person_ids(app, event.member_ids), ending=event.kind,
+                                                ground=",".join(event.grounds), ended_on=event.ended_on))
+            case domain.DeadlineMissed():
+                out.append(contract.DeadlineMissed(application_id=app.id, person_id=app.person_id,
+                                                   deadline=event.deadline, due=event.due_on))
+    return out
+
+
+def _person_ids(app: Application, member_ids) -> list[str]:
+    by_id = {m.id: m.person_id for m in app.members}
+    return [by_id.get(mid, mid) for mid in member_ids]
+
+
+def publish(uow, app: Application) -> None:
+    """Write the contract events of what just happened to the outbox (same transaction)."""
+    for event in contract_events(app, app.collect_events()):
+        uow.emit(event, subject=app.person_id)

@@ -1,0 +1,125 @@
+from datetime import date
+
+import pytest
+from pana_kit.domain import InvalidInput, RuleViolation
+
+from statelessness.domain import (
+    AppealDecided,
+    AppealLodged,
+    AppealOutcome,
+    CaseStatus,
+    Outcome,
+    PersonRecognisedStateless,
+    StatelessnessRules,
+)
+
+DECIDED = date(2024, 6, 1)
+NOTIFIED = date(2024, 6, 3)
+
+
+@pytest.fixture
+def refused(case, rules):
+    case.hold_interview(held_on=date(2024, 3, 1), officer_id="o1")
+    case.determine(
+        outcome=Outcome.NOT_STATELESS, nationality="UZB", officer_id="o1", decided_on=DECIDED,
+        notified_on=NOTIFIED, reasons="r", rules=rules,
+    )
+    case.collect_events()
+    return case
+
+
+def test_appeal_within_window_from_notification(refused, rules):
+    assert refused.appeal_deadline_on(rules) == date(2024, 7, 3)
+    refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 7, 3), rules=rules)
+    assert refused.status is CaseStatus.UNDER_APPEAL
+    assert refused.collect_events() == [
+        AppealLodged(case_id="case-1", person_id="person-1", appeal_id="a1", lodged_on=date(2024, 7, 3))
+    ]
+
+
+def test_appeal_after_window_refused(refused, rules):
+    with pytest.raises(RuleViolation) as err:
+        refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 7, 4), rules=rules)
+    assert err.value.rule == "appeal_window"
+
+
+def test_appeal_window_is_configurable(refused):
+    refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 8, 1), rules=StatelessnessRules(appeal_window_days=60))
+
+
+def test_appeal_before_notification_invalid(refused, rules):
+    with pytest.raises(InvalidInput):
+        refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 2), rules=rules)
+
+
+def test_appeal_without_determination_refused(case, rules):
+    with pytest.raises(RuleViolation) as err:
+        case.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 3, 1), rules=rules)
+    assert err.value.rule == "appeal_needs_determination"
+
+
+def test_appeal_against_recognition_refused(case, rules):
+    case.hold_interview(held_on=date(2024, 3, 1), officer_id="o1")
+    case.determine(outcome=Outcome.STATELESS, officer_id="o1", decided_on=DECIDED, reasons="r", rules=rules)
+    with pytest.raises(RuleViolation) as err:
+        case.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 5), rules=rules)
+    assert err.value.rule == "appeal_needs_refusal"
+
+
+def test_second_appeal_refused(refused, rules):
+    refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
+    with pytest.raises(RuleViolation) as err:
+        refused.lodge_appeal(appeal_id="a2", lodged_on=date(2024, 6, 11), rules=rules)
+    assert err.value.rule == "appeal_already_lodged"
+
+
+def test_appeal_decided_by_same_officer_refused(refused, rules):
+    refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
+    with pytest.raises(RuleViolation) as err:
+        refused.decide_appeal(
+            outcome=AppealOutcome.UPHELD, officer_id="o1", decided_on=date(2024, 7, 1), reasons="r", rules=rules
+        )
+    assert err.value.rule == "appeal_by_different_officer"
+
+
+def test_appeal_decision_without_reasons_refused(refused, rules):
+    refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
+    with pytest.raises(RuleViolation) as err:
+        refused.decide_appeal(
+            outcome=AppealOutcome.UPHELD, officer_id="o2", decided_on=date(2024, 7, 1), reasons=" ", rules=rules
+        )
+    assert err.value.rule == "reasoned_decision"
+
+
+def test_decide_appeal_not_pending_refused(refused, rules):
+    with pytest.raises(RuleViolation) as err:
+        refused.decide_appeal(
+            outcome=AppealOutcome.UPHELD, officer_id="o2", decided_on=date(2024, 7, 1), reasons="r", rules=rules
+        )
+    assert err.value.rule == "appeal_not_pending"
+
+
+def test_appeal_upheld_closes_case(refused, rules):
+    refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
+    refused.collect_events()
+    refused.decide_appeal(
+        outcome=AppealOutcome.UPHELD, officer_id="o2", decided_on=date(2024, 7, 1), reasons="r", rules=rules
+    )
+    assert refused.status is CaseStatus.CLOSED and refused.final_outcome is Outcome.NOT_STATELESS
+    assert refused.collect_events() == [
+        AppealDecided(
+            case_id="case-1", person_id="person-1", appeal_id="a1", outcome="upheld",
+            decided_on=date(2024, 7, 1), officer_id="o2",
+        )
+    ]
+
+
+def test_appeal_overturned_recognises_person(refused, rules):
+    refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
+    refused.collect_events()
+    refused.decide_appeal(
+        outcome=AppealOutcome.OVERTURNED, officer_id="o2", decided_on=date(2024, 7, 1), reasons="r", rules=rules
+    )
+    assert refused.recognised_stateless and refused.final_outcome is Outcome.STATELESS
+    decided, recognised = refused.collect_events()
+    assert isinstance(recognised, PersonRecognisedStateless) and recognised.recognised_on == date(2024, 7, 1)

@@ -1,0 +1,70 @@
+"""Versioned DDL of the kit's tables, called from each service's first migration.
+
+Written out (not generated from the models) so that a later change to a kit
+table is a new function here and a new migration in each service, never a
+silent change to what an old migration creates.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+_BIGINT_PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_TS = sa.DateTime(timezone=True)
+
+
+def create_kit_tables_v1() -> None:
+    op.create_table(
+        "outbox",
+        sa.Column("seq", _BIGINT_PK, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("attributes", sa.JSON(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.Column("published_at", _TS, nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    )
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "seq"])
+    op.create_table(
+        "inbox",
+        sa.Column("consumer_group", sa.String(200), primary_key=True),
+        sa.Column("event_id", sa.String(200), primary_key=True),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("handled_at", _TS, nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(300), primary_key=True),
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("response_body", sa.Text(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+    )
+    op.create_table(
+        "audit_log",
+        sa.Column("seq", _BIGINT_PK, primary_key=True, autoincrement=True),
+        sa.Column("at", _TS, nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("client_id", sa.String(200)),
+        sa.Column("role", sa.String(100)),
+        sa.Column("action", sa.String(100), nullable=False),
+        sa.Column("resource", sa.String(300), nullable=False),
+        sa.Column("purpose", sa.String(300)),
+        sa.Column("outcome", sa.String(50), nullable=False),
+        sa.Column("trace_id", sa.String(64)),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+    op.create_index("ix_audit_resource", "audit_log", ["resource"])
+    op.create_index("ix_audit_subject", "audit_log", ["subject"])
+
+
+def drop_kit_tables_v1() -> None:
+    for table in ("audit_log", "idempotency_keys", "inbox", "outbox"):
+        op.drop_table(table)
