@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from ._repo import find_repo_file
 from ._sync import run_sync
@@ -228,8 +228,12 @@ class ApacheKafka(ManagedProcess):
         replication_factor: int = 1,
         min_insync_replicas: int = 1,
         config: Mapping[str, Any] | None = None,
+        jvm_options: Sequence[str] = (),
+        quick_start: bool = True,
         start_timeout: float = 90.0,
     ) -> None:
+        self.jvm_options = list(jvm_options)
+        self.quick_start = quick_start
         self.data_dir = Path(data_dir).resolve()
         self.node_id = node_id
         if port is None or controller_port is None:
@@ -330,16 +334,22 @@ class ApacheKafka(ManagedProcess):
 
     # -- JVM
 
-    def _jvm(self, heap: str) -> list[str]:
+    def _jvm(self, heap: str, quick: bool) -> list[str]:
         lib = ensure_kafka_jars()
+        # C1 only (no C2): halves JVM start on two cores (boot ~2.5s instead of ~4.7s,
+        # format ~0.9s instead of ~1.6s) at some cost in peak throughput.
+        # Benchmarks pass quick_start=False.
+        tiered = ["-XX:TieredStopAtLevel=1"] if quick else []
         return [
             _java(),
             f"-Xmx{heap}",
+            *tiered,
             "-Xms64m",
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-XX:+ExplicitGCInvokesConcurrent",
             "-Djava.awt.headless=true",
+            *self.jvm_options,
             f"-Dkafka.logs.dir={self.data_dir}",
             f"-Dlog4j2.configurationFile={_log4j_config(self.data_dir)}",
             "-cp",
@@ -348,7 +358,7 @@ class ApacheKafka(ManagedProcess):
 
     def format_command(self) -> list[str]:
         return [
-            *self._jvm("256m"),
+            *self._jvm("256m", quick=True),
             "kafka.tools.StorageTool",
             "format",
             "--ignore-formatted",
@@ -357,7 +367,7 @@ class ApacheKafka(ManagedProcess):
         ]
 
     def command(self) -> list[str]:
-        return [*self._jvm(self.heap), "kafka.Kafka", str(self.properties_path)]
+        return [*self._jvm(self.heap, self.quick_start), "kafka.Kafka", str(self.properties_path)]
 
     @property
     def is_formatted(self) -> bool:
@@ -426,6 +436,7 @@ class ApacheKafkaCluster:
         replication_factor: int | None = None,
         min_insync_replicas: int | None = None,
         config: Mapping[str, Any] | None = None,
+        quick_start: bool = True,
         start_timeout: float = 120.0,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
@@ -452,6 +463,7 @@ class ApacheKafkaCluster:
                 replication_factor=rf,
                 min_insync_replicas=isr,
                 config=config,
+                quick_start=quick_start,
                 start_timeout=start_timeout,
             )
             for i in range(n)

@@ -1,0 +1,84 @@
+"""rsd's API and event handling in process: real app, real database, no broker."""
+
+from datetime import date, datetime, timezone
+
+import pytest
+from pana_events.events import registration as reg
+from pana_kit.testing import service_harness
+from rsd.app import create
+from rsd.settings import RsdSettings
+
+
+@pytest.fixture
+async def rsd(tmp_path):
+    async with service_harness(create, RsdSettings, tmp_path) as harness:
+        yield harness
+
+
+def _referral(person_id="p-1", referral_id="r-1", when=datetime(2026, 11, 2, 9, tzinfo=timezone.utc)):
+    return reg.ReferralRegistered(referral_id=referral_id, person_id=person_id, crossing_point="Dostyk",
+                                  referred_at=when, registered_at=when, language="prs", intent="asylum")
+
+
+def _person(person_id="p-1"):
+    return reg.PersonRegistered(person_id=person_id, registration_number="KZR-26-1", given_name="Aziz",
+                                family_name="Karimov", birth_date=date(1990, 4, 12), sex="male", citizenship=["AFG"],
+                                specific_needs=["survivor_of_torture"], registered_at=datetime.now(timezone.utc))
+
+
+async def test_a_registered_referral_lodges_one_application(rsd):
+    await rsd.deliver(_person(), subject="p-1")
+    assert (await rsd.deliver(_referral(), subject="p-1")).name == "handled"
+    r = await rsd.client.get("/api/v1/applications", params={"person_id": "p-1"}, headers=rsd.headers("eligibility-officer"))
+    assert r.status_code == 200, r.text
+    [item] = r.json()["items"]
+    assert item["status"] == "lodged"
+    assert item["decision_due"] == "2027-02-02"
+    assert item["priority"] is True  # survivor of torture
+    lodged = await rsd.published("rsd.application.lodged.v1")
+    assert len(lodged) == 1 and lodged[0]["data"]["decision_due"] == "2027-02-02"
+    assert await rsd.published("rsd.certificate.requested.v1")
+
+
+async def test_the_same_event_twice_changes_nothing(rsd):
+    event = _referral()
+    await rsd.deliver(event, subject="p-1", event_id="evt-1")
+    assert (await rsd.deliver(event, subject="p-1", event_id="evt-1")).name == "duplicate"
+    # The same referral under a new event id is also one application.
+    await rsd.deliver(event, subject="p-1", event_id="evt-2")
+    r = await rsd.client.get("/api/v1/applications", params={"person_id": "p-1"}, headers=rsd.headers("eligibility-officer"))
+    assert len(r.json()["items"]) == 1
+    assert len(await rsd.published("rsd.application.lodged.v1")) == 1
+
+
+async def test_reads_need_a_token_a_scope_and_a_purpose(rsd):
+    url = "/api/v1/applications"
+    assert (await rsd.client.get(url)).status_code == 401
+    assert (await rsd.client.get(url, headers=rsd.headers("border-officer"))).status_code == 403
+    r = await rsd.client.get(url, headers=rsd.headers("eligibility-officer", purpose=None))
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_pages_are_bounded_and_cursors_are_checked(rsd):
+    for i in range(5):
+        await rsd.deliver(_referral(person_id=f"p-{i}", referral_id=f"r-{i}"), subject=f"p-{i}")
+    h = rsd.headers("eligibility-officer")
+    first = (await rsd.client.get("/api/v1/applications", params={"limit": 2}, headers=h)).json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    seen = [i["id"] for i in first["items"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = (await rsd.client.get("/api/v1/applications", params={"limit": 2, "cursor": cursor}, headers=h)).json()
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == 5
+    bad = await rsd.client.get("/api/v1/applications", params={"cursor": "not-a-cursor"}, headers=h)
+    assert bad.status_code == 400
+    assert (await rsd.client.get("/api/v1/applications", params={"limit": 100000}, headers=h)).status_code == 422
+
+
+async def test_unknown_application_is_a_problem_not_a_trace(rsd):
+    r = await rsd.client.get("/api/v1/applications/nope", headers=rsd.headers("eligibility-officer"))
+    assert r.status_code == 404
+    body = r.json()
+    assert body["type"].endswith("/not-found") and "Traceback" not in r.text
