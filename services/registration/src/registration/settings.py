@@ -13,3 +13,8 @@ class RegistrationSettings(ServiceSettings):
     port: int = 8001
     default_office: str = Field("almaty", description="Office recorded when a referral names none")
     registration_number_prefix: str = Field("KZR", pattern=r"^[A-Z]{2,5}$")
+    matching_config_path: str | None = Field(
+        None, description="JSON file with the duplicate-matching rules (fields, weights, thresholds, blocking keys); "
+                          "the domain's MatchingConfig defaults when unset")
+    signing_key_path: str | None = Field(
+        None, description="Ed25519 private key (PEM) that signs document QR payloads; generated under var/ in dev mode")

@@ -16,6 +16,7 @@ from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
 from ..domain import BorderReferral, BorderStatement, Person
+from ..publishing import person_registered_event
 from ..store.repository import Persons, Referrals
 
 router = APIRouter(prefix="/api/v1/border-referrals", tags=["border referrals"])
@@ -124,16 +125,3 @@ async def refer(
                                 registration_number=row.registration_number, registered_at=now,
                                 registration_due=referral.registration_due, late=bool(referral.late))
         return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
-
-
-def person_registered_event(person: Person, registration_number: str, office: str | None) -> contract.PersonRegistered:
-    citizenships = [c for c in person.citizenships if len(c) == 3 and c.isupper()]
-    status = "known" if citizenships else ("none" if "none" in person.citizenships else "undetermined")
-    return contract.PersonRegistered(
-        person_id=person.person_id, registration_number=registration_number, given_name=person.given_name,
-        family_name=person.family_name, birth_date=person.birth_date,
-        birth_date_precision=person.birth_date_precision.value, sex=person.sex.value, citizenship=citizenships,
-        citizenship_status=status, country_of_origin=person.country_of_origin,
-        specific_needs=sorted(n.value for n in person.specific_needs), household_id=None,
-        registered_at=person.registered_at, office=office,
-    )

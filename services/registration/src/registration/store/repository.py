@@ -5,13 +5,17 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from pana_kit.domain import NotFound
+from pana_kit.errors import Problem
 
-from ..domain import BorderReferral, Person
+from ..domain import BorderReferral, Household, MatchingConfig, MatchRecord, Person, blocking_keys
 from ..domain.names import match_key
-from .tables import PersonRow, ReferralRow
+from .tables import BlockingKeyRow, HouseholdRow, PersonRow, ReferralRow
+
+# Bounded candidate query: a blocking key shared by more people than this is too common to help.
+MAX_CANDIDATES = 500
 
 
 def _now() -> datetime:
@@ -19,8 +23,9 @@ def _now() -> datetime:
 
 
 class Persons:
-    def __init__(self, session):
+    def __init__(self, session, matching: MatchingConfig | None = None):
         self.session = session
+        self.matching = matching or MatchingConfig()
 
     async def get_row(self, person_id: str) -> PersonRow:
         row = await self.session.get(PersonRow, person_id)
@@ -42,7 +47,45 @@ class Persons:
             document=person.to_document(), created_at=now, updated_at=now,
         )
         self.session.add(row)
+        await self.index(person)
         return row
+
+    async def save(self, person: Person, expected_version: int, **columns) -> int:
+        """Write the new state if nobody else did in between (optimistic concurrency)."""
+        result = await self.session.execute(
+            update(PersonRow)
+            .where(PersonRow.person_id == person.person_id, PersonRow.version == expected_version)
+            .values(version=expected_version + 1, updated_at=_now(), document=person.to_document(),
+                    family_name_key=match_key(person.family_name_latin or person.family_name),
+                    given_name_key=match_key(person.given_name_latin or person.given_name),
+                    birth_date=person.birth_date, sex=person.sex.value, **columns)
+        )
+        if result.rowcount != 1:
+            raise Problem(412, "the person changed since it was read; read it again and reapply your change")
+        await self.index(person)
+        return expected_version + 1
+
+    async def set_columns(self, person_id: str, **columns) -> None:
+        await self.session.execute(update(PersonRow).where(PersonRow.person_id == person_id)
+                                   .values(version=PersonRow.version + 1, updated_at=_now(), **columns))
+
+    async def index(self, person: Person) -> None:
+        """Replace the person's blocking keys (a merged record leaves the index)."""
+        await self.session.execute(delete(BlockingKeyRow).where(BlockingKeyRow.person_id == person.person_id))
+        if person.merged_into:
+            return
+        for key in blocking_keys(MatchRecord.of(person), self.matching):
+            self.session.add(BlockingKeyRow(key=key[:220], person_id=person.person_id))
+        await self.session.flush()
+
+    async def candidates_for(self, record: MatchRecord) -> list[Person]:
+        """Persons sharing a blocking key with `record` (bounded)."""
+        keys = [k[:220] for k in blocking_keys(record, self.matching)]
+        if not keys:
+            return []
+        ids = select(BlockingKeyRow.person_id).where(BlockingKeyRow.key.in_(keys)).distinct().limit(MAX_CANDIDATES)
+        rows = (await self.session.execute(select(PersonRow).where(PersonRow.person_id.in_(ids)))).scalars()
+        return [Person.from_document(r.document) for r in rows if r.person_id != record.person_id]
 
     async def _new_registration_number(self, prefix: str, now: datetime) -> str:
         # Random, not sequential: a number must not reveal how many people registered before.
@@ -65,3 +108,32 @@ class Referrals:
         )
         self.session.add(row)
         return row
+
+
+class Households:
+    def __init__(self, session):
+        self.session = session
+
+    async def get(self, household_id: str) -> tuple[Household, int]:
+        row = await self.session.get(HouseholdRow, household_id)
+        if row is None:
+            raise NotFound(f"no household {household_id}")
+        return Household.from_document(row.document), row.version
+
+    def add(self, household: Household) -> HouseholdRow:
+        now = _now()
+        row = HouseholdRow(household_id=household.household_id, focal_person_id=household.focal_person_id, version=1,
+                           document=household.to_document(), created_at=now, updated_at=now)
+        self.session.add(row)
+        return row
+
+    async def save(self, household: Household, expected_version: int) -> int:
+        result = await self.session.execute(
+            update(HouseholdRow)
+            .where(HouseholdRow.household_id == household.household_id, HouseholdRow.version == expected_version)
+            .values(version=expected_version + 1, updated_at=_now(), focal_person_id=household.focal_person_id,
+                    document=household.to_document())
+        )
+        if result.rowcount != 1:
+            raise Problem(412, "the household changed since it was read; read it again and reapply your change")
+        return expected_version + 1

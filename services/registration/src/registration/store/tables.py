@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
+import sqlalchemy
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
@@ -44,3 +45,69 @@ class ReferralRow(SQLModel, table=True):
     registered_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     late: Optional[bool] = Field(default=None, sa_column=Column(Boolean))
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class HouseholdRow(SQLModel, table=True):
+    __tablename__ = "households"
+    __table_args__ = (Index("ix_households_focal", "focal_person_id"),)
+
+    household_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    focal_person_id: str = Field(sa_column=Column(String(64), nullable=False))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class BlockingKeyRow(SQLModel, table=True):
+    """Duplicate-matching index: a person is compared only with those sharing a key."""
+
+    __tablename__ = "person_blocking_keys"
+    __table_args__ = (Index("ix_blocking_key", "key"),)
+
+    key: str = Field(sa_column=Column(String(220), primary_key=True))
+    person_id: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
+class StatusFactRow(SQLModel, table=True):
+    """Facts from rsd and statelessness behind a person's legal status (replayed by the projection)."""
+
+    __tablename__ = "status_facts"
+    __table_args__ = (Index("ix_status_facts_person", "person_id"),)
+
+    source_event_id: str = Field(sa_column=Column(String(100), primary_key=True))
+    person_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    kind: str = Field(sa_column=Column(String(60), nullable=False))
+    occurred_on: date = Field(sa_column=Column(Date, nullable=False))
+    sequence: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class IssuedDocumentRow(SQLModel, table=True):
+    __tablename__ = "issued_documents"
+    __table_args__ = (Index("ix_issued_documents_holder", "holder_person_id"),)
+
+    document_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    document_number: str = Field(sa_column=Column(String(40), unique=True, nullable=False))
+    kind: str = Field(sa_column=Column(String(60), nullable=False))
+    holder_person_id: str = Field(sa_column=Column(String(64), nullable=False))
+    state: str = Field(sa_column=Column(String(20), nullable=False))
+    source_event_id: Optional[str] = Field(default=None, sa_column=Column(String(100)))
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class DuplicateReviewRow(SQLModel, table=True):
+    """A pair of records that may be one person, waiting for an officer's review."""
+
+    __tablename__ = "duplicate_reviews"
+    __table_args__ = (Index("ix_duplicate_reviews_state", "state", "created_at"),)
+
+    review_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    person_id: str = Field(sa_column=Column(String(64), nullable=False))
+    candidate_person_id: str = Field(sa_column=Column(String(64), nullable=False))
+    score: float = Field(sa_column=Column(sqlalchemy.Float, nullable=False))
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = Field(sa_column=Column(String(20), nullable=False))
+    override_reason: Optional[str] = Field(default=None, sa_column=Column(String(1000)))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,16 +1,26 @@
-"""Loading and saving applications; every query of applications goes through here."""
+"""Loading and saving applications; every query of applications goes through here.
+
+Record-level rule: a caller sees only the applications of their own office. The
+statement builders (`_visible`) add that filter, so no query can forget it. Only
+event handlers and background jobs (no caller) use an unrestricted repository.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, false, func, or_, select, tuple_, update
 
 from pana_kit.domain import NotFound
 from pana_kit.errors import Problem
 
-from ..domain import Application, RsdRules
-from .tables import ApplicantRow, ApplicationRow
+from ..domain import Application, RsdRules, deadlines
+from .crypto import Keyring, Sealed
+from .tables import ApplicantRow, ApplicationRow, ClaimTextRow
+
+EVERY_OFFICE = object()  # marker for system work (handlers, background jobs)
+PENDING_STATES = ("lodged", "registered", "recommended", "rejected", "under_appeal")
+FAR_FUTURE = date(9999, 12, 31)
 
 
 def _now() -> datetime:
@@ -18,14 +28,28 @@ def _now() -> datetime:
 
 
 class Applications:
-    def __init__(self, session, rules: RsdRules):
+    def __init__(self, session, rules: RsdRules, *, office=EVERY_OFFICE):
+        """`office`: the caller's office (None sees nothing), or EVERY_OFFICE for system work."""
         self.session = session
         self.rules = rules
+        self.office = office
 
+    # ---- statement builders ------------------------------------------------------------
+    def _visible(self, stmt):
+        if self.office is EVERY_OFFICE:
+            return stmt
+        if self.office is None:
+            return stmt.where(false())
+        return stmt.where(ApplicationRow.office == self.office)
+
+    def select(self):
+        return self._visible(select(ApplicationRow))
+
+    # ---- single applications -------------------------------------------------------------
     async def get_row(self, application_id: str) -> ApplicationRow:
-        row = await self.session.get(ApplicationRow, application_id)
+        row = (await self.session.execute(self.select().where(ApplicationRow.id == application_id[:64]))).scalar_one_or_none()
         if row is None:
-            raise NotFound(f"no application {application_id}")
+            raise NotFound(f"no application {application_id[:64]}")
         return row
 
     async def get(self, application_id: str) -> tuple[Application, int]:
@@ -33,7 +57,8 @@ class Applications:
         return Application.from_document(row.document, rules=self.rules), row.version
 
     async def by_referral(self, referral_id: str) -> ApplicationRow | None:
-        return (await self.session.execute(select(ApplicationRow).where(ApplicationRow.source_referral_id == referral_id))).scalar_one_or_none()
+        stmt = self.select().where(ApplicationRow.source_referral_id == referral_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     def add(self, app: Application, *, source_referral_id: str | None = None) -> ApplicationRow:
         now = _now()
@@ -45,7 +70,7 @@ class Applications:
     async def save(self, app: Application, expected_version: int) -> int:
         """Write the new state if nobody else did in between (optimistic concurrency)."""
         result = await self.session.execute(
-            update(ApplicationRow)
+            self._visible(update(ApplicationRow))
             .where(ApplicationRow.id == app.id, ApplicationRow.version == expected_version)
             .values(version=expected_version + 1, updated_at=_now(), **_columns(app))
         )
@@ -53,8 +78,65 @@ class Applications:
             raise Problem(412, "the application changed since it was read; read it again and reapply your change")
         return expected_version + 1
 
+    # ---- lists ---------------------------------------------------------------------------
+    async def page(self, *, limit: int, after: tuple[datetime, str] | None = None, person_id: str | None = None,
+                   status: str | None = None, office: str | None = None) -> list[ApplicationRow]:
+        stmt = self.select().order_by(ApplicationRow.created_at, ApplicationRow.id).limit(limit + 1)
+        if person_id:
+            stmt = stmt.where(ApplicationRow.person_id == person_id)
+        if status:
+            stmt = stmt.where(ApplicationRow.status == status)
+        if office:
+            stmt = stmt.where(ApplicationRow.office == office)
+        if after:
+            created, last_id = after
+            stmt = stmt.where(or_(ApplicationRow.created_at > created,
+                                  and_(ApplicationRow.created_at == created, ApplicationRow.id > last_id)))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def with_deadlines(self, *, today: date, overdue: bool, horizon_days: int, limit: int,
+                             officer_id: str | None = None, office: str | None = None,
+                             after: tuple[date, str] | None = None) -> list[ApplicationRow]:
+        """Applications whose earliest open deadline is overdue, or approaching within the horizon."""
+        from datetime import timedelta
+
+        due = ApplicationRow.next_due
+        stmt = self.select().where(due.is_not(None))
+        stmt = stmt.where(due < today) if overdue else stmt.where(due >= today, due <= today + timedelta(days=horizon_days))
+        if officer_id:
+            stmt = stmt.where(ApplicationRow.officer_id == officer_id)
+        if office:
+            stmt = stmt.where(ApplicationRow.office == office)
+        if after:
+            stmt = stmt.where(tuple_(due, ApplicationRow.id) > tuple_(after[0], after[1]))
+        stmt = stmt.order_by(due, ApplicationRow.id).limit(limit + 1)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def queue(self, *, officer_id: str, limit: int, after: tuple[int, date, str] | None = None) -> list[ApplicationRow]:
+        """An officer's open cases: priority first, then the earliest deadline."""
+        rank = case((ApplicationRow.priority.is_(True), 0), else_=1)
+        due = func.coalesce(ApplicationRow.next_due, FAR_FUTURE)
+        stmt = self.select().where(ApplicationRow.officer_id == officer_id, ApplicationRow.status.in_(PENDING_STATES))
+        if after:
+            stmt = stmt.where(tuple_(rank, due, ApplicationRow.id) > tuple_(after[0], after[1], after[2]))
+        stmt = stmt.order_by(rank, due, ApplicationRow.id).limit(limit + 1)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def due_for_watch(self, *, today: date, limit: int, after_id: str = "") -> list[ApplicationRow]:
+        stmt = (self.select().where(ApplicationRow.watch_due < today, ApplicationRow.id > after_id)
+                .order_by(ApplicationRow.id).limit(limit))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def lodged_by(self, as_of: date, *, limit: int, after_id: str = "") -> list[ApplicationRow]:
+        stmt = (self.select().where(ApplicationRow.lodged_on <= as_of, ApplicationRow.id > after_id)
+                .order_by(ApplicationRow.id).limit(limit))
+        return list((await self.session.execute(stmt)).scalars())
+
 
 def _columns(app: Application) -> dict:
+    open_deadlines = deadlines(app, app.lodged_on)  # due dates do not depend on the day asked
+    first = open_deadlines[0] if open_deadlines else None
+    unreported = [d for d in open_deadlines if f"{d.kind.value}:{d.due_on.isoformat()}" not in app.missed_deadlines]
     return dict(
         office=app.office,
         officer_id=app.officer_id,
@@ -63,8 +145,40 @@ def _columns(app: Application) -> dict:
         lodged_on=app.lodged_on,
         registered_on=app.registered_on,
         decision_due=app.decision_due if app.registered_on else None,
+        next_due=first.due_on if first else None,
+        next_deadline=first.kind.value if first else None,
+        watch_due=unreported[0].due_on if unreported else None,
         document=app.to_document(),
     )
+
+
+class ClaimTexts:
+    """The claim's free text, sealed with the keyring; bound to its application, kind and ref."""
+
+    def __init__(self, session, keyring: Keyring):
+        self.session = session
+        self.keyring = keyring
+
+    @staticmethod
+    def _context(application_id: str, kind: str, ref: str) -> str:
+        return f"rsd:{application_id}:{kind}:{ref}"
+
+    def write(self, application_id: str, kind: str, ref: str, text: str, *, by: str) -> None:
+        sealed = self.keyring.seal(text, context=self._context(application_id, kind, ref))
+        self.session.add(ClaimTextRow(application_id=application_id, kind=kind, ref=ref, key_id=sealed.key_id,
+                                      nonce=sealed.nonce, ciphertext=sealed.ciphertext, written_by=by,
+                                      created_at=_now()))
+
+    async def read(self, application_id: str) -> list[dict]:
+        stmt = (select(ClaimTextRow).where(ClaimTextRow.application_id == application_id)
+                .order_by(ClaimTextRow.id).limit(1000))
+        out = []
+        for row in (await self.session.execute(stmt)).scalars():
+            text = self.keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext),
+                                     context=self._context(row.application_id, row.kind, row.ref))
+            out.append({"kind": row.kind, "ref": row.ref, "text": text, "written_by": row.written_by,
+                        "written_at": row.created_at})
+        return out
 
 
 class Applicants:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, String
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 
@@ -15,6 +15,9 @@ class ApplicationRow(SQLModel, table=True):
         Index("ix_applications_person", "person_id"),
         Index("ix_applications_status_due", "status", "decision_due"),
         Index("ix_applications_office_officer", "office", "officer_id"),
+        Index("ix_applications_office_next_due", "office", "next_due"),
+        Index("ix_applications_officer_next_due", "officer_id", "next_due"),
+        Index("ix_applications_watch_due", "watch_due"),
     )
 
     id: str = Field(sa_column=Column(String(64), primary_key=True))
@@ -27,6 +30,11 @@ class ApplicationRow(SQLModel, table=True):
     lodged_on: date = Field(sa_column=Column(Date, nullable=False))
     registered_on: Optional[date] = Field(default=None, sa_column=Column(Date))
     decision_due: Optional[date] = Field(default=None, sa_column=Column(Date))
+    next_due: Optional[date] = Field(default=None, sa_column=Column(Date),
+                                     description="Earliest open deadline (for deadline lists and queues)")
+    next_deadline: Optional[str] = Field(default=None, sa_column=Column(String(30)))
+    watch_due: Optional[date] = Field(default=None, sa_column=Column(Date),
+                                      description="Earliest open deadline not yet reported missed")
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -46,3 +54,20 @@ class ApplicantRow(SQLModel, table=True):
     citizenship: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     specific_needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ClaimTextRow(SQLModel, table=True):
+    """The claim's free text (narrative, interview record, assessment notes), encrypted with AES-GCM."""
+
+    __tablename__ = "claim_texts"
+    __table_args__ = (Index("ix_claim_texts_application", "application_id", "kind", "ref"),)
+
+    id: Optional[int] = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    application_id: str = Field(sa_column=Column(String(64), nullable=False))
+    kind: str = Field(sa_column=Column(String(40), nullable=False))  # narrative | interview_record | assessment | ending_response
+    ref: str = Field(sa_column=Column(String(64), nullable=False))  # member, interview or proceeding it belongs to
+    key_id: str = Field(sa_column=Column(String(64), nullable=False))
+    nonce: bytes = Field(sa_column=Column(LargeBinary(12), nullable=False))
+    ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    written_by: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -63,6 +63,7 @@ class Interview:
     officer_id: str
     interpreter_id: str | None = None
     legal_representative_present: bool = False
+    notes: str = ""  # the interview record (personal data: the store encrypts it)
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class Interview:
             "officer_id": self.officer_id,
             "interpreter_id": self.interpreter_id,
             "legal_representative_present": self.legal_representative_present,
+            "notes": self.notes,
         }
 
     @classmethod
@@ -79,6 +81,7 @@ class Interview:
             officer_id=doc["officer_id"],
             interpreter_id=doc.get("interpreter_id"),
             legal_representative_present=bool(doc.get("legal_representative_present", False)),
+            notes=doc.get("notes", ""),
         )
 
 
@@ -461,13 +464,14 @@ class DeterminationCase(Aggregate):
         officer_id: str,
         interpreter_id: str | None = None,
         legal_representative_present: bool = False,
+        notes: str = "",
     ) -> Interview:
         self._require_open("hold an interview")
         if held_on < self.opened_on:
             raise InvalidInput("an interview cannot precede the opening of the case")
         if _blank(officer_id):
             raise InvalidInput("an interview names the officer who held it")
-        interview = Interview(held_on, officer_id, interpreter_id, legal_representative_present)
+        interview = Interview(held_on, officer_id, interpreter_id, legal_representative_present, notes)
         self.interviews.append(interview)
         self.record(InterviewHeld(case_id=self.case_id, person_id=self.person_id, held_on=held_on, officer_id=officer_id))
         return interview

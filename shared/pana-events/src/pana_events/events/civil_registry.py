@@ -22,6 +22,7 @@ class BirthNotFound(Event):
     event_type: ClassVar[str] = "civil_registry.birth.not_found.v1"
     request_id: Id
     child_person_id: Id | None = None
+    will_submit: bool | None = None  # the bridge goes on to submit the birth (born in Kazakhstan, medical certificate)
 
 
 class BirthRegistrationSubmitted(Event):
@@ -29,6 +30,8 @@ class BirthRegistrationSubmitted(Event):
     request_id: Id
     child_person_id: Id | None = None
     submission_id: str
+    registration_deadline: date | None = None  # 3 working days after birth (MoJ Order No. 112)
+    late: bool | None = None  # submitted after that deadline; never a reason to refuse
 
 
 class BirthRegistered(Event):
@@ -37,6 +40,7 @@ class BirthRegistered(Event):
     child_person_id: Id | None = None
     certificate_number: str
     iin: str | None = None
+    submission_id: str | None = None
 
 
 class BirthRegistrationRejected(Event):
@@ -44,6 +48,7 @@ class BirthRegistrationRejected(Event):
     request_id: Id
     child_person_id: Id | None = None
     reason: str
+    submission_id: str | None = None
 
 
 class BirthRequestQuarantined(Event):
@@ -53,3 +58,15 @@ class BirthRequestQuarantined(Event):
     request_id: Id
     child_person_id: Id | None = None
     reason: str
+    step: str | None = None  # where the request was: verifying, submitting, submitted, ...
+
+
+class BirthRequestParked(Event):
+    """Retries ran out while the registry stayed unavailable; the reconciler resumes the request."""
+
+    event_type: ClassVar[str] = "civil_registry.birth_request.parked.v1"
+    request_id: Id
+    child_person_id: Id | None = None
+    step: str
+    attempts: int
+    last_error: str | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar, Literal
 
+from pydantic import Field
+
 from .base import Event
 from .common import CountryCode, Id
 
@@ -16,6 +18,7 @@ class CaseOpened(Event):
     reason: str
     ex_officio: bool
     opened_on: date
+    decision_due: date | None = None
 
 
 class ChildFlaggedAtRisk(Event):
@@ -24,6 +27,8 @@ class ChildFlaggedAtRisk(Event):
     child_person_id: Id
     rule: str
     flagged_on: date
+    presumed_kazakh_citizen: bool | None = Field(
+        default=None, description="Whether the configured citizenship rules make the child a Kazakh citizen by birth")
 
 
 class ChildAtRiskResolved(Event):
@@ -32,6 +37,7 @@ class ChildAtRiskResolved(Event):
     child_person_id: Id
     nationality: CountryCode
     resolved_on: date
+    basis: Literal["kazakh_citizenship_by_birth", "other_state_nationality"] | None = None
 
 
 class StatelessnessDetermined(Event):
@@ -44,6 +50,10 @@ class StatelessnessDetermined(Event):
     nationality: CountryCode | None = None
     decided_on: date
     certificate_eligible: bool = False
+    stage: Literal["first_instance", "appeal"] | None = None
+    certificate_age_from: date | None = Field(
+        default=None, description="The day the person reaches the certificate age (16), when the birth date is known")
+    certificate_validity_years: int | None = None
 
 
 class NaturalizationDecided(Event):
@@ -51,3 +61,5 @@ class NaturalizationDecided(Event):
     person_id: Id
     outcome: Literal["granted", "refused"]
     decided_on: date
+    track_id: Id | None = None
+    case_id: Id | None = None

@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 from ._sync import run_sync
 from .ports import LOOPBACK, free_port, port_open
 from .process import ManagedProcess
@@ -179,17 +181,33 @@ class EmbeddedPostgres(ManagedProcess):
         return cmd
 
     def _check_stale_lock(self) -> None:
+        """Handle a ``postmaster.pid`` left by an earlier session.
+
+        A dead pid is fine (postgres clears it). A live postmaster orphaned by a
+        session that was SIGKILLed (parent is now init) is ours to reclaim: it is
+        shut down. A postmaster still owned by a live process is an error.
+        """
         pidfile = self.pgdata / "postmaster.pid"
         if not pidfile.exists():
             return
         try:
             pid = int(pidfile.read_text().split("\n", 1)[0])
-            os.kill(pid, 0)
-        except (ValueError, ProcessLookupError, PermissionError):
-            return  # stale: postgres itself removes it on start
-        raise RuntimeError(
-            f"another postmaster (pid {pid}) is running on {self.pgdata}; stop it first (kill -INT {pid})"
-        )
+            proc = psutil.Process(pid)
+            if "postgres" not in proc.name():
+                return  # pid reused by something else: the lock is stale
+            orphan = proc.ppid() == 1
+        except (ValueError, OSError, psutil.NoSuchProcess):
+            return
+        if not orphan:
+            raise RuntimeError(
+                f"another postmaster (pid {pid}) is running on {self.pgdata}; stop it first (kill -INT {pid})"
+            )
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(15)
+        except psutil.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
     def _ready(self) -> bool:
         pidfile = self.pgdata / "postmaster.pid"

@@ -1,0 +1,57 @@
+"""Field types shared by the registration API's request bodies."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+# Printable text only: control characters in a name corrupt documents and logs.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                        pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000,
+                                          pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{3}$")]
+SexIn = Literal["female", "male", "unknown"]
+Precision = Literal["exact", "month", "year", "estimated"]
+SpecificNeedIn = Literal[
+    "unaccompanied_or_separated_child", "child_at_risk", "woman_at_risk", "survivor_of_torture", "survivor_of_sgbv",
+    "disability", "serious_medical_condition", "older_person_at_risk", "single_parent_or_caregiver",
+    "pregnant_or_lactating", "family_unity", "specific_legal_and_physical_protection_needs",
+]
+
+
+def _not_future(value: date) -> date:
+    if value > date.today():
+        raise ValueError("must not be in the future")
+    if value < date(1900, 1, 1):
+        raise ValueError("must be after 1900-01-01")
+    return value
+
+
+PastDate = Annotated[date, AfterValidator(_not_future)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddressIn(Strict):
+    region: Text | None = None
+    locality: Text | None = None
+    street: Text | None = None
+    building: Annotated[str, StringConstraints(max_length=20, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")] | None = None
+    apartment: Annotated[str, StringConstraints(max_length=20, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")] | None = None
+    postal_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{4,10}$")] | None = None
+
+
+class ContactIn(Strict):
+    kind: Literal["phone", "email", "messenger", "postal", "other"]
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                            pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+
+
+Specifics = Annotated[list[SpecificNeedIn], Field(max_length=12)]

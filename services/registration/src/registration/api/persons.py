@@ -1,0 +1,366 @@
+"""Persons: registering (with duplicate matching), reading, correcting and their history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from pana_kit import audit
+from pana_kit.auth import Principal, require
+from pana_kit.domain import NotFound, RuleViolation
+from pana_kit.errors import problem_responses
+from pana_kit.http import check_if_match, encode_cursor, etag_of, if_match_header, page_params, purpose_header
+from pana_kit.idempotency import Idempotency, idempotency_key_header
+from pana_kit.service import unit_of_work
+
+from ..domain import Person
+from ..domain.countries import NO_CITIZENSHIP, UNDETERMINED
+from ..matching import candidates
+from ..publishing import citizenship_status, person_registered_event
+from ..store.repository import Persons
+from ..store.tables import DuplicateReviewRow, PersonRow
+from .fields import (
+    AddressIn, ContactIn, CountryCode, Identifier, LanguageCode, PastDate, Precision, Reason, SexIn, Specifics,
+    Strict, Text,
+)
+
+router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
+SERVICE = "registration"
+
+MaritalIn = Literal["single", "married", "engaged", "divorced", "separated", "widowed", "unknown"]
+
+
+class PersonDetails(Strict):
+    patronymic: Text | None = None
+    given_name_latin: Text | None = Field(None, description="Latin form as in a passport; transliterated when absent")
+    family_name_latin: Text | None = None
+    patronymic_latin: Text | None = None
+    birth_date_precision: Precision = "exact"
+    citizenship: list[CountryCode] = Field(default_factory=list, max_length=5, description=(
+        "ISO 3166-1 alpha-3, or ICAO 9303 XXA (stateless), XXB/XXC (refugee), XXX (unspecified)"))
+    citizenship_status: Literal["known", "none", "undetermined"] | None = Field(
+        None, description="`none`: no citizenship; `undetermined`: not yet established. Defaults from `citizenship`.")
+    country_of_origin: CountryCode | None = None
+    ethnicity: Text | None = None
+    languages: list[LanguageCode] = Field(default_factory=list, max_length=10, description="ISO 639-3 codes")
+    interpreter_needed: bool = False
+    marital_status: MaritalIn = "unknown"
+    address: AddressIn | None = Field(None, description="Address in Kazakhstan")
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=10)
+    specific_needs: Specifics = Field(default_factory=list, description="UNHCR specific-needs categories")
+
+
+class PersonIn(PersonDetails):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "given_name": "Мухаммад", "family_name": "Каримов", "birth_date": "1990-04-12", "sex": "male",
+        "citizenship": ["AFG"], "country_of_origin": "AFG", "languages": ["prs"], "interpreter_needed": True,
+        "specific_needs": ["survivor_of_torture"],
+    }]})
+
+    given_name: Text
+    family_name: Text
+    birth_date: PastDate
+    sex: SexIn
+    override_reason: Reason | None = Field(
+        None, description="Register despite a likely duplicate; the reason is recorded and audited")
+
+
+class PersonPatch(Strict):
+    """Only the fields sent change; `reason` says why (kept in the history)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "family_name_latin": "Karimov", "reason": "spelling as in the passport"}]})
+
+    given_name: Text | None = None
+    family_name: Text | None = None
+    patronymic: Text | None = None
+    given_name_latin: Text | None = None
+    family_name_latin: Text | None = None
+    patronymic_latin: Text | None = None
+    birth_date: PastDate | None = None
+    birth_date_precision: Precision | None = None
+    sex: SexIn | None = None
+    citizenship: list[CountryCode] | None = Field(None, max_length=5)
+    citizenship_status: Literal["known", "none", "undetermined"] | None = None
+    country_of_origin: CountryCode | None = None
+    ethnicity: Text | None = None
+    languages: list[LanguageCode] | None = Field(None, max_length=10)
+    interpreter_needed: bool | None = None
+    marital_status: MaritalIn | None = None
+    address: AddressIn | None = None
+    contacts: list[ContactIn] | None = Field(None, max_length=10)
+    specific_needs: Specifics | None = None
+    reason: Reason
+
+
+class Candidate(BaseModel):
+    person_id: str
+    score: float
+    reasons: list[str]
+
+
+class PersonCreated(BaseModel):
+    person_id: str
+    registration_number: str
+    registered_at: datetime
+    given_name_latin: str | None
+    family_name_latin: str | None
+    possible_duplicates: list[Candidate] = Field(default_factory=list,
+                                                 description="Queued for review; registration went ahead")
+
+
+class IdentityDocumentOut(BaseModel):
+    kind: str
+    number: str
+    issuing_state: str | None = None
+    issued_on: date | None = None
+    expires_on: date | None = None
+
+
+class PersonOut(BaseModel):
+    person_id: str
+    registration_number: str
+    given_name: str
+    family_name: str
+    patronymic: str | None
+    given_name_latin: str | None
+    family_name_latin: str | None
+    patronymic_latin: str | None
+    name_script: str
+    birth_date: date | None
+    birth_date_precision: str
+    sex: str
+    citizenship: list[str]
+    citizenship_status: str
+    country_of_origin: str | None
+    ethnicity: str | None
+    languages: list[str]
+    interpreter_needed: bool
+    marital_status: str
+    address: dict[str, Any] | None
+    contacts: list[dict[str, Any]]
+    specific_needs: list[str]
+    household_id: str | None
+    legal_status: str | None = Field(description="Projection of rsd and statelessness decisions; never edited by hand")
+    identity_documents: list[dict[str, Any]]
+    biometric_reference: str | None
+    date_of_death: date | None
+    merged_into: str | None
+    registered_at: datetime
+    version: int
+
+
+class ChangeOut(BaseModel):
+    changed_by: str
+    changed_at: datetime
+    reason: str
+    fields: list[str]
+    previous: dict[str, Any]
+
+
+class HistoryPage(BaseModel):
+    items: list[ChangeOut]
+    next_cursor: str | None = None
+
+
+def domain_details(body: BaseModel, *, exclude: set[str]) -> dict[str, Any]:
+    """Request fields -> the Person aggregate's field names (citizenship + status -> citizenships)."""
+    data = body.model_dump(exclude_unset=True, exclude=exclude)
+    citizenship = data.pop("citizenship", None)
+    status = data.pop("citizenship_status", None)
+    if status == "none":
+        data["citizenships"] = [NO_CITIZENSHIP]
+    elif status == "undetermined":
+        data["citizenships"] = [UNDETERMINED]
+    elif citizenship is not None or status == "known":
+        if status == "known" and not citizenship:
+            raise RuleViolation("citizenship_known_needs_code", "citizenship_status known needs at least one code")
+        data["citizenships"] = citizenship or [UNDETERMINED]
+    return data
+
+
+def person_out(person: Person, row: PersonRow) -> PersonOut:
+    doc = person.to_document()
+    return PersonOut(
+        person_id=person.person_id, registration_number=row.registration_number, given_name=person.given_name,
+        family_name=person.family_name, patronymic=person.patronymic, given_name_latin=person.given_name_latin,
+        family_name_latin=person.family_name_latin, patronymic_latin=person.patronymic_latin,
+        name_script=person.name_script, birth_date=person.birth_date,
+        birth_date_precision=person.birth_date_precision.value, sex=person.sex.value,
+        citizenship=[c for c in person.citizenships if c not in (NO_CITIZENSHIP, UNDETERMINED)],
+        citizenship_status=citizenship_status(person), country_of_origin=person.country_of_origin,
+        ethnicity=person.ethnicity, languages=list(person.languages), interpreter_needed=person.interpreter_needed,
+        marital_status=person.marital_status.value, address=doc["address"], contacts=doc["contacts"],
+        specific_needs=doc["specific_needs"], household_id=row.household_id, legal_status=row.legal_status,
+        identity_documents=doc["identity_documents"], biometric_reference=person.biometric_reference,
+        date_of_death=person.date_of_death, merged_into=person.merged_into, registered_at=person.registered_at,
+        version=row.version,
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=PersonCreated,
+    summary="Register a person",
+    description="Registers a person in the population register after duplicate matching across scripts. A likely "
+                "duplicate is refused with **409** (`rule: likely_duplicate`) listing `candidates`, unless "
+                "`override_reason` is given (recorded and audited). Possible duplicates go to the review queue. "
+                "Emits `registration.person.registered.v1`. Retry safely with the same `Idempotency-Key`.",
+    responses=problem_responses(401, 403, 409, 413, 422),
+)
+async def register_person(
+    body: PersonIn,
+    request: Request,
+    idempotency_key: str = Depends(idempotency_key_header),
+    principal: Principal = Depends(require("registration:write")),
+):
+    settings, config = request.app.state.settings, request.app.state.matching
+    async with unit_of_work(request) as uow:
+        idem = Idempotency(uow.session, f"person:{principal.subject}", idempotency_key, body)
+        if (replayed := await idem.replay()) is not None:
+            return replayed
+        now = datetime.now(timezone.utc)
+        person = Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
+                                 **domain_details(body, exclude={"override_reason"}) | {
+                                     "given_name": body.given_name, "family_name": body.family_name,
+                                     "birth_date": body.birth_date, "sex": body.sex})
+        persons = Persons(uow.session, config)
+        found = await candidates(persons, person, config)
+        likely = [c for c in found if c.verdict == "likely_duplicate"]
+        if likely and not body.override_reason:
+            raise RuleViolation("likely_duplicate", "a record of this person probably exists already; check the "
+                                "candidates, or register anyway with override_reason",
+                                candidates=[c.to_document() for c in likely])
+        if likely:
+            person.record_duplicate_override(tuple(c.person_id for c in likely), override_reason=body.override_reason,
+                                             overridden_by=principal.subject, now=now)
+            await audit.record(uow.session, principal, "override-duplicate", f"person/{person.person_id}",
+                               purpose="registration", service=SERVICE)
+        for c in found:
+            uow.session.add(DuplicateReviewRow(
+                review_id=str(uuid.uuid4()), person_id=person.person_id, candidate_person_id=c.person_id,
+                score=c.score, reasons=list(c.reasons), state="overridden" if c in likely else "open",
+                override_reason=body.override_reason if c in likely else None, created_at=now))
+        office = principal.office or settings.default_office
+        row = await persons.add(person, office=office, prefix=settings.registration_number_prefix)
+        await audit.record(uow.session, principal, "register", f"person/{person.person_id}", purpose="registration",
+                           service=SERVICE)
+        person.collect_events()
+        uow.emit(person_registered_event(person, row.registration_number, office), subject=person.person_id)
+        out = PersonCreated(person_id=person.person_id, registration_number=row.registration_number,
+                            registered_at=now, given_name_latin=person.given_name_latin,
+                            family_name_latin=person.family_name_latin,
+                            possible_duplicates=[Candidate(**c.to_document()) for c in found if c not in likely])
+        return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
+
+
+async def read_person(session, principal: Principal, person_id: str, purpose: str, action: str = "read"):
+    """Load a person for a read, auditing the read whether or not the person exists."""
+    row = await session.get(PersonRow, person_id[:64])
+    await audit.record(session, principal, action, f"person/{person_id[:64]}", purpose=purpose,
+                       outcome="ok" if row else "not_found", service=SERVICE)
+    if row is None:
+        raise NotFound(f"no person {person_id[:64]}")
+    return row, Person.from_document(row.document)
+
+
+@router.get(
+    "/{person_id}",
+    response_model=PersonOut,
+    summary="Read a person's record",
+    description="The full record with its stored Latin transliteration and legal status. Needs `X-Purpose`; "
+                "every read is audited. The `ETag` header is needed (as `If-Match`) to change it.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_person(
+    person_id: str,
+    request: Request,
+    response: Response,
+    purpose: str = Depends(purpose_header),
+    principal: Principal = Depends(require("registration:read")),
+) -> PersonOut:
+    async with request.app.state.db.transaction() as session:
+        row, person = await read_person(session, principal, person_id, purpose)
+    response.headers["ETag"] = etag_of(row.version, row.person_id)
+    return person_out(person, row)
+
+
+@router.patch(
+    "/{person_id}",
+    response_model=PersonOut,
+    summary="Correct or complete a person's record",
+    description="Changes only the fields sent; `reason` is required and kept in the history with who and when. "
+                "Needs `If-Match` with the ETag of the last read (428 without, 412 when stale). Legal status is "
+                "not a field here: it follows decisions made in rsd and statelessness.",
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def update_person(
+    person_id: str,
+    body: PersonPatch,
+    request: Request,
+    response: Response,
+    if_match: str | None = Depends(if_match_header),
+    principal: Principal = Depends(require("registration:write")),
+) -> PersonOut:
+    async with unit_of_work(request) as uow:
+        persons = Persons(uow.session, request.app.state.matching)
+        row = await persons.get_row(person_id[:64])
+        check_if_match(if_match, etag_of(row.version, row.person_id))
+        person = Person.from_document(row.document)
+        changes = domain_details(body, exclude={"reason"})
+        changes = {k: v for k, v in changes.items() if v is not None or k in ("patronymic", "ethnicity")}
+        changed = person.update(changes, changed_by=principal.subject, reason=body.reason,
+                                now=datetime.now(timezone.utc))
+        version = row.version
+        if changed:
+            version = await persons.save(person, row.version)
+            await audit.record(uow.session, principal, "update", f"person/{person.person_id}",
+                               purpose="registration", service=SERVICE)
+        person.collect_events()
+        row = await persons.get_row(person.person_id)
+        await uow.session.refresh(row)
+    response.headers["ETag"] = etag_of(version, row.person_id)
+    return person_out(person, row)
+
+
+@router.get(
+    "/{person_id}/history",
+    response_model=HistoryPage,
+    summary="A person's change history",
+    description="Who changed what, when and why (with the previous values), oldest first, a page at a time. "
+                "Needs `X-Purpose`; audited.",
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+async def person_history(
+    person_id: str,
+    request: Request,
+    page: tuple = Depends(page_params),
+    purpose: str = Depends(purpose_header),
+    principal: Principal = Depends(require("registration:read")),
+) -> HistoryPage:
+    limit, cursor = page
+    start = _offset(cursor)
+    async with request.app.state.db.transaction() as session:
+        _, person = await read_person(session, principal, person_id, purpose, action="read-history")
+    entries = person.history[start:start + limit]
+    more = start + limit < len(person.history)
+    return HistoryPage(
+        items=[ChangeOut(changed_by=h.changed_by, changed_at=h.changed_at, reason=h.reason, fields=list(h.fields),
+                         previous=h.previous) for h in entries],
+        next_cursor=encode_cursor({"i": start + limit}) if more else None)
+
+
+def _offset(cursor: dict | None) -> int:
+    from pana_kit.errors import Problem
+
+    if not cursor:
+        return 0
+    value = cursor.get("i")
+    if not isinstance(value, int) or value < 0:
+        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor")
+    return value

@@ -1,0 +1,30 @@
+"""Settings of the statelessness service (environment prefix STATELESSNESS_)."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from pana_kit.settings import ServiceSettings
+
+# A development key only (base64 of 32 bytes); production sets STATELESSNESS_FIELD_KEYS.
+_DEV_KEY = "cGFuYS1kZXYtc3RhdGVsZXNzbmVzcy1maWVsZC1rZXk="
+
+
+class StatelessnessSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="STATELESSNESS_", extra="ignore")
+
+    service_name: str = "statelessness"
+    port: int = 8003
+    system_officer: str = Field("pana/statelessness", description="Recorded as the opener of cases opened ex officio from events")
+    field_keys: dict[str, str] = Field(
+        default_factory=lambda: {"dev-1": _DEV_KEY},
+        description="AES-256-GCM keys (base64, 32 bytes) by key id, for evidence text and interview notes",
+    )
+    field_key_id: str = Field("dev-1", description="Key id new ciphertext is written with")
+    # Rules of the procedure (DOMAIN.md "open" values; defaults from there)
+    inquiry_reply_months: int = Field(6, ge=1, le=60)
+    decision_due_months: int = Field(6, ge=1, le=60)
+    decision_max_months: int = Field(12, ge=1, le=120)
+    appeal_window_days: int = Field(30, ge=1, le=3650)
+    naturalization_residence_years: int = Field(5, ge=0, le=50)
+    soon_horizon_days: int = Field(90, ge=0, le=3650)
+    small_cell_threshold: int = Field(5, ge=0, le=1000)

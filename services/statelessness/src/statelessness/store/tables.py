@@ -1,0 +1,125 @@
+"""statelessness's tables: cases, child flags and naturalization tracks (indexed columns + the
+aggregate's document), an inquiry index for work lists and statistics, and the projections of
+other services' facts it needs (persons from registration; asylum claims from rsd)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, String
+from sqlmodel import Field, SQLModel
+
+
+class CaseRow(SQLModel, table=True):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_person", "person_id"),
+        Index("ix_cases_status_due", "status", "decision_due"),
+        Index("ix_cases_created", "created_at", "id"),
+    )
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    person_id: str = Field(sa_column=Column(String(100), nullable=False))
+    reason: str = Field(sa_column=Column(String(60), nullable=False))
+    status: str = Field(sa_column=Column(String(30), nullable=False))
+    opened_on: date = Field(sa_column=Column(Date, nullable=False))
+    decision_due: date = Field(sa_column=Column(Date, nullable=False))
+    decided_on: Optional[date] = Field(default=None, sa_column=Column(Date))
+    outcome: Optional[str] = Field(default=None, sa_column=Column(String(30)))
+    recognised_on: Optional[date] = Field(default=None, sa_column=Column(Date))
+    source_event_id: Optional[str] = Field(default=None, sa_column=Column(String(100)))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class InquiryRow(SQLModel, table=True):
+    """One row per nationality inquiry, kept in step with the case document on every save."""
+
+    __tablename__ = "inquiries"
+    __table_args__ = (
+        Index("ix_inquiries_status_due", "status", "reply_due"),
+        Index("ix_inquiries_case", "case_id"),
+        Index("ix_inquiries_state", "state"),
+    )
+
+    case_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    inquiry_id: str = Field(sa_column=Column(String(100), primary_key=True))
+    person_id: str = Field(sa_column=Column(String(100), nullable=False))
+    state: str = Field(sa_column=Column(String(3), nullable=False))
+    link: str = Field(sa_column=Column(String(20), nullable=False))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    answer: Optional[str] = Field(default=None, sa_column=Column(String(30)))
+    sent_on: date = Field(sa_column=Column(Date, nullable=False))
+    reply_due: date = Field(sa_column=Column(Date, nullable=False))
+    answered_on: Optional[date] = Field(default=None, sa_column=Column(Date))
+
+
+class ChildFlagRow(SQLModel, table=True):
+    __tablename__ = "child_flags"
+    __table_args__ = (
+        Index("ix_child_flags_child", "child_person_id"),
+        Index("ix_child_flags_status", "status", "created_at"),
+        Index("ix_child_flags_created", "created_at", "id"),
+    )
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    child_person_id: str = Field(sa_column=Column(String(100), nullable=False))
+    rule: str = Field(sa_column=Column(String(60), nullable=False))
+    status: str = Field(sa_column=Column(String(20), nullable=False))  # open | resolved
+    birth_date: date = Field(sa_column=Column(Date, nullable=False))
+    flagged_on: date = Field(sa_column=Column(Date, nullable=False))
+    resolved_on: Optional[date] = Field(default=None, sa_column=Column(Date))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class NaturalizationTrackRow(SQLModel, table=True):
+    __tablename__ = "naturalization_tracks"
+    __table_args__ = (
+        Index("ix_naturalization_eligible", "outcome", "eligible_from"),
+        Index("ix_naturalization_person", "person_id"),
+    )
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    case_id: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    person_id: str = Field(sa_column=Column(String(100), nullable=False))
+    eligible_from: date = Field(sa_column=Column(Date, nullable=False))
+    outcome: Optional[str] = Field(default=None, sa_column=Column(String(20)))
+    decided_on: Optional[date] = Field(default=None, sa_column=Column(Date))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PersonRow(SQLModel, table=True):
+    """What statelessness keeps of a registered person (registration events), nothing more."""
+
+    __tablename__ = "persons"
+
+    person_id: str = Field(sa_column=Column(String(100), primary_key=True))
+    sex: Optional[str] = Field(default=None, sa_column=Column(String(20)))
+    birth_date: Optional[date] = Field(default=None, sa_column=Column(Date))
+    citizenship: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    citizenship_status: str = Field(default="known", sa_column=Column(String(20), nullable=False))
+    country_of_origin: Optional[str] = Field(default=None, sa_column=Column(String(3)))
+    legal_status: Optional[str] = Field(default=None, sa_column=Column(String(60)))
+    merged_into: Optional[str] = Field(default=None, sa_column=Column(String(100)))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AsylumClaimRow(SQLModel, table=True):
+    """A person's asylum claim as rsd reported it: the State it is against is the person's
+    country of origin (or citizenship) in the person projection — the confidentiality rule."""
+
+    __tablename__ = "asylum_claims"
+
+    person_id: str = Field(sa_column=Column(String(100), primary_key=True))
+    application_id: str = Field(sa_column=Column(String(100), primary_key=True))
+    status: str = Field(sa_column=Column(String(30), nullable=False))  # asylum_seeker | refugee | rejected | closed
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

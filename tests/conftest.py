@@ -1,0 +1,88 @@
+"""Infrastructure for the cross-service tests, started once per session.
+
+The broker is Apache Kafka when Java 17+ and Maven are present (as in CI), else
+the embedded broker; the database PostgreSQL with Apache Kafka, else SQLite.
+`PANA_TEST_BROKER` / `PANA_TEST_DATABASE` override. The flows also run on the
+embedded broker with SQLite unless `PANA_TEST_SECOND_STACK=0`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support import chosen_broker, chosen_database  # noqa: E402
+
+from pana_kit.stack import Stack  # noqa: E402
+
+
+def pytest_report_header(config):
+    return [f"pana: cross-service tests on broker={chosen_broker()} database={chosen_database()}"]
+
+
+def stack_configs() -> list[tuple[str, str]]:
+    primary = (chosen_broker(), chosen_database())
+    configs = [primary]
+    if os.environ.get("PANA_TEST_SECOND_STACK", "1") != "0" and primary != ("embedded", "sqlite"):
+        configs.append(("embedded", "sqlite"))
+    return configs
+
+
+_stacks: dict[tuple[str, str], Stack] = {}
+
+
+def _start(config: tuple[str, str], tmp_root: Path) -> Stack:
+    broker, database = config
+    stack = Stack(var_dir=tmp_root / f"{broker}-{database}", broker=broker, database=database,
+                  simulator_env={"SIM_REGISTRATION_DELAY_S": "0.3", "SIM_RECORDS": "200"},
+                  extra_env={"PANA_LOG_LEVEL": "INFO"})
+    try:
+        stack.start()
+    except Exception:
+        stack.stop()
+        raise
+    return stack
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("pana")
+
+
+@pytest.fixture(scope="session", params=stack_configs(), ids=lambda c: f"{c[0]}+{c[1]}")
+def stack(request, tmp_root) -> Stack:
+    """All four services, the simulator, a broker and a database; one per configuration."""
+    config = request.param
+    if config not in _stacks:
+        # Stop the other configuration first: two stacks at once would crowd two cores.
+        for other in list(_stacks):
+            _stacks.pop(other).stop()
+        _stacks[config] = _start(config, tmp_root)
+    stack = _stacks[config]
+    stack.config = config
+    return stack
+
+
+@pytest.fixture(scope="session")
+def primary_stack(tmp_root) -> Stack:
+    """The primary configuration only (fault tests that stop the broker)."""
+    config = stack_configs()[0]
+    for other in list(_stacks):
+        if other != config:
+            _stacks.pop(other).stop()
+    if config not in _stacks:
+        _stacks[config] = _start(config, tmp_root)
+    stack = _stacks[config]
+    stack.config = config
+    return stack
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for stack in _stacks.values():
+        stack.stop()
+    _stacks.clear()
