@@ -83,3 +83,61 @@ async def service_harness(create: Callable[[ServiceSettings], FastAPI], settings
 
 def event_topic(event: type[Event] | Event) -> str:
     return TOPIC_OF_EVENT[event.event_type]
+
+
+OPERATIONAL_PATHS = {"/healthz", "/readyz", "/metrics", "/asyncapi.json", "/openapi.json", "/docs", "/redoc"}
+
+
+def route_scopes(app: FastAPI) -> dict[tuple[str, str], str | None]:
+    """(method, path) -> the scope its `require(...)` dependency demands (None: no auth at all)."""
+    from fastapi.routing import APIRoute
+
+    def find(dependant) -> str | None:
+        for dep in dependant.dependencies:
+            scope = getattr(dep.call, "required_scope", None)
+            if scope:
+                return scope
+            nested = find(dep)
+            if nested:
+                return nested
+        return None
+
+    try:  # FastAPI >= 0.16x keeps included routers as such; walk through them
+        from fastapi.routing import _iter_routes_with_context
+
+        pairs = [(route, ctx.path if ctx is not None and ctx.path else getattr(route, "path", ""))
+                 for route, ctx in _iter_routes_with_context(app.routes)]
+    except ImportError:
+        pairs = [(route, getattr(route, "path", "")) for route in app.routes]
+    out: dict[tuple[str, str], str | None] = {}
+    for route, path in pairs:
+        if isinstance(route, APIRoute) and path not in OPERATIONAL_PATHS and route.include_in_schema:
+            for method in route.methods:
+                out[(method, path)] = find(route.dependant)
+    return out
+
+
+async def assert_every_route_is_guarded(harness: ServiceHarness, callback_paths: frozenset[str] = frozenset()) -> int:
+    """Every route needs a scope; no token -> 401, a token without the scope -> 403, before any lookup.
+
+    `callback_paths` are routes authenticated otherwise (e.g. the registry's callback with a shared secret).
+    Returns how many routes were walked.
+    """
+    import re
+
+    from .roles import ROLE_SCOPES
+
+    walked = 0
+    for (method, path), scope in sorted(route_scopes(harness.app).items()):
+        if path in callback_paths:
+            continue
+        assert scope, f"{method} {path} has no require(scope) dependency"
+        url = re.sub(r"\{[^}]+\}", "00000000-0000-0000-0000-000000000000", path)
+        anonymous = await harness.client.request(method, url, json={})
+        assert anonymous.status_code == 401, f"{method} {path} without a token gave {anonymous.status_code}"
+        assert anonymous.headers["content-type"].startswith("application/problem+json")
+        outsider = next(role for role, scopes in ROLE_SCOPES.items() if scope not in scopes)
+        forbidden = await harness.client.request(method, url, json={}, headers=harness.headers(outsider))
+        assert forbidden.status_code == 403, f"{method} {path} with role {outsider} gave {forbidden.status_code}"
+        walked += 1
+    return walked

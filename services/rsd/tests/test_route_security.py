@@ -1,0 +1,10 @@
+"""Every route of rsd demands a token and its scope, before it looks anything up."""
+
+from pana_kit.testing import assert_every_route_is_guarded, service_harness
+from rsd.app import create
+from rsd.settings import RsdSettings
+
+
+async def test_every_route_is_guarded(tmp_path):
+    async with service_harness(create, RsdSettings, tmp_path) as harness:
+        assert await assert_every_route_is_guarded(harness) >= 2

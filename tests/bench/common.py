@@ -1,0 +1,37 @@
+"""Shared bits of the benchmark scripts: infrastructure choice, percentiles, printing."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(name: str, values_ms: list[float]) -> str:
+    return (f"{name}: n={len(values_ms)} p50={percentile(values_ms, 50):.1f} ms p99={percentile(values_ms, 99):.1f} ms "
+            f"mean={statistics.fmean(values_ms):.1f} ms max={max(values_ms):.1f} ms")
+
+
+def machine() -> str:
+    return f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--broker", default=os.environ.get("PANA_TEST_BROKER", "apache"), help="apache | embedded | host:port")
+    p.add_argument("--database", default=os.environ.get("PANA_TEST_DATABASE", "postgres"), help="postgres | sqlite")
+    p.add_argument("--var", default="/tmp/pana-bench", help="state directory")
+    return p
