@@ -99,7 +99,13 @@ def read_topic(bootstrap: str, topic: str, *, timeout: float = 5.0) -> list:
             out = []
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
-            while loop.time() < deadline and any((await consumer.position(tp)) < ends[tp] for tp in tps):
+            async def behind() -> bool:
+                for tp in tps:
+                    if await consumer.position(tp) < ends[tp]:
+                        return True
+                return False
+
+            while loop.time() < deadline and await behind():
                 batch = await consumer.getmany(timeout_ms=500)
                 for records in batch.values():
                     out.extend(records)
