@@ -31,7 +31,9 @@ class BridgeSettings(ServiceSettings):
     breaker_half_open_calls: int = Field(1, ge=1, le=100)
 
     # The callback the registry POSTs when a submission completes (optional; polling always works)
-    callback_base_url: str | None = Field(None, description="This service's URL as the registry reaches it; no callback when unset")
+    callback_enabled: bool = Field(True, description="Ask the registry to call back when a submission is decided")
+    callback_base_url: str | None = Field(None, description="This service's URL as the registry reaches it "
+                                                            "(default http://<host>:<port>)")
     callback_secret: str = Field("pana-registry-callback-secret-change-me", min_length=16,
                                  description="Shared secret signing callback URLs (HMAC of the request id)")
 
@@ -43,7 +45,7 @@ class BridgeSettings(ServiceSettings):
                                   description="A claimed request is due again after this long if its worker died")
     reconciler_interval_s: float = Field(60.0, gt=0, le=86_400)
     stuck_after_s: float = Field(900.0, gt=0, le=30 * 86_400, description="No progress this long = stuck (reconciler)")
-    status_poll_interval_s: float = Field(30.0, gt=0, le=86_400, description="How often a submitted registration is polled")
+    status_poll_interval_s: float = Field(10.0, gt=0, le=86_400, description="How often a submitted registration is polled")
     retry_base_delay_s: float = Field(1.0, gt=0, le=3600)
     retry_max_delay_s: float = Field(300.0, gt=0, le=86_400)
     max_attempts: int = Field(20, ge=1, le=10_000)

@@ -76,6 +76,11 @@ class AppealDecided(Event):
     member_ids: Ids
     outcome: Literal["upheld", "dismissed"]
     decided_on: date
+    result: Literal["allowed", "rejected", "remitted"] | None = Field(
+        None, description="The appeal's result in full: `remitted` sends the case back to first instance "
+                          "(still pending; `outcome` then reads `dismissed`)")
+    against: Literal["decision", "ending"] | None = Field(
+        None, description="What was appealed: the first-instance decision or a decision ending status")
 
 
 class ApplicationClosed(Event):

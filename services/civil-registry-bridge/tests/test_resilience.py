@@ -1,0 +1,146 @@
+"""Resilience through the simulator's fault knobs. Durations are scaled down so the suite stays
+fast: the issue's "registry down for a minute while 500 requests arrive" runs here as ~2 s
+down while 60 requests arrive; "slow registry (2 s)" as 0.5 s per call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from bridge_support import Simulator, birth_recorded, bridge, from_record, items, settled, wait_until
+
+from civil_registry_bridge.adapters.registry_http import RegistryHttp
+from civil_registry_bridge.domain.circuit import CircuitBreaker
+from civil_registry_bridge.domain.ports import BirthQuery, RegistryUnavailable
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_outage_queues_work_that_completes_once_after_it_returns(tmp_path):
+    sim = Simulator()
+    await sim.faults(outage=True)
+    n = 60
+    async with bridge(tmp_path, sim) as h:
+        events = [birth_recorded() for _ in range(n)]
+        for event in events:
+            await h.deliver(event, subject=event.child_person_id)
+        await asyncio.sleep(2.0)  # the registry stays down; requests retry and wait
+        stats = await sim.stats()
+        assert stats["registrations"]["created"] == 0
+        assert stats["calls"]["total"] > 0  # the bridge did try
+        await sim.faults(outage=False)
+        for event in events:
+            done = await settled(h, event.child_person_id, timeout=30)
+            assert done["status"] == "registered", done
+        stats = await sim.stats()
+        assert stats["registrations"]["created"] == n  # none twice
+        assert len(await h.published("civil_registry.birth.registered.v1")) == n
+
+
+async def test_lost_submit_responses_do_not_register_twice(tmp_path):
+    sim = Simulator(lost_response_rate=0.5)
+    async with bridge(tmp_path, sim) as h:
+        events = [birth_recorded() for _ in range(10)]
+        for event in events:
+            await h.deliver(event, subject=event.child_person_id)
+        await sim.faults(lost_response_rate=0.5)
+        for event in events:
+            assert (await settled(h, event.child_person_id, timeout=30))["status"] == "registered"
+        stats = await sim.stats()
+        assert stats["registrations"]["created"] == 10
+        assert stats["registrations"]["rejected"] == 0
+
+
+async def test_slow_registry_never_sees_more_than_the_concurrency_limit(tmp_path):
+    sim = Simulator(latency_ms=500)
+    record = sim.any_record()
+    async with bridge(tmp_path, sim, registry_concurrency=3) as h:
+        events = [from_record(record) for _ in range(9)]
+        started = time.monotonic()
+        for event in events:
+            await h.deliver(event, subject=event.child_person_id)
+        for event in events:
+            assert (await settled(h, event.child_person_id, timeout=20))["status"] == "verified"
+        elapsed = time.monotonic() - started
+        registry: RegistryHttp = h.app.state.registry
+        assert registry.max_in_flight == 3
+        assert elapsed >= 1.4  # 9 calls of 0.5 s, three at a time
+
+
+async def test_callback_before_the_submit_response_is_one_registration(tmp_path):
+    # The registry decides in 50 ms but its answer to the submission takes 1.5 s to arrive.
+    sim = Simulator(post_latency_ms=1500)
+    async with bridge(tmp_path, sim, callback_enabled=True) as h:
+        event = birth_recorded()
+        await h.deliver(event, subject=event.child_person_id)
+        store = sim.app.state.sim.store
+
+        async def decided():
+            for entry in store.submissions.values():
+                if entry.submission.status != "accepted":
+                    return entry
+            return None
+
+        entry = await wait_until(decided, timeout=10, what="the registry to decide")
+        url = str(entry.request.callback_url)
+        assert "/api/v1/registry-callbacks/birth-registrations?" in url
+        path = url[url.index("/api/v1"):]
+        payload = entry.submission.model_dump(mode="json", by_alias=True)
+        [request] = await items(h, event.child_person_id)
+        assert request["status"] == "submitting"  # the submit call has not returned yet
+        r = await h.client.post(path, json=payload)
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "registered"
+        again = await h.client.post(path, json=payload)  # the registry retries its callback
+        assert again.status_code == 200
+        await asyncio.sleep(2.0)  # now the submit response arrives; it changes nothing
+        [request] = await items(h, event.child_person_id)
+        assert request["status"] == "registered" and request["submission_id"] == entry.submission.submission_id
+        types = [e["type"] for e in await h.published()]
+        assert types.count("civil_registry.birth.registered.v1") == 1
+        assert types.count("civil_registry.birth_registration.submitted.v1") == 1
+        assert (await sim.stats())["registrations"]["created"] == 1
+
+
+async def test_callback_with_a_wrong_signature_is_refused(tmp_path):
+    sim = Simulator()
+    async with bridge(tmp_path, sim) as h:
+        r = await h.client.post("/api/v1/registry-callbacks/birth-registrations",
+                                params={"request_id": "abc", "signature": "0" * 64}, json={})
+        assert r.status_code == 401
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_circuit_opens_on_failures_and_closes_when_the_registry_returns():
+    sim = Simulator()
+    record = sim.any_record()
+    breaker = CircuitBreaker(failure_threshold=3, reset_timeout=0.3)
+    registry = RegistryHttp("http://registry.test", "sim-registry-key", retries=0, breaker=breaker,
+                            transport=sim.transport)
+    query = BirthQuery(request_id="r1", child=from_record_child(record), certificate_number=record.certificate_number)
+    await sim.faults(outage=True)
+    for _ in range(3):
+        with pytest.raises(RegistryUnavailable):
+            await registry.verify_birth(query)
+    assert breaker.state == "open"
+    calls = (await sim.stats())["calls"]["total"]
+    with pytest.raises(RegistryUnavailable) as refused:
+        await registry.verify_birth(query)
+    assert "circuit" in refused.value.reason and refused.value.retry_after is not None
+    assert (await sim.stats())["calls"]["total"] == calls  # refused without calling
+    await sim.faults(outage=False)
+    await asyncio.sleep(0.35)
+    found = await registry.verify_birth(query)  # the trial call passes and closes the circuit
+    assert found.certificate_number == record.certificate_number
+    assert breaker.state == "closed"
+    await registry.close()
+
+
+def from_record_child(record):
+    from civil_registry_bridge.domain.details import ChildDetails
+
+    c = record.child
+    return ChildDetails.from_document({"surname": c.surname, "given_name": c.given_name,
+                                       "birth_date": c.birth_date.isoformat(), "sex": c.sex,
+                                       "place_of_birth": {"in_kazakhstan": True}})
