@@ -15,6 +15,9 @@ class StatelessnessSettings(ServiceSettings):
     service_name: str = "statelessness"
     port: int = 8003
     system_officer: str = Field("pana/statelessness", description="Recorded as the opener of cases opened ex officio from events")
+    newborn_days: int = Field(365, ge=0, le=3650, description=(
+        "A person registered this young with undetermined citizenship is left to the children-at-risk rule "
+        "(registration.birth.recorded) rather than opened on registration"))
     field_keys: dict[str, str] = Field(
         default_factory=lambda: {"dev-1": _DEV_KEY},
         description="AES-256-GCM keys (base64, 32 bytes) by key id, for evidence text and interview notes",

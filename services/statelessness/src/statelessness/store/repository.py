@@ -17,7 +17,6 @@ from ..domain.inquiry import normalise_state as normalise_state_code
 from .crypto import FieldCipher
 from .tables import AsylumClaimRow, CaseRow, ChildFlagRow, InquiryRow, NaturalizationTrackRow, PersonRow
 
-OPEN_STATUSES = ("open", "determined", "under_appeal")
 NO_NATIONALITY_CODES = frozenset({"XXA", "XXX"})
 
 
@@ -74,9 +73,9 @@ class Cases:
         stmt = select(CaseRow).where(CaseRow.person_id == person_id, CaseRow.status.in_(("open", "under_appeal"))).limit(1)
         return (await self.session.execute(stmt)).scalars().first()
 
-    async def open_for_person(self, person_id: str) -> list[CaseRow]:
-        stmt = select(CaseRow).where(CaseRow.person_id == person_id, CaseRow.status.in_(OPEN_STATUSES))
-        return list((await self.session.execute(stmt)).scalars())
+    async def any_for_person(self, person_id: str) -> bool:
+        stmt = select(CaseRow.id).where(CaseRow.person_id == person_id).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
 
     def add(self, case: DeterminationCase, *, source_event_id: str | None = None) -> CaseRow:
         now = _now()

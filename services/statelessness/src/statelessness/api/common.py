@@ -1,0 +1,53 @@
+"""Small pieces every statelessness router uses: bounded dates, keyset cursors, audit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
+from sqlalchemy import and_, or_
+
+from pana_kit import audit
+from pana_kit.errors import Problem
+
+SERVICE = "statelessness"
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2100, 12, 31)
+
+
+def _bounded(value: date) -> date:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_bounded)]
+STATE_PATTERN = r"^[A-Z]{3}$"
+ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,100}$"
+
+
+def query_day(value: date | None) -> date:
+    """A date from a query parameter (today when absent), checked to be in range."""
+    if value is None:
+        return date.today()
+    if not EARLIEST <= value <= LATEST:
+        raise Problem(422, f"dates must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}",
+                      errors=[{"field": "date", "message": "out of range", "code": "range"}])
+    return value
+
+
+def after(stmt, model, cursor: dict | None):
+    """Keyset pagination on (created_at, id)."""
+    if not cursor:
+        return stmt
+    try:
+        created = datetime.fromisoformat(str(cursor["created_at"]))
+        last_id = str(cursor["id"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from exc
+    return stmt.where(or_(model.created_at > created, and_(model.created_at == created, model.id > last_id)))
+
+
+async def audited(session, principal, action: str, resource: str, *, purpose: str | None = None, outcome: str = "ok"):
+    await audit.record(session, principal, action, resource[:300], purpose=purpose, outcome=outcome, service=SERVICE)

@@ -1,0 +1,69 @@
+"""The statelessness service: app factory and what it consumes and publishes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from pana_events import topics_consumed_by
+from pana_kit.service import ServiceDefinition, create_app
+
+from .api import cases, children, naturalization, statistics
+from .domain import StatelessnessRules
+from .handlers import StatelessnessHandlers
+from .settings import StatelessnessSettings
+from .store.crypto import FieldCipher
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+DESCRIPTION = """
+Statelessness determination under MIA Order No. 607 (2020, retitled 2024) and the UNHCR
+Handbook on Protection of Stateless Persons (2014): opening on application or ex officio,
+evidence (burden of proof shared), nationality inquiries to linked States, interview,
+reasoned determination, extension, appeal to a different officer; prevention (children at
+risk of statelessness) and reduction (facilitated naturalization).
+
+Every step the procedure forbids is refused with **409** `application/problem+json` naming
+the rule (e.g. `confidentiality_of_asylum`: a State is never asked about a person who fears
+persecution by it). Evidence text and interview notes are encrypted at rest and never leave
+this service in events.
+"""
+
+
+def rules_from(settings: StatelessnessSettings) -> StatelessnessRules:
+    return StatelessnessRules(
+        inquiry_reply_months=settings.inquiry_reply_months, decision_due_months=settings.decision_due_months,
+        decision_max_months=max(settings.decision_max_months, settings.decision_due_months),
+        appeal_window_days=settings.appeal_window_days,
+        naturalization_residence_years=settings.naturalization_residence_years,
+        soon_horizon_days=settings.soon_horizon_days, small_cell_threshold=settings.small_cell_threshold,
+    )
+
+
+def create(settings: StatelessnessSettings | None = None) -> FastAPI:
+    settings = settings or StatelessnessSettings()
+    rules = rules_from(settings)
+    cipher = FieldCipher(settings.field_keys, settings.field_key_id)
+    handlers = StatelessnessHandlers(rules, cipher, settings.system_officer, settings.newborn_days)
+    definition = ServiceDefinition(
+        name="statelessness",
+        title="Pana — statelessness determination",
+        description=DESCRIPTION,
+        migrations_dir=MIGRATIONS,
+        routers=[cases.router, cases.inquiries_router, children.router, naturalization.router, statistics.router],
+        produces=["statelessness.events"],
+        consumes=topics_consumed_by("statelessness"),
+        handlers=handlers.table(),
+        tags=[
+            {"name": "cases", "description": "Statelessness determination cases, from opening to appeal"},
+            {"name": "inquiries", "description": "Nationality inquiries to other States"},
+            {"name": "children-at-risk", "description": "Children born in Kazakhstan at risk of statelessness"},
+            {"name": "naturalization", "description": "Facilitated naturalization of recognised stateless residents"},
+            {"name": "statistics", "description": "Aggregates by UNHCR conventions, small cells masked"},
+        ],
+    )
+    app = create_app(definition, settings)
+    app.state.rules = rules
+    app.state.cipher = cipher
+    return app

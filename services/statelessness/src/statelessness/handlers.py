@@ -1,0 +1,195 @@
+"""Consumed events -> statelessness commands. Each handler runs in one unit of work with its inbox record.
+
+Ex officio openings (DOMAIN.md): a person registered with no or undetermined citizenship, a
+child flagged at risk at birth, an asylum-seeker rejected without a nationality. One case per
+person at a time: an event for someone already in the procedure opens nothing new.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from pana_events import Envelope
+from pana_events.events import registration as reg
+from pana_events.events import rsd
+from pana_kit.outbox import UnitOfWork
+
+from .domain import ChildAtRiskFlag, DeterminationCase, OpeningReason, ParentNationality, StatelessnessRules
+from .publishing import publish_case, publish_flag
+from .store.crypto import FieldCipher
+from .store.repository import Cases, ChildFlags, Persons
+from .store.tables import PersonRow
+
+_NO_NATIONALITY = {"stateless": ParentNationality.STATELESS, "undetermined": ParentNationality.UNDETERMINED,
+                   "undetermined_nationality": ParentNationality.UNDETERMINED}
+
+
+def _day(envelope: Envelope) -> date:
+    return envelope.time.date() if envelope.time else date.today()
+
+
+def parent_nationality(status: str | None, person: PersonRow | None) -> ParentNationality | None:
+    """A parent's nationality status from the birth record, else from the person projection.
+
+    None means the parent is unknown (e.g. no father recorded): the at-risk rule then looks
+    at the known parent alone.
+    """
+    if status:
+        text = status.strip().lower()
+        known = _NO_NATIONALITY.get(text)
+        if known is None and "stateless" in text:  # stateless_person, recognised_stateless ...
+            known = ParentNationality.STATELESS
+        if known is None and "undetermined" in text:
+            known = ParentNationality.UNDETERMINED
+        if known is not None:
+            return known
+    if person is not None:
+        if person.citizenship_status == "none" or (person.citizenship and all(c == "XXA" for c in person.citizenship)):
+            return ParentNationality.STATELESS
+        if person.citizenship_status == "undetermined":
+            return ParentNationality.UNDETERMINED
+        return ParentNationality.NATIONAL
+    if status:
+        return ParentNationality.NATIONAL  # citizen, refugee, foreign national ...: a nationality is recorded
+    return None
+
+
+class StatelessnessHandlers:
+    def __init__(self, rules: StatelessnessRules, cipher: FieldCipher, system_officer: str, newborn_days: int = 365):
+        self.rules = rules
+        self.newborn_days = newborn_days
+        self.cipher = cipher
+        self.system_officer = system_officer
+
+    def table(self) -> dict:
+        return {
+            reg.PersonRegistered.event_type: self.person_registered,
+            reg.BirthRecorded.event_type: self.birth_recorded,
+            reg.LegalStatusChanged.event_type: self.legal_status_changed,
+            reg.PersonsMerged.event_type: self.persons_merged,
+            rsd.ApplicationLodged.event_type: self.application_lodged,
+            rsd.DecisionIssued.event_type: self.decision_issued,
+            rsd.AppealDecided.event_type: self.appeal_decided,
+        }
+
+    async def _open_ex_officio(self, uow: UnitOfWork, *, person_id: str, reason: OpeningReason, on: date,
+                               birth_date: date | None, note: str, envelope: Envelope) -> DeterminationCase | None:
+        cases = Cases(uow.session, self.cipher)
+        if await cases.any_for_person(person_id):
+            return None  # already in (or through) the procedure: a new case is the officer's call (POST /cases)
+        persons = Persons(uow.session)
+        case = DeterminationCase.open(
+            case_id=str(uuid.uuid4()), person_id=person_id, reason=reason, opened_on=on, rules=self.rules,
+            birth_date=birth_date if birth_date and birth_date <= on else None, opened_by=self.system_officer,
+            reason_note=note, feared_states=await persons.feared_states(person_id),
+        )
+        cases.add(case, source_event_id=envelope.id)
+        publish_case(uow, case)
+        return case
+
+    async def person_registered(self, event: reg.PersonRegistered, envelope: Envelope, uow: UnitOfWork) -> None:
+        persons = Persons(uow.session)
+        person = await persons.upsert(
+            event.person_id, sex=event.sex, birth_date=event.birth_date, citizenship=list(event.citizenship),
+            citizenship_status=event.citizenship_status, country_of_origin=event.country_of_origin,
+        )
+        newborn = event.birth_date is not None and 0 <= (event.registered_at.date() - event.birth_date).days <= self.newborn_days
+        if newborn and event.citizenship_status == "undetermined":
+            # A birth recorded by registration: the children-at-risk rule decides (birth.recorded follows).
+            return
+        if Persons.without_nationality(person):
+            await self._open_ex_officio(
+                uow, person_id=event.person_id, reason=OpeningReason.REGISTERED_WITHOUT_CITIZENSHIP,
+                on=event.registered_at.date(),
+                birth_date=event.birth_date, envelope=envelope,
+                note=f"registered with citizenship {event.citizenship_status}"
+                     + (f" ({', '.join(event.citizenship)})" if event.citizenship else ""),
+            )
+
+    async def birth_recorded(self, event: reg.BirthRecorded, envelope: Envelope, uow: UnitOfWork) -> None:
+        persons = Persons(uow.session)
+        existing = await persons.get(event.child_person_id)
+        await persons.upsert(event.child_person_id, sex=event.sex, birth_date=event.birth_date,
+                             **({} if existing else {"citizenship": [], "citizenship_status": "undetermined"}))
+        flags = ChildFlags(uow.session)
+        if await flags.open_for_child(event.child_person_id) is not None:
+            return
+        parents = []
+        for status, pid in ((event.mother_status, event.mother_person_id), (event.father_status, event.father_person_id)):
+            nationality = parent_nationality(status, await persons.get(pid) if pid else None)
+            if nationality is not None:
+                parents.append(nationality)
+        flagged_on = max(_day(envelope), event.birth_date)
+        flag = ChildAtRiskFlag.raise_for_birth(
+            flag_id=str(uuid.uuid4()), child_id=event.child_person_id, birth_date=event.birth_date,
+            born_in_kazakhstan=event.born_in_kazakhstan, foundling=event.foundling, parents=parents,
+            parents_reside_permanently=event.parents_reside_permanently, flagged_on=flagged_on, rules=self.rules,
+        )
+        if flag is None:
+            return
+        flags.add(flag)
+        publish_flag(uow, flag)
+        await self._open_ex_officio(uow, person_id=event.child_person_id, reason=OpeningReason.CHILD_AT_RISK,
+                                    on=flagged_on, birth_date=event.birth_date, envelope=envelope,
+                                    note=f"child at risk of statelessness: {flag.rule.value} (flag {flag.flag_id})")
+
+    async def legal_status_changed(self, event: reg.LegalStatusChanged, envelope: Envelope, uow: UnitOfWork) -> None:
+        persons = Persons(uow.session)
+        if await persons.get(event.person_id) is not None:
+            await persons.upsert(event.person_id, legal_status=event.status[:60])
+
+    async def persons_merged(self, event: reg.PersonsMerged, envelope: Envelope, uow: UnitOfWork) -> None:
+        """The merged record lives on as the surviving one: re-point cases, flags and claims."""
+        from sqlalchemy import update
+
+        from .store.tables import AsylumClaimRow, CaseRow, ChildFlagRow
+
+        old, new = event.merged_person_id, event.surviving_person_id
+        persons = Persons(uow.session)
+        if await persons.get(old) is not None:
+            await persons.upsert(old, merged_into=new)
+        cases = Cases(uow.session, self.cipher)
+        from sqlalchemy import select
+
+        for row in (await uow.session.execute(select(CaseRow).where(CaseRow.person_id == old))).scalars().all():
+            case, _ = await cases.get(row.id)
+            case.person_id = new
+            await cases.save(case, row.version)
+        for row in (await uow.session.execute(select(ChildFlagRow).where(ChildFlagRow.child_person_id == old))).scalars().all():
+            row.child_person_id = new
+            row.document = {**row.document, "child_id": new}
+            row.version += 1
+        for claim in (await uow.session.execute(select(AsylumClaimRow).where(AsylumClaimRow.person_id == old))).scalars().all():
+            await persons.record_claim(new, claim.application_id, claim.status)
+        await uow.session.execute(update(AsylumClaimRow).where(AsylumClaimRow.person_id == old).values(status="merged"))
+
+    async def application_lodged(self, event: rsd.ApplicationLodged, envelope: Envelope, uow: UnitOfWork) -> None:
+        persons = Persons(uow.session)
+        for pid in dict.fromkeys([event.person_id, *event.member_ids]):
+            await persons.record_claim(pid, event.application_id, "asylum_seeker")
+
+    async def decision_issued(self, event: rsd.DecisionIssued, envelope: Envelope, uow: UnitOfWork) -> None:
+        persons = Persons(uow.session)
+        members = list(dict.fromkeys([event.person_id, *event.member_ids]))
+        status = "refugee" if event.outcome == "recognised" else "rejected"
+        for pid in members:
+            await persons.record_claim(pid, event.application_id, status)
+        if event.outcome != "rejected":
+            return
+        for pid in members:
+            person = await persons.get(pid)
+            if Persons.without_nationality(person):
+                await self._open_ex_officio(
+                    uow, person_id=pid, reason=OpeningReason.RSD_REJECTED_WITHOUT_NATIONALITY, on=event.decided_on,
+                    birth_date=person.birth_date if person else None, envelope=envelope,
+                    note=f"asylum application {event.application_id} rejected; no nationality on record",
+                )
+
+    async def appeal_decided(self, event: rsd.AppealDecided, envelope: Envelope, uow: UnitOfWork) -> None:
+        persons = Persons(uow.session)
+        result = getattr(event, "result", None)  # newer field: allowed | rejected | remitted
+        status = ("asylum_seeker" if result == "remitted"
+                  else "refugee" if (result == "allowed" or (result is None and event.outcome == "upheld")) else "rejected")
+        for pid in dict.fromkeys([event.person_id, *event.member_ids]):
+            await persons.record_claim(pid, event.application_id, status)
