@@ -11,7 +11,7 @@ from rsd.settings import RsdSettings
 
 @pytest.fixture
 async def rsd(tmp_path):
-    async with service_harness(create, RsdSettings, tmp_path) as harness:
+    async with service_harness(create, RsdSettings, tmp_path, keyring_file=str(tmp_path / "keyring.json")) as harness:
         yield harness
 
 

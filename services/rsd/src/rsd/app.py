@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from pana_events import topics_consumed_by
 from pana_kit.service import ServiceDefinition, create_app
 
-from .api import applications
+from .api import applications, commands, letters, statistics, work
+from .deadline_watch import deadline_watcher
 from .domain import RsdRules
 from .handlers import RsdHandlers
 from .settings import RsdSettings
+from .store.crypto import keyring_from_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -31,17 +33,23 @@ def create(settings: RsdSettings | None = None) -> FastAPI:
     settings = settings or RsdSettings()
     rules = RsdRules()
     handlers = RsdHandlers(rules, settings.default_office)
+    keyring = keyring_from_settings(settings)
     definition = ServiceDefinition(
         name="rsd",
         title="Pana — refugee status determination",
         description=DESCRIPTION,
         migrations_dir=MIGRATIONS,
-        routers=[applications.router],
+        routers=[applications.router, commands.router, letters.router, work.router, statistics.router],
         produces=["rsd.events"],
         consumes=topics_consumed_by("rsd"),
         handlers=handlers.table(),
-        tags=[{"name": "applications", "description": "Asylum applications and where they stand"}],
+        tags=[{"name": "applications", "description": "Asylum applications and where they stand"},
+              {"name": "procedure", "description": "Steps of the procedure on one application (If-Match)"},
+              {"name": "work", "description": "Deadlines and work queues"},
+              {"name": "statistics", "description": "Figures as UNHCR publishes them"}],
+        background=[deadline_watcher(settings.deadline_watch_interval_s, settings.deadline_watch_batch)],
     )
     app = create_app(definition, settings)
     app.state.rules = rules
+    app.state.keyring = keyring
     return app

@@ -41,6 +41,7 @@ def contract_events(app: Application, recorded: list) -> list[contract.Event]:
                 out.append(contract.AppealDecided(
                     application_id=app.id, person_id=app.person_id, member_ids=_person_ids(app, event.member_ids_covered),
                     outcome="upheld" if event.outcome == "allowed" else "dismissed", decided_on=event.decided_on,
+                    result=event.outcome, against=_appeal_against(app, event.appeal_id),
                 ))
             case domain.ApplicationClosed():
                 out.append(contract.ApplicationClosed(application_id=app.id, person_id=app.person_id,
@@ -57,6 +58,10 @@ def contract_events(app: Application, recorded: list) -> list[contract.Event]:
                 out.append(contract.DeadlineMissed(application_id=app.id, person_id=app.person_id,
                                                    deadline=event.deadline, due=event.due_on))
     return out
+
+
+def _appeal_against(app: Application, appeal_id: str) -> str | None:
+    return next((a.against.value for a in app.appeals if a.id == appeal_id), None)
 
 
 def _person_ids(app: Application, member_ids) -> list[str]:

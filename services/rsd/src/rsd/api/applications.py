@@ -1,39 +1,93 @@
-"""Reading asylum applications."""
+"""Asylum applications: lodging, reading, the claim (deciding roles only), assignment history."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.errors import problem_responses
+from pana_kit.errors import Problem, problem_responses
 from pana_kit.http import encode_cursor, etag_of, page_params, purpose_header
+from pana_kit.idempotency import Idempotency, idempotency_key_header
+from pana_kit.service import unit_of_work
 
-from ..domain import Application
+from ..domain import Application, ArrivalManner, Member, Relationship, Sex, SpecificNeed
+from ..publishing import publish
+from ..store.repository import ClaimTexts
 from ..store.tables import ApplicationRow
-from .schemas import ApplicationPage, ApplicationSummary
+from .case import applications_for
+from .schemas import (ApplicationDetail, ApplicationPage, ApplicationSummary, AssignmentEntry, AssignmentPage,
+                      Claim, LodgeApplication, MemberIn)
+from .views import detail, public_status
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
-
-_PUBLIC_STATUS = {"lodged": "lodged", "registered": "lodged"}
+APP_ID = Path(..., max_length=64, description="The application's id")
 
 
 def summary(row: ApplicationRow, app: Application) -> ApplicationSummary:
     return ApplicationSummary(
-        id=row.id, person_id=row.person_id, status=_PUBLIC_STATUS.get(row.status, row.status), stage=row.status,
+        id=row.id, person_id=row.person_id, status=public_status(row.status), stage=row.status,
         office=row.office, officer_id=row.officer_id, priority=row.priority, processing_mode=app.processing_mode.value,
         lodged_on=row.lodged_on, registered_on=row.registered_on, decision_due=row.decision_due,
         late_lodging=app.late_lodging,
     )
 
 
+def _member(m: MemberIn) -> Member:
+    return Member(id=m.id, person_id=m.person_id, relationship=Relationship(m.relationship),
+                  sex=Sex(m.sex) if m.sex else None, birth_date=m.birth_date,
+                  specific_needs=frozenset(SpecificNeed(n) for n in m.specific_needs),
+                  same_gender_interviewer_requested=m.same_gender_interviewer_requested,
+                  same_gender_interpreter_requested=m.same_gender_interpreter_requested,
+                  derivative_status_consent=m.derivative_status_consent)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ApplicationDetail,
+    summary="Lodge an application directly",
+    description="Lodges an application at the caller's office (late lodging is recorded, never refused) and, with "
+                "`register_on`, registers it at once. The narrative is encrypted at rest and never published. "
+                "Repeat with the same `Idempotency-Key` to retry safely. Scope `rsd:lodge`.",
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def lodge(body: LodgeApplication, request: Request,
+                idempotency_key: str = Depends(idempotency_key_header),
+                principal: Principal = Depends(require("rsd:lodge"))):
+    if not principal.office:
+        raise Problem(403, "the access token names no office to lodge the application at")
+    async with unit_of_work(request) as uow:
+        idem = Idempotency(uow.session, f"rsd-lodge:{principal.subject}", idempotency_key, body)
+        if (replayed := await idem.replay()) is not None:
+            return replayed
+        app = Application.lodge(
+            application_id=str(uuid.uuid4()), office=principal.office, principal=_member(body.principal),
+            lodged_on=body.lodged_on, arrived_on=body.arrived_on,
+            manner_of_arrival=ArrivalManner(body.manner_of_arrival), officer_id=body.officer_id,
+            family=[_member(m) for m in body.family], lodging_language=body.lodging_language,
+            previous_application_id=body.previous_application_id, rules=request.app.state.rules)
+        if body.register_on:
+            app.register(on=body.register_on)
+        applications_for(uow.session, request, principal).add(app)
+        if body.narrative:
+            ClaimTexts(uow.session, request.app.state.keyring).write(app.id, "narrative", app.principal.id,
+                                                                     body.narrative, by=principal.subject)
+        publish(uow, app)
+        await audit.record(uow.session, principal, "lodge", f"application/{app.id}", purpose="case-work", service="rsd")
+        return idem.remember(201, detail(app), headers={"ETag": etag_of(1, app.id),
+                                                        "Location": f"/api/v1/applications/{app.id}"})
+
+
 @router.get(
     "",
     response_model=ApplicationPage,
     summary="List applications",
-    description="Applications filtered by person, status, office or officer, oldest first, a page at a time. "
-                "Reads of personal data are audited with the caller's purpose.",
+    description="Applications of the caller's office, filtered by person, status or office, oldest first, a page "
+                "at a time. Reads of personal data are audited with the caller's purpose.",
     responses=problem_responses(400, 401, 403, 422),
 )
 async def list_applications(
@@ -46,17 +100,15 @@ async def list_applications(
     principal: Principal = Depends(require("rsd:read")),
 ) -> ApplicationPage:
     limit, cursor = page
-    stmt = select(ApplicationRow).order_by(ApplicationRow.created_at, ApplicationRow.id).limit(limit + 1)
-    if person_id:
-        stmt = stmt.where(ApplicationRow.person_id == person_id)
-    if status:
-        stmt = stmt.where(ApplicationRow.status == status)
-    if office:
-        stmt = stmt.where(ApplicationRow.office == office)
+    after = None
     if cursor:
-        stmt = _after(stmt, cursor)
+        try:
+            after = (datetime.fromisoformat(str(cursor["created_at"])), str(cursor["id"]))
+        except (KeyError, ValueError) as exc:
+            raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from exc
     async with request.app.state.db.transaction() as session:
-        rows = list((await session.execute(stmt)).scalars())
+        rows = await applications_for(session, request, principal).page(
+            limit=limit, after=after, person_id=person_id, status=status, office=office)
         await audit.record(session, principal, "list", f"applications?person_id={person_id or '*'}", purpose=purpose,
                            service="rsd")
     more = len(rows) > limit
@@ -67,43 +119,67 @@ async def list_applications(
     return ApplicationPage(items=items, next_cursor=next_cursor)
 
 
-def _after(stmt, cursor: dict):
-    from datetime import datetime
+async def _read(request: Request, application_id: str, principal: Principal, purpose: str, action: str):
+    from pana_kit.domain import NotFound
 
-    from sqlalchemy import and_, or_
-
-    from pana_kit.errors import Problem
-
-    try:
-        created = datetime.fromisoformat(str(cursor["created_at"]))
-        last_id = str(cursor["id"])
-    except (KeyError, ValueError) as exc:
-        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from exc
-    return stmt.where(or_(ApplicationRow.created_at > created,
-                          and_(ApplicationRow.created_at == created, ApplicationRow.id > last_id)))
+    async with request.app.state.db.transaction() as session:
+        try:
+            row = await applications_for(session, request, principal).get_row(application_id)
+        except NotFound:
+            await audit.record(session, principal, action, f"application/{application_id[:64]}", purpose=purpose,
+                               outcome="not_found", service="rsd")
+            raise
+        await audit.record(session, principal, action, f"application/{row.id}", purpose=purpose, service="rsd")
+        texts = await ClaimTexts(session, request.app.state.keyring).read(row.id) if action == "read-claim" else None
+    return row, Application.from_document(row.document, rules=request.app.state.rules), texts
 
 
 @router.get(
     "/{application_id}",
-    response_model=ApplicationSummary,
+    response_model=ApplicationDetail,
     summary="Read one application",
-    description="The application's standing and deadlines. The `ETag` header is needed (as `If-Match`) to change it.",
+    description="The application's standing, steps and deadlines (never the claim's text). The `ETag` header is "
+                "needed (as `If-Match`) to change it. Only applications of the caller's office are visible.",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_application(
-    application_id: str,
-    request: Request,
-    response: Response,
-    purpose: str = Depends(purpose_header),
-    principal: Principal = Depends(require("rsd:read")),
-) -> ApplicationSummary:
-    from pana_kit.domain import NotFound
-
-    async with request.app.state.db.transaction() as session:
-        row = await session.get(ApplicationRow, application_id[:64])
-        await audit.record(session, principal, "read", f"application/{application_id[:64]}", purpose=purpose,
-                           outcome="ok" if row else "not_found", service="rsd")
-    if row is None:
-        raise NotFound(f"no application {application_id[:64]}")
+async def get_application(application_id: str = APP_ID, *, request: Request, response: Response,
+                          purpose: str = Depends(purpose_header),
+                          principal: Principal = Depends(require("rsd:read"))) -> ApplicationDetail:
+    row, app, _ = await _read(request, application_id, principal, purpose, "read")
     response.headers["ETag"] = etag_of(row.version, row.id)
-    return summary(row, Application.from_document(row.document, rules=request.app.state.rules))
+    return detail(app)
+
+
+@router.get(
+    "/{application_id}/claim",
+    response_model=Claim,
+    summary="Read the claim (deciding roles only)",
+    description="The narrative, interview records, assessment notes and responses to ending notices, decrypted. "
+                "Only roles that assess or decide hold the scope `rsd:assess`; every read is audited.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def read_claim(application_id: str = APP_ID, *, request: Request, purpose: str = Depends(purpose_header),
+                     principal: Principal = Depends(require("rsd:assess"))) -> Claim:
+    row, _, texts = await _read(request, application_id, principal, purpose, "read-claim")
+    return Claim(application_id=row.id, texts=texts)
+
+
+@router.get(
+    "/{application_id}/assignments",
+    response_model=AssignmentPage,
+    summary="Assignment history",
+    description="Every officer the case was assigned to, oldest first, with the reason for each reassignment.",
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+async def assignments(application_id: str = APP_ID, *, request: Request, page: tuple = Depends(page_params),
+                      purpose: str = Depends(purpose_header),
+                      principal: Principal = Depends(require("rsd:read"))) -> AssignmentPage:
+    limit, cursor = page
+    start = cursor.get("i") if cursor else 0
+    if not isinstance(start, int) or start < 0:
+        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor")
+    _, app, _ = await _read(request, application_id, principal, purpose, "read-assignments")
+    chunk = app.assignments[start:start + limit]
+    more = start + limit < len(app.assignments)
+    return AssignmentPage(items=[AssignmentEntry(officer_id=a.officer_id, assigned_on=a.assigned_on, reason=a.reason)
+                                 for a in chunk], next_cursor=encode_cursor({"i": start + limit}) if more else None)

@@ -1,0 +1,273 @@
+"""Steps of the procedure on one application. Each needs `If-Match` (the ETag of your last read),
+answers with the updated application and its new ETag, and publishes the contract events.
+A step the procedure forbids is 409 problem+json naming the rule."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from pana_kit.auth import Principal, require
+from pana_kit.errors import problem_responses
+from pana_kit.http import if_match_header
+
+from ..domain import (AppealOutcome, Assessment, ClosureReason, CredibilityConcern, CredibilityFinding, EndingKind,
+                      ExclusionClause, Ground, Interpreter, MemberOutcome, Outcome, ProcessingMode, RejectionReason,
+                      ReopeningGround, Sex)
+from . import schemas as s
+from .case import COMMAND_ERRORS, change, today
+from .schemas import ApplicationDetail
+
+router = APIRouter(prefix="/api/v1/applications/{application_id}", tags=["procedure"])
+APP_ID = Path(..., max_length=64, pattern=s.ID, description="The application's id")
+STEP_ID = Path(..., max_length=64, pattern=s.ID)
+DOC = dict(response_model=ApplicationDetail, responses=problem_responses(*COMMAND_ERRORS))
+
+
+def _sex(value: str | None) -> Sex | None:
+    return Sex(value) if value else None
+
+
+def _interpreter(i: s.InterpreterIn | None) -> Interpreter | None:
+    return Interpreter(id=i.id, language=i.language, dialect=i.dialect, sex=_sex(i.sex)) if i else None
+
+
+def _outcomes(given: dict[str, str]) -> dict[str, MemberOutcome]:
+    return {k: MemberOutcome(v) for k, v in given.items()}
+
+
+@router.post("/registration", summary="Register the application", **DOC,
+             description="Registers a lodged application: the decision clock starts (3 months) and an asylum-seeker "
+                         "certificate is requested from registration. Scope `rsd:lodge`.")
+async def register(body: s.Registration, request: Request, application_id: str = APP_ID,
+                   if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:lodge"))):
+    return await change(request, application_id, if_match, principal,
+                        lambda app, _: app.register(on=body.registered_on), action="register")
+
+
+@router.post("/fingerprinting", summary="Record fingerprinting", **DOC,
+             description="Fingerprints are taken within 3 days of the certificate; a later date is recorded and "
+                         "flagged (`fingerprinting_late`). Scope `rsd:lodge`.")
+async def fingerprinting(body: s.Fingerprinting, request: Request, application_id: str = APP_ID,
+                         if_match: str | None = Depends(if_match_header),
+                         principal: Principal = Depends(require("rsd:lodge"))):
+    return await change(request, application_id, if_match, principal,
+                        lambda app, _: app.record_fingerprinting(on=body.fingerprinted_on), action="fingerprinting")
+
+
+@router.post("/processing-mode", summary="Set the processing mode", **DOC,
+             description="Regular, accelerated (shorter timelines only, every safeguard kept) or simplified, with "
+                         "its reason. Only before the recommendation. Scope `rsd:manage`.")
+async def processing_mode(body: s.ProcessingModeIn, request: Request, application_id: str = APP_ID,
+                          if_match: str | None = Depends(if_match_header),
+                          principal: Principal = Depends(require("rsd:manage"))):
+    return await change(request, application_id, if_match, principal,
+                        lambda app, _: app.set_processing_mode(mode=ProcessingMode(body.mode), reason=body.reason),
+                        action="processing-mode")
+
+
+@router.post("/assignment", summary="Assign or reassign the case", **DOC,
+             description="Assigns the case to an officer; every assignment is kept in the history "
+                         "(`GET .../assignments`). Scope `rsd:manage` (supervisor).")
+async def assign(body: s.AssignmentIn, request: Request, application_id: str = APP_ID,
+                 if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:manage"))):
+    return await change(request, application_id, if_match, principal,
+                        lambda app, _: app.reassign(officer_id=body.officer_id, on=body.on or today(),
+                                                    reason=body.reason), action="assign")
+
+
+@router.post("/interviews", summary="Schedule an interview", **DOC,
+             description="With interpreter language and dialect. Same-gender interviewer or interpreter requests "
+                         "are honoured (409 `same_gender_interviewer` / `same_gender_interpreter` otherwise); a legal "
+                         "representative attends only with consent (409 `legal_representative_consent`) and never "
+                         "interprets (409 `legal_representative_not_interpreter`). Scope `rsd:interview`.")
+async def schedule_interview(body: s.ScheduleInterview, request: Request, application_id: str = APP_ID,
+                             if_match: str | None = Depends(if_match_header),
+                             principal: Principal = Depends(require("rsd:interview"))):
+    def step(app, _):
+        member = app.member(body.member_id)
+        if body.same_gender_interviewer_requested is not None:
+            member.same_gender_interviewer_requested = body.same_gender_interviewer_requested
+        if body.same_gender_interpreter_requested is not None:
+            member.same_gender_interpreter_requested = body.same_gender_interpreter_requested
+        app.schedule_interview(
+            interview_id=f"i{len(app.interviews) + 1}", member_id=body.member_id, scheduled_on=body.scheduled_on,
+            interviewer_id=body.interviewer_id, interviewer_sex=_sex(body.interviewer_sex),
+            interpreter=_interpreter(body.interpreter), legal_representative_id=body.legal_representative_id,
+            legal_representative_consent=body.legal_representative_consent)
+    return await change(request, application_id, if_match, principal, step, action="schedule-interview")
+
+
+@router.post("/interviews/{interview_id}/rescheduling", summary="Reschedule an interview", **DOC,
+             description="Moves a scheduled interview, with a reason; safeguards are checked again. "
+                         "Scope `rsd:interview`.")
+async def reschedule_interview(body: s.RescheduleInterview, request: Request, application_id: str = APP_ID,
+                               interview_id: str = STEP_ID, if_match: str | None = Depends(if_match_header),
+                               principal: Principal = Depends(require("rsd:interview"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.reschedule_interview(
+        interview_id, to_date=body.to_date, reason=body.reason, on=body.on or today(),
+        interviewer_id=body.interviewer_id, interviewer_sex=_sex(body.interviewer_sex),
+        interpreter=_interpreter(body.interpreter)), action="reschedule-interview")
+
+
+@router.post("/interviews/{interview_id}/no-show", summary="Record a missed interview", **DOC,
+             description="The applicant did not attend. After 6 weeks without contact the file may close as "
+                         "abandoned. Scope `rsd:interview`.")
+async def no_show(body: s.OnDate, request: Request, application_id: str = APP_ID, interview_id: str = STEP_ID,
+                  if_match: str | None = Depends(if_match_header),
+                  principal: Principal = Depends(require("rsd:interview"))):
+    return await change(request, application_id, if_match, principal,
+                        lambda app, _: app.record_no_show(interview_id, on=body.on or today()), action="no-show")
+
+
+@router.post("/interviews/{interview_id}/record", summary="Record an interview as held", **DOC,
+             description="The interview took place; its record is encrypted at rest and readable only through "
+                         "`GET .../claim`. Scope `rsd:interview`.")
+async def interview_held(body: s.InterviewHeldIn, request: Request, application_id: str = APP_ID,
+                         interview_id: str = STEP_ID, if_match: str | None = Depends(if_match_header),
+                         principal: Principal = Depends(require("rsd:interview"))):
+    def step(app, texts):
+        app.record_interview_held(interview_id, on=body.held_on)
+        texts.write(app.id, "interview_record", interview_id, body.record, by=principal.subject)
+    return await change(request, application_id, if_match, principal, step, action="interview-held")
+
+
+@router.post("/assessments", summary="Record the assessment of one member", **DOC,
+             description="Credibility findings; each inclusion element (outside the country, well-founded fear, "
+                         "persecution, nexus to one of the six grounds, no state protection); exclusion (1D, 1E, "
+                         "1F(a)/(b)/(c)). Every adult is assessed individually. The notes are encrypted at rest. "
+                         "The assessing officer is the caller. Scope `rsd:assess`.")
+async def assess(body: s.AssessmentIn, request: Request, application_id: str = APP_ID,
+                 if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:assess"))):
+    def step(app, texts):
+        app.record_assessment(Assessment(
+            member_id=body.member_id, assessed_by=principal.subject, assessed_on=body.assessed_on or today(),
+            credibility=[CredibilityFinding(material_fact=c.material_fact, accepted=c.accepted,
+                                            concerns=frozenset(CredibilityConcern(x) for x in c.concerns))
+                         for c in body.credibility],
+            outside_country=body.outside_country, well_founded_fear=body.well_founded_fear,
+            persecution=body.persecution, nexus_grounds=frozenset(Ground(g) for g in body.nexus_grounds),
+            no_state_protection=body.no_state_protection,
+            exclusion=frozenset(ExclusionClause(x) for x in body.exclusion)))
+        if body.notes:
+            texts.write(app.id, "assessment", body.member_id, body.notes, by=principal.subject)
+    return await change(request, application_id, if_match, principal, step, action="assess")
+
+
+@router.post("/recommendation", summary="Recommend a decision", **DOC,
+             description="The eligibility officer (the caller) recommends; needs a held interview of the principal "
+                         "(409 `interview_before_decision`) and every adult assessed (409 `individual_assessment`). "
+                         "A rejection gives reasons from the categorised list. Scope `rsd:recommend`.")
+async def recommend(body: s.RecommendationIn, request: Request, application_id: str = APP_ID,
+                    if_match: str | None = Depends(if_match_header),
+                    principal: Principal = Depends(require("rsd:recommend"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.recommend(
+        officer_id=principal.subject, outcome=Outcome(body.outcome), on=body.on or today(),
+        rejection_reasons=tuple(RejectionReason(r) for r in body.rejection_reasons)), action="recommend")
+
+
+@router.post("/decision", summary="Decide (supervisor, four eyes)", **DOC,
+             description="A supervisor who is not the recommending officer decides (409 `four_eyes`); recognised or "
+                         "rejected with reasons; derivative status for consenting family members. Publishes "
+                         "`rsd.decision.issued.v1` with the members covered. Scope `rsd:decide`.")
+async def decide(body: s.DecisionIn, request: Request, application_id: str = APP_ID,
+                 if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:decide"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.issue_decision(
+        decided_by=principal.subject, on=body.on or today(),
+        outcome=Outcome(body.outcome) if body.outcome else None,
+        rejection_reasons=tuple(RejectionReason(r) for r in body.rejection_reasons)
+        if body.rejection_reasons is not None else None,
+        member_outcomes=_outcomes(body.member_outcomes)), action="decide")
+
+
+@router.post("/notification", summary="Serve the decision", **DOC,
+             description="The written decision was served in a language the applicant understands (letters: "
+                         "`GET .../decision-letter`). The appeal window runs from this day. Scope `rsd:lodge`.")
+async def notify(body: s.NotificationIn, request: Request, application_id: str = APP_ID,
+                 if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:lodge"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.serve_notification(
+        on=body.served_on, language=body.language), action="notify")
+
+
+@router.post("/extensions", summary="Extend the decision period", **DOC,
+             description="With reasons, up to 12 months in all (409 `extension_limit`); each extension requests a "
+                         "new certificate. Scope `rsd:decide`.")
+async def extend(body: s.ExtensionIn, request: Request, application_id: str = APP_ID,
+                 if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:decide"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.extend_decision_period(
+        months=body.months, reason=body.reason, on=body.on or today(), by=principal.subject), action="extend")
+
+
+@router.post("/appeals", summary="Lodge an appeal", **DOC,
+             description="Against a rejection or a decision ending status, within 30 days of notification plus a "
+                         "6-week grace (409 `appeal_window`); suspends removal while pending. Scope `rsd:lodge`.")
+async def lodge_appeal(body: s.AppealIn, request: Request, application_id: str = APP_ID,
+                       if_match: str | None = Depends(if_match_header),
+                       principal: Principal = Depends(require("rsd:lodge"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.lodge_appeal(
+        appeal_id=f"ap{len(app.appeals) + 1}", on=body.lodged_on), action="lodge-appeal")
+
+
+@router.post("/appeals/decision", summary="Decide the pending appeal", **DOC,
+             description="By an officer other than the first-instance decision maker (409 `appeal_independence`): "
+                         "allowed, rejected (the file closes) or remitted. Scope `rsd:decide`.")
+async def decide_appeal(body: s.AppealDecisionIn, request: Request, application_id: str = APP_ID,
+                        if_match: str | None = Depends(if_match_header),
+                        principal: Principal = Depends(require("rsd:decide"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.decide_appeal(
+        decided_by=principal.subject, on=body.on or today(), outcome=AppealOutcome(body.outcome),
+        member_outcomes=_outcomes(body.member_outcomes)), action="decide-appeal")
+
+
+@router.post("/closure", summary="Close the file", **DOC,
+             description="Withdrawal; abandonment (a missed interview and 6 weeks without contact); death; no appeal "
+                         "after rejection (after the window and grace). Scope `rsd:manage`.")
+async def close(body: s.ClosureIn, request: Request, application_id: str = APP_ID,
+                if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:manage"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.close(
+        reason=ClosureReason(body.reason), on=body.on or today()), action="close")
+
+
+@router.post("/reopening", summary="Reopen a closed file", **DOC,
+             description="Only on changed circumstances, reliable new evidence, or serious reason to think it was "
+                         "improperly decided (409 `reopening_ground`). A new decision period starts. "
+                         "Scope `rsd:decide`.")
+async def reopen(body: s.ReopeningIn, request: Request, application_id: str = APP_ID,
+                 if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:decide"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.reopen(
+        ground=ReopeningGround(body.ground) if body.ground else None, reason=body.reason, on=body.on or today()),
+        action="reopen")
+
+
+@router.post("/ending/notice", summary="Give notice of ending status", **DOC,
+             description="Cessation (Art. 1C grounds), cancellation or revocation starts with notice and a chance to "
+                         "respond. Scope `rsd:decide`.")
+async def ending_notice(body: s.EndingNoticeIn, request: Request, application_id: str = APP_ID,
+                        if_match: str | None = Depends(if_match_header),
+                        principal: Principal = Depends(require("rsd:decide"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.give_ending_notice(
+        kind=EndingKind(body.kind), grounds=tuple(body.grounds), on=body.on or today(),
+        member_ids=tuple(body.member_ids) if body.member_ids else None), action="ending-notice")
+
+
+@router.post("/ending/response", summary="Record the person's response to the notice", **DOC,
+             description="The response is encrypted at rest (readable through `GET .../claim`). Scope `rsd:lodge`.")
+async def ending_response(body: s.EndingResponseIn, request: Request, application_id: str = APP_ID,
+                          if_match: str | None = Depends(if_match_header),
+                          principal: Principal = Depends(require("rsd:lodge"))):
+    def step(app, texts):
+        ref = f"ending{len(app.endings)}"
+        app.record_ending_response(on=body.on or today(), response=f"(encrypted: claim text ending_response/{ref})")
+        texts.write(app.id, "ending_response", ref, body.response, by=principal.subject)
+    return await change(request, application_id, if_match, principal, step, action="ending-response")
+
+
+@router.post("/ending/decision", summary="Decide on ending status", **DOC,
+             description="After the response or the response period (409 `ending_response_opportunity`); the "
+                         "compelling-reasons exception is honoured. Publishes `rsd.status.ended.v1` when status "
+                         "ends. Scope `rsd:decide`.")
+async def ending_decision(body: s.EndingDecisionIn, request: Request, application_id: str = APP_ID,
+                          if_match: str | None = Depends(if_match_header),
+                          principal: Principal = Depends(require("rsd:decide"))):
+    return await change(request, application_id, if_match, principal, lambda app, _: app.decide_ending(
+        decided_by=principal.subject, on=body.on or today(), end_status=body.end_status,
+        compelling_reasons=body.compelling_reasons, notified_on=body.notified_on), action="ending-decision")
