@@ -56,26 +56,45 @@ async def record(session, principal: Principal | None, action: str, resource: st
     return entry
 
 
+_CHAIN_COLUMNS = ("seq", "at", "subject", "client_id", "role", "action", "resource", "purpose", "outcome", "trace_id",
+                  "prev_hash", "hash")
+
+
 @dataclass(frozen=True)
 class ChainReport:
     entries: int
     intact: bool
     first_broken_seq: int | None = None
     reason: str | None = None
+    head_seq: int | None = None  # the last entry, when intact: anchor it outside the database
+    head_hash: str | None = None
 
 
-async def verify_chain(session) -> ChainReport:
+async def verify_chain(session, *, batch_size: int = 5000) -> ChainReport:
+    """Walk the chain in seq order, a batch at a time (the log can be long)."""
     prev = GENESIS
     count = 0
-    rows = await session.execute(select(AuditEntry).order_by(AuditEntry.seq))
-    for entry in rows.scalars():
-        count += 1
-        if entry.prev_hash != prev:
-            return ChainReport(count, False, entry.seq, "previous hash does not match: a row was removed or reordered")
-        expected = entry_hash(prev, at=entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc),
-                              subject=entry.subject, client_id=entry.client_id, role=entry.role, action=entry.action,
-                              resource=entry.resource, purpose=entry.purpose, outcome=entry.outcome, trace_id=entry.trace_id)
-        if entry.hash != expected:
-            return ChainReport(count, False, entry.seq, "content does not match its hash: the row was changed")
-        prev = entry.hash
-    return ChainReport(count, True)
+    last_seq: int | None = None
+    while True:
+        # Plain rows, not ORM objects: nothing piles up in the caller's session.
+        stmt = select(*(getattr(AuditEntry, c) for c in _CHAIN_COLUMNS)).order_by(AuditEntry.seq).limit(batch_size)
+        if last_seq is not None:
+            stmt = stmt.where(AuditEntry.seq > last_seq)
+        batch = list((await session.execute(stmt)).all())
+        if not batch:
+            break
+        for entry in batch:
+            count += 1
+            if entry.prev_hash != prev:
+                return ChainReport(count, False, entry.seq, "previous hash does not match: a row was removed or reordered")
+            expected = entry_hash(prev, at=entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc),
+                                  subject=entry.subject, client_id=entry.client_id, role=entry.role, action=entry.action,
+                                  resource=entry.resource, purpose=entry.purpose, outcome=entry.outcome,
+                                  trace_id=entry.trace_id)
+            if entry.hash != expected:
+                return ChainReport(count, False, entry.seq, "content does not match its hash: the row was changed")
+            prev = entry.hash
+            last_seq = entry.seq
+        if len(batch) < batch_size:
+            break
+    return ChainReport(count, True, head_seq=last_seq, head_hash=prev if last_seq is not None else None)

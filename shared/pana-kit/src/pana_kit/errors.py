@@ -100,7 +100,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # The route template, never the raw path (ids in paths) nor the query string or body.
+        route = getattr(request.scope.get("route"), "path", "unmatched route")
+        log.exception("unhandled error on %s %s", request.method, route)
         return problem_response(500, "An internal error occurred; quote the trace id to an operator.", instance=request.url.path)
 
 

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import datetime, timezone
 
 from .tracing import current_trace_id
+
+# Values that libraries put into exception texts: pydantic's input_value, SQLAlchemy's bound parameters,
+# PostgreSQL's "Key (column)=(value)". Our own log calls pass ids only; these catch what libraries add.
+_REDACTIONS = (
+    (re.compile(r"input_value=.*?(?=, input_type=|\]$)", re.M), "input_value=<redacted>"),
+    (re.compile(r"\[parameters: [^\n]*"), "[parameters: <redacted>]"),
+    (re.compile(r"(Key \([^)]*\))=\((?:[^()]|\([^()]*\))*\)"), r"\1=(<redacted>)"),
+)
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,13 +36,13 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         trace_id = current_trace_id()
         if trace_id:
             entry["trace_id"] = trace_id
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -35,7 +50,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Keep test capture handlers (pana_kit.testing.capture_json_logs) across app creation.
+    root.handlers[:] = [handler, *(h for h in root.handlers if getattr(h, "pana_capture", False))]
     root.setLevel(level)
     for noisy in ("aiokafka", "kafka", "sqlalchemy.engine", "httpx", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level) if isinstance(logging.getLevelName(level), int) else logging.WARNING))

@@ -26,7 +26,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pana_events.asyncapi import asyncapi_document
 
 from .auth import TokenVerifier
+from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
+from .crypto import keyring_from_settings
 from .db import Database
 from .errors import install_problem_handlers, problem_response
 from .logs import configure_logging
@@ -56,6 +58,9 @@ class ServiceDefinition:
     background: list[Callable[[FastAPI], Any]] = field(default_factory=list)
     on_startup: list[Callable[[FastAPI], Any]] = field(default_factory=list)
     on_shutdown: list[Callable[[FastAPI], Any]] = field(default_factory=list)
+    # Encrypts fields at rest: the keyring (pana_kit.crypto) is loaded at start-up into app.state.keyring,
+    # and a service without one refuses to start outside dev mode.
+    encrypts: bool = False
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -114,6 +119,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     app.state.settings = settings
     app.state.definition = definition
     app.state.verifier = TokenVerifier(settings)
+    if definition.encrypts:
+        app.state.keyring = keyring_from_settings(settings)
     install_problem_handlers(app)
     app.add_middleware(SecurityAndMetricsMiddleware, service=definition.name)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -127,6 +134,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
 
 
 def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None:
+    # The auditor's query and chain-verification API, the same on every service (scope audit:read).
+    app.include_router(audit_router)
     app.mount("/_docs-static", StaticFiles(directory=_DOCS_STATIC), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)

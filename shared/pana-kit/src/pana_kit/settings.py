@@ -54,6 +54,11 @@ class ServiceSettings(BaseSettings):
     auth_dev_secret: str = "pana-dev-secret-change-me-0123456789abcdef"
     auth_leeway_seconds: int = Field(30, ge=0, le=300)
 
+    # Field encryption at rest (pana_kit.crypto)
+    keyring_file: str | None = Field(
+        None, description='JSON keyring {"active": "<key id>", "keys": {"<key id>": "<base64 32-byte key>"}}; '
+                          "required outside dev mode; dev mode generates var/<service>-keyring.json when unset")
+
     @field_validator("database_url")
     @classmethod
     def _no_blank(cls, v: str) -> str:

@@ -9,7 +9,7 @@ root `tests/` folder instead.
 from __future__ import annotations
 
 import json
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import AsyncIterator, Callable
 
@@ -141,3 +141,80 @@ async def assert_every_route_is_guarded(harness: ServiceHarness, callback_paths:
         assert forbidden.status_code == 403, f"{method} {path} with role {outsider} gave {forbidden.status_code}"
         walked += 1
     return walked
+
+
+# -- privacy of logs and traces ---------------------------------------------------------------------
+
+def _variants(value: str) -> set[str]:
+    """How a value may appear in a log: as is, any case, JSON-escaped, and (for dates) in local formats."""
+    import re
+
+    out = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if match:
+        y, m, d = match.groups()
+        out |= {f"{d}.{m}.{y}", f"{d}/{m}/{y}", f"{m}/{d}/{y}", f"{y}{m}{d}", f"{d}{m}{y}"}
+    return {v for v in out if v}
+
+
+def assert_no_personal_data(log_text: str, values: list[str]) -> None:
+    """Fail when any of `values` (names, birth dates, document numbers used by a test) shows in `log_text`.
+
+    Case-insensitive; also finds JSON-escaped forms and other spellings of ISO dates. Values shorter than
+    3 characters are refused (they would match by chance). The failure names the value and line number,
+    not the whole log.
+    """
+    haystack = log_text.casefold()
+    for value in values:
+        if len(value) < 3:
+            raise ValueError(f"{value!r} is too short to search for reliably")
+        for variant in _variants(value):
+            at = haystack.find(variant.casefold())
+            if at >= 0:
+                line_no = log_text.count("\n", 0, at) + 1
+                line = log_text.splitlines()[line_no - 1] if log_text.splitlines() else ""
+                raise AssertionError(f"personal data {value!r} appears in the log at line {line_no}: {line[:300]}")
+
+
+class CapturedLogs:
+    def __init__(self, stream):
+        self._stream = stream
+
+    @property
+    def text(self) -> str:
+        return self._stream.getvalue()
+
+    @property
+    def records(self) -> list[dict]:
+        """Every captured line, parsed (each is one JSON object, as production writes them)."""
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+
+@contextmanager
+def capture_json_logs(service: str = "test", level: int | str = "DEBUG"):
+    """Capture everything logged (root logger, DEBUG and up) as the JSON lines production writes.
+
+        with capture_json_logs("rsd") as logs:
+            async with service_harness(...) as h: ...
+        assert_no_personal_data(logs.text, ["Aliya", "1990-05-17"])
+
+    The handler survives `configure_logging` (create_app), so the app may be built inside the block.
+    """
+    import io
+    import logging
+
+    from .logs import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(service))
+    handler.pana_capture = True
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    try:
+        yield CapturedLogs(stream)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)

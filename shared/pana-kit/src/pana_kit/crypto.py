@@ -1,0 +1,392 @@
+"""Field encryption at rest: AES-256-GCM, a key id on every value, rotation without downtime.
+
+Claim narratives, interview records, assessments, evidence and free-text notes are
+stored as self-describing tokens::
+
+    v1.<key id>.<base64url nonce>.<base64url ciphertext+tag>
+
+The caller passes a `context` naming where the value lives
+(``"rsd:application:<id>:narrative"``); it is the AES-GCM associated data, so a
+ciphertext copied to another record or field does not decrypt. Contexts hold
+ids only, never personal data. The calls are explicit (no column type) because
+the context needs the record's id.
+
+Keyring file (JSON, mode 0600)::
+
+    {"active": "k2", "keys": {"k1": "<base64 32 bytes>", "k2": "<base64 32 bytes>"}}
+
+(``"current"`` is read as a synonym of ``"active"``, for keyrings written by the
+rsd service's earlier local helper.) In dev mode a missing keyring is generated
+under var/; with dev mode off a missing keyring refuses to start.
+
+Rotation without downtime
+-------------------------
+``pana keys rotate --service S`` adds a new key and makes it active. Old keys stay
+in the file, so every stored value still decrypts. A running instance re-reads the
+file when it changes (checked at most every `reload_interval` seconds, and at once
+when it meets a key id it does not know), so new writes move to the new key
+without a restart. When instances have separate copies of the file (one secret
+per host), roll out in two steps so no instance meets a key it lacks:
+``pana keys rotate --service S --no-activate`` (distribute), then
+``pana keys activate --service S --key-id ID`` (distribute again).
+
+Re-encrypting old values (optional; needed before an old key may be removed)
+---------------------------------------------------------------------------
+Work in small batches, each its own transaction, so the service keeps serving::
+
+    while True:
+        async with db.transaction() as s:
+            rows = (await s.execute(select(T).where(~T.narrative.startswith(keyring.active_prefix))
+                                    .order_by(T.id).limit(200).with_for_update(skip_locked=True))).scalars().all()
+            if not rows:
+                break
+            for row in rows:
+                row.narrative = keyring.reencrypt(row.narrative, context=f"rsd:application:{row.id}:narrative")
+
+`reencrypt_column` below does exactly this for a table whose tokens sit in one
+text column. Only when no value names a key (``keyring.key_id_of(token)``) may
+``pana keys retire`` remove it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+VERSION = "v1"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_LEGACY_PREFIX = "enc:v1:"  # statelessness's earlier local format: enc:v1:<kid>:<b64url(nonce||ct)>
+
+
+class KeyringError(RuntimeError):
+    """The keyring is missing, unreadable or lacks a key a value names."""
+
+
+class DecryptionError(KeyringError):
+    """A value does not decrypt: tampered, truncated, or moved to another record or field."""
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """One encrypted value in parts (for services that keep them in separate columns)."""
+
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+    @property
+    def token(self) -> str:
+        return ".".join((VERSION, self.key_id, _b64e(self.nonce), _b64e(self.ciphertext)))
+
+    @classmethod
+    def parse(cls, token: str) -> "Sealed":
+        if not isinstance(token, str):
+            raise DecryptionError("not an encrypted value")
+        if token.startswith(_LEGACY_PREFIX):
+            key_id, _, body = token[len(_LEGACY_PREFIX):].partition(":")
+            raw = _b64d(body)
+            if len(raw) <= NONCE_BYTES:
+                raise DecryptionError("not an encrypted value")
+            return cls(key_id, raw[:NONCE_BYTES], raw[NONCE_BYTES:])
+        parts = token.split(".")
+        if len(parts) != 4 or parts[0] != VERSION or not _KEY_ID.match(parts[1]):
+            raise DecryptionError("not an encrypted value (expected v1.<key id>.<nonce>.<ciphertext>)")
+        nonce, ciphertext = _b64d(parts[2]), _b64d(parts[3])
+        if len(nonce) != NONCE_BYTES or len(ciphertext) < 16:
+            raise DecryptionError("not an encrypted value (bad nonce or ciphertext length)")
+        return cls(parts[1], nonce, ciphertext)
+
+
+def is_token(value: Any) -> bool:
+    """Whether `value` looks like an encrypted value (for migrating plaintext columns)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        Sealed.parse(value)
+        return True
+    except KeyringError:
+        return False
+
+
+class Keyring:
+    def __init__(self, active: str, keys: dict[str, bytes], *, path: Path | None = None, reload_interval: float = 5.0):
+        self._install(active, keys)
+        self.path = path
+        self.reload_interval = reload_interval
+        self._mtime = _mtime(path) if path else None
+        self._checked = time.monotonic()
+
+    def _install(self, active: str, keys: dict[str, bytes]) -> None:
+        if not keys:
+            raise KeyringError("the keyring has no keys")
+        for key_id, key in keys.items():
+            if not _KEY_ID.match(key_id):
+                raise KeyringError(f"key id {key_id!r} must be 1-64 of A-Z a-z 0-9 _ -")
+            if len(key) != KEY_BYTES:
+                raise KeyringError(f"key {key_id} is not 256 bits")
+        if active not in keys:
+            raise KeyringError(f"the active key {active!r} is not among the keyring's keys")
+        self.active = active
+        self._aead = {k: AESGCM(v) for k, v in keys.items()}
+
+    # -- loading -------------------------------------------------------------------------
+    @classmethod
+    def from_file(cls, path: Path | str, **kw) -> "Keyring":
+        path = Path(path)
+        active, keys = _read(path)
+        return cls(active, keys, path=path, **kw)
+
+    @classmethod
+    def generate_file(cls, path: Path | str, *, key_id: str | None = None, **kw) -> "Keyring":
+        """A new keyring file readable by its owner alone (dev mode, or first install)."""
+        path = Path(path)
+        key_id = key_id or new_key_id()
+        _write(path, key_id, {key_id: AESGCM.generate_key(bit_length=256)}, exclusive=True)
+        return cls.from_file(path, **kw)
+
+    def reload(self) -> bool:
+        """Re-read the file if it changed; True when it did. A broken file keeps the keys we have."""
+        self._checked = time.monotonic()
+        if self.path is None:
+            return False
+        mtime = _mtime(self.path)
+        if mtime is None or mtime == self._mtime:
+            return False
+        active, keys = _read(self.path)
+        self._install(active, keys)
+        self._mtime = mtime
+        return True
+
+    def _maybe_reload(self, *, force: bool = False) -> None:
+        if self.path is None:
+            return
+        if force or time.monotonic() - self._checked >= self.reload_interval:
+            try:
+                self.reload()
+            except KeyringError:
+                pass  # a half-written or broken file: keep serving with the keys in memory
+
+    # -- use -----------------------------------------------------------------------------
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(self._aead)
+
+    @property
+    def active_prefix(self) -> str:
+        """Tokens written with the active key start with this (for finding values to re-encrypt)."""
+        return f"{VERSION}.{self.active}."
+
+    def seal(self, plaintext: str, *, context: str) -> Sealed:
+        if not isinstance(plaintext, str):
+            raise TypeError("only text is encrypted; encode other values first")
+        if not context:
+            raise ValueError("a context (where the value lives) is required")
+        self._maybe_reload()
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return Sealed(self.active, nonce, self._aead[self.active].encrypt(nonce, plaintext.encode(), context.encode()))
+
+    def open(self, sealed: Sealed, *, context: str) -> str:
+        aead = self._aead.get(sealed.key_id)
+        if aead is None:
+            self._maybe_reload(force=True)
+            aead = self._aead.get(sealed.key_id)
+            if aead is None:
+                raise KeyringError(f"key {sealed.key_id} is not in the keyring")
+        try:
+            return aead.decrypt(sealed.nonce, sealed.ciphertext, context.encode()).decode()
+        except InvalidTag as exc:
+            raise DecryptionError("the value does not decrypt with its key in this place (tampered or moved)") from exc
+
+    def encrypt(self, plaintext: str, *, context: str) -> str:
+        return self.seal(plaintext, context=context).token
+
+    def decrypt(self, token: str, *, context: str) -> str:
+        return self.open(Sealed.parse(token), context=context)
+
+    def key_id_of(self, token: str) -> str:
+        return Sealed.parse(token).key_id
+
+    def needs_reencrypt(self, token: str) -> bool:
+        return not token.startswith(self.active_prefix)
+
+    def reencrypt(self, token: str, *, context: str) -> str:
+        """The same plaintext under the active key (unchanged when already there)."""
+        self._maybe_reload()
+        if not self.needs_reencrypt(token):
+            return token
+        return self.encrypt(self.decrypt(token, context=context), context=context)
+
+
+# -- the keyring file, the service's settings and the `pana keys` commands -----------------------
+
+def new_key_id() -> str:
+    return "k" + time.strftime("%Y%m%d") + "-" + secrets.token_hex(3)
+
+
+def default_keyring_path(service: str) -> Path:
+    from .settings import repo_root
+
+    return repo_root() / "var" / f"{service}-keyring.json"
+
+
+def keyring_from_settings(settings) -> Keyring:
+    """The service's keyring: `<PREFIX>KEYRING_FILE`; dev mode generates var/<service>-keyring.json."""
+    configured = getattr(settings, "keyring_file", None)
+    path = Path(configured) if configured else None
+    if path is None:
+        if not settings.dev_mode:
+            raise KeyringError("no keyring configured: set <SERVICE>_KEYRING_FILE (personal data is encrypted at rest)")
+        path = default_keyring_path(settings.service_name)
+    if path.exists():
+        return Keyring.from_file(path)
+    if not settings.dev_mode:
+        raise KeyringError(f"the keyring file {path} does not exist; create it with `pana keys rotate`")
+    try:
+        return Keyring.generate_file(path)
+    except FileExistsError:  # another process made it first
+        return Keyring.from_file(path)
+
+
+def rotate_file(path: Path | str, *, activate: bool = True, key_id: str | None = None) -> str:
+    """Add a new key (active unless told otherwise); creates the file when missing. Returns its id."""
+    path = Path(path)
+    key_id = key_id or new_key_id()
+    if not _KEY_ID.match(key_id):
+        raise KeyringError(f"key id {key_id!r} must be 1-64 of A-Z a-z 0-9 _ -")
+    if not path.exists():
+        _write(path, key_id, {key_id: AESGCM.generate_key(bit_length=256)}, exclusive=True)
+        return key_id
+    active, keys = _read(path)
+    if key_id in keys:
+        raise KeyringError(f"key {key_id} already exists")
+    keys[key_id] = AESGCM.generate_key(bit_length=256)
+    _write(path, key_id if activate else active, keys)
+    return key_id
+
+
+def activate_in_file(path: Path | str, key_id: str) -> None:
+    path = Path(path)
+    _, keys = _read(path)
+    if key_id not in keys:
+        raise KeyringError(f"key {key_id} is not in {path}")
+    _write(path, key_id, keys)
+
+
+def retire_in_file(path: Path | str, key_id: str) -> None:
+    """Remove a key. Only after every value it sealed has been re-encrypted: what it sealed is lost."""
+    path = Path(path)
+    active, keys = _read(path)
+    if key_id == active:
+        raise KeyringError("the active key cannot be retired; rotate first")
+    if key_id not in keys:
+        raise KeyringError(f"key {key_id} is not in {path}")
+    del keys[key_id]
+    _write(path, active, keys)
+
+
+def describe_file(path: Path | str) -> dict[str, Any]:
+    """Key ids and which is active; never the key material."""
+    active, keys = _read(Path(path))
+    return {"active": active, "keys": sorted(keys)}
+
+
+async def reencrypt_column(db, keyring: Keyring, table, *, id_column: str, value_column: str,
+                           context: Callable[[Any], str], batch_size: int = 200) -> int:
+    """Re-encrypt, batch by batch, every token in `table.value_column` not under the active key.
+
+    `table` is a SQLAlchemy Table (or a model's `__table__`); `context(row_id)` gives each value's
+    context. Each batch is its own short transaction, so the service keeps serving. Returns the
+    number of values re-encrypted. Safe to run again after an interruption.
+    """
+    from sqlalchemy import and_, select, update
+
+    id_col, val_col = table.c[id_column], table.c[value_column]
+    done = 0
+    last = None
+    while True:
+        async with db.transaction() as session:
+            stmt = select(id_col, val_col).where(and_(val_col.is_not(None),
+                                                       ~val_col.startswith(keyring.active_prefix, autoescape=True)))
+            if last is not None:
+                stmt = stmt.where(id_col > last)
+            rows = (await session.execute(stmt.order_by(id_col).limit(batch_size))).all()
+            if not rows:
+                return done
+            for row_id, token in rows:
+                fresh = keyring.reencrypt(token, context=context(row_id))
+                # Only if nobody changed the value meanwhile (it then already uses the active key).
+                await session.execute(update(table).where(and_(id_col == row_id, val_col == token)).values({value_column: fresh}))
+                done += 1
+            last = rows[-1][0]
+
+
+# -- internals --------------------------------------------------------------------------------
+
+def _b64e(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _b64d(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise DecryptionError("not an encrypted value (bad base64)") from exc
+
+
+def _mtime(path: Path) -> tuple[int, int, int] | None:
+    """The file's signature: rotation replaces the file (new inode), so a change shows even within one mtime tick."""
+    try:
+        st = path.stat()
+        return (st.st_mtime_ns, st.st_ino, st.st_size)
+    except OSError:
+        return None
+
+
+def _read(path: Path) -> tuple[str, dict[str, bytes]]:
+    try:
+        data = json.loads(path.read_text())
+        active = str(data.get("active") or data["current"])
+        keys = {str(k): base64.b64decode(v, validate=True) for k, v in data["keys"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        # Never echo the file's content: it holds the keys.
+        raise KeyringError(f"cannot read the keyring {path}: {type(exc).__name__}") from exc
+    if active not in keys:
+        raise KeyringError(f"the keyring {path} names an active key it does not hold")
+    return active, keys
+
+
+def _write(path: Path, active: str, keys: dict[str, bytes], *, exclusive: bool = False) -> None:
+    """Atomically (temp file + rename), owner-readable only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.dumps({"active": active, "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()}}, indent=2)
+    if exclusive:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(data)
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

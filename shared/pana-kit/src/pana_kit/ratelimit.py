@@ -1,0 +1,133 @@
+"""Per-client rate limits: a token bucket per principal, in memory, per instance.
+
+    from pana_kit.ratelimit import rate_limit
+
+    @router.get("/verify/{number}")
+    async def verify(number: str, principal: Principal = Depends(rate_limit("verify", per_minute=60,
+                                                                            scope="registration:verify"))):
+        ...
+
+With `scope=` the limiter checks the token first (401/403 exactly as `require`
+does; the route-walking auth test still finds the scope) and answers with the
+principal; a request refused for auth does not use up the bucket. Without
+`scope=`, list it after the route's `require(...)` dependency; it then keys on
+the principal that `require` left in `request.state` (or, lacking one, the peer
+address).
+
+Over the limit: 429 `application/problem+json` (type `.../rate-limited`) with
+`Retry-After` in whole seconds. Buckets live in this process: with N instances a
+client gets up to N times the rate (put a shared limit at the gateway if that
+matters). The number of buckets is bounded; the least recently used is dropped.
+Metrics count refusals by limiter name only, never by client.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable
+
+from fastapi import Depends, Request
+from prometheus_client import Counter
+
+from .auth import Principal, require
+from .errors import Problem
+
+RATE_LIMITED = Counter("pana_rate_limited_total", "Requests refused by a rate limit", ["limiter"])
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class TokenBucket:
+    """`rate` tokens per second, at most `burst` saved up; `take` answers the wait in seconds (0: allowed)."""
+
+    def __init__(self, rate_per_second: float, burst: int, *, max_keys: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic):
+        if rate_per_second <= 0 or burst < 1:
+            raise ValueError("a rate limit needs a positive rate and a burst of at least 1")
+        self.rate = rate_per_second
+        self.burst = burst
+        self.max_keys = max_keys
+        self.clock = clock
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def take(self, key: str, cost: float = 1.0) -> float:
+        now = self.clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = _Bucket(float(self.burst), now)
+            self._buckets[key] = bucket
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+        if bucket.tokens >= cost:
+            bucket.tokens -= cost
+            return 0.0
+        return (cost - bucket.tokens) / self.rate
+
+    def reset(self) -> None:
+        self._buckets.clear()
+
+
+def client_key(principal: Principal) -> str:
+    """One bucket per client and user: a service provider's machine client, or one officer."""
+    return f"{principal.client_id or '-'}|{principal.subject}"
+
+
+def rate_limit(name: str, per_minute: int, *, burst: int | None = None, scope: str | None = None,
+               setting: str | None = None, key: Callable[[Principal], str] = client_key,
+               clock: Callable[[], float] = time.monotonic):
+    """A FastAPI dependency limiting each client to `per_minute` requests (bursts up to `burst`, default the same).
+
+    `setting` names a field of the service's settings that overrides `per_minute` (e.g.
+    `"verify_rate_per_minute"`, so operators set REGISTRATION_VERIFY_RATE_PER_MINUTE). Buckets belong to the
+    app (`app.state`), so two apps in one process (tests) never share them.
+    """
+    if per_minute < 1:
+        raise ValueError("per_minute must be at least 1")
+
+    def bucket_of(request: Request) -> tuple[TokenBucket, int]:
+        buckets = getattr(request.app.state, "rate_limits", None)
+        if buckets is None:
+            buckets = request.app.state.rate_limits = {}
+        found = buckets.get(name)
+        if found is None:
+            settings = getattr(request.app.state, "settings", None)
+            rate = int(getattr(settings, setting, None) or per_minute) if setting else per_minute
+            found = buckets[name] = (TokenBucket(rate / 60.0, burst or rate, clock=clock), rate)
+        return found
+
+    def check(request: Request, principal: Principal | None) -> None:
+        if principal is not None:
+            who = key(principal)
+        else:
+            who = "peer|" + (request.client.host if request.client else "unknown")
+        bucket, rate = bucket_of(request)
+        wait = bucket.take(who)
+        if wait > 0:
+            RATE_LIMITED.labels(name).inc()
+            retry_after = max(1, math.ceil(wait))
+            raise Problem(429, f"too many requests to {name}: at most {rate} a minute; retry after {retry_after} s",
+                          type_suffix="rate-limited", headers={"Retry-After": str(retry_after)})
+
+    if scope is not None:
+        async def limited(request: Request, principal: Principal = Depends(require(scope))) -> Principal:
+            check(request, principal)
+            return principal
+    else:
+        async def limited(request: Request) -> Principal | None:
+            principal = getattr(request.state, "principal", None)
+            check(request, principal)
+            return principal
+
+    limited.__name__ = f"rate_limit_{name.replace(':', '_').replace('-', '_')}"
+    return limited

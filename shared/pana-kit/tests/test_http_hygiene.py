@@ -1,0 +1,83 @@
+"""What every service's HTTP surface carries: security headers, no CORS unless configured, quiet logs."""
+
+import logging
+
+import pytest
+from pana_kit.logs import redact
+from pana_kit.testing import assert_no_personal_data, capture_json_logs, service_harness
+from rsd.app import create
+from rsd.settings import RsdSettings
+
+
+async def test_security_headers_on_api_and_docs(tmp_path):
+    async with service_harness(create, RsdSettings, tmp_path) as h:
+        for path in ("/healthz", "/api/v1/audit", "/does-not-exist"):
+            r = await h.client.get(path)
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert r.headers["x-frame-options"] == "DENY"
+            assert r.headers["referrer-policy"] == "no-referrer"
+            assert r.headers["cache-control"] == "no-store"
+            assert r.headers["strict-transport-security"].startswith("max-age=")
+            assert r.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        docs = await h.client.get("/docs")
+        assert docs.status_code == 200 and "default-src 'self'" in docs.headers["content-security-policy"]
+
+
+async def test_cors_is_off_unless_configured(tmp_path):
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
+                 "Access-Control-Request-Headers": "Authorization"}
+    (tmp_path / "a").mkdir()
+    async with service_harness(create, RsdSettings, tmp_path / "a") as h:
+        r = await h.client.options("/api/v1/audit", headers=preflight)
+        assert "access-control-allow-origin" not in r.headers
+        r = await h.client.get("/healthz", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in r.headers
+    (tmp_path / "b").mkdir()
+    async with service_harness(create, RsdSettings, tmp_path / "b", cors_origins=["https://portal.gov.kz"]) as h:
+        r = await h.client.options("/api/v1/audit", headers={**preflight, "Origin": "https://portal.gov.kz"})
+        assert r.headers["access-control-allow-origin"] == "https://portal.gov.kz"
+        r = await h.client.options("/api/v1/audit", headers=preflight)
+        assert r.headers.get("access-control-allow-origin") != "https://evil.example"
+
+
+async def test_an_unexpected_error_logs_the_route_template_not_the_path_or_query(tmp_path):
+    with capture_json_logs("rsd") as logs:
+        async with service_harness(create, RsdSettings, tmp_path) as h:
+            @h.app.get("/api/v1/boom/{person_id}")
+            async def boom(person_id: str):
+                raise RuntimeError("boom")
+
+            import httpx
+
+            transport = httpx.ASGITransport(app=h.app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:
+                r = await client.get("/api/v1/boom/Aliya-Nurlanovna?birth=1990-05-17")
+            assert r.status_code == 500
+            assert r.headers["content-type"].startswith("application/problem+json")
+    lines = [rec for rec in logs.records if rec["logger"] == "pana.errors"]
+    assert lines and lines[0]["message"] == "unhandled error on GET /api/v1/boom/{person_id}"
+    assert_no_personal_data(logs.text, ["Aliya", "Nurlanovna", "1990-05-17"])
+
+
+def test_assert_no_personal_data_finds_names_and_dates_in_any_spelling():
+    assert_no_personal_data('{"message": "application 6f1c read"}', ["Aliya Nurlanovna", "1990-05-17"])
+    for text in ('{"message": "read ALIYA"}', '{"message": "born 17.05.1990"}', '{"message": "\\u0410\\u0439\\u0433\\u0443\\u043b\\u044c"}'):
+        with pytest.raises(AssertionError, match="personal data"):
+            assert_no_personal_data(text, ["Aliya", "1990-05-17", "Айгуль"])
+    with pytest.raises(ValueError):
+        assert_no_personal_data("", ["Al"])
+
+
+def test_library_exception_texts_are_redacted():
+    pydantic_text = "1 validation error\nname\n  String too short [type=string_too_short, input_value='Aliya', input_type=str]"
+    assert "Aliya" not in redact(pydantic_text)
+    sql_text = "(sqlite3.IntegrityError) UNIQUE failed\n[SQL: INSERT INTO persons (name) VALUES (?)]\n[parameters: ('Aliya', '1990-05-17')]"
+    assert "Aliya" not in redact(sql_text) and "[SQL: INSERT" in redact(sql_text)
+    pg_text = 'DETAIL:  Key (iin)=(900517400123) already exists.'
+    assert "900517400123" not in redact(pg_text) and "Key (iin)" in redact(pg_text)
+
+
+def test_captured_logs_are_json_lines():
+    with capture_json_logs("kit") as logs:
+        logging.getLogger("pana.test").info("application %s read", "6f1c")
+    assert logs.records[-1]["message"] == "application 6f1c read" and logs.records[-1]["service"] == "kit"
