@@ -9,8 +9,13 @@ from fastapi import FastAPI
 from pana_events import topics_consumed_by
 from pana_kit.service import ServiceDefinition, create_app
 
-from .api import referrals
+from .api import (
+    births, duplicates, households, identity_documents, persons, referrals, search, statistics, verification,
+)
 from .domain import RegistrationRules
+from .handlers import RegistrationHandlers
+from .matching import load_matching_config
+from .signing import load_signing_key
 from .settings import RegistrationSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -32,12 +37,24 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
         title="Pana — registration",
         description=DESCRIPTION,
         migrations_dir=MIGRATIONS,
-        routers=[referrals.router],
+        routers=[births.router, duplicates.router, search.router, persons.router, identity_documents.router,
+                 households.router, referrals.router, verification.router, statistics.router],
         produces=["registration.events"],
         consumes=topics_consumed_by("registration"),
-        handlers={},
-        tags=[{"name": "border referrals", "description": "People who ask for asylum at the border"}],
+        handlers=RegistrationHandlers(rules).table(),
+        tags=[
+            {"name": "persons", "description": "The population register: people, their records and history"},
+            {"name": "households", "description": "UNHCR registration groups and continuous registration"},
+            {"name": "births", "description": "Births into households and foundlings"},
+            {"name": "border referrals", "description": "People who ask for asylum at the border"},
+            {"name": "verification", "description": "Document status checks and signed QR codes"},
+            {"name": "duplicates", "description": "Duplicate checks, the review queue and merging records"},
+            {"name": "statistics", "description": "Aggregated population figures (UNHCR conventions)"},
+        ],
     )
     app = create_app(definition, settings)
     app.state.rules = rules
+    app.state.matching = load_matching_config(settings.matching_config_path)
+    app.state.signing_key = load_signing_key(settings.signing_key_path, settings.dev_mode)
+    app.state.verification_failures = verification.FailureCounter(rules)
     return app

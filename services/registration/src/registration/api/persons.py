@@ -150,6 +150,8 @@ class PersonOut(BaseModel):
     biometric_reference: str | None
     date_of_death: date | None
     merged_into: str | None
+    iin: str | None = Field(None, description="From the civil registry")
+    birth_certificate_number: str | None = Field(None, description="From the civil registry")
     registered_at: datetime
     version: int
 
@@ -197,7 +199,8 @@ def person_out(person: Person, row: PersonRow) -> PersonOut:
         marital_status=person.marital_status.value, address=doc["address"], contacts=doc["contacts"],
         specific_needs=doc["specific_needs"], household_id=row.household_id, legal_status=row.legal_status,
         identity_documents=doc["identity_documents"], biometric_reference=person.biometric_reference,
-        date_of_death=person.date_of_death, merged_into=person.merged_into, registered_at=person.registered_at,
+        date_of_death=person.date_of_death, merged_into=person.merged_into, iin=person.iin,
+        birth_certificate_number=person.birth_certificate_number, registered_at=person.registered_at,
         version=row.version,
     )
 

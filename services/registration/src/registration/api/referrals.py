@@ -6,18 +6,24 @@ import uuid
 from datetime import date, datetime, timezone
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import and_, or_, select
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from pana_events.events import registration as contract
+from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.errors import problem_responses
+from pana_kit.errors import Problem, problem_responses
+from pana_kit.http import encode_cursor, page_params, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
 from ..domain import BorderReferral, BorderStatement, Person
 from ..publishing import person_registered_event
 from ..store.repository import Persons, Referrals
+from ..store.tables import ReferralRow
+
+SERVICE = "registration"
 
 router = APIRouter(prefix="/api/v1/border-referrals", tags=["border referrals"])
 
@@ -125,3 +131,89 @@ async def refer(
                                 registration_number=row.registration_number, registered_at=now,
                                 registration_due=referral.registration_due, late=bool(referral.late))
         return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
+
+
+class ReferralSummary(BaseModel):
+    referral_id: str
+    person_id: str | None = Field(description="Null until the person is registered")
+    crossing_point: str
+    referred_at: datetime
+    arrived_on: date
+    irregular_entry: bool
+    registration_due: date
+    registered_at: datetime | None
+    late: bool | None = Field(description="Registered after the window (recorded, never a bar to the procedure)")
+    overdue: bool = Field(description="Not registered and the window has passed")
+    days_overdue: int | None = Field(None, description="Whole days past the due date, for overdue referrals")
+    time_to_registration_hours: float | None = Field(description="Referral to registration, in hours")
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralSummary]
+    next_cursor: str | None = None
+
+
+def referral_summary(row: ReferralRow, today: date) -> ReferralSummary:
+    referral = BorderReferral.from_document(row.document)
+    elapsed = referral.time_to_registration
+    overdue = referral.is_overdue(today)
+    return ReferralSummary(
+        referral_id=referral.referral_id, person_id=referral.person_id, crossing_point=referral.crossing_point,
+        referred_at=referral.referred_at, arrived_on=referral.arrived_on, irregular_entry=referral.irregular_entry,
+        registration_due=referral.registration_due, registered_at=referral.registered_at, late=referral.late,
+        overdue=overdue, days_overdue=(today - referral.registration_due).days if overdue else None,
+        time_to_registration_hours=round(elapsed.total_seconds() / 3600, 2) if elapsed is not None else None)
+
+
+def _after(cursor: dict | None) -> tuple[date, str] | None:
+    if not cursor:
+        return None
+    try:
+        due, referral_id = date.fromisoformat(cursor["due"]), cursor["id"]
+        if not isinstance(referral_id, str):
+            raise TypeError
+        return due, referral_id
+    except (KeyError, TypeError, ValueError):
+        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from None
+
+
+@router.get(
+    "",
+    response_model=ReferralPage,
+    summary="List border referrals (overdue ones first of all)",
+    description="Referrals by due date. `overdue=true`: those not yet registered whose registration window "
+                "(DOMAIN.md: 5 days after arrival, 1 after irregular entry) has passed — the ones to chase. "
+                "`registered=true|false` filters on registration. Each shows the time from referral to "
+                "registration. What was said at the border is not listed. Needs `X-Purpose`; audited.",
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def list_referrals(
+    request: Request,
+    overdue: bool = Query(False, description="Only referrals not registered and past their due date"),
+    registered: bool | None = Query(None, description="Only registered (true) or not yet registered (false)"),
+    page: tuple = Depends(page_params),
+    purpose: str = Depends(purpose_header),
+    principal: Principal = Depends(require("registration:read")),
+) -> ReferralPage:
+    limit, cursor = page
+    after = _after(cursor)
+    today = date.today()
+    query = select(ReferralRow)
+    if overdue:
+        query = query.where(ReferralRow.person_id.is_(None), ReferralRow.registration_due < today)
+    if registered is True:
+        query = query.where(ReferralRow.person_id.is_not(None))
+    elif registered is False:
+        query = query.where(ReferralRow.person_id.is_(None))
+    if after:
+        query = query.where(or_(ReferralRow.registration_due > after[0],
+                                and_(ReferralRow.registration_due == after[0], ReferralRow.referral_id > after[1])))
+    query = query.order_by(ReferralRow.registration_due, ReferralRow.referral_id).limit(limit + 1)
+    async with request.app.state.db.transaction() as session:
+        rows = list((await session.execute(query)).scalars())
+        await audit.record(session, principal, "list-referrals", f"border-referrals?overdue={str(overdue).lower()}",
+                           purpose=purpose, service=SERVICE)
+    more, rows = len(rows) > limit, rows[:limit]
+    return ReferralPage(items=[referral_summary(r, today) for r in rows],
+                        next_cursor=encode_cursor({"due": rows[-1].registration_due.isoformat(),
+                                                   "id": rows[-1].referral_id}) if more else None)

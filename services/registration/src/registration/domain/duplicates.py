@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz import fuzz
 
-from .names import blocking_key, match_key, patronymic_stem, skeleton
+from .names import blocking_key, match_key, patronymic_stem, script_of, skeleton
 
 COMPARATORS = ("name", "birth_date", "exact", "set_overlap")
 BLOCKING_KINDS = ("family_phonetic", "given_phonetic", "given_family_phonetic", "birth_year", "document_number")
@@ -53,6 +53,9 @@ class MatchingConfig:
     generation_gap_years: int = 15  # same name, birth years this far apart: another generation
     relative_score_cap: float = 0.5  # score of a pair recognised as relatives
     sex_mismatch_cap: float = 0.6
+    # A name similarity below this counts as disagreement (0), not as partial agreement: sisters
+    # Zarina and Laila (Jaro-Winkler 0.70) must not add up to a likely duplicate.
+    name_agreement_floor: float = 0.8
 
     def __post_init__(self) -> None:
         for kind in self.blocking_keys:
@@ -135,7 +138,9 @@ def name_similarity(a: str, b: str) -> float:
             if kx == ky:
                 return 1.0
             score = max(JaroWinkler.normalized_similarity(kx, ky), fuzz.token_sort_ratio(kx, ky) / 100)
-            sx, sy = skeleton(x), skeleton(y)
+            # Consonant skeletons only where a side is Arabic script written without its short vowels:
+            # between two vowelled spellings they would equate Shirin and Zarina.
+            sx, sy = (skeleton(x), skeleton(y)) if "arabic" in (script_of(x), script_of(y)) else ("", "")
             if sx and sx == sy and len(sx) >= 2:
                 score = max(score, 0.9)
             best = max(best, score)
@@ -199,6 +204,8 @@ def score_pair(a: MatchRecord, b: MatchRecord, config: MatchingConfig = Matching
         if rule.comparator == "name":
             s = name_similarity(x, y)
             reasons.append(f"{rule.field}_{'equal' if s >= 0.999 else 'similar' if s >= 0.85 else 'differs'}:{s:.2f}")
+            if s < config.name_agreement_floor:
+                s = 0.0
         elif rule.comparator == "birth_date":
             s, why = birth_date_similarity(x, a.birth_date_precision, y, b.birth_date_precision)
             reasons.append(why)

@@ -218,6 +218,9 @@ class Person(Aggregate):
     identity_documents: list[IdentityDocument] = field(default_factory=list)
     date_of_death: date | None = None
     merged_into: str | None = None
+    # From the civil registry (birth registered or verified there); never typed in by hand.
+    iin: str | None = None
+    birth_certificate_number: str | None = None
     version: int = 1
     history: list[ChangeEntry] = field(default_factory=list)
 
@@ -324,6 +327,18 @@ class Person(Aggregate):
         self.date_of_death = died_on
         self._changed(("date_of_death",), changed_by, reason, now, {"date_of_death": None})
 
+    def record_civil_registration(self, *, certificate_number: str, iin: str | None, now: datetime) -> bool:
+        """The civil registry registered or verified this birth; returns whether anything changed."""
+        if self.merged_into:
+            return False
+        previous = {"birth_certificate_number": self.birth_certificate_number, "iin": self.iin}
+        new_iin = iin or self.iin
+        if (certificate_number, new_iin) == (self.birth_certificate_number, self.iin):
+            return False
+        self.birth_certificate_number, self.iin = certificate_number, new_iin
+        self._changed(("birth_certificate_number", "iin"), "civil-registry", "birth registration", now, previous)
+        return True
+
     # --- reads ---------------------------------------------------------------------
 
     @property
@@ -365,6 +380,8 @@ class Person(Aggregate):
             "identity_documents": [d.to_document() for d in self.identity_documents],
             "date_of_death": self.date_of_death.isoformat() if self.date_of_death else None,
             "merged_into": self.merged_into,
+            "iin": self.iin,
+            "birth_certificate_number": self.birth_certificate_number,
             "version": self.version,
             "history": [
                 {"changed_by": h.changed_by, "changed_at": h.changed_at.isoformat(), "reason": h.reason,
@@ -385,6 +402,8 @@ class Person(Aggregate):
             identity_documents=[IdentityDocument.from_document(d) for d in doc.get("identity_documents", ())],
             date_of_death=_date_or_none(doc.get("date_of_death")),
             merged_into=doc.get("merged_into"),
+            iin=doc.get("iin"),
+            birth_certificate_number=doc.get("birth_certificate_number"),
             version=doc.get("version", 1),
             history=[
                 ChangeEntry(h["changed_by"], datetime.fromisoformat(h["changed_at"]), h["reason"],

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from pana_kit.domain import NotFound
 from pana_kit.errors import Problem
 
-from ..domain import BorderReferral, Household, MatchingConfig, MatchRecord, Person, blocking_keys
+from ..domain import (
+    BorderReferral, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
+    blocking_keys, document_number,
+)
 from ..domain.names import match_key
-from .tables import BlockingKeyRow, HouseholdRow, PersonRow, ReferralRow
+from .tables import BlockingKeyRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow
 
 # Bounded candidate query: a blocking key shared by more people than this is too common to help.
 MAX_CANDIDATES = 500
@@ -20,6 +24,19 @@ MAX_CANDIDATES = 500
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def needs_column(person: Person) -> str:
+    """Specific needs as `|a|b|` so that one need is found with LIKE '%|a|%'."""
+    needs = sorted(n.value for n in person.specific_needs)
+    return "|" + "|".join(needs) + "|" if needs else ""
+
+
+def search_columns(person: Person) -> dict:
+    return {"family_name_key": match_key(person.family_name_latin or person.family_name),
+            "given_name_key": match_key(person.given_name_latin or person.given_name),
+            "birth_date": person.birth_date, "sex": person.sex.value, "iin": person.iin,
+            "specific_needs": needs_column(person)}
 
 
 class Persons:
@@ -41,9 +58,7 @@ class Persons:
         now = _now()
         row = PersonRow(
             person_id=person.person_id, registration_number=await self._new_registration_number(prefix, now),
-            family_name_key=match_key(person.family_name_latin or person.family_name),
-            given_name_key=match_key(person.given_name_latin or person.given_name),
-            birth_date=person.birth_date, sex=person.sex.value, office=office, version=1,
+            **search_columns(person), office=office, version=1,
             document=person.to_document(), created_at=now, updated_at=now,
         )
         self.session.add(row)
@@ -56,9 +71,7 @@ class Persons:
             update(PersonRow)
             .where(PersonRow.person_id == person.person_id, PersonRow.version == expected_version)
             .values(version=expected_version + 1, updated_at=_now(), document=person.to_document(),
-                    family_name_key=match_key(person.family_name_latin or person.family_name),
-                    given_name_key=match_key(person.given_name_latin or person.given_name),
-                    birth_date=person.birth_date, sex=person.sex.value, **columns)
+                    **(search_columns(person) | columns))
         )
         if result.rowcount != 1:
             raise Problem(412, "the person changed since it was read; read it again and reapply your change")
@@ -79,13 +92,22 @@ class Persons:
         await self.session.flush()
 
     async def candidates_for(self, record: MatchRecord) -> list[Person]:
-        """Persons sharing a blocking key with `record` (bounded)."""
-        keys = [k[:220] for k in blocking_keys(record, self.matching)]
-        if not keys:
+        """Persons sharing a blocking key with `record`, those sharing most keys first (bounded)."""
+        ids = await self.ids_sharing_keys(blocking_keys(record, self.matching), MAX_CANDIDATES)
+        if not ids:
             return []
-        ids = select(BlockingKeyRow.person_id).where(BlockingKeyRow.key.in_(keys)).distinct().limit(MAX_CANDIDATES)
         rows = (await self.session.execute(select(PersonRow).where(PersonRow.person_id.in_(ids)))).scalars()
         return [Person.from_document(r.document) for r in rows if r.person_id != record.person_id]
+
+    async def ids_sharing_keys(self, keys, limit: int) -> list[str]:
+        """Person ids indexed under any of `keys`, most shared keys first, at most `limit`."""
+        keys = sorted({k[:220] for k in keys})
+        if not keys:
+            return []
+        shared = func.count(BlockingKeyRow.key)
+        query = (select(BlockingKeyRow.person_id).where(BlockingKeyRow.key.in_(keys))
+                 .group_by(BlockingKeyRow.person_id).order_by(shared.desc(), BlockingKeyRow.person_id).limit(limit))
+        return list((await self.session.execute(query)).scalars())
 
     async def _new_registration_number(self, prefix: str, now: datetime) -> str:
         # Random, not sequential: a number must not reveal how many people registered before.
@@ -137,3 +159,60 @@ class Households:
         if result.rowcount != 1:
             raise Problem(412, "the household changed since it was read; read it again and reapply your change")
         return expected_version + 1
+
+
+class StatusFacts:
+    """The facts behind legal status; the projection is rebuilt from them, never edited."""
+
+    def __init__(self, session):
+        self.session = session
+
+    async def add(self, person_id: str, fact: StatusFact) -> bool:
+        """Store a fact once (by its source id); False when it was already known."""
+        if await self.session.get(StatusFactRow, (fact.source_event_id, person_id)) is not None:
+            return False
+        self.session.add(StatusFactRow(source_event_id=fact.source_event_id, person_id=person_id,
+                                       kind=fact.kind.value, occurred_on=fact.occurred_on, sequence=fact.sequence,
+                                       recorded_at=_now()))
+        await self.session.flush()
+        return True
+
+    async def of(self, person_id: str) -> list[StatusFact]:
+        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.person_id == person_id))).scalars()
+        return [StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id, r.sequence) for r in rows]
+
+
+class IssuedDocuments:
+    def __init__(self, session):
+        self.session = session
+
+    async def new_number(self, kind: str, year: int) -> str:
+        # Random serial, not sequential: a number must not lead to its neighbours.
+        while True:
+            number = document_number(kind, year, 1 + secrets.randbelow(10**7 - 1))
+            if not (await self.session.execute(select(IssuedDocumentRow.document_id)
+                                               .where(IssuedDocumentRow.document_number == number))).first():
+                return number
+
+    async def by_source(self, source_key: str) -> IssuedDocumentRow | None:
+        return (await self.session.execute(select(IssuedDocumentRow)
+                                           .where(IssuedDocumentRow.source_event_id == source_key))).scalars().first()
+
+    async def by_number(self, number: str) -> IssuedDocumentRow | None:
+        return (await self.session.execute(select(IssuedDocumentRow)
+                                           .where(IssuedDocumentRow.document_number == number))).scalar_one_or_none()
+
+    async def live_of(self, person_id: str) -> list[IssuedDocumentRow]:
+        return list((await self.session.execute(select(IssuedDocumentRow).where(
+            IssuedDocumentRow.holder_person_id == person_id, IssuedDocumentRow.state == "issued"))).scalars())
+
+    def add(self, document: IssuedDocument, source_key: str | None) -> IssuedDocumentRow:
+        row = IssuedDocumentRow(document_id=str(uuid.uuid4()), document_number=document.document_number,
+                                kind=document.kind.value, holder_person_id=document.holder_person_id,
+                                state=document.state.value, source_event_id=source_key,
+                                document=document.to_document(), created_at=_now())
+        self.session.add(row)
+        return row
+
+    def save(self, row: IssuedDocumentRow, document: IssuedDocument) -> None:
+        row.state, row.document = document.state.value, document.to_document()

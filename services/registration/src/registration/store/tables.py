@@ -16,6 +16,7 @@ class PersonRow(SQLModel, table=True):
         Index("ix_persons_family_key", "family_name_key"),
         Index("ix_persons_household", "household_id"),
         Index("ix_persons_legal_status", "legal_status"),
+        Index("ix_persons_iin", "iin"),
     )
 
     person_id: str = Field(sa_column=Column(String(64), primary_key=True))
@@ -27,6 +28,9 @@ class PersonRow(SQLModel, table=True):
     legal_status: Optional[str] = Field(default=None, sa_column=Column(String(60)))
     household_id: Optional[str] = Field(default=None, sa_column=Column(String(64)))
     office: Optional[str] = Field(default=None, sa_column=Column(String(100)))
+    # Search columns, kept in step with the document by the repository.
+    iin: Optional[str] = Field(default=None, sa_column=Column(String(12)))
+    specific_needs: Optional[str] = Field(default=None, sa_column=Column(String(1000)))  # "|need|need|"
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,0 +1,190 @@
+"""Births into a household, and foundlings: every child born in Kazakhstan is registered,
+whatever the parents' status. The civil-registry bridge follows `registration.birth.recorded.v1`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from pana_events.events import registration as contract
+from pana_kit import audit
+from pana_kit.auth import Principal, require
+from pana_kit.errors import problem_responses
+from pana_kit.idempotency import Idempotency, idempotency_key_header
+from pana_kit.service import unit_of_work
+
+from ..domain import Person
+from ..domain.countries import UNDETERMINED
+from ..publishing import parent_status, person_registered_event
+from ..store.repository import Households, Persons
+from ..store.tables import PersonRow
+from .fields import Identifier, PastDate, Precision, SexIn, Strict, Text
+
+router = APIRouter(tags=["births"])
+SERVICE = "registration"
+
+CertificateNumber = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9\-/]+$")]
+
+
+class BirthIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "given_name": "Айгерим", "family_name": "Каримова", "birth_date": "2026-11-20", "sex": "female",
+        "place_of_birth": "Almaty", "born_in_kazakhstan": True, "mother_person_id": "0f8e…",
+        "medical_birth_certificate_number": "MBC-2026-0001", "parents_reside_permanently": False,
+    }]})
+
+    given_name: Text
+    family_name: Text
+    patronymic: Text | None = None
+    birth_date: PastDate
+    sex: SexIn
+    place_of_birth: Text | None = None
+    born_in_kazakhstan: bool
+    mother_person_id: Identifier | None = None
+    father_person_id: Identifier | None = None
+    medical_birth_certificate_number: CertificateNumber | None = None
+    parents_reside_permanently: bool = False
+
+
+class FoundlingIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "given_name": "Нұрсұлтан", "family_name": "Табылғанов", "birth_date": "2026-11-01",
+        "birth_date_precision": "estimated", "sex": "male", "place_of_birth": "Shymkent"}]})
+
+    given_name: Text
+    family_name: Text
+    patronymic: Text | None = None
+    birth_date: PastDate = Field(description="Estimated when not known")
+    birth_date_precision: Precision = "estimated"
+    sex: SexIn
+    place_of_birth: Text | None = Field(None, description="Where the child was found")
+    medical_birth_certificate_number: CertificateNumber | None = None
+
+
+class ChildRegistered(BaseModel):
+    person_id: str
+    registration_number: str
+    household_id: str | None = None
+
+
+async def _parent(persons: Persons, person_id: str | None) -> tuple[Person | None, PersonRow | None]:
+    if not person_id:
+        return None, None
+    row = await persons.get_row(person_id)
+    return Person.from_document(row.document), row
+
+
+def _register_child(body, principal: Principal, now: datetime, precision: str = "exact") -> Person:
+    return Person.register(
+        person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now, given_name=body.given_name,
+        family_name=body.family_name, patronymic=body.patronymic, birth_date=body.birth_date,
+        birth_date_precision=precision, sex=body.sex, citizenships=[UNDETERMINED],
+    )
+
+
+@router.post(
+    "/api/v1/households/{household_id}/births",
+    status_code=201,
+    response_model=ChildRegistered,
+    summary="Record a birth in a household",
+    description="Registers the child, adds them to the household next to the parent(s) named (at least one, "
+                "present in the household) and emits `registration.birth.recorded.v1` with the parents' legal "
+                "status, so that the birth is registered with the civil registry whatever that status is. "
+                "Retry safely with the same `Idempotency-Key`.",
+    responses=problem_responses(401, 403, 404, 409, 413, 422),
+)
+async def record_birth(
+    household_id: str,
+    body: BirthIn,
+    request: Request,
+    idempotency_key: str = Depends(idempotency_key_header),
+    principal: Principal = Depends(require("registration:write")),
+):
+    settings = request.app.state.settings
+    async with unit_of_work(request) as uow:
+        idem = Idempotency(uow.session, f"birth:{principal.subject}:{household_id[:64]}", idempotency_key, body)
+        if (replayed := await idem.replay()) is not None:
+            return replayed
+        now = datetime.now(timezone.utc)
+        households, persons = Households(uow.session), Persons(uow.session, request.app.state.matching)
+        household, version = await households.get(household_id[:64])
+        mother, mother_row = await _parent(persons, body.mother_person_id)
+        father, father_row = await _parent(persons, body.father_person_id)
+        child = _register_child(body, principal, now)
+        parents = [p for p in (body.mother_person_id, body.father_person_id) if p]
+        household.record_birth(child.person_id, born_on=body.birth_date, parent_person_ids=parents)
+        household.collect_events()
+        await households.save(household, version)
+        office = principal.office or settings.default_office
+        row = await persons.add(child, office=office, prefix=settings.registration_number_prefix)
+        row.household_id = household.household_id
+        child.collect_events()
+        await audit.record(uow.session, principal, "record-birth", f"person/{child.person_id}",
+                           purpose="registration", service=SERVICE)
+        uow.emit(person_registered_event(child, row.registration_number, office, household.household_id),
+                 subject=child.person_id)
+        uow.emit(contract.BirthRecorded(
+            child_person_id=child.person_id, household_id=household.household_id, given_name=child.given_name,
+            family_name=child.family_name, patronymic=child.patronymic, birth_date=body.birth_date, sex=body.sex,
+            born_in_kazakhstan=body.born_in_kazakhstan, place_of_birth=body.place_of_birth,
+            medical_birth_certificate_number=body.medical_birth_certificate_number,
+            mother_person_id=body.mother_person_id, father_person_id=body.father_person_id,
+            mother_given_name=mother.given_name if mother else None,
+            mother_family_name=mother.family_name if mother else None,
+            mother_birth_date=mother.birth_date if mother else None,
+            mother_status=parent_status(mother, mother_row.legal_status if mother_row else None),
+            father_status=parent_status(father, father_row.legal_status if father_row else None),
+            parents_reside_permanently=body.parents_reside_permanently,
+        ), subject=child.person_id)
+        uow.emit(contract.HouseholdChanged(household_id=household.household_id, change="birth",
+                                           person_id=child.person_id), subject=child.person_id)
+        out = ChildRegistered(person_id=child.person_id, registration_number=row.registration_number,
+                              household_id=household.household_id)
+        return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{child.person_id}"})
+
+
+@router.post(
+    "/api/v1/persons/foundlings",
+    status_code=201,
+    response_model=ChildRegistered,
+    tags=["births"],
+    summary="Register a foundling",
+    description="A child found in Kazakhstan whose parents are unknown. Emits `registration.birth.recorded.v1` "
+                "with `foundling: true` (a foundling is a citizen unless proven otherwise, so the civil registry "
+                "and statelessness services follow it). Retry safely with the same `Idempotency-Key`.",
+    responses=problem_responses(401, 403, 409, 413, 422),
+)
+async def register_foundling(
+    body: FoundlingIn,
+    request: Request,
+    idempotency_key: str = Depends(idempotency_key_header),
+    principal: Principal = Depends(require("registration:write")),
+):
+    settings = request.app.state.settings
+    async with unit_of_work(request) as uow:
+        idem = Idempotency(uow.session, f"foundling:{principal.subject}", idempotency_key, body)
+        if (replayed := await idem.replay()) is not None:
+            return replayed
+        now = datetime.now(timezone.utc)
+        persons = Persons(uow.session, request.app.state.matching)
+        child = _register_child(body, principal, now, precision=body.birth_date_precision)
+        office = principal.office or settings.default_office
+        row = await persons.add(child, office=office, prefix=settings.registration_number_prefix)
+        child.collect_events()
+        await audit.record(uow.session, principal, "register-foundling", f"person/{child.person_id}",
+                           purpose="registration", service=SERVICE)
+        uow.emit(person_registered_event(child, row.registration_number, office), subject=child.person_id)
+        uow.emit(contract.BirthRecorded(
+            child_person_id=child.person_id, given_name=child.given_name, family_name=child.family_name,
+            patronymic=child.patronymic, birth_date=body.birth_date, sex=body.sex, born_in_kazakhstan=True,
+            place_of_birth=body.place_of_birth, foundling=True,
+            medical_birth_certificate_number=body.medical_birth_certificate_number,
+        ), subject=child.person_id)
+        out = ChildRegistered(person_id=child.person_id, registration_number=row.registration_number)
+        return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{child.person_id}"})

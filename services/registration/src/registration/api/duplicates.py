@@ -1,0 +1,319 @@
+"""Duplicates: checking a person against the register, the review queue, and merging two records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import and_, or_, select, update
+
+from pana_events.events import registration as contract
+from pana_kit import audit
+from pana_kit.auth import Principal, require
+from pana_kit.domain import NotFound, RuleViolation
+from pana_kit.errors import Problem, problem_responses
+from pana_kit.http import check_if_match, encode_cursor, etag_of, if_match_header, page_params, purpose_header
+from pana_kit.service import unit_of_work
+
+from ..domain import IdentityDocument, IdentityDocumentKind, Person
+from ..matching import candidates
+from ..store.repository import Persons
+from ..store.tables import DuplicateReviewRow
+from .fields import CountryCode, Identifier, PastDate, Precision, Reason, SexIn, Strict, Text
+from .persons import PersonOut, domain_details, person_out
+
+router = APIRouter(tags=["duplicates"])
+SERVICE = "registration"
+
+DocumentNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
+                                                  pattern=r"^[A-Za-z0-9<\-/ ]*[A-Za-z0-9][A-Za-z0-9<\-/ ]*$")]
+
+
+class DuplicateCheckIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "given_name": "Mohammad", "family_name": "Nurlybekov", "birth_date": "1990-05-04", "sex": "male",
+        "country_of_origin": "AFG"}]})
+
+    given_name: Text
+    family_name: Text
+    patronymic: Text | None = None
+    given_name_latin: Text | None = None
+    family_name_latin: Text | None = None
+    patronymic_latin: Text | None = None
+    birth_date: PastDate | None = None
+    birth_date_precision: Precision = "exact"
+    sex: SexIn = "unknown"
+    citizenship: list[CountryCode] = Field(default_factory=list, max_length=5)
+    country_of_origin: CountryCode | None = None
+    document_numbers: list[DocumentNumber] = Field(default_factory=list, max_length=5,
+                                                   description="Numbers of identity documents the person holds")
+    limit: int = Field(20, ge=1, le=50, description="At most this many candidates, best first")
+
+
+class CandidateOut(BaseModel):
+    person_id: str
+    score: float = Field(description="0..1; at or above the likely threshold registration is refused without override")
+    reasons: list[str] = Field(description="Which fields agreed or differed, e.g. `birth_date_day_month_swapped`")
+    verdict: Literal["likely_duplicate", "possible_duplicate"]
+
+
+class DuplicateCheckOut(BaseModel):
+    candidates: list[CandidateOut]
+
+
+def transient_person(body: DuplicateCheckIn) -> Person:
+    """The person described by a check, never stored (the register is not changed by a check)."""
+    details = domain_details(body, exclude={"limit", "document_numbers", "given_name", "family_name",
+                                            "birth_date", "sex"})
+    documents = [IdentityDocument(kind=IdentityDocumentKind.OTHER, number=n.upper()) for n in body.document_numbers]
+    return Person.register(person_id=f"check-{uuid.uuid4()}", registered_by="duplicate-check",
+                           now=datetime.now(timezone.utc), identity_documents=documents,
+                           given_name=body.given_name, family_name=body.family_name, birth_date=body.birth_date,
+                           sex=body.sex, **details)
+
+
+@router.post(
+    "/api/v1/persons/duplicate-check",
+    response_model=DuplicateCheckOut,
+    summary="Check a person against the register for duplicates",
+    description="Scores the described person against registered records that share a blocking key (names across "
+                "scripts and spellings, identity document numbers), with the configured matching rules. Returns "
+                "candidates at or above the review threshold, best first, with the reasons. Nothing is stored; "
+                "the check is audited (it tells whether someone is registered). Needs `X-Purpose`.",
+    responses=problem_responses(401, 403, 422),
+)
+async def duplicate_check(
+    body: DuplicateCheckIn,
+    request: Request,
+    purpose: str = Depends(purpose_header),
+    principal: Principal = Depends(require("registration:read")),
+) -> DuplicateCheckOut:
+    config = request.app.state.matching
+    person = transient_person(body)
+    async with request.app.state.db.transaction() as session:
+        found = await candidates(Persons(session, config), person, config)
+        await audit.record(session, principal, "duplicate-check", "persons", purpose=purpose,
+                           outcome=f"{len(found)} candidates", service=SERVICE)
+    return DuplicateCheckOut(candidates=[
+        CandidateOut(person_id=c.person_id, score=c.score, reasons=list(c.reasons), verdict=c.verdict)
+        for c in found[:body.limit]])
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+async def merge_persons(uow, request: Request, principal: Principal, *, surviving_id: str, merged_id: str,
+                        reason: str, if_match: str | None = None, require_if_match: bool = True):
+    """Fold `merged_id` into `surviving_id` in the caller's unit of work; emits PersonsMerged."""
+    persons = Persons(uow.session, request.app.state.matching)
+    surviving_row = await persons.get_row(surviving_id[:64])
+    if require_if_match:
+        check_if_match(if_match, etag_of(surviving_row.version, surviving_row.person_id))
+    merged_row = await persons.get_row(merged_id[:64])
+    surviving, merged = Person.from_document(surviving_row.document), Person.from_document(merged_row.document)
+    if surviving.merged_into:
+        raise RuleViolation("merge_distinct_records", f"{surviving.person_id} was itself merged into "
+                            f"{surviving.merged_into}; merge into that record")
+    merged.merge_into(surviving, merged_by=principal.subject, reason=reason, now=datetime.now(timezone.utc))
+    await persons.save(merged, merged_row.version)
+    columns = {}
+    if not surviving_row.household_id and merged_row.household_id:
+        columns["household_id"] = merged_row.household_id
+    if not surviving_row.legal_status and merged_row.legal_status:
+        columns["legal_status"] = merged_row.legal_status
+    version = await persons.save(surviving, surviving_row.version, **columns)
+    pair = or_(and_(DuplicateReviewRow.person_id == surviving.person_id,
+                    DuplicateReviewRow.candidate_person_id == merged.person_id),
+               and_(DuplicateReviewRow.person_id == merged.person_id,
+                    DuplicateReviewRow.candidate_person_id == surviving.person_id))
+    await uow.session.execute(update(DuplicateReviewRow).where(pair, DuplicateReviewRow.state == "open")
+                              .values(state="merged"))
+    await audit.record(uow.session, principal, "merge", f"person/{merged.person_id}", purpose="registration",
+                       outcome=f"into {surviving.person_id}", service=SERVICE)
+    surviving.collect_events()
+    merged.collect_events()
+    # Keyed by the merged record: it comes after everything published about that record.
+    uow.emit(contract.PersonsMerged(surviving_person_id=surviving.person_id, merged_person_id=merged.person_id,
+                                    reason=reason), subject=merged.person_id)
+    row = await persons.get_row(surviving.person_id)
+    await uow.session.refresh(row)
+    return surviving, row, version
+
+
+class MergeIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "duplicate_person_id": "5b1d0c8e-8c1f-4a59-9a57-2f1c0e7d9a10",
+        "reason": "same passport AFG P01234567; registered twice at two offices"}]})
+
+    duplicate_person_id: Identifier = Field(description="The record folded into this one; it is kept, marked "
+                                                         "`merged_into`, and refuses further changes")
+    reason: Reason
+
+
+@router.post(
+    "/api/v1/persons/{person_id}/merge",
+    response_model=PersonOut,
+    summary="Merge a duplicate record into this person",
+    description="The record in the path survives; `duplicate_person_id` is marked merged into it, leaves the "
+                "duplicate index, and its identity documents and specific needs are carried over. Needs `If-Match` "
+                "with the surviving record's ETag. Emits `registration.persons.merged.v1`, which other services "
+                "follow. A record merged already, or merging a record into itself, is 409 "
+                "(`merged_record_is_closed`, `merge_distinct_records`).",
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def merge(
+    person_id: str,
+    body: MergeIn,
+    request: Request,
+    response: Response,
+    if_match: str | None = Depends(if_match_header),
+    principal: Principal = Depends(require("registration:merge")),
+) -> PersonOut:
+    async with unit_of_work(request) as uow:
+        surviving, row, version = await merge_persons(uow, request, principal, surviving_id=person_id,
+                                                      merged_id=body.duplicate_person_id, reason=body.reason,
+                                                      if_match=if_match)
+    response.headers["ETag"] = etag_of(version, row.person_id)
+    return person_out(surviving, row)
+
+
+# --- the review queue ------------------------------------------------------------------------
+
+ReviewState = Literal["open", "overridden", "not_duplicate", "merged"]
+
+
+class ReviewOut(BaseModel):
+    review_id: str
+    person_id: str = Field(description="The record being registered when the pair was found")
+    candidate_person_id: str = Field(description="The record already in the register")
+    score: float
+    reasons: list[str]
+    state: ReviewState
+    override_reason: str | None
+    created_at: datetime
+    etag: str = Field(description="Send as `If-Match` to resolve this review")
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewOut]
+    next_cursor: str | None = None
+
+
+def _review_etag(row: DuplicateReviewRow) -> str:
+    return etag_of(row.state, row.review_id)
+
+
+def _review_out(row: DuplicateReviewRow) -> ReviewOut:
+    return ReviewOut(review_id=row.review_id, person_id=row.person_id, candidate_person_id=row.candidate_person_id,
+                     score=row.score, reasons=list(row.reasons), state=row.state,
+                     override_reason=row.override_reason, created_at=row.created_at, etag=_review_etag(row))
+
+
+def _after(cursor: dict | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        at, review_id = datetime.fromisoformat(cursor["t"]), cursor["id"]
+        if not isinstance(review_id, str):
+            raise TypeError
+        return at, review_id
+    except (KeyError, TypeError, ValueError):
+        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from None
+
+
+@router.get(
+    "/api/v1/duplicate-reviews",
+    response_model=ReviewPage,
+    summary="The queue of possible duplicates",
+    description="Pairs of records that may be one person, oldest first, a page at a time (`state=open` by "
+                "default). Needs `X-Purpose`; audited.",
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def list_reviews(
+    request: Request,
+    state: ReviewState = Query("open", description="Which reviews to list"),
+    person_id: Identifier | None = Query(None, description="Only reviews involving this person"),
+    page: tuple = Depends(page_params),
+    purpose: str = Depends(purpose_header),
+    principal: Principal = Depends(require("registration:merge")),
+) -> ReviewPage:
+    limit, cursor = page
+    after = _after(cursor)
+    query = select(DuplicateReviewRow).where(DuplicateReviewRow.state == state)
+    if person_id:
+        query = query.where(or_(DuplicateReviewRow.person_id == person_id,
+                                DuplicateReviewRow.candidate_person_id == person_id))
+    if after:
+        query = query.where(or_(DuplicateReviewRow.created_at > after[0],
+                                and_(DuplicateReviewRow.created_at == after[0], DuplicateReviewRow.review_id > after[1])))
+    query = query.order_by(DuplicateReviewRow.created_at, DuplicateReviewRow.review_id).limit(limit + 1)
+    async with request.app.state.db.transaction() as session:
+        rows = list((await session.execute(query)).scalars())
+        await audit.record(session, principal, "list-duplicate-reviews", f"duplicate-reviews?state={state}",
+                           purpose=purpose, service=SERVICE)
+    more, rows = len(rows) > limit, rows[:limit]
+    last = rows[-1] if rows else None
+    return ReviewPage(items=[_review_out(r) for r in rows],
+                      next_cursor=encode_cursor({"t": last.created_at.isoformat(), "id": last.review_id})
+                      if more and last else None)
+
+
+class ResolutionIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"outcome": "not_duplicate", "reason": "father and son: different passports and birth years"},
+        {"outcome": "merge", "reason": "same person, registered twice", "surviving_person_id": None},
+    ]})
+
+    outcome: Literal["not_duplicate", "merge"]
+    reason: Reason
+    surviving_person_id: Identifier | None = Field(
+        None, description="For `merge`: which of the two records survives (default: the one registered first, "
+                          "`candidate_person_id`)")
+
+
+@router.post(
+    "/api/v1/duplicate-reviews/{review_id}/resolution",
+    response_model=ReviewOut,
+    summary="Resolve a possible duplicate",
+    description="`not_duplicate` closes the review; `merge` merges the two records (as `POST "
+                "/persons/{id}/merge`, emitting `registration.persons.merged.v1`). Needs `If-Match` with the "
+                "review's `etag`. A review already resolved is 409 (`review_resolved_once`).",
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def resolve_review(
+    review_id: str,
+    body: ResolutionIn,
+    request: Request,
+    response: Response,
+    if_match: str | None = Depends(if_match_header),
+    principal: Principal = Depends(require("registration:merge")),
+) -> ReviewOut:
+    async with unit_of_work(request) as uow:
+        row = await uow.session.get(DuplicateReviewRow, review_id[:64])
+        if row is None:
+            raise NotFound(f"no duplicate review {review_id[:64]}")
+        check_if_match(if_match, _review_etag(row))
+        if row.state != "open":
+            raise RuleViolation("review_resolved_once", f"review {row.review_id} is already {row.state}")
+        pair = (row.candidate_person_id, row.person_id)
+        new_state = "not_duplicate" if body.outcome == "not_duplicate" else "merged"
+        result = await uow.session.execute(update(DuplicateReviewRow).where(
+            DuplicateReviewRow.review_id == row.review_id, DuplicateReviewRow.state == "open").values(state=new_state))
+        if result.rowcount != 1:
+            raise Problem(412, "the review changed since it was read; read it again")
+        if body.outcome == "merge":
+            surviving = body.surviving_person_id or pair[0]
+            if surviving not in pair:
+                raise RuleViolation("merge_within_review", "surviving_person_id must be one of the review's pair")
+            merged = pair[1] if surviving == pair[0] else pair[0]
+            await merge_persons(uow, request, principal, surviving_id=surviving, merged_id=merged,
+                                reason=body.reason, require_if_match=False)
+        else:
+            await audit.record(uow.session, principal, "not-duplicate", f"duplicate-review/{row.review_id}",
+                               purpose="registration", service=SERVICE)
+        await uow.session.refresh(row)
+        out = _review_out(row)
+    response.headers["ETag"] = out.etag
+    return out

@@ -1,0 +1,151 @@
+"""Status verification for service providers (equal-access pledge), and the documents' signed QR codes."""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections import defaultdict, deque
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel
+
+from pana_kit import audit
+from pana_kit.auth import Principal, require
+from pana_kit.domain import InvalidInput, NotFound
+from pana_kit.errors import Problem, problem_responses
+from pana_kit.http import purpose_header
+
+from ..domain import IssuedDocument, RegistrationRules, qr_payload, verification_delay, verify_document
+from ..signing import public_pem
+from ..store.repository import IssuedDocuments
+from ..store.tables import IssuedDocumentRow
+
+router = APIRouter(tags=["verification"])
+SERVICE = "registration"
+
+
+class VerificationOut(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [{
+        "result": "valid", "status_category": "refugee", "expires_on": "2027-11-19",
+        "entitlements": ["medical_care", "employment", "education", "social_assistance"]}]}}
+
+    result: Literal["valid", "expired", "revoked", "unknown"]
+    status_category: str | None
+    expires_on: date | None
+    entitlements: list[str]
+
+
+class FailureCounter:
+    """Misses (unknown or malformed numbers) per client inside the rules' window; in memory, per instance."""
+
+    def __init__(self, rules: RegistrationRules):
+        self.rules = rules
+        self.misses: dict[str, deque[float]] = defaultdict(deque)
+
+    def recent(self, client: str) -> int:
+        window = self.misses[client]
+        horizon = time.monotonic() - self.rules.verification_failure_window_seconds
+        while window and window[0] < horizon:
+            window.popleft()
+        return len(window)
+
+    def miss(self, client: str) -> None:
+        self.misses[client].append(time.monotonic())
+
+    def check(self, client: str) -> None:
+        delay = verification_delay(self.recent(client), self.rules)
+        if delay > 0:
+            raise Problem(429, "too many checks of unknown document numbers; wait before trying again",
+                          headers={"Retry-After": str(math.ceil(delay))})
+
+
+@router.get(
+    "/api/v1/verify/{document_number}",
+    response_model=VerificationOut,
+    summary="Verify a protection document (service providers)",
+    description="Answers whether a document is valid, expired, revoked or unknown, the status category, its expiry "
+                "and the services it entitles to — nothing about the claim. The holder's birth date must match, "
+                "otherwise the answer is `unknown`. A malformed number is 422. Every check is audited; a client "
+                "that keeps asking about unknown numbers gets 429 with `Retry-After`.",
+    responses=problem_responses(401, 403, 422, 429),
+)
+async def verify(
+    request: Request,
+    document_number: str = Path(max_length=20, description="e.g. RF2500001234"),
+    birth_date: date = Query(description="The holder's birth date (YYYY-MM-DD)"),
+    principal: Principal = Depends(require("registration:verify")),
+) -> VerificationOut:
+    counter: FailureCounter = request.app.state.verification_failures
+    client = principal.client_id or principal.subject
+    client = f"{client}:{principal.subject}"
+    counter.check(client)
+    number = document_number.strip().upper()
+    async with request.app.state.db.transaction() as session:
+        try:
+            row = await IssuedDocuments(session).by_number(number) if len(number) <= 20 else None
+            document = IssuedDocument.from_document(row.document) if row else None
+            result = verify_document(number, document, birth_date=birth_date, today=date.today(),
+                                     rules=request.app.state.rules)
+        except InvalidInput:
+            counter.miss(client)
+            await audit.record(session, principal, "verify", "document/malformed", purpose="verification",
+                               outcome="malformed", service=SERVICE)
+            raise
+        if result.outcome.value == "unknown":
+            counter.miss(client)
+        await audit.record(session, principal, "verify", f"document/{number}", purpose="verification",
+                           outcome=result.outcome.value, service=SERVICE)
+    return VerificationOut(result=result.outcome.value, status_category=result.status_category,
+                           expires_on=result.expires_on, entitlements=list(result.entitlements))
+
+
+def _signing_key(request: Request):
+    key = request.app.state.signing_key
+    if key is None:
+        raise Problem(503, "no signing key is configured for document QR codes")
+    return key
+
+
+@router.get(
+    "/api/v1/documents/public-key",
+    response_class=PlainTextResponse,
+    summary="The public key that verifies document QR codes",
+    description="PEM (SubjectPublicKeyInfo) of the Ed25519 key. A QR payload `PANA1.<claims>.<signature>` is "
+                "verified offline by checking the signature over `PANA1.<claims>`.",
+    responses={200: {"content": {"text/plain": {}}}, **problem_responses(401, 403, 503)},
+)
+async def public_key(request: Request, principal: Principal = Depends(require("registration:verify"))):
+    return PlainTextResponse(public_pem(_signing_key(request)), media_type="application/x-pem-file")
+
+
+@router.get(
+    "/api/v1/documents/{document_id}/qr",
+    response_class=Response,
+    summary="A document's QR code (PNG)",
+    description="PNG carrying the document's number, kind, status category and dates, signed with Ed25519. "
+                "Needs `X-Purpose`; audited.",
+    responses={200: {"content": {"image/png": {}}}, **problem_responses(401, 403, 404, 422, 503)},
+)
+async def document_qr(
+    document_id: str,
+    request: Request,
+    purpose: str = Depends(purpose_header),
+    principal: Principal = Depends(require("registration:read")),
+):
+    import qrcode
+
+    key = _signing_key(request)
+    async with request.app.state.db.transaction() as session:
+        row = await session.get(IssuedDocumentRow, document_id[:64])
+        await audit.record(session, principal, "read-qr", f"document/{document_id[:64]}", purpose=purpose,
+                           outcome="ok" if row else "not_found", service=SERVICE)
+    if row is None:
+        raise NotFound(f"no document {document_id[:64]}")
+    image = qrcode.make(qr_payload(IssuedDocument.from_document(row.document), key))
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return Response(buffer.getvalue(), media_type="image/png")

@@ -1,0 +1,37 @@
+"""The Ed25519 key that signs document QR payloads: from a settings path, generated under var/ in dev mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from pana_kit.settings import repo_root
+
+
+def load_signing_key(path: str | None, dev_mode: bool) -> Ed25519PrivateKey | None:
+    """None outside dev mode without a configured key: QR endpoints then answer 503, nothing else breaks."""
+    if path:
+        key_path = Path(path)
+    elif dev_mode:
+        key_path = repo_root() / "var" / "registration-signing-key.pem"
+    else:
+        return None
+    if not key_path.exists():
+        if not dev_mode:
+            raise RuntimeError(f"signing key {key_path} does not exist")
+        key_path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption())
+        key_path.write_bytes(pem)
+        key_path.chmod(0o600)
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise RuntimeError(f"{key_path} is not an Ed25519 private key")
+    return key
+
+
+def public_pem(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()

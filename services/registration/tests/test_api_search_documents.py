@@ -1,0 +1,149 @@
+"""Search, identity documents (MRZ), overdue border referrals and population statistics through the API."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from pana_kit.testing import service_harness
+from registration.app import create
+from registration.domain import BorderReferral, BorderStatement, RegistrationRules
+from registration.settings import RegistrationSettings
+from registration.store.repository import Referrals
+from registration.store.tables import PersonRow, StatusFactRow
+from sqlalchemy import update
+
+_n = iter(range(10**6))
+TD3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
+
+
+@pytest.fixture
+async def reg(tmp_path):
+    async with service_harness(create, RegistrationSettings, tmp_path) as harness:
+        yield harness
+
+
+def officer(reg):
+    return {**reg.headers("registration-officer"), "Idempotency-Key": f"srch-{next(_n):08d}"}
+
+
+async def register(reg, given, family, birth, sex="male", **over):
+    body = {"given_name": given, "family_name": family, "birth_date": birth, "sex": sex, "citizenship": ["AFG"],
+            "country_of_origin": "AFG", **over}
+    r = await reg.client.post("/api/v1/persons", json=body, headers=officer(reg))
+    assert r.status_code == 201, r.text
+    return r.json()["person_id"]
+
+
+async def search(reg, **params):
+    r = await reg.client.get("/api/v1/persons", params=params, headers=reg.headers("registration-officer"))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_search_by_name_number_and_filters(reg):
+    m = await register(reg, "Мухаммад", "Нұрлыбеков", "1990-05-04", specific_needs=["survivor_of_torture"])
+    z = await register(reg, "Zarina", "Rahimi", "1992-02-03", sex="female")
+    k = await register(reg, "Karim", "Rahimi", "1960-02-03")
+    assert [p["person_id"] for p in (await search(reg, name="Mohammad Nurlybekov"))["items"]] == [m]
+    assert [p["person_id"] for p in (await search(reg, name="нурлыбеков"))["items"]] == [m]
+    assert {p["person_id"] for p in (await search(reg, name="Рахими"))["items"]} == {z, k}
+    assert (await search(reg, name="Saparova"))["items"] == []
+    assert [p["person_id"] for p in (await search(reg, specific_need="survivor_of_torture"))["items"]] == [m]
+    number = (await reg.client.get(f"/api/v1/persons/{z}", headers=reg.headers("registration-officer"))).json()
+    assert [p["person_id"] for p in (await search(reg, registration_number=number["registration_number"]))["items"]] == [z]
+    async with reg.app.state.db.transaction() as session:
+        await session.execute(update(PersonRow).where(PersonRow.person_id == k).values(legal_status="refugee",
+                                                                                        iin="600203300123"))
+    assert [p["person_id"] for p in (await search(reg, legal_status="refugee"))["items"]] == [k]
+    assert [p["person_id"] for p in (await search(reg, iin="600203300123"))["items"]] == [k]
+    # cursor pagination without and with a name
+    first = await search(reg, limit=2)
+    second = await search(reg, limit=2, cursor=first["next_cursor"])
+    assert len(first["items"]) == 2 and len(second["items"]) == 1 and second["next_cursor"] is None
+    assert {p["person_id"] for p in first["items"] + second["items"]} == {m, z, k}
+    page = await search(reg, name="Rahimi", limit=1)
+    rest = await search(reg, name="Rahimi", limit=1, cursor=page["next_cursor"])
+    assert {page["items"][0]["person_id"], rest["items"][0]["person_id"]} == {z, k} and rest["next_cursor"] is None
+    h = reg.headers("registration-officer")
+    for bad in ({"cursor": "!!"}, {"limit": 501}, {"iin": "12"}, {"specific_need": "x"}, {"name": "a\x00"}):
+        r = await reg.client.get("/api/v1/persons", params=bad, headers=h)
+        assert 400 <= r.status_code < 500, (bad, r.text)
+    assert (await reg.client.get("/api/v1/persons", headers=reg.headers("registration-officer", purpose=None))).status_code == 422
+
+
+async def test_identity_document_from_mrz_and_fields(reg):
+    anna = await register(reg, "Anna Maria", "Eriksson", "1974-08-12", sex="female")
+    h = reg.headers("registration-officer")
+    url = f"/api/v1/persons/{anna}"
+    etag = (await reg.client.get(url, headers=h)).headers["ETag"]
+    bad_digit = TD3.replace("7408122F", "7408123F")
+    r = await reg.client.post(url + "/identity-documents", json={"mrz": bad_digit}, headers={**h, "If-Match": etag})
+    assert r.status_code == 422 and r.json()["rule"] == "mrz_check_digit" and r.json()["field"] == "birth_date", r.text
+    r = await reg.client.post(url + "/identity-documents", json={"mrz": TD3, "issued_on": "1970-01-01"},
+                              headers={**h, "If-Match": etag})
+    assert r.status_code == 422 and r.json()["rule"] == "birth_date_not_after_document_issue", r.text
+    r = await reg.client.post(url + "/identity-documents",
+                              json={"kind": "birth_certificate", "number": "BC-1", "issued_on": "1970-01-01"},
+                              headers={**h, "If-Match": etag})
+    assert r.status_code == 422 and r.json()["rule"] == "birth_date_not_after_document_issue", r.text
+    assert (await reg.client.post(url + "/identity-documents", json={"mrz": TD3, "number": "X"},
+                                  headers={**h, "If-Match": etag})).status_code == 422
+    assert (await reg.client.get(url, headers=h)).headers["ETag"] == etag  # nothing stored
+    assert (await reg.client.post(url + "/identity-documents", json={"mrz": TD3}, headers=h)).status_code == 428
+    r = await reg.client.post(url + "/identity-documents", json={"mrz": TD3, "issued_on": "2002-04-16"},
+                              headers={**h, "If-Match": etag})
+    assert r.status_code == 200, r.text
+    [doc] = r.json()["identity_documents"]
+    assert (doc["number"], doc["kind"], doc["expires_on"]) == ("L898902C3", "passport", "2012-04-15")
+    again = await reg.client.post(url + "/identity-documents", json={"mrz": TD3}, headers={**h, "If-Match": r.headers["ETag"]})
+    assert again.status_code == 409 and again.json()["rule"] == "identity_document_recorded_once"
+    assert [p["person_id"] for p in (await search(reg, document_number="l898902c3"))["items"]] == [anna]
+    check = await reg.client.post("/api/v1/persons/duplicate-check", headers=h, json={
+        "given_name": "Someone", "family_name": "Else", "document_numbers": ["L898902C3"]})
+    assert [c["person_id"] for c in check.json()["candidates"]] == [anna]
+
+
+async def test_overdue_border_referrals(reg):
+    r = await reg.client.post("/api/v1/border-referrals", headers={**reg.headers("border-officer"), "Idempotency-Key": "border-0001"},
+                              json={"given_name": "Aziz", "family_name": "Karimov", "birth_date": "1990-04-12",
+                                    "sex": "male", "citizenship": "AFG", "crossing_point": "Dostyk", "language": "prs",
+                                    "intent": "asylum"})
+    assert r.status_code == 201, r.text
+    now = datetime.now(timezone.utc)
+    waiting = BorderReferral.refer(referral_id="ref-waiting", crossing_point="Khorgos", referred_at=now - timedelta(days=9),
+                                   referred_by="border", statement=BorderStatement("fear of return"),
+                                   rules=RegistrationRules())
+    async with reg.app.state.db.transaction() as session:
+        Referrals(session).add(waiting)
+    h = reg.headers("registration-officer")
+    [item] = (await reg.client.get("/api/v1/border-referrals", params={"overdue": "true"}, headers=h)).json()["items"]
+    assert item["referral_id"] == "ref-waiting" and item["overdue"] and item["days_overdue"] == 4
+    assert item["person_id"] is None and item["time_to_registration_hours"] is None
+    everything = (await reg.client.get("/api/v1/border-referrals", headers=h)).json()["items"]
+    registered = next(i for i in everything if i["person_id"])
+    assert registered["time_to_registration_hours"] == 0 and registered["late"] is False
+    page = (await reg.client.get("/api/v1/border-referrals", params={"limit": 1}, headers=h)).json()
+    assert page["next_cursor"] and len(page["items"]) == 1
+    assert (await reg.client.get("/api/v1/border-referrals", params={"cursor": "eyJkdWUiOiJ4In0"}, headers=h)).status_code == 400
+    assert (await reg.client.get("/api/v1/border-referrals", headers=reg.headers("border-officer"))).status_code == 403
+
+
+async def test_population_statistics(reg):
+    ids = [await register(reg, given, "Rahimi", "1990-01-01", country_of_origin="AFG", sex="female")
+           for given in ("Zarina", "Laila", "Mariam", "Parisa", "Farida", "Shirin")]
+    child = await register(reg, "Omid", "Sultani", "2020-06-01", country_of_origin="IRN")
+    async with reg.app.state.db.transaction() as session:
+        for pid in ids + [child]:
+            session.add(StatusFactRow(source_event_id=f"app-{pid}", person_id=pid, kind="asylum_application_registered",
+                                      occurred_on=date(2024, 1, 1), sequence=0, recorded_at=datetime.now(timezone.utc)))
+    h = reg.headers("registration-officer")
+    r = await reg.client.get("/api/v1/statistics/population", headers=h)
+    assert r.status_code == 200, r.text
+    cells = {(c["legal_status"], c["sex"], c["age_bracket"], c["country_of_origin"]): c["count"] for c in r.json()["cells"]}
+    assert cells == {("asylum_seeker", "female", "18-59", "AFG"): 6, ("asylum_seeker", "male", "5-11", "IRN"): "*"}
+    csv = await reg.client.get("/api/v1/statistics/population", params={"format": "csv"}, headers=h)
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0] == "legal_status,sex,age_bracket,country_of_origin,count"
+    before = await reg.client.get("/api/v1/statistics/population", params={"as_of": "2023-12-31"}, headers=h)
+    assert before.json()["cells"] == []
+    assert (await reg.client.get("/api/v1/statistics/population", params={"as_of": "soon"}, headers=h)).status_code == 422
+    assert (await reg.client.get("/api/v1/statistics/population", headers=reg.headers("service-provider"))).status_code == 403

