@@ -70,3 +70,22 @@ async def test_qr_verifies_offline_with_the_public_key(reg):
     payload = qr_payload(IssuedDocument.from_document(row.document), reg.app.state.signing_key)
     claims = verify_qr_payload(payload, load_pem_public_key(pem.text.encode()))
     assert claims["n"] == doc["number"]
+
+
+async def test_verifications_are_rate_limited_per_client(tmp_path):
+    # The default is 60 a minute (the 61st is refused); a small configured rate keeps the test short.
+    assert RegistrationSettings().verify_rate_per_minute == 60
+    async with service_harness(create, RegistrationSettings, tmp_path, signing_key_path=str(tmp_path / "signing.pem"),
+                               verify_rate_per_minute=5) as reg:
+        _, doc = await refugee(reg)
+        h = reg.headers("service-provider", purpose=None)
+        url, params = f"/api/v1/verify/{doc['number']}", {"birth_date": "1990-04-12"}
+        codes = [(await reg.client.get(url, params=params, headers=h)).status_code for _ in range(5)]
+        assert codes == [200] * 5
+        r = await reg.client.get(url, params=params, headers=h)
+        assert r.status_code == 429 and r.headers["content-type"].startswith("application/problem+json")
+        assert int(r.headers["Retry-After"]) >= 1 and r.json()["type"].endswith("rate-limited")
+        # another client still gets its answer; a request refused for auth uses no tokens
+        other = reg.headers("service-provider", purpose=None, subject="pharmacy-2")
+        assert (await reg.client.get(url, params=params, headers=other)).status_code == 200
+        assert (await reg.client.get(url, params=params, headers=reg.headers("registration-officer"))).status_code == 403

@@ -17,7 +17,7 @@ TODAY = date.today()
 
 @pytest.fixture
 async def svc(tmp_path):
-    async with service_harness(create, StatelessnessSettings, tmp_path) as harness:
+    async with service_harness(create, StatelessnessSettings, tmp_path, keyring_file=str(tmp_path / "keyring.json")) as harness:
         yield harness
 
 

@@ -12,7 +12,7 @@ from statelessness.settings import StatelessnessSettings
 
 @pytest.fixture
 async def svc(tmp_path):
-    async with service_harness(create, StatelessnessSettings, tmp_path) as harness:
+    async with service_harness(create, StatelessnessSettings, tmp_path, keyring_file=str(tmp_path / "keyring.json")) as harness:
         yield harness
 
 

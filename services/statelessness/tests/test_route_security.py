@@ -6,5 +6,5 @@ from statelessness.settings import StatelessnessSettings
 
 
 async def test_every_route_is_guarded(tmp_path):
-    async with service_harness(create, StatelessnessSettings, tmp_path) as harness:
+    async with service_harness(create, StatelessnessSettings, tmp_path, keyring_file=str(tmp_path / "keyring.json")) as harness:
         assert await assert_every_route_is_guarded(harness) >= 1

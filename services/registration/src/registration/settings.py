@@ -18,3 +18,4 @@ class RegistrationSettings(ServiceSettings):
                           "the domain's MatchingConfig defaults when unset")
     signing_key_path: str | None = Field(
         None, description="Ed25519 private key (PEM) that signs document QR payloads; generated under var/ in dev mode")
+    verify_rate_per_minute: int = Field(60, ge=1, description="Document verifications one client may make a minute")

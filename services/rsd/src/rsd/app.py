@@ -14,7 +14,6 @@ from .deadline_watch import deadline_watcher
 from .domain import RsdRules
 from .handlers import RsdHandlers
 from .settings import RsdSettings
-from .store.crypto import keyring_from_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -33,7 +32,6 @@ def create(settings: RsdSettings | None = None) -> FastAPI:
     settings = settings or RsdSettings()
     rules = RsdRules()
     handlers = RsdHandlers(rules, settings.default_office)
-    keyring = keyring_from_settings(settings)
     definition = ServiceDefinition(
         name="rsd",
         title="Pana — refugee status determination",
@@ -48,8 +46,8 @@ def create(settings: RsdSettings | None = None) -> FastAPI:
               {"name": "work", "description": "Deadlines and work queues"},
               {"name": "statistics", "description": "Figures as UNHCR publishes them"}],
         background=[deadline_watcher(settings.deadline_watch_interval_s, settings.deadline_watch_batch)],
+        encrypts=True,
     )
     app = create_app(definition, settings)
     app.state.rules = rules
-    app.state.keyring = keyring
     return app

@@ -12,10 +12,6 @@ class RsdSettings(ServiceSettings):
     service_name: str = "rsd"
     port: int = 8002
     default_office: str = Field("almaty", description="Office that receives border referrals with no office")
-    keyring_file: str | None = Field(
-        None, description="JSON keyring for the claim's encryption at rest: "
-                          '{"current": "<key id>", "keys": {"<key id>": "<base64 32-byte key>"}}. '
-                          "Dev mode generates var/rsd-keyring.json when unset.")
     deadline_watch_interval_s: int = Field(3600, ge=1, description="How often missed deadlines are looked for")
     deadline_watch_batch: int = Field(200, ge=1, le=5000, description="Applications checked per batch")
     small_cell_threshold: int = Field(5, ge=1, le=100, description="Statistics counts below this show as '*'")

@@ -13,7 +13,6 @@ from .api import cases, children, naturalization, statistics
 from .domain import StatelessnessRules
 from .handlers import StatelessnessHandlers
 from .settings import StatelessnessSettings
-from .store.crypto import FieldCipher
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -44,8 +43,7 @@ def rules_from(settings: StatelessnessSettings) -> StatelessnessRules:
 def create(settings: StatelessnessSettings | None = None) -> FastAPI:
     settings = settings or StatelessnessSettings()
     rules = rules_from(settings)
-    cipher = FieldCipher(settings.field_keys, settings.field_key_id)
-    handlers = StatelessnessHandlers(rules, cipher, settings.system_officer, settings.newborn_days)
+    handlers = StatelessnessHandlers(rules, settings.system_officer, settings.newborn_days)
     definition = ServiceDefinition(
         name="statelessness",
         title="Pana — statelessness determination",
@@ -62,8 +60,9 @@ def create(settings: StatelessnessSettings | None = None) -> FastAPI:
             {"name": "naturalization", "description": "Facilitated naturalization of recognised stateless residents"},
             {"name": "statistics", "description": "Aggregates by UNHCR conventions, small cells masked"},
         ],
+        encrypts=True,
     )
     app = create_app(definition, settings)
     app.state.rules = rules
-    app.state.cipher = cipher
+    handlers.keyring = app.state.keyring
     return app

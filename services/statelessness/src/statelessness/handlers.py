@@ -13,11 +13,11 @@ from datetime import date
 from pana_events import Envelope
 from pana_events.events import registration as reg
 from pana_events.events import rsd
+from pana_kit.crypto import Keyring
 from pana_kit.outbox import UnitOfWork
 
 from .domain import ChildAtRiskFlag, DeterminationCase, OpeningReason, ParentNationality, StatelessnessRules
 from .publishing import publish_case, publish_flag
-from .store.crypto import FieldCipher
 from .store.repository import Cases, ChildFlags, Persons
 from .store.tables import PersonRow
 
@@ -56,10 +56,12 @@ def parent_nationality(status: str | None, person: PersonRow | None) -> ParentNa
 
 
 class StatelessnessHandlers:
-    def __init__(self, rules: StatelessnessRules, cipher: FieldCipher, system_officer: str, newborn_days: int = 365):
+    # The app's keyring (app.state.keyring), set by `create` once the app has loaded it.
+    keyring: Keyring | None = None
+
+    def __init__(self, rules: StatelessnessRules, system_officer: str, newborn_days: int = 365):
         self.rules = rules
         self.newborn_days = newborn_days
-        self.cipher = cipher
         self.system_officer = system_officer
 
     def table(self) -> dict:
@@ -75,7 +77,7 @@ class StatelessnessHandlers:
 
     async def _open_ex_officio(self, uow: UnitOfWork, *, person_id: str, reason: OpeningReason, on: date,
                                birth_date: date | None, note: str, envelope: Envelope) -> DeterminationCase | None:
-        cases = Cases(uow.session, self.cipher)
+        cases = Cases(uow.session, self.keyring)
         if await cases.any_for_person(person_id):
             return None  # already in (or through) the procedure: a new case is the officer's call (POST /cases)
         persons = Persons(uow.session)
@@ -149,7 +151,7 @@ class StatelessnessHandlers:
         persons = Persons(uow.session)
         if await persons.get(old) is not None:
             await persons.upsert(old, merged_into=new)
-        cases = Cases(uow.session, self.cipher)
+        cases = Cases(uow.session, self.keyring)
         from sqlalchemy import select
 
         for row in (await uow.session.execute(select(CaseRow).where(CaseRow.person_id == old))).scalars().all():

@@ -5,9 +5,6 @@ from pydantic_settings import SettingsConfigDict
 
 from pana_kit.settings import ServiceSettings
 
-# A development key only (base64 of 32 bytes); production sets STATELESSNESS_FIELD_KEYS.
-_DEV_KEY = "cGFuYS1kZXYtc3RhdGVsZXNzbmVzcy1maWVsZC1rZXk="
-
 
 class StatelessnessSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="STATELESSNESS_", extra="ignore")
@@ -18,11 +15,6 @@ class StatelessnessSettings(ServiceSettings):
     newborn_days: int = Field(365, ge=0, le=3650, description=(
         "A person registered this young with undetermined citizenship is left to the children-at-risk rule "
         "(registration.birth.recorded) rather than opened on registration"))
-    field_keys: dict[str, str] = Field(
-        default_factory=lambda: {"dev-1": _DEV_KEY},
-        description="AES-256-GCM keys (base64, 32 bytes) by key id, for evidence text and interview notes",
-    )
-    field_key_id: str = Field("dev-1", description="Key id new ciphertext is written with")
     # Rules of the procedure (DOMAIN.md "open" values; defaults from there)
     inquiry_reply_months: int = Field(6, ge=1, le=60)
     decision_due_months: int = Field(6, ge=1, le=60)

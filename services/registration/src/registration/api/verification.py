@@ -18,6 +18,7 @@ from pana_kit.auth import Principal, require
 from pana_kit.domain import InvalidInput, NotFound
 from pana_kit.errors import Problem, problem_responses
 from pana_kit.http import purpose_header
+from pana_kit.ratelimit import client_key, rate_limit
 
 from ..domain import IssuedDocument, RegistrationRules, qr_payload, verification_delay, verify_document
 from ..signing import public_pem
@@ -69,19 +70,20 @@ class FailureCounter:
     summary="Verify a protection document (service providers)",
     description="Answers whether a document is valid, expired, revoked or unknown, the status category, its expiry "
                 "and the services it entitles to — nothing about the claim. The holder's birth date must match, "
-                "otherwise the answer is `unknown`. A malformed number is 422. Every check is audited; a client "
-                "that keeps asking about unknown numbers gets 429 with `Retry-After`.",
+                "otherwise the answer is `unknown`. A malformed number is 422. Every check is audited. A client "
+                "gets 429 with `Retry-After` past its rate (60 checks a minute unless configured) and, sooner, "
+                "when it keeps asking about unknown numbers.",
     responses=problem_responses(401, 403, 422, 429),
 )
 async def verify(
     request: Request,
     document_number: str = Path(max_length=20, description="e.g. RF2500001234"),
     birth_date: date = Query(description="The holder's birth date (YYYY-MM-DD)"),
-    principal: Principal = Depends(require("registration:verify")),
+    principal: Principal = Depends(rate_limit("document-verify", per_minute=60, scope="registration:verify",
+                                              setting="verify_rate_per_minute")),
 ) -> VerificationOut:
     counter: FailureCounter = request.app.state.verification_failures
-    client = principal.client_id or principal.subject
-    client = f"{client}:{principal.subject}"
+    client = client_key(principal)
     counter.check(client)
     number = document_number.strip().upper()
     async with request.app.state.db.transaction() as session:

@@ -11,11 +11,11 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import and_, case, false, func, or_, select, tuple_, update
 
+from pana_kit.crypto import Keyring, Sealed
 from pana_kit.domain import NotFound
 from pana_kit.errors import Problem
 
 from ..domain import Application, RsdRules, deadlines
-from .crypto import Keyring, Sealed
 from .tables import ApplicantRow, ApplicationRow, ClaimTextRow
 
 EVERY_OFFICE = object()  # marker for system work (handlers, background jobs)

@@ -75,7 +75,7 @@ async def _command(request: Request, case_id: str, if_match: str | None, princip
                    step: Callable[[DeterminationCase], None]) -> JSONResponse:
     """Load, check If-Match, apply one domain step, save, publish and audit — in one transaction."""
     async with unit_of_work(request) as uow:
-        cases = Cases(uow.session, request.app.state.cipher)
+        cases = Cases(uow.session, request.app.state.keyring)
         case, row = await cases.get(case_id)
         check_if_match(if_match, etag_of(row.version, row.id))
         # The confidentiality projection only grows: a State once feared stays feared.
@@ -149,7 +149,7 @@ async def get_case(
         raise NotFound(f"no case {case_id}")
     from ..store.repository import case_from_row
 
-    case = case_from_row(row, request.app.state.cipher)
+    case = case_from_row(row, request.app.state.keyring)
     return _with_etag(detail(case, row, request), row.version)
 
 
@@ -175,7 +175,7 @@ async def open_case(
         replay = await idem.replay()
         if replay is not None:
             return replay
-        cases = Cases(uow.session, request.app.state.cipher)
+        cases = Cases(uow.session, request.app.state.keyring)
         if await cases.active_for_person(body.person_id) is not None:
             raise RuleViolation("one_case_at_a_time", "this person already has a case in the procedure")
         opened_on = body.opened_on or date.today()

@@ -56,7 +56,7 @@ async def open_track(body: s.OpenTrack, request: Request, idempotency_key: str =
         replay = await idem.replay()
         if replay is not None:
             return replay
-        case, _ = await Cases(uow.session, request.app.state.cipher).get(body.case_id)
+        case, _ = await Cases(uow.session, request.app.state.keyring).get(body.case_id)
         tracks = NaturalizationTracks(uow.session)
         if await tracks.for_case(body.case_id) is not None:
             raise RuleViolation("one_naturalization_track_per_case", "this case already has a naturalization track")

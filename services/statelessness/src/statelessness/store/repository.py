@@ -1,7 +1,8 @@
 """Loading and saving cases, child flags, naturalization tracks and projections.
 
 Every query of these tables goes through here. Evidence text and interview notes are
-sealed (AES-GCM, key id kept with each value) on the way in and opened on the way out.
+encrypted with the service's keyring (pana_kit.crypto; AES-GCM, key id in each value, the
+case id as context) on the way in and decrypted on the way out.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from sqlalchemy import delete, select, update
 
+from pana_kit.crypto import Keyring, is_token
 from pana_kit.domain import NotFound
 from pana_kit.errors import Problem
 
 from ..domain import ChildAtRiskFlag, DeterminationCase, NaturalizationTrack
 from ..domain.inquiry import normalise_state as normalise_state_code
-from .crypto import FieldCipher
 from .tables import AsylumClaimRow, CaseRow, ChildFlagRow, InquiryRow, NaturalizationTrackRow, PersonRow
 
 NO_NATIONALITY_CODES = frozenset({"XXA", "XXX"})
@@ -24,39 +25,44 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _seal_document(doc: dict, cipher: FieldCipher) -> dict:
+# The personal free text of a case document: (list, field) pairs.
+_ENCRYPTED_FIELDS = (("evidence", "description"), ("interviews", "notes"))
+
+
+def _map_document(doc: dict, transform) -> dict:
     doc = dict(doc)
-    ctx = doc["case_id"]
-    doc["evidence"] = [{**e, "description": cipher.seal(e.get("description", ""), ctx)} for e in doc.get("evidence", [])]
-    doc["interviews"] = [{**i, "notes": cipher.seal(i.get("notes", ""), ctx)} for i in doc.get("interviews", [])]
+    ctx = doc["case_id"]  # the context of values already stored: changing it would leave them undecryptable
+    for items, name in _ENCRYPTED_FIELDS:
+        doc[items] = [{**item, name: transform(item.get(name, ""), ctx)} for item in doc.get(items, [])]
     return doc
 
 
-def _open_document(doc: dict, cipher: FieldCipher) -> dict:
-    doc = dict(doc)
-    ctx = doc["case_id"]
-    doc["evidence"] = [{**e, "description": cipher.open(e.get("description", ""), ctx)} for e in doc.get("evidence", [])]
-    doc["interviews"] = [{**i, "notes": cipher.open(i.get("notes", ""), ctx)} for i in doc.get("interviews", [])]
-    return doc
+def _seal_document(doc: dict, keyring: Keyring) -> dict:
+    return _map_document(doc, lambda text, ctx: keyring.encrypt(text, context=ctx) if text else text)
 
 
-def case_from_row(row: CaseRow, cipher: FieldCipher) -> DeterminationCase:
-    return DeterminationCase.from_document(_open_document(row.document, cipher))
+def _open_document(doc: dict, keyring: Keyring) -> dict:
+    # Earlier values may be `enc:v1:` tokens (the kit reads them) or, from before encryption, plain text.
+    return _map_document(doc, lambda value, ctx: keyring.decrypt(value, context=ctx) if is_token(value) else value)
 
 
-def _case_columns(case: DeterminationCase, cipher: FieldCipher) -> dict:
+def case_from_row(row: CaseRow, keyring: Keyring) -> DeterminationCase:
+    return DeterminationCase.from_document(_open_document(row.document, keyring))
+
+
+def _case_columns(case: DeterminationCase, keyring: Keyring) -> dict:
     d = case.determination
     return dict(
         person_id=case.person_id, reason=case.reason.value, status=case.status.value, opened_on=case.opened_on,
         decision_due=case.decision_due, decided_on=d.decided_on if d else None, outcome=d.outcome.value if d else None,
-        recognised_on=case.recognised_on, document=_seal_document(case.to_document(), cipher),
+        recognised_on=case.recognised_on, document=_seal_document(case.to_document(), keyring),
     )
 
 
 class Cases:
-    def __init__(self, session, cipher: FieldCipher):
+    def __init__(self, session, keyring: Keyring):
         self.session = session
-        self.cipher = cipher
+        self.keyring = keyring
 
     async def get_row(self, case_id: str) -> CaseRow:
         row = await self.session.get(CaseRow, case_id)
@@ -66,7 +72,7 @@ class Cases:
 
     async def get(self, case_id: str) -> tuple[DeterminationCase, CaseRow]:
         row = await self.get_row(case_id)
-        return case_from_row(row, self.cipher), row
+        return case_from_row(row, self.keyring), row
 
     async def active_for_person(self, person_id: str) -> CaseRow | None:
         """A case still in the procedure (open, determined and appealable, or under appeal)."""
@@ -80,7 +86,7 @@ class Cases:
     def add(self, case: DeterminationCase, *, source_event_id: str | None = None) -> CaseRow:
         now = _now()
         row = CaseRow(id=case.case_id, version=1, source_event_id=source_event_id, created_at=now, updated_at=now,
-                      **_case_columns(case, self.cipher))
+                      **_case_columns(case, self.keyring))
         self.session.add(row)
         self._index_inquiries(case)
         return row
@@ -89,7 +95,7 @@ class Cases:
         """Write the new state if nobody else did in between (optimistic concurrency)."""
         result = await self.session.execute(
             update(CaseRow).where(CaseRow.id == case.case_id, CaseRow.version == expected_version)
-            .values(version=expected_version + 1, updated_at=_now(), **_case_columns(case, self.cipher))
+            .values(version=expected_version + 1, updated_at=_now(), **_case_columns(case, self.keyring))
         )
         if result.rowcount != 1:
             raise Problem(412, "the case changed since it was read; read it again and reapply your change")
