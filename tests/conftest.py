@@ -38,9 +38,12 @@ _stacks: dict[tuple[str, str], Stack] = {}
 
 def _start(config: tuple[str, str], tmp_root: Path) -> Stack:
     broker, database = config
+    from pana_kit.stack import SERVICES
+
+    # Spans go to the log files too, so the privacy test can search span attributes.
+    spans = {s.name: {f"{s.env_prefix}OTEL_CONSOLE_EXPORT": "true"} for s in SERVICES}
     stack = Stack(var_dir=tmp_root / f"{broker}-{database}", broker=broker, database=database,
-                  simulator_env={"SIM_REGISTRATION_DELAY_S": "0.3", "SIM_RECORDS": "200"},
-                  extra_env={"PANA_LOG_LEVEL": "INFO"})
+                  simulator_env={"SIM_REGISTRATION_DELAY_S": "0.3", "SIM_RECORDS": "200"}, service_env=spans)
     try:
         stack.start()
     except Exception:
@@ -56,30 +59,25 @@ def tmp_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session", params=stack_configs(), ids=lambda c: f"{c[0]}+{c[1]}")
 def stack(request, tmp_root) -> Stack:
-    """All four services, the simulator, a broker and a database; one per configuration."""
-    config = request.param
-    if config not in _stacks:
-        # Stop the other configuration first: two stacks at once would crowd two cores.
-        for other in list(_stacks):
-            _stacks.pop(other).stop()
-        _stacks[config] = _start(config, tmp_root)
-    stack = _stacks[config]
-    stack.config = config
-    return stack
+    """All four services, the simulator, a broker and a database; one per configuration.
+
+    Stacks live until the session ends: fixtures hand out the same object, so a
+    test can never be given a stack another fixture has stopped.
+    """
+    return _stack_for(request.param, tmp_root)
 
 
 @pytest.fixture(scope="session")
 def primary_stack(tmp_root) -> Stack:
-    """The primary configuration only (fault tests that stop the broker)."""
-    config = stack_configs()[0]
-    for other in list(_stacks):
-        if other != config:
-            _stacks.pop(other).stop()
+    """The primary configuration (fuzzing, privacy, the broker outage)."""
+    return _stack_for(stack_configs()[0], tmp_root)
+
+
+def _stack_for(config: tuple[str, str], tmp_root: Path) -> Stack:
     if config not in _stacks:
         _stacks[config] = _start(config, tmp_root)
-    stack = _stacks[config]
-    stack.config = config
-    return stack
+        _stacks[config].config = config
+    return _stacks[config]
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -1,0 +1,30 @@
+"""No personal data in logs, traces or metrics: searched after the flows have run.
+
+The services export their spans to their log files in the test stack
+(`*_OTEL_CONSOLE_EXPORT`), so one scan covers log lines and span attributes.
+Named to run after the flows and before the broker outage test.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from pana_kit.testing import assert_no_personal_data
+
+pytestmark = pytest.mark.e2e
+
+# Names and birth dates the flows in this folder send (see support.referral_body and test_flow_b_birth).
+USED = ["Karimov1", "Azizb", "Gulnara", "Sultanova", "Rustam", "Aruzhan", "1990-04-12", "1994-02-03", "1990-07-21",
+        "Dostyk"]
+
+
+def test_no_names_or_birth_dates_in_logs_spans_or_metrics(stack):
+    logs = sorted((stack.var_dir / "logs").glob("*.log"))
+    assert logs, "the stack wrote no logs"
+    text = "\n".join(p.read_text(errors="replace") for p in logs if p.stem != "civil-registry-simulator")
+    assert '"trace_id"' in text or "trace_id" in text, "spans were not exported, the scan would prove nothing"
+    assert_no_personal_data(text, [v for v in USED if v != "Dostyk"])
+    for name in ("registration", "rsd", "statelessness", "civil-registry-bridge"):
+        metrics = httpx.get(stack.url(name) + "/metrics", timeout=10).text
+        assert_no_personal_data(metrics, USED)
