@@ -18,7 +18,8 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The API flow helpers live with rsd's tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "rsd" / "tests"))
 
 from api_flows import FAILS, INTERVIEW, SUPERVISOR, SUPERVISOR_2, Api, harness  # noqa: E402
 
