@@ -263,7 +263,8 @@ class Generator:
         r = self.rng
         origin = h.origin
         given = r.choice(NAMES[origin][sex])
-        fam_native, fam_latin = family[0], r.choice(family[1])
+        # One spelling of the family name per household, with the odd variant (another passport).
+        fam_native, fam_latin = family[0], family[1][h.index % len(family[1])] if r.random() < 0.9 else r.choice(family[1])
         if sex == _F and origin in CYRILLIC_FAMILY and fam_native[-2:] in ("ов", "ев", "ин"):
             fam_native, fam_latin = fam_native + "а", fam_latin + "a"
         patronymic = None
@@ -272,6 +273,8 @@ class Generator:
             patronymic = father + ("ович" if sex == _M else "овна")
         if birth_date is None:
             birth_date = TODAY - timedelta(days=age * 365 + r.randint(0, 364))
+            if birth_date >= h.arrived_on:  # born abroad, before the family arrived
+                birth_date = h.arrived_on - timedelta(days=r.randint(1, 364))
             if r.random() < 0.08:  # documents lost: only the year is known, recorded as 1 January
                 birth_date = date(birth_date.year, 1, 1)
         if origin == "XXA":
@@ -334,11 +337,20 @@ def person_body(p: PersonSpec, *, latin: bool) -> dict:
     return body
 
 
+# The border referral has its own, shorter list of needs (what a border officer can see).
+REFERRAL_NEEDS = {"unaccompanied_or_separated_child": "unaccompanied_or_separated_child", "woman_at_risk": "woman_at_risk",
+                  "survivor_of_torture": "survivor_of_torture", "disability": "disability",
+                  "serious_medical_condition": "serious_medical_condition", "older_person_at_risk": "older_person_at_risk",
+                  "single_parent_or_caregiver": "single_parent", "pregnant_or_lactating": "pregnant_or_lactating",
+                  "family_unity": "family_unity", "survivor_of_sgbv": "other", "child_at_risk": "other"}
+
+
 def referral_body(h: HouseholdSpec, p: PersonSpec) -> dict:
     return {"given_name": p.given_name, "family_name": p.family_name, "birth_date": p.birth_date.isoformat(),
             "sex": p.sex, "citizenship": p.citizenship[0] if p.citizenship else "XXX",
             "crossing_point": h.crossing_point, "language": p.languages[0][:3], "intent": "asylum",
-            "irregular_entry": h.crossing_point == "Korday" and p.citizenship == [], "specific_needs": p.specific_needs}
+            "irregular_entry": h.crossing_point == "Korday" and p.citizenship == [],
+            "specific_needs": sorted({REFERRAL_NEEDS[n] for n in p.specific_needs if n in REFERRAL_NEEDS})}
 
 
 RSD_NEEDS = {"survivor_of_torture": "torture_survivor", "woman_at_risk": "woman_at_risk",
@@ -373,7 +385,8 @@ class ApiFiller:
         rng = random.Random(h.household_id)
         ids: dict[str, str] = {}
         focal = h.focal
-        if h.procedure == "asylum_seeker" and focal.age() >= 18 and rng.random() < 0.6:
+        referred = h.procedure == "asylum_seeker" and focal.age() >= 18 and rng.random() < 0.6
+        if referred:  # rsd lodges the application from the referral event
             made = await self.post("registration", "/api/v1/border-referrals", "border-officer",
                                    referral_body(h, focal), self._key(f"ref-{focal.person_id}"))
         else:
@@ -403,7 +416,7 @@ class ApiFiller:
             }, self._key(f"b-{child.person_id}"))
             if got:
                 ids[child.person_id] = got["person_id"]
-        if h.procedure in ("refugee", "rejected") or (h.procedure == "asylum_seeker" and "ref-" not in str(made)):
+        if h.procedure in ("refugee", "rejected") or (h.procedure == "asylum_seeker" and not referred):
             members = [{"id": f"m{i}", "person_id": ids[m.person_id], "relationship": RSD_REL.get(m.relationship, "other"),
                         "sex": m.sex, "birth_date": m.birth_date.isoformat(),
                         "specific_needs": sorted({RSD_NEEDS[n] for n in m.specific_needs if n in RSD_NEEDS})}
@@ -449,7 +462,11 @@ def _now() -> datetime:
 
 
 class Bulk:
-    """Batched `insert().values([...])` into one service's tables (SQLAlchemy core, no COPY)."""
+    """Batched inserts into one service's tables (SQLAlchemy core, no COPY).
+
+    `conn.execute(insert(table), rows)`: SQLAlchemy 2 sends it as multi-row `INSERT ... VALUES
+    (...), (...)` batches ("insertmanyvalues") with a cached statement; building a fresh
+    `insert().values(rows)` per batch spent most of its time compiling the statement."""
 
     def __init__(self, url: str, batch: int):
         from sqlalchemy.ext.asyncio import create_async_engine
@@ -470,16 +487,28 @@ class Bulk:
 
         for t in ([table] if table is not None else list(self.pending)):
             rows = self.pending.pop(t, [])
-            # PostgreSQL allows 65,535 bind parameters per statement.
-            step = max(1, 60000 // max(1, len(rows[0]))) if rows else 1
-            for i in range(0, len(rows), step):
+            if rows:
                 async with self.engine.begin() as conn:
-                    await conn.execute(insert(t).values(rows[i:i + step]))
+                    await conn.execute(insert(t), rows)
             self.rows += len(rows)
 
     async def close(self) -> None:
         await self.flush()
         await self.engine.dispose()
+
+
+def _memoise_name_functions() -> None:
+    """Names repeat a great deal in a population: cache the pure name functions the domain calls."""
+    import functools
+
+    from registration.domain import duplicates, names, person
+    from registration.store import repository
+
+    for fn in ("match_key", "blocking_key", "skeleton", "transliterate", "fold", "script_of"):
+        cached = functools.lru_cache(maxsize=100_000)(getattr(names, fn))
+        for module in (names, duplicates, person, repository):
+            if hasattr(module, fn):
+                setattr(module, fn, cached)
 
 
 async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> dict:
@@ -495,6 +524,7 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
         BlockingKeyRow, HouseholdRow, IssuedDocumentRow, PersonRow, StatusFactRow,
     )
 
+    _memoise_name_functions()
     rules, matching = RegistrationRules(), MatchingConfig()
     bulk = Bulk(url, batch)
     serials: dict[tuple, int] = {}
@@ -537,11 +567,13 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
                     "occurred_on": h.arrived_on, "sequence": 0, "recorded_at": now})
             doc = None
             issued = max(h.arrived_on, TODAY - timedelta(days=300))
-            if h.procedure == "asylum_seeker" and p.age() >= 18:
-                kids = [Dependant(c.person_id, c.birth_date) for c in everyone if c.age() < 18] if p is h.focal else []
+            registered_on = TODAY - timedelta(days=30)
+            if h.procedure == "asylum_seeker" and p.age(registered_on) >= 18:
+                kids = [Dependant(c.person_id, c.birth_date) for c in everyone
+                        if c.age(registered_on) < 18 and c.birth_date <= registered_on] if p is h.focal else []
                 doc = issue_asylum_seeker_certificate(
                     number=next_number(IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, issued.year),
-                    holder_person_id=p.person_id, holder_birth_date=p.birth_date, registered_on=TODAY - timedelta(days=30),
+                    holder_person_id=p.person_id, holder_birth_date=p.birth_date, registered_on=registered_on,
                     rules=rules, children=kids)
             elif h.procedure == "refugee":
                 doc = issue_refugee_certificate(number=next_number(IssuedDocumentKind.REFUGEE_CERTIFICATE, issued.year),
