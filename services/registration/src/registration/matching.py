@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -20,4 +21,10 @@ async def candidates(persons: Persons, person: Person, config: MatchingConfig) -
     """Scored candidates at or above the review threshold, best first."""
     record = MatchRecord.of(person)
     others = [p for p in await persons.candidates_for(record) if not p.merged_into]
+    # Scoring is CPU-bound pure Python: off the event loop, other requests (verification,
+    # reads) interleave with it instead of queueing behind a whole check.
+    return await asyncio.to_thread(_score, record, others, config)
+
+
+def _score(record: MatchRecord, others: list[Person], config: MatchingConfig) -> list[MatchResult]:
     return find_candidates(record, [MatchRecord.of(p) for p in others], config)

@@ -56,8 +56,13 @@ class MatchingConfig:
     # A name similarity below this counts as disagreement (0), not as partial agreement: sisters
     # Zarina and Laila (Jaro-Winkler 0.70) must not add up to a likely duplicate.
     name_agreement_floor: float = 0.8
+    # How many people sharing blocking keys are scored per check (those sharing most keys first):
+    # scoring is pure Python, so this bounds a check's cost however common a name is.
+    candidate_limit: int = 200
 
     def __post_init__(self) -> None:
+        if not 1 <= self.candidate_limit <= 5000:
+            raise ValueError("candidate_limit: 1 to 5000")
         for kind in self.blocking_keys:
             if kind not in BLOCKING_KINDS:
                 raise ValueError(f"unknown blocking key {kind!r}")

@@ -19,7 +19,6 @@ from ..domain.names import match_key
 from .tables import BlockingKeyRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow
 
 # Bounded candidate query: a blocking key shared by more people than this is too common to help.
-MAX_CANDIDATES = 500
 
 
 def _now() -> datetime:
@@ -93,7 +92,7 @@ class Persons:
 
     async def candidates_for(self, record: MatchRecord) -> list[Person]:
         """Persons sharing a blocking key with `record`, those sharing most keys first (bounded)."""
-        ids = await self.ids_sharing_keys(blocking_keys(record, self.matching), MAX_CANDIDATES)
+        ids = await self.ids_sharing_keys(blocking_keys(record, self.matching), self.matching.candidate_limit)
         if not ids:
             return []
         rows = (await self.session.execute(select(PersonRow).where(PersonRow.person_id.in_(ids)))).scalars()
