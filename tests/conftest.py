@@ -53,8 +53,26 @@ def _start(config: tuple[str, str], tmp_root: Path) -> Stack:
 
 
 @pytest.fixture(scope="session")
-def tmp_root(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("pana")
+def tmp_root(request) -> Path:
+    """Our own directory, not under pytest's basetemp.
+
+    PostgreSQL runs as an unprivileged user (we are root in CI) and reaches its data
+    by absolute path; any pytest session that starts meanwhile resets
+    /tmp/pytest-of-<user> to 0700, and the server would PANIC at its next checkpoint.
+    Kept with the services' logs when a test failed or PANA_TEST_KEEP is set.
+    """
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="pana-e2e-"))
+    yield root
+    for stack in _stacks.values():
+        stack.stop()
+    _stacks.clear()
+    if request.session.testsfailed or os.environ.get("PANA_TEST_KEEP"):
+        print(f"\n[pana] logs and data kept in {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", params=stack_configs(), ids=lambda c: f"{c[0]}+{c[1]}")
