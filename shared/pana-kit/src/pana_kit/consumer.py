@@ -7,7 +7,10 @@ the event in the inbox, so a redelivery changes nothing. A handler that keeps
 failing is retried with backoff, then dead-lettered, and the partition moves on.
 Offsets are committed after the effect, and only for partitions still assigned
 (aiokafka #929, #1046): a commit for a revoked partition would fail or, worse,
-move another member's position.
+move another member's position. A revoke waits for the record in hand and ends
+the batch fetched before it, so a rebalance does not hand the same record twice
+(which the inbox absorbs, but a dead letter would be written twice). A database
+outage is waited out, not counted against the event's attempts.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ log = logging.getLogger("pana.consumer")
 Handler = Callable[[Event, Envelope, UnitOfWork], Awaitable[None]]
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; the record is left uncommitted for a later delivery."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     name: str  # handled | duplicate | skipped | dead_lettered
@@ -50,7 +57,11 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked):
-        await self.owner.commit_processed(set(revoked))
+        # Let the record in hand finish first, so its offset is in this commit; and end the
+        # batch fetched before the rebalance (its partitions restart from the committed offsets).
+        async with self.owner.handling:
+            self.owner.generation += 1
+            await self.owner.commit_processed(set(revoked))
 
     async def on_partitions_assigned(self, assigned):
         for tp in assigned:
@@ -74,6 +85,8 @@ class EventConsumer:
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.processed: dict[TopicPartition, int] = {}
+        self.handling = asyncio.Lock()  # held while one record is handled; a revoke waits for it
+        self.generation = 0  # bumped at every revoke: a batch fetched before it is stale
         self.connected = False
         self._stopping = asyncio.Event()
 
@@ -122,12 +135,15 @@ class EventConsumer:
         assert self.consumer is not None
         while not self._stopping.is_set():
             batches = await self.consumer.getmany(timeout_ms=500, max_records=200)
+            generation = self.generation
             for tp, records in batches.items():
                 for record in records:
-                    if self._stopping.is_set() or tp not in self.consumer.assignment():
-                        break
-                    await self.handle_record(record)
-                    self.processed[tp] = record.offset + 1
+                    async with self.handling:
+                        if (self._stopping.is_set() or self.generation != generation
+                                or tp not in self.consumer.assignment()):
+                            break
+                        await self.handle_record(record)
+                        self.processed[tp] = record.offset + 1
                 await self.commit_processed({tp})
 
     async def commit_processed(self, partitions: set[TopicPartition]) -> None:
@@ -165,7 +181,8 @@ class EventConsumer:
 
     async def deliver(self, event: Event, envelope: Envelope, handler: Handler, record=None) -> Outcome:
         last_error = "unknown"
-        for attempt in range(self.settings.consumer_max_attempts):
+        attempt = 0
+        while attempt < self.settings.consumer_max_attempts:
             try:
                 with continue_trace(envelope.traceparent, f"consume {envelope.type}", **{"messaging.destination.name": record.topic if record else "", "pana.event.id": envelope.id}):
                     async with UnitOfWork(self.db, self.source, signal=self.signal, causation=envelope) as uow:
@@ -187,11 +204,37 @@ class EventConsumer:
             except Exception as exc:
                 last_error = f"{type(exc).__name__}: {exc}"[:500]
                 log.warning("handler for %s failed (attempt %d): %s", envelope.type, attempt + 1, last_error)
+                if await self._waited_for_database():
+                    continue  # the database was away, not the event at fault: this attempt does not count
             delay = self.settings.consumer_retry_backoff_ms / 1000 * 2 ** attempt
+            attempt += 1
             await asyncio.sleep(min(delay, 10) * (0.5 + random.random() / 2))
         if record is None:
             raise RuntimeError(last_error)
         return await self._dead_letter(record, f"failed after {self.settings.consumer_max_attempts} attempts: {last_error}", envelope)
+
+    async def _waited_for_database(self) -> bool:
+        """After a failed attempt: if the database does not answer, wait until it does.
+
+        A database restart or outage is no fault of the event being handled; counting
+        it against the event's attempts would dead-letter valid events (a loss) within
+        seconds. True when the database was away (the attempt is then repeated). When
+        the consumer stops meanwhile, `DatabaseUnavailable` abandons the record
+        uncommitted, so it is delivered again later.
+        """
+        waited = 0
+        while True:
+            try:
+                await self.db.ping()
+                return waited > 0
+            except Exception as exc:  # noqa: BLE001 - any failure to reach the database
+                if waited == 0:
+                    log.warning("consumer %s: database unavailable (%s); holding the record until it is back",
+                                self.group, type(exc).__name__)
+            if self._stopping.is_set():
+                raise DatabaseUnavailable("database unavailable while stopping; the record stays uncommitted")
+            await backoff_sleep(waited, base_s=0.25, cap_s=5)
+            waited += 1
 
     async def _dead_letter(self, record, reason: str, envelope: Envelope | None) -> Outcome:
         headers = list(record.headers or ()) + [
