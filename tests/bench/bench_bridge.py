@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-from common import machine, parser, percentile, summary
+from common import machine, parser, summary
 from support import headers
 
 from pana_kit.stack import Stack, spec

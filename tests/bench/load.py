@@ -35,7 +35,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import httpx
 import pytest
-from support import headers, produce, read_topic, referral_body, wait_for
+from support import headers, produce, read_topic, wait_for
 
 from pana_events import Envelope, to_kafka
 from pana_events.events.registration import PersonRegistered, ReferralRegistered

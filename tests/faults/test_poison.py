@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 from faultflow import applications_by_person, group_lag, lodged_event_ids_by_person, referral_records

@@ -9,7 +9,7 @@ from pana_kit.domain import InvalidInput, RuleViolation
 
 from civil_registry_bridge.domain import events as ev
 from civil_registry_bridge.domain import request as rq
-from civil_registry_bridge.domain.details import ChildDetails, ParentDetails, PlaceOfBirth
+from civil_registry_bridge.domain.details import ChildDetails, ParentDetails
 from civil_registry_bridge.domain.ports import (
     BirthRecordFound,
     BirthRecordNotFound,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from rsd.domain import (Application, ArrivalManner, Assessment, Ground, Interpreter, Member, Outcome,
-                        Relationship, RejectionReason, RsdRules, Sex)
+                        Relationship, RejectionReason, Sex)
 
 D0 = date(2025, 1, 6)  # arrival
 D1 = date(2025, 1, 8)  # lodged

@@ -1,7 +1,7 @@
 """The whole procedure through the API: lodge -> interview -> assessment -> decision -> appeal."""
 
 import pytest
-from api_flows import FAILS, INTERVIEW, MEETS, OFFICER, SUPERVISOR, SUPERVISOR_2, Api, decided, harness, lodged_id
+from api_flows import INTERVIEW, MEETS, SUPERVISOR, SUPERVISOR_2, Api, decided, harness, lodged_id
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
-from api_flows import OFFICER, SUPERVISOR, SUPERVISOR_2, Api, decided, harness, lodged_id
+from api_flows import OFFICER, SUPERVISOR, Api, decided, harness, lodged_id
 from pana_kit.domain import add_months
 
 from rsd.deadline_watch import flag_missed_deadlines

@@ -7,7 +7,6 @@ import pytest
 from pana_events.events import registration as reg
 from pana_events.events import rsd
 from pana_kit.testing import service_harness
-from sqlalchemy import select
 from statelessness.app import create
 from statelessness.settings import StatelessnessSettings
 from statelessness.store.tables import CaseRow

@@ -5,7 +5,6 @@ from statelessness.domain import (
     AppealOutcome,
     BroughtBy,
     ChildAtRiskFlag,
-    DeterminationCase,
     Evidence,
     EvidenceKind,
     EvidenceWeight,

@@ -1,7 +1,7 @@
 """The committed event schemas are a promise to every consumer; these tests keep it."""
 
 import copy
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 from pana_events import EVENT_TYPES, TOPICS, Envelope, EnvelopeError, from_kafka, to_kafka

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from fastapi import Header, Query
+from sqlalchemy import and_, or_
 
 from .errors import Problem
 
@@ -56,9 +58,38 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
             raise ValueError("not an object")
         return value
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from exc
+        raise invalid_cursor() from exc
 
 
 def page_params(limit: int = Query(50, ge=1, le=500, description="Items per page (at most 500)"),
                 cursor: str | None = Query(None, max_length=500, description="`next_cursor` of the previous page")) -> tuple[int, dict | None]:
     return limit, decode_cursor(cursor)
+
+
+def invalid_cursor() -> Problem:
+    return Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor")
+
+
+def keyset_position(cursor: dict | None, *, at: str = "created_at", key: str = "id") -> tuple[datetime, str] | None:
+    """(timestamp, id) of the last row of the previous page, read from a cursor we issued."""
+    if not cursor:
+        return None
+    try:
+        position = datetime.fromisoformat(str(cursor[at])), cursor[key]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise invalid_cursor() from exc
+    if not isinstance(position[1], str):
+        raise invalid_cursor()
+    return position
+
+
+def keyset_after(stmt, time_column, id_column, position: tuple[datetime, str] | None):
+    """Rows after `position` in (time, id) order: pages stay stable while rows are added."""
+    if position is None:
+        return stmt
+    at, last_id = position
+    return stmt.where(or_(time_column > at, and_(time_column == at, id_column > last_id)))
+
+
+def keyset_cursor(at: datetime, row_id: str, *, at_key: str = "created_at", id_key: str = "id") -> str:
+    return encode_cursor({at_key: at.isoformat(), id_key: row_id})

@@ -11,7 +11,6 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, update

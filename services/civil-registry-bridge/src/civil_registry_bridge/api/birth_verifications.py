@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.domain import NotFound
 from pana_kit.errors import Problem, problem_responses
-from pana_kit.http import encode_cursor, page_params, purpose_header
+from pana_kit.http import encode_cursor, keyset_after, keyset_position, page_params, purpose_header
 from pana_kit.idempotency import idempotency_key_header
 from pana_kit.service import unit_of_work
 
@@ -124,14 +123,7 @@ async def list_birth_verifications(
         stmt = stmt.where(BirthRequestRow.status == status)
     if kind:
         stmt = stmt.where(BirthRequestRow.kind == kind)
-    if cursor:
-        try:
-            created = datetime.fromisoformat(str(cursor["created_at"]))
-            last_id = str(cursor["id"])
-        except (KeyError, ValueError, TypeError) as exc:
-            raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from exc
-        stmt = stmt.where(or_(BirthRequestRow.created_at > created,
-                              and_(BirthRequestRow.created_at == created, BirthRequestRow.id > last_id)))
+    stmt = keyset_after(stmt, BirthRequestRow.created_at, BirthRequestRow.id, keyset_position(cursor))
     async with request.app.state.db.transaction() as session:
         rows = list((await session.execute(stmt)).scalars())
         await audit.record(session, principal, "list", f"birth-verifications?child_person_id={child_person_id or '*'}",

@@ -4,7 +4,7 @@ whatever the parents' status. The civil-registry bridge follows `registration.bi
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -15,7 +15,8 @@ from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.domain import NotFound, RuleViolation
 from pana_kit.errors import Problem, problem_responses
-from pana_kit.http import check_if_match, encode_cursor, etag_of, if_match_header, page_params, purpose_header
+from pana_kit.http import (check_if_match, encode_cursor, etag_of, if_match_header, keyset_after, keyset_position,
+                           page_params, purpose_header)
 from pana_kit.service import unit_of_work
 
 from ..domain import IdentityDocument, IdentityDocumentKind, Person
@@ -211,18 +212,6 @@ def _review_out(row: DuplicateReviewRow) -> ReviewOut:
                      override_reason=row.override_reason, created_at=row.created_at, etag=_review_etag(row))
 
 
-def _after(cursor: dict | None) -> tuple[datetime, str] | None:
-    if not cursor:
-        return None
-    try:
-        at, review_id = datetime.fromisoformat(cursor["t"]), cursor["id"]
-        if not isinstance(review_id, str):
-            raise TypeError
-        return at, review_id
-    except (KeyError, TypeError, ValueError):
-        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from None
-
-
 @router.get(
     "/api/v1/duplicate-reviews",
     response_model=ReviewPage,
@@ -240,14 +229,12 @@ async def list_reviews(
     principal: Principal = Depends(require("registration:merge")),
 ) -> ReviewPage:
     limit, cursor = page
-    after = _after(cursor)
+    after = keyset_position(cursor, at="t")
     query = select(DuplicateReviewRow).where(DuplicateReviewRow.state == state)
     if person_id:
         query = query.where(or_(DuplicateReviewRow.person_id == person_id,
                                 DuplicateReviewRow.candidate_person_id == person_id))
-    if after:
-        query = query.where(or_(DuplicateReviewRow.created_at > after[0],
-                                and_(DuplicateReviewRow.created_at == after[0], DuplicateReviewRow.review_id > after[1])))
+    query = keyset_after(query, DuplicateReviewRow.created_at, DuplicateReviewRow.review_id, after)
     query = query.order_by(DuplicateReviewRow.created_at, DuplicateReviewRow.review_id).limit(limit + 1)
     async with request.app.state.db.transaction() as session:
         rows = list((await session.execute(query)).scalars())

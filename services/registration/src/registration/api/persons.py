@@ -24,7 +24,7 @@ from ..publishing import citizenship_status, person_registered_event
 from ..store.repository import Persons
 from ..store.tables import DuplicateReviewRow, PersonRow
 from .fields import (
-    AddressIn, ContactIn, CountryCode, Identifier, LanguageCode, PastDate, Precision, Reason, SexIn, Specifics,
+    AddressIn, ContactIn, CountryCode, LanguageCode, PastDate, Precision, Reason, SexIn, Specifics,
     Strict, Text,
 )
 

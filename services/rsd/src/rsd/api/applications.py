@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.errors import Problem, problem_responses
-from pana_kit.http import encode_cursor, etag_of, page_params, purpose_header
+from pana_kit.http import encode_cursor, etag_of, keyset_position, page_params, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
@@ -100,12 +99,7 @@ async def list_applications(
     principal: Principal = Depends(require("rsd:read")),
 ) -> ApplicationPage:
     limit, cursor = page
-    after = None
-    if cursor:
-        try:
-            after = (datetime.fromisoformat(str(cursor["created_at"])), str(cursor["id"]))
-        except (KeyError, ValueError) as exc:
-            raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from exc
+    after = keyset_position(cursor)
     async with request.app.state.db.transaction() as session:
         rows = await applications_for(session, request, principal).page(
             limit=limit, after=after, person_id=person_id, status=status, office=office)

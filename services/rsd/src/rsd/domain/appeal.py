@@ -9,7 +9,7 @@ from enum import Enum
 from pana_kit.domain import InvalidInput, RuleViolation
 
 from .decision import MemberOutcome, Outcome
-from .events import AppealDecided, AppealLodged, ApplicationClosed, StatusRestored
+from .events import AppealDecided, AppealLodged, StatusRestored
 from .state import ApplicationState, ClosureReason
 
 

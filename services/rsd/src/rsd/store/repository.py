@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import and_, case, false, func, or_, select, tuple_, update
+from sqlalchemy import case, false, func, select, tuple_, update
 
 from pana_kit.crypto import Keyring, Sealed
 from pana_kit.domain import NotFound
 from pana_kit.errors import Problem
+from pana_kit.http import keyset_after
 
 from ..domain import Application, RsdRules, deadlines
 from .tables import ApplicantRow, ApplicationRow, ClaimTextRow
@@ -88,10 +89,7 @@ class Applications:
             stmt = stmt.where(ApplicationRow.status == status)
         if office:
             stmt = stmt.where(ApplicationRow.office == office)
-        if after:
-            created, last_id = after
-            stmt = stmt.where(or_(ApplicationRow.created_at > created,
-                                  and_(ApplicationRow.created_at == created, ApplicationRow.id > last_id)))
+        stmt = keyset_after(stmt, ApplicationRow.created_at, ApplicationRow.id, after)
         return list((await self.session.execute(stmt)).scalars())
 
     async def with_deadlines(self, *, today: date, overdue: bool, horizon_days: int, limit: int,

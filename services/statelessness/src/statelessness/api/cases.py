@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Callable
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, or_, select
 

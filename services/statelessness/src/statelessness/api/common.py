@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from pydantic import AfterValidator
-from sqlalchemy import and_, or_
-
 from pana_kit import audit
 from pana_kit.errors import Problem
+from pana_kit.http import keyset_after, keyset_position
 
 SERVICE = "statelessness"
 EARLIEST = date(1900, 1, 1)
@@ -39,14 +38,7 @@ def query_day(value: date | None) -> date:
 
 def after(stmt, model, cursor: dict | None):
     """Keyset pagination on (created_at, id)."""
-    if not cursor:
-        return stmt
-    try:
-        created = datetime.fromisoformat(str(cursor["created_at"]))
-        last_id = str(cursor["id"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from exc
-    return stmt.where(or_(model.created_at > created, and_(model.created_at == created, model.id > last_id)))
+    return keyset_after(stmt, model.created_at, model.id, keyset_position(cursor))
 
 
 async def audited(session, principal, action: str, resource: str, *, purpose: str | None = None, outcome: str = "ok"):

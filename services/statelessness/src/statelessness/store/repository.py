@@ -7,7 +7,7 @@ case id as context) on the way in and decrypted on the way out.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from sqlalchemy import delete, select, update
 
 from pana_kit.crypto import Keyring, is_token
