@@ -1,6 +1,6 @@
 """Figures for issue 4 (run on demand, never as a timed test):
 
-    uv run python services/rsd/tests/bench/bench_rsd.py --cases 50 --open-cases 100000
+    uv run python tests/bench/bench_rsd.py --cases 50 --open-cases 100000
 
 1. The full procedure (lodge -> interview -> assessment -> decision -> appeal -> appeal decision) through the
    API in process (SQLite): cases per second and p99 of each step.
