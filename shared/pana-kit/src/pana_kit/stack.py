@@ -6,7 +6,6 @@ tests use it too (Apache Kafka, PostgreSQL), so what a user runs is what we test
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -180,6 +179,3 @@ class Stack:
 def spec(name: str) -> ServiceSpec:
     return next(s for s in SERVICES if s.name == name)
 
-
-def env_flag(name: str, default: str) -> str:
-    return os.environ.get(name, default)
