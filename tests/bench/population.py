@@ -336,20 +336,13 @@ def person_body(p: PersonSpec, *, latin: bool) -> dict:
     return body
 
 
-# The border referral has its own, shorter list of needs (what a border officer can see).
-REFERRAL_NEEDS = {"unaccompanied_or_separated_child": "unaccompanied_or_separated_child", "woman_at_risk": "woman_at_risk",
-                  "survivor_of_torture": "survivor_of_torture", "disability": "disability",
-                  "serious_medical_condition": "serious_medical_condition", "older_person_at_risk": "older_person_at_risk",
-                  "single_parent_or_caregiver": "single_parent", "pregnant_or_lactating": "pregnant_or_lactating",
-                  "family_unity": "family_unity", "survivor_of_sgbv": "other", "child_at_risk": "other"}
-
 
 def referral_body(h: HouseholdSpec, p: PersonSpec) -> dict:
     return {"given_name": p.given_name, "family_name": p.family_name, "birth_date": p.birth_date.isoformat(),
             "sex": p.sex, "citizenship": p.citizenship[0] if p.citizenship else "XXX",
             "crossing_point": h.crossing_point, "language": p.languages[0][:3], "intent": "asylum",
             "irregular_entry": h.crossing_point == "Korday" and p.citizenship == [],
-            "specific_needs": sorted({REFERRAL_NEEDS[n] for n in p.specific_needs if n in REFERRAL_NEEDS})}
+            "specific_needs": sorted(set(p.specific_needs))}
 
 
 RSD_NEEDS = {"survivor_of_torture": "torture_survivor", "woman_at_risk": "woman_at_risk",
@@ -467,13 +460,21 @@ class Bulk:
     (...), (...)` batches ("insertmanyvalues") with a cached statement; building a fresh
     `insert().values(rows)` per batch spent most of its time compiling the statement."""
 
-    def __init__(self, url: str, batch: int):
+    def __init__(self, url: str, batch: int, label: str = "bulk"):
         from sqlalchemy.ext.asyncio import create_async_engine
 
         self.engine = create_async_engine(url)
         self.batch = batch
         self.pending: dict = {}
         self.rows = 0
+        self.label = label
+        self.started = time.perf_counter()
+
+    def tick(self, persons: int, every: int = 100_000) -> None:
+        """A progress line every `every` persons: a million takes long enough to want one."""
+        if persons % every == 0:
+            took = time.perf_counter() - self.started
+            print(f"  [{self.label}] {persons:,} persons in {took:.0f}s ({persons / took:.0f}/s)", flush=True)
 
     async def add(self, table, row: dict) -> None:
         rows = self.pending.setdefault(table, [])
@@ -525,7 +526,7 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
 
     _memoise_name_functions()
     rules, matching = RegistrationRules(), MatchingConfig()
-    bulk = Bulk(url, batch)
+    bulk = Bulk(url, batch, "registration")
     serials: dict[tuple, int] = {}
     counts = {"persons": 0, "households": 0, "documents": 0, "blocking_keys": 0}
     fact = {"asylum_seeker": "asylum_application_registered", "refugee": "refugee_status_recognised",
@@ -543,6 +544,7 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
         hh = Household.form(household_id=h.household_id, focal_person_id=h.focal.person_id, formed_on=h.arrived_on)
         for p in everyone:
             counts["persons"] += 1
+            bulk.tick(counts["persons"])
             details = {"given_name": p.given_name, "family_name": p.family_name, "patronymic": p.patronymic,
                        "given_name_latin": p.given_name_latin, "family_name_latin": p.family_name_latin,
                        "birth_date": p.birth_date, "sex": p.sex, "country_of_origin": p.country_of_origin,
@@ -603,7 +605,7 @@ async def bulk_rsd(url: str, persons: int, seed: int, batch: int) -> dict:
     from rsd.store.tables import ApplicantRow, ApplicationRow
 
     rules = RsdRules()
-    bulk = Bulk(url, batch)
+    bulk = Bulk(url, batch, "rsd")
     counts = {"applicants": 0, "applications": 0}
     now = _now()
     from rsd.domain.application import ArrivalManner
@@ -617,6 +619,7 @@ async def bulk_rsd(url: str, persons: int, seed: int, batch: int) -> dict:
             members.append(Member(id=f"m{i}", person_id=p.person_id, relationship=rel, sex=p.sex,
                                   birth_date=p.birth_date))
             counts["applicants"] += 1
+            bulk.tick(counts["applicants"])
             await bulk.add(ApplicantRow.__table__, {
                 "person_id": p.person_id, "given_name": p.given_name_latin, "family_name": p.family_name_latin,
                 "sex": p.sex, "birth_date": p.birth_date, "citizenship": p.citizenship,
@@ -643,12 +646,13 @@ async def bulk_statelessness(url: str, persons: int, seed: int, batch: int) -> d
 
     keyring = keyring_from_settings(StatelessnessSettings(dev_mode=True))
     rules = StatelessnessRules()
-    bulk = Bulk(url, batch)
+    bulk = Bulk(url, batch, "statelessness")
     counts = {"persons": 0, "cases": 0}
     now = _now()
     for h in Generator(seed).households(persons=persons):
         for p in h.everyone():
             counts["persons"] += 1
+            bulk.tick(counts["persons"])
             await bulk.add(PersonRow.__table__, {
                 "person_id": p.person_id, "sex": p.sex, "birth_date": p.birth_date, "citizenship": p.citizenship,
                 "citizenship_status": p.citizenship_status or "known", "country_of_origin": p.country_of_origin,

@@ -127,6 +127,25 @@ async def test_overdue_border_referrals(reg):
     assert (await reg.client.get("/api/v1/border-referrals", headers=reg.headers("border-officer"))).status_code == 403
 
 
+async def test_a_referral_takes_every_specific_need_a_person_can_have(reg):
+    """The referral's vocabulary is the register's: a need the API takes is one the person can hold."""
+    from registration.domain.person import SpecificNeed
+
+    h = reg.headers("border-officer")
+    body = {"given_name": "Aziz", "family_name": "Karimov", "birth_date": "1990-04-12", "sex": "male",
+            "citizenship": "AFG", "crossing_point": "Dostyk", "language": "prs", "intent": "asylum"}
+    r = await reg.client.post("/api/v1/border-referrals", headers={**h, "Idempotency-Key": "needs-0001"},
+                              json={**body, "specific_needs": [n.value for n in SpecificNeed]})
+    assert r.status_code == 201, r.text
+    before = (await reg.client.get("/api/v1/border-referrals", headers=reg.headers("registration-officer"))).json()
+    for unknown in ("single_parent", "other"):
+        bad = await reg.client.post("/api/v1/border-referrals", headers={**h, "Idempotency-Key": f"needs-{unknown}"},
+                                    json={**body, "given_name": "Omid", "specific_needs": [unknown]})
+        assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json", bad.text
+    after = (await reg.client.get("/api/v1/border-referrals", headers=reg.headers("registration-officer"))).json()
+    assert after == before
+
+
 async def test_population_statistics(reg):
     ids = [await register(reg, given, "Rahimi", "1990-01-01", country_of_origin="AFG", sex="female")
            for given in ("Zarina", "Laila", "Mariam", "Parisa", "Farida", "Shirin")]

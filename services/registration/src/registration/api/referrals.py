@@ -19,6 +19,7 @@ from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
 from ..domain import BorderReferral, BorderStatement, Person
+from .fields import SpecificNeedIn
 from ..publishing import person_registered_event
 from ..store.repository import Persons, Referrals
 from ..store.tables import ReferralRow
@@ -62,11 +63,9 @@ class BorderReferralIn(BaseModel):
     irregular_entry: bool = Field(False, description="Entered other than at an official crossing point")
     arrived_on: PastDate | None = Field(None, description="Day of arrival, when before the referral")
     statement: LongText | None = Field(None, description="What the person told the border officer (kept in registration only)")
-    specific_needs: list[Literal[
-        "unaccompanied_or_separated_child", "woman_at_risk", "survivor_of_torture", "disability",
-        "serious_medical_condition", "older_person_at_risk", "single_parent", "pregnant_or_lactating",
-        "family_unity", "legal_and_physical_protection_needs", "other",
-    ]] = Field(default_factory=list, max_length=20)
+    # The person's own vocabulary: the referral registers a person, and a border-only list
+    # ("single_parent", "other") let the API accept needs the register then refused.
+    specific_needs: list[SpecificNeedIn] = Field(default_factory=list, max_length=20)
     office: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9\-]{1,49}$")] | None = None
 
 
