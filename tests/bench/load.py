@@ -21,8 +21,9 @@ Reports throughput and p50/p99 per operation, errors by status, CPU% and RSS per
 (services, PostgreSQL with its backends, Kafka), consumer lag per group during the run and
 the time to drain it afterwards, and names the first bottleneck.
 
-National scale (on demand, not in CI; needs hours and a bigger machine):
-    uv run python tests/bench/load.py --persons 1000000 --seconds 1800 --concurrency 64 --instances 2
+National scale (on demand, not in CI): one population, the day with one instance of every
+service, then again with two:
+    uv run python tests/bench/load.py --persons 1000000 --seconds 600 --concurrency 32 --instances 1 2
 """
 
 from __future__ import annotations
@@ -372,7 +373,9 @@ def main() -> None:
     p.set_defaults(var="/tmp/pana-load")
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--concurrency", type=int, default=16)
-    p.add_argument("--instances", type=int, default=1, choices=[1, 2])
+    p.add_argument("--instances", type=int, nargs="+", default=[1], choices=[1, 2],
+                   help="instances per service; '1 2' runs the day twice on one population, then with a second "
+                        "instance of every service (loading 1,000,000 persons once, not twice)")
     p.add_argument("--persons", type=int, default=20000, help="bulk-loaded population before the run")
     p.add_argument("--households", type=int, default=30, help="households created through the APIs before the run")
     p.add_argument("--seed", type=int, default=7)
@@ -385,17 +388,15 @@ def main() -> None:
     try:
         t0 = time.perf_counter()
         stack.start()
-        if args.instances == 2:
-            start_second_instances(stack)
         urls = instance_urls(stack)
         print(f"machine: {machine()}; broker={args.broker} database={args.database}; instances per service: "
-              f"{args.instances}; started in {time.perf_counter() - t0:.0f}s")
+              f"{' then '.join(map(str, args.instances))}; started in {time.perf_counter() - t0:.0f}s", flush=True)
         if args.persons:
             t0 = time.perf_counter()
             url = stack.database_url("registration")
             template = url.rsplit("/", 1)[0] + "/{db}"
             run_bulk(template, args.persons, args.seed, 2000, ["registration", "rsd", "statelessness"])
-            print(f"bulk population: {args.persons:,} persons in {time.perf_counter() - t0:.0f}s")
+            print(f"bulk population: {args.persons:,} persons in {time.perf_counter() - t0:.0f}s", flush=True)
         if args.households:
             t0 = time.perf_counter()
             first = {k: v[0] for k, v in urls.items()}
@@ -404,35 +405,45 @@ def main() -> None:
                   f"{time.perf_counter() - t0:.0f}s; {dict(sorted(filler.counts.items()))}")
         world = asyncio.run(collect_world(stack, urls, args.persons, args.seed))
         print(f"world: {len(world['documents'])} documents, {len(world['applications'])} applications, "
-              f"{len(world['cases'])} cases; mix {mix}; {args.concurrency} concurrent clients for {args.seconds:g}s")
-
-        async def run():
-            monitor = Monitor(stack)
-            stop = asyncio.Event()
-            lags: list[dict[str, int]] = []
-            mon = asyncio.create_task(monitor.run(stop))
-            lagger = asyncio.create_task(lag_watch(stack.kafka_bootstrap, stop, lags))
-            day = await working_day(urls, world, mix, args.seconds, args.concurrency, args.seed)
-            stop.set()
-            await asyncio.gather(mon, lagger)
-            drain: dict[str, str] = {}
-            t_end = time.perf_counter()
-            while time.perf_counter() - t_end < 60:
-                now = await consumer_lag(stack.kafka_bootstrap)
-                for g, lag in now.items():
-                    if lag == 0 and g not in drain:
-                        drain[g] = f"in {time.perf_counter() - t_end:.1f}s"
-                if all(v == 0 for v in now.values()):
-                    break
-                await asyncio.sleep(1)
-            for g, lag in now.items():
-                drain.setdefault(g, f"no: {lag} left after 60s")
-            return day, monitor, lags, drain
-
-        day, monitor, lags, drain = asyncio.run(run())
-        report(day, monitor, lags, drain, args.seconds)
+              f"{len(world['cases'])} cases; mix {mix}; {args.concurrency} concurrent clients for {args.seconds:g}s",
+              flush=True)
+        for n in args.instances:
+            if n == 2 and len(urls["registration"]) == 1:
+                start_second_instances(stack)
+                urls = instance_urls(stack)
+            print(f"\n=== {n} instance(s) per service ===", flush=True)
+            run_day(stack, urls, world, mix, args)
     finally:
         stack.stop()
+
+
+def run_day(stack: Stack, urls: dict[str, list[str]], world: dict, mix: dict[str, float], args) -> None:
+    """One working day on the instances running now, then its report (lag drained for up to 60 s)."""
+    async def run():
+        monitor = Monitor(stack)
+        stop = asyncio.Event()
+        lags: list[dict[str, int]] = []
+        mon = asyncio.create_task(monitor.run(stop))
+        lagger = asyncio.create_task(lag_watch(stack.kafka_bootstrap, stop, lags))
+        day = await working_day(urls, world, mix, args.seconds, args.concurrency, args.seed)
+        stop.set()
+        await asyncio.gather(mon, lagger)
+        drain: dict[str, str] = {}
+        t_end = time.perf_counter()
+        while time.perf_counter() - t_end < 60:
+            now = await consumer_lag(stack.kafka_bootstrap)
+            for g, lag in now.items():
+                if lag == 0 and g not in drain:
+                    drain[g] = f"in {time.perf_counter() - t_end:.1f}s"
+            if all(v == 0 for v in now.values()):
+                break
+            await asyncio.sleep(1)
+        for g, lag in now.items():
+            drain.setdefault(g, f"no: {lag} left after 60s")
+        return day, monitor, lags, drain
+
+    day, monitor, lags, drain = asyncio.run(run())
+    report(day, monitor, lags, drain, args.seconds)
 
 
 if __name__ == "__main__":
