@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from pana_kit.fields import PastDate  # noqa: F401 - re-exported for the routers
 
 # Printable text only: control characters in a name corrupt documents and logs.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
@@ -24,15 +25,6 @@ SpecificNeedIn = Literal[
 ]
 
 
-def _not_future(value: date) -> date:
-    if value > date.today():
-        raise ValueError("must not be in the future")
-    if value < date(1900, 1, 1):
-        raise ValueError("must be after 1900-01-01")
-    return value
-
-
-PastDate = Annotated[date, AfterValidator(_not_future)]
 
 
 class Strict(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import and_, or_, select
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pana_events.events import registration as contract
 from pana_kit import audit
@@ -19,7 +19,8 @@ from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
 from ..domain import BorderReferral, BorderStatement, Person
-from .fields import SpecificNeedIn
+from .fields import PastDate, SpecificNeedIn
+from .persons import NEW_PERSON_LINKS
 from ..publishing import person_registered_event
 from ..store.repository import Persons, Referrals
 from ..store.tables import ReferralRow
@@ -31,17 +32,6 @@ router = APIRouter(prefix="/api/v1/border-referrals", tags=["border referrals"])
 # Printable text only: control characters in a name corrupt documents and logs.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
 LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
-
-
-def _not_future(value: date) -> date:
-    if value > date.today():
-        raise ValueError("must not be in the future")
-    if value < date(1900, 1, 1):
-        raise ValueError("must be after 1900-01-01")
-    return value
-
-
-PastDate = Annotated[date, AfterValidator(_not_future)]
 
 
 class BorderReferralIn(BaseModel):
@@ -85,7 +75,7 @@ class BorderReferralOut(BaseModel):
     summary="Refer a person who asks for asylum at the border",
     description="Records what was told at the border, registers the person and starts the asylum procedure "
                 "(rsd lodges the application from the event). Repeat with the same `Idempotency-Key` to retry safely.",
-    responses=problem_responses(401, 403, 409, 413, 422),
+    responses={**NEW_PERSON_LINKS, **problem_responses(401, 403, 409, 413, 422)},
 )
 async def refer(
     body: BorderReferralIn,

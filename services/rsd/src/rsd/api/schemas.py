@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from pana_kit.fields import Day
 
 PublicStatus = Literal["lodged", "recommended", "rejected", "under_appeal", "recognised", "status_ended", "closed"]
 
@@ -61,13 +63,6 @@ class ApplicationDetail(ApplicationSummary):
 # ---- commands ------------------------------------------------------------------------------
 ID = r"^[A-Za-z0-9._:\-]{1,64}$"
 LANG = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
-def _plausible(value: date) -> date:
-    if not date(1900, 1, 1) <= value <= date(2200, 12, 31):
-        raise ValueError("the date is outside 1900-2200")
-    return value
-
-
-Day = Annotated[date, AfterValidator(_plausible)]
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 Text = Field(min_length=1, max_length=2000)
 Reason = Field(min_length=3, max_length=2000, description="Why, in words (kept in the file)")

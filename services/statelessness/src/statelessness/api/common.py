@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from pydantic import AfterValidator
 from pana_kit import audit
+from pana_kit.fields import EARLIEST, LATEST, Day  # noqa: F401 - Day re-exported for the schemas
 from pana_kit.errors import Problem
 from pana_kit.http import keyset_after, keyset_position
 
 SERVICE = "statelessness"
-EARLIEST = date(1900, 1, 1)
-LATEST = date(2100, 12, 31)
-
-
-def _bounded(value: date) -> date:
-    if not EARLIEST <= value <= LATEST:
-        raise ValueError(f"must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
-    return value
-
-
-Day = Annotated[date, AfterValidator(_bounded)]
 STATE_PATTERN = r"^[A-Z]{3}$"
 ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,100}$"
 
