@@ -68,8 +68,8 @@ class Feeder:
         self._thread.start()
         return self
 
-    def wait_sent(self, count: int, timeout: float = 300.0) -> None:
-        deadline = time.monotonic() + timeout
+    def wait_sent(self, count: int, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else 300 + self.n / 10)
         while self.sent < count:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise AssertionError(f"feeder sent {self.sent} of {count} wanted; errors {self.errors[:3]}")
@@ -224,7 +224,8 @@ def lodged_event_ids_by_person(bootstrap: str, person_ids: set[str]) -> dict[str
     return out
 
 
-async def _group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+async def _group_offsets(bootstrap: str, group: str, topics: list[str]) -> tuple[int, int]:
+    """(records committed by `group`, records on `topics`), summed over the partitions."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
 
@@ -234,7 +235,7 @@ async def _group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     await consumer.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
-        lag = 0
+        done = total = 0
         for topic in topics:
             parts = consumer.partitions_for_topic(topic)
             if not parts:
@@ -244,8 +245,9 @@ async def _group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
             ends = await consumer.end_offsets(tps)
             for tp in tps:
                 meta = committed.get(tp)
-                lag += ends[tp] - (meta.offset if meta is not None and meta.offset >= 0 else 0)
-        return lag
+                done += meta.offset if meta is not None and meta.offset >= 0 else 0
+                total += ends[tp]
+        return done, total
     finally:
         await consumer.stop()
         await admin.close()
@@ -253,7 +255,13 @@ async def _group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
 
 def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     """Records not yet committed by `group` on `topics` (0 = it has handled everything)."""
-    return asyncio.run(_group_lag(bootstrap, group, topics))
+    done, total = asyncio.run(_group_offsets(bootstrap, group, topics))
+    return total - done
+
+
+def group_committed(bootstrap: str, group: str, topics: list[str]) -> int:
+    """Records `group` has committed on `topics`: how far it has got, without paging its results."""
+    return asyncio.run(_group_offsets(bootstrap, group, topics))[0]
 
 
 @dataclass
