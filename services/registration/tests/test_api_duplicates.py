@@ -1,5 +1,7 @@
 """Duplicates through the API: the check across scripts and spellings, the review queue, merging."""
 
+from datetime import datetime
+
 import pytest
 from pana_kit.testing import service_harness
 from registration.app import create
@@ -81,6 +83,8 @@ async def _open_review(reg):
     assert r.status_code == 200, r.text
     [review] = r.json()["items"]
     assert (review["person_id"], review["candidate_person_id"]) == (b["person_id"], a["person_id"])
+    # A date-time with its offset, as documented, though SQLite gives the stored time back without one.
+    assert datetime.fromisoformat(review["created_at"]).tzinfo
     return a, b, review
 
 

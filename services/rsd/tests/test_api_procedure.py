@@ -1,5 +1,7 @@
 """The whole procedure through the API: lodge -> interview -> assessment -> decision -> appeal."""
 
+from datetime import datetime
+
 import pytest
 from api_flows import INTERVIEW, MEETS, SUPERVISOR, SUPERVISOR_2, Api, decided, harness, lodged_id
 
@@ -105,6 +107,8 @@ async def test_the_claim_is_encrypted_and_read_only_by_deciding_roles(api):
     assert r.status_code == 200
     kinds = {t["kind"] for t in r.json()["texts"]}
     assert kinds == {"narrative", "interview_record", "assessment"}
+    # A date-time with its offset, as documented, though SQLite gives the stored time back without one.
+    assert all(datetime.fromisoformat(t["written_at"]).tzinfo for t in r.json()["texts"])
     assert "detained" not in (await api.get(app_id)).text
     from rsd.store.tables import ClaimTextRow
     from sqlalchemy import select

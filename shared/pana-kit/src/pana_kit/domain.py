@@ -69,6 +69,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime) -> datetime:
+    """A stored time with its offset: every stored time is UTC, and SQLite gives it back without one."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 def add_months(start: date, months: int) -> date:
     """Calendar months later; the day is clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
     month_index = start.month - 1 + months

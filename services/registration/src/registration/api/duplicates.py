@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select, update
 from pana_events.events import registration as contract
 from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.domain import NotFound, RuleViolation
+from pana_kit.domain import NotFound, RuleViolation, as_utc
 from pana_kit.errors import Problem, problem_responses
 from pana_kit.http import (check_if_match, encode_cursor, etag_of, if_match_header, keyset_after, keyset_position,
                            page_params, purpose_header)
@@ -209,7 +209,7 @@ def _review_etag(row: DuplicateReviewRow) -> str:
 def _review_out(row: DuplicateReviewRow) -> ReviewOut:
     return ReviewOut(review_id=row.review_id, person_id=row.person_id, candidate_person_id=row.candidate_person_id,
                      score=row.score, reasons=list(row.reasons), state=row.state,
-                     override_reason=row.override_reason, created_at=row.created_at, etag=_review_etag(row))
+                     override_reason=row.override_reason, created_at=as_utc(row.created_at), etag=_review_etag(row))
 
 
 @router.get(

@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import case, false, func, select, tuple_, update
 
 from pana_kit.crypto import Keyring, Sealed
-from pana_kit.domain import NotFound
+from pana_kit.domain import NotFound, as_utc
 from pana_kit.errors import Problem
 from pana_kit.http import keyset_after
 
@@ -175,7 +175,7 @@ class ClaimTexts:
             text = self.keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext),
                                      context=self._context(row.application_id, row.kind, row.ref))
             out.append({"kind": row.kind, "ref": row.ref, "text": text, "written_by": row.written_by,
-                        "written_at": row.created_at})
+                        "written_at": as_utc(row.created_at)})
         return out
 
 
