@@ -34,6 +34,13 @@ def headers(role: str, *, purpose: str | None = "case-work", idempotency_key: st
     return h
 
 
+def all_powerful_headers() -> dict[str, str]:
+    """Every role and scope, so fuzzed requests reach the handlers instead of stopping at 403."""
+    from pana_kit.roles import ROLE_SCOPES, SCOPES
+
+    return headers("supervisor", purpose="audit", roles=list(ROLE_SCOPES), scope=" ".join(SCOPES), subject="fuzzer")
+
+
 def wait_for(probe: Callable[[], Any], *, timeout: float = 60.0, interval: float = 0.2, what: str = "condition") -> Any:
     """Poll until `probe` returns something truthy; fail with the last value otherwise."""
     deadline = time.monotonic() + timeout

@@ -1,4 +1,4 @@
-"""Small HTTP conventions shared by every router: ETags, If-Match, cursors, purpose."""
+"""Small HTTP conventions shared by every router: ETags, If-Match, cursors, purpose, links."""
 
 from __future__ import annotations
 
@@ -33,6 +33,18 @@ def check_if_match(if_match: str | None, current_etag: str) -> None:
 def if_match_header(if_match: str | None = Header(None, alias="If-Match", max_length=200,
                                                   description="ETag from the last read of this record")) -> str | None:
     return if_match
+
+
+def links_from(status: int, parameter: str, *, field: str | None = None, **targets: str) -> dict[int, dict[str, Any]]:
+    """A `responses=` entry with OpenAPI links: each target ("METHOD /path") takes its path `parameter` from
+    this body's `field` (by default the same name), so clients and stateful fuzzing can go on from here."""
+    value = f"$response.body#/{field or parameter}"
+    links = {}
+    for name, target in targets.items():
+        method, path = target.split(" ", 1)
+        ref = "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method.lower()
+        links[name] = {"operationRef": ref, "parameters": {parameter: value}}
+    return {status: {"links": links}}
 
 
 def purpose_header(x_purpose: str = Header(..., alias="X-Purpose", min_length=3, max_length=100, pattern=r"^[a-z][a-z\-]*$",

@@ -143,6 +143,29 @@ async def assert_every_route_is_guarded(harness: ServiceHarness, callback_paths:
     return walked
 
 
+async def assert_links_resolve(harness: ServiceHarness) -> int:
+    """Every OpenAPI link names an operation of the document, a parameter it takes and a field of the
+    answer it reads (a wrong one is not an error anywhere else: the link is just never followed).
+    Returns how many links there are."""
+    doc = (await harness.client.get("/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+    count = 0
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                for name, link in response.get("links", {}).items():
+                    where = f"{method.upper()} {path} -> {status} link {name}"
+                    target_path, target_method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
+                    target = doc["paths"].get(target_path.replace("~1", "/").replace("~0", "~"), {}).get(target_method)
+                    assert target, f"{where}: no operation {link['operationRef']}"
+                    body = schemas[response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+                    for parameter, expression in link["parameters"].items():
+                        assert parameter in {p["name"] for p in target.get("parameters", [])}, f"{where}: {parameter}?"
+                        assert expression.removeprefix("$response.body#/") in body["properties"], f"{where}: {expression}?"
+                    count += 1
+    return count
+
+
 # -- privacy of logs and traces ---------------------------------------------------------------------
 
 def _variants(value: str) -> set[str]:

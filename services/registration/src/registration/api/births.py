@@ -25,6 +25,7 @@ from ..publishing import parent_status, person_registered_event
 from ..store.repository import Households, Persons
 from ..store.tables import PersonRow
 from .fields import Identifier, PastDate, Precision, SexIn, Strict, Text
+from .persons import NEW_PERSON_LINKS
 
 router = APIRouter(tags=["births"])
 SERVICE = "registration"
@@ -97,7 +98,7 @@ def _register_child(body, principal: Principal, now: datetime, precision: str = 
                 "present in the household) and emits `registration.birth.recorded.v1` with the parents' legal "
                 "status, so that the birth is registered with the civil registry whatever that status is. "
                 "Retry safely with the same `Idempotency-Key`.",
-    responses=problem_responses(401, 403, 404, 409, 413, 422),
+    responses={**NEW_PERSON_LINKS, **problem_responses(401, 403, 404, 409, 413, 422)},
 )
 async def record_birth(
     household_id: str,
@@ -158,7 +159,7 @@ async def record_birth(
     description="A child found in Kazakhstan whose parents are unknown. Emits `registration.birth.recorded.v1` "
                 "with `foundling: true` (a foundling is a citizen unless proven otherwise, so the civil registry "
                 "and statelessness services follow it). Retry safely with the same `Idempotency-Key`.",
-    responses=problem_responses(401, 403, 409, 413, 422),
+    responses={**NEW_PERSON_LINKS, **problem_responses(401, 403, 409, 413, 422)},
 )
 async def register_foundling(
     body: FoundlingIn,

@@ -15,7 +15,7 @@ from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.domain import NotFound, RuleViolation
 from pana_kit.errors import problem_responses
-from pana_kit.http import check_if_match, etag_of, if_match_header, purpose_header
+from pana_kit.http import check_if_match, etag_of, if_match_header, links_from, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
@@ -139,7 +139,9 @@ async def _join(session, person_id: str, household_id: str) -> None:
     description="A registration group: one focal person and members with their relationship to them. Two focal "
                 "persons (`one_focal_person`), a person in two groups (`one_household_per_person`) or a cycle of "
                 "relationships (`no_cycle_of_relationships`) are refused with 409 and nothing is stored.",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**links_from(201, "household_id", GetHousehold="GET /api/v1/households/{household_id}",
+                            RecordBirth="POST /api/v1/households/{household_id}/births"),
+               **problem_responses(401, 403, 404, 409, 422)},
 )
 async def form_household(
     body: HouseholdIn,

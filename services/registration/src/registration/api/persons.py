@@ -13,7 +13,8 @@ from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.domain import NotFound, RuleViolation
 from pana_kit.errors import problem_responses
-from pana_kit.http import check_if_match, encode_cursor, etag_of, if_match_header, page_params, purpose_header
+from pana_kit.http import (check_if_match, encode_cursor, etag_of, if_match_header, links_from, page_params,
+                           purpose_header)
 from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
@@ -27,6 +28,12 @@ from .fields import (
     AddressIn, ContactIn, CountryCode, LanguageCode, PastDate, Precision, Reason, SexIn, Specifics,
     Strict, Text,
 )
+
+# What can follow any answer that registered a person (OpenAPI links).
+NEW_PERSON_LINKS = links_from(201, "person_id", GetPerson="GET /api/v1/persons/{person_id}",
+                              UpdatePerson="PATCH /api/v1/persons/{person_id}",
+                              PersonHistory="GET /api/v1/persons/{person_id}/history",
+                              AddIdentityDocument="POST /api/v1/persons/{person_id}/identity-documents")
 
 router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
 SERVICE = "registration"
@@ -214,7 +221,7 @@ def person_out(person: Person, row: PersonRow) -> PersonOut:
                 "duplicate is refused with **409** (`rule: likely_duplicate`) listing `candidates`, unless "
                 "`override_reason` is given (recorded and audited). Possible duplicates go to the review queue. "
                 "Emits `registration.person.registered.v1`. Retry safely with the same `Idempotency-Key`.",
-    responses=problem_responses(401, 403, 409, 413, 422),
+    responses={**NEW_PERSON_LINKS, **problem_responses(401, 403, 409, 413, 422)},
 )
 async def register_person(
     body: PersonIn,

@@ -13,7 +13,8 @@ from sqlalchemy import and_, or_, select
 from pana_kit.auth import Principal, require
 from pana_kit.domain import RuleViolation
 from pana_kit.errors import problem_responses
-from pana_kit.http import check_if_match, encode_cursor, etag_of, if_match_header, page_params, purpose_header
+from pana_kit.http import (check_if_match, encode_cursor, etag_of, if_match_header, links_from, page_params,
+                           purpose_header)
 from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
@@ -162,7 +163,13 @@ async def get_case(
     description="Opens a determination case for a person who applies. One case per person at a time: a second "
                 "opening while one is in the procedure is refused (409 `one_case_at_a_time`). Needs `Idempotency-Key`; "
                 "a retry with the same key and body returns the first answer. Emits `statelessness.case.opened.v1`.",
-    responses=problem_responses(400, 401, 403, 409, 422),
+    responses={**links_from(201, "case_id", field="id", GetCase="GET /api/v1/cases/{case_id}",
+                            AddEvidence="POST /api/v1/cases/{case_id}/evidence",
+                            SendInquiry="POST /api/v1/cases/{case_id}/inquiries",
+                            RecordInterview="POST /api/v1/cases/{case_id}/interview",
+                            ExtendDeadline="POST /api/v1/cases/{case_id}/extension",
+                            Determine="POST /api/v1/cases/{case_id}/determination"),
+               **problem_responses(400, 401, 403, 409, 422)},
 )
 async def open_case(
     body: s.OpenCase,
