@@ -24,6 +24,8 @@ the time to drain it afterwards, and names the first bottleneck.
 National scale (on demand, not in CI): one population, the day with one instance of every
 service, then again with two:
     uv run python tests/bench/load.py --persons 1000000 --seconds 600 --concurrency 32 --instances 1 2
+and the latency the expected peak demand meets (open loop), on the same data:
+    uv run python tests/bench/load.py --reuse --rate 7.3 --seconds 300 --instances 1 2
 """
 
 from __future__ import annotations
@@ -287,6 +289,30 @@ async def working_day(urls, world, mix: dict[str, float], seconds: float, concur
     return day
 
 
+async def open_loop_day(urls, world, mix: dict[str, float], seconds: float, rate: float, seed: int,
+                        cap: int = 256) -> Day:
+    """Requests arrive at `rate` per second (Poisson), whatever the answers' speed: the latency
+    a given demand meets, where the closed loop measures how much the system can take."""
+    limits = httpx.Limits(max_connections=cap, max_keepalive_connections=cap)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        day = Day(client, urls, world, seed)
+        ops, weights = list(mix), list(mix.values())
+        rng = random.Random(seed)
+        inflight: set[asyncio.Task] = set()
+        deadline = time.perf_counter() + seconds
+        at = time.perf_counter()
+        while (at := at + rng.expovariate(rate)) < deadline:
+            await asyncio.sleep(max(0.0, at - time.perf_counter()))
+            if len(inflight) >= cap:  # the system has fallen behind: count it, do not pile on
+                day.statuses["(not sent: over cap)"][0] += 1
+                continue
+            task = asyncio.create_task(getattr(day, rng.choices(ops, weights)[0])())
+            inflight.add(task)
+            task.add_done_callback(inflight.discard)
+        await asyncio.gather(*inflight)
+    return day
+
+
 # --- preparing the world --------------------------------------------------------------------
 
 async def collect_world(stack: Stack, urls, persons: int, seed: int) -> dict:
@@ -322,7 +348,7 @@ async def collect_world(stack: Stack, urls, persons: int, seed: int) -> dict:
 # --- reporting ------------------------------------------------------------------------------
 
 def report(day: Day, monitor: Monitor, lags: list[dict[str, int]], drain: dict, seconds: float) -> None:
-    print("\nper operation (closed loop):")
+    print("\nper operation:")
     print(f"  {'operation':<20}{'req':>7}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'p99 1st half':>14}{'p99 2nd half':>14}  statuses")
     total = 0
     growth = {}
@@ -372,6 +398,11 @@ def main() -> None:
     p = parser(__doc__)
     p.set_defaults(var="/tmp/pana-load")
     p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--rate", type=float, default=None,
+                   help="open loop: requests per second arriving whatever the latency (else a closed loop of "
+                        "--concurrency clients)")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep --var's data from an earlier run and skip loading (the million once, many runs)")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--instances", type=int, nargs="+", default=[1], choices=[1, 2],
                    help="instances per service; '1 2' runs the day twice on one population, then with a second "
@@ -383,7 +414,9 @@ def main() -> None:
     args = p.parse_args()
     mix = parse_mix(args.mix)
     var = Path(args.var)
-    shutil.rmtree(var, ignore_errors=True)
+    reuse = args.reuse and (var / "postgres").exists()
+    if not reuse:
+        shutil.rmtree(var, ignore_errors=True)
     stack = Stack(var_dir=var, broker=args.broker, database=args.database)
     try:
         t0 = time.perf_counter()
@@ -391,13 +424,13 @@ def main() -> None:
         urls = instance_urls(stack)
         print(f"machine: {machine()}; broker={args.broker} database={args.database}; instances per service: "
               f"{' then '.join(map(str, args.instances))}; started in {time.perf_counter() - t0:.0f}s", flush=True)
-        if args.persons:
+        if args.persons and not reuse:
             t0 = time.perf_counter()
             url = stack.database_url("registration")
             template = url.rsplit("/", 1)[0] + "/{db}"
             run_bulk(template, args.persons, args.seed, 2000, ["registration", "rsd", "statelessness"])
             print(f"bulk population: {args.persons:,} persons in {time.perf_counter() - t0:.0f}s", flush=True)
-        if args.households:
+        if args.households and not reuse:
             t0 = time.perf_counter()
             first = {k: v[0] for k, v in urls.items()}
             filler = asyncio.run(fill_via_api(first, args.households, args.seed + 1, concurrency=4))
@@ -405,7 +438,9 @@ def main() -> None:
                   f"{time.perf_counter() - t0:.0f}s; {dict(sorted(filler.counts.items()))}")
         world = asyncio.run(collect_world(stack, urls, args.persons, args.seed))
         print(f"world: {len(world['documents'])} documents, {len(world['applications'])} applications, "
-              f"{len(world['cases'])} cases; mix {mix}; {args.concurrency} concurrent clients for {args.seconds:g}s",
+              f"{len(world['cases'])} cases; mix {mix}; "
+              f"{f'open loop at {args.rate:g} req/s' if args.rate else f'{args.concurrency} concurrent clients'} "
+              f"for {args.seconds:g}s",
               flush=True)
         for n in args.instances:
             if n == 2 and len(urls["registration"]) == 1:
@@ -425,7 +460,10 @@ def run_day(stack: Stack, urls: dict[str, list[str]], world: dict, mix: dict[str
         lags: list[dict[str, int]] = []
         mon = asyncio.create_task(monitor.run(stop))
         lagger = asyncio.create_task(lag_watch(stack.kafka_bootstrap, stop, lags))
-        day = await working_day(urls, world, mix, args.seconds, args.concurrency, args.seed)
+        if args.rate:
+            day = await open_loop_day(urls, world, mix, args.seconds, args.rate, args.seed)
+        else:
+            day = await working_day(urls, world, mix, args.seconds, args.concurrency, args.seed)
         stop.set()
         await asyncio.gather(mon, lagger)
         drain: dict[str, str] = {}
