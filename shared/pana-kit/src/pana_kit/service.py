@@ -32,7 +32,7 @@ from .crypto import keyring_from_settings
 from .db import Database
 from .errors import install_problem_handlers, problem_response
 from .logs import configure_logging
-from .middleware import BodyLimitMiddleware, SecurityAndMetricsMiddleware
+from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, SecurityAndMetricsMiddleware
 from .migrations import upgrade
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
@@ -122,6 +122,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     if definition.encrypts:
         app.state.keyring = keyring_from_settings(settings)
     install_problem_handlers(app)
+    app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(SecurityAndMetricsMiddleware, service=definition.name)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
