@@ -123,6 +123,10 @@ class Applications:
     async def due_for_watch(self, *, today: date, limit: int, after_id: str = "") -> list[ApplicationRow]:
         stmt = (self.select().where(ApplicationRow.watch_due < today, ApplicationRow.id > after_id)
                 .order_by(ApplicationRow.id).limit(limit))
+        if self.session.bind.dialect.name == "postgresql":
+            # Several rsd instances each run the watcher: each takes rows the others have not
+            # locked, instead of all reading the same batch and all but one failing at save.
+            stmt = stmt.with_for_update(of=ApplicationRow, skip_locked=True)
         return list((await self.session.execute(stmt)).scalars())
 
     async def lodged_by(self, as_of: date, *, limit: int, after_id: str = "") -> list[ApplicationRow]:
