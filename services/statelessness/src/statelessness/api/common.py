@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from pana_kit import audit
-from pana_kit.fields import EARLIEST, LATEST, Day  # noqa: F401 - Day re-exported for the schemas
+from pana_kit.fields import in_span
 from pana_kit.errors import Problem
 from pana_kit.http import keyset_after, keyset_position
 
@@ -18,10 +18,10 @@ def query_day(value: date | None) -> date:
     """A date from a query parameter (today when absent), checked to be in range."""
     if value is None:
         return date.today()
-    if not EARLIEST <= value <= LATEST:
-        raise Problem(422, f"dates must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}",
-                      errors=[{"field": "date", "message": "out of range", "code": "range"}])
-    return value
+    try:
+        return in_span(value)  # the bodies' Day bounds, asked of a query parameter
+    except ValueError as exc:
+        raise Problem(422, f"dates {exc}", errors=[{"field": "date", "message": "out of range", "code": "range"}])
 
 
 def after(stmt, model, cursor: dict | None):

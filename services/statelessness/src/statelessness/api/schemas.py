@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .common import ID_PATTERN, STATE_PATTERN, Day
+from pana_kit.fields import Day
+
+from .common import ID_PATTERN, STATE_PATTERN
 
 Text = Field(min_length=1, max_length=10_000)
 
