@@ -7,6 +7,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .errors import problem_response
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 SECURITY_HEADERS = [
@@ -90,20 +91,16 @@ class NulRefusalMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
-        if scope["type"] == "http" and ("\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query):
-            await self._refuse(scope, receive, send, "url")
-            return
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"")
+            if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+                response = problem_response(
+                    422, "The URL holds a NUL character, which no parameter accepts",
+                    instance=scope.get("path", "").replace("\x00", ""),
+                    errors=[{"field": "url", "message": "NUL character", "code": "nul_character"}])
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)
-
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, where: str) -> None:
-        from .errors import problem_response
-
-        response = problem_response(422, f"The {where} holds a NUL character, which no field accepts",
-                                    instance=scope.get("path", "").replace("\x00", ""),
-                                    errors=[{"field": where, "message": "NUL character", "code": "nul_character"}])
-        await response(scope, receive, send)
 
 
 class SecurityAndMetricsMiddleware:
