@@ -26,7 +26,7 @@ class DomainError(Exception):
 
 
 class RuleViolation(DomainError):
-    """A step the procedure forbids (409). `rule` is the rule's name as in DOMAIN.md."""
+    """A step the procedure forbids (409). `rule` is the rule's name as in docs/domain."""
 
     status = 409
     type_suffix = "rule-violation"
@@ -57,10 +57,10 @@ class Aggregate:
 
     pending_events: list[Any] = field(default_factory=list, init=False, repr=False, compare=False)
 
-    def record(self, event: Any) -> None:
+    def record(self, event: "DomainEvent") -> None:
         self.pending_events.append(event)
 
-    def collect_events(self) -> list[Any]:
+    def collect_events(self) -> list["DomainEvent"]:
         events, self.pending_events = self.pending_events, []
         return events
 
@@ -122,3 +122,32 @@ def age_bracket(birth_date: date | None, on: date) -> str:
 def mask_small_cells(count: int, threshold: int) -> int | str:
     """Counts below the threshold are shown as '*' (UNHCR convention)."""
     return "*" if 0 < count < threshold else count
+
+
+class StaleVersion(DomainError):
+    """The record changed since the caller read it (optimistic concurrency): 412, mapped once in `errors`."""
+
+    status = 412
+    type_suffix = "precondition-failed"
+
+
+class VersionRequired(DomainError):
+    """A change that does not name the version it was based on (428)."""
+
+    status = 428
+    type_suffix = "precondition-required"
+
+
+class DomainEvent:
+    """Base of every domain event: a dataclass named in the past tense, recorded by an aggregate.
+
+    One style in every service: the class is the event's type (publishing matches on it), the
+    fields are its facts. Contract events (`pana_events`) are made from these in each service's
+    `publishing.py`, never by hand elsewhere.
+    """
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
 from fastapi import Header, Query
 from sqlalchemy import and_, or_
 
+from .application import check_version, etag_of  # noqa: F401 - re-exported for routes
 from .errors import Problem
+from .paging import InvalidCursor, decode_cursor, encode_cursor  # noqa: F401 - re-exported for routes
 
 PURPOSES = ("case-work", "registration", "verification", "statistics", "audit", "appeal", "legal-aid", "supervision")
 
 
-def etag_of(version: int | str, resource_id: str) -> str:
-    return '"' + hashlib.sha256(f"{resource_id}:{version}".encode()).hexdigest()[:32] + '"'
-
-
 def check_if_match(if_match: str | None, current_etag: str) -> None:
     """Updates must name the version they were based on: 428 without it, 412 when stale."""
-    if not if_match:
-        raise Problem(428, "this update needs an If-Match header with the ETag from your last read")
-    candidates = [c.strip() for c in if_match.split(",")]
-    if "*" not in candidates and current_etag not in candidates and f"W/{current_etag}" not in candidates:
-        raise Problem(412, "the record changed since you read it; read it again and reapply your change",
-                      current_etag=current_etag)
+    check_version(if_match, current_etag)
 
 
 def if_match_header(if_match: str | None = Header(None, alias="If-Match", max_length=200,
@@ -56,30 +46,13 @@ def purpose_header(x_purpose: str = Header(..., alias="X-Purpose", min_length=3,
     return x_purpose
 
 
-def encode_cursor(values: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":"), default=str).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(value, dict):
-            raise ValueError("not an object")
-        return value
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid_cursor() from exc
-
-
 def page_params(limit: int = Query(50, ge=1, le=500, description="Items per page (at most 500)"),
                 cursor: str | None = Query(None, max_length=500, description="`next_cursor` of the previous page")) -> tuple[int, dict | None]:
     return limit, decode_cursor(cursor)
 
 
-def invalid_cursor() -> Problem:
-    return Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor")
+def invalid_cursor() -> InvalidCursor:
+    return InvalidCursor()
 
 
 def keyset_position(cursor: dict | None, *, at: str = "created_at", key: str = "id") -> tuple[datetime, str] | None:

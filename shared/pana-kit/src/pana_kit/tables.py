@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for a log.
@@ -78,3 +79,17 @@ class AuditEntry(SQLModel, table=True):
 
 
 KIT_TABLES = (OutboxMessage, InboxMessage, IdempotencyRecord, AuditEntry)
+
+
+def table_base(service: str) -> type[SQLModel]:
+    """A base class for one service's tables, with that service's own metadata.
+
+    Two services may both have a `persons` table; on SQLModel's one global metadata they
+    could not be imported into one process (one pytest run of every service). The kit's
+    tables above stay on the shared metadata; a service's migrations see both
+    (`run_env([Base.metadata, KIT_METADATA])`).
+    """
+    return type(f"{service.title().replace('-', '')}Table", (SQLModel,), {"__module__": __name__}, registry=registry())
+
+
+KIT_METADATA = SQLModel.metadata

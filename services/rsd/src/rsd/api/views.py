@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .schemas import ApplicationDetail
 from ..domain import Application
-from ..domain._document import to_jsonable
+from pana_kit.documents import to_jsonable
 from ..domain.deadlines import deadlines
 from pana_kit.domain import utcnow
 

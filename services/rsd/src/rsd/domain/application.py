@@ -9,7 +9,7 @@ from typing import Any
 
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation
 
-from ._document import build, to_jsonable
+from pana_kit.documents import build, not_stored, to_jsonable
 from .appeal import Appeal, AppealSteps
 from .assessment import Assessment, AssessmentSteps
 from .decision import Decision, DecisionSteps, Extension, MemberOutcome, Recommendation
@@ -105,7 +105,7 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
     reopenings: list[Reopening] = field(default_factory=list)
     endings: list[EndingProceeding] = field(default_factory=list)
     missed_deadlines: list[str] = field(default_factory=list)  # "kind:due" already reported
-    rules: RsdRules = field(default_factory=RsdRules, repr=False, compare=False)
+    rules: RsdRules = not_stored(default_factory=RsdRules, repr=False, compare=False)
 
     # ---- lodging and registration --------------------------------------------------
     @classmethod

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ._document import to_jsonable
+from pana_kit.documents import to_jsonable
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,11 @@
-"""Dataclass <-> JSON-able dict, driven by type hints (dates as ISO strings, enums by value)."""
+"""Aggregates as documents: dataclass <-> JSON-able dict, driven by type hints.
+
+Every service stores its aggregates as one JSON document per row (plus the columns its
+queries need), so this is written once: dates and times as ISO strings, enums by value,
+sets sorted, nested dataclasses as objects. A field marked `not_stored()` (configuration
+such as the rules an aggregate was built with) and the recorded events are left out;
+`from_document(cls, doc, rules=...)` passes them back in.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,17 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-_SKIP = {"pending_events", "rules"}
+_SKIP = {"pending_events"}
+_NOT_STORED = "pana.not_stored"
+
+
+def not_stored(**kwargs: Any) -> Any:
+    """A dataclass field that is not part of the document (e.g. the rules the aggregate runs under)."""
+    return dataclasses.field(metadata={_NOT_STORED: True}, **kwargs)
+
+
+def _stored(f: dataclasses.Field) -> bool:
+    return f.name not in _SKIP and not f.metadata.get(_NOT_STORED, False)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -17,7 +34,7 @@ def to_jsonable(value: Any) -> Any:
         return {
             f.name: to_jsonable(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if f.name not in _SKIP
+            if _stored(f)
         }
     if isinstance(value, Enum):
         return value.value
@@ -42,6 +59,8 @@ def from_jsonable(tp: Any, value: Any) -> Any:
         return from_jsonable(non_none[0], value)
     if value is None:
         return None
+    if origin is typing.Literal:
+        return value
     if origin in (list, set, frozenset):
         items = [from_jsonable(args[0], v) for v in value]
         return origin(items)
@@ -68,6 +87,16 @@ def build(cls: type, doc: dict[str, Any], **extra: Any) -> Any:
     kwargs = {
         f.name: from_jsonable(hints[f.name], doc[f.name])
         for f in dataclasses.fields(cls)
-        if f.init and f.name not in _SKIP and f.name in doc
+        if f.init and _stored(f) and f.name in doc
     }
     return cls(**kwargs, **extra)
+
+
+def to_document(aggregate: Any) -> dict[str, Any]:
+    """The aggregate's stored form (a JSON object)."""
+    return to_jsonable(aggregate)
+
+
+def from_document(cls: type, doc: dict[str, Any], **extra: Any) -> Any:
+    """The aggregate back from its stored form; `extra` supplies the fields that are not stored."""
+    return build(cls, doc, **extra)
