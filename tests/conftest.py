@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support import chosen_broker, chosen_database  # noqa: E402
 
-from pana_kit.stack import Stack  # noqa: E402
+from pana_dev.stack import Stack  # noqa: E402
 
 
 def pytest_report_header(config):
@@ -38,7 +38,7 @@ _stacks: dict[tuple[str, str], Stack] = {}
 
 def _start(config: tuple[str, str], tmp_root: Path) -> Stack:
     broker, database = config
-    from pana_kit.stack import SERVICES
+    from pana_dev.stack import SERVICES
 
     # Spans go to the log files too, so the privacy test can search span attributes.
     spans = {s.name: {f"{s.env_prefix}OTEL_CONSOLE_EXPORT": "true"} for s in SERVICES}

@@ -22,7 +22,7 @@ import httpx
 from common import machine, parser, summary
 from support import headers, referral_body
 
-from pana_kit.stack import Stack, spec
+from pana_dev.stack import Stack, spec
 
 
 def referral_latency(stack: Stack, n: int, rate: float) -> list[float]:

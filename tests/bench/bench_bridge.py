@@ -32,7 +32,7 @@ import httpx
 from common import machine, parser, summary
 from support import headers
 
-from pana_kit.stack import Stack, spec
+from pana_dev.stack import Stack, spec
 
 SETTLED = ("verified", "not_found", "registered", "rejected", "quarantined")
 API_KEY = "sim-registry-key"

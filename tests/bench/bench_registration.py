@@ -34,7 +34,7 @@ from common import machine, summary  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from pana_kit.testing import service_harness  # noqa: E402
+from pana_dev.testing import service_harness  # noqa: E402
 from registration.app import create  # noqa: E402
 from registration.domain import (  # noqa: E402
     MatchingConfig, MatchRecord, Person, RegistrationRules, blocking_keys, document_number,

@@ -25,7 +25,7 @@ from pana_events.events import registration as reg
 from pana_kit import audit
 from pana_kit.auth import Principal
 from pana_kit.roles import ROLE_SCOPES
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from rsd.app import create
 from rsd.settings import RsdSettings
 

@@ -34,7 +34,7 @@ import httpx
 from common import machine, parser, percentile, summary
 from support import headers
 
-from pana_kit.stack import Stack, spec
+from pana_dev.stack import Stack, spec
 
 OFFICER = None  # set in main (token minting reads settings)
 

@@ -47,8 +47,8 @@ from common import machine, parser, percentile
 from population import TODAY, Generator, fill_via_api, person_body, referral_body, run_bulk
 from support import headers
 
-from pana_kit.infra.ports import free_port
-from pana_kit.stack import SERVICES, HttpProcess, Stack
+from pana_dev.launchers.ports import free_port
+from pana_dev.stack import SERVICES, HttpProcess, Stack
 
 DEFAULT_MIX = ("referral=4,register=8,duplicate_check=20,verify=30,rsd_read=18,rsd_command=3,"
                "stateless_read=10,birth_verification=7")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from pana_kit.testing import assert_no_personal_data
+from pana_dev.testing import assert_no_personal_data
 
 pytestmark = pytest.mark.e2e
 

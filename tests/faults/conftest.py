@@ -23,7 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent))  # tests/support.py
 sys.path.insert(0, str(Path(__file__).parent))  # faultflow.py
 
-from pana_kit.stack import Stack, spec  # noqa: E402
+from pana_dev.stack import Stack, spec  # noqa: E402
 
 _running: dict[str, object] = {}
 
@@ -89,7 +89,7 @@ def fault_stack(fault_root) -> Stack:
 @pytest.fixture(scope="session")
 def cluster_stack(fault_root) -> Stack:
     """Three Apache Kafka nodes (RF 3, min ISR 2); registration and rsd with replication factor 3."""
-    from pana_kit.infra.kafka import ApacheKafkaCluster
+    from pana_dev.launchers.kafka import ApacheKafkaCluster
 
     _stop("single")
     if "cluster-stack" not in _running:

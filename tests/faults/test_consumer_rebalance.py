@@ -15,8 +15,8 @@ import httpx
 import pytest
 from faultflow import FAULT_EVENTS, Feeder, applications_by_person, settle_and_count
 
-from pana_kit.infra.ports import free_port
-from pana_kit.stack import HttpProcess, spec
+from pana_dev.launchers.ports import free_port
+from pana_dev.stack import HttpProcess, spec
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import httpx
 from civil_registry_simulator import FaultConfig, SimConfig, create_app as create_simulator
 
 from pana_events.events import registration as reg
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 
 from civil_registry_bridge.app import create
 from civil_registry_bridge.settings import BridgeSettings

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import pytest
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from registration.app import create
 from registration.settings import RegistrationSettings
 

@@ -1,7 +1,7 @@
 """Persons, households and births through the API: real app, real SQLite, no broker."""
 
 import pytest
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from registration.app import create
 from registration.settings import RegistrationSettings
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from registration.app import create
 from registration.domain import BorderReferral, BorderStatement, RegistrationRules
 from registration.settings import RegistrationSettings

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pana_events.events import rsd
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from registration.app import create
 from registration.domain import verify_qr_payload
 from registration.settings import RegistrationSettings

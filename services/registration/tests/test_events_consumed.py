@@ -6,7 +6,7 @@ import pytest
 from pana_events.events import civil_registry as civil
 from pana_events.events import rsd
 from pana_events.events import statelessness as sl
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from registration.app import create
 from registration.settings import RegistrationSettings
 

@@ -1,6 +1,6 @@
 """Each create links to what can follow it (OpenAPI links), so clients and stateful fuzzing can chain them."""
 
-from pana_kit.testing import assert_links_resolve, service_harness
+from pana_dev.testing import assert_links_resolve, service_harness
 from registration.app import create
 from registration.settings import RegistrationSettings
 

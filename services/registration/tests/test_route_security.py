@@ -1,6 +1,6 @@
 """Every route of registration demands a token and its scope, before it looks anything up."""
 
-from pana_kit.testing import assert_every_route_is_guarded, service_harness
+from pana_dev.testing import assert_every_route_is_guarded, service_harness
 from registration.app import create
 from registration.settings import RegistrationSettings
 

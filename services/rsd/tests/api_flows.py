@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from rsd.app import create
 from rsd.settings import RsdSettings
 

@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 from pana_events.events import registration as reg
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from rsd.app import create
 from rsd.settings import RsdSettings
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from api_flows import Api, harness, lodged_id
-from pana_kit.infra.postgres import EmbeddedPostgres
+from pana_dev.launchers.postgres import EmbeddedPostgres
 
 from rsd.deadline_watch import flag_missed_deadlines
 

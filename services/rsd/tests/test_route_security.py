@@ -1,6 +1,6 @@
 """Every route of rsd demands a token and its scope, before it looks anything up."""
 
-from pana_kit.testing import assert_every_route_is_guarded, service_harness
+from pana_dev.testing import assert_every_route_is_guarded, service_harness
 from rsd.app import create
 from rsd.settings import RsdSettings
 

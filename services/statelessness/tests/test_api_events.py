@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 import pytest
 from pana_events.events import registration as reg
 from pana_events.events import rsd
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from statelessness.app import create
 from statelessness.settings import StatelessnessSettings
 

@@ -1,6 +1,6 @@
 """Opening a case links to what can follow it (OpenAPI links), so clients and stateful fuzzing can chain them."""
 
-from pana_kit.testing import assert_links_resolve, service_harness
+from pana_dev.testing import assert_links_resolve, service_harness
 from statelessness.app import create
 from statelessness.settings import StatelessnessSettings
 

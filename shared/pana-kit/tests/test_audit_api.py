@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from pana_kit import audit
 from pana_kit.auth import Principal
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from rsd.app import create
 from rsd.settings import RsdSettings
 from sqlalchemy import text

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 from pana_kit.logs import redact
-from pana_kit.testing import assert_no_personal_data, capture_json_logs, service_harness
+from pana_dev.testing import assert_no_personal_data, capture_json_logs, service_harness
 from rsd.app import create
 from rsd.settings import RsdSettings
 

@@ -7,7 +7,7 @@ from pana_kit.auth import Principal, TokenVerifier, mint_dev_token, require
 from pana_kit.errors import install_problem_handlers
 from pana_kit.ratelimit import TokenBucket, rate_limit
 from pana_kit.settings import ServiceSettings
-from pana_kit.testing import route_scopes
+from pana_dev.testing import route_scopes
 
 
 class Clock:

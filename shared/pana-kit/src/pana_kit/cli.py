@@ -1,13 +1,14 @@
 """`pana` — the operator's command line.
 
-  pana token --role ROLE      print a dev access token (last line of output)
-  pana run                    start the whole system on embedded defaults (make run)
   pana audit verify --service S   verify the audit hash chain of a service's database
-  pana migrations revision --service S -m MSG   autogenerate a migration
   pana keys rotate --service S [--no-activate]   add a field-encryption key (active for new writes)
   pana keys activate --service S --key-id ID     make a key active (second step of a staged rotation)
   pana keys retire --service S --key-id ID       remove a key no value uses any more
   pana keys list --service S                     key ids and the active one (never the keys)
+  pana migrations revision --service S -m MSG   autogenerate a migration
+
+Installed packages add commands through the `pana.commands` entry-point group: in the
+workspace, pana-dev adds `pana run` and `pana token`.
 """
 
 from __future__ import annotations
@@ -15,64 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
-import time
+from importlib.metadata import entry_points
 from pathlib import Path
 
-from .roles import ROLES, SERVICES
-
-
-def _token(args) -> int:
-    from .auth import mint_dev_token
-    from .settings import ServiceSettings
-
-    settings = ServiceSettings(_env_file=None)
-    audience = args.audience.split(",") if args.audience else None
-    token = mint_dev_token(settings, role=args.role, subject=args.subject, office=args.office, audience=audience,
-                           ttl_seconds=args.ttl)
-    print(f"# dev token: role={args.role} office={args.office} audience={audience or list(SERVICES)} ttl={args.ttl}s", file=sys.stderr)
-    print(token)
-    return 0
-
-
-def _run(args) -> int:
-    from .settings import repo_root
-    from .stack import SERVICES as SPECS
-    from .stack import SIMULATOR_PORT, Stack
-
-    var = Path(args.var or repo_root() / "var")
-    ports = {s.name: int(os.environ.get(f"{s.env_prefix}PORT", s.default_port)) for s in SPECS}
-    stack = Stack(var_dir=var, broker=args.broker, database=args.database, ports=ports,
-                  simulator_port=int(os.environ.get("SIMULATOR_PORT", SIMULATOR_PORT)))
-    stopping = False
-
-    def _stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    # Ctrl-C reaches make, uv and us at once; one signal starts the stop, the rest are ignored.
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        print(f"starting broker ({args.broker}) and database ({args.database}) ...", flush=True)
-        stack.start()
-        print("\nPana is running:", flush=True)
-        for name, proc in stack.processes.items():
-            print(f"  {name:<26} {proc.url}/docs", flush=True)
-        print(f"  kafka bootstrap            {stack.kafka_bootstrap}")
-        print("\nA token:  uv run pana token --role border-officer\nCtrl-C stops everything.", flush=True)
-        while not stopping:
-            for proc in stack.processes.values():
-                proc.check_alive()
-            time.sleep(0.5)
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print("\nstopping ...", flush=True)
-        stack.stop()
-        print("stopped.", flush=True)
-    return 0
+from .roles import SERVICES
 
 
 def _audit_verify(args) -> int:
@@ -102,12 +50,11 @@ def _audit_verify(args) -> int:
 def _keyring_path(args) -> Path:
     """--keyring-file, else the service's <PREFIX>KEYRING_FILE, else var/<service>-keyring.json."""
     from .crypto import default_keyring_path
-    from .stack import SERVICES as SPECS
+    from .settings import ENV_PREFIX
 
     if args.keyring_file:
         return Path(args.keyring_file)
-    prefix = next(s.env_prefix for s in SPECS if s.name == args.service)
-    configured = os.environ.get(f"{prefix}KEYRING_FILE")
+    configured = os.environ.get(f"{ENV_PREFIX[args.service]}KEYRING_FILE")
     return Path(configured) if configured else default_keyring_path(args.service)
 
 
@@ -147,20 +94,8 @@ def _revision(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pana", description="Pana operator tools")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    token = sub.add_parser("token", help="print a dev access token")
-    token.add_argument("--role", required=True, choices=ROLES)
-    token.add_argument("--subject", default=None, help="user id (default: <role>-dev)")
-    token.add_argument("--office", default="almaty")
-    token.add_argument("--audience", default=None, help="comma-separated services (default: all four)")
-    token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds")
-    token.set_defaults(func=_token)
-
-    run = sub.add_parser("run", help="start the whole system")
-    run.add_argument("--broker", default=os.environ.get("PANA_BROKER", "embedded"), help="embedded | apache | host:port")
-    run.add_argument("--database", default=os.environ.get("PANA_DATABASE", "sqlite"), help="sqlite | postgres | URL with {db}")
-    run.add_argument("--var", default=None, help="state directory (default: ./var)")
-    run.set_defaults(func=_run)
+    for command in entry_points(group="pana.commands"):  # pana-dev's run and token come first, as before
+        command.load()(sub)
 
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

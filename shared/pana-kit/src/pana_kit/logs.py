@@ -50,7 +50,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
-    # Keep test capture handlers (pana_kit.testing.capture_json_logs) across app creation.
+    # Keep test capture handlers (pana_dev.testing.capture_json_logs) across app creation.
     root.handlers[:] = [handler, *(h for h in root.handlers if getattr(h, "pana_capture", False))]
     root.setLevel(level)
     for noisy in ("aiokafka", "kafka", "sqlalchemy.engine", "httpx", "uvicorn.access"):

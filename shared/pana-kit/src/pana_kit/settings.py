@@ -13,6 +13,15 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+# Each service's settings prefix (its Settings class); `pana keys` and the developer stack read it.
+ENV_PREFIX = {
+    "registration": "REGISTRATION_",
+    "rsd": "RSD_",
+    "statelessness": "STATELESSNESS_",
+    "civil-registry-bridge": "BRIDGE_",
+}
+
+
 def repo_root() -> Path:
     """The checkout's root (where var/ lives), found from the working directory."""
     here = Path.cwd().resolve()

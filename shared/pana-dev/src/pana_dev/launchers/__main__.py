@@ -1,4 +1,4 @@
-"""Run one piece of infrastructure in the foreground: ``python -m pana_kit.infra KIND``.
+"""Run one piece of infrastructure in the foreground: ``python -m pana_dev.launchers KIND``.
 
 For local development and debugging: start a broker or database exactly as the
 tests do, print its address, and stop it cleanly on Ctrl-C or SIGTERM.
@@ -20,7 +20,7 @@ KINDS = ("kafka", "cluster", "postgres", "tansu")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pana_kit.infra", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pana_dev.launchers", description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("--port", type=int, default=None, help="listen port (kafka, postgres, tansu)")
     parser.add_argument("--data-dir", type=Path, default=None, help="kept across runs when given")

@@ -3,7 +3,7 @@
 This is the default broker for running Pana on one machine (docs/architecture.md,
 "Brokers"): one static binary, starts in milliseconds, memory only. It has no
 idempotent or transactional producer and forgets everything on restart, so the
-test suite uses Apache Kafka (`pana_kit.infra.kafka`) instead.
+test suite uses Apache Kafka (`pana_dev.launchers.kafka`) instead.
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from .infra.ports import free_port
-from .infra.process import ManagedProcess
+from pana_kit.settings import ENV_PREFIX
+
+from .launchers.ports import free_port
+from .launchers.process import ManagedProcess
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,10 @@ class ServiceSpec:
 
 
 SERVICES = (
-    ServiceSpec("registration", "registration", "REGISTRATION_", 8001),
-    ServiceSpec("rsd", "rsd", "RSD_", 8002),
-    ServiceSpec("statelessness", "statelessness", "STATELESSNESS_", 8003),
-    ServiceSpec("civil-registry-bridge", "civil_registry_bridge", "BRIDGE_", 8004),
+    ServiceSpec("registration", "registration", ENV_PREFIX["registration"], 8001),
+    ServiceSpec("rsd", "rsd", ENV_PREFIX["rsd"], 8002),
+    ServiceSpec("statelessness", "statelessness", ENV_PREFIX["statelessness"], 8003),
+    ServiceSpec("civil-registry-bridge", "civil_registry_bridge", ENV_PREFIX["civil-registry-bridge"], 8004),
 )
 SIMULATOR_PORT = 8009
 
@@ -86,12 +88,12 @@ class Stack:
         if self.kafka_bootstrap:
             return self.kafka_bootstrap
         if self.broker == "embedded":
-            from .infra.tansu import EmbeddedBroker
+            from .launchers.tansu import EmbeddedBroker
 
             broker = EmbeddedBroker()
             broker.start()
         elif self.broker == "apache":
-            from .infra.kafka import ApacheKafka
+            from .launchers.kafka import ApacheKafka
 
             broker = ApacheKafka(self.var_dir / "kafka")
             broker.start()
@@ -108,7 +110,7 @@ class Stack:
             return f"sqlite+aiosqlite:///{self.var_dir / (service + '.db')}"
         if self.database == "postgres":
             if self.postgres is None:
-                from .infra.postgres import EmbeddedPostgres
+                from .launchers.postgres import EmbeddedPostgres
 
                 self.postgres = EmbeddedPostgres(self.var_dir / "postgres")
                 self.postgres.start()
