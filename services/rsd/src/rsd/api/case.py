@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -33,5 +33,9 @@ async def caseworker(request: Request, principal: Principal) -> AsyncIterator[Ca
         yield Caseworker(uow, request.app.state.rules, request.app.state.keyring, principal)
 
 
-def changed(done: Outcome[Application]) -> JSONResponse:
+async def command(request: Request, principal: Principal, use_case: Callable[..., Awaitable[Outcome[Application]]],
+                  *args: Any, **kwargs: Any) -> JSONResponse:
+    """Run one use case as the caller; answer with the application as it now stands and its new ETag."""
+    async with caseworker(request, principal) as cw:
+        done = await use_case(cw, *args, **kwargs)
     return JSONResponse(detail(done.aggregate).model_dump(mode="json"), headers={"ETag": done.etag})

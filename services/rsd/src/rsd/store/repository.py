@@ -125,7 +125,8 @@ class Applications:
 
     async def due_for_watch(self, *, today: date, limit: int, after_id: str = "") -> list[str]:
         """Ids of applications with a deadline before `today` not yet reported missed, by id."""
-        stmt = (self._visible(select(ApplicationRow.id)).where(ApplicationRow.watch_due < today, ApplicationRow.id > after_id)
+        stmt = (self._visible(select(ApplicationRow.id))
+                .where(ApplicationRow.watch_due < today, ApplicationRow.id > after_id)
                 .order_by(ApplicationRow.id).limit(limit))
         if self.session.bind.dialect.name == "postgresql":
             # Several rsd instances each run the watcher: each takes rows the others have not
