@@ -9,7 +9,7 @@ from datetime import date
 from pana_kit.domain import utcnow
 from pana_kit.outbox import UnitOfWork
 
-from .service import flag_missed_deadlines as flag_application
+from .service import report_missed_deadlines
 from .store.repository import Applications
 
 log = logging.getLogger("rsd.deadlines")
@@ -23,7 +23,7 @@ async def flag_missed_deadlines(app_state, today: date, *, batch: int = 200) -> 
             ids = await Applications(uow.session, app_state.rules).due_for_watch(today=today, limit=batch,
                                                                                  after_id=after)
             for application_id in ids:  # the save moves watch_due past what was just reported
-                written += await flag_application(uow, app_state.rules, application_id, today)
+                written += await report_missed_deadlines(uow, app_state.rules, application_id, today)
         if len(ids) < batch:
             return written
         after = ids[-1]

@@ -28,6 +28,11 @@ from .store.tables import ApplicationRow
 SERVICE = "rsd"
 
 
+def visible_to(session, rules: RsdRules, principal) -> Applications:
+    """The applications a caller may see and change: their office's only."""
+    return Applications(session, rules, office=principal.office)
+
+
 @dataclass
 class Caseworker:
     """A caller acting in one unit of work: sees and changes only their office's applications."""
@@ -39,7 +44,7 @@ class Caseworker:
 
     @property
     def applications(self) -> Applications:
-        return Applications(self.uow.session, self.rules, office=self.principal.office)
+        return visible_to(self.uow.session, self.rules, self.principal)
 
     @property
     def texts(self) -> ClaimTexts:
@@ -231,7 +236,7 @@ async def decide_ending(cw: Caseworker, application_id: str, *, on: date, end_st
 
 
 # ---- the system's commands -------------------------------------------------------------------------
-async def flag_missed_deadlines(uow, rules: RsdRules, application_id: str, today: date) -> int:
+async def report_missed_deadlines(uow, rules: RsdRules, application_id: str, today: date) -> int:
     """Report each deadline of one application missed by `today`, once. Returns how many."""
     done = await run_command(uow, Applications(uow.session, rules, office=EVERY_OFFICE), application_id,
                              lambda app: app.flag_missed_deadlines(today), if_match=ANY_VERSION, publish=publish)
@@ -243,7 +248,7 @@ async def read(session, rules: RsdRules, keyring: Keyring, principal, applicatio
                action: str) -> tuple[ApplicationRow, Application, list[dict] | None]:
     """One application of the caller's office (and its claim's texts for `read-claim`); every read is audited."""
     try:
-        row = await Applications(session, rules, office=principal.office).row(application_id)
+        row = await visible_to(session, rules, principal).row(application_id)
     except NotFound:
         await audit_log.record(session, principal, action, f"application/{application_id[:64]}", purpose=purpose,
                                outcome="not_found", service=SERVICE)
@@ -255,7 +260,7 @@ async def read(session, rules: RsdRules, keyring: Keyring, principal, applicatio
 
 async def list_applications(session, rules: RsdRules, principal, *, purpose: str, limit: int, cursor: dict | None,
                             person_id: str | None, status: str | None, office: str | None) -> Page[ApplicationRow]:
-    page = await Applications(session, rules, office=principal.office).page(
+    page = await visible_to(session, rules, principal).page(
         limit=limit, cursor=cursor, person_id=person_id, status=status, office=office)
     await audit_log.record(session, principal, "list", f"applications?person_id={person_id or '*'}", purpose=purpose,
                            service=SERVICE)
@@ -264,7 +269,7 @@ async def list_applications(session, rules: RsdRules, principal, *, purpose: str
 
 async def deadlines(session, rules: RsdRules, principal, *, on: date, overdue: bool, purpose: str, limit: int,
                     cursor: dict | None, officer_id: str | None, office: str | None) -> Page[ApplicationRow]:
-    page = await Applications(session, rules, office=principal.office).with_deadlines(
+    page = await visible_to(session, rules, principal).with_deadlines(
         today=on, overdue=overdue, horizon_days=rules.approaching_days, limit=limit, officer_id=officer_id,
         office=office, cursor=cursor)
     status = "overdue" if overdue else "approaching"
@@ -274,7 +279,7 @@ async def deadlines(session, rules: RsdRules, principal, *, on: date, overdue: b
 
 async def my_queue(session, rules: RsdRules, principal, *, purpose: str, limit: int,
                    cursor: dict | None) -> Page[ApplicationRow]:
-    page = await Applications(session, rules, office=principal.office).queue(
+    page = await visible_to(session, rules, principal).queue(
         officer_id=principal.subject, limit=limit, cursor=cursor)
     await audit_log.record(session, principal, "list", "queues/mine", purpose=purpose, service=SERVICE)
     return page
@@ -282,7 +287,7 @@ async def my_queue(session, rules: RsdRules, principal, *, purpose: str, limit: 
 
 async def lodged_by(session, rules: RsdRules, principal, on: date) -> list[Application]:
     """The caller's office's applications lodged by a day, for statistics (audited)."""
-    apps = await Applications(session, rules, office=principal.office).lodged_by(on)
+    apps = await visible_to(session, rules, principal).lodged_by(on)
     await audit_log.record(session, principal, "statistics", f"statistics?as_of={on}", purpose="statistics",
                            service=SERVICE)
     return apps
