@@ -110,3 +110,22 @@ async def test_statistics_mask_small_cells(api):
     assert early["pending"] == {"cases": 6, "persons": 6} and early["decisions"]["recognised"]["cases"] == 0
     denied = await api.h.client.get("/api/v1/statistics", headers=api.headers(OFFICER))
     assert denied.status_code == 403
+
+
+async def test_list_cursors_keep_the_keys_the_api_has_always_issued(api):
+    # Clients hold cursors across releases: the keys of each list's cursor must not change.
+    from pana_kit.paging import decode_cursor, encode_cursor
+
+    ids = {await lodged_id(api) for _ in range(2)}
+    h = api.headers()
+    first = (await api.h.client.get("/api/v1/deadlines", params={"status": "overdue", "limit": 1}, headers=h)).json()
+    entry = first["items"][0]
+    assert decode_cursor(first["next_cursor"]) == {"due": entry["due_on"], "id": entry["application_id"]}
+    old = encode_cursor({"due": entry["due_on"], "id": entry["application_id"]})
+    rest = (await api.h.client.get("/api/v1/deadlines", params={"status": "overdue", "cursor": old},
+                                   headers=h)).json()
+    assert {entry["application_id"], *(i["application_id"] for i in rest["items"])} == ids
+    queue = (await api.h.client.get("/api/v1/queues/mine", params={"limit": 1}, headers=h)).json()
+    assert set(decode_cursor(queue["next_cursor"])) == {"rank", "due", "id"}
+    listed = (await api.h.client.get("/api/v1/applications", params={"limit": 1}, headers=h)).json()
+    assert set(decode_cursor(listed["next_cursor"])) == {"created_at", "id"}

@@ -102,3 +102,14 @@ def test_statistics_classification():
     appealed = decided()
     appealed.lodge_appeal(appeal_id="ap1", on=date(2025, 3, 5))
     assert application_kind(appealed) is ApplicationKind.APPEAL
+
+
+def test_a_stored_document_of_the_earlier_code_loads_and_stores_the_same():
+    # Written by the code before the application layer (commit 842af2d): stored rows must keep loading.
+    import json
+    from pathlib import Path
+
+    stored = json.loads((Path(__file__).parent / "data" / "application_document_v1.json").read_text())
+    app = Application.from_document(stored)
+    assert app.ending.open and app.member_ids_covered == ("m1", "m2", "m3")
+    assert app.to_document() == stored

@@ -9,8 +9,7 @@ from datetime import date
 from pana_kit.domain import utcnow
 from pana_kit.outbox import UnitOfWork
 
-from .domain import Application
-from .publishing import publish
+from .service import report_missed_deadlines
 from .store.repository import Applications
 
 log = logging.getLogger("rsd.deadlines")
@@ -21,17 +20,13 @@ async def flag_missed_deadlines(app_state, today: date, *, batch: int = 200) -> 
     written, after = 0, ""
     while True:
         async with UnitOfWork(app_state.db, app_state.source, signal=app_state.signal) as uow:
-            repo = Applications(uow.session, app_state.rules)
-            rows = await repo.due_for_watch(today=today, limit=batch, after_id=after)
-            for row in rows:
-                app = Application.from_document(row.document, rules=app_state.rules)
-                missed = app.flag_missed_deadlines(today)
-                await repo.save(app, row.version)  # watch_due moves past what was just reported
-                publish(uow, app)
-                written += len(missed)
-        if len(rows) < batch:
+            ids = await Applications(uow.session, app_state.rules).due_for_watch(today=today, limit=batch,
+                                                                                 after_id=after)
+            for application_id in ids:  # the save moves watch_due past what was just reported
+                written += await report_missed_deadlines(uow, app_state.rules, application_id, today)
+        if len(ids) < batch:
             return written
-        after = rows[-1].id
+        after = ids[-1]
 
 
 def deadline_watcher(interval_s: int, batch: int):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 from pana_events import Envelope
 from pana_events.events import registration as reg
 from pana_kit.outbox import UnitOfWork
 
-from .domain import Application, ArrivalManner, Member, Relationship, Sex, SpecificNeed
-from .publishing import publish
-from .store.repository import Applicants, Applications
+from . import service
+from .domain import Member, Relationship, Sex, SpecificNeed
+from .store.repository import Applicants
 
 # Registration records UNHCR specific-needs categories; RSD's priority rules use their own names.
 NEEDS_FROM_REGISTRATION = {
@@ -48,9 +46,6 @@ class RsdHandlers:
 
     async def referral_registered(self, event: reg.ReferralRegistered, envelope: Envelope, uow: UnitOfWork) -> None:
         """A person referred at the border is registered: the application is lodged and registered."""
-        applications = Applications(uow.session, self.rules)
-        if await applications.by_referral(event.referral_id) is not None:
-            return  # the same referral seen again under another event id
         applicant = await Applicants(uow.session).get(event.person_id)
         sex = Sex(applicant.sex) if applicant and applicant.sex in ("female", "male") else None
         principal = Member(
@@ -58,12 +53,7 @@ class RsdHandlers:
             birth_date=applicant.birth_date if applicant else None,
             specific_needs=priority_needs(applicant.specific_needs if applicant else []),
         )
-        app = Application.lodge(
-            application_id=str(uuid.uuid4()), office=event.office or self.default_office, principal=principal,
-            lodged_on=event.referred_at.date(), arrived_on=event.referred_at.date(),
-            manner_of_arrival=ArrivalManner.IRREGULAR if event.irregular_entry else ArrivalManner.AT_BORDER_CROSSING,
-            rules=self.rules,
-        )
-        app.register(on=event.registered_at.date())
-        applications.add(app, source_referral_id=event.referral_id)
-        publish(uow, app)
+        await service.lodge_referred(
+            uow, self.rules, referral_id=event.referral_id, principal=principal,
+            office=event.office or self.default_office, referred_on=event.referred_at.date(),
+            registered_on=event.registered_at.date(), irregular_entry=event.irregular_entry)

@@ -1,14 +1,25 @@
-"""Domain events -> the published contract (pana_events). What others may know, no more."""
+"""Domain events -> the published contract (pana_events). What others may know, no more.
+
+The only place rsd builds contract events: `publish` is the kit's publisher
+(`pana_kit.application`), each event with the principal applicant as its subject."""
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from pana_events.events import rsd as contract
+from pana_kit.domain import DomainEvent
 
 from .domain import Application
 from .domain import events as domain
 
 
-def contract_events(app: Application, recorded: list) -> list[contract.Event]:
+def publish(app: Application, recorded: list[DomainEvent]) -> Iterator[tuple[contract.Event, str]]:
+    for event in contract_events(app, recorded):
+        yield event, app.person_id
+
+
+def contract_events(app: Application, recorded: list[DomainEvent]) -> list[contract.Event]:
     out: list[contract.Event] = []
     for event in recorded:
         match event:
@@ -68,8 +79,3 @@ def _person_ids(app: Application, member_ids) -> list[str]:
     by_id = {m.id: m.person_id for m in app.members}
     return [by_id.get(mid, mid) for mid in member_ids]
 
-
-def publish(uow, app: Application) -> None:
-    """Write the contract events of what just happened to the outbox (same transaction)."""
-    for event in contract_events(app, app.collect_events()):
-        uow.emit(event, subject=app.person_id)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.errors import Problem, problem_responses
-from pana_kit.http import encode_cursor, etag_of, keyset_position, page_params, purpose_header
+from pana_kit.http import encode_cursor, etag_of, page_params, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
-from pana_kit.service import unit_of_work
+from pana_kit.paging import InvalidCursor
 
+from .. import service
 from ..domain import Application, ArrivalManner, Member, Relationship, Sex, SpecificNeed
-from ..publishing import publish
-from ..store.repository import ClaimTexts
 from ..store.tables import ApplicationRow
-from .case import applications_for
+from .case import caseworker
 from .schemas import (ApplicationDetail, ApplicationPage, ApplicationSummary, AssignmentEntry, AssignmentPage,
                       Claim, LodgeApplication, MemberIn)
 from .views import detail, public_status
@@ -59,26 +55,18 @@ async def lodge(body: LodgeApplication, request: Request,
                 principal: Principal = Depends(require("rsd:lodge"))):
     if not principal.office:
         raise Problem(403, "the access token names no office to lodge the application at")
-    async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, f"rsd-lodge:{principal.subject}", idempotency_key, body)
+    async with caseworker(request, principal) as cw:
+        idem = Idempotency(cw.uow.session, f"rsd-lodge:{principal.subject}", idempotency_key, body)
         if (replayed := await idem.replay()) is not None:
             return replayed
-        app = Application.lodge(
-            application_id=str(uuid.uuid4()), office=principal.office, principal=_member(body.principal),
+        done = await service.lodge(
+            cw, principal=_member(body.principal), family=[_member(m) for m in body.family],
             lodged_on=body.lodged_on, arrived_on=body.arrived_on,
             manner_of_arrival=ArrivalManner(body.manner_of_arrival), officer_id=body.officer_id,
-            family=[_member(m) for m in body.family], lodging_language=body.lodging_language,
-            previous_application_id=body.previous_application_id, rules=request.app.state.rules)
-        if body.register_on:
-            app.register(on=body.register_on)
-        applications_for(uow.session, request, principal).add(app)
-        if body.narrative:
-            ClaimTexts(uow.session, request.app.state.keyring).write(app.id, "narrative", app.principal.id,
-                                                                     body.narrative, by=principal.subject)
-        publish(uow, app)
-        await audit.record(uow.session, principal, "lodge", f"application/{app.id}", purpose="case-work", service="rsd")
-        return idem.remember(201, detail(app), headers={"ETag": etag_of(1, app.id),
-                                                        "Location": f"/api/v1/applications/{app.id}"})
+            lodging_language=body.lodging_language, previous_application_id=body.previous_application_id,
+            register_on=body.register_on, narrative=body.narrative)
+        return idem.remember(201, detail(done.aggregate), headers={
+            "ETag": done.etag, "Location": f"/api/v1/applications/{done.aggregate.id}"})
 
 
 @router.get(
@@ -99,33 +87,18 @@ async def list_applications(
     principal: Principal = Depends(require("rsd:read")),
 ) -> ApplicationPage:
     limit, cursor = page
-    after = keyset_position(cursor)
-    async with request.app.state.db.transaction() as session:
-        rows = await applications_for(session, request, principal).page(
-            limit=limit, after=after, person_id=person_id, status=status, office=office)
-        await audit.record(session, principal, "list", f"applications?person_id={person_id or '*'}", purpose=purpose,
-                           service="rsd")
-    more = len(rows) > limit
-    rows = rows[:limit]
     rules = request.app.state.rules
-    items = [summary(r, Application.from_document(r.document, rules=rules)) for r in rows]
-    next_cursor = encode_cursor({"created_at": rows[-1].created_at.isoformat(), "id": rows[-1].id}) if more else None
-    return ApplicationPage(items=items, next_cursor=next_cursor)
+    async with request.app.state.db.transaction() as session:
+        found = await service.list_applications(session, rules, principal, purpose=purpose, limit=limit,
+                                                cursor=cursor, person_id=person_id, status=status, office=office)
+    items = [summary(r, Application.from_document(r.document, rules=rules)) for r in found.items]
+    return ApplicationPage(items=items, next_cursor=found.next_cursor)
 
 
 async def _read(request: Request, application_id: str, principal: Principal, purpose: str, action: str):
-    from pana_kit.domain import NotFound
-
     async with request.app.state.db.transaction() as session:
-        try:
-            row = await applications_for(session, request, principal).get_row(application_id)
-        except NotFound:
-            await audit.record(session, principal, action, f"application/{application_id[:64]}", purpose=purpose,
-                               outcome="not_found", service="rsd")
-            raise
-        await audit.record(session, principal, action, f"application/{row.id}", purpose=purpose, service="rsd")
-        texts = await ClaimTexts(session, request.app.state.keyring).read(row.id) if action == "read-claim" else None
-    return row, Application.from_document(row.document, rules=request.app.state.rules), texts
+        return await service.read(session, request.app.state.rules, request.app.state.keyring, principal,
+                                  application_id, purpose=purpose, action=action)
 
 
 @router.get(
@@ -171,7 +144,7 @@ async def assignments(application_id: str = APP_ID, *, request: Request, page: t
     limit, cursor = page
     start = cursor.get("i") if cursor else 0
     if not isinstance(start, int) or start < 0:
-        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor")
+        raise InvalidCursor()
     _, app, _ = await _read(request, application_id, principal, purpose, "read-assignments")
     chunk = app.assignments[start:start + limit]
     more = start + limit < len(app.assignments)

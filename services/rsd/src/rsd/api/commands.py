@@ -14,7 +14,8 @@ from ..domain import (AppealOutcome, Assessment, ClosureReason, CredibilityConce
                       ExclusionClause, Ground, Interpreter, MemberOutcome, Outcome, ProcessingMode, RejectionReason,
                       ReopeningGround, Sex)
 from . import schemas as s
-from .case import COMMAND_ERRORS, change, today
+from .. import service
+from .case import COMMAND_ERRORS, command, today
 from .schemas import ApplicationDetail
 
 router = APIRouter(prefix="/api/v1/applications/{application_id}", tags=["procedure"])
@@ -35,13 +36,28 @@ def _outcomes(given: dict[str, str]) -> dict[str, MemberOutcome]:
     return {k: MemberOutcome(v) for k, v in given.items()}
 
 
+def _reasons(given: list[str]) -> tuple[RejectionReason, ...]:
+    return tuple(RejectionReason(r) for r in given)
+
+
+def _assessment(body: s.AssessmentIn, principal: Principal) -> Assessment:
+    """The assessing officer is the caller."""
+    return Assessment(
+        member_id=body.member_id, assessed_by=principal.subject, assessed_on=body.assessed_on or today(),
+        credibility=[CredibilityFinding(material_fact=c.material_fact, accepted=c.accepted,
+                                        concerns=frozenset(CredibilityConcern(x) for x in c.concerns))
+                     for c in body.credibility],
+        outside_country=body.outside_country, well_founded_fear=body.well_founded_fear, persecution=body.persecution,
+        nexus_grounds=frozenset(Ground(g) for g in body.nexus_grounds), no_state_protection=body.no_state_protection,
+        exclusion=frozenset(ExclusionClause(x) for x in body.exclusion))
+
+
 @router.post("/registration", summary="Register the application", **DOC,
              description="Registers a lodged application: the decision clock starts (3 months) and an asylum-seeker "
                          "certificate is requested from registration. Scope `rsd:lodge`.")
 async def register(body: s.Registration, request: Request, application_id: str = APP_ID,
                    if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:lodge"))):
-    return await change(request, application_id, if_match, principal,
-                        lambda app, _: app.register(on=body.registered_on), action="register")
+    return await command(request, principal, service.register, application_id, on=body.registered_on, if_match=if_match)
 
 
 @router.post("/fingerprinting", summary="Record fingerprinting", **DOC,
@@ -50,8 +66,9 @@ async def register(body: s.Registration, request: Request, application_id: str =
 async def fingerprinting(body: s.Fingerprinting, request: Request, application_id: str = APP_ID,
                          if_match: str | None = Depends(if_match_header),
                          principal: Principal = Depends(require("rsd:lodge"))):
-    return await change(request, application_id, if_match, principal,
-                        lambda app, _: app.record_fingerprinting(on=body.fingerprinted_on), action="fingerprinting")
+    return await command(
+        request, principal, service.record_fingerprinting,
+        application_id, on=body.fingerprinted_on, if_match=if_match)
 
 
 @router.post("/processing-mode", summary="Set the processing mode", **DOC,
@@ -60,9 +77,9 @@ async def fingerprinting(body: s.Fingerprinting, request: Request, application_i
 async def processing_mode(body: s.ProcessingModeIn, request: Request, application_id: str = APP_ID,
                           if_match: str | None = Depends(if_match_header),
                           principal: Principal = Depends(require("rsd:manage"))):
-    return await change(request, application_id, if_match, principal,
-                        lambda app, _: app.set_processing_mode(mode=ProcessingMode(body.mode), reason=body.reason),
-                        action="processing-mode")
+    return await command(
+        request, principal, service.set_processing_mode,
+        application_id, mode=ProcessingMode(body.mode), reason=body.reason, if_match=if_match)
 
 
 @router.post("/assignment", summary="Assign or reassign the case", **DOC,
@@ -70,9 +87,9 @@ async def processing_mode(body: s.ProcessingModeIn, request: Request, applicatio
                          "(`GET .../assignments`). Scope `rsd:manage` (supervisor).")
 async def assign(body: s.AssignmentIn, request: Request, application_id: str = APP_ID,
                  if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:manage"))):
-    return await change(request, application_id, if_match, principal,
-                        lambda app, _: app.reassign(officer_id=body.officer_id, on=body.on or today(),
-                                                    reason=body.reason), action="assign")
+    return await command(
+        request, principal, service.assign,
+        application_id, officer_id=body.officer_id, on=body.on or today(), reason=body.reason, if_match=if_match)
 
 
 @router.post("/interviews", summary="Schedule an interview", **DOC,
@@ -83,18 +100,14 @@ async def assign(body: s.AssignmentIn, request: Request, application_id: str = A
 async def schedule_interview(body: s.ScheduleInterview, request: Request, application_id: str = APP_ID,
                              if_match: str | None = Depends(if_match_header),
                              principal: Principal = Depends(require("rsd:interview"))):
-    def step(app, _):
-        member = app.member(body.member_id)
-        if body.same_gender_interviewer_requested is not None:
-            member.same_gender_interviewer_requested = body.same_gender_interviewer_requested
-        if body.same_gender_interpreter_requested is not None:
-            member.same_gender_interpreter_requested = body.same_gender_interpreter_requested
-        app.schedule_interview(
-            interview_id=f"i{len(app.interviews) + 1}", member_id=body.member_id, scheduled_on=body.scheduled_on,
-            interviewer_id=body.interviewer_id, interviewer_sex=_sex(body.interviewer_sex),
-            interpreter=_interpreter(body.interpreter), legal_representative_id=body.legal_representative_id,
-            legal_representative_consent=body.legal_representative_consent)
-    return await change(request, application_id, if_match, principal, step, action="schedule-interview")
+    return await command(
+        request, principal, service.schedule_interview,
+        application_id, member_id=body.member_id, scheduled_on=body.scheduled_on, interviewer_id=body.interviewer_id,
+        interviewer_sex=_sex(body.interviewer_sex), interpreter=_interpreter(body.interpreter),
+        legal_representative_id=body.legal_representative_id,
+        legal_representative_consent=body.legal_representative_consent,
+        same_gender_interviewer_requested=body.same_gender_interviewer_requested,
+        same_gender_interpreter_requested=body.same_gender_interpreter_requested, if_match=if_match)
 
 
 @router.post("/interviews/{interview_id}/rescheduling", summary="Reschedule an interview", **DOC,
@@ -103,10 +116,11 @@ async def schedule_interview(body: s.ScheduleInterview, request: Request, applic
 async def reschedule_interview(body: s.RescheduleInterview, request: Request, application_id: str = APP_ID,
                                interview_id: str = STEP_ID, if_match: str | None = Depends(if_match_header),
                                principal: Principal = Depends(require("rsd:interview"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.reschedule_interview(
-        interview_id, to_date=body.to_date, reason=body.reason, on=body.on or today(),
+    return await command(
+        request, principal, service.reschedule_interview,
+        application_id, interview_id, to_date=body.to_date, reason=body.reason, on=body.on or today(),
         interviewer_id=body.interviewer_id, interviewer_sex=_sex(body.interviewer_sex),
-        interpreter=_interpreter(body.interpreter)), action="reschedule-interview")
+        interpreter=_interpreter(body.interpreter), if_match=if_match)
 
 
 @router.post("/interviews/{interview_id}/no-show", summary="Record a missed interview", **DOC,
@@ -115,8 +129,9 @@ async def reschedule_interview(body: s.RescheduleInterview, request: Request, ap
 async def no_show(body: s.OnDate, request: Request, application_id: str = APP_ID, interview_id: str = STEP_ID,
                   if_match: str | None = Depends(if_match_header),
                   principal: Principal = Depends(require("rsd:interview"))):
-    return await change(request, application_id, if_match, principal,
-                        lambda app, _: app.record_no_show(interview_id, on=body.on or today()), action="no-show")
+    return await command(
+        request, principal, service.record_no_show,
+        application_id, interview_id, on=body.on or today(), if_match=if_match)
 
 
 @router.post("/interviews/{interview_id}/record", summary="Record an interview as held", **DOC,
@@ -125,10 +140,9 @@ async def no_show(body: s.OnDate, request: Request, application_id: str = APP_ID
 async def interview_held(body: s.InterviewHeldIn, request: Request, application_id: str = APP_ID,
                          interview_id: str = STEP_ID, if_match: str | None = Depends(if_match_header),
                          principal: Principal = Depends(require("rsd:interview"))):
-    def step(app, texts):
-        app.record_interview_held(interview_id, on=body.held_on)
-        texts.write(app.id, "interview_record", interview_id, body.record, by=principal.subject)
-    return await change(request, application_id, if_match, principal, step, action="interview-held")
+    return await command(
+        request, principal, service.record_interview_held,
+        application_id, interview_id, held_on=body.held_on, record=body.record, if_match=if_match)
 
 
 @router.post("/assessments", summary="Record the assessment of one member", **DOC,
@@ -138,19 +152,9 @@ async def interview_held(body: s.InterviewHeldIn, request: Request, application_
                          "The assessing officer is the caller. Scope `rsd:assess`.")
 async def assess(body: s.AssessmentIn, request: Request, application_id: str = APP_ID,
                  if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:assess"))):
-    def step(app, texts):
-        app.record_assessment(Assessment(
-            member_id=body.member_id, assessed_by=principal.subject, assessed_on=body.assessed_on or today(),
-            credibility=[CredibilityFinding(material_fact=c.material_fact, accepted=c.accepted,
-                                            concerns=frozenset(CredibilityConcern(x) for x in c.concerns))
-                         for c in body.credibility],
-            outside_country=body.outside_country, well_founded_fear=body.well_founded_fear,
-            persecution=body.persecution, nexus_grounds=frozenset(Ground(g) for g in body.nexus_grounds),
-            no_state_protection=body.no_state_protection,
-            exclusion=frozenset(ExclusionClause(x) for x in body.exclusion)))
-        if body.notes:
-            texts.write(app.id, "assessment", body.member_id, body.notes, by=principal.subject)
-    return await change(request, application_id, if_match, principal, step, action="assess")
+    return await command(
+        request, principal, service.record_assessment,
+        application_id, _assessment(body, principal), notes=body.notes, if_match=if_match)
 
 
 @router.post("/recommendation", summary="Recommend a decision", **DOC,
@@ -160,9 +164,10 @@ async def assess(body: s.AssessmentIn, request: Request, application_id: str = A
 async def recommend(body: s.RecommendationIn, request: Request, application_id: str = APP_ID,
                     if_match: str | None = Depends(if_match_header),
                     principal: Principal = Depends(require("rsd:recommend"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.recommend(
-        officer_id=principal.subject, outcome=Outcome(body.outcome), on=body.on or today(),
-        rejection_reasons=tuple(RejectionReason(r) for r in body.rejection_reasons)), action="recommend")
+    return await command(
+        request, principal, service.recommend,
+        application_id, outcome=Outcome(body.outcome), on=body.on or today(),
+        rejection_reasons=_reasons(body.rejection_reasons), if_match=if_match)
 
 
 @router.post("/decision", summary="Decide (supervisor, four eyes)", **DOC,
@@ -171,12 +176,11 @@ async def recommend(body: s.RecommendationIn, request: Request, application_id: 
                          "`rsd.decision.issued.v1` with the members covered. Scope `rsd:decide`.")
 async def decide(body: s.DecisionIn, request: Request, application_id: str = APP_ID,
                  if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:decide"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.issue_decision(
-        decided_by=principal.subject, on=body.on or today(),
-        outcome=Outcome(body.outcome) if body.outcome else None,
-        rejection_reasons=tuple(RejectionReason(r) for r in body.rejection_reasons)
-        if body.rejection_reasons is not None else None,
-        member_outcomes=_outcomes(body.member_outcomes)), action="decide")
+    return await command(
+        request, principal, service.decide,
+        application_id, on=body.on or today(), outcome=Outcome(body.outcome) if body.outcome else None,
+        rejection_reasons=_reasons(body.rejection_reasons) if body.rejection_reasons is not None else None,
+        member_outcomes=_outcomes(body.member_outcomes), if_match=if_match)
 
 
 @router.post("/notification", summary="Serve the decision", **DOC,
@@ -184,8 +188,9 @@ async def decide(body: s.DecisionIn, request: Request, application_id: str = APP
                          "`GET .../decision-letter`). The appeal window runs from this day. Scope `rsd:lodge`.")
 async def notify(body: s.NotificationIn, request: Request, application_id: str = APP_ID,
                  if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:lodge"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.serve_notification(
-        on=body.served_on, language=body.language), action="notify")
+    return await command(
+        request, principal, service.serve_notification,
+        application_id, on=body.served_on, language=body.language, if_match=if_match)
 
 
 @router.post("/extensions", summary="Extend the decision period", **DOC,
@@ -193,8 +198,9 @@ async def notify(body: s.NotificationIn, request: Request, application_id: str =
                          "new certificate. Scope `rsd:decide`.")
 async def extend(body: s.ExtensionIn, request: Request, application_id: str = APP_ID,
                  if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:decide"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.extend_decision_period(
-        months=body.months, reason=body.reason, on=body.on or today(), by=principal.subject), action="extend")
+    return await command(
+        request, principal, service.extend_decision_period,
+        application_id, months=body.months, reason=body.reason, on=body.on or today(), if_match=if_match)
 
 
 @router.post("/appeals", summary="Lodge an appeal", **DOC,
@@ -203,8 +209,9 @@ async def extend(body: s.ExtensionIn, request: Request, application_id: str = AP
 async def lodge_appeal(body: s.AppealIn, request: Request, application_id: str = APP_ID,
                        if_match: str | None = Depends(if_match_header),
                        principal: Principal = Depends(require("rsd:lodge"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.lodge_appeal(
-        appeal_id=f"ap{len(app.appeals) + 1}", on=body.lodged_on), action="lodge-appeal")
+    return await command(
+        request, principal, service.lodge_appeal,
+        application_id, lodged_on=body.lodged_on, if_match=if_match)
 
 
 @router.post("/appeals/decision", summary="Decide the pending appeal", **DOC,
@@ -213,9 +220,10 @@ async def lodge_appeal(body: s.AppealIn, request: Request, application_id: str =
 async def decide_appeal(body: s.AppealDecisionIn, request: Request, application_id: str = APP_ID,
                         if_match: str | None = Depends(if_match_header),
                         principal: Principal = Depends(require("rsd:decide"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.decide_appeal(
-        decided_by=principal.subject, on=body.on or today(), outcome=AppealOutcome(body.outcome),
-        member_outcomes=_outcomes(body.member_outcomes)), action="decide-appeal")
+    return await command(
+        request, principal, service.decide_appeal,
+        application_id, on=body.on or today(), outcome=AppealOutcome(body.outcome),
+        member_outcomes=_outcomes(body.member_outcomes), if_match=if_match)
 
 
 @router.post("/closure", summary="Close the file", **DOC,
@@ -223,8 +231,9 @@ async def decide_appeal(body: s.AppealDecisionIn, request: Request, application_
                          "after rejection (after the window and grace). Scope `rsd:manage`.")
 async def close(body: s.ClosureIn, request: Request, application_id: str = APP_ID,
                 if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:manage"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.close(
-        reason=ClosureReason(body.reason), on=body.on or today()), action="close")
+    return await command(
+        request, principal, service.close,
+        application_id, reason=ClosureReason(body.reason), on=body.on or today(), if_match=if_match)
 
 
 @router.post("/reopening", summary="Reopen a closed file", **DOC,
@@ -233,9 +242,10 @@ async def close(body: s.ClosureIn, request: Request, application_id: str = APP_I
                          "Scope `rsd:decide`.")
 async def reopen(body: s.ReopeningIn, request: Request, application_id: str = APP_ID,
                  if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:decide"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.reopen(
-        ground=ReopeningGround(body.ground) if body.ground else None, reason=body.reason, on=body.on or today()),
-        action="reopen")
+    return await command(
+        request, principal, service.reopen,
+        application_id, ground=ReopeningGround(body.ground) if body.ground else None, reason=body.reason,
+        on=body.on or today(), if_match=if_match)
 
 
 @router.post("/ending/notice", summary="Give notice of ending status", **DOC,
@@ -244,9 +254,10 @@ async def reopen(body: s.ReopeningIn, request: Request, application_id: str = AP
 async def ending_notice(body: s.EndingNoticeIn, request: Request, application_id: str = APP_ID,
                         if_match: str | None = Depends(if_match_header),
                         principal: Principal = Depends(require("rsd:decide"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.give_ending_notice(
-        kind=EndingKind(body.kind), grounds=tuple(body.grounds), on=body.on or today(),
-        member_ids=tuple(body.member_ids) if body.member_ids else None), action="ending-notice")
+    return await command(
+        request, principal, service.give_ending_notice,
+        application_id, kind=EndingKind(body.kind), grounds=tuple(body.grounds), on=body.on or today(),
+        member_ids=tuple(body.member_ids) if body.member_ids else None, if_match=if_match)
 
 
 @router.post("/ending/response", summary="Record the person's response to the notice", **DOC,
@@ -254,11 +265,9 @@ async def ending_notice(body: s.EndingNoticeIn, request: Request, application_id
 async def ending_response(body: s.EndingResponseIn, request: Request, application_id: str = APP_ID,
                           if_match: str | None = Depends(if_match_header),
                           principal: Principal = Depends(require("rsd:lodge"))):
-    def step(app, texts):
-        ref = f"ending{len(app.endings)}"
-        app.record_ending_response(on=body.on or today(), response=f"(encrypted: claim text ending_response/{ref})")
-        texts.write(app.id, "ending_response", ref, body.response, by=principal.subject)
-    return await change(request, application_id, if_match, principal, step, action="ending-response")
+    return await command(
+        request, principal, service.record_ending_response,
+        application_id, on=body.on or today(), response=body.response, if_match=if_match)
 
 
 @router.post("/ending/decision", summary="Decide on ending status", **DOC,
@@ -268,6 +277,7 @@ async def ending_response(body: s.EndingResponseIn, request: Request, applicatio
 async def ending_decision(body: s.EndingDecisionIn, request: Request, application_id: str = APP_ID,
                           if_match: str | None = Depends(if_match_header),
                           principal: Principal = Depends(require("rsd:decide"))):
-    return await change(request, application_id, if_match, principal, lambda app, _: app.decide_ending(
-        decided_by=principal.subject, on=body.on or today(), end_status=body.end_status,
-        compelling_reasons=body.compelling_reasons, notified_on=body.notified_on), action="ending-decision")
+    return await command(
+        request, principal, service.decide_ending,
+        application_id, on=body.on or today(), end_status=body.end_status, compelling_reasons=body.compelling_reasons,
+        notified_on=body.notified_on, if_match=if_match)

@@ -29,7 +29,8 @@ class ApplicationSummary(BaseModel):
     processing_mode: str
     lodged_on: date
     registered_on: date | None
-    decision_due: date | None = Field(description="Three months after registration unless extended (DOMAIN.md)")
+    decision_due: date | None = Field(description="Three months after registration unless extended "
+                                                   "(docs/domain.md, Refugee status determination)")
     late_lodging: bool = Field(description="Lodged after the window; recorded, never a reason to refuse")
 
 

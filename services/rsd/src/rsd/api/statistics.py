@@ -6,18 +6,16 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.domain import mask_small_cells
 from pana_kit.errors import Problem, problem_responses
 
-from ..domain import Application
+from .. import service
 from ..domain.statistics import tally
-from .case import applications_for, today
+from .case import today
 from .schemas import Statistics
 
 router = APIRouter(prefix="/api/v1", tags=["statistics"])
-BATCH = 500
 
 
 @router.get(
@@ -36,20 +34,9 @@ async def statistics(request: Request, as_of: date | None = Query(None, descript
     on = as_of or today()
     if on.year < 1990 or on.year > 2200:
         raise Problem(422, "as_of is outside the years this service holds")
-    rules = request.app.state.rules
     threshold = request.app.state.settings.small_cell_threshold
-    apps: list[Application] = []
     async with request.app.state.db.transaction() as session:
-        repo = applications_for(session, request, principal)
-        after = ""
-        while True:
-            rows = await repo.lodged_by(on, limit=BATCH, after_id=after)
-            apps.extend(Application.from_document(r.document, rules=rules) for r in rows)
-            if len(rows) < BATCH:
-                break
-            after = rows[-1].id
-        await audit.record(session, principal, "statistics", f"statistics?as_of={on}", purpose="statistics",
-                           service="rsd")
+        apps = await service.lodged_by(session, request.app.state.rules, principal, on)
     t = tally(apps, on)
 
     def masked(cell: dict) -> dict:

@@ -15,7 +15,7 @@ def public_status(stage: str) -> str:
     return _PUBLIC_STATUS.get(stage, stage)
 
 
-def detail(app: Application, *, version: int | None = None) -> ApplicationDetail:
+def detail(app: Application) -> ApplicationDetail:
     doc = to_jsonable(app)
     endings = [{k: v for k, v in e.items() if k != "response"} | {"responded": e.get("responded_on") is not None}
                for e in doc["endings"]]

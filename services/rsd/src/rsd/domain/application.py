@@ -7,11 +7,12 @@ from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
-from pana_kit.domain import Aggregate, InvalidInput, RuleViolation
+from pana_kit.documents import from_document, not_stored, to_document
+from pana_kit.domain import Aggregate, InvalidInput, RuleViolation, add_months
 
-from pana_kit.documents import build, not_stored, to_jsonable
 from .appeal import Appeal, AppealSteps
 from .assessment import Assessment, AssessmentSteps
+from .deadlines import DeadlineStatus, deadlines
 from .decision import Decision, DecisionSteps, Extension, MemberOutcome, Recommendation
 from .ending import EndingProceeding, EndingSteps
 from .events import (ApplicationClosed, ApplicationLodged, ApplicationRegistered, ApplicationReopened,
@@ -19,7 +20,7 @@ from .events import (ApplicationClosed, ApplicationLodged, ApplicationRegistered
 from .interview import Interview, InterviewStatus, InterviewSteps
 from .members import PRIORITY_NEEDS, Member, Relationship, SpecificNeed
 from .rules import RsdRules
-from .state import PENDING, ApplicationState, ClosureReason
+from .state import PENDING, ApplicationState, CertificateRequest, ClosureReason, ProcessingMode
 
 LODGING_LANGUAGES = frozenset({"kk", "ru"})
 
@@ -30,25 +31,10 @@ class ArrivalManner(str, Enum):
     AT_BORDER_CROSSING = "at_border_crossing"
 
 
-class ProcessingMode(str, Enum):
-    REGULAR = "regular"
-    ACCELERATED = "accelerated"  # shorter timelines only; every safeguard stays
-    SIMPLIFIED = "simplified"
-
-
 class ReopeningGround(str, Enum):
     CHANGED_CIRCUMSTANCES = "changed_circumstances"
     NEW_EVIDENCE = "new_evidence"  # reliable new evidence that it was wrongly decided
     IMPROPERLY_DECIDED = "improperly_decided"  # serious reason to think so
-
-
-@dataclass(kw_only=True)
-class CertificateRequest:
-    member_id: str
-    issued_on: date
-    valid_until: date
-    reason: str
-    child_person_ids: tuple[str, ...] = ()
 
 
 @dataclass(kw_only=True)
@@ -168,8 +154,6 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
 
     @property
     def interview_due(self) -> date | None:
-        from pana_kit.domain import add_months
-
         return None if self.clock_started_on is None else add_months(self.clock_started_on,
                                                                        self.rules.interview_within_months)
 
@@ -324,8 +308,6 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
     # ---- deadlines --------------------------------------------------------------------
     def flag_missed_deadlines(self, today: date) -> list[DeadlineMissed]:
         """Record DeadlineMissed once for each deadline that has become overdue."""
-        from .deadlines import DeadlineStatus, deadlines
-
         events = []
         for d in deadlines(self, today):
             key = f"{d.kind.value}:{d.due_on.isoformat()}"
@@ -338,10 +320,8 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
 
     # ---- documents ----------------------------------------------------------------------
     def to_document(self) -> dict[str, Any]:
-        doc = to_jsonable(self)
-        doc["document_version"] = 1
-        return doc
+        return {**to_document(self), "document_version": 1}
 
     @classmethod
     def from_document(cls, doc: dict[str, Any], rules: RsdRules | None = None) -> Application:
-        return build(cls, doc, rules=rules or RsdRules())
+        return from_document(cls, doc, rules=rules or RsdRules())

@@ -5,12 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from .state import PENDING, ApplicationState
+from .state import PENDING, ApplicationState, CertificateRequest
 
-if TYPE_CHECKING:
-    from .application import Application
+
+class Scheduled(Protocol):
+    """What deadlines read of an application (the Application satisfies it; no import of it here)."""
+
+    state: ApplicationState
+    fingerprinted_on: date | None
+    certificates: list[CertificateRequest]
+    rules: Any
+    fingerprinting_due: date | None
+    interview_due: date | None
+    decision_due: date | None
+    appeal_deadline: date | None
+    appeal_grace_ends: date | None
+
+    def principal_interview_held(self) -> bool: ...
 
 
 class DeadlineKind(str, Enum):
@@ -43,7 +56,7 @@ def deadline_status(due_on: date, today: date, approaching_days: int) -> Deadlin
     return DeadlineStatus.UPCOMING
 
 
-def deadlines(app: Application, today: date) -> list[Deadline]:
+def deadlines(app: Scheduled, today: date) -> list[Deadline]:
     """Open deadlines of the application, earliest first, each with its status on `today`."""
     found: list[tuple[DeadlineKind, date]] = []
     first_instance = app.state in (ApplicationState.REGISTERED, ApplicationState.RECOMMENDED)
@@ -63,6 +76,6 @@ def deadlines(app: Application, today: date) -> list[Deadline]:
                   key=lambda d: (d.due_on, d.kind.value))
 
 
-def due_soon(app: Application, today: date) -> list[Deadline]:
+def due_soon(app: Scheduled, today: date) -> list[Deadline]:
     """Only the approaching and overdue deadlines (for work lists)."""
     return [d for d in deadlines(app, today) if d.status is not DeadlineStatus.UPCOMING]

@@ -10,7 +10,7 @@ from pana_kit.domain import InvalidInput, RuleViolation, add_months
 
 from .events import (CertificateRequested, DecisionIssued, DecisionNotified, DecisionPeriodExtended,
                      RecommendationMade)
-from .state import ApplicationState
+from .state import ApplicationState, CertificateRequest, ProcessingMode
 
 
 class Outcome(str, Enum):
@@ -94,8 +94,6 @@ class DecisionSteps:
     # ---- decision period -------------------------------------------------------------
     @property
     def decision_period_months(self) -> int:
-        from .application import ProcessingMode  # local: avoid import cycle
-
         base = (self.rules.accelerated_decision_period_months if self.processing_mode is ProcessingMode.ACCELERATED
                 else self.rules.decision_period_months)
         return base + self.extension_months
@@ -260,8 +258,6 @@ class DecisionSteps:
         return None if deadline is None else deadline + timedelta(weeks=self.rules.appeal_grace_weeks)
 
     def _request_certificates(self, on: date, reason: str) -> list[CertificateRequested]:
-        from .application import CertificateRequest  # local: avoid import cycle
-
         valid_until = add_months(on, self.rules.certificate_validity_months)
         principal = self.principal
         age = self.rules.certificate_age_of_majority

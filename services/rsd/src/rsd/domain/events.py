@@ -1,4 +1,6 @@
-"""Domain events the Application records. Ids and facts only, never the claim narrative."""
+"""Domain events the Application records. Ids and facts only, never the claim narrative.
+
+The class is the event's type; `event_to_document` stores it under its class name, as before."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ from datetime import date
 from typing import Any
 
 from pana_kit.documents import to_jsonable
+from pana_kit.domain import DomainEvent
 
 
 @dataclass(frozen=True)
-class ApplicationLodged:
+class ApplicationLodged(DomainEvent):
     application_id: str
     person_id: str
     member_ids: tuple[str, ...]
@@ -22,7 +25,7 @@ class ApplicationLodged:
 
 
 @dataclass(frozen=True)
-class ApplicationRegistered:
+class ApplicationRegistered(DomainEvent):
     application_id: str
     person_id: str
     registered_on: date
@@ -30,7 +33,7 @@ class ApplicationRegistered:
 
 
 @dataclass(frozen=True)
-class CertificateRequested:
+class CertificateRequested(DomainEvent):
     application_id: str
     member_id: str
     person_id: str
@@ -41,7 +44,7 @@ class CertificateRequested:
 
 
 @dataclass(frozen=True)
-class FingerprintingRecorded:
+class FingerprintingRecorded(DomainEvent):
     application_id: str
     person_id: str
     fingerprinted_on: date
@@ -49,7 +52,7 @@ class FingerprintingRecorded:
 
 
 @dataclass(frozen=True)
-class ProcessingModeSet:
+class ProcessingModeSet(DomainEvent):
     application_id: str
     mode: str
     reason: str
@@ -57,7 +60,7 @@ class ProcessingModeSet:
 
 
 @dataclass(frozen=True)
-class OfficerReassigned:
+class OfficerReassigned(DomainEvent):
     application_id: str
     from_officer_id: str | None
     to_officer_id: str
@@ -65,7 +68,7 @@ class OfficerReassigned:
 
 
 @dataclass(frozen=True)
-class InterviewScheduled:
+class InterviewScheduled(DomainEvent):
     application_id: str
     interview_id: str
     member_id: str
@@ -76,7 +79,7 @@ class InterviewScheduled:
 
 
 @dataclass(frozen=True)
-class InterviewRescheduled:
+class InterviewRescheduled(DomainEvent):
     application_id: str
     interview_id: str
     from_date: date
@@ -84,7 +87,7 @@ class InterviewRescheduled:
 
 
 @dataclass(frozen=True)
-class InterviewHeld:
+class InterviewHeld(DomainEvent):
     application_id: str
     interview_id: str
     member_id: str
@@ -92,7 +95,7 @@ class InterviewHeld:
 
 
 @dataclass(frozen=True)
-class InterviewMissed:
+class InterviewMissed(DomainEvent):
     application_id: str
     interview_id: str
     member_id: str
@@ -100,7 +103,7 @@ class InterviewMissed:
 
 
 @dataclass(frozen=True)
-class AssessmentRecorded:
+class AssessmentRecorded(DomainEvent):
     application_id: str
     member_id: str
     assessed_by: str
@@ -109,7 +112,7 @@ class AssessmentRecorded:
 
 
 @dataclass(frozen=True)
-class RecommendationMade:
+class RecommendationMade(DomainEvent):
     application_id: str
     officer_id: str
     outcome: str
@@ -117,7 +120,7 @@ class RecommendationMade:
 
 
 @dataclass(frozen=True)
-class DecisionIssued:
+class DecisionIssued(DomainEvent):
     application_id: str
     person_id: str
     outcome: str  # "recognised" | "rejected"
@@ -129,7 +132,7 @@ class DecisionIssued:
 
 
 @dataclass(frozen=True)
-class DecisionNotified:
+class DecisionNotified(DomainEvent):
     application_id: str
     person_id: str
     notified_on: date
@@ -138,7 +141,7 @@ class DecisionNotified:
 
 
 @dataclass(frozen=True)
-class DecisionPeriodExtended:
+class DecisionPeriodExtended(DomainEvent):
     application_id: str
     months: int
     total_months: int
@@ -147,7 +150,7 @@ class DecisionPeriodExtended:
 
 
 @dataclass(frozen=True)
-class AppealLodged:
+class AppealLodged(DomainEvent):
     application_id: str
     appeal_id: str
     person_id: str
@@ -158,7 +161,7 @@ class AppealLodged:
 
 
 @dataclass(frozen=True)
-class AppealDecided:
+class AppealDecided(DomainEvent):
     application_id: str
     appeal_id: str
     person_id: str
@@ -169,7 +172,7 @@ class AppealDecided:
 
 
 @dataclass(frozen=True)
-class ApplicationClosed:
+class ApplicationClosed(DomainEvent):
     application_id: str
     person_id: str
     reason: str
@@ -177,7 +180,7 @@ class ApplicationClosed:
 
 
 @dataclass(frozen=True)
-class ApplicationReopened:
+class ApplicationReopened(DomainEvent):
     application_id: str
     person_id: str
     ground: str
@@ -186,7 +189,7 @@ class ApplicationReopened:
 
 
 @dataclass(frozen=True)
-class StatusEndingNoticeGiven:
+class StatusEndingNoticeGiven(DomainEvent):
     application_id: str
     person_id: str
     kind: str  # cessation | cancellation | revocation
@@ -196,13 +199,13 @@ class StatusEndingNoticeGiven:
 
 
 @dataclass(frozen=True)
-class StatusEndingResponseRecorded:
+class StatusEndingResponseRecorded(DomainEvent):
     application_id: str
     responded_on: date
 
 
 @dataclass(frozen=True)
-class StatusEndingDecided:
+class StatusEndingDecided(DomainEvent):
     application_id: str
     person_id: str
     kind: str
@@ -212,7 +215,7 @@ class StatusEndingDecided:
 
 
 @dataclass(frozen=True)
-class StatusEnded:
+class StatusEnded(DomainEvent):
     application_id: str
     person_id: str
     member_ids: tuple[str, ...]
@@ -222,7 +225,7 @@ class StatusEnded:
 
 
 @dataclass(frozen=True)
-class StatusRestored:
+class StatusRestored(DomainEvent):
     application_id: str
     person_id: str
     member_ids: tuple[str, ...]
@@ -230,7 +233,7 @@ class StatusRestored:
 
 
 @dataclass(frozen=True)
-class DeadlineMissed:
+class DeadlineMissed(DomainEvent):
     application_id: str
     deadline: str
     due_on: date

@@ -24,7 +24,7 @@ class Relationship(str, Enum):
 
 
 class SpecificNeed(str, Enum):
-    """Specific needs that give priority (DOMAIN.md, processing modes)."""
+    """Specific needs that give priority (docs/domain.md, "Refugee status determination", processing modes)."""
 
     TORTURE_SURVIVOR = "torture_survivor"
     WOMAN_AT_RISK = "woman_at_risk"

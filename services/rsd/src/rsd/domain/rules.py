@@ -1,6 +1,6 @@
-"""The configurable rules of refugee status determination (DOMAIN.md, "Refugee status determination").
+"""The configurable rules of refugee status determination (docs/domain.md, "Refugee status determination").
 
-Every period or threshold DOMAIN.md gives as a default or calls "open" is a field here.
+Every period or threshold that section gives as a default or calls "open" is a field here.
 """
 
 from __future__ import annotations
@@ -32,4 +32,4 @@ class RsdRules:
         if self.decision_period_months > self.decision_period_max_months:
             raise ValueError("decision_period_months exceeds decision_period_max_months")
         if self.appeal_window_days < 30:
-            raise ValueError("the appeal window is at least 30 days (DOMAIN.md)")
+            raise ValueError("the appeal window is at least 30 days (docs/domain.md, Refugee status determination)")

@@ -1,7 +1,9 @@
-"""States of an Application and why it closed."""
+"""States of an Application, why it closed, and the records its parts (decision, appeal, deadlines) share."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 
 
@@ -27,3 +29,18 @@ class ClosureReason(str, Enum):
     DEATH = "death"
     NO_APPEAL = "no_appeal"  # no appeal after rejection, window and grace over
     APPEAL_REJECTED = "appeal_rejected"
+
+
+class ProcessingMode(str, Enum):
+    REGULAR = "regular"
+    ACCELERATED = "accelerated"  # shorter timelines only; every safeguard stays
+    SIMPLIFIED = "simplified"
+
+
+@dataclass(kw_only=True)
+class CertificateRequest:
+    member_id: str
+    issued_on: date
+    valid_until: date
+    reason: str
+    child_person_ids: tuple[str, ...] = ()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from .appeal import AppealAgainst
-from .state import ApplicationState
+from .appeal import AppealAgainst, AppealOutcome
+from .state import ApplicationState, ClosureReason
 
 if TYPE_CHECKING:
     from .application import Application
@@ -31,8 +31,6 @@ def classify_decision(app: Application) -> DecisionClass | None:
     if app.state in (ApplicationState.REJECTED, ApplicationState.UNDER_APPEAL):
         return DecisionClass.REJECTED
     if app.state is ApplicationState.CLOSED:
-        from .state import ClosureReason
-
         reason = app.closure.reason
         if reason in (ClosureReason.NO_APPEAL, ClosureReason.APPEAL_REJECTED):
             return DecisionClass.REJECTED
@@ -62,8 +60,6 @@ def application_kind(app: Application) -> ApplicationKind:
 
 def _open_on(app: Application, as_of) -> bool:
     """Pending at a date (first instance or appeal), replayed from the file's dated steps."""
-    from .appeal import AppealOutcome
-
     steps: list[tuple] = [(app.lodged_on, 0, True)]
     for d in app.decisions:
         steps.append((d.decided_on, 1, False))
@@ -82,9 +78,6 @@ def _open_on(app: Application, as_of) -> bool:
 
 def tally(apps, as_of) -> dict:
     """Counts as UNHCR publishes them, cases and persons, unmasked; and days registration -> decision."""
-    from .appeal import AppealOutcome
-    from .state import ClosureReason
-
     def cell() -> dict:
         return {"cases": 0, "persons": 0}
 

@@ -7,14 +7,13 @@ event handlers and background jobs (no caller) use an unrestricted repository.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import case, false, func, select, tuple_, update
+from sqlalchemy import case, false, func, select, update
 
 from pana_kit.crypto import Keyring, Sealed
-from pana_kit.domain import NotFound, as_utc
-from pana_kit.errors import Problem
-from pana_kit.http import keyset_after
+from pana_kit.domain import NotFound, StaleVersion, as_utc
+from pana_kit.paging import Key, Keyset, Page, by_creation
 
 from ..domain import Application, RsdRules, deadlines
 from .tables import ApplicantRow, ApplicationRow, ClaimTextRow
@@ -22,6 +21,16 @@ from .tables import ApplicantRow, ApplicationRow, ClaimTextRow
 EVERY_OFFICE = object()  # marker for system work (handlers, background jobs)
 PENDING_STATES = ("lodged", "registered", "recommended", "rejected", "under_appeal")
 FAR_FUTURE = date(9999, 12, 31)
+STATISTICS_BATCH = 500
+
+# The orders of the lists, with the cursor keys the API has always issued.
+BY_LODGING = by_creation(ApplicationRow)  # {"created_at", "id"}
+BY_DEADLINE = Keyset(Key("due", ApplicationRow.next_due), Key("id", ApplicationRow.id))
+QUEUE_RANK = case((ApplicationRow.priority.is_(True), 0), else_=1)
+QUEUE_DUE = func.coalesce(ApplicationRow.next_due, FAR_FUTURE)
+BY_QUEUE = Keyset(Key("rank", QUEUE_RANK, value=lambda row: 0 if row.priority else 1, kind=int),
+                  Key("due", QUEUE_DUE, value=lambda row: row.next_due or FAR_FUTURE, kind=date),
+                  Key("id", ApplicationRow.id))
 
 
 def _now() -> datetime:
@@ -47,26 +56,31 @@ class Applications:
         return self._visible(select(ApplicationRow))
 
     # ---- single applications -------------------------------------------------------------
-    async def get_row(self, application_id: str) -> ApplicationRow:
+    async def row(self, application_id: str) -> ApplicationRow:
         row = (await self.session.execute(self.select().where(ApplicationRow.id == application_id[:64]))).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no application {application_id[:64]}")
         return row
 
-    async def get(self, application_id: str) -> tuple[Application, int]:
-        row = await self.get_row(application_id)
-        return Application.from_document(row.document, rules=self.rules), row.version
+    def application(self, row: ApplicationRow) -> Application:
+        return Application.from_document(row.document, rules=self.rules)
+
+    async def load(self, application_id: str) -> tuple[Application, int]:
+        row = await self.row(application_id)
+        return self.application(row), row.version
 
     async def by_referral(self, referral_id: str) -> ApplicationRow | None:
         stmt = self.select().where(ApplicationRow.source_referral_id == referral_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    def add(self, app: Application, *, source_referral_id: str | None = None) -> ApplicationRow:
+    async def add(self, app: Application, *, source_referral_id: str | None = None) -> int:
         now = _now()
-        row = ApplicationRow(id=app.id, person_id=app.person_id, source_referral_id=source_referral_id, version=1,
-                             created_at=now, updated_at=now, **_columns(app))
-        self.session.add(row)
-        return row
+        self.session.add(ApplicationRow(id=app.id, person_id=app.person_id, source_referral_id=source_referral_id,
+                                        version=1, created_at=now, updated_at=now, **_columns(app)))
+        return 1
+
+    def from_referral(self, referral_id: str) -> "FromReferral":
+        return FromReferral(self, referral_id)
 
     async def save(self, app: Application, expected_version: int) -> int:
         """Write the new state if nobody else did in between (optimistic concurrency)."""
@@ -76,28 +90,25 @@ class Applications:
             .values(version=expected_version + 1, updated_at=_now(), **_columns(app))
         )
         if result.rowcount != 1:
-            raise Problem(412, "the application changed since it was read; read it again and reapply your change")
+            raise StaleVersion("the application changed since it was read; read it again and reapply your change")
         return expected_version + 1
 
     # ---- lists ---------------------------------------------------------------------------
-    async def page(self, *, limit: int, after: tuple[datetime, str] | None = None, person_id: str | None = None,
-                   status: str | None = None, office: str | None = None) -> list[ApplicationRow]:
-        stmt = self.select().order_by(ApplicationRow.created_at, ApplicationRow.id).limit(limit + 1)
+    async def page(self, *, limit: int, cursor: dict | None = None, person_id: str | None = None,
+                   status: str | None = None, office: str | None = None) -> Page[ApplicationRow]:
+        stmt = self.select()
         if person_id:
             stmt = stmt.where(ApplicationRow.person_id == person_id)
         if status:
             stmt = stmt.where(ApplicationRow.status == status)
         if office:
             stmt = stmt.where(ApplicationRow.office == office)
-        stmt = keyset_after(stmt, ApplicationRow.created_at, ApplicationRow.id, after)
-        return list((await self.session.execute(stmt)).scalars())
+        return await BY_LODGING.page(self.session, stmt, cursor=cursor, limit=limit)
 
     async def with_deadlines(self, *, today: date, overdue: bool, horizon_days: int, limit: int,
                              officer_id: str | None = None, office: str | None = None,
-                             after: tuple[date, str] | None = None) -> list[ApplicationRow]:
+                             cursor: dict | None = None) -> Page[ApplicationRow]:
         """Applications whose earliest open deadline is overdue, or approaching within the horizon."""
-        from datetime import timedelta
-
         due = ApplicationRow.next_due
         stmt = self.select().where(due.is_not(None))
         stmt = stmt.where(due < today) if overdue else stmt.where(due >= today, due <= today + timedelta(days=horizon_days))
@@ -105,23 +116,17 @@ class Applications:
             stmt = stmt.where(ApplicationRow.officer_id == officer_id)
         if office:
             stmt = stmt.where(ApplicationRow.office == office)
-        if after:
-            stmt = stmt.where(tuple_(due, ApplicationRow.id) > tuple_(after[0], after[1]))
-        stmt = stmt.order_by(due, ApplicationRow.id).limit(limit + 1)
-        return list((await self.session.execute(stmt)).scalars())
+        return await BY_DEADLINE.page(self.session, stmt, cursor=cursor, limit=limit)
 
-    async def queue(self, *, officer_id: str, limit: int, after: tuple[int, date, str] | None = None) -> list[ApplicationRow]:
+    async def queue(self, *, officer_id: str, limit: int, cursor: dict | None = None) -> Page[ApplicationRow]:
         """An officer's open cases: priority first, then the earliest deadline."""
-        rank = case((ApplicationRow.priority.is_(True), 0), else_=1)
-        due = func.coalesce(ApplicationRow.next_due, FAR_FUTURE)
         stmt = self.select().where(ApplicationRow.officer_id == officer_id, ApplicationRow.status.in_(PENDING_STATES))
-        if after:
-            stmt = stmt.where(tuple_(rank, due, ApplicationRow.id) > tuple_(after[0], after[1], after[2]))
-        stmt = stmt.order_by(rank, due, ApplicationRow.id).limit(limit + 1)
-        return list((await self.session.execute(stmt)).scalars())
+        return await BY_QUEUE.page(self.session, stmt, cursor=cursor, limit=limit)
 
-    async def due_for_watch(self, *, today: date, limit: int, after_id: str = "") -> list[ApplicationRow]:
-        stmt = (self.select().where(ApplicationRow.watch_due < today, ApplicationRow.id > after_id)
+    async def due_for_watch(self, *, today: date, limit: int, after_id: str = "") -> list[str]:
+        """Ids of applications with a deadline before `today` not yet reported missed, by id."""
+        stmt = (self._visible(select(ApplicationRow.id))
+                .where(ApplicationRow.watch_due < today, ApplicationRow.id > after_id)
                 .order_by(ApplicationRow.id).limit(limit))
         if self.session.bind.dialect.name == "postgresql":
             # Several rsd instances each run the watcher: each takes rows the others have not
@@ -129,11 +134,18 @@ class Applications:
             stmt = stmt.with_for_update(of=ApplicationRow, skip_locked=True)
         return list((await self.session.execute(stmt)).scalars())
 
-    async def lodged_by(self, as_of: date, *, limit: int, after_id: str = "") -> list[ApplicationRow]:
-        stmt = (self.select().where(ApplicationRow.lodged_on <= as_of, ApplicationRow.id > after_id)
-                .order_by(ApplicationRow.id).limit(limit))
-        return list((await self.session.execute(stmt)).scalars())
-
+    async def lodged_by(self, as_of: date) -> list[Application]:
+        """Every application lodged by a day (for statistics), read in batches by id."""
+        apps: list[Application] = []
+        after = ""
+        while True:
+            stmt = (self.select().where(ApplicationRow.lodged_on <= as_of, ApplicationRow.id > after)
+                    .order_by(ApplicationRow.id).limit(STATISTICS_BATCH))
+            rows = list((await self.session.execute(stmt)).scalars())
+            apps.extend(self.application(r) for r in rows)
+            if len(rows) < STATISTICS_BATCH:
+                return apps
+            after = rows[-1].id
 
 def _columns(app: Application) -> dict:
     open_deadlines = deadlines(app, app.lodged_on)  # due dates do not depend on the day asked
@@ -152,6 +164,17 @@ def _columns(app: Application) -> dict:
         watch_due=unreported[0].due_on if unreported else None,
         document=app.to_document(),
     )
+
+
+class FromReferral:
+    """Applications lodged from a border referral: the referral's id is kept, so a referral lodges once."""
+
+    def __init__(self, applications: Applications, referral_id: str):
+        self.applications = applications
+        self.referral_id = referral_id
+
+    async def add(self, app: Application) -> int:
+        return await self.applications.add(app, source_referral_id=self.referral_id)
 
 
 class ClaimTexts:

@@ -6,10 +6,14 @@ from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, LargeBinary, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from pana_kit.tables import table_base
+
+Base = table_base("rsd")  # rsd's own metadata (another service may have a table of the same name)
 
 
-class ApplicationRow(SQLModel, table=True):
+class ApplicationRow(Base, table=True):
     __tablename__ = "applications"
     __table_args__ = (
         Index("ix_applications_person", "person_id"),
@@ -41,7 +45,7 @@ class ApplicationRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class ApplicantRow(SQLModel, table=True):
+class ApplicantRow(Base, table=True):
     """What rsd keeps of a registered person (from registration events), nothing more."""
 
     __tablename__ = "applicants"
@@ -56,7 +60,7 @@ class ApplicantRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class ClaimTextRow(SQLModel, table=True):
+class ClaimTextRow(Base, table=True):
     """The claim's free text (narrative, interview record, assessment notes), encrypted with AES-GCM."""
 
     __tablename__ = "claim_texts"
