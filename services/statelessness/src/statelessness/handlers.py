@@ -1,8 +1,9 @@
 """Consumed events -> statelessness commands. Each handler runs in one unit of work with its inbox record.
 
-Ex officio openings (DOMAIN.md): a person registered with no or undetermined citizenship, a
-child flagged at risk at birth, an asylum-seeker rejected without a nationality. One case per
-person at a time: an event for someone already in the procedure opens nothing new.
+Ex officio openings (docs/domain.md, "Statelessness determination"): a person registered with
+no or undetermined citizenship, a child flagged at risk at birth, an asylum-seeker rejected
+without a nationality. One case per person at a time: an event for someone already in the
+procedure opens nothing new.
 """
 
 from __future__ import annotations

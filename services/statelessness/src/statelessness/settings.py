@@ -15,7 +15,7 @@ class StatelessnessSettings(ServiceSettings):
     newborn_days: int = Field(365, ge=0, le=3650, description=(
         "A person registered this young with undetermined citizenship is left to the children-at-risk rule "
         "(registration.birth.recorded) rather than opened on registration"))
-    # Rules of the procedure (DOMAIN.md "open" values; defaults from there)
+    # Rules of the procedure (docs/domain.md, "Statelessness determination": its open values, defaults from there)
     inquiry_reply_months: int = Field(6, ge=1, le=60)
     decision_due_months: int = Field(6, ge=1, le=60)
     decision_max_months: int = Field(12, ge=1, le=120)

@@ -1,4 +1,4 @@
-"""Children at risk of statelessness (DOMAIN.md, "Who is who").
+"""Children at risk of statelessness (docs/domain.md, "Who is who").
 
 A child born in Kazakhstan is at risk when the parents are stateless or of
 undetermined nationality, or when the child is a foundling. The flag follows the

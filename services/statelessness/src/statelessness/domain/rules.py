@@ -1,4 +1,4 @@
-"""The configurable rules of statelessness determination (DOMAIN.md, "Statelessness determination").
+"""The configurable rules of statelessness determination (docs/domain.md, "Statelessness determination").
 
 Every period and threshold the sources leave open, or give only as a default, is a
 field here; nothing of the kind is a constant elsewhere in the domain.

@@ -8,10 +8,15 @@ from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from pana_kit.tables import table_base
+
+# This service's own metadata: registration has a `persons` table too, and both load in one process.
+Base = table_base("statelessness")
 
 
-class CaseRow(SQLModel, table=True):
+class CaseRow(Base, table=True):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_person", "person_id"),
@@ -35,7 +40,7 @@ class CaseRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class InquiryRow(SQLModel, table=True):
+class InquiryRow(Base, table=True):
     """One row per nationality inquiry, kept in step with the case document on every save."""
 
     __tablename__ = "inquiries"
@@ -57,7 +62,7 @@ class InquiryRow(SQLModel, table=True):
     answered_on: Optional[date] = Field(default=None, sa_column=Column(Date))
 
 
-class ChildFlagRow(SQLModel, table=True):
+class ChildFlagRow(Base, table=True):
     __tablename__ = "child_flags"
     __table_args__ = (
         Index("ix_child_flags_child", "child_person_id"),
@@ -78,7 +83,7 @@ class ChildFlagRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class NaturalizationTrackRow(SQLModel, table=True):
+class NaturalizationTrackRow(Base, table=True):
     __tablename__ = "naturalization_tracks"
     __table_args__ = (
         Index("ix_naturalization_eligible", "outcome", "eligible_from"),
@@ -97,7 +102,7 @@ class NaturalizationTrackRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class PersonRow(SQLModel, table=True):
+class PersonRow(Base, table=True):
     """What statelessness keeps of a registered person (registration events), nothing more."""
 
     __tablename__ = "persons"
@@ -113,7 +118,7 @@ class PersonRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class AsylumClaimRow(SQLModel, table=True):
+class AsylumClaimRow(Base, table=True):
     """A person's asylum claim as rsd reported it: the State it is against is the person's
     country of origin (or citizenship) in the person projection — the confidentiality rule."""
 
