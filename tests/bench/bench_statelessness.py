@@ -158,6 +158,7 @@ STATES = ("UZB", "KGZ", "TJK", "RUS", "CHN", "TKM", "AFG", "MNG", "UKR", "AZE")
 
 
 def _templates():
+    from pana_kit.documents import to_document
     from statelessness.domain import DeterminationCase, OpeningReason, StatelessnessRules
     from statelessness.domain.inquiry import StateLink
 
@@ -165,13 +166,14 @@ def _templates():
     case = DeterminationCase.open(case_id="template", person_id="template", reason=OpeningReason.APPLICATION,
                                   opened_on=date(2024, 1, 10), rules=rules, opened_by="bench")
     case.send_inquiry(inquiry_id="inq-1", state="UZB", link=StateLink.BIRTH, sent_on=date(2024, 1, 15), rules=rules)
-    return case.to_document(), rules
+    return to_document(case), rules
 
 
 async def bulk_load(database_url: str, cases: int) -> float:
     from sqlalchemy import insert, text
 
     from pana_kit.db import Database
+    from pana_kit.documents import to_document
     from statelessness.domain import NaturalizationTrack
     from statelessness.domain.naturalization import naturalization_eligible_from
     from statelessness.store.tables import CaseRow, InquiryRow, NaturalizationTrackRow
@@ -214,7 +216,7 @@ async def bulk_load(database_url: str, cases: int) -> float:
                 track_rows.append(dict(
                     id=track.track_id, case_id=case_id, person_id=person_id, eligible_from=eligible_from,
                     outcome="granted" if decided else None, decided_on=today if decided else None, version=1,
-                    document=track.to_document(), created_at=now, updated_at=now))
+                    document=to_document(track), created_at=now, updated_at=now))
         async with db.transaction() as session:
             await session.execute(insert(CaseRow), case_rows)
             await session.execute(insert(InquiryRow), inquiry_rows)

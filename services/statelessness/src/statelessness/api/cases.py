@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import and_, or_, select
 
 from pana_kit.auth import Principal, require
+from pana_kit.documents import to_document
 from pana_kit.domain import RuleViolation
 from pana_kit.errors import problem_responses
 from pana_kit.http import (check_if_match, encode_cursor, etag_of, if_match_header, links_from, page_params,
@@ -54,7 +55,7 @@ def summary(row: CaseRow, today: date | None = None) -> s.CaseSummary:
 
 def detail(case: DeterminationCase, row: CaseRow, request: Request) -> s.CaseDetail:
     rules = request.app.state.rules
-    doc = case.to_document()
+    doc = to_document(case)
     return s.CaseDetail(
         **summary(row).model_dump(),
         opened_by=case.opened_by, reason_note=case.reason_note,

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from pana_kit.auth import Principal, require
+from pana_kit.documents import from_document
 from pana_kit.domain import NotFound
 from pana_kit.errors import problem_responses
 from pana_kit.http import check_if_match, encode_cursor, etag_of, if_match_header, page_params, purpose_header
@@ -71,7 +72,7 @@ async def list_flags(
     more = len(rows) > limit
     rows = rows[:limit]
     rules = request.app.state.rules
-    items = [flag_out(ChildAtRiskFlag.from_document(r.document), rules) for r in rows]
+    items = [flag_out(from_document(ChildAtRiskFlag, r.document), rules) for r in rows]
     nxt = encode_cursor({"created_at": rows[-1].created_at.isoformat(), "id": rows[-1].id}) if more else None
     return s.ChildFlagPage(items=items, next_cursor=nxt)
 
@@ -91,7 +92,7 @@ async def get_flag(request: Request, flag_id: str = FlagId, purpose: str = Depen
                       outcome="ok" if row else "not_found")
     if row is None:
         raise NotFound(f"no child-at-risk flag {flag_id}")
-    out = flag_out(ChildAtRiskFlag.from_document(row.document), request.app.state.rules)
+    out = flag_out(from_document(ChildAtRiskFlag, row.document), request.app.state.rules)
     return JSONResponse(out.model_dump(mode="json"), headers={"ETag": etag_of(row.version, row.id)})
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import and_, or_, select
 
 from pana_kit.auth import Principal, require
+from pana_kit.documents import from_document
 from pana_kit.domain import NotFound, RuleViolation
 from pana_kit.errors import Problem, problem_responses
 from pana_kit.http import check_if_match, encode_cursor, etag_of, if_match_header, page_params, purpose_header
@@ -84,7 +85,7 @@ async def get_track(request: Request, track_id: str = TrackId, purpose: str = De
                       outcome="ok" if row else "not_found")
     if row is None:
         raise NotFound(f"no naturalization track {track_id}")
-    return _reply(NaturalizationTrack.from_document(row.document), row.version)
+    return _reply(from_document(NaturalizationTrack, row.document), row.version)
 
 
 @router.post(
@@ -147,6 +148,6 @@ async def eligible(
         await audited(session, principal, "list", f"naturalization/eligible?when={when}", purpose=purpose)
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [track_out(NaturalizationTrack.from_document(r.document)) for r in rows]
+    items = [track_out(from_document(NaturalizationTrack, r.document)) for r in rows]
     nxt = encode_cursor({"eligible_from": rows[-1].eligible_from.isoformat(), "id": rows[-1].id}) if more else None
     return s.TrackPage(items=items, next_cursor=nxt)

@@ -6,11 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
 
 from pana_kit.domain import Aggregate, InvalidInput, NotFound, RuleViolation, add_months, age_on
 
-from ._document import iso, parse_date
 from .events import (
     AppealDecided,
     AppealLodged,
@@ -65,25 +63,6 @@ class Interview:
     legal_representative_present: bool = False
     notes: str = ""  # the interview record (personal data: the store encrypts it)
 
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "held_on": iso(self.held_on),
-            "officer_id": self.officer_id,
-            "interpreter_id": self.interpreter_id,
-            "legal_representative_present": self.legal_representative_present,
-            "notes": self.notes,
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> Interview:
-        return cls(
-            held_on=parse_date(doc["held_on"]),  # type: ignore[arg-type]
-            officer_id=doc["officer_id"],
-            interpreter_id=doc.get("interpreter_id"),
-            legal_representative_present=bool(doc.get("legal_representative_present", False)),
-            notes=doc.get("notes", ""),
-        )
-
 
 @dataclass(frozen=True)
 class Determination:
@@ -96,29 +75,6 @@ class Determination:
     # Why the person is stateless although a State confirmed them as its national.
     confirmed_nationality_reasons: str | None = None
 
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "outcome": self.outcome.value,
-            "nationality": self.nationality,
-            "reasons": self.reasons,
-            "officer_id": self.officer_id,
-            "decided_on": iso(self.decided_on),
-            "notified_on": iso(self.notified_on),
-            "confirmed_nationality_reasons": self.confirmed_nationality_reasons,
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> Determination:
-        return cls(
-            outcome=Outcome(doc["outcome"]),
-            nationality=doc.get("nationality"),
-            reasons=doc["reasons"],
-            officer_id=doc["officer_id"],
-            decided_on=parse_date(doc["decided_on"]),  # type: ignore[arg-type]
-            notified_on=parse_date(doc["notified_on"]),  # type: ignore[arg-type]
-            confirmed_nationality_reasons=doc.get("confirmed_nationality_reasons"),
-        )
-
 
 @dataclass(frozen=True)
 class Extension:
@@ -126,23 +82,6 @@ class Extension:
     previous_due: date
     new_due: date
     reasons: str
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "extended_on": iso(self.extended_on),
-            "previous_due": iso(self.previous_due),
-            "new_due": iso(self.new_due),
-            "reasons": self.reasons,
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> Extension:
-        return cls(
-            extended_on=parse_date(doc["extended_on"]),  # type: ignore[arg-type]
-            previous_due=parse_date(doc["previous_due"]),  # type: ignore[arg-type]
-            new_due=parse_date(doc["new_due"]),  # type: ignore[arg-type]
-            reasons=doc["reasons"],
-        )
 
 
 @dataclass
@@ -153,27 +92,6 @@ class Appeal:
     officer_id: str | None = None
     decided_on: date | None = None
     reasons: str | None = None
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "appeal_id": self.appeal_id,
-            "lodged_on": iso(self.lodged_on),
-            "outcome": self.outcome.value if self.outcome else None,
-            "officer_id": self.officer_id,
-            "decided_on": iso(self.decided_on),
-            "reasons": self.reasons,
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> Appeal:
-        return cls(
-            appeal_id=doc["appeal_id"],
-            lodged_on=parse_date(doc["lodged_on"]),  # type: ignore[arg-type]
-            outcome=AppealOutcome(doc["outcome"]) if doc.get("outcome") else None,
-            officer_id=doc.get("officer_id"),
-            decided_on=parse_date(doc.get("decided_on")),
-            reasons=doc.get("reasons"),
-        )
 
 
 def _blank(text: str | None) -> bool:
@@ -678,47 +596,3 @@ class DeterminationCase(Aggregate):
         )
         if outcome is AppealOutcome.OVERTURNED:
             self._recognise(decided_on, rules)
-
-    # ----------------------------------------------------------- document
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "case_id": self.case_id,
-            "person_id": self.person_id,
-            "reason": self.reason.value,
-            "opened_on": iso(self.opened_on),
-            "decision_due": iso(self.decision_due),
-            "birth_date": iso(self.birth_date),
-            "opened_by": self.opened_by,
-            "reason_note": self.reason_note,
-            "feared_states": sorted(self.feared_states),
-            "status": self.status.value,
-            "evidence": [e.to_document() for e in self.evidence],
-            "inquiries": [i.to_document() for i in self.inquiries],
-            "interviews": [i.to_document() for i in self.interviews],
-            "extensions": [e.to_document() for e in self.extensions],
-            "determination": self.determination.to_document() if self.determination else None,
-            "appeal": self.appeal.to_document() if self.appeal else None,
-            "recognised_on": iso(self.recognised_on),
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> DeterminationCase:
-        return cls(
-            case_id=doc["case_id"],
-            person_id=doc["person_id"],
-            reason=OpeningReason(doc["reason"]),
-            opened_on=parse_date(doc["opened_on"]),  # type: ignore[arg-type]
-            decision_due=parse_date(doc["decision_due"]),  # type: ignore[arg-type]
-            birth_date=parse_date(doc.get("birth_date")),
-            opened_by=doc.get("opened_by"),
-            reason_note=doc.get("reason_note", ""),
-            feared_states=frozenset(doc.get("feared_states", [])),
-            status=CaseStatus(doc["status"]),
-            evidence=[Evidence.from_document(d) for d in doc.get("evidence", [])],
-            inquiries=[NationalityInquiry.from_document(d) for d in doc.get("inquiries", [])],
-            interviews=[Interview.from_document(d) for d in doc.get("interviews", [])],
-            extensions=[Extension.from_document(d) for d in doc.get("extensions", [])],
-            determination=Determination.from_document(doc["determination"]) if doc.get("determination") else None,
-            appeal=Appeal.from_document(doc["appeal"]) if doc.get("appeal") else None,
-            recognised_on=parse_date(doc.get("recognised_on")),
-        )

@@ -13,11 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation
 
-from ._document import iso, parse_date
 from .events import ChildAtRiskResolved, ChildFlaggedAtRisk
 from .inquiry import normalise_state
 from .rules import StatelessnessRules
@@ -212,31 +210,4 @@ class ChildAtRiskFlag(Aggregate):
                 nationality=nationality,
                 resolved_on=resolved_on,
             )
-        )
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "flag_id": self.flag_id,
-            "child_id": self.child_id,
-            "birth_date": iso(self.birth_date),
-            "rule": self.rule.value,
-            "parents_reside_permanently": self.parents_reside_permanently,
-            "flagged_on": iso(self.flagged_on),
-            "resolved_on": iso(self.resolved_on),
-            "resolution_basis": self.resolution_basis.value if self.resolution_basis else None,
-            "nationality": self.nationality,
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> ChildAtRiskFlag:
-        return cls(
-            flag_id=doc["flag_id"],
-            child_id=doc["child_id"],
-            birth_date=parse_date(doc["birth_date"]),  # type: ignore[arg-type]
-            rule=ChildAtRiskRule(doc["rule"]),
-            parents_reside_permanently=bool(doc["parents_reside_permanently"]),
-            flagged_on=parse_date(doc["flagged_on"]),  # type: ignore[arg-type]
-            resolved_on=parse_date(doc.get("resolved_on")),
-            resolution_basis=ResolutionBasis(doc["resolution_basis"]) if doc.get("resolution_basis") else None,
-            nationality=doc.get("nationality"),
         )

@@ -1,37 +1,18 @@
-"""Domain events of the statelessness service: ids and facts only, never a claim's content."""
+"""Domain events of the statelessness service: ids and facts only, never a claim's content.
+
+The class is the event's type; `publishing.py` makes the contract events others may see from them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
-from enum import Enum
-from typing import Any, ClassVar
 
-
-@dataclass(frozen=True)
-class DomainEvent:
-    """Base of every event; `name` is the versioned type published on `statelessness.events`."""
-
-    name: ClassVar[str] = "statelessness.event.v1"
-
-    def payload(self) -> dict[str, Any]:
-        """JSON-able facts (dates as ISO strings, enums as their values)."""
-
-        def plain(value: Any) -> Any:
-            if isinstance(value, Enum):
-                return value.value
-            if isinstance(value, date):
-                return value.isoformat()
-            if isinstance(value, (list, tuple, frozenset, set)):
-                return [plain(v) for v in value]
-            return value
-
-        return {key: plain(value) for key, value in asdict(self).items()}
+from pana_kit.domain import DomainEvent
 
 
 @dataclass(frozen=True)
 class CaseOpened(DomainEvent):
-    name: ClassVar[str] = "statelessness.case.opened.v1"
     case_id: str
     person_id: str
     reason: str
@@ -42,7 +23,6 @@ class CaseOpened(DomainEvent):
 
 @dataclass(frozen=True)
 class EvidenceAdded(DomainEvent):
-    name: ClassVar[str] = "statelessness.evidence.added.v1"
     case_id: str
     evidence_id: str
     kind: str
@@ -52,7 +32,6 @@ class EvidenceAdded(DomainEvent):
 
 @dataclass(frozen=True)
 class InquirySent(DomainEvent):
-    name: ClassVar[str] = "statelessness.inquiry.sent.v1"
     case_id: str
     person_id: str
     inquiry_id: str
@@ -64,7 +43,6 @@ class InquirySent(DomainEvent):
 
 @dataclass(frozen=True)
 class InquiryAnswered(DomainEvent):
-    name: ClassVar[str] = "statelessness.inquiry.answered.v1"
     case_id: str
     person_id: str
     inquiry_id: str
@@ -78,7 +56,6 @@ class InquiryAnswered(DomainEvent):
 class InquiryUnanswered(DomainEvent):
     """No reply by the deadline: a finding the person can be documented as stateless on."""
 
-    name: ClassVar[str] = "statelessness.inquiry.unanswered.v1"
     case_id: str
     person_id: str
     inquiry_id: str
@@ -89,7 +66,6 @@ class InquiryUnanswered(DomainEvent):
 
 @dataclass(frozen=True)
 class InterviewHeld(DomainEvent):
-    name: ClassVar[str] = "statelessness.interview.held.v1"
     case_id: str
     person_id: str
     held_on: date
@@ -98,7 +74,6 @@ class InterviewHeld(DomainEvent):
 
 @dataclass(frozen=True)
 class DecisionDeadlineExtended(DomainEvent):
-    name: ClassVar[str] = "statelessness.decision.extended.v1"
     case_id: str
     person_id: str
     previous_due: date
@@ -108,7 +83,6 @@ class DecisionDeadlineExtended(DomainEvent):
 
 @dataclass(frozen=True)
 class StatelessnessDetermined(DomainEvent):
-    name: ClassVar[str] = "statelessness.determination.issued.v1"
     case_id: str
     person_id: str
     outcome: str
@@ -126,7 +100,6 @@ class PersonRecognisedStateless(DomainEvent):
     they reach the certificate age. Permanent residence is registration's fact to check.
     """
 
-    name: ClassVar[str] = "statelessness.person.recognised.v1"
     case_id: str
     person_id: str
     recognised_on: date
@@ -137,7 +110,6 @@ class PersonRecognisedStateless(DomainEvent):
 
 @dataclass(frozen=True)
 class AppealLodged(DomainEvent):
-    name: ClassVar[str] = "statelessness.appeal.lodged.v1"
     case_id: str
     person_id: str
     appeal_id: str
@@ -146,7 +118,6 @@ class AppealLodged(DomainEvent):
 
 @dataclass(frozen=True)
 class AppealDecided(DomainEvent):
-    name: ClassVar[str] = "statelessness.appeal.decided.v1"
     case_id: str
     person_id: str
     appeal_id: str
@@ -157,7 +128,6 @@ class AppealDecided(DomainEvent):
 
 @dataclass(frozen=True)
 class ChildFlaggedAtRisk(DomainEvent):
-    name: ClassVar[str] = "statelessness.child.flagged.v1"
     flag_id: str
     child_id: str
     rule: str
@@ -167,7 +137,6 @@ class ChildFlaggedAtRisk(DomainEvent):
 
 @dataclass(frozen=True)
 class ChildAtRiskResolved(DomainEvent):
-    name: ClassVar[str] = "statelessness.child.resolved.v1"
     flag_id: str
     child_id: str
     basis: str
@@ -177,7 +146,6 @@ class ChildAtRiskResolved(DomainEvent):
 
 @dataclass(frozen=True)
 class NaturalizationTrackOpened(DomainEvent):
-    name: ClassVar[str] = "statelessness.naturalization.opened.v1"
     track_id: str
     person_id: str
     case_id: str
@@ -187,7 +155,6 @@ class NaturalizationTrackOpened(DomainEvent):
 
 @dataclass(frozen=True)
 class NaturalizationDecided(DomainEvent):
-    name: ClassVar[str] = "statelessness.naturalization.decided.v1"
     track_id: str
     person_id: str
     outcome: str

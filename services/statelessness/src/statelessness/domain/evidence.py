@@ -6,11 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 from pana_kit.domain import InvalidInput
-
-from ._document import iso, parse_date
 
 
 class EvidenceKind(StrEnum):
@@ -45,26 +42,3 @@ class Evidence:
             raise InvalidInput("evidence_id must not be empty")
         if not self.source.strip():
             raise InvalidInput("an evidence item must name its source")
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "evidence_id": self.evidence_id,
-            "kind": self.kind.value,
-            "source": self.source,
-            "weight": self.weight.value,
-            "brought_by": self.brought_by.value,
-            "received_on": iso(self.received_on),
-            "description": self.description,
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> Evidence:
-        return cls(
-            evidence_id=doc["evidence_id"],
-            kind=EvidenceKind(doc["kind"]),
-            source=doc["source"],
-            weight=EvidenceWeight(doc["weight"]),
-            brought_by=BroughtBy(doc["brought_by"]),
-            received_on=parse_date(doc["received_on"]),  # type: ignore[arg-type]
-            description=doc.get("description", ""),
-        )

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 from pana_kit.domain import add_months
 
-from ._document import iso, parse_date
 from .rules import StatelessnessRules
 
 
@@ -72,30 +70,3 @@ class NationalityInquiry:
     @property
     def confirms_national(self) -> bool:
         return self.answer is InquiryAnswer.CONFIRMS_NATIONAL
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "inquiry_id": self.inquiry_id,
-            "state": self.state,
-            "link": self.link.value,
-            "sent_on": iso(self.sent_on),
-            "reply_due": iso(self.reply_due),
-            "status": self.status.value,
-            "answer": self.answer.value if self.answer else None,
-            "answered_on": iso(self.answered_on),
-            "unanswered_found_on": iso(self.unanswered_found_on),
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> NationalityInquiry:
-        return cls(
-            inquiry_id=doc["inquiry_id"],
-            state=doc["state"],
-            link=StateLink(doc["link"]),
-            sent_on=parse_date(doc["sent_on"]),  # type: ignore[arg-type]
-            reply_due=parse_date(doc["reply_due"]),  # type: ignore[arg-type]
-            status=InquiryStatus(doc["status"]),
-            answer=InquiryAnswer(doc["answer"]) if doc.get("answer") else None,
-            answered_on=parse_date(doc.get("answered_on")),
-            unanswered_found_on=parse_date(doc.get("unanswered_found_on")),
-        )

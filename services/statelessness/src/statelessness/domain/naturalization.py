@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
 
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation, add_months
 
-from ._document import iso, parse_date
 from .case import DeterminationCase
 from .events import NaturalizationDecided, NaturalizationTrackOpened
 from .rules import StatelessnessRules
@@ -105,31 +103,4 @@ class NaturalizationTrack(Aggregate):
             NaturalizationDecided(
                 track_id=self.track_id, person_id=self.person_id, outcome=outcome.value, decided_on=decided_on
             )
-        )
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "track_id": self.track_id,
-            "person_id": self.person_id,
-            "case_id": self.case_id,
-            "lawful_residence_from": iso(self.lawful_residence_from),
-            "eligible_from": iso(self.eligible_from),
-            "opened_on": iso(self.opened_on),
-            "outcome": self.outcome.value if self.outcome else None,
-            "decided_on": iso(self.decided_on),
-            "reasons": self.reasons,
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> NaturalizationTrack:
-        return cls(
-            track_id=doc["track_id"],
-            person_id=doc["person_id"],
-            case_id=doc["case_id"],
-            lawful_residence_from=parse_date(doc["lawful_residence_from"]),  # type: ignore[arg-type]
-            eligible_from=parse_date(doc["eligible_from"]),  # type: ignore[arg-type]
-            opened_on=parse_date(doc["opened_on"]),  # type: ignore[arg-type]
-            outcome=NaturalizationOutcome(doc["outcome"]) if doc.get("outcome") else None,
-            decided_on=parse_date(doc.get("decided_on")),
-            reasons=doc.get("reasons"),
         )

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select, update
 
 from pana_kit.crypto import Keyring, is_token
+from pana_kit.documents import from_document, to_document
 from pana_kit.domain import NotFound
 from pana_kit.errors import Problem
 
@@ -47,7 +48,7 @@ def _open_document(doc: dict, keyring: Keyring) -> dict:
 
 
 def case_from_row(row: CaseRow, keyring: Keyring) -> DeterminationCase:
-    return DeterminationCase.from_document(_open_document(row.document, keyring))
+    return from_document(DeterminationCase, _open_document(row.document, keyring))
 
 
 def _case_columns(case: DeterminationCase, keyring: Keyring) -> dict:
@@ -55,7 +56,7 @@ def _case_columns(case: DeterminationCase, keyring: Keyring) -> dict:
     return dict(
         person_id=case.person_id, reason=case.reason.value, status=case.status.value, opened_on=case.opened_on,
         decision_due=case.decision_due, decided_on=d.decided_on if d else None, outcome=d.outcome.value if d else None,
-        recognised_on=case.recognised_on, document=_seal_document(case.to_document(), keyring),
+        recognised_on=case.recognised_on, document=_seal_document(to_document(case), keyring),
     )
 
 
@@ -120,7 +121,7 @@ class ChildFlags:
         row = await self.session.get(ChildFlagRow, flag_id)
         if row is None:
             raise NotFound(f"no child-at-risk flag {flag_id}")
-        return ChildAtRiskFlag.from_document(row.document), row
+        return from_document(ChildAtRiskFlag, row.document), row
 
     async def open_for_child(self, child_person_id: str) -> ChildFlagRow | None:
         stmt = select(ChildFlagRow).where(ChildFlagRow.child_person_id == child_person_id, ChildFlagRow.status == "open")
@@ -145,7 +146,7 @@ class ChildFlags:
 
 def _flag_columns(flag: ChildAtRiskFlag) -> dict:
     return dict(rule=flag.rule.value, status="open" if flag.open else "resolved", birth_date=flag.birth_date,
-                flagged_on=flag.flagged_on, resolved_on=flag.resolved_on, document=flag.to_document())
+                flagged_on=flag.flagged_on, resolved_on=flag.resolved_on, document=to_document(flag))
 
 
 class NaturalizationTracks:
@@ -156,7 +157,7 @@ class NaturalizationTracks:
         row = await self.session.get(NaturalizationTrackRow, track_id)
         if row is None:
             raise NotFound(f"no naturalization track {track_id}")
-        return NaturalizationTrack.from_document(row.document), row
+        return from_document(NaturalizationTrack, row.document), row
 
     async def for_case(self, case_id: str) -> NaturalizationTrackRow | None:
         stmt = select(NaturalizationTrackRow).where(NaturalizationTrackRow.case_id == case_id)
@@ -183,7 +184,7 @@ class NaturalizationTracks:
 def _track_columns(track: NaturalizationTrack) -> dict:
     return dict(person_id=track.person_id, eligible_from=track.eligible_from,
                 outcome=track.outcome.value if track.outcome else None, decided_on=track.decided_on,
-                document=track.to_document())
+                document=to_document(track))
 
 
 class Persons:
