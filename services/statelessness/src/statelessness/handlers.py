@@ -1,4 +1,6 @@
-"""Consumed events -> statelessness commands. Each handler runs in one unit of work with its inbox record.
+"""Consumed events -> statelessness use cases (service.py), as system commands. Each handler runs
+in one unit of work with its inbox record; the projections of other services' facts it keeps
+(persons, asylum claims) are written through the repository.
 
 Ex officio openings (docs/domain.md, "Statelessness determination"): a person registered with
 no or undetermined citizenship, a child flagged at risk at birth, an asylum-seeker rejected
@@ -8,7 +10,6 @@ procedure opens nothing new.
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 from pana_events import Envelope
@@ -17,9 +18,9 @@ from pana_events.events import rsd
 from pana_kit.crypto import Keyring
 from pana_kit.outbox import UnitOfWork
 
-from .domain import ChildAtRiskFlag, DeterminationCase, OpeningReason, ParentNationality, StatelessnessRules
-from .publishing import publish_case, publish_flag
-from .store.repository import Cases, ChildFlags, Persons
+from .domain import OpeningReason, ParentNationality, StatelessnessRules
+from .service import Statelessness
+from .store.repository import Persons
 from .store.tables import PersonRow
 
 _NO_NATIONALITY = {"stateless": ParentNationality.STATELESS, "undetermined": ParentNationality.UNDETERMINED,
@@ -76,20 +77,14 @@ class StatelessnessHandlers:
             rsd.AppealDecided.event_type: self.appeal_decided,
         }
 
+    def _use_cases(self, uow: UnitOfWork) -> Statelessness:
+        return Statelessness(uow, rules=self.rules, keyring=self.keyring)
+
     async def _open_ex_officio(self, uow: UnitOfWork, *, person_id: str, reason: OpeningReason, on: date,
-                               birth_date: date | None, note: str, envelope: Envelope) -> DeterminationCase | None:
-        cases = Cases(uow.session, self.keyring)
-        if await cases.any_for_person(person_id):
-            return None  # already in (or through) the procedure: a new case is the officer's call (POST /cases)
-        persons = Persons(uow.session)
-        case = DeterminationCase.open(
-            case_id=str(uuid.uuid4()), person_id=person_id, reason=reason, opened_on=on, rules=self.rules,
-            birth_date=birth_date if birth_date and birth_date <= on else None, opened_by=self.system_officer,
-            reason_note=note, feared_states=await persons.feared_states(person_id),
-        )
-        cases.add(case, source_event_id=envelope.id)
-        publish_case(uow, case)
-        return case
+                               birth_date: date | None, note: str, envelope: Envelope) -> None:
+        await self._use_cases(uow).open_ex_officio(person_id=person_id, reason=reason, opened_on=on,
+                                                   birth_date=birth_date, opened_by=self.system_officer, note=note,
+                                                   source_event_id=envelope.id)
 
     async def person_registered(self, event: reg.PersonRegistered, envelope: Envelope, uow: UnitOfWork) -> None:
         persons = Persons(uow.session)
@@ -115,24 +110,20 @@ class StatelessnessHandlers:
         existing = await persons.get(event.child_person_id)
         await persons.upsert(event.child_person_id, sex=event.sex, birth_date=event.birth_date,
                              **({} if existing else {"citizenship": [], "citizenship_status": "undetermined"}))
-        flags = ChildFlags(uow.session)
-        if await flags.open_for_child(event.child_person_id) is not None:
-            return
         parents = []
         for status, pid in ((event.mother_status, event.mother_person_id), (event.father_status, event.father_person_id)):
             nationality = parent_nationality(status, await persons.get(pid) if pid else None)
             if nationality is not None:
                 parents.append(nationality)
         flagged_on = max(_day(envelope), event.birth_date)
-        flag = ChildAtRiskFlag.raise_for_birth(
-            flag_id=str(uuid.uuid4()), child_id=event.child_person_id, birth_date=event.birth_date,
-            born_in_kazakhstan=event.born_in_kazakhstan, foundling=event.foundling, parents=parents,
-            parents_reside_permanently=event.parents_reside_permanently, flagged_on=flagged_on, rules=self.rules,
+        raised = await self._use_cases(uow).raise_flag_for_birth(
+            child_id=event.child_person_id, birth_date=event.birth_date, born_in_kazakhstan=event.born_in_kazakhstan,
+            foundling=event.foundling, parents=parents, parents_reside_permanently=event.parents_reside_permanently,
+            flagged_on=flagged_on,
         )
-        if flag is None:
+        if raised is None:
             return
-        flags.add(flag)
-        publish_flag(uow, flag)
+        flag = raised.aggregate
         await self._open_ex_officio(uow, person_id=event.child_person_id, reason=OpeningReason.CHILD_AT_RISK,
                                     on=flagged_on, birth_date=event.birth_date, envelope=envelope,
                                     note=f"child at risk of statelessness: {flag.rule.value} (flag {flag.flag_id})")
@@ -143,29 +134,7 @@ class StatelessnessHandlers:
             await persons.upsert(event.person_id, legal_status=event.status[:60])
 
     async def persons_merged(self, event: reg.PersonsMerged, envelope: Envelope, uow: UnitOfWork) -> None:
-        """The merged record lives on as the surviving one: re-point cases, flags and claims."""
-        from sqlalchemy import update
-
-        from .store.tables import AsylumClaimRow, CaseRow, ChildFlagRow
-
-        old, new = event.merged_person_id, event.surviving_person_id
-        persons = Persons(uow.session)
-        if await persons.get(old) is not None:
-            await persons.upsert(old, merged_into=new)
-        cases = Cases(uow.session, self.keyring)
-        from sqlalchemy import select
-
-        for row in (await uow.session.execute(select(CaseRow).where(CaseRow.person_id == old))).scalars().all():
-            case, _ = await cases.get(row.id)
-            case.person_id = new
-            await cases.save(case, row.version)
-        for row in (await uow.session.execute(select(ChildFlagRow).where(ChildFlagRow.child_person_id == old))).scalars().all():
-            row.child_person_id = new
-            row.document = {**row.document, "child_id": new}
-            row.version += 1
-        for claim in (await uow.session.execute(select(AsylumClaimRow).where(AsylumClaimRow.person_id == old))).scalars().all():
-            await persons.record_claim(new, claim.application_id, claim.status)
-        await uow.session.execute(update(AsylumClaimRow).where(AsylumClaimRow.person_id == old).values(status="merged"))
+        await self._use_cases(uow).persons_merged(event.merged_person_id, event.surviving_person_id)
 
     async def application_lodged(self, event: rsd.ApplicationLodged, envelope: Envelope, uow: UnitOfWork) -> None:
         persons = Persons(uow.session)

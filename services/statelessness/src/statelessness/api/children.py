@@ -6,21 +6,16 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from pana_kit.auth import Principal, require
-from pana_kit.documents import from_document
-from pana_kit.domain import NotFound
 from pana_kit.errors import problem_responses
-from pana_kit.http import check_if_match, encode_cursor, etag_of, if_match_header, page_params, purpose_header
+from pana_kit.http import etag_of, if_match_header, page_params, purpose_header
 from pana_kit.service import unit_of_work
 
+from .. import service
 from ..domain import ChildAtRiskFlag, ResolutionBasis
-from ..publishing import publish_flag
-from ..store.repository import ChildFlags
-from ..store.tables import ChildFlagRow
 from . import schemas as s
-from .common import ID_PATTERN, after, audited
+from .common import ID_PATTERN, use_cases
 
 router = APIRouter(prefix="/api/v1/children-at-risk", tags=["children-at-risk"])
 FlagId = Path(..., pattern=ID_PATTERN, description="The flag id")
@@ -36,6 +31,10 @@ def flag_out(flag: ChildAtRiskFlag, rules, today: date | None = None) -> s.Child
         presumed_kazakh_citizen=flag.presumed_kazakh_citizen(rules), resolved_on=flag.resolved_on,
         nationality=flag.nationality, resolution_basis=flag.resolution_basis.value if flag.resolution_basis else None,
     )
+
+
+def _with_etag(out: s.ChildFlagOut, version: int) -> JSONResponse:
+    return JSONResponse(out.model_dump(mode="json"), headers={"ETag": etag_of(version, out.flag_id)})
 
 
 @router.get(
@@ -58,23 +57,10 @@ async def list_flags(
     principal: Principal = Depends(require("statelessness:read")),
 ) -> s.ChildFlagPage:
     limit, cursor = page
-    stmt = select(ChildFlagRow).order_by(ChildFlagRow.created_at, ChildFlagRow.id).limit(limit + 1)
-    if child_person_id:
-        stmt = stmt.where(ChildFlagRow.child_person_id == child_person_id)
-    if open is not None:
-        stmt = stmt.where(ChildFlagRow.status == ("open" if open else "resolved"))
-    if rule:
-        stmt = stmt.where(ChildFlagRow.rule == rule)
-    stmt = after(stmt, ChildFlagRow, cursor)
-    async with request.app.state.db.transaction() as session:
-        rows = list((await session.execute(stmt)).scalars())
-        await audited(session, principal, "list", f"children-at-risk?child={child_person_id or '*'}", purpose=purpose)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    found = await service.flag_page(request.app.state, principal, purpose, child_person_id=child_person_id, open=open,
+                                    rule=rule, cursor=cursor, limit=limit)
     rules = request.app.state.rules
-    items = [flag_out(from_document(ChildAtRiskFlag, r.document), rules) for r in rows]
-    nxt = encode_cursor({"created_at": rows[-1].created_at.isoformat(), "id": rows[-1].id}) if more else None
-    return s.ChildFlagPage(items=items, next_cursor=nxt)
+    return s.ChildFlagPage(items=[flag_out(flag, rules) for flag in found.items], next_cursor=found.next_cursor)
 
 
 @router.get(
@@ -86,14 +72,8 @@ async def list_flags(
 )
 async def get_flag(request: Request, flag_id: str = FlagId, purpose: str = Depends(purpose_header),
                    principal: Principal = Depends(require("statelessness:read"))):
-    async with request.app.state.db.transaction() as session:
-        row = await session.get(ChildFlagRow, flag_id)
-        await audited(session, principal, "read", f"child-flag/{flag_id}", purpose=purpose,
-                      outcome="ok" if row else "not_found")
-    if row is None:
-        raise NotFound(f"no child-at-risk flag {flag_id}")
-    out = flag_out(from_document(ChildAtRiskFlag, row.document), request.app.state.rules)
-    return JSONResponse(out.model_dump(mode="json"), headers={"ETag": etag_of(row.version, row.id)})
+    flag, version = await service.read_flag(request.app.state, flag_id, principal, purpose)
+    return _with_etag(flag_out(flag, request.app.state.rules), version)
 
 
 @router.post(
@@ -109,15 +89,8 @@ async def get_flag(request: Request, flag_id: str = FlagId, purpose: str = Depen
 async def resolve_flag(body: s.ResolveFlag, request: Request, flag_id: str = FlagId,
                        if_match: str | None = Depends(if_match_header),
                        principal: Principal = Depends(require("statelessness:write"))):
-    rules = request.app.state.rules
     async with unit_of_work(request) as uow:
-        flags = ChildFlags(uow.session)
-        flag, row = await flags.get(flag_id)
-        check_if_match(if_match, etag_of(row.version, row.id))
-        flag.resolve(basis=ResolutionBasis(body.basis), resolved_on=body.resolved_on or date.today(), rules=rules,
-                     nationality=body.nationality)
-        version = await flags.save(flag, row.version)
-        publish_flag(uow, flag)
-        await audited(uow.session, principal, "resolve", f"child-flag/{flag_id}")
-    out = flag_out(flag, rules)
-    return JSONResponse(out.model_dump(mode="json"), headers={"ETag": etag_of(version, flag_id)})
+        done = await use_cases(request, uow).resolve_flag(
+            flag_id, basis=ResolutionBasis(body.basis), resolved_on=body.resolved_on or date.today(),
+            nationality=body.nationality, if_match=if_match, principal=principal)
+    return _with_etag(flag_out(done.aggregate, request.app.state.rules), done.version)

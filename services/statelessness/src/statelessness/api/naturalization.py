@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import and_, or_, select
 
 from pana_kit.auth import Principal, require
-from pana_kit.documents import from_document
-from pana_kit.domain import NotFound, RuleViolation
-from pana_kit.errors import Problem, problem_responses
-from pana_kit.http import check_if_match, encode_cursor, etag_of, if_match_header, page_params, purpose_header
+from pana_kit.errors import problem_responses
+from pana_kit.http import etag_of, if_match_header, page_params, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
+from .. import service
 from ..domain import NaturalizationOutcome, NaturalizationTrack
-from ..publishing import publish_track
-from ..store.repository import Cases, NaturalizationTracks
-from ..store.tables import NaturalizationTrackRow
 from . import schemas as s
-from .common import ID_PATTERN, audited, query_day
+from .common import ID_PATTERN, query_day, use_cases
 
 router = APIRouter(prefix="/api/v1/naturalization", tags=["naturalization"])
 TrackId = Path(..., pattern=ID_PATTERN, description="The track id")
@@ -57,17 +51,10 @@ async def open_track(body: s.OpenTrack, request: Request, idempotency_key: str =
         replay = await idem.replay()
         if replay is not None:
             return replay
-        case, _ = await Cases(uow.session, request.app.state.keyring).get(body.case_id)
-        tracks = NaturalizationTracks(uow.session)
-        if await tracks.for_case(body.case_id) is not None:
-            raise RuleViolation("one_naturalization_track_per_case", "this case already has a naturalization track")
-        track = NaturalizationTrack.open_for(case, track_id=str(uuid.uuid4()),
-                                             lawful_residence_from=body.lawful_residence_from,
-                                             opened_on=body.opened_on or date.today(), rules=request.app.state.rules)
-        tracks.add(track)
-        publish_track(uow, track)
-        await audited(uow.session, principal, "create", f"naturalization-track/{track.track_id}")
-        return idem.remember(201, track_out(track), {"ETag": etag_of(1, track.track_id)})
+        done = await use_cases(request, uow).open_naturalization_track(
+            case_id=body.case_id, lawful_residence_from=body.lawful_residence_from,
+            opened_on=body.opened_on or date.today(), principal=principal)
+        return idem.remember(201, track_out(done.aggregate), {"ETag": done.etag})
 
 
 @router.get(
@@ -79,13 +66,7 @@ async def open_track(body: s.OpenTrack, request: Request, idempotency_key: str =
 )
 async def get_track(request: Request, track_id: str = TrackId, purpose: str = Depends(purpose_header),
                     principal: Principal = Depends(require("statelessness:read"))):
-    async with request.app.state.db.transaction() as session:
-        row = await session.get(NaturalizationTrackRow, track_id)
-        await audited(session, principal, "read", f"naturalization-track/{track_id}", purpose=purpose,
-                      outcome="ok" if row else "not_found")
-    if row is None:
-        raise NotFound(f"no naturalization track {track_id}")
-    return _reply(from_document(NaturalizationTrack, row.document), row.version)
+    return _reply(*await service.read_track(request.app.state, track_id, principal, purpose))
 
 
 @router.post(
@@ -101,15 +82,10 @@ async def decide(body: s.DecideNaturalization, request: Request, track_id: str =
                  if_match: str | None = Depends(if_match_header),
                  principal: Principal = Depends(require("statelessness:determine"))):
     async with unit_of_work(request) as uow:
-        tracks = NaturalizationTracks(uow.session)
-        track, row = await tracks.get(track_id)
-        check_if_match(if_match, etag_of(row.version, row.id))
-        track.decide(outcome=NaturalizationOutcome(body.outcome), decided_on=body.decided_on or date.today(),
-                     reasons=body.reasons)
-        version = await tracks.save(track, row.version)
-        publish_track(uow, track)
-        await audited(uow.session, principal, "decide", f"naturalization-track/{track_id}")
-    return _reply(track, version)
+        done = await use_cases(request, uow).decide_naturalization(
+            track_id, outcome=NaturalizationOutcome(body.outcome), decided_on=body.decided_on or date.today(),
+            reasons=body.reasons, if_match=if_match, principal=principal)
+    return _reply(done.aggregate, done.version)
 
 
 @router.get(
@@ -129,25 +105,6 @@ async def eligible(
     principal: Principal = Depends(require("statelessness:read")),
 ) -> s.TrackPage:
     limit, cursor = page
-    today = query_day(as_of)
-    rules = request.app.state.rules
-    T = NaturalizationTrackRow
-    stmt = select(T).where(T.outcome.is_(None)).order_by(T.eligible_from, T.id).limit(limit + 1)
-    if when == "now":
-        stmt = stmt.where(T.eligible_from <= today)
-    else:
-        stmt = stmt.where(T.eligible_from > today, T.eligible_from <= today + timedelta(days=rules.soon_horizon_days))
-    if cursor:
-        try:
-            last, last_id = date.fromisoformat(str(cursor["eligible_from"])), str(cursor["id"])
-        except (KeyError, ValueError, TypeError) as exc:
-            raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from exc
-        stmt = stmt.where(or_(T.eligible_from > last, and_(T.eligible_from == last, T.id > last_id)))
-    async with request.app.state.db.transaction() as session:
-        rows = list((await session.execute(stmt)).scalars())
-        await audited(session, principal, "list", f"naturalization/eligible?when={when}", purpose=purpose)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [track_out(from_document(NaturalizationTrack, r.document)) for r in rows]
-    nxt = encode_cursor({"eligible_from": rows[-1].eligible_from.isoformat(), "id": rows[-1].id}) if more else None
-    return s.TrackPage(items=items, next_cursor=nxt)
+    found = await service.eligible_tracks(request.app.state, principal, purpose, when=when, today=query_day(as_of),
+                                          cursor=cursor, limit=limit)
+    return s.TrackPage(items=[track_out(track) for track in found.items], next_cursor=found.next_cursor)

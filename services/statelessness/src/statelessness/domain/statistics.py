@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from statistics import median
+from typing import Any
 
 from pana_kit.domain import AGE_BRACKETS, age_bracket, mask_small_cells
 
@@ -81,3 +82,72 @@ def reply_rate_by_state(cases: Iterable[DeterminationCase]) -> dict[str, ReplyRa
         )
         for state, t in sorted(tallies.items())
     }
+
+
+@dataclass
+class StatisticsFacts:
+    """What the store found as of a day: rows with the named attributes, nothing personal beyond sex and age."""
+
+    cases: list[Any]  # person_id, opened_on, decided_on, outcome, recognised_on
+    stateless_ids: set[str]  # recognised stateless, not naturalized
+    persons: dict[str, Any]  # person_id -> sex, birth_date
+    inquiries: list[Any]  # state, status, sent_on, reply_due, answered_on
+    flags: list[Any]  # rule, flagged_on, resolved_on
+    tracks: list[Any]  # outcome, decided_on
+
+
+def statistics_as_of(facts: StatisticsFacts, on: date, threshold: int) -> dict[str, Any]:
+    """Every figure of the statistics as of `on`, counts below `threshold` masked ('*')."""
+
+    def m(n: int) -> int | str:
+        return mask_small_cells(n, threshold)
+
+    demo: dict[str, Counter] = {sex: Counter() for sex in ("female", "male", "other", "unknown")}
+    for pid in facts.stateless_ids:
+        p = facts.persons.get(pid)
+        sex = p.sex if p is not None and p.sex in demo else "unknown"
+        demo[sex][age_bracket(p.birth_date if p else None, on)] += 1
+    stateless_persons = {sex: {b: m(c[b]) for b in AGE_BRACKET_LABELS} for sex, c in demo.items()
+                         if sex in ("female", "male") or sum(c.values())}
+
+    cases = facts.cases
+    decided = [c for c in cases if c.decided_on and c.decided_on <= on]
+    days = [(c.decided_on - c.opened_on).days for c in decided]
+    case_stats = {
+        "opened": m(len(cases)), "decided": m(len(decided)), "pending": m(len(cases) - len(decided)),
+        "recognised": m(sum(1 for c in cases if c.recognised_on and c.recognised_on <= on)),
+        "not_stateless": m(sum(1 for c in decided if c.outcome == "not_stateless")),
+    }
+
+    by_state: dict[str, Counter] = defaultdict(Counter)
+    for q in facts.inquiries:
+        t = by_state[q.state]
+        t["sent"] += 1
+        if q.status == "answered" and q.answered_on and q.answered_on <= on:
+            t["answered"] += 1
+            if q.answered_on > q.reply_due:
+                t["answered_late"] += 1
+        elif q.status == "unanswered" and q.reply_due < on:
+            t["unanswered"] += 1
+        else:
+            t["awaiting"] += 1
+    inquiry_stats = {}
+    for state, t in sorted(by_state.items()):
+        settled = t["answered"] + t["unanswered"]
+        rate = round(t["answered"] / settled, 3) if settled >= max(threshold, 1) else None
+        inquiry_stats[state] = dict(sent=m(t["sent"]), answered=m(t["answered"]), answered_late=m(t["answered_late"]),
+                                    unanswered=m(t["unanswered"]), awaiting=m(t["awaiting"]), reply_rate=rate)
+
+    flags = facts.flags
+    resolved = sum(1 for f in flags if f.resolved_on and f.resolved_on <= on)
+    children = {"flagged": m(len(flags)), "resolved": m(resolved), "open": m(len(flags) - resolved),
+                "flagged_by_rule": {rule: m(n) for rule, n in sorted(Counter(f.rule for f in flags).items())}}
+
+    years: dict[str, Counter] = defaultdict(Counter)
+    for t in facts.tracks:
+        years[str(t.decided_on.year)][t.outcome] += 1
+    naturalizations = {y: {"granted": m(c["granted"]), "refused": m(c["refused"])} for y, c in sorted(years.items())}
+
+    return dict(as_of=on, small_cell_threshold=threshold, stateless_persons=stateless_persons, cases=case_stats,
+                median_days_to_determination=float(median(days)) if days else None,
+                inquiries_by_state=inquiry_stats, children=children, naturalizations_by_year=naturalizations)

@@ -1,19 +1,23 @@
 """Loading and saving cases, child flags, naturalization tracks and projections.
 
-Every query of these tables goes through here. Evidence text and interview notes are
-encrypted with the service's keyring (pana_kit.crypto; AES-GCM, key id in each value, the
-case id as context) on the way in and decrypted on the way out.
+Every query of these tables goes through here. Each aggregate is a row: the columns its
+queries need plus its document (pana_kit.documents), and a version for optimistic
+concurrency. Evidence text and interview notes are encrypted with the service's keyring
+(pana_kit.crypto; AES-GCM, key id in each value, the case id as context) on the way in and
+decrypted on the way out.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
 from sqlalchemy import delete, select, update
 
 from pana_kit.crypto import Keyring, is_token
 from pana_kit.documents import from_document, to_document
-from pana_kit.domain import NotFound
-from pana_kit.errors import Problem
+from pana_kit.domain import NotFound, StaleVersion
+from pana_kit.paging import Key, Keyset, Page, by_creation
 
 from ..domain import ChildAtRiskFlag, DeterminationCase, NaturalizationTrack
 from ..domain.inquiry import normalise_state as normalise_state_code
@@ -47,62 +51,94 @@ def _open_document(doc: dict, keyring: Keyring) -> dict:
     return _map_document(doc, lambda value, ctx: keyring.decrypt(value, context=ctx) if is_token(value) else value)
 
 
-def case_from_row(row: CaseRow, keyring: Keyring) -> DeterminationCase:
-    return from_document(DeterminationCase, _open_document(row.document, keyring))
-
-
-def _case_columns(case: DeterminationCase, keyring: Keyring) -> dict:
+def case_index(case: DeterminationCase) -> dict[str, Any]:
+    """The columns a case is listed and counted by."""
     d = case.determination
     return dict(
         person_id=case.person_id, reason=case.reason.value, status=case.status.value, opened_on=case.opened_on,
         decision_due=case.decision_due, decided_on=d.decided_on if d else None, outcome=d.outcome.value if d else None,
-        recognised_on=case.recognised_on, document=_seal_document(to_document(case), keyring),
+        recognised_on=case.recognised_on,
     )
 
 
-class Cases:
-    def __init__(self, session, keyring: Keyring):
+def _case_columns(case: DeterminationCase, keyring: Keyring) -> dict:
+    return dict(**case_index(case), document=_seal_document(to_document(case), keyring))
+
+
+def _flag_columns(flag: ChildAtRiskFlag) -> dict:
+    return dict(child_person_id=flag.child_id, rule=flag.rule.value, status="open" if flag.open else "resolved",
+                birth_date=flag.birth_date, flagged_on=flag.flagged_on, resolved_on=flag.resolved_on,
+                document=to_document(flag))
+
+
+def _track_columns(track: NaturalizationTrack) -> dict:
+    return dict(case_id=track.case_id, person_id=track.person_id, eligible_from=track.eligible_from,
+                outcome=track.outcome.value if track.outcome else None, decided_on=track.decided_on,
+                document=to_document(track))
+
+
+class _Versioned:
+    """Rows of one aggregate type: `id`, `version`, the indexed columns and the document."""
+
+    row_type: Any
+    called: str  # how a missing one is named ("no case x")
+    short: str  # how a stale one is named ("the case changed ...")
+
+    def __init__(self, session):
         self.session = session
-        self.keyring = keyring
 
-    async def get_row(self, case_id: str) -> CaseRow:
-        row = await self.session.get(CaseRow, case_id)
+    async def _row(self, row_id: str):
+        row = await self.session.get(self.row_type, row_id)
         if row is None:
-            raise NotFound(f"no case {case_id}")
+            raise NotFound(f"no {self.called} {row_id}")
         return row
 
-    async def get(self, case_id: str) -> tuple[DeterminationCase, CaseRow]:
-        row = await self.get_row(case_id)
-        return case_from_row(row, self.keyring), row
-
-    async def active_for_person(self, person_id: str) -> CaseRow | None:
-        """A case still in the procedure (open, determined and appealable, or under appeal)."""
-        stmt = select(CaseRow).where(CaseRow.person_id == person_id, CaseRow.status.in_(("open", "under_appeal"))).limit(1)
-        return (await self.session.execute(stmt)).scalars().first()
-
-    async def any_for_person(self, person_id: str) -> bool:
-        stmt = select(CaseRow.id).where(CaseRow.person_id == person_id).limit(1)
-        return (await self.session.execute(stmt)).first() is not None
-
-    def add(self, case: DeterminationCase, *, source_event_id: str | None = None) -> CaseRow:
+    def _insert(self, row_id: str, columns: dict, **extra) -> int:
         now = _now()
-        row = CaseRow(id=case.case_id, version=1, source_event_id=source_event_id, created_at=now, updated_at=now,
-                      **_case_columns(case, self.keyring))
-        self.session.add(row)
-        self._index_inquiries(case)
-        return row
+        self.session.add(self.row_type(id=row_id, version=1, created_at=now, updated_at=now, **columns, **extra))
+        return 1
 
-    async def save(self, case: DeterminationCase, expected_version: int) -> int:
+    async def _update(self, row_id: str, expected_version: int, columns: dict) -> int:
         """Write the new state if nobody else did in between (optimistic concurrency)."""
+        row = self.row_type
         result = await self.session.execute(
-            update(CaseRow).where(CaseRow.id == case.case_id, CaseRow.version == expected_version)
-            .values(version=expected_version + 1, updated_at=_now(), **_case_columns(case, self.keyring))
+            update(row).where(row.id == row_id, row.version == expected_version)
+            .values(version=expected_version + 1, updated_at=_now(), **columns)
         )
         if result.rowcount != 1:
-            raise Problem(412, "the case changed since it was read; read it again and reapply your change")
+            raise StaleVersion(f"the {self.short} changed since it was read; read it again and reapply your change")
+        return expected_version + 1
+
+
+class Cases(_Versioned):
+    row_type, called, short = CaseRow, "case", "case"
+
+    def __init__(self, session, keyring: Keyring, *, source_event_id: str | None = None):
+        super().__init__(session)
+        self.keyring = keyring
+        self.source_event_id = source_event_id  # the consumed event cases added here are opened on
+
+    async def load(self, case_id: str) -> tuple[DeterminationCase, int]:
+        row = await self._row(case_id)
+        return self._case(row), row.version
+
+    async def find(self, case_id: str) -> tuple[DeterminationCase, int] | None:
+        row = await self.session.get(CaseRow, case_id)
+        return (self._case(row), row.version) if row is not None else None
+
+    def _case(self, row: CaseRow) -> DeterminationCase:
+        return from_document(DeterminationCase, _open_document(row.document, self.keyring))
+
+    async def add(self, case: DeterminationCase) -> int:
+        version = self._insert(case.case_id, _case_columns(case, self.keyring), source_event_id=self.source_event_id)
+        self._index_inquiries(case)
+        return version
+
+    async def save(self, case: DeterminationCase, expected_version: int) -> int:
+        version = await self._update(case.case_id, expected_version, _case_columns(case, self.keyring))
         await self.session.execute(delete(InquiryRow).where(InquiryRow.case_id == case.case_id))
         self._index_inquiries(case)
-        return expected_version + 1
+        return version
 
     def _index_inquiries(self, case: DeterminationCase) -> None:
         for i in case.inquiries:
@@ -112,79 +148,113 @@ class Cases:
                 sent_on=i.sent_on, reply_due=i.reply_due, answered_on=i.answered_on,
             ))
 
+    async def in_procedure(self, person_id: str) -> bool:
+        """Whether the person has a case still in the procedure (open, or under appeal)."""
+        stmt = select(CaseRow.id).where(CaseRow.person_id == person_id, CaseRow.status.in_(("open", "under_appeal")))
+        return (await self.session.execute(stmt.limit(1))).first() is not None
 
-class ChildFlags:
-    def __init__(self, session):
-        self.session = session
+    async def any_for_person(self, person_id: str) -> bool:
+        stmt = select(CaseRow.id).where(CaseRow.person_id == person_id).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
 
-    async def get(self, flag_id: str) -> tuple[ChildAtRiskFlag, ChildFlagRow]:
+    async def ids_for_person(self, person_id: str) -> list[str]:
+        return list((await self.session.execute(select(CaseRow.id).where(CaseRow.person_id == person_id))).scalars())
+
+    async def page(self, *, person_id: str | None, status: str | None, reason: str | None, cursor: dict | None,
+                   limit: int) -> Page[CaseRow]:
+        stmt = select(CaseRow)
+        if person_id:
+            stmt = stmt.where(CaseRow.person_id == person_id)
+        if status:
+            stmt = stmt.where(CaseRow.status == status)
+        if reason:
+            stmt = stmt.where(CaseRow.reason == reason)
+        return await by_creation(CaseRow).page(self.session, stmt, cursor=cursor, limit=limit)
+
+    # Oldest deadline first; the cursor keys are the ones clients already hold.
+    OVERDUE = Keyset(Key("due", InquiryRow.reply_due), Key("case", InquiryRow.case_id), Key("inq", InquiryRow.inquiry_id))
+
+    async def overdue_inquiries(self, *, today: date, state: str | None, cursor: dict | None,
+                                limit: int) -> Page[InquiryRow]:
+        """Inquiries still awaiting a reply after their deadline."""
+        stmt = select(InquiryRow).where(InquiryRow.status == "sent", InquiryRow.reply_due < today)
+        if state:
+            stmt = stmt.where(InquiryRow.state == state)
+        return await self.OVERDUE.page(self.session, stmt, cursor=cursor, limit=limit)
+
+
+class ChildFlags(_Versioned):
+    row_type, called, short = ChildFlagRow, "child-at-risk flag", "flag"
+
+    async def load(self, flag_id: str) -> tuple[ChildAtRiskFlag, int]:
+        row = await self._row(flag_id)
+        return from_document(ChildAtRiskFlag, row.document), row.version
+
+    async def find(self, flag_id: str) -> tuple[ChildAtRiskFlag, int] | None:
         row = await self.session.get(ChildFlagRow, flag_id)
-        if row is None:
-            raise NotFound(f"no child-at-risk flag {flag_id}")
-        return from_document(ChildAtRiskFlag, row.document), row
+        return (from_document(ChildAtRiskFlag, row.document), row.version) if row is not None else None
 
-    async def open_for_child(self, child_person_id: str) -> ChildFlagRow | None:
-        stmt = select(ChildFlagRow).where(ChildFlagRow.child_person_id == child_person_id, ChildFlagRow.status == "open")
-        return (await self.session.execute(stmt.limit(1))).scalars().first()
-
-    def add(self, flag: ChildAtRiskFlag) -> ChildFlagRow:
-        now = _now()
-        row = ChildFlagRow(id=flag.flag_id, child_person_id=flag.child_id, version=1, created_at=now, updated_at=now,
-                           **_flag_columns(flag))
-        self.session.add(row)
-        return row
+    async def add(self, flag: ChildAtRiskFlag) -> int:
+        return self._insert(flag.flag_id, _flag_columns(flag))
 
     async def save(self, flag: ChildAtRiskFlag, expected_version: int) -> int:
-        result = await self.session.execute(
-            update(ChildFlagRow).where(ChildFlagRow.id == flag.flag_id, ChildFlagRow.version == expected_version)
-            .values(version=expected_version + 1, updated_at=_now(), **_flag_columns(flag))
-        )
-        if result.rowcount != 1:
-            raise Problem(412, "the flag changed since it was read; read it again and reapply your change")
-        return expected_version + 1
+        return await self._update(flag.flag_id, expected_version, _flag_columns(flag))
+
+    async def open_for_child(self, child_person_id: str) -> bool:
+        stmt = select(ChildFlagRow.id).where(ChildFlagRow.child_person_id == child_person_id, ChildFlagRow.status == "open")
+        return (await self.session.execute(stmt.limit(1))).first() is not None
+
+    async def ids_for_child(self, child_person_id: str) -> list[str]:
+        stmt = select(ChildFlagRow.id).where(ChildFlagRow.child_person_id == child_person_id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def page(self, *, child_person_id: str | None, open: bool | None, rule: str | None, cursor: dict | None,
+                   limit: int) -> Page[ChildAtRiskFlag]:
+        stmt = select(ChildFlagRow)
+        if child_person_id:
+            stmt = stmt.where(ChildFlagRow.child_person_id == child_person_id)
+        if open is not None:
+            stmt = stmt.where(ChildFlagRow.status == ("open" if open else "resolved"))
+        if rule:
+            stmt = stmt.where(ChildFlagRow.rule == rule)
+        page = await by_creation(ChildFlagRow).page(self.session, stmt, cursor=cursor, limit=limit)
+        return Page([from_document(ChildAtRiskFlag, row.document) for row in page.items], page.next_cursor)
 
 
-def _flag_columns(flag: ChildAtRiskFlag) -> dict:
-    return dict(rule=flag.rule.value, status="open" if flag.open else "resolved", birth_date=flag.birth_date,
-                flagged_on=flag.flagged_on, resolved_on=flag.resolved_on, document=to_document(flag))
+class NaturalizationTracks(_Versioned):
+    row_type, called, short = NaturalizationTrackRow, "naturalization track", "track"
 
+    async def load(self, track_id: str) -> tuple[NaturalizationTrack, int]:
+        row = await self._row(track_id)
+        return from_document(NaturalizationTrack, row.document), row.version
 
-class NaturalizationTracks:
-    def __init__(self, session):
-        self.session = session
-
-    async def get(self, track_id: str) -> tuple[NaturalizationTrack, NaturalizationTrackRow]:
+    async def find(self, track_id: str) -> tuple[NaturalizationTrack, int] | None:
         row = await self.session.get(NaturalizationTrackRow, track_id)
-        if row is None:
-            raise NotFound(f"no naturalization track {track_id}")
-        return from_document(NaturalizationTrack, row.document), row
+        return (from_document(NaturalizationTrack, row.document), row.version) if row is not None else None
 
-    async def for_case(self, case_id: str) -> NaturalizationTrackRow | None:
-        stmt = select(NaturalizationTrackRow).where(NaturalizationTrackRow.case_id == case_id)
-        return (await self.session.execute(stmt)).scalars().first()
-
-    def add(self, track: NaturalizationTrack) -> NaturalizationTrackRow:
-        now = _now()
-        row = NaturalizationTrackRow(id=track.track_id, case_id=track.case_id, version=1, created_at=now, updated_at=now,
-                                     **_track_columns(track))
-        self.session.add(row)
-        return row
+    async def add(self, track: NaturalizationTrack) -> int:
+        return self._insert(track.track_id, _track_columns(track))
 
     async def save(self, track: NaturalizationTrack, expected_version: int) -> int:
-        result = await self.session.execute(
-            update(NaturalizationTrackRow)
-            .where(NaturalizationTrackRow.id == track.track_id, NaturalizationTrackRow.version == expected_version)
-            .values(version=expected_version + 1, updated_at=_now(), **_track_columns(track))
-        )
-        if result.rowcount != 1:
-            raise Problem(412, "the track changed since it was read; read it again and reapply your change")
-        return expected_version + 1
+        return await self._update(track.track_id, expected_version, _track_columns(track))
 
+    async def for_case(self, case_id: str) -> bool:
+        stmt = select(NaturalizationTrackRow.id).where(NaturalizationTrackRow.case_id == case_id)
+        return (await self.session.execute(stmt.limit(1))).first() is not None
 
-def _track_columns(track: NaturalizationTrack) -> dict:
-    return dict(person_id=track.person_id, eligible_from=track.eligible_from,
-                outcome=track.outcome.value if track.outcome else None, decided_on=track.decided_on,
-                document=to_document(track))
+    ELIGIBLE = Keyset(Key("eligible_from", NaturalizationTrackRow.eligible_from), Key("id", NaturalizationTrackRow.id))
+
+    async def eligible(self, *, now: bool, today: date, horizon_days: int, cursor: dict | None,
+                       limit: int) -> Page[NaturalizationTrack]:
+        """Undecided tracks eligible by `today` (now), or after it within the horizon (soon); earliest first."""
+        T = NaturalizationTrackRow
+        stmt = select(T).where(T.outcome.is_(None))
+        if now:
+            stmt = stmt.where(T.eligible_from <= today)
+        else:
+            stmt = stmt.where(T.eligible_from > today, T.eligible_from <= today + timedelta(days=horizon_days))
+        page = await self.ELIGIBLE.page(self.session, stmt, cursor=cursor, limit=limit)
+        return Page([from_document(NaturalizationTrack, row.document) for row in page.items], page.next_cursor)
 
 
 class Persons:
@@ -217,6 +287,16 @@ class Persons:
         else:
             row.status = status
             row.updated_at = _now()
+
+    async def merged(self, merged_person_id: str, surviving_person_id: str) -> None:
+        """The merged record lives on as the surviving one: noted in the projection, claims moved over."""
+        old, new = merged_person_id, surviving_person_id
+        if await self.get(old) is not None:
+            await self.upsert(old, merged_into=new)
+        claims = (await self.session.execute(select(AsylumClaimRow).where(AsylumClaimRow.person_id == old))).scalars().all()
+        for claim in claims:
+            await self.record_claim(new, claim.application_id, claim.status)
+        await self.session.execute(update(AsylumClaimRow).where(AsylumClaimRow.person_id == old).values(status="merged"))
 
     async def feared_states(self, person_id: str) -> set[str]:
         """States a person fears persecution from: for anyone who ever claimed asylum here, the
