@@ -78,32 +78,46 @@ def _track_columns(track: NaturalizationTrack) -> dict:
 
 
 class _Versioned:
-    """Rows of one aggregate type: `id`, `version`, the indexed columns and the document."""
+    """Aggregates of one type as rows: `id`, `version`, the columns queries need and the document."""
 
     row_type: Any
+    aggregate_type: Any
+    id_field: str  # the aggregate's id attribute, the row's `id`
     called: str  # how a missing one is named ("no case x")
     short: str  # how a stale one is named ("the case changed ...")
 
     def __init__(self, session):
         self.session = session
 
-    async def _row(self, row_id: str):
-        row = await self.session.get(self.row_type, row_id)
-        if row is None:
-            raise NotFound(f"no {self.called} {row_id}")
-        return row
+    def _aggregate(self, row):
+        return from_document(self.aggregate_type, row.document)
 
-    def _insert(self, row_id: str, columns: dict, **extra) -> int:
+    def _columns(self, aggregate) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def load(self, aggregate_id: str):
+        row = await self.session.get(self.row_type, aggregate_id)
+        if row is None:
+            raise NotFound(f"no {self.called} {aggregate_id}")
+        return self._aggregate(row), row.version
+
+    async def find(self, aggregate_id: str):
+        """Like `load`, None when there is none (for reads that audit a miss)."""
+        row = await self.session.get(self.row_type, aggregate_id)
+        return (self._aggregate(row), row.version) if row is not None else None
+
+    async def add(self, aggregate, **extra) -> int:
         now = _now()
-        self.session.add(self.row_type(id=row_id, version=1, created_at=now, updated_at=now, **columns, **extra))
+        self.session.add(self.row_type(id=getattr(aggregate, self.id_field), version=1, created_at=now, updated_at=now,
+                                       **self._columns(aggregate), **extra))
         return 1
 
-    async def _update(self, row_id: str, expected_version: int, columns: dict) -> int:
+    async def save(self, aggregate, expected_version: int) -> int:
         """Write the new state if nobody else did in between (optimistic concurrency)."""
         row = self.row_type
         result = await self.session.execute(
-            update(row).where(row.id == row_id, row.version == expected_version)
-            .values(version=expected_version + 1, updated_at=_now(), **columns)
+            update(row).where(row.id == getattr(aggregate, self.id_field), row.version == expected_version)
+            .values(version=expected_version + 1, updated_at=_now(), **self._columns(aggregate))
         )
         if result.rowcount != 1:
             raise StaleVersion(f"the {self.short} changed since it was read; read it again and reapply your change")
@@ -111,31 +125,26 @@ class _Versioned:
 
 
 class Cases(_Versioned):
-    row_type, called, short = CaseRow, "case", "case"
+    row_type, aggregate_type, id_field, called, short = CaseRow, DeterminationCase, "case_id", "case", "case"
 
     def __init__(self, session, keyring: Keyring, *, source_event_id: str | None = None):
         super().__init__(session)
         self.keyring = keyring
         self.source_event_id = source_event_id  # the consumed event cases added here are opened on
 
-    async def load(self, case_id: str) -> tuple[DeterminationCase, int]:
-        row = await self._row(case_id)
-        return self._case(row), row.version
-
-    async def find(self, case_id: str) -> tuple[DeterminationCase, int] | None:
-        row = await self.session.get(CaseRow, case_id)
-        return (self._case(row), row.version) if row is not None else None
-
-    def _case(self, row: CaseRow) -> DeterminationCase:
+    def _aggregate(self, row: CaseRow) -> DeterminationCase:
         return from_document(DeterminationCase, _open_document(row.document, self.keyring))
 
+    def _columns(self, case: DeterminationCase) -> dict[str, Any]:
+        return _case_columns(case, self.keyring)
+
     async def add(self, case: DeterminationCase) -> int:
-        version = self._insert(case.case_id, _case_columns(case, self.keyring), source_event_id=self.source_event_id)
+        version = await super().add(case, source_event_id=self.source_event_id)
         self._index_inquiries(case)
         return version
 
     async def save(self, case: DeterminationCase, expected_version: int) -> int:
-        version = await self._update(case.case_id, expected_version, _case_columns(case, self.keyring))
+        version = await super().save(case, expected_version)
         await self.session.execute(delete(InquiryRow).where(InquiryRow.case_id == case.case_id))
         self._index_inquiries(case)
         return version
@@ -184,21 +193,9 @@ class Cases(_Versioned):
 
 
 class ChildFlags(_Versioned):
-    row_type, called, short = ChildFlagRow, "child-at-risk flag", "flag"
-
-    async def load(self, flag_id: str) -> tuple[ChildAtRiskFlag, int]:
-        row = await self._row(flag_id)
-        return from_document(ChildAtRiskFlag, row.document), row.version
-
-    async def find(self, flag_id: str) -> tuple[ChildAtRiskFlag, int] | None:
-        row = await self.session.get(ChildFlagRow, flag_id)
-        return (from_document(ChildAtRiskFlag, row.document), row.version) if row is not None else None
-
-    async def add(self, flag: ChildAtRiskFlag) -> int:
-        return self._insert(flag.flag_id, _flag_columns(flag))
-
-    async def save(self, flag: ChildAtRiskFlag, expected_version: int) -> int:
-        return await self._update(flag.flag_id, expected_version, _flag_columns(flag))
+    row_type, aggregate_type, id_field = ChildFlagRow, ChildAtRiskFlag, "flag_id"
+    called, short = "child-at-risk flag", "flag"
+    _columns = staticmethod(_flag_columns)
 
     async def open_for_child(self, child_person_id: str) -> bool:
         stmt = select(ChildFlagRow.id).where(ChildFlagRow.child_person_id == child_person_id, ChildFlagRow.status == "open")
@@ -218,25 +215,13 @@ class ChildFlags(_Versioned):
         if rule:
             stmt = stmt.where(ChildFlagRow.rule == rule)
         page = await by_creation(ChildFlagRow).page(self.session, stmt, cursor=cursor, limit=limit)
-        return Page([from_document(ChildAtRiskFlag, row.document) for row in page.items], page.next_cursor)
+        return Page([self._aggregate(row) for row in page.items], page.next_cursor)
 
 
 class NaturalizationTracks(_Versioned):
-    row_type, called, short = NaturalizationTrackRow, "naturalization track", "track"
-
-    async def load(self, track_id: str) -> tuple[NaturalizationTrack, int]:
-        row = await self._row(track_id)
-        return from_document(NaturalizationTrack, row.document), row.version
-
-    async def find(self, track_id: str) -> tuple[NaturalizationTrack, int] | None:
-        row = await self.session.get(NaturalizationTrackRow, track_id)
-        return (from_document(NaturalizationTrack, row.document), row.version) if row is not None else None
-
-    async def add(self, track: NaturalizationTrack) -> int:
-        return self._insert(track.track_id, _track_columns(track))
-
-    async def save(self, track: NaturalizationTrack, expected_version: int) -> int:
-        return await self._update(track.track_id, expected_version, _track_columns(track))
+    row_type, aggregate_type, id_field = NaturalizationTrackRow, NaturalizationTrack, "track_id"
+    called, short = "naturalization track", "track"
+    _columns = staticmethod(_track_columns)
 
     async def for_case(self, case_id: str) -> bool:
         stmt = select(NaturalizationTrackRow.id).where(NaturalizationTrackRow.case_id == case_id)
@@ -254,7 +239,7 @@ class NaturalizationTracks(_Versioned):
         else:
             stmt = stmt.where(T.eligible_from > today, T.eligible_from <= today + timedelta(days=horizon_days))
         page = await self.ELIGIBLE.page(self.session, stmt, cursor=cursor, limit=limit)
-        return Page([from_document(NaturalizationTrack, row.document) for row in page.items], page.next_cursor)
+        return Page([self._aggregate(row) for row in page.items], page.next_cursor)
 
 
 class Persons:
