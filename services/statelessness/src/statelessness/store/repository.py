@@ -77,6 +77,14 @@ def _track_columns(track: NaturalizationTrack) -> dict:
                 document=to_document(track))
 
 
+def _where_given(stmt, *conditions):
+    """`stmt` narrowed to rows whose column equals each value given (a filter left out matches all)."""
+    for column, value in conditions:
+        if value:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
 class _Versioned:
     """Aggregates of one type as rows: `id`, `version`, the columns queries need and the document."""
 
@@ -171,13 +179,8 @@ class Cases(_Versioned):
 
     async def page(self, *, person_id: str | None, status: str | None, reason: str | None, cursor: dict | None,
                    limit: int) -> Page[CaseRow]:
-        stmt = select(CaseRow)
-        if person_id:
-            stmt = stmt.where(CaseRow.person_id == person_id)
-        if status:
-            stmt = stmt.where(CaseRow.status == status)
-        if reason:
-            stmt = stmt.where(CaseRow.reason == reason)
+        stmt = _where_given(select(CaseRow), (CaseRow.person_id, person_id), (CaseRow.status, status),
+                            (CaseRow.reason, reason))
         return await by_creation(CaseRow).page(self.session, stmt, cursor=cursor, limit=limit)
 
     # Oldest deadline first; the cursor keys are the ones clients already hold.
@@ -186,9 +189,8 @@ class Cases(_Versioned):
     async def overdue_inquiries(self, *, today: date, state: str | None, cursor: dict | None,
                                 limit: int) -> Page[InquiryRow]:
         """Inquiries still awaiting a reply after their deadline."""
-        stmt = select(InquiryRow).where(InquiryRow.status == "sent", InquiryRow.reply_due < today)
-        if state:
-            stmt = stmt.where(InquiryRow.state == state)
+        stmt = _where_given(select(InquiryRow).where(InquiryRow.status == "sent", InquiryRow.reply_due < today),
+                            (InquiryRow.state, state))
         return await self.OVERDUE.page(self.session, stmt, cursor=cursor, limit=limit)
 
 
@@ -207,13 +209,9 @@ class ChildFlags(_Versioned):
 
     async def page(self, *, child_person_id: str | None, open: bool | None, rule: str | None, cursor: dict | None,
                    limit: int) -> Page[ChildAtRiskFlag]:
-        stmt = select(ChildFlagRow)
-        if child_person_id:
-            stmt = stmt.where(ChildFlagRow.child_person_id == child_person_id)
-        if open is not None:
-            stmt = stmt.where(ChildFlagRow.status == ("open" if open else "resolved"))
-        if rule:
-            stmt = stmt.where(ChildFlagRow.rule == rule)
+        status = None if open is None else "open" if open else "resolved"
+        stmt = _where_given(select(ChildFlagRow), (ChildFlagRow.child_person_id, child_person_id),
+                            (ChildFlagRow.status, status), (ChildFlagRow.rule, rule))
         page = await by_creation(ChildFlagRow).page(self.session, stmt, cursor=cursor, limit=limit)
         return Page([self._aggregate(row) for row in page.items], page.next_cursor)
 
