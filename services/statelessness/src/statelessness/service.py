@@ -204,7 +204,8 @@ class Statelessness:
                                     reasons: str | None, if_match, principal) -> Outcome[NaturalizationTrack]:
         return await run_command(self.uow, self.tracks, track_id, lambda t: t.decide(
             outcome=outcome, decided_on=decided_on, reasons=reasons),
-            if_match=if_match, publish=track_events, audit=_audit(principal, "decide", f"naturalization-track/{track_id}"))
+            if_match=if_match, publish=track_events,
+            audit=_audit(principal, "decide", f"naturalization-track/{track_id}"))
 
     # ----------------------------------------------------------------- persons merged (registration)
     async def persons_merged(self, merged_person_id: str, surviving_person_id: str) -> None:
@@ -219,9 +220,11 @@ class Statelessness:
             flag.child_id = new
 
         for case_id in await self.cases.ids_for_person(old):
-            await run_command(self.uow, self.cases, case_id, to_surviving_case, if_match=ANY_VERSION, publish=case_events)
+            await run_command(self.uow, self.cases, case_id, to_surviving_case, if_match=ANY_VERSION,
+                              publish=case_events)
         for flag_id in await self.flags.ids_for_child(old):
-            await run_command(self.uow, self.flags, flag_id, to_surviving_child, if_match=ANY_VERSION, publish=flag_events)
+            await run_command(self.uow, self.flags, flag_id, to_surviving_child, if_match=ANY_VERSION,
+                              publish=flag_events)
 
 
 # --------------------------------------------------------------------- reads (audited)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -26,6 +27,7 @@ from ..domain import (
     Outcome,
     StateLink,
 )
+from ..service import Statelessness
 from ..store.repository import case_index
 from . import schemas as s
 from .common import ID_PATTERN, query_day, use_cases
@@ -64,7 +66,13 @@ def _with_etag(body: s.CaseDetail, version: int, status_code: int = 200) -> JSON
                         headers={"ETag": etag_of(version, body.id)})
 
 
-def _changed(done: Done[DeterminationCase], request: Request) -> JSONResponse:
+CaseStep = Callable[[Statelessness], Awaitable[Done[DeterminationCase]]]
+
+
+async def _step(request: Request, command: CaseStep) -> JSONResponse:
+    """Run one of the case's steps in this request's unit of work; answer with the case and its new ETag."""
+    async with unit_of_work(request) as uow:
+        done = await command(use_cases(request, uow))
     return _with_etag(detail(done.aggregate, request), done.version)
 
 
@@ -158,12 +166,10 @@ async def open_case(
 async def add_evidence(body: s.AddEvidence, request: Request, case_id: str = CaseId,
                        if_match: str | None = Depends(if_match_header),
                        principal: Principal = Depends(require("statelessness:write"))):
-    async with unit_of_work(request) as uow:
-        done = await use_cases(request, uow).add_evidence(
-            case_id, kind=EvidenceKind(body.kind), source=body.source, weight=EvidenceWeight(body.weight),
-            brought_by=BroughtBy(body.brought_by), received_on=body.received_on or date.today(),
-            description=body.description, if_match=if_match, principal=principal)
-    return _changed(done, request)
+    return await _step(request, lambda uc: uc.add_evidence(
+        case_id, kind=EvidenceKind(body.kind), source=body.source, weight=EvidenceWeight(body.weight),
+        brought_by=BroughtBy(body.brought_by), received_on=body.received_on or date.today(),
+        description=body.description, if_match=if_match, principal=principal))
 
 
 @router.post("/{case_id}/inquiries", response_model=s.CaseDetail, summary="Send a nationality inquiry",
@@ -175,11 +181,9 @@ async def add_evidence(body: s.AddEvidence, request: Request, case_id: str = Cas
 async def send_inquiry(body: s.SendInquiry, request: Request, case_id: str = CaseId,
                        if_match: str | None = Depends(if_match_header),
                        principal: Principal = Depends(require("statelessness:write"))):
-    async with unit_of_work(request) as uow:
-        done = await use_cases(request, uow).send_inquiry(case_id, state=body.state, link=StateLink(body.link),
-                                                          sent_on=body.sent_on or date.today(), if_match=if_match,
-                                                          principal=principal)
-    return _changed(done, request)
+    return await _step(request, lambda uc: uc.send_inquiry(
+        case_id, state=body.state, link=StateLink(body.link), sent_on=body.sent_on or date.today(),
+        if_match=if_match, principal=principal))
 
 
 @router.post("/{case_id}/inquiries/{inquiry_id}/answer", response_model=s.CaseDetail, summary="Record a State's reply",
@@ -189,11 +193,9 @@ async def send_inquiry(body: s.SendInquiry, request: Request, case_id: str = Cas
 async def answer_inquiry(body: s.InquiryAnswerBody, request: Request, case_id: str = CaseId,
                          inquiry_id: str = InquiryId, if_match: str | None = Depends(if_match_header),
                          principal: Principal = Depends(require("statelessness:write"))):
-    async with unit_of_work(request) as uow:
-        done = await use_cases(request, uow).record_inquiry_answer(
-            case_id, inquiry_id, answer=InquiryAnswer(body.answer), answered_on=body.answered_on or date.today(),
-            weight=EvidenceWeight(body.weight), if_match=if_match, principal=principal)
-    return _changed(done, request)
+    return await _step(request, lambda uc: uc.record_inquiry_answer(
+        case_id, inquiry_id, answer=InquiryAnswer(body.answer), answered_on=body.answered_on or date.today(),
+        weight=EvidenceWeight(body.weight), if_match=if_match, principal=principal))
 
 
 @router.post("/{case_id}/inquiries/{inquiry_id}/unanswered", response_model=s.CaseDetail,
@@ -204,10 +206,8 @@ async def answer_inquiry(body: s.InquiryAnswerBody, request: Request, case_id: s
 async def inquiry_unanswered(body: s.InquiryUnansweredBody, request: Request, case_id: str = CaseId,
                              inquiry_id: str = InquiryId, if_match: str | None = Depends(if_match_header),
                              principal: Principal = Depends(require("statelessness:write"))):
-    async with unit_of_work(request) as uow:
-        done = await use_cases(request, uow).record_inquiry_unanswered(
-            case_id, inquiry_id, found_on=body.found_on or date.today(), if_match=if_match, principal=principal)
-    return _changed(done, request)
+    return await _step(request, lambda uc: uc.record_inquiry_unanswered(
+        case_id, inquiry_id, found_on=body.found_on or date.today(), if_match=if_match, principal=principal))
 
 
 @router.post("/{case_id}/interview", response_model=s.CaseDetail, summary="Record the interview",
@@ -217,12 +217,10 @@ async def inquiry_unanswered(body: s.InquiryUnansweredBody, request: Request, ca
 async def hold_interview(body: s.HoldInterview, request: Request, case_id: str = CaseId,
                          if_match: str | None = Depends(if_match_header),
                          principal: Principal = Depends(require("statelessness:write"))):
-    async with unit_of_work(request) as uow:
-        done = await use_cases(request, uow).hold_interview(
-            case_id, held_on=body.held_on or date.today(), interpreter_id=body.interpreter_id,
-            legal_representative_present=body.legal_representative_present, notes=body.notes, if_match=if_match,
-            principal=principal)
-    return _changed(done, request)
+    return await _step(request, lambda uc: uc.hold_interview(
+        case_id, held_on=body.held_on or date.today(), interpreter_id=body.interpreter_id,
+        legal_representative_present=body.legal_representative_present, notes=body.notes, if_match=if_match,
+        principal=principal))
 
 
 @router.post("/{case_id}/extension", response_model=s.CaseDetail, summary="Extend the decision deadline",
@@ -232,11 +230,9 @@ async def hold_interview(body: s.HoldInterview, request: Request, case_id: str =
 async def extend(body: s.ExtendDeadline, request: Request, case_id: str = CaseId,
                  if_match: str | None = Depends(if_match_header),
                  principal: Principal = Depends(require("statelessness:write"))):
-    async with unit_of_work(request) as uow:
-        done = await use_cases(request, uow).extend_decision_deadline(
-            case_id, new_due=body.new_due, reasons=body.reasons, extended_on=date.today(), if_match=if_match,
-            principal=principal)
-    return _changed(done, request)
+    return await _step(request, lambda uc: uc.extend_decision_deadline(
+        case_id, new_due=body.new_due, reasons=body.reasons, extended_on=date.today(), if_match=if_match,
+        principal=principal))
 
 
 @router.post("/{case_id}/determination", response_model=s.CaseDetail, summary="Determine the case",
@@ -249,12 +245,10 @@ async def extend(body: s.ExtendDeadline, request: Request, case_id: str = CaseId
 async def determine(body: s.Determine, request: Request, case_id: str = CaseId,
                     if_match: str | None = Depends(if_match_header),
                     principal: Principal = Depends(require("statelessness:determine"))):
-    async with unit_of_work(request) as uow:
-        done = await use_cases(request, uow).determine(
-            case_id, outcome=Outcome(body.outcome), decided_on=body.decided_on or date.today(), reasons=body.reasons,
-            nationality=body.nationality, confirmed_nationality_reasons=body.confirmed_nationality_reasons,
-            notified_on=body.notified_on, if_match=if_match, principal=principal)
-    return _changed(done, request)
+    return await _step(request, lambda uc: uc.determine(
+        case_id, outcome=Outcome(body.outcome), decided_on=body.decided_on or date.today(), reasons=body.reasons,
+        nationality=body.nationality, confirmed_nationality_reasons=body.confirmed_nationality_reasons,
+        notified_on=body.notified_on, if_match=if_match, principal=principal))
 
 
 @router.post("/{case_id}/appeal", response_model=s.CaseDetail, summary="Lodge an appeal",
@@ -264,10 +258,8 @@ async def determine(body: s.Determine, request: Request, case_id: str = CaseId,
 async def lodge_appeal(body: s.LodgeAppeal, request: Request, case_id: str = CaseId,
                        if_match: str | None = Depends(if_match_header),
                        principal: Principal = Depends(require("statelessness:write"))):
-    async with unit_of_work(request) as uow:
-        done = await use_cases(request, uow).lodge_appeal(case_id, lodged_on=body.lodged_on or date.today(),
-                                                          if_match=if_match, principal=principal)
-    return _changed(done, request)
+    return await _step(request, lambda uc: uc.lodge_appeal(
+        case_id, lodged_on=body.lodged_on or date.today(), if_match=if_match, principal=principal))
 
 
 @router.post("/{case_id}/appeal/decision", response_model=s.CaseDetail, summary="Decide the appeal",
@@ -277,11 +269,9 @@ async def lodge_appeal(body: s.LodgeAppeal, request: Request, case_id: str = Cas
 async def decide_appeal(body: s.DecideAppeal, request: Request, case_id: str = CaseId,
                         if_match: str | None = Depends(if_match_header),
                         principal: Principal = Depends(require("statelessness:determine"))):
-    async with unit_of_work(request) as uow:
-        done = await use_cases(request, uow).decide_appeal(
-            case_id, outcome=AppealOutcome(body.outcome), decided_on=body.decided_on or date.today(),
-            reasons=body.reasons, if_match=if_match, principal=principal)
-    return _changed(done, request)
+    return await _step(request, lambda uc: uc.decide_appeal(
+        case_id, outcome=AppealOutcome(body.outcome), decided_on=body.decided_on or date.today(),
+        reasons=body.reasons, if_match=if_match, principal=principal))
 
 
 # ------------------------------------------------------------------ work list
