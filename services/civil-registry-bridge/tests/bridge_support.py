@@ -26,12 +26,34 @@ FAST = dict(
 )
 
 
+class HeldResponses(httpx.AsyncBaseTransport):
+    """The registry handles matching calls at once, but their responses reach the bridge only
+    when the test sets `release`: the test, not the scheduler, decides what happens first."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, method: str, path: str):
+        self.inner, self.method, self.path = inner, method, path
+        self.release = asyncio.Event()
+        self.held = 0  # responses waiting for `release`
+        self.delivered = 0  # responses handed to the bridge after `release`
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == self.method and request.url.path == self.path:
+            self.held += 1
+            try:
+                await self.release.wait()
+            finally:
+                self.held -= 1
+            self.delivered += 1
+        return response
+
+
 class Simulator:
     def __init__(self, **faults):
         defaults = dict(registration_delay_s=0.05)
         defaults.update(faults)
         self.app = create_simulator(SimConfig(records=40, faults=FaultConfig(**defaults)))
-        self.transport = httpx.ASGITransport(app=self.app)
+        self.transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=self.app)
         self.client = httpx.AsyncClient(transport=self.transport, base_url="http://registry.test")
 
     async def faults(self, **knobs) -> None:
@@ -40,6 +62,12 @@ class Simulator:
 
     async def stats(self) -> dict:
         return (await self.client.get("/sim/v1/stats")).json()
+
+    def hold_responses(self, method: str, path: str) -> HeldResponses:
+        """Hold the registry's responses to these calls (before the bridge is started)."""
+        held = HeldResponses(self.transport, method, path)
+        self.transport = held
+        return held
 
     def any_record(self):
         return next(iter(self.app.state.sim.store.records.values()))

@@ -143,7 +143,7 @@ async def test_reconciler_resumes_a_parked_request(tmp_path):
         await sim.faults(outage=False)
         import asyncio
 
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # the request stays quiet past stuck_after (a time, not an effect)
         assert await h.app.state.work.reconcile(h.app.state.rules.stuck_after) == 1
         assert (await settled(h, doc["child_person_id"]))["status"] == "registered"
 

@@ -25,10 +25,14 @@ async def test_outage_queues_work_that_completes_once_after_it_returns(tmp_path)
         events = [birth_recorded() for _ in range(n)]
         for event in events:
             await h.deliver(event, subject=event.child_person_id)
-        await asyncio.sleep(2.0)  # the registry stays down; requests retry and wait
+        await asyncio.sleep(2.0)  # the outage lasts (a time, not an effect); requests retry and wait
+
+        async def tried():
+            return (await sim.stats())["calls"]["total"] > 0
+
+        await wait_until(tried, timeout=10, what="the bridge to call the registry")  # the bridge did try
         stats = await sim.stats()
         assert stats["registrations"]["created"] == 0
-        assert stats["calls"]["total"] > 0  # the bridge did try
         await sim.faults(outage=False)
         for event in events:
             done = await settled(h, event.child_person_id, timeout=30)
@@ -69,8 +73,9 @@ async def test_slow_registry_never_sees_more_than_the_concurrency_limit(tmp_path
 
 
 async def test_callback_before_the_submit_response_is_one_registration(tmp_path):
-    # The registry decides in 50 ms but its answer to the submission takes 1.5 s to arrive.
-    sim = Simulator(post_latency_ms=1500)
+    # The registry decides in 50 ms; its answer to the submission is held until the callback was handled.
+    sim = Simulator()
+    submit = sim.hold_responses("POST", "/registry/v1/birth-registrations")
     async with bridge(tmp_path, sim, callback_enabled=True) as h:
         event = birth_recorded()
         await h.deliver(event, subject=event.child_person_id)
@@ -94,7 +99,13 @@ async def test_callback_before_the_submit_response_is_one_registration(tmp_path)
         assert r.json()["status"] == "registered"
         again = await h.client.post(path, json=payload)  # the registry retries its callback
         assert again.status_code == 200
-        await asyncio.sleep(2.0)  # now the submit response arrives; it changes nothing
+        submit.release.set()  # now the submit response arrives; it changes nothing
+        work = h.app.state.work
+
+        async def answer_recorded():
+            return submit.delivered >= 1 and not work.in_progress
+
+        await wait_until(answer_recorded, timeout=10, what="the worker to record the submit response")
         [request] = await items(h, event.child_person_id)
         assert request["status"] == "registered" and request["submission_id"] == entry.submission.submission_id
         types = [e["type"] for e in await h.published()]
@@ -130,7 +141,7 @@ async def test_circuit_opens_on_failures_and_closes_when_the_registry_returns():
     assert "circuit" in refused.value.reason and refused.value.retry_after is not None
     assert (await sim.stats())["calls"]["total"] == calls  # refused without calling
     await sim.faults(outage=False)
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(0.35)  # the reset timeout passes (a time, not an effect)
     found = await registry.verify_birth(query)  # the trial call passes and closes the circuit
     assert found.certificate_number == record.certificate_number
     assert breaker.state == "closed"
