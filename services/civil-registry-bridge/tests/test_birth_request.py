@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from pana_events.identifiers import make_iin
+from pana_kit.documents import to_jsonable
 from pana_kit.domain import InvalidInput, RuleViolation
 
 from civil_registry_bridge.domain import events as ev
@@ -104,7 +105,7 @@ def test_verified_with_certificate_number_and_iin(make_request, rules, child_iin
     [event] = request.collect_events()
     assert isinstance(event, ev.BirthVerified)
     assert (event.certificate_number, event.child_iin, event.person_id) == ("I-AL 0123456", child_iin, "person-7")
-    assert event.payload()["occurred_at"] == (NOW + SECOND).isoformat()
+    assert to_jsonable(event)["occurred_at"] == (NOW + SECOND).isoformat()
     assert not request.is_due(NOW + timedelta(days=1))
     assert not request.is_stuck(NOW + timedelta(days=1), rules.stuck_after)
 
@@ -368,7 +369,7 @@ def test_unknown_parents_do_not_block_submission(make_request, rules):
 def test_events_do_not_carry_the_parents_status(make_request, rules, child_iin):
     request = verified_missing(make_request, rules)
     request.record_submission_accepted(SubmissionAccepted("sub-1"), NOW, rules)
-    text = json.dumps([e.payload() for e in request.collect_events()])
+    text = json.dumps([to_jsonable(e) for e in request.collect_events()])
     assert "asylum_seeker" not in text and "undocumented" not in text
 
 
@@ -497,3 +498,26 @@ def test_unknown_document_version_is_refused(make_request):
     doc = make_request().to_document() | {"version": 99}
     with pytest.raises(InvalidInput):
         BirthRequest.from_document(doc)
+
+
+# A document as the bridge stored it before pana_kit.documents wrote it (same bytes, same key order).
+STORED_BEFORE = (
+    '{"version": 1, "request_id": "req-1", "kind": "verification", "idempotency_key": "key-1", "child": {'
+    '"surname": "Nurlanova", "given_name": "Aigerim", "patronymic": null, "birth_date": "2024-06-12", "se'
+    'x": "female", "place_of_birth": {"in_kazakhstan": true, "region": "Almaty", "locality": "Almaty", "c'
+    'ountry": "KZ"}, "iin": null}, "mother": {"surname": "Karimova", "given_name": "Madina", "patronymic"'
+    ': null, "birth_date": "1995-03-01", "iin": null, "nationality": "AF", "legal_status": "asylum_seeker'
+    '", "residence": null}, "father": null, "medical_birth_certificate_number": "MBC-2024-000123", "birth'
+    '_certificate_number": null, "person_id": "person-7", "received_at": "2024-06-14T10:00:00+00:00", "re'
+    'gistration_deadline": "2024-06-17", "state": "submitted", "updated_at": "2024-06-14T10:00:02+00:00",'
+    ' "attempts": 0, "next_attempt_at": "2024-06-14T10:00:32+00:00", "last_error": null, "submission_id":'
+    ' "sub-1", "certificate_number": null, "child_iin": null, "reason": null, "parked_from": null}'
+)
+
+
+def test_a_document_stored_before_loads_and_is_written_back_the_same():
+    request = BirthRequest.from_document(json.loads(STORED_BEFORE))
+    assert (request.state, request.submission_id, request.mother.legal_status) == ("submitted", "sub-1", "asylum_seeker")
+    assert request.child.place_of_birth.country == "KZ" and request.registration_deadline == date(2024, 6, 17)
+    assert request.next_attempt_at == datetime(2024, 6, 14, 10, 0, 32, tzinfo=timezone.utc)
+    assert json.dumps(request.to_document()) == STORED_BEFORE

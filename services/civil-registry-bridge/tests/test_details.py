@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+from pana_kit.documents import to_document
 from pana_kit.domain import InvalidInput
 
 from civil_registry_bridge.domain import details as d
@@ -150,5 +151,5 @@ def test_unknown_mother_is_not_refused(child_doc):
 def test_details_round_trip(child_doc, mother_doc):
     child = ChildDetails.from_document(child_doc)
     mother = ParentDetails.from_document(mother_doc, "mother")
-    assert ChildDetails.from_document(child.to_document()) == child
-    assert ParentDetails.from_document(mother.to_document(), "mother") == mother
+    assert ChildDetails.from_document(to_document(child)) == child
+    assert ParentDetails.from_document(to_document(mother), "mother") == mother

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from pana_events.identifiers import make_iin
 
+from civil_registry_bridge.domain import events
 from civil_registry_bridge.domain.circuit import CircuitBreaker
 from civil_registry_bridge.domain.ports import (
     BirthQuery,
@@ -102,9 +103,8 @@ async def test_outage_opens_the_circuit_then_the_request_completes(make_request,
     assert breaker.state == "closed"
     assert request.state == "registered" and request.child_iin is not None
     assert len(registry.submissions) == 1
-    assert [e.type for e in request.collect_events()] == [
-        "civil-registry.birth.not-found.v1", "civil-registry.birth-registration.submitted.v1",
-        "civil-registry.birth.registered.v1",
+    assert [type(e) for e in request.collect_events()] == [
+        events.BirthNotFound, events.BirthRegistrationSubmitted, events.BirthRegistered,
     ]
 
 

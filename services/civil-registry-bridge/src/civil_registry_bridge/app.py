@@ -16,7 +16,8 @@ from .api import birth_verifications, callbacks, iin
 from .domain.circuit import CircuitBreaker
 from .handlers import BridgeHandlers
 from .settings import BridgeSettings
-from .worker import RegistryWork, callback_signature
+from .api.callbacks import callback_signature
+from .worker import RegistryWork
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -1,5 +1,5 @@
-"""Consumed events -> bridge commands. Each handler runs in one unit of work with its inbox
-record; it only stores the request; the worker calls the registry later."""
+"""Consumed events -> the bridge's use cases (`service.py`). Each handler runs in one unit of
+work with its inbox record; it only stores the request; the worker calls the registry later."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from collections.abc import Callable
 
 from pana_events import Envelope
 from pana_events.events import registration as reg
+from pana_kit.domain import utcnow
 from pana_kit.outbox import UnitOfWork
 
+from . import service
 from .domain.details import ChildDetails, ParentDetails
 from .domain.request import BirthRequest
 from .domain.rules import BridgeRules
-from .intake import store_request
-
-REGISTRATION_CLIENT = "registration"
 
 
 def _text(value: str | None) -> str | None:
@@ -53,21 +52,6 @@ class BridgeHandlers:
 
     async def birth_recorded(self, event: reg.BirthRecorded, envelope: Envelope, uow: UnitOfWork) -> None:
         """A child was born into a registered household: verify the birth (and register it if missing)."""
-        from .worker import utcnow
-
         request = request_from_birth_recorded(event, request_id=str(uuid.uuid4()), now=utcnow(), rules=self.rules)
-        existing = await uow.session.execute(_by_key(event.child_person_id))
-        if existing.scalar_one_or_none() is not None:
-            return  # the same child recorded again (another event id, corrected details): one request
-        _, created = await store_request(uow.session, request, client=REGISTRATION_CLIENT)
-        if created:
+        if await service.receive_recorded_birth(uow, request):
             self.wake()
-
-
-def _by_key(child_person_id: str):
-    from sqlalchemy import select
-
-    from .store.tables import BirthRequestRow
-
-    return select(BirthRequestRow.id).where(BirthRequestRow.client == REGISTRATION_CLIENT,
-                                            BirthRequestRow.idempotency_key == child_person_id)

@@ -1,11 +1,12 @@
-"""The bridge's service layer for registry calls: the worker, the reconciler, the callback.
+"""The registry worker and the reconciler: when to call the registry, and the call itself.
 
 Every request is stored before the registry is called (by the handler or the API).
 The worker picks due requests (`BirthRequest.is_due`), claims each in its own
 transaction (the claim moves `next_attempt_at` a lease ahead, so a second worker or
 instance leaves it alone, and a worker that dies mid-call only delays it), calls the
 registry through the port outside any transaction, and records the answer in a new
-transaction with the events it causes (outbox). A registry outage leaves requests
+transaction with the events it causes (outbox). Claims, answers and pick-ups are the
+use cases in `service.py`; this module only schedules them. A registry outage leaves requests
 where they are with a jittered retry time; nothing is lost and nothing is done twice:
 the submission carries an idempotency key the registry deduplicates on.
 """
@@ -13,39 +14,21 @@ the submission carries an idempotency key the registry deduplicates on.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
-from pana_kit.domain import RuleViolation
+from pana_kit.domain import RuleViolation, StaleVersion, utcnow
 from pana_kit.outbox import OutboxSignal, UnitOfWork
 
-from .domain.ports import (
-    CivilRegistry,
-    RegistryError,
-    RegistryUnavailable,
-    SubmissionStatus,
-)
-from .domain.request import CALLING_STATES, BirthRequest
+from . import service
+from .domain.ports import CivilRegistry, RegistryError, RegistryUnavailable
+from .domain.request import BirthRequest
 from .domain.rules import BridgeRules
-from .publishing import publish
-from .store.repository import BirthRequests, VersionConflict
+from .store.repository import BirthRequests
 
 log = logging.getLogger("civil_registry_bridge.worker")
-
-_SAVE_TRIES = 5
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def callback_signature(secret: str, request_id: str) -> str:
-    """The signature a callback URL carries: HMAC-SHA256 of the request id with the shared secret."""
-    return hmac.new(secret.encode(), request_id.encode(), hashlib.sha256).hexdigest()
 
 
 class RegistryWork:
@@ -136,28 +119,14 @@ class RegistryWork:
             log.exception("processing birth request %s failed", request_id)
 
     async def _claim(self, request_id: str) -> tuple[BirthRequest, str] | None:
-        now = utcnow()
         try:
             async with self.uow() as uow:
-                repo = BirthRequests(uow.session)
-                request, version = await repo.get(request_id)
-                if not request.is_due(now):
-                    return None
-                if request.state == "received":
-                    if request.kind == "verification":
-                        request.begin_verification(now)
-                    else:
-                        request.begin_submission(now)
-                step = request.state
-                request.next_attempt_at = now + self.lease  # the claim
-                await repo.save(request, version)
-                publish(uow, request)
-        except VersionConflict:
+                return await service.claim(uow, request_id, now=utcnow(), lease=self.lease)
+        except StaleVersion:
             return None  # someone else took it
         except RuleViolation as exc:
             log.warning("birth request %s cannot start: %s", request_id, exc.detail)
             return None
-        return request, step
 
     async def _call(self, request: BirthRequest, step: str) -> Any:
         self.calls += 1
@@ -179,67 +148,12 @@ class RegistryWork:
             return RegistryUnavailable(f"unexpected adapter error ({type(exc).__name__})")
 
     async def _record(self, request_id: str, step: str, result: Any) -> None:
-        for _ in range(_SAVE_TRIES):
-            now = utcnow()
-            try:
-                async with self.uow() as uow:
-                    repo = BirthRequests(uow.session)
-                    request, version = await repo.get(request_id)
-                    if not self._apply(request, step, result, now):
-                        return
-                    await repo.save(request, version)
-                    publish(uow, request)
-                return
-            except VersionConflict:
-                continue  # a callback wrote in between: read again, apply again
-        log.warning("birth request %s: could not record the %s answer after %d tries; it is due again later",
-                    request_id, step, _SAVE_TRIES)
-
-    def _apply(self, request: BirthRequest, step: str, result: Any, now: datetime) -> bool:
-        """Apply the registry's answer to the current state; False when there is nothing to write."""
         try:
-            if isinstance(result, RegistryError):
-                if request.state != step:
-                    return False  # it moved on meanwhile (e.g. a callback settled it)
-                request.record_failure(result, now, self.rules, random.random)
-                hint = getattr(result, "retry_after", None)
-                if hint and request.state in CALLING_STATES and request.next_attempt_at is not None:
-                    wait = min(timedelta(seconds=hint), self.rules.retry_max_delay)
-                    request.next_attempt_at = max(request.next_attempt_at, now + wait)
-            elif step == "verifying":
-                request.record_verification(result, now, self.rules)
-                if request.state == "not_found" and request.should_submit_when_not_found(self.rules):
-                    request.begin_submission(now)
-            elif step == "submitting":
-                request.record_submission_accepted(result, now, self.rules)
-            elif step == "submitted":
-                request.record_submission_status(result, now, self.rules)
-            else:
-                return False
-        except RuleViolation as exc:
-            log.info("birth request %s: answer to %s not applied (%s)", request.request_id, step, exc.detail)
-            return False
-        return True
-
-    # --- the registry's callback ----------------------------------------------------------------
-
-    async def record_callback(self, request_id: str, status: SubmissionStatus) -> BirthRequest:
-        """The registry says how a submission ended (or that it is pending). RuleViolation = 409."""
-        for _ in range(_SAVE_TRIES):
-            now = utcnow()
-            try:
-                async with self.uow() as uow:
-                    repo = BirthRequests(uow.session)
-                    request, version = await repo.get(request_id)
-                    before = request.to_document()
-                    request.record_submission_status(status, now, self.rules)
-                    if request.to_document() != before:
-                        await repo.save(request, version)
-                        publish(uow, request)
-                return request
-            except VersionConflict:
-                continue
-        raise RuntimeError("the request kept changing while the callback was recorded")
+            await service.retried(self.uow, lambda uow: service.record_answer(
+                uow, request_id, step, result, now=utcnow(), rules=self.rules, random=random.random))
+        except service.KeptChanging:
+            log.warning("birth request %s: could not record the %s answer after %d tries; it is due again later",
+                        request_id, step, service.SAVE_TRIES)
 
     # --- the reconciler -----------------------------------------------------------------------
 
@@ -252,21 +166,13 @@ class RegistryWork:
         for request_id in ids:
             try:
                 async with self.uow() as uow:
-                    repo = BirthRequests(uow.session)
-                    request, version = await repo.get(request_id)
-                    if not request.is_stuck(now, stuck_after):
-                        continue
-                    if request.state == "parked":
-                        request.resume(now)
-                    else:
-                        request.next_attempt_at = now
-                        request.updated_at = now
-                    await repo.save(request, version)
-                    picked += 1
-                    log.warning("reconciler picked up birth request %s (%s, last error: %s)",
-                                request_id, request.state, request.last_error)
-            except VersionConflict:
+                    request = await service.pick_up_if_stuck(uow, request_id, now=now, stuck_after=stuck_after)
+            except StaleVersion:
                 continue
+            if request is not None:
+                picked += 1
+                log.warning("reconciler picked up birth request %s (%s, last error: %s)",
+                            request_id, request.state, request.last_error)
         self.reconciled += picked
         if picked:
             self.wake.set()

@@ -6,22 +6,18 @@ import uuid
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.domain import NotFound
+from pana_kit.domain import utcnow
 from pana_kit.errors import Problem, problem_responses
-from pana_kit.http import encode_cursor, keyset_after, keyset_position, page_params, purpose_header
+from pana_kit.http import page_params, purpose_header
 from pana_kit.idempotency import idempotency_key_header
 from pana_kit.service import unit_of_work
 
+from .. import service
 from ..domain.details import ChildDetails, ParentDetails
 from ..domain.request import BirthRequest
-from ..intake import store_request
-from ..store.tables import BirthRequestRow
-from ..worker import utcnow
 from .schemas import BirthVerification, BirthVerificationIn, BirthVerificationPage, RequestStatus
 
 router = APIRouter(prefix="/api/v1/birth-verifications", tags=["birth-verifications"])
@@ -69,23 +65,16 @@ async def create_birth_verification(
 ):
     if body.kind == "submission" and not principal.has("civil-registry:submit"):
         raise Problem(403, "a direct submission needs the scope civil-registry:submit", type_suffix="insufficient-scope")
-    doc = body.model_dump(mode="json")
-    child = ChildDetails.from_document(doc["child"])
-    mother = ParentDetails.from_document(doc["mother"], "mother") if doc["mother"] else None
-    father = ParentDetails.from_document(doc["father"], "father") if doc["father"] else None
     candidate = BirthRequest.receive(
-        request_id=str(uuid.uuid4()), kind=body.kind, idempotency_key=idempotency_key, child=child, mother=mother,
-        father=father, medical_birth_certificate_number=body.medical_birth_certificate_number,
+        request_id=str(uuid.uuid4()), kind=body.kind, idempotency_key=idempotency_key, **_details(body),
+        medical_birth_certificate_number=body.medical_birth_certificate_number,
         birth_certificate_number=body.birth_certificate_number, person_id=body.child_person_id,
         now=utcnow(), rules=request.app.state.rules,
     )
     for attempt in range(2):
         try:
             async with unit_of_work(request) as uow:
-                stored, created = await store_request(uow.session, candidate, client=_client(principal))
-                await audit.record(uow.session, principal, "create" if created else "replay",
-                                   f"birth-verification/{stored.request_id}", purpose="verification",
-                                   service="civil-registry-bridge")
+                stored, created = await service.receive(uow, candidate, client=_client(principal), principal=principal)
             break
         except IntegrityError:
             if attempt:  # the same key raced in twice; the second read finds the first
@@ -96,6 +85,13 @@ async def create_birth_verification(
     if not created:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(view(stored).model_dump(mode="json"), status_code=202 if created else 200, headers=headers)
+
+
+def _details(body: BirthVerificationIn) -> dict:
+    doc = body.model_dump(mode="json")
+    return dict(child=ChildDetails.from_document(doc["child"]),
+                mother=ParentDetails.from_document(doc["mother"], "mother") if doc["mother"] else None,
+                father=ParentDetails.from_document(doc["father"], "father") if doc["father"] else None)
 
 
 @router.get(
@@ -116,23 +112,9 @@ async def list_birth_verifications(
     principal: Principal = Depends(require("civil-registry:read")),
 ) -> BirthVerificationPage:
     limit, cursor = page
-    stmt = select(BirthRequestRow).order_by(BirthRequestRow.created_at, BirthRequestRow.id).limit(limit + 1)
-    if child_person_id:
-        stmt = stmt.where(BirthRequestRow.person_id == child_person_id)
-    if status:
-        stmt = stmt.where(BirthRequestRow.status == status)
-    if kind:
-        stmt = stmt.where(BirthRequestRow.kind == kind)
-    stmt = keyset_after(stmt, BirthRequestRow.created_at, BirthRequestRow.id, keyset_position(cursor))
-    async with request.app.state.db.transaction() as session:
-        rows = list((await session.execute(stmt)).scalars())
-        await audit.record(session, principal, "list", f"birth-verifications?child_person_id={child_person_id or '*'}",
-                           purpose=purpose, service="civil-registry-bridge")
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [view(BirthRequest.from_document(r.document)) for r in rows]
-    next_cursor = encode_cursor({"created_at": rows[-1].created_at.isoformat(), "id": rows[-1].id}) if more else None
-    return BirthVerificationPage(items=items, next_cursor=next_cursor)
+    found = await service.find(request.app.state.db, child_person_id=child_person_id, status=status, kind=kind,
+                               cursor=cursor, limit=limit, principal=principal, purpose=purpose)
+    return BirthVerificationPage(items=[view(r) for r in found.items], next_cursor=found.next_cursor)
 
 
 @router.get(
@@ -150,10 +132,4 @@ async def get_birth_verification(
     purpose: str = Depends(purpose_header),
     principal: Principal = Depends(require("civil-registry:read")),
 ) -> BirthVerification:
-    async with request.app.state.db.transaction() as session:
-        row = await session.get(BirthRequestRow, request_id)
-        await audit.record(session, principal, "read", f"birth-verification/{request_id}", purpose=purpose,
-                           outcome="ok" if row else "not_found", service="civil-registry-bridge")
-    if row is None:
-        raise NotFound(f"no birth verification request {request_id}")
-    return view(BirthRequest.from_document(row.document))
+    return view(await service.read(request.app.state.db, request_id, principal=principal, purpose=purpose))

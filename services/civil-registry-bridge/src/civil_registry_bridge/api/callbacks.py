@@ -8,19 +8,26 @@ the registry's Submission object; only the adapter reads it.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 
 from fastapi import APIRouter, Query, Request
 
 from pana_kit.errors import Problem, problem_responses
+from pana_kit.service import unit_of_work
 
+from .. import service
 from ..adapters.registry_http import parse_submission
 from ..domain.ports import RegistryAnswerInvalid
-from ..worker import callback_signature
 from .schemas import CallbackAck
 
 router = APIRouter(prefix="/api/v1/registry-callbacks", tags=["registry-callbacks"])
+
+
+def callback_signature(secret: str, request_id: str) -> str:
+    """The signature a callback URL carries: HMAC-SHA256 of the request id with the shared secret."""
+    return hmac.new(secret.encode(), request_id.encode(), hashlib.sha256).hexdigest()
 
 
 @router.post(
@@ -52,5 +59,6 @@ async def birth_registration_decided(
         status = parse_submission(body)
     except RegistryAnswerInvalid as exc:
         raise Problem(422, f"the callback body is not a registry submission: {exc.reason}") from exc
-    decided = await request.app.state.work.record_callback(request_id, status)
+    decided = await service.record_callback(lambda: unit_of_work(request), request_id, status,
+                                            rules=request.app.state.rules)
     return CallbackAck(request_id=decided.request_id, status=decided.state)

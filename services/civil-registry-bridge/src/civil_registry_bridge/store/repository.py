@@ -6,16 +6,15 @@ from datetime import datetime, timezone
 
 from sqlalchemy import or_, select, update
 
-from pana_kit.domain import NotFound
+from pana_kit.domain import NotFound, StaleVersion
+from pana_kit.paging import Page, by_creation
 
 from ..domain.request import ACTIVE_STATES, CALLING_STATES, BirthRequest
 from .tables import BirthRequestRow
 
 DUE_STATES = sorted(CALLING_STATES | {"received"})
-
-
-class VersionConflict(Exception):
-    """Someone else changed the request between our read and our write."""
+# Lists run oldest first; the cursor keys stay {"created_at", "id"} so issued cursors keep working.
+_BY_CREATION = by_creation(BirthRequestRow)
 
 
 def _now() -> datetime:
@@ -23,27 +22,36 @@ def _now() -> datetime:
 
 
 class BirthRequests:
-    def __init__(self, session):
-        self.session = session
+    """`client` is whose idempotency keys new requests are stored under (registration or an API client)."""
 
-    async def get(self, request_id: str) -> tuple[BirthRequest, int]:
+    def __init__(self, session, *, client: str | None = None):
+        self.session = session
+        self.client = client
+
+    async def load(self, request_id: str) -> tuple[BirthRequest, int]:
         row = await self.session.get(BirthRequestRow, request_id, populate_existing=True)
         if row is None:
             raise NotFound(f"no birth request {request_id}")
         return BirthRequest.from_document(row.document), row.version
 
-    async def by_key(self, client: str, idempotency_key: str) -> BirthRequestRow | None:
+    async def find(self, request_id: str) -> BirthRequest | None:
+        row = await self.session.get(BirthRequestRow, request_id)
+        return BirthRequest.from_document(row.document) if row is not None else None
+
+    async def by_key(self, client: str, idempotency_key: str) -> tuple[BirthRequest, str] | None:
+        """The request `client` stored under this key, with the fingerprint of what was asked then."""
         stmt = select(BirthRequestRow).where(BirthRequestRow.client == client,
                                              BirthRequestRow.idempotency_key == idempotency_key)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        row = (await self.session.execute(stmt)).scalar_one_or_none()
+        return (BirthRequest.from_document(row.document), row.fingerprint) if row is not None else None
 
-    def add(self, request: BirthRequest, *, client: str) -> BirthRequestRow:
-        now = _now()
-        row = BirthRequestRow(id=request.request_id, client=client, idempotency_key=request.idempotency_key,
-                              fingerprint=request.fingerprint(), kind=request.kind, version=1,
-                              created_at=now, **_columns(request))
-        self.session.add(row)
-        return row
+    async def add(self, request: BirthRequest) -> int:
+        if self.client is None:
+            raise ValueError("a new request is stored for a client")
+        self.session.add(BirthRequestRow(
+            id=request.request_id, client=self.client, idempotency_key=request.idempotency_key,
+            fingerprint=request.fingerprint(), kind=request.kind, version=1, created_at=_now(), **_columns(request)))
+        return 1
 
     async def save(self, request: BirthRequest, expected_version: int) -> int:
         """Write the new state if nobody else did in between (optimistic concurrency)."""
@@ -53,8 +61,17 @@ class BirthRequests:
             .values(version=expected_version + 1, **_columns(request))
         )
         if result.rowcount != 1:
-            raise VersionConflict(request.request_id)
+            raise StaleVersion(f"birth request {request.request_id} changed meanwhile")
         return expected_version + 1
+
+    async def page(self, *, child_person_id: str | None, status: str | None, kind: str | None,
+                   cursor: dict | None, limit: int) -> Page[BirthRequest]:
+        """Requests matching the filters, oldest first, one page."""
+        filters = [(BirthRequestRow.person_id, child_person_id), (BirthRequestRow.status, status),
+                   (BirthRequestRow.kind, kind)]
+        stmt = select(BirthRequestRow).where(*(column == value for column, value in filters if value))
+        rows = await _BY_CREATION.page(self.session, stmt, cursor=cursor, limit=limit)
+        return Page([BirthRequest.from_document(row.document) for row in rows.items], rows.next_cursor)
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         """Ids of requests owing a registry call that may be made now, the longest-waiting first."""
