@@ -1,6 +1,6 @@
 """What a birth request says about the child and the parents, and its rules of form.
 
-Parsing (`from_document`) turns API/stored input into values and refuses what cannot be
+Parsing (`from_document`) turns API input into values and refuses what cannot be
 a date, a sex or an IIN; `validate_birth_details` refuses what cannot be true of a birth
 (a child born in the future, before the mother, to an implausibly young mother).
 
@@ -142,10 +142,6 @@ class PlaceOfBirth:
     locality: str | None = None
     country: str | None = None  # ISO 3166 alpha-2 when outside Kazakhstan
 
-    def to_document(self) -> dict[str, Any]:
-        return {"in_kazakhstan": self.in_kazakhstan, "region": self.region,
-                "locality": self.locality, "country": self.country}
-
     @classmethod
     def read(cls, r: _Reader) -> PlaceOfBirth | None:
         in_kz = r.flag("in_kazakhstan")
@@ -159,20 +155,16 @@ class PlaceOfBirth:
         return cls(in_kz, region, locality, "KZ" if in_kz else country)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ChildDetails:
-    birth_date: date
-    sex: Sex
-    place_of_birth: PlaceOfBirth
+    # In the order of the stored documents (pana_kit.documents writes the fields in order).
     surname: str | None = None
     given_name: str | None = None
     patronymic: str | None = None
+    birth_date: date
+    sex: Sex
+    place_of_birth: PlaceOfBirth
     iin: str | None = None  # when a verification already knows it
-
-    def to_document(self) -> dict[str, Any]:
-        return {"surname": self.surname, "given_name": self.given_name, "patronymic": self.patronymic,
-                "birth_date": self.birth_date.isoformat(), "sex": self.sex,
-                "place_of_birth": self.place_of_birth.to_document(), "iin": self.iin}
 
     @classmethod
     def from_document(cls, doc: Any, prefix: str = "child") -> ChildDetails:
@@ -206,11 +198,6 @@ class ParentDetails:
     nationality: str | None = None  # as stated; "stateless" and "unknown" are fine
     legal_status: str | None = None  # as stated; never a reason to refuse (2019 amendments)
     residence: str | None = None
-
-    def to_document(self) -> dict[str, Any]:
-        return {"surname": self.surname, "given_name": self.given_name, "patronymic": self.patronymic,
-                "birth_date": self.birth_date.isoformat() if self.birth_date else None, "iin": self.iin,
-                "nationality": self.nationality, "legal_status": self.legal_status, "residence": self.residence}
 
     @classmethod
     def from_document(cls, doc: Any, prefix: str) -> ParentDetails:

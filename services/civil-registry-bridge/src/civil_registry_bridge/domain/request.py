@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from pana_kit import documents
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation
 
 from . import events
@@ -66,14 +67,6 @@ RULE_KIND = "request-kind-known"
 RULE_ANSWER_CONSISTENT = "registry-answer-consistent"
 
 DOCUMENT_VERSION = 1
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _datetime(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value is not None else None
 
 
 @dataclass
@@ -146,9 +139,9 @@ class BirthRequest(Aggregate):
 
     def fingerprint(self) -> str:
         """A hash of what was asked, so a repeated idempotency key can be told apart from a reused one."""
-        asked = {"kind": self.kind, "child": self.child.to_document(),
-                 "mother": self.mother.to_document() if self.mother else None,
-                 "father": self.father.to_document() if self.father else None,
+        asked = {"kind": self.kind, "child": documents.to_document(self.child),
+                 "mother": documents.to_document(self.mother) if self.mother else None,
+                 "father": documents.to_document(self.father) if self.father else None,
                  "medical_birth_certificate_number": self.medical_birth_certificate_number,
                  "birth_certificate_number": self.birth_certificate_number, "person_id": self.person_id}
         return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
@@ -427,40 +420,12 @@ class BirthRequest(Aggregate):
     # --- documents -------------------------------------------------------------------------
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "version": DOCUMENT_VERSION,
-            "request_id": self.request_id, "kind": self.kind, "idempotency_key": self.idempotency_key,
-            "child": self.child.to_document(),
-            "mother": self.mother.to_document() if self.mother else None,
-            "father": self.father.to_document() if self.father else None,
-            "medical_birth_certificate_number": self.medical_birth_certificate_number,
-            "birth_certificate_number": self.birth_certificate_number,
-            "person_id": self.person_id,
-            "received_at": _iso(self.received_at),
-            "registration_deadline": _iso(self.registration_deadline),
-            "state": self.state, "updated_at": _iso(self.updated_at), "attempts": self.attempts,
-            "next_attempt_at": _iso(self.next_attempt_at), "last_error": self.last_error,
-            "submission_id": self.submission_id, "certificate_number": self.certificate_number,
-            "child_iin": self.child_iin, "reason": self.reason, "parked_from": self.parked_from,
-        }
+        """The stored form: the fields as they are named here, under a format version."""
+        return {"version": DOCUMENT_VERSION, **documents.to_document(self)}
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> BirthRequest:
         if doc.get("version") != DOCUMENT_VERSION:
             raise InvalidInput(f"unknown birth request document version {doc.get('version')!r}",
                                rule="document-version")
-        return cls(
-            request_id=doc["request_id"], kind=doc["kind"], idempotency_key=doc["idempotency_key"],
-            child=ChildDetails.from_document(doc["child"]),
-            mother=ParentDetails.from_document(doc["mother"], "mother") if doc["mother"] else None,
-            father=ParentDetails.from_document(doc["father"], "father") if doc["father"] else None,
-            medical_birth_certificate_number=doc["medical_birth_certificate_number"],
-            birth_certificate_number=doc["birth_certificate_number"],
-            person_id=doc["person_id"],
-            received_at=_datetime(doc["received_at"]),  # type: ignore[arg-type]
-            registration_deadline=date.fromisoformat(doc["registration_deadline"]),
-            state=doc["state"], updated_at=_datetime(doc["updated_at"]), attempts=doc["attempts"],
-            next_attempt_at=_datetime(doc["next_attempt_at"]), last_error=doc["last_error"],
-            submission_id=doc["submission_id"], certificate_number=doc["certificate_number"],
-            child_iin=doc["child_iin"], reason=doc["reason"], parked_from=doc["parked_from"],
-        )
+        return documents.from_document(cls, doc)
