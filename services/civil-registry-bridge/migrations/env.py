@@ -1,7 +1,5 @@
-from sqlmodel import SQLModel
-
-import civil_registry_bridge.store.tables  # noqa: F401
-import pana_kit.tables  # noqa: F401  (kit tables: outbox, inbox, idempotency, audit)
+from civil_registry_bridge.store.tables import Base
 from pana_kit.migrations import run_env
+from pana_kit.tables import KIT_METADATA  # outbox, inbox, idempotency, audit
 
-run_env(SQLModel.metadata)
+run_env([Base.metadata, KIT_METADATA])

@@ -6,10 +6,14 @@ from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from pana_kit.tables import table_base
+
+Base = table_base("civil-registry-bridge")
 
 
-class BirthRequestRow(SQLModel, table=True):
+class BirthRequestRow(Base, table=True):
     __tablename__ = "birth_requests"
     __table_args__ = (
         UniqueConstraint("client", "idempotency_key", name="uq_birth_requests_client_key"),
