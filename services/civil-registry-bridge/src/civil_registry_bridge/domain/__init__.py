@@ -6,5 +6,5 @@
 - `rules.BridgeRules`: configurable retry, stuck, plausibility and deadline rules
 - `iin.check_iin_answer`: the IIN answer (validity, reason, hints)
 - `circuit.CircuitBreaker`: a pure circuit-breaker state machine
-- `events`: the events a request records
+- `events`: the events a request records (`pana_kit.domain.DomainEvent`s)
 """

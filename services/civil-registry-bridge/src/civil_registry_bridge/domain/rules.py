@@ -1,7 +1,7 @@
 """The bridge's configurable rules: retry policy, stuck detection, plausibility, deadlines.
 
-Every period and threshold DOMAIN.md gives as a default or calls open is a field here
-(docs/CONVENTIONS.md); nothing below is a constant buried in code.
+Every period and threshold docs/domain.md ("Civil registration") gives as a default or
+calls open is a field here (docs/CONVENTIONS.md); nothing below is a constant buried in code.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ class BridgeRules:
     stuck_after: timedelta = timedelta(minutes=15)
     # How often a submitted registration is polled while the registry processes it.
     status_poll_interval: timedelta = timedelta(seconds=30)
-    # Data-quality threshold (open in DOMAIN.md): a mother younger than this at the
-    # child's birth is treated as a data-entry error.
+    # Data-quality threshold (open in docs/domain.md, "Civil registration"): a mother
+    # younger than this at the child's birth is treated as a data-entry error.
     minimum_mother_age: int = 10
     # Birth is registered within 3 working days of birth (MoJ Order No. 112, 2015).
     birth_registration_working_days: int = 3
