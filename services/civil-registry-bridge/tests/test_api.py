@@ -9,6 +9,7 @@ import pytest
 from bridge_support import Simulator, bridge, settled
 
 from pana_events.identifiers import make_iin
+from pana_kit.paging import decode_cursor
 
 pytestmark = pytest.mark.asyncio
 
@@ -162,3 +163,20 @@ async def test_openapi_documents_every_route(tmp_path):
                                 headers={**h.headers("civil-registrar"), "Idempotency-Key": key(),
                                          "content-type": "application/json"})
         assert r.status_code == 422
+
+
+async def test_cursors_keep_the_keys_clients_hold(tmp_path):
+    # Cursors name the last row by {"created_at", "id"}, as before paging moved into the kit.
+    sim = Simulator()
+    async with bridge(tmp_path, sim, run_worker=False) as h:
+        for _ in range(3):
+            r = await h.client.post("/api/v1/birth-verifications", json=body(),
+                                    headers={**h.headers("civil-registrar"), "Idempotency-Key": key()})
+            assert r.status_code == 202
+        everything = (await h.client.get("/api/v1/birth-verifications", headers=h.headers("civil-registrar"))).json()
+        first = (await h.client.get("/api/v1/birth-verifications", params={"limit": 1},
+                                    headers=h.headers("civil-registrar"))).json()
+        assert set(decode_cursor(first["next_cursor"])) == {"created_at", "id"}
+        rest = (await h.client.get("/api/v1/birth-verifications", params={"cursor": first["next_cursor"]},
+                                   headers=h.headers("civil-registrar"))).json()
+        assert [i["id"] for i in first["items"] + rest["items"]] == [i["id"] for i in everything["items"]]
