@@ -87,13 +87,17 @@ async def test_auth_and_scopes(tmp_path):
         assert (await h.client.get("/api/v1/iin/940917498078")).status_code == 401
 
 
+async def ask_three_times(h) -> None:
+    for _ in range(3):
+        r = await h.client.post("/api/v1/birth-verifications", json=body(),
+                                headers={**h.headers("civil-registrar"), "Idempotency-Key": key()})
+        assert r.status_code == 202
+
+
 async def test_list_pages_with_a_cursor(tmp_path):
     sim = Simulator()
     async with bridge(tmp_path, sim, run_worker=False) as h:
-        for _ in range(3):
-            r = await h.client.post("/api/v1/birth-verifications", json=body(),
-                                    headers={**h.headers("civil-registrar"), "Idempotency-Key": key()})
-            assert r.status_code == 202
+        await ask_three_times(h)
         seen, cursor = [], None
         while True:
             params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
@@ -169,10 +173,7 @@ async def test_cursors_keep_the_keys_clients_hold(tmp_path):
     # Cursors name the last row by {"created_at", "id"}, as before paging moved into the kit.
     sim = Simulator()
     async with bridge(tmp_path, sim, run_worker=False) as h:
-        for _ in range(3):
-            r = await h.client.post("/api/v1/birth-verifications", json=body(),
-                                    headers={**h.headers("civil-registrar"), "Idempotency-Key": key()})
-            assert r.status_code == 202
+        await ask_three_times(h)
         everything = (await h.client.get("/api/v1/birth-verifications", headers=h.headers("civil-registrar"))).json()
         first = (await h.client.get("/api/v1/birth-verifications", params={"limit": 1},
                                     headers=h.headers("civil-registrar"))).json()
