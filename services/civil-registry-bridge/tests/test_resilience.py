@@ -58,12 +58,21 @@ async def test_lost_submit_responses_do_not_register_twice(tmp_path):
 
 async def test_slow_registry_never_sees_more_than_the_concurrency_limit(tmp_path):
     sim = Simulator(latency_ms=500)
+    # The first answers wait until three calls are in flight, so the limit is reached however
+    # slowly the events arrive; none is released before.
+    search = sim.hold_responses("POST", "/registry/v1/birth-records/search")
     record = sim.any_record()
     async with bridge(tmp_path, sim, registry_concurrency=3) as h:
         events = [from_record(record) for _ in range(9)]
         started = time.monotonic()
         for event in events:
             await h.deliver(event, subject=event.child_person_id)
+
+        async def three_in_flight():
+            return search.held >= 3
+
+        await wait_until(three_in_flight, timeout=20, what="three registry calls in flight")
+        search.release.set()
         for event in events:
             assert (await settled(h, event.child_person_id, timeout=20))["status"] == "verified"
         elapsed = time.monotonic() - started
