@@ -6,8 +6,9 @@ transaction (the claim moves `next_attempt_at` a lease ahead, so a second worker
 instance leaves it alone, and a worker that dies mid-call only delays it), calls the
 registry through the port outside any transaction, and records the answer in a new
 transaction with the events it causes (outbox). Claims, answers and pick-ups are the
-use cases in `service.py`; this module only schedules them. A registry outage leaves requests
-where they are with a jittered retry time; nothing is lost and nothing is done twice:
+use cases in `service.py`; this module decides when to run them and makes the call in
+between. A registry outage leaves requests where they are with a jittered retry time;
+nothing is lost and nothing is done twice:
 the submission carries an idempotency key the registry deduplicates on.
 """
 
