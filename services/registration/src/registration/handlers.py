@@ -194,8 +194,8 @@ class RegistrationHandlers:
         person = Person.from_document(row.document)
         if person.record_civil_registration(certificate_number=event.certificate_number, iin=event.iin,
                                             now=datetime.now(timezone.utc)):
-            person.collect_events()
             await persons.save(person, row.version)
+            person.collect_events()
 
     # --- shared ------------------------------------------------------------------------------
 

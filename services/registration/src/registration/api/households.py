@@ -160,7 +160,7 @@ async def form_household(
             household.add_member(member.person_id, member.relationship, on=formed_on)
         for person_id in household.members:
             await _join(uow.session, person_id, household.household_id)
-        Households(uow.session).add(household)
+        await Households(uow.session).add(household)
         household.collect_events()
         await audit.record(uow.session, principal, "form", f"household/{household.household_id}",
                            purpose="registration", service=SERVICE)
@@ -199,7 +199,7 @@ async def _change(request: Request, household_id: str, if_match: str | None, pri
     """Load, check If-Match, apply a membership change, save, emit; returns the new state."""
     async with unit_of_work(request) as uow:
         households = Households(uow.session)
-        household, version = await households.get(household_id[:64])
+        household, version = await households.load(household_id[:64])
         check_if_match(if_match, etag_of(version, household.household_id))
         events = await apply(uow, household)
         household.collect_events()
@@ -261,8 +261,8 @@ async def record_death(household_id: str, body: DeathIn, request: Request, respo
         person = Person.from_document(row.document)
         person.record_death(body.died_on, changed_by=principal.subject, reason="death recorded in household",
                             now=datetime.now(timezone.utc))
-        person.collect_events()
         await persons.save(person, row.version)
+        person.collect_events()
         return [("death", body.person_id, None)]
     return _respond(response, *await _change(request, household_id, if_match, principal, apply))
 
@@ -292,7 +292,7 @@ async def split_household(household_id: str, body: SplitIn, request: Request, re
                               new_focal_person_id=body.new_focal_person_id, split_on=body.split_on,
                               relationships=body.relationships)
         new.collect_events()
-        Households(uow.session).add(new)
+        await Households(uow.session).add(new)
         persons = Persons(uow.session)
         for person_id in new.members:
             await persons.set_columns(person_id, household_id=new.household_id)

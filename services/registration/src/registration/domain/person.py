@@ -13,7 +13,7 @@ from pana_kit.domain import Aggregate, InvalidInput, RuleViolation
 from .countries import CITIZENSHIP_CODES, ISO_ALPHA3, NO_CITIZENSHIP, UNDETERMINED
 from .documents import BirthDatePrecision, IdentityDocument, check_birth_before_issue
 from .events import (
-    BiometricsEnrolled, DuplicateOverridden, IdentityDocumentRecorded, PersonRegistered, PersonsMerged,
+    BiometricsEnrolled, BirthReported, DuplicateOverridden, IdentityDocumentRecorded, PersonRegistered, PersonsMerged,
     PersonUpdated, SpecificNeedsChanged,
 )
 from .names import script_of, transliterate
@@ -223,18 +223,25 @@ class Person(Aggregate):
     birth_certificate_number: str | None = None
     version: int = 1
     history: list[ChangeEntry] = field(default_factory=list)
+    # The register's row holds these, not the document: set at registration and when loaded.
+    registration_number: str | None = field(default=None, compare=False)
+    office: str | None = field(default=None, compare=False)
+    household_id: str | None = field(default=None, compare=False)
+    legal_status: str | None = field(default=None, compare=False)  # the projection's current value
 
     # --- commands -----------------------------------------------------------------
 
     @classmethod
     def register(cls, *, person_id: str, registered_by: str, now: datetime,
-                 identity_documents: list[IdentityDocument] = (), **details: Any) -> "Person":
+                 identity_documents: list[IdentityDocument] = (), registration_number: str | None = None,
+                 office: str | None = None, household_id: str | None = None, **details: Any) -> "Person":
         """Register a person. `details` are the keys of `FIELDS`; given and family name required."""
         values = _validated(details)
         for required in ("given_name", "family_name"):
             if not values.get(required):
                 raise InvalidInput(f"{required} is required", rule="name_required", extra={"field": required})
-        person = cls(person_id=person_id, registered_at=now, **values)
+        person = cls(person_id=person_id, registered_at=now, **values, registration_number=registration_number,
+                     office=office, household_id=household_id)
         person._store_latin({p for p in _NAME_PARTS if not values.get(f"{p}_latin")})
         for doc in identity_documents:
             check_birth_before_issue(person.birth_date, person.birth_date_precision, doc)
@@ -242,8 +249,13 @@ class Person(Aggregate):
         person.history.append(ChangeEntry(registered_by, now, "registration", ("*",)))
         person.record(PersonRegistered(person_id, now, registered_by, person.given_name, person.family_name,
                                        person.birth_date, person.sex.value,
-                                       tuple(sorted(n.value for n in person.specific_needs))))
+                                       tuple(sorted(n.value for n in person.specific_needs)),
+                                       registration_number, office, household_id))
         return person
+
+    def report_birth(self, report: BirthReported) -> None:
+        """This newly registered child's birth goes to the civil registry (whatever the parents' status)."""
+        self.record(report)
 
     def update(self, changes: dict[str, Any], *, changed_by: str, reason: str, now: datetime) -> tuple[str, ...]:
         """Apply a partial update; returns the fields that actually changed (history + event)."""

@@ -55,7 +55,7 @@ class BorderReferral(Aggregate):
         referral.record(BorderReferralReceived(referral_id, crossing_point, referred_at, irregular_entry, due))
         return referral
 
-    def register(self, *, person_id: str, registered_at: datetime) -> None:
+    def register(self, *, person_id: str, registered_at: datetime, office: str | None = None) -> None:
         """Link the registered person. Lateness is recorded, never a reason to refuse."""
         if self.person_id is not None:
             raise RuleViolation("referral_registered_once",
@@ -65,7 +65,7 @@ class BorderReferral(Aggregate):
         self.person_id, self.registered_at = person_id, registered_at
         self.late = registered_at.date() > self.registration_due
         hours = self.time_to_registration.total_seconds() / 3600
-        self.record(ReferralRegistered(self.referral_id, person_id, registered_at, self.late, round(hours, 2)))
+        self.record(ReferralRegistered(self.referral_id, person_id, registered_at, self.late, round(hours, 2), office))
 
     def is_overdue(self, today: date) -> bool:
         return self.person_id is None and today > self.registration_due

@@ -6,17 +6,21 @@ import secrets
 import uuid
 from datetime import datetime, timezone
 
+from datetime import date
+
 from sqlalchemy import delete, func, select, update
 
-from pana_kit.domain import NotFound
-from pana_kit.errors import Problem
+from pana_kit.domain import NotFound, StaleVersion
+from pana_kit.paging import Key, Keyset, Page
 
 from ..domain import (
     BorderReferral, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
     blocking_keys, document_number,
 )
 from ..domain.names import match_key
-from .tables import BlockingKeyRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow
+from .tables import (
+    BlockingKeyRow, DuplicateReviewRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow,
+)
 
 # Bounded candidate query: a blocking key shared by more people than this is too common to help.
 
@@ -49,23 +53,46 @@ class Persons:
             raise NotFound(f"no person {person_id}")
         return row
 
-    async def get(self, person_id: str) -> tuple[Person, int]:
+    async def fresh_row(self, person_id: str) -> PersonRow:
+        """The row as this transaction last wrote it (columns other commands keep: status, household)."""
         row = await self.get_row(person_id)
-        return Person.from_document(row.document), row.version
-
-    async def add(self, person: Person, *, office: str | None, prefix: str) -> PersonRow:
-        now = _now()
-        row = PersonRow(
-            person_id=person.person_id, registration_number=await self._new_registration_number(prefix, now),
-            **search_columns(person), office=office, version=1,
-            document=person.to_document(), created_at=now, updated_at=now,
-        )
-        self.session.add(row)
-        await self.index(person)
+        await self.session.refresh(row)
         return row
 
+    async def find_row(self, person_id: str) -> PersonRow | None:
+        return await self.session.get(PersonRow, person_id)
+
+    async def load(self, person_id: str) -> tuple[Person, int]:
+        row = await self.get_row(person_id)
+        return self.person_of(row), row.version
+
+    @staticmethod
+    def person_of(row: PersonRow) -> Person:
+        person = Person.from_document(row.document)
+        person.registration_number, person.office = row.registration_number, row.office
+        person.household_id, person.legal_status = row.household_id, row.legal_status
+        return person
+
+    async def new_registration_number(self, prefix: str) -> str:
+        return await self._new_registration_number(prefix, _now())
+
+    async def add(self, person: Person) -> int:
+        """Store a newly registered person (its number drawn with `new_registration_number`)."""
+        now = _now()
+        self.session.add(PersonRow(
+            person_id=person.person_id, registration_number=person.registration_number, **search_columns(person),
+            office=person.office, household_id=person.household_id, version=1, document=person.to_document(),
+            created_at=now, updated_at=now,
+        ))
+        await self.index(person)
+        return 1
+
     async def save(self, person: Person, expected_version: int, **columns) -> int:
-        """Write the new state if nobody else did in between (optimistic concurrency)."""
+        """Write the new state if nobody else did in between (optimistic concurrency).
+
+        A command that recorded nothing changed nothing: the version stays."""
+        if not person.pending_events:
+            return expected_version
         result = await self.session.execute(
             update(PersonRow)
             .where(PersonRow.person_id == person.person_id, PersonRow.version == expected_version)
@@ -73,7 +100,7 @@ class Persons:
                     **(search_columns(person) | columns))
         )
         if result.rowcount != 1:
-            raise Problem(412, "the person changed since it was read; read it again and reapply your change")
+            raise StaleVersion("the person changed since it was read; read it again and reapply your change")
         await self.index(person)
         return expected_version + 1
 
@@ -121,32 +148,59 @@ class Referrals:
     def __init__(self, session):
         self.session = session
 
-    def add(self, referral: BorderReferral) -> ReferralRow:
-        row = ReferralRow(
+    # Cursor keys as issued since the list began: {"due", "id"}.
+    ORDER = Keyset(Key("due", ReferralRow.registration_due), Key("id", ReferralRow.referral_id))
+
+    async def add(self, referral: BorderReferral) -> int:
+        self.session.add(ReferralRow(
             referral_id=referral.referral_id, person_id=referral.person_id, crossing_point=referral.crossing_point,
             referred_at=referral.referred_at, registration_due=referral.registration_due,
             registered_at=referral.registered_at, late=referral.late, document=referral.to_document(),
-        )
-        self.session.add(row)
-        return row
+        ))
+        return 1
+
+    async def page(self, *, overdue: bool, registered: bool | None, today: date, cursor: dict | None,
+                   limit: int) -> Page[BorderReferral]:
+        """By due date; `overdue`: not registered and past the due date."""
+        query = select(ReferralRow)
+        if overdue:
+            query = query.where(ReferralRow.person_id.is_(None), ReferralRow.registration_due < today)
+        if registered is True:
+            query = query.where(ReferralRow.person_id.is_not(None))
+        elif registered is False:
+            query = query.where(ReferralRow.person_id.is_(None))
+        page = await self.ORDER.page(self.session, query, cursor=cursor, limit=limit)
+        return Page([BorderReferral.from_document(row.document) for row in page.items], page.next_cursor)
+
+
+class DuplicateReviews:
+    def __init__(self, session):
+        self.session = session
+
+    def add_found(self, person_id: str, found, likely, *, override_reason: str | None, now: datetime) -> None:
+        """Queue every candidate for review; the likely duplicates an officer overrode are closed as such."""
+        for c in found:
+            self.session.add(DuplicateReviewRow(
+                review_id=str(uuid.uuid4()), person_id=person_id, candidate_person_id=c.person_id,
+                score=c.score, reasons=list(c.reasons), state="overridden" if c in likely else "open",
+                override_reason=override_reason if c in likely else None, created_at=now))
 
 
 class Households:
     def __init__(self, session):
         self.session = session
 
-    async def get(self, household_id: str) -> tuple[Household, int]:
+    async def load(self, household_id: str) -> tuple[Household, int]:
         row = await self.session.get(HouseholdRow, household_id)
         if row is None:
             raise NotFound(f"no household {household_id}")
         return Household.from_document(row.document), row.version
 
-    def add(self, household: Household) -> HouseholdRow:
+    async def add(self, household: Household) -> int:
         now = _now()
-        row = HouseholdRow(household_id=household.household_id, focal_person_id=household.focal_person_id, version=1,
-                           document=household.to_document(), created_at=now, updated_at=now)
-        self.session.add(row)
-        return row
+        self.session.add(HouseholdRow(household_id=household.household_id, focal_person_id=household.focal_person_id,
+                                      version=1, document=household.to_document(), created_at=now, updated_at=now))
+        return 1
 
     async def save(self, household: Household, expected_version: int) -> int:
         result = await self.session.execute(
@@ -156,7 +210,7 @@ class Households:
                     document=household.to_document())
         )
         if result.rowcount != 1:
-            raise Problem(412, "the household changed since it was read; read it again and reapply your change")
+            raise StaleVersion("the household changed since it was read; read it again and reapply your change")
         return expected_version + 1
 
 

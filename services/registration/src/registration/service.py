@@ -1,0 +1,207 @@
+"""registration's use cases: what routes and event handlers both call.
+
+Each runs through the kit's one command template (`pana_kit.application`): load → If-Match →
+domain step → versioned save → publish what the aggregates recorded (`publishing.py`) → audit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pana_kit import audit as audit_log
+from pana_kit.application import ANY_VERSION, Audit, Outcome, run_command, run_creation
+from pana_kit.domain import InvalidInput, RuleViolation, utcnow
+
+from .domain import (
+    BorderReferral, BorderStatement, Household, IdentityDocument, MachineReadableZone, MatchingConfig, MatchResult, Person,
+    RegistrationRules,
+)
+from .domain.countries import NO_CITIZENSHIP, UNDETERMINED
+from .domain.events import BirthReported
+from .matching import candidates
+from .publishing import parent_status, publish
+from .store.repository import DuplicateReviews, Households, Persons, Referrals
+from .store.tables import PersonRow
+
+SERVICE = "registration"
+
+
+def audit(principal, action: str, resource: str) -> Audit:
+    return Audit(principal, action, resource, purpose="registration", service=SERVICE)
+
+
+# --- persons ---------------------------------------------------------------------------
+
+def person_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The published vocabulary -> the Person aggregate's fields (citizenship + its status -> citizenships)."""
+    data = dict(data)
+    citizenship = data.pop("citizenship", None)
+    status = data.pop("citizenship_status", None)
+    if status == "none":
+        data["citizenships"] = [NO_CITIZENSHIP]
+    elif status == "undetermined":
+        data["citizenships"] = [UNDETERMINED]
+    elif citizenship is not None or status == "known":
+        if status == "known" and not citizenship:
+            raise RuleViolation("citizenship_known_needs_code", "citizenship_status known needs at least one code")
+        data["citizenships"] = citizenship or [UNDETERMINED]
+    return data
+
+
+@dataclass
+class Registered:
+    person: Person
+    possible_duplicates: list[MatchResult]  # queued for review; registration went ahead
+
+
+async def register_person(uow, details: dict[str, Any], *, override_reason: str | None, principal, office: str | None,
+                          prefix: str, matching: MatchingConfig) -> Registered:
+    """Register after duplicate matching: a likely duplicate is refused unless the officer overrides it."""
+    now = utcnow()
+    persons = Persons(uow.session, matching)
+    person = Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
+                             registration_number=await persons.new_registration_number(prefix), office=office,
+                             **person_fields(details))
+    found = await candidates(persons, person, matching)
+    likely = [c for c in found if c.verdict == "likely_duplicate"]
+    if likely and not override_reason:
+        raise RuleViolation("likely_duplicate", "a record of this person probably exists already; check the "
+                            "candidates, or register anyway with override_reason",
+                            candidates=[c.to_document() for c in likely])
+    if likely:
+        person.record_duplicate_override(tuple(c.person_id for c in likely), override_reason=override_reason,
+                                         overridden_by=principal.subject, now=now)
+        await _audit_now(uow, audit(principal, "override-duplicate", f"person/{person.person_id}"))
+    DuplicateReviews(uow.session).add_found(person.person_id, found, likely, override_reason=override_reason, now=now)
+    await run_creation(uow, persons, person, person.person_id, publish=publish,
+                       audit=audit(principal, "register", f"person/{person.person_id}"))
+    return Registered(person, [c for c in found if c not in likely])
+
+
+async def update_person(uow, person_id: str, changes: dict[str, Any], *, reason: str, principal, if_match: str | None,
+                        matching: MatchingConfig) -> tuple[Outcome[Person], PersonRow]:
+    """Correct or complete a record; a correction that changes nothing is neither saved nor audited."""
+    persons = Persons(uow.session, matching)
+
+    def correct(person: Person) -> tuple[str, ...]:
+        values = {k: v for k, v in person_fields(changes).items() if v is not None or k in ("patronymic", "ethnicity")}
+        return person.update(values, changed_by=principal.subject, reason=reason, now=utcnow())
+
+    done = await run_command(uow, persons, person_id, correct, if_match=if_match, publish=publish)
+    if done.result:
+        await _audit_now(uow, audit(principal, "update", f"person/{person_id}"))
+    return done, await persons.fresh_row(person_id)
+
+
+async def add_identity_document(uow, person_id: str, document: IdentityDocument, *, mrz: MachineReadableZone | None,
+                                reason: str, now: datetime, principal, if_match: str | None,
+                                matching: MatchingConfig) -> tuple[Outcome[Person], PersonRow]:
+    persons = Persons(uow.session, matching)
+
+    def record(person: Person) -> None:
+        if mrz and mrz.birth_date and person.birth_date and person.birth_date_precision.value == "exact" \
+                and mrz.birth_date != person.birth_date:
+            raise InvalidInput(f"the MRZ birth date {mrz.birth_date.isoformat()} differs from the record's "
+                               f"{person.birth_date.isoformat()}; correct the record first if the MRZ is right",
+                               rule="mrz_birth_date_matches_record", extra={"field": "birth_date"})
+        if mrz and mrz.birth_date and document.issued_on and mrz.birth_date > document.issued_on:
+            raise InvalidInput(f"birth date {mrz.birth_date.isoformat()} is after the issue date "
+                               f"{document.issued_on.isoformat()}", rule="birth_date_not_after_document_issue",
+                               extra={"field": "birth_date"})
+        person.add_identity_document(document, changed_by=principal.subject, reason=reason, now=now)
+
+    done = await run_command(uow, persons, person_id, record, if_match=if_match, publish=publish,
+                             audit=audit(principal, "add-identity-document", f"person/{person_id}"))
+    return done, await persons.fresh_row(person_id)
+
+
+# --- border referrals ----------------------------------------------------------------------
+
+async def refer(uow, person_details: dict[str, Any], *, crossing_point: str, statement: BorderStatement,
+                arrived_on: date | None, irregular_entry: bool, principal, office: str | None, prefix: str,
+                rules: RegistrationRules) -> tuple[BorderReferral, Person]:
+    """Record what was told at the border and register the person; rsd lodges the application from the event."""
+    now = utcnow()
+    referral = BorderReferral.refer(referral_id=str(uuid.uuid4()), crossing_point=crossing_point, referred_at=now,
+                                    referred_by=principal.subject, rules=rules, arrived_on=arrived_on,
+                                    irregular_entry=irregular_entry, statement=statement)
+    persons = Persons(uow.session)
+    person = Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
+                             registration_number=await persons.new_registration_number(prefix), office=office,
+                             **person_details)
+    referral.register(person_id=person.person_id, registered_at=now, office=office)
+    await run_creation(uow, persons, person, person.person_id, publish=publish)
+    await run_creation(uow, Referrals(uow.session), referral, referral.referral_id, publish=publish)
+    return referral, person
+
+
+async def _audit_now(uow, entry: Audit) -> None:
+    """An audit entry for a step the template does not audit itself (an override, a change decided by the step)."""
+    await audit_log.record(uow.session, entry.principal, entry.action, entry.resource, purpose=entry.purpose,
+                           service=entry.service)
+
+
+# --- births -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Birth:
+    """What is told of a birth beyond the child's own record (for the civil registry)."""
+    born_in_kazakhstan: bool
+    place_of_birth: str | None = None
+    medical_birth_certificate_number: str | None = None
+    mother_person_id: str | None = None
+    father_person_id: str | None = None
+    parents_reside_permanently: bool = False
+
+
+async def record_birth(uow, household_id: str, child_details: dict[str, Any], birth: Birth, *, principal,
+                       office: str | None, prefix: str, matching: MatchingConfig) -> Person:
+    """Register a child born into a household next to its parent(s); the civil registry follows the event."""
+    persons = Persons(uow.session, matching)
+
+    async def birth_into(household: Household) -> Person:
+        mother = await _parent(persons, birth.mother_person_id)
+        father = await _parent(persons, birth.father_person_id)
+        child = await _register_child(persons, child_details, principal, prefix, office, household.household_id)
+        parents = [p for p in (birth.mother_person_id, birth.father_person_id) if p]
+        household.record_birth(child.person_id, born_on=child.birth_date, parent_person_ids=parents)
+        child.report_birth(BirthReported(
+            child.person_id, birth.born_in_kazakhstan, birth.place_of_birth, False,
+            birth.medical_birth_certificate_number, household.household_id, birth.mother_person_id,
+            birth.father_person_id, mother.given_name if mother else None, mother.family_name if mother else None,
+            mother.birth_date if mother else None, parent_status(mother), parent_status(father),
+            birth.parents_reside_permanently))
+        return child
+
+    done = await run_command(uow, Households(uow.session), household_id, birth_into, if_match=ANY_VERSION,
+                             publish=publish)
+    child = done.result
+    await run_creation(uow, persons, child, child.person_id, publish=publish,
+                       audit=audit(principal, "record-birth", f"person/{child.person_id}"))
+    return child
+
+
+async def register_foundling(uow, child_details: dict[str, Any], *, place_of_birth: str | None,
+                             medical_birth_certificate_number: str | None, principal, office: str | None, prefix: str,
+                             matching: MatchingConfig) -> Person:
+    """A child found in Kazakhstan, parents unknown: a citizen unless proven otherwise."""
+    persons = Persons(uow.session, matching)
+    child = await _register_child(persons, child_details, principal, prefix, office, None)
+    child.report_birth(BirthReported(child.person_id, True, place_of_birth, True, medical_birth_certificate_number))
+    await run_creation(uow, persons, child, child.person_id, publish=publish,
+                       audit=audit(principal, "register-foundling", f"person/{child.person_id}"))
+    return child
+
+
+async def _parent(persons: Persons, person_id: str | None) -> Person | None:
+    return (await persons.load(person_id))[0] if person_id else None
+
+
+async def _register_child(persons: Persons, details: dict[str, Any], principal, prefix: str, office: str | None,
+                          household_id: str | None) -> Person:
+    return Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=utcnow(),
+                           registration_number=await persons.new_registration_number(prefix), office=office,
+                           household_id=household_id, citizenships=[UNDETERMINED], **details)
