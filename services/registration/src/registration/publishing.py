@@ -58,6 +58,18 @@ def publish(aggregate: Any, recorded: list[DomainEvent]) -> Iterable[tuple[Event
                 if event.household_id:  # born into a household: the household changed too
                     yield contract.HouseholdChanged(household_id=event.household_id, change="birth",
                                                     person_id=child.person_id), child.person_id
+            case events.HouseholdFormed(split_from=None):  # a group split off is published as the split
+                yield _household_changed(event, "created", event.focal_person_id)
+            case events.MemberArrived():
+                yield _household_changed(event, "arrival", event.person_id)
+            case events.MemberDeparted():
+                yield _household_changed(event, "departure", event.person_id)
+            case events.DeathRecorded():
+                yield _household_changed(event, "death", event.person_id)
+            case events.MarriageRecorded():
+                yield _household_changed(event, "marriage", event.person_id)
+            case events.HouseholdSplit():
+                yield _household_changed(event, "split", event.new_focal_person_id, event.new_household_id)
             case events.ReferralRegistered():
                 referral = aggregate
                 yield contract.ReferralRegistered(
@@ -66,6 +78,12 @@ def publish(aggregate: Any, recorded: list[DomainEvent]) -> Iterable[tuple[Event
                     registered_at=event.registered_at, language=referral.statement.language, intent="asylum",
                     irregular_entry=referral.irregular_entry, late=event.late, office=event.office,
                 ), event.person_id
+
+
+def _household_changed(event, change: str, person_id: str,
+                       new_household_id: str | None = None) -> tuple[contract.HouseholdChanged, str]:
+    return contract.HouseholdChanged(household_id=event.household_id, change=change, person_id=person_id,
+                                     new_household_id=new_household_id), person_id
 
 
 def _person_registered(person: Person, event: events.PersonRegistered) -> contract.PersonRegistered:

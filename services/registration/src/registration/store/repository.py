@@ -190,6 +190,9 @@ class Households:
     def __init__(self, session):
         self.session = session
 
+    async def find_row(self, household_id: str) -> HouseholdRow | None:
+        return await self.session.get(HouseholdRow, household_id)
+
     async def load(self, household_id: str) -> tuple[Household, int]:
         row = await self.session.get(HouseholdRow, household_id)
         if row is None:
