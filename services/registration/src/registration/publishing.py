@@ -70,6 +70,19 @@ def publish(aggregate: Any, recorded: list[DomainEvent]) -> Iterable[tuple[Event
                 yield _household_changed(event, "marriage", event.person_id)
             case events.HouseholdSplit():
                 yield _household_changed(event, "split", event.new_focal_person_id, event.new_household_id)
+            case events.LegalStatusChanged():
+                yield contract.LegalStatusChanged(person_id=event.person_id, status=event.status,
+                                                  previous_status=event.previous_status, since=event.since,
+                                                  cause_event_id=event.cause), event.person_id
+            case events.DocumentIssued():
+                yield contract.DocumentIssued(person_id=event.holder_person_id, document_id=aggregate.document_id,
+                                              kind=event.kind, number=event.document_number,
+                                              valid_from=event.issued_on, valid_until=event.expires_on), \
+                    event.holder_person_id
+            case events.DocumentRevoked():
+                yield contract.DocumentRevoked(person_id=event.holder_person_id, document_id=aggregate.document_id,
+                                               kind=event.kind, reason=event.reason or "status ended"), \
+                    event.holder_person_id
             case events.ReferralRegistered():
                 referral = aggregate
                 yield contract.ReferralRegistered(

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pana_kit.documents import from_document as _from_document, not_stored, to_document as _to_document
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation, add_months, age_on
 
 from .events import DocumentIssued, DocumentRevoked
@@ -184,6 +185,8 @@ class IssuedDocument(Aggregate):
     revocation_reason: str | None = None
     replaces: str | None = None
     replaced_by: str | None = None
+    # The register's row id (published as document_id), not part of the document.
+    document_id: str | None = not_stored(default=None, compare=False)
 
     @property
     def status_category(self) -> str:
@@ -196,26 +199,11 @@ class IssuedDocument(Aggregate):
         self.record(DocumentRevoked(self.document_number, self.kind.value, self.holder_person_id, on, reason))
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "document_number": self.document_number, "kind": self.kind.value,
-            "holder_person_id": self.holder_person_id, "holder_birth_date": _iso(self.holder_birth_date),
-            "issued_on": self.issued_on.isoformat(), "expires_on": self.expires_on.isoformat(),
-            "dependant_person_ids": list(self.dependant_person_ids), "state": self.state.value,
-            "revoked_on": _iso(self.revoked_on), "revocation_reason": self.revocation_reason,
-            "replaces": self.replaces, "replaced_by": self.replaced_by,
-        }
+        return _to_document(self)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "IssuedDocument":
-        return cls(
-            document_number=doc["document_number"], kind=IssuedDocumentKind(doc["kind"]),
-            holder_person_id=doc["holder_person_id"], holder_birth_date=_date(doc.get("holder_birth_date")),
-            issued_on=date.fromisoformat(doc["issued_on"]), expires_on=date.fromisoformat(doc["expires_on"]),
-            dependant_person_ids=tuple(doc.get("dependant_person_ids", ())),
-            state=DocumentState(doc.get("state", "issued")), revoked_on=_date(doc.get("revoked_on")),
-            revocation_reason=doc.get("revocation_reason"), replaces=doc.get("replaces"),
-            replaced_by=doc.get("replaced_by"),
-        )
+        return _from_document(cls, doc)
 
 
 def _issue(kind: IssuedDocumentKind, number: str, holder_person_id: str, holder_birth_date: date | None,

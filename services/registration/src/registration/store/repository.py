@@ -239,8 +239,9 @@ class StatusFacts:
 
 
 class IssuedDocuments:
-    def __init__(self, session):
+    def __init__(self, session, *, source_key: str | None = None):
         self.session = session
+        self.source_key = source_key  # the request a new document answers (issued once per request)
 
     async def new_number(self, kind: str, year: int) -> str:
         # Random serial, not sequential: a number must not lead to its neighbours.
@@ -250,25 +251,36 @@ class IssuedDocuments:
                                                .where(IssuedDocumentRow.document_number == number))).first():
                 return number
 
-    async def by_source(self, source_key: str) -> IssuedDocumentRow | None:
-        return (await self.session.execute(select(IssuedDocumentRow)
-                                           .where(IssuedDocumentRow.source_event_id == source_key))).scalars().first()
+    async def issued_for(self, source_key: str) -> bool:
+        return (await self.session.execute(select(IssuedDocumentRow.document_id)
+                                           .where(IssuedDocumentRow.source_event_id == source_key))).first() is not None
 
     async def by_number(self, number: str) -> IssuedDocumentRow | None:
         return (await self.session.execute(select(IssuedDocumentRow)
                                            .where(IssuedDocumentRow.document_number == number))).scalar_one_or_none()
 
-    async def live_of(self, person_id: str) -> list[IssuedDocumentRow]:
-        return list((await self.session.execute(select(IssuedDocumentRow).where(
-            IssuedDocumentRow.holder_person_id == person_id, IssuedDocumentRow.state == "issued"))).scalars())
+    async def find(self, document_id: str) -> IssuedDocumentRow | None:
+        return await self.session.get(IssuedDocumentRow, document_id)
 
-    def add(self, document: IssuedDocument, source_key: str | None) -> IssuedDocumentRow:
-        row = IssuedDocumentRow(document_id=str(uuid.uuid4()), document_number=document.document_number,
-                                kind=document.kind.value, holder_person_id=document.holder_person_id,
-                                state=document.state.value, source_event_id=source_key,
-                                document=document.to_document(), created_at=_now())
-        self.session.add(row)
-        return row
+    async def live_of(self, person_id: str) -> list[IssuedDocument]:
+        rows = (await self.session.execute(select(IssuedDocumentRow).where(
+            IssuedDocumentRow.holder_person_id == person_id, IssuedDocumentRow.state == "issued"))).scalars()
+        return [self._document(row) for row in rows]
 
-    def save(self, row: IssuedDocumentRow, document: IssuedDocument) -> None:
+    async def add(self, document: IssuedDocument) -> int:
+        document.document_id = str(uuid.uuid4())
+        self.session.add(IssuedDocumentRow(
+            document_id=document.document_id, document_number=document.document_number, kind=document.kind.value,
+            holder_person_id=document.holder_person_id, state=document.state.value, source_event_id=self.source_key,
+            document=document.to_document(), created_at=_now()))
+        return 1
+
+    async def save(self, document: IssuedDocument) -> None:
+        row = await self.session.get(IssuedDocumentRow, document.document_id)
         row.state, row.document = document.state.value, document.to_document()
+
+    @staticmethod
+    def _document(row: IssuedDocumentRow) -> IssuedDocument:
+        document = IssuedDocument.from_document(row.document)
+        document.document_id = row.document_id
+        return document
