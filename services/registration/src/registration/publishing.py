@@ -42,6 +42,10 @@ def publish(aggregate: Any, recorded: list[DomainEvent]) -> Iterable[tuple[Event
         match event:
             case events.PersonRegistered():
                 yield _person_registered(aggregate, event), event.person_id
+            case events.PersonsMerged():  # keyed by the merged record: after all published about it
+                yield contract.PersonsMerged(surviving_person_id=event.surviving_person_id,
+                                             merged_person_id=event.merged_person_id, reason=event.reason), \
+                    event.merged_person_id
             case events.BirthReported():
                 child = aggregate
                 yield contract.BirthRecorded(

@@ -143,10 +143,10 @@ async def refer(uow, person_details: dict[str, Any], *, crossing_point: str, sta
     return referral, person
 
 
-async def _audit_now(uow, entry: Audit) -> None:
-    """An audit entry for a step the template does not audit itself (an override, a change decided by the step)."""
+async def _audit_now(uow, entry: Audit, **outcome: str) -> None:
+    """An audit entry the template does not write itself (an override, a change decided by the step, an outcome)."""
     await audit_log.record(uow.session, entry.principal, entry.action, entry.resource, purpose=entry.purpose,
-                           service=entry.service)
+                           service=entry.service, **outcome)
 
 
 # --- births -----------------------------------------------------------------------------------
@@ -373,3 +373,45 @@ async def record_civil_registration(uow, person_id: str, *, certificate_number: 
                           if_match=ANY_VERSION, publish=publish)
     except NotFound:
         log.warning("birth registration for unknown person %s", person_id)
+
+
+# --- duplicates -----------------------------------------------------------------------------------
+
+async def merge_persons(uow, *, surviving_id: str, merged_id: str, reason: str, principal, if_match: str | None,
+                        matching: MatchingConfig) -> tuple[Outcome[Person], PersonRow]:
+    """Fold `merged_id` into `surviving_id`: the merged record is kept, marked, and leaves the duplicate index."""
+    persons = Persons(uow.session, matching)
+
+    async def fold_into(surviving: Person) -> None:
+        def fold(merged: Person) -> None:
+            if surviving.merged_into:
+                raise RuleViolation("merge_distinct_records", f"{surviving.person_id} was itself merged into "
+                                    f"{surviving.merged_into}; merge into that record")
+            merged.merge_into(surviving, merged_by=principal.subject, reason=reason, now=utcnow())
+            # What the register's row knows of the merged record and the surviving one lacks, it keeps.
+            surviving.household_id = surviving.household_id or merged.household_id
+            surviving.legal_status = surviving.legal_status or merged.legal_status
+
+        await run_command(uow, persons, merged_id, fold, if_match=ANY_VERSION, publish=publish)
+
+    done = await run_command(uow, persons, surviving_id, fold_into, if_match=if_match, publish=publish)
+    await DuplicateReviews(uow.session).merged(surviving_id, merged_id)
+    await _audit_now(uow, audit(principal, "merge", f"person/{merged_id}"), outcome=f"into {surviving_id}")
+    return done, await persons.fresh_row(surviving_id)
+
+
+async def resolve_review(uow, review_id: str, *, outcome: str, reason: str, surviving_person_id: str | None, principal,
+                         if_match: str | None, matching: MatchingConfig):
+    """`not_duplicate` closes the review; `merge` also merges the pair (as `merge_persons`)."""
+    reviews = DuplicateReviews(uow.session)
+    done = await run_command(uow, reviews, review_id, lambda review: review.resolve(outcome, surviving_person_id),
+                             if_match=if_match, publish=publish,
+                             audit=audit(principal, "not-duplicate", f"duplicate-review/{review_id}")
+                             if outcome == "not_duplicate" else None)
+    if done.result:
+        surviving, merged = done.result
+        await merge_persons(uow, surviving_id=surviving, merged_id=merged, reason=reason, principal=principal,
+                            if_match=ANY_VERSION, matching=matching)
+    row = await reviews.find(review_id)
+    await uow.session.refresh(row)
+    return row

@@ -8,13 +8,13 @@ from datetime import datetime, timezone
 
 from datetime import date
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from pana_kit.domain import NotFound, StaleVersion
 from pana_kit.paging import Key, Keyset, Page
 
 from ..domain import (
-    BorderReferral, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
+    BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
     blocking_keys, document_number,
 )
 from ..domain.names import match_key
@@ -87,7 +87,7 @@ class Persons:
         await self.index(person)
         return 1
 
-    async def save(self, person: Person, expected_version: int, **columns) -> int:
+    async def save(self, person: Person, expected_version: int) -> int:
         """Write the new state if nobody else did in between (optimistic concurrency).
 
         A command that recorded nothing changed nothing: the version stays."""
@@ -97,7 +97,7 @@ class Persons:
             update(PersonRow)
             .where(PersonRow.person_id == person.person_id, PersonRow.version == expected_version)
             .values(version=expected_version + 1, updated_at=_now(), document=person.to_document(),
-                    **(search_columns(person) | columns))
+                    household_id=person.household_id, legal_status=person.legal_status, **search_columns(person))
         )
         if result.rowcount != 1:
             raise StaleVersion("the person changed since it was read; read it again and reapply your change")
@@ -174,8 +174,46 @@ class Referrals:
 
 
 class DuplicateReviews:
+    """The review queue; a review's version is its state (its ETag names the state it was read in)."""
+
+    # Cursor keys as issued since the queue began: {"t", "id"}.
+    ORDER = Keyset(Key("t", DuplicateReviewRow.created_at), Key("id", DuplicateReviewRow.review_id))
+
     def __init__(self, session):
         self.session = session
+
+    async def find(self, review_id: str) -> DuplicateReviewRow | None:
+        return await self.session.get(DuplicateReviewRow, review_id)
+
+    async def load(self, review_id: str) -> tuple[DuplicateReview, str]:
+        row = await self.find(review_id)
+        if row is None:
+            raise NotFound(f"no duplicate review {review_id}")
+        return DuplicateReview(row.review_id, row.person_id, row.candidate_person_id, row.state), row.state
+
+    async def save(self, review: DuplicateReview, expected_state: str) -> str:
+        result = await self.session.execute(update(DuplicateReviewRow).where(
+            DuplicateReviewRow.review_id == review.review_id, DuplicateReviewRow.state == expected_state)
+            .values(state=review.state))
+        if result.rowcount != 1:
+            raise StaleVersion("the review changed since it was read; read it again")
+        return review.state
+
+    async def merged(self, a: str, b: str) -> None:
+        """The pair's open reviews, either way round, end as merged."""
+        pair = or_(and_(DuplicateReviewRow.person_id == a, DuplicateReviewRow.candidate_person_id == b),
+                   and_(DuplicateReviewRow.person_id == b, DuplicateReviewRow.candidate_person_id == a))
+        await self.session.execute(update(DuplicateReviewRow).where(pair, DuplicateReviewRow.state == "open")
+                                   .values(state="merged"))
+
+    async def page(self, *, state: str, person_id: str | None, cursor: dict | None,
+                   limit: int) -> Page[DuplicateReviewRow]:
+        """Oldest first."""
+        query = select(DuplicateReviewRow).where(DuplicateReviewRow.state == state)
+        if person_id:
+            query = query.where(or_(DuplicateReviewRow.person_id == person_id,
+                                    DuplicateReviewRow.candidate_person_id == person_id))
+        return await self.ORDER.page(self.session, query, cursor=cursor, limit=limit)
 
     def add_found(self, person_id: str, found, likely, *, override_reason: str | None, now: datetime) -> None:
         """Queue every candidate for review; the likely duplicates an officer overrode are closed as such."""
