@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from pana_kit import audit
 from pana_kit.auth import Principal, require
@@ -19,9 +17,9 @@ from pana_kit.domain import InvalidInput
 from pana_kit.errors import problem_responses
 
 from ..domain import (
-    FactKind, Person, StatusFact, population_record, population_statistics, project_legal_status,
+    population_record, population_statistics, project_legal_status,
 )
-from ..store.tables import PersonRow, StatusFactRow
+from ..store.repository import Persons, StatusFacts
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
 SERVICE = "registration"
@@ -67,13 +65,10 @@ async def population(
     if not date(1900, 1, 1) <= as_of <= date(2200, 1, 1):
         raise InvalidInput("as_of must be between 1900-01-01 and 2200-01-01", rule="statistics_date_in_range",
                            extra={"field": "as_of"})
-    facts: dict[str, list[StatusFact]] = defaultdict(list)
     async with request.app.state.db.transaction() as session:
-        for r in (await session.execute(select(StatusFactRow).where(StatusFactRow.occurred_on <= as_of))).scalars():
-            facts[r.person_id].append(StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id, r.sequence))
+        facts = await StatusFacts(session).known_on(as_of)
         records = []
-        for document in (await session.execute(select(PersonRow.document))).scalars():
-            person = Person.from_document(document)
+        for person in await Persons(session).everyone():
             record = population_record(person, project_legal_status(person.person_id, facts.get(person.person_id, ())),
                                        as_of)
             if record is not None:

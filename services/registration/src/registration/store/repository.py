@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from pana_kit.domain import NotFound, StaleVersion
-from pana_kit.paging import Key, Keyset, Page
+from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
 from ..domain import (
     BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
@@ -124,6 +124,35 @@ class Persons:
             return []
         rows = (await self.session.execute(select(PersonRow).where(PersonRow.person_id.in_(ids)))).scalars()
         return [Person.from_document(r.document) for r in rows if r.person_id != record.person_id]
+
+    async def everyone(self) -> list[Person]:
+        """The whole register (statistics count it)."""
+        return [Person.from_document(d) for d in (await self.session.execute(select(PersonRow.document))).scalars()]
+
+    # Without a name, a search lists in person id order; cursor {"after": id} as issued since search began.
+    BY_ID = Keyset(Key("after", PersonRow.person_id))
+
+    async def search(self, *, name_keys: set[str] | None, document_number: str | None, pool: int, cursor: dict | None,
+                     limit: int, **columns: str | None) -> Page[PersonRow] | list[PersonRow]:
+        """Rows matching every filter given. With `name_keys`, the (unordered, bounded) pool sharing a name key,
+        for the caller to rank; else a page in id order."""
+        query = select(PersonRow)
+        for column, value in columns.items():
+            if not value:
+                continue
+            if column == "specific_need":
+                query = query.where(PersonRow.specific_needs.like(f"%|{value}|%"))
+            else:
+                query = query.where(getattr(PersonRow, column) == value)
+        if document_number:
+            ids = await self.ids_sharing_keys([f"d:{document_number.strip().upper()}"], pool)
+            query = query.where(PersonRow.person_id.in_(ids))
+        if name_keys is None and cursor and not (isinstance(cursor.get("after"), str) and len(cursor["after"]) <= 64):
+            raise InvalidCursor()
+        if name_keys is not None:
+            ids = await self.ids_sharing_keys(name_keys, pool)
+            return list((await self.session.execute(query.where(PersonRow.person_id.in_(ids)))).scalars())
+        return await self.BY_ID.page(self.session, query, cursor=cursor, limit=limit)
 
     async def ids_sharing_keys(self, keys, limit: int) -> list[str]:
         """Person ids indexed under any of `keys`, most shared keys first, at most `limit`."""
@@ -271,6 +300,15 @@ class StatusFacts:
         await self.session.flush()
         return True
 
+    async def known_on(self, on: date) -> dict[str, list[StatusFact]]:
+        """Every person's facts that had happened by `on` (for statistics)."""
+        facts: dict[str, list[StatusFact]] = {}
+        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.occurred_on <= on))).scalars()
+        for r in rows:
+            facts.setdefault(r.person_id, []).append(StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id,
+                                                                r.sequence))
+        return facts
+
     async def of(self, person_id: str) -> list[StatusFact]:
         rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.person_id == person_id))).scalars()
         return [StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id, r.sequence) for r in rows]
@@ -293,12 +331,14 @@ class IssuedDocuments:
         return (await self.session.execute(select(IssuedDocumentRow.document_id)
                                            .where(IssuedDocumentRow.source_event_id == source_key))).first() is not None
 
-    async def by_number(self, number: str) -> IssuedDocumentRow | None:
-        return (await self.session.execute(select(IssuedDocumentRow)
-                                           .where(IssuedDocumentRow.document_number == number))).scalar_one_or_none()
+    async def by_number(self, number: str) -> IssuedDocument | None:
+        row = (await self.session.execute(select(IssuedDocumentRow)
+                                          .where(IssuedDocumentRow.document_number == number))).scalar_one_or_none()
+        return self._document(row) if row else None
 
-    async def find(self, document_id: str) -> IssuedDocumentRow | None:
-        return await self.session.get(IssuedDocumentRow, document_id)
+    async def find(self, document_id: str) -> IssuedDocument | None:
+        row = await self.session.get(IssuedDocumentRow, document_id)
+        return self._document(row) if row else None
 
     async def live_of(self, person_id: str) -> list[IssuedDocument]:
         rows = (await self.session.execute(select(IssuedDocumentRow).where(
