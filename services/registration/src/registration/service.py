@@ -415,3 +415,14 @@ async def resolve_review(uow, review_id: str, *, outcome: str, reason: str, surv
     row = await reviews.find(review_id)
     await uow.session.refresh(row)
     return row
+
+
+# --- reads ------------------------------------------------------------------------------------------
+
+async def audited_read(session, found, *, principal, action: str, resource: str, purpose: str, what: str):
+    """Every read of personal data is audited, whether or not the record exists; `NotFound` when it does not."""
+    await audit_log.record(session, principal, action, resource, purpose=purpose,
+                           outcome="ok" if found is not None else "not_found", service=SERVICE)
+    if found is None:
+        raise NotFound(f"no {what}")
+    return found

@@ -9,9 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.domain import NotFound
 from pana_kit.errors import problem_responses
 from pana_kit.http import etag_of, if_match_header, links_from, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
@@ -157,11 +155,9 @@ async def get_household(
     principal: Principal = Depends(require("registration:read")),
 ) -> HouseholdOut:
     async with request.app.state.db.transaction() as session:
-        row = await Households(session).find_row(household_id[:64])
-        await audit.record(session, principal, "read", f"household/{household_id[:64]}", purpose=purpose,
-                           outcome="ok" if row else "not_found", service=SERVICE)
-    if row is None:
-        raise NotFound(f"no household {household_id[:64]}")
+        row = await service.audited_read(session, await Households(session).find_row(household_id[:64]),
+                                         principal=principal, action="read", resource=f"household/{household_id[:64]}",
+                                         purpose=purpose, what=f"household {household_id[:64]}")
     response.headers["ETag"] = etag_of(row.version, row.household_id)
     return household_out(Household.from_document(row.document), row.version)
 

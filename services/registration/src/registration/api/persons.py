@@ -8,9 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.domain import NotFound
 from pana_kit.errors import problem_responses
 from pana_kit.http import etag_of, if_match_header, links_from, page_params, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
@@ -239,11 +237,9 @@ async def register_person(
 
 async def read_person(session, principal: Principal, person_id: str, purpose: str, action: str = "read"):
     """Load a person for a read, auditing the read whether or not the person exists."""
-    row = await Persons(session).find_row(person_id[:64])
-    await audit.record(session, principal, action, f"person/{person_id[:64]}", purpose=purpose,
-                       outcome="ok" if row else "not_found", service=SERVICE)
-    if row is None:
-        raise NotFound(f"no person {person_id[:64]}")
+    row = await service.audited_read(session, await Persons(session).find_row(person_id[:64]), principal=principal,
+                                     action=action, resource=f"person/{person_id[:64]}", purpose=purpose,
+                                     what=f"person {person_id[:64]}")
     return row, Person.from_document(row.document)
 
 

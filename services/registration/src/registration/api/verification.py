@@ -15,11 +15,12 @@ from pydantic import BaseModel
 
 from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.domain import InvalidInput, NotFound
+from pana_kit.domain import InvalidInput
 from pana_kit.errors import Problem, problem_responses
 from pana_kit.http import purpose_header
 from pana_kit.ratelimit import client_key, rate_limit
 
+from .. import service
 from ..domain import RegistrationRules, qr_payload, verification_delay, verify_document
 from ..signing import public_pem
 from ..store.repository import IssuedDocuments
@@ -140,11 +141,10 @@ async def document_qr(
 
     key = _signing_key(request)
     async with request.app.state.db.transaction() as session:
-        document = await IssuedDocuments(session).find(document_id[:64])
-        await audit.record(session, principal, "read-qr", f"document/{document_id[:64]}", purpose=purpose,
-                           outcome="ok" if document else "not_found", service=SERVICE)
-    if document is None:
-        raise NotFound(f"no document {document_id[:64]}")
+        document = await service.audited_read(session, await IssuedDocuments(session).find(document_id[:64]),
+                                              principal=principal, action="read-qr",
+                                              resource=f"document/{document_id[:64]}", purpose=purpose,
+                                              what=f"document {document_id[:64]}")
     image = qrcode.make(qr_payload(document, key))
     buffer = io.BytesIO()
     image.save(buffer)
