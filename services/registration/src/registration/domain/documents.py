@@ -71,25 +71,11 @@ class IdentityDocument:
                    issued_on=issued_on, expires_on=mrz.expiry_date, original_seen=True, mrz=mrz)
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value, "number": self.number, "issuing_state": self.issuing_state,
-            "issued_on": _iso(self.issued_on), "expires_on": _iso(self.expires_on),
-            "original_seen": self.original_seen,
-            "mrz": self.mrz.to_document() if self.mrz else None,
-        }
+        return _to_document(self)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "IdentityDocument":
-        mrz = None
-        if doc.get("mrz"):
-            m = dict(doc["mrz"])
-            m["birth_date"] = _date(m.get("birth_date"))
-            m["expiry_date"] = _date(m.get("expiry_date"))
-            mrz = MachineReadableZone(**m)
-        return cls(kind=IdentityDocumentKind(doc["kind"]), number=doc["number"],
-                   issuing_state=doc.get("issuing_state"), issued_on=_date(doc.get("issued_on")),
-                   expires_on=_date(doc.get("expires_on")), original_seen=doc.get("original_seen", False),
-                   mrz=mrz)
+        return _from_document(cls, doc)
 
 
 def check_birth_before_issue(birth_date: date | None, precision: BirthDatePrecision | str,
@@ -324,8 +310,7 @@ class VerificationResult:
     entitlements: tuple[str, ...] = field(default=())
 
     def to_document(self) -> dict[str, Any]:
-        return {"outcome": self.outcome.value, "status_category": self.status_category,
-                "expires_on": _iso(self.expires_on), "entitlements": list(self.entitlements)}
+        return _to_document(self)
 
 
 def verify_document(number: str, document: IssuedDocument | None, *, birth_date: date, today: date,
@@ -386,10 +371,3 @@ def verify_qr_payload(payload: str, public_key: Ed25519PublicKey) -> dict[str, A
     except (ValueError, TypeError):
         raise InvalidInput("not a Pana document QR payload", rule="qr_payload_format") from None
 
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None

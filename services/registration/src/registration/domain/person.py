@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Callable
 
+from pana_kit.documents import from_document, not_stored, to_document
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation
 
 from .countries import CITIZENSHIP_CODES, ISO_ALPHA3, NO_CITIZENSHIP, UNDETERMINED
@@ -224,10 +225,10 @@ class Person(Aggregate):
     version: int = 1
     history: list[ChangeEntry] = field(default_factory=list)
     # The register's row holds these, not the document: set at registration and when loaded.
-    registration_number: str | None = field(default=None, compare=False)
-    office: str | None = field(default=None, compare=False)
-    household_id: str | None = field(default=None, compare=False)
-    legal_status: str | None = field(default=None, compare=False)  # the projection's current value
+    registration_number: str | None = not_stored(default=None, compare=False)
+    office: str | None = not_stored(default=None, compare=False)
+    household_id: str | None = not_stored(default=None, compare=False)
+    legal_status: str | None = not_stored(default=None, compare=False)  # the projection's current value
 
     # --- commands -----------------------------------------------------------------
 
@@ -383,46 +384,11 @@ class Person(Aggregate):
     # --- document round trip -------------------------------------------------------------
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "person_id": self.person_id,
-            "registered_at": self.registered_at.isoformat(),
-            **{k: _plain(getattr(self, k)) for k in FIELDS},
-            "name_script": self.name_script,
-            "biometric_reference": self.biometric_reference,
-            "identity_documents": [d.to_document() for d in self.identity_documents],
-            "date_of_death": self.date_of_death.isoformat() if self.date_of_death else None,
-            "merged_into": self.merged_into,
-            "iin": self.iin,
-            "birth_certificate_number": self.birth_certificate_number,
-            "version": self.version,
-            "history": [
-                {"changed_by": h.changed_by, "changed_at": h.changed_at.isoformat(), "reason": h.reason,
-                 "fields": list(h.fields), "previous": h.previous}
-                for h in self.history
-            ],
-        }
+        return to_document(self)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "Person":
-        values = _validated({k: doc[k] for k in FIELDS if k in doc})
-        return cls(
-            person_id=doc["person_id"],
-            registered_at=datetime.fromisoformat(doc["registered_at"]),
-            **values,
-            name_script=doc.get("name_script", "latin"),
-            biometric_reference=doc.get("biometric_reference"),
-            identity_documents=[IdentityDocument.from_document(d) for d in doc.get("identity_documents", ())],
-            date_of_death=_date_or_none(doc.get("date_of_death")),
-            merged_into=doc.get("merged_into"),
-            iin=doc.get("iin"),
-            birth_certificate_number=doc.get("birth_certificate_number"),
-            version=doc.get("version", 1),
-            history=[
-                ChangeEntry(h["changed_by"], datetime.fromisoformat(h["changed_at"]), h["reason"],
-                            tuple(h["fields"]), h.get("previous", {}))
-                for h in doc.get("history", ())
-            ],
-        )
+        return from_document(cls, doc)
 
 
 def _validated(values: dict[str, Any]) -> dict[str, Any]:
