@@ -13,18 +13,15 @@ from pana_kit.auth import Principal, require
 from pana_kit.errors import problem_responses
 from pana_kit.http import page_params, purpose_header
 
-from ..domain import LegalStatus, Person, blocking_key, match_key, name_similarity
-from ..pages import offset_of, offset_page
-from ..store.repository import Persons
+from ..domain import LegalStatus, Person
+from .. import service
 from ..store.tables import PersonRow
 from .fields import SpecificNeedIn
 
 router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
 SERVICE = "registration"
 
-# A name search scores at most this many records sharing a blocking key with the query.
-NAME_SEARCH_POOL = 500
-NAME_MATCH = 0.85
+NAME_SEARCH_POOL = service.NAME_SEARCH_POOL
 LegalStatusIn = Literal[tuple(s.value for s in LegalStatus)]
 
 
@@ -60,26 +57,6 @@ def _summary(row: PersonRow, score: float | None = None) -> PersonSummary:
                          score=score)
 
 
-def name_score(query: str, person: Person) -> float:
-    """Every word of the query must be like one of the person's names (any script); mean of the best matches."""
-    names = [n for n in (person.given_name, person.family_name, person.patronymic, person.given_name_latin,
-                         person.family_name_latin, person.patronymic_latin) if n]
-    words = [w for w in name_words(query)]
-    if not words:
-        return 0.0
-    scores = []
-    for word in words:
-        best = max((name_similarity(word, part) for n in names for part in n.split()), default=0.0)
-        if best < NAME_MATCH:
-            return 0.0
-        scores.append(best)
-    return round(sum(scores) / len(scores), 4)
-
-
-def name_words(query: str) -> list[str]:
-    return [w for w in query.split() if match_key(w)][:4]
-
-
 Name = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$",
                             description="Any part of the name, in any script; fuzzy (e.g. `Mohammad Nurlybekov` "
                                         "finds `Мухаммад Нұрлыбеков`)")]
@@ -113,30 +90,12 @@ async def search_persons(
     filters = {k: v for k, v in dict(name=name, document_number=document_number, iin=iin,
                                       registration_number=registration_number, legal_status=legal_status,
                                       specific_need=specific_need, household_id=household_id).items() if v}
-    start = offset_of(cursor, most=NAME_SEARCH_POOL) if name else 0
     async with request.app.state.db.transaction() as session:
-        persons = Persons(session, request.app.state.matching)
-        keys = {f"{kind}:{blocking_key(w, persons.matching.blocking_key_length)}"
-                for w in name_words(name) for kind in ("f", "g")} if name else None
-        found = await persons.search(name_keys=keys, document_number=document_number, pool=NAME_SEARCH_POOL,
-                                     cursor=cursor, limit=limit, iin=iin, registration_number=registration_number,
-                                     legal_status=legal_status, specific_need=specific_need, household_id=household_id)
-        if name:
-            scored = []
-            for row in found:
-                person = Person.from_document(row.document)
-                if person.merged_into and not include_merged:
-                    continue
-                score = name_score(name, person)
-                if score > 0:
-                    scored.append((score, row))
-            scored.sort(key=lambda s: (-s[0], s[1].person_id))
-            ranked = offset_page(scored, start, limit)
-            items, next_cursor = [_summary(row, score) for score, row in ranked.items], ranked.next_cursor
-        else:
-            # Merged records are skipped after paging, so a page may hold fewer than `limit` items.
-            items = [_summary(r) for r in found.items if include_merged or not r.document.get("merged_into")]
-            next_cursor = found.next_cursor
+        found = await service.search_persons(
+            session, request.app.state.matching, name=name, include_merged=include_merged, cursor=cursor,
+            limit=limit, document_number=document_number, iin=iin, registration_number=registration_number,
+            legal_status=legal_status, specific_need=specific_need, household_id=household_id)
+        items = [_summary(row, score) for row, score in found.items]
         await audit.record(session, principal, "search", "persons?" + "&".join(sorted(filters)), purpose=purpose,
                            outcome=f"{len(items)} found", service=SERVICE)
-    return PersonPage(items=items, next_cursor=next_cursor)
+    return PersonPage(items=items, next_cursor=found.next_cursor)

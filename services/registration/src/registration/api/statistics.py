@@ -16,10 +16,7 @@ from pana_kit.auth import Principal, require
 from pana_kit.domain import InvalidInput
 from pana_kit.errors import problem_responses
 
-from ..domain import (
-    population_record, population_statistics, project_legal_status,
-)
-from ..store.repository import Persons, StatusFacts
+from .. import service
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
 SERVICE = "registration"
@@ -66,16 +63,9 @@ async def population(
         raise InvalidInput("as_of must be between 1900-01-01 and 2200-01-01", rule="statistics_date_in_range",
                            extra={"field": "as_of"})
     async with request.app.state.db.transaction() as session:
-        facts = await StatusFacts(session).known_on(as_of)
-        records = []
-        for person in await Persons(session).everyone():
-            record = population_record(person, project_legal_status(person.person_id, facts.get(person.person_id, ())),
-                                       as_of)
-            if record is not None:
-                records.append(record)
+        stats = await service.population(session, as_of, request.app.state.rules)
         await audit.record(session, principal, "statistics", f"statistics/population?as_of={as_of}",
                            purpose="statistics", service=SERVICE)
-    stats = population_statistics(records, as_of=as_of, rules=request.app.state.rules)
     if format == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
