@@ -2,7 +2,7 @@
 
 import pytest
 from pana_kit.paging import decode_cursor, encode_cursor
-from pana_kit.testing import service_harness
+from pana_dev.testing import service_harness
 from registration.app import create
 from registration.settings import RegistrationSettings
 
