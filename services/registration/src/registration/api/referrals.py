@@ -60,7 +60,7 @@ class BorderReferralOut(BaseModel):
     person_id: str
     registration_number: str
     registered_at: datetime
-    registration_due: date = Field(description="The person must be registered by this day (docs/domain.md, 'Refugee status determination': lodging window)")
+    registration_due: date = Field(description="The person must be registered by this day (docs/domain.md, Registration: lodging window)")
     late: bool = Field(description="Registered after the window: recorded, never a bar to the procedure")
 
 
@@ -135,7 +135,7 @@ def referral_summary(referral: BorderReferral, today: date) -> ReferralSummary:
     response_model=ReferralPage,
     summary="List border referrals (overdue ones first of all)",
     description="Referrals by due date. `overdue=true`: those not yet registered whose registration window "
-                "(docs/domain.md, 'Refugee status determination': 5 days after arrival, 1 after irregular entry) has passed — the ones to chase. "
+                "(docs/domain.md, Registration: 5 days after arrival, 1 after irregular entry) has passed — the ones to chase. "
                 "`registered=true|false` filters on registration. Each shows the time from referral to "
                 "registration. What was said at the border is not listed. Needs `X-Purpose`; audited.",
     responses=problem_responses(400, 401, 403, 422),
