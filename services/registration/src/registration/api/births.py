@@ -19,7 +19,6 @@ from .fields import Identifier, PastDate, Precision, SexIn, Strict, Text
 from .persons import NEW_PERSON_LINKS
 
 router = APIRouter(tags=["births"])
-SERVICE = "registration"
 
 CertificateNumber = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9\-/]+$")]
 

@@ -21,7 +21,6 @@ from ..store.repository import Households
 from .fields import Identifier, PastDate, Reason, Strict
 
 router = APIRouter(prefix="/api/v1/households", tags=["households"])
-SERVICE = "registration"
 
 RelationshipIn = Literal["spouse", "child", "stepchild", "parent", "sibling", "grandchild", "grandparent",
                          "other_relative", "non_relative", "unspecified"]

@@ -33,7 +33,6 @@ NEW_PERSON_LINKS = links_from(201, "person_id", GetPerson="GET /api/v1/persons/{
                               AddIdentityDocument="POST /api/v1/persons/{person_id}/identity-documents")
 
 router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
-SERVICE = "registration"
 
 MaritalIn = Literal["single", "married", "engaged", "divorced", "separated", "widowed", "unknown"]
 
