@@ -1,7 +1,5 @@
-from sqlmodel import SQLModel
-
-import pana_kit.tables  # noqa: F401  (kit tables: outbox, inbox, idempotency, audit)
-import registration.store.tables  # noqa: F401
 from pana_kit.migrations import run_env
+from pana_kit.tables import KIT_METADATA  # outbox, inbox, idempotency, audit
+from registration.store.tables import Base
 
-run_env(SQLModel.metadata)
+run_env([Base.metadata, KIT_METADATA])

@@ -113,7 +113,7 @@ async def test_overdue_border_referrals(reg):
                                    referred_by="border", statement=BorderStatement("fear of return"),
                                    rules=RegistrationRules())
     async with reg.app.state.db.transaction() as session:
-        Referrals(session).add(waiting)
+        await Referrals(session).add(waiting)
     h = reg.headers("registration-officer")
     [item] = (await reg.client.get("/api/v1/border-referrals", params={"overdue": "true"}, headers=h)).json()["items"]
     assert item["referral_id"] == "ref-waiting" and item["overdue"] and item["days_overdue"] == 4

@@ -1,4 +1,5 @@
-"""Consumed events -> registration commands. Each handler runs in one unit of work with its inbox record.
+"""Consumed events -> registration's use cases (`service.py`, as system commands). Each handler runs in
+one unit of work with its inbox record.
 
 Legal status is a projection of rsd and statelessness facts; documents follow it. A fact or a
 document is keyed by what it is (application, person, reason), not by the event id, so the same
@@ -7,27 +8,20 @@ fact under another event id changes nothing either.
 
 from __future__ import annotations
 
-import logging
-from datetime import date, datetime, timezone
-from typing import Callable
+from datetime import date
 
 from pana_events import Envelope
 from pana_events.events import civil_registry as civil
-from pana_events.events import registration as contract
 from pana_events.events import rsd
 from pana_events.events import statelessness as sl
-from pana_kit.domain import DomainError, age_on
+from pana_kit.domain import age_on
 from pana_kit.outbox import UnitOfWork
 
+from . import service
 from .domain import (
-    Dependant, FactKind, IssuedDocument, IssuedDocumentKind, Person, RegistrationRules, SpecificNeed, StatusFact,
-    extend_asylum_seeker_certificate, issue_asylum_seeker_certificate, issue_refugee_certificate,
-    issue_stateless_person_certificate, project_legal_status, revoke_when_status_ends, status_changes,
+    Dependant, FactKind, IssuedDocument, IssuedDocumentKind, RegistrationRules, SpecificNeed,
+    issue_asylum_seeker_certificate, issue_refugee_certificate, issue_stateless_person_certificate,
 )
-from .store.repository import IssuedDocuments, Persons, StatusFacts
-from .store.tables import PersonRow
-
-log = logging.getLogger("registration.handlers")
 
 ENDINGS = {"cessation": FactKind.REFUGEE_STATUS_CEASED, "cancellation": FactKind.REFUGEE_STATUS_CANCELLED,
            "revocation": FactKind.REFUGEE_STATUS_REVOKED}
@@ -63,34 +57,24 @@ class RegistrationHandlers:
     async def application_lodged(self, event: rsd.ApplicationLodged, envelope: Envelope, uow: UnitOfWork) -> None:
         on = event.registered_on or event.lodged_on
         for pid in _members(event):
-            await self._fact(uow, pid, FactKind.ASYLUM_APPLICATION_REGISTERED, on, f"{event.application_id}:registered")
+            await service.add_status_fact(uow, pid, FactKind.ASYLUM_APPLICATION_REGISTERED, on, f"{event.application_id}:registered")
 
     async def certificate_requested(self, event: rsd.CertificateRequested, envelope: Envelope, uow: UnitOfWork) -> None:
         """Asylum-seeker certificate: adults their own, children on the parent's, a new one at each extension."""
         if event.reason == "registration":
             for pid in _members(event):
-                await self._fact(uow, pid, FactKind.ASYLUM_APPLICATION_REGISTERED, event.valid_from,
+                await service.add_status_fact(uow, pid, FactKind.ASYLUM_APPLICATION_REGISTERED, event.valid_from,
                                  f"{event.application_id}:registered")
-        holder = await self._person(uow, event.person_id)
+        holder = await service.registered_person(uow, event.person_id)
         if holder is None:
             return
         key = f"{event.application_id}:{event.reason}:{event.valid_from.isoformat()}"
-        docs = IssuedDocuments(uow.session)
-        if event.reason == "extension":
-            live = [r for r in await docs.live_of(event.person_id) if r.kind == IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE.value]
-            previous_row = max(live, key=lambda r: r.document["issued_on"], default=None)
-            if previous_row is not None and not previous_row.document.get("replaced_by"):
-                previous = IssuedDocument.from_document(previous_row.document)
-
-                def extend(number: str) -> IssuedDocument:
-                    return extend_asylum_seeker_certificate(previous, number=number, extended_on=event.valid_from,
-                                                            rules=self.rules)
-                if await self._issue(uow, holder, IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, event.valid_from, key, extend):
-                    docs.save(previous_row, previous)
-                return
+        if event.reason == "extension" and await service.extend_asylum_seeker_certificate(
+                uow, holder, event.valid_from, key, self.rules):
+            return
         children = []
         for pid in _members(event)[1:]:
-            child = await self._person(uow, pid)
+            child = await service.registered_person(uow, pid)
             if child is not None and child.birth_date and age_on(child.birth_date, event.valid_from) < self.rules.adult_age:
                 children.append(Dependant(pid, child.birth_date))
         unaccompanied = SpecificNeed.UNACCOMPANIED_OR_SEPARATED_CHILD in holder.specific_needs
@@ -100,18 +84,18 @@ class RegistrationHandlers:
                 number=number, holder_person_id=holder.person_id, holder_birth_date=holder.birth_date,
                 registered_on=event.valid_from, rules=self.rules, children=() if unaccompanied else children,
                 unaccompanied_minor=unaccompanied)
-        await self._issue(uow, holder, IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, event.valid_from, key, issue)
+        await service.issue_document(uow, holder, IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, event.valid_from, key, issue)
 
     async def decision_issued(self, event: rsd.DecisionIssued, envelope: Envelope, uow: UnitOfWork) -> None:
         if event.outcome == "recognised":
             await self._recognise(uow, event, event.decided_on)
         else:  # still an asylum-seeker while an appeal is possible
             for pid in _members(event):
-                await self._fact(uow, pid, FactKind.ASYLUM_APPLICATION_REJECTED, event.decided_on,
+                await service.add_status_fact(uow, pid, FactKind.ASYLUM_APPLICATION_REJECTED, event.decided_on,
                                  f"{event.application_id}:rejected")
 
     async def appeal_lodged(self, event: rsd.AppealLodged, envelope: Envelope, uow: UnitOfWork) -> None:
-        await self._fact(uow, event.person_id, FactKind.ASYLUM_APPEAL_LODGED, event.lodged_on,
+        await service.add_status_fact(uow, event.person_id, FactKind.ASYLUM_APPEAL_LODGED, event.lodged_on,
                          f"{event.application_id}:appeal")
 
     async def appeal_decided(self, event: rsd.AppealDecided, envelope: Envelope, uow: UnitOfWork) -> None:
@@ -119,50 +103,50 @@ class RegistrationHandlers:
             await self._recognise(uow, event, event.decided_on)
         else:
             for pid in _members(event):
-                await self._fact(uow, pid, FactKind.ASYLUM_REJECTION_FINAL, event.decided_on,
+                await service.add_status_fact(uow, pid, FactKind.ASYLUM_REJECTION_FINAL, event.decided_on,
                                  f"{event.application_id}:rejection-final")
 
     async def application_closed(self, event: rsd.ApplicationClosed, envelope: Envelope, uow: UnitOfWork) -> None:
         for pid in _members(event):
-            await self._fact(uow, pid, FactKind.ASYLUM_CASE_CLOSED, event.closed_on, f"{event.application_id}:closed")
+            await service.add_status_fact(uow, pid, FactKind.ASYLUM_CASE_CLOSED, event.closed_on, f"{event.application_id}:closed")
 
     async def application_reopened(self, event: rsd.ApplicationReopened, envelope: Envelope, uow: UnitOfWork) -> None:
-        await self._fact(uow, event.person_id, FactKind.CASE_REOPENED, event.reopened_on,
+        await service.add_status_fact(uow, event.person_id, FactKind.CASE_REOPENED, event.reopened_on,
                          f"{event.application_id}:reopened:{event.reopened_on.isoformat()}")
 
     async def status_ended(self, event: rsd.StatusEnded, envelope: Envelope, uow: UnitOfWork) -> None:
         for pid in _members(event):
-            await self._fact(uow, pid, ENDINGS[event.ending], event.ended_on, f"{event.application_id}:ended")
+            await service.add_status_fact(uow, pid, ENDINGS[event.ending], event.ended_on, f"{event.application_id}:ended")
 
     async def _recognise(self, uow: UnitOfWork, event, on: date) -> None:
         for pid in _members(event):
-            await self._fact(uow, pid, FactKind.REFUGEE_STATUS_RECOGNISED, on, f"{event.application_id}:recognised")
-            holder = await self._person(uow, pid)
+            await service.add_status_fact(uow, pid, FactKind.REFUGEE_STATUS_RECOGNISED, on, f"{event.application_id}:recognised")
+            holder = await service.registered_person(uow, pid)
             if holder is None:
                 continue
 
             def issue(number: str, holder=holder) -> IssuedDocument:
                 return issue_refugee_certificate(number=number, holder_person_id=holder.person_id,
                                                  holder_birth_date=holder.birth_date, issued_on=on, rules=self.rules)
-            await self._issue(uow, holder, IssuedDocumentKind.REFUGEE_CERTIFICATE, on,
+            await service.issue_document(uow, holder, IssuedDocumentKind.REFUGEE_CERTIFICATE, on,
                               f"{event.application_id}:refugee:{pid}", issue)
 
     # --- statelessness --------------------------------------------------------------------
 
     async def statelessness_case_opened(self, event: sl.CaseOpened, envelope: Envelope, uow: UnitOfWork) -> None:
-        await self._fact(uow, event.person_id, FactKind.STATELESSNESS_APPLICATION_LODGED, event.opened_on,
+        await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_APPLICATION_LODGED, event.opened_on,
                          f"{event.case_id}:opened")
 
     async def statelessness_determined(self, event: sl.StatelessnessDetermined, envelope: Envelope,
                                        uow: UnitOfWork) -> None:
         stage = event.stage or "first_instance"
         if event.outcome == "not_stateless":
-            await self._fact(uow, event.person_id, FactKind.STATELESSNESS_REJECTED, event.decided_on,
+            await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_REJECTED, event.decided_on,
                              f"{event.case_id}:{stage}")
             return
-        await self._fact(uow, event.person_id, FactKind.STATELESSNESS_DETERMINED, event.decided_on,
+        await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_DETERMINED, event.decided_on,
                          f"{event.case_id}:{stage}")
-        holder = await self._person(uow, event.person_id)
+        holder = await service.registered_person(uow, event.person_id)
         min_age = self.rules.stateless_person_certificate_min_age
         if holder is None or holder.birth_date is None or age_on(holder.birth_date, event.decided_on) < min_age:
             return  # the certificate comes at 16; until then the determination itself is the proof
@@ -171,85 +155,19 @@ class RegistrationHandlers:
             return issue_stateless_person_certificate(number=number, holder_person_id=holder.person_id,
                                                       holder_birth_date=holder.birth_date,
                                                       issued_on=event.decided_on, rules=self.rules)
-        await self._issue(uow, holder, IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, event.decided_on,
+        await service.issue_document(uow, holder, IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, event.decided_on,
                           f"{event.case_id}:stateless-certificate", issue)
 
     async def naturalization_decided(self, event: sl.NaturalizationDecided, envelope: Envelope,
                                      uow: UnitOfWork) -> None:
         if event.outcome == "granted":
-            await self._fact(uow, event.person_id, FactKind.NATURALIZED, event.decided_on,
+            await service.add_status_fact(uow, event.person_id, FactKind.NATURALIZED, event.decided_on,
                              f"{event.track_id or event.case_id or envelope.id}:naturalized")
 
     # --- civil registry --------------------------------------------------------------------
 
     async def birth_registered(self, event, envelope: Envelope, uow: UnitOfWork) -> None:
         """The child's birth certificate number and IIN, as the civil registry holds them."""
-        if not event.child_person_id:
-            return
-        persons = Persons(uow.session)
-        row = await uow.session.get(PersonRow, event.child_person_id)
-        if row is None:
-            log.warning("birth registration for unknown person %s", event.child_person_id)
-            return
-        person = Person.from_document(row.document)
-        if person.record_civil_registration(certificate_number=event.certificate_number, iin=event.iin,
-                                            now=datetime.now(timezone.utc)):
-            person.collect_events()
-            await persons.save(person, row.version)
-
-    # --- shared ------------------------------------------------------------------------------
-
-    async def _person(self, uow: UnitOfWork, person_id: str) -> Person | None:
-        row = await uow.session.get(PersonRow, person_id)
-        if row is None:
-            log.warning("event for a person not in the register: %s", person_id)
-            return None
-        return Person.from_document(row.document)
-
-    async def _fact(self, uow: UnitOfWork, person_id: str, kind: FactKind, on: date, source: str) -> None:
-        """Add a fact, re-project the status, publish the change and revoke what the status no longer backs."""
-        row = await uow.session.get(PersonRow, person_id)
-        if row is None:
-            log.warning("status fact for a person not in the register: %s", person_id)
-            return
-        facts = StatusFacts(uow.session)
-        before = project_legal_status(person_id, await facts.of(person_id))
-        if not await facts.add(person_id, StatusFact(kind, on, source)):
-            return
-        after = project_legal_status(person_id, await facts.of(person_id))
-        for change in status_changes(before, after):
-            uow.emit(contract.LegalStatusChanged(person_id=person_id, status=change.status,
-                                                 previous_status=change.previous_status, since=change.since,
-                                                 cause_event_id=change.cause), subject=person_id)
-        if after.status.value != row.legal_status:
-            await Persons(uow.session).set_columns(person_id, legal_status=after.status.value)
-        docs = IssuedDocuments(uow.session)
-        live = await docs.live_of(person_id)
-        by_number = {r.document_number: r for r in live}
-        documents = [IssuedDocument.from_document(r.document) for r in live]
-        for doc in revoke_when_status_ends(documents, current_status=after.status.value, on=on,
-                                           reason=f"status is now {after.status.value}"):
-            doc.collect_events()
-            r = by_number[doc.document_number]
-            docs.save(r, doc)
-            uow.emit(contract.DocumentRevoked(person_id=person_id, document_id=r.document_id, kind=doc.kind.value,
-                                              reason=doc.revocation_reason or "status ended"), subject=person_id)
-
-    async def _issue(self, uow: UnitOfWork, holder: Person, kind: IssuedDocumentKind, on: date, key: str,
-                     make: Callable[[str], IssuedDocument]) -> bool:
-        docs = IssuedDocuments(uow.session)
-        if await docs.by_source(key) is not None:
-            return False  # already issued for this request
-        number = await docs.new_number(kind, on.year)
-        try:
-            document = make(number)
-        except DomainError as exc:
-            # A request the rules refuse (a child's own certificate, say) is logged, not retried forever.
-            log.warning("no %s for %s: %s (%s)", kind.value, holder.person_id, exc.detail, exc.rule)
-            return False
-        document.collect_events()
-        row = docs.add(document, key)
-        uow.emit(contract.DocumentIssued(person_id=holder.person_id, document_id=row.document_id, kind=kind.value,
-                                         number=document.document_number, valid_from=document.issued_on,
-                                         valid_until=document.expires_on), subject=holder.person_id)
-        return True
+        if event.child_person_id:
+            await service.record_civil_registration(uow, event.child_person_id,
+                                                    certificate_number=event.certificate_number, iin=event.iin)

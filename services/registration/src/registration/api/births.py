@@ -3,32 +3,22 @@ whatever the parents' status. The civil-registry bridge follows `registration.bi
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timezone
-
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Annotated
 
 from pydantic import StringConstraints
 
-from pana_events.events import registration as contract
-from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.errors import problem_responses
 from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
-from ..domain import Person
-from ..domain.countries import UNDETERMINED
-from ..publishing import parent_status, person_registered_event
-from ..store.repository import Households, Persons
-from ..store.tables import PersonRow
+from .. import service
 from .fields import Identifier, PastDate, Precision, SexIn, Strict, Text
 from .persons import NEW_PERSON_LINKS
 
 router = APIRouter(tags=["births"])
-SERVICE = "registration"
 
 CertificateNumber = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9\-/]+$")]
 
@@ -74,19 +64,9 @@ class ChildRegistered(BaseModel):
     household_id: str | None = None
 
 
-async def _parent(persons: Persons, person_id: str | None) -> tuple[Person | None, PersonRow | None]:
-    if not person_id:
-        return None, None
-    row = await persons.get_row(person_id)
-    return Person.from_document(row.document), row
-
-
-def _register_child(body, principal: Principal, now: datetime, precision: str = "exact") -> Person:
-    return Person.register(
-        person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now, given_name=body.given_name,
-        family_name=body.family_name, patronymic=body.patronymic, birth_date=body.birth_date,
-        birth_date_precision=precision, sex=body.sex, citizenships=[UNDETERMINED],
-    )
+def _child(body, precision: str = "exact") -> dict:
+    return {"given_name": body.given_name, "family_name": body.family_name, "patronymic": body.patronymic,
+            "birth_date": body.birth_date, "birth_date_precision": precision, "sex": body.sex}
 
 
 @router.post(
@@ -112,41 +92,14 @@ async def record_birth(
         idem = Idempotency(uow.session, f"birth:{principal.subject}:{household_id[:64]}", idempotency_key, body)
         if (replayed := await idem.replay()) is not None:
             return replayed
-        now = datetime.now(timezone.utc)
-        households, persons = Households(uow.session), Persons(uow.session, request.app.state.matching)
-        household, version = await households.get(household_id[:64])
-        mother, mother_row = await _parent(persons, body.mother_person_id)
-        father, father_row = await _parent(persons, body.father_person_id)
-        child = _register_child(body, principal, now)
-        parents = [p for p in (body.mother_person_id, body.father_person_id) if p]
-        household.record_birth(child.person_id, born_on=body.birth_date, parent_person_ids=parents)
-        household.collect_events()
-        await households.save(household, version)
-        office = principal.office or settings.default_office
-        row = await persons.add(child, office=office, prefix=settings.registration_number_prefix)
-        row.household_id = household.household_id
-        child.collect_events()
-        await audit.record(uow.session, principal, "record-birth", f"person/{child.person_id}",
-                           purpose="registration", service=SERVICE)
-        uow.emit(person_registered_event(child, row.registration_number, office, household.household_id),
-                 subject=child.person_id)
-        uow.emit(contract.BirthRecorded(
-            child_person_id=child.person_id, household_id=household.household_id, given_name=child.given_name,
-            family_name=child.family_name, patronymic=child.patronymic, birth_date=body.birth_date, sex=body.sex,
-            born_in_kazakhstan=body.born_in_kazakhstan, place_of_birth=body.place_of_birth,
-            medical_birth_certificate_number=body.medical_birth_certificate_number,
-            mother_person_id=body.mother_person_id, father_person_id=body.father_person_id,
-            mother_given_name=mother.given_name if mother else None,
-            mother_family_name=mother.family_name if mother else None,
-            mother_birth_date=mother.birth_date if mother else None,
-            mother_status=parent_status(mother, mother_row.legal_status if mother_row else None),
-            father_status=parent_status(father, father_row.legal_status if father_row else None),
-            parents_reside_permanently=body.parents_reside_permanently,
-        ), subject=child.person_id)
-        uow.emit(contract.HouseholdChanged(household_id=household.household_id, change="birth",
-                                           person_id=child.person_id), subject=child.person_id)
-        out = ChildRegistered(person_id=child.person_id, registration_number=row.registration_number,
-                              household_id=household.household_id)
+        child = await service.record_birth(
+            uow, household_id[:64], _child(body),
+            service.Birth(body.born_in_kazakhstan, body.place_of_birth, body.medical_birth_certificate_number,
+                          body.mother_person_id, body.father_person_id, body.parents_reside_permanently),
+            principal=principal, office=principal.office or settings.default_office,
+            prefix=settings.registration_number_prefix, matching=request.app.state.matching)
+        out = ChildRegistered(person_id=child.person_id, registration_number=child.registration_number,
+                              household_id=child.household_id)
         return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{child.person_id}"})
 
 
@@ -172,20 +125,10 @@ async def register_foundling(
         idem = Idempotency(uow.session, f"foundling:{principal.subject}", idempotency_key, body)
         if (replayed := await idem.replay()) is not None:
             return replayed
-        now = datetime.now(timezone.utc)
-        persons = Persons(uow.session, request.app.state.matching)
-        child = _register_child(body, principal, now, precision=body.birth_date_precision)
-        office = principal.office or settings.default_office
-        row = await persons.add(child, office=office, prefix=settings.registration_number_prefix)
-        child.collect_events()
-        await audit.record(uow.session, principal, "register-foundling", f"person/{child.person_id}",
-                           purpose="registration", service=SERVICE)
-        uow.emit(person_registered_event(child, row.registration_number, office), subject=child.person_id)
-        uow.emit(contract.BirthRecorded(
-            child_person_id=child.person_id, given_name=child.given_name, family_name=child.family_name,
-            patronymic=child.patronymic, birth_date=body.birth_date, sex=body.sex, born_in_kazakhstan=True,
-            place_of_birth=body.place_of_birth, foundling=True,
-            medical_birth_certificate_number=body.medical_birth_certificate_number,
-        ), subject=child.person_id)
-        out = ChildRegistered(person_id=child.person_id, registration_number=row.registration_number)
+        child = await service.register_foundling(
+            uow, _child(body, body.birth_date_precision), place_of_birth=body.place_of_birth,
+            medical_birth_certificate_number=body.medical_birth_certificate_number, principal=principal,
+            office=principal.office or settings.default_office, prefix=settings.registration_number_prefix,
+            matching=request.app.state.matching)
+        out = ChildRegistered(person_id=child.person_id, registration_number=child.registration_number)
         return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{child.person_id}"})

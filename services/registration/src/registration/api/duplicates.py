@@ -8,20 +8,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import and_, or_, select, update
 
-from pana_events.events import registration as contract
 from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.domain import NotFound, RuleViolation, as_utc
-from pana_kit.errors import Problem, problem_responses
-from pana_kit.http import (check_if_match, encode_cursor, etag_of, if_match_header, keyset_after, keyset_position,
-                           page_params, purpose_header)
+from pana_kit.domain import as_utc
+from pana_kit.errors import problem_responses
+from pana_kit.http import etag_of, if_match_header, page_params, purpose_header
 from pana_kit.service import unit_of_work
 
+from .. import service
 from ..domain import IdentityDocument, IdentityDocumentKind, Person
 from ..matching import candidates
-from ..store.repository import Persons
+from ..store.repository import DuplicateReviews, Persons
 from ..store.tables import DuplicateReviewRow
 from .fields import CountryCode, Identifier, PastDate, Precision, Reason, SexIn, Strict, Text
 from .persons import PersonOut, domain_details, person_out
@@ -105,44 +103,6 @@ async def duplicate_check(
 
 # --- merging ---------------------------------------------------------------------------------
 
-async def merge_persons(uow, request: Request, principal: Principal, *, surviving_id: str, merged_id: str,
-                        reason: str, if_match: str | None = None, require_if_match: bool = True):
-    """Fold `merged_id` into `surviving_id` in the caller's unit of work; emits PersonsMerged."""
-    persons = Persons(uow.session, request.app.state.matching)
-    surviving_row = await persons.get_row(surviving_id[:64])
-    if require_if_match:
-        check_if_match(if_match, etag_of(surviving_row.version, surviving_row.person_id))
-    merged_row = await persons.get_row(merged_id[:64])
-    surviving, merged = Person.from_document(surviving_row.document), Person.from_document(merged_row.document)
-    if surviving.merged_into:
-        raise RuleViolation("merge_distinct_records", f"{surviving.person_id} was itself merged into "
-                            f"{surviving.merged_into}; merge into that record")
-    merged.merge_into(surviving, merged_by=principal.subject, reason=reason, now=datetime.now(timezone.utc))
-    await persons.save(merged, merged_row.version)
-    columns = {}
-    if not surviving_row.household_id and merged_row.household_id:
-        columns["household_id"] = merged_row.household_id
-    if not surviving_row.legal_status and merged_row.legal_status:
-        columns["legal_status"] = merged_row.legal_status
-    version = await persons.save(surviving, surviving_row.version, **columns)
-    pair = or_(and_(DuplicateReviewRow.person_id == surviving.person_id,
-                    DuplicateReviewRow.candidate_person_id == merged.person_id),
-               and_(DuplicateReviewRow.person_id == merged.person_id,
-                    DuplicateReviewRow.candidate_person_id == surviving.person_id))
-    await uow.session.execute(update(DuplicateReviewRow).where(pair, DuplicateReviewRow.state == "open")
-                              .values(state="merged"))
-    await audit.record(uow.session, principal, "merge", f"person/{merged.person_id}", purpose="registration",
-                       outcome=f"into {surviving.person_id}", service=SERVICE)
-    surviving.collect_events()
-    merged.collect_events()
-    # Keyed by the merged record: it comes after everything published about that record.
-    uow.emit(contract.PersonsMerged(surviving_person_id=surviving.person_id, merged_person_id=merged.person_id,
-                                    reason=reason), subject=merged.person_id)
-    row = await persons.get_row(surviving.person_id)
-    await uow.session.refresh(row)
-    return surviving, row, version
-
-
 class MergeIn(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "duplicate_person_id": "5b1d0c8e-8c1f-4a59-9a57-2f1c0e7d9a10",
@@ -173,11 +133,11 @@ async def merge(
     principal: Principal = Depends(require("registration:merge")),
 ) -> PersonOut:
     async with unit_of_work(request) as uow:
-        surviving, row, version = await merge_persons(uow, request, principal, surviving_id=person_id,
-                                                      merged_id=body.duplicate_person_id, reason=body.reason,
-                                                      if_match=if_match)
-    response.headers["ETag"] = etag_of(version, row.person_id)
-    return person_out(surviving, row)
+        done, row = await service.merge_persons(uow, surviving_id=person_id[:64], merged_id=body.duplicate_person_id[:64],
+                                                reason=body.reason, principal=principal, if_match=if_match,
+                                                matching=request.app.state.matching)
+    response.headers["ETag"] = done.etag
+    return person_out(done.aggregate, row)
 
 
 # --- the review queue ------------------------------------------------------------------------
@@ -229,22 +189,11 @@ async def list_reviews(
     principal: Principal = Depends(require("registration:merge")),
 ) -> ReviewPage:
     limit, cursor = page
-    after = keyset_position(cursor, at="t")
-    query = select(DuplicateReviewRow).where(DuplicateReviewRow.state == state)
-    if person_id:
-        query = query.where(or_(DuplicateReviewRow.person_id == person_id,
-                                DuplicateReviewRow.candidate_person_id == person_id))
-    query = keyset_after(query, DuplicateReviewRow.created_at, DuplicateReviewRow.review_id, after)
-    query = query.order_by(DuplicateReviewRow.created_at, DuplicateReviewRow.review_id).limit(limit + 1)
     async with request.app.state.db.transaction() as session:
-        rows = list((await session.execute(query)).scalars())
+        found = await DuplicateReviews(session).page(state=state, person_id=person_id, cursor=cursor, limit=limit)
         await audit.record(session, principal, "list-duplicate-reviews", f"duplicate-reviews?state={state}",
                            purpose=purpose, service=SERVICE)
-    more, rows = len(rows) > limit, rows[:limit]
-    last = rows[-1] if rows else None
-    return ReviewPage(items=[_review_out(r) for r in rows],
-                      next_cursor=encode_cursor({"t": last.created_at.isoformat(), "id": last.review_id})
-                      if more and last else None)
+    return ReviewPage(items=[_review_out(r) for r in found.items], next_cursor=found.next_cursor)
 
 
 class ResolutionIn(Strict):
@@ -278,29 +227,9 @@ async def resolve_review(
     principal: Principal = Depends(require("registration:merge")),
 ) -> ReviewOut:
     async with unit_of_work(request) as uow:
-        row = await uow.session.get(DuplicateReviewRow, review_id[:64])
-        if row is None:
-            raise NotFound(f"no duplicate review {review_id[:64]}")
-        check_if_match(if_match, _review_etag(row))
-        if row.state != "open":
-            raise RuleViolation("review_resolved_once", f"review {row.review_id} is already {row.state}")
-        pair = (row.candidate_person_id, row.person_id)
-        new_state = "not_duplicate" if body.outcome == "not_duplicate" else "merged"
-        result = await uow.session.execute(update(DuplicateReviewRow).where(
-            DuplicateReviewRow.review_id == row.review_id, DuplicateReviewRow.state == "open").values(state=new_state))
-        if result.rowcount != 1:
-            raise Problem(412, "the review changed since it was read; read it again")
-        if body.outcome == "merge":
-            surviving = body.surviving_person_id or pair[0]
-            if surviving not in pair:
-                raise RuleViolation("merge_within_review", "surviving_person_id must be one of the review's pair")
-            merged = pair[1] if surviving == pair[0] else pair[0]
-            await merge_persons(uow, request, principal, surviving_id=surviving, merged_id=merged,
-                                reason=body.reason, require_if_match=False)
-        else:
-            await audit.record(uow.session, principal, "not-duplicate", f"duplicate-review/{row.review_id}",
-                               purpose="registration", service=SERVICE)
-        await uow.session.refresh(row)
+        row = await service.resolve_review(uow, review_id[:64], outcome=body.outcome, reason=body.reason,
+                                           surviving_person_id=body.surviving_person_id, principal=principal,
+                                           if_match=if_match, matching=request.app.state.matching)
         out = _review_out(row)
     response.headers["ETag"] = out.etag
     return out

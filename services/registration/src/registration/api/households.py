@@ -3,29 +3,24 @@ marriages and splits. Each change is an event (`registration.household.changed.v
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from pana_events.events import registration as contract
-from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.domain import NotFound, RuleViolation
 from pana_kit.errors import problem_responses
-from pana_kit.http import check_if_match, etag_of, if_match_header, links_from, purpose_header
+from pana_kit.http import etag_of, if_match_header, links_from, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
-from ..domain import Household, Person
-from ..store.repository import Households, Persons
-from ..store.tables import HouseholdRow, PersonRow
+from .. import service
+from ..domain import Household
+from ..store.repository import Households
 from .fields import Identifier, PastDate, Reason, Strict
 
 router = APIRouter(prefix="/api/v1/households", tags=["households"])
-SERVICE = "registration"
 
 RelationshipIn = Literal["spouse", "child", "stepchild", "parent", "sibling", "grandchild", "grandparent",
                          "other_relative", "non_relative", "unspecified"]
@@ -114,23 +109,6 @@ def household_out(household: Household, version: int) -> HouseholdOut:
                         relations=[RelationOut(**r) for r in doc["relations"]], version=version)
 
 
-async def _person_row(session, person_id: str) -> PersonRow:
-    row = await session.get(PersonRow, person_id)
-    if row is None:
-        raise NotFound(f"no person {person_id}")
-    if row.document.get("merged_into"):
-        raise RuleViolation("merged_record_is_closed", f"{person_id} was merged into {row.document['merged_into']}")
-    return row
-
-
-async def _join(session, person_id: str, household_id: str) -> None:
-    """A person belongs to one registration group at a time."""
-    row = await _person_row(session, person_id)
-    if row.household_id and row.household_id != household_id:
-        raise RuleViolation("one_household_per_person", f"{person_id} is a member of household {row.household_id}")
-    await Persons(session).set_columns(person_id, household_id=household_id)
-
-
 @router.post(
     "",
     status_code=201,
@@ -153,19 +131,9 @@ async def form_household(
         idem = Idempotency(uow.session, f"household:{principal.subject}", idempotency_key, body)
         if (replayed := await idem.replay()) is not None:
             return replayed
-        formed_on = body.formed_on or date.today()
-        household = Household.form(household_id=str(uuid.uuid4()), focal_person_id=body.focal_person_id,
-                                   formed_on=formed_on)
-        for member in body.members:
-            household.add_member(member.person_id, member.relationship, on=formed_on)
-        for person_id in household.members:
-            await _join(uow.session, person_id, household.household_id)
-        Households(uow.session).add(household)
-        household.collect_events()
-        await audit.record(uow.session, principal, "form", f"household/{household.household_id}",
-                           purpose="registration", service=SERVICE)
-        uow.emit(contract.HouseholdChanged(household_id=household.household_id, change="created",
-                                           person_id=household.focal_person_id), subject=household.focal_person_id)
+        household = await service.form_household(
+            uow, focal_person_id=body.focal_person_id, members=[(m.person_id, m.relationship) for m in body.members],
+            formed_on=body.formed_on or date.today(), principal=principal)
         return idem.remember(201, HouseholdCreated(household_id=household.household_id),
                              headers={"Location": f"/api/v1/households/{household.household_id}"})
 
@@ -186,31 +154,17 @@ async def get_household(
     principal: Principal = Depends(require("registration:read")),
 ) -> HouseholdOut:
     async with request.app.state.db.transaction() as session:
-        row = await session.get(HouseholdRow, household_id[:64])
-        await audit.record(session, principal, "read", f"household/{household_id[:64]}", purpose=purpose,
-                           outcome="ok" if row else "not_found", service=SERVICE)
-    if row is None:
-        raise NotFound(f"no household {household_id[:64]}")
+        row = await service.audited_read(session, await Households(session).find_row(household_id[:64]),
+                                         principal=principal, action="read", resource=f"household/{household_id[:64]}",
+                                         purpose=purpose, what=f"household {household_id[:64]}")
     response.headers["ETag"] = etag_of(row.version, row.household_id)
     return household_out(Household.from_document(row.document), row.version)
 
 
-async def _change(request: Request, household_id: str, if_match: str | None, principal: Principal, apply):
-    """Load, check If-Match, apply a membership change, save, emit; returns the new state."""
+async def _change(request: Request, household_id: str, if_match: str | None, principal: Principal, change):
     async with unit_of_work(request) as uow:
-        households = Households(uow.session)
-        household, version = await households.get(household_id[:64])
-        check_if_match(if_match, etag_of(version, household.household_id))
-        events = await apply(uow, household)
-        household.collect_events()
-        version = await households.save(household, version)
-        await audit.record(uow.session, principal, "change", f"household/{household.household_id}",
-                           purpose="registration", service=SERVICE)
-        for change, person_id, new_household_id in events:
-            uow.emit(contract.HouseholdChanged(household_id=household.household_id, change=change,
-                                               person_id=person_id, new_household_id=new_household_id),
-                     subject=person_id or household.focal_person_id)
-    return household, version
+        done = await service.change_household(uow, household_id[:64], change, principal=principal, if_match=if_match)
+    return done.aggregate, done.version
 
 
 def _respond(response: Response, household: Household, version: int) -> HouseholdOut:
@@ -226,11 +180,8 @@ CHANGE_RESPONSES = problem_responses(401, 403, 404, 409, 412, 422, 428)
 async def record_arrival(household_id: str, body: ArrivalIn, request: Request, response: Response,
                          if_match: str | None = Depends(if_match_header),
                          principal: Principal = Depends(require("registration:write"))) -> HouseholdOut:
-    async def apply(uow, household: Household):
-        household.record_arrival(body.person_id, body.relationship, arrived_on=body.arrived_on)
-        await _join(uow.session, body.person_id, household.household_id)
-        return [("arrival", body.person_id, None)]
-    return _respond(response, *await _change(request, household_id, if_match, principal, apply))
+    return _respond(response, *await _change(request, household_id, if_match, principal,
+                                             service.arrival(body.person_id, body.relationship, body.arrived_on)))
 
 
 @router.post("/{household_id}/departures", response_model=HouseholdOut, summary="A member departs",
@@ -239,12 +190,8 @@ async def record_arrival(household_id: str, body: ArrivalIn, request: Request, r
 async def record_departure(household_id: str, body: DepartureIn, request: Request, response: Response,
                            if_match: str | None = Depends(if_match_header),
                            principal: Principal = Depends(require("registration:write"))) -> HouseholdOut:
-    async def apply(uow, household: Household):
-        household.record_departure(body.person_id, departed_on=body.departed_on, reason=body.reason,
-                                   new_focal_person_id=body.new_focal_person_id, relationships=body.relationships)
-        await Persons(uow.session).set_columns(body.person_id, household_id=None)
-        return [("departure", body.person_id, None)]
-    return _respond(response, *await _change(request, household_id, if_match, principal, apply))
+    return _respond(response, *await _change(request, household_id, if_match, principal,
+                                             service.departure(body.person_id, departed_on=body.departed_on, reason=body.reason, new_focal_person_id=body.new_focal_person_id, relationships=body.relationships)))
 
 
 @router.post("/{household_id}/deaths", response_model=HouseholdOut, summary="A member died",
@@ -253,18 +200,8 @@ async def record_departure(household_id: str, body: DepartureIn, request: Reques
 async def record_death(household_id: str, body: DeathIn, request: Request, response: Response,
                        if_match: str | None = Depends(if_match_header),
                        principal: Principal = Depends(require("registration:write"))) -> HouseholdOut:
-    async def apply(uow, household: Household):
-        household.record_death(body.person_id, died_on=body.died_on, new_focal_person_id=body.new_focal_person_id,
-                               relationships=body.relationships)
-        persons = Persons(uow.session)
-        row = await persons.get_row(body.person_id)
-        person = Person.from_document(row.document)
-        person.record_death(body.died_on, changed_by=principal.subject, reason="death recorded in household",
-                            now=datetime.now(timezone.utc))
-        person.collect_events()
-        await persons.save(person, row.version)
-        return [("death", body.person_id, None)]
-    return _respond(response, *await _change(request, household_id, if_match, principal, apply))
+    return _respond(response, *await _change(request, household_id, if_match, principal,
+                                             service.death(body.person_id, died_on=body.died_on, new_focal_person_id=body.new_focal_person_id, relationships=body.relationships, principal=principal)))
 
 
 @router.post("/{household_id}/marriages", response_model=HouseholdOut, summary="A member married",
@@ -272,12 +209,8 @@ async def record_death(household_id: str, body: DeathIn, request: Request, respo
 async def record_marriage(household_id: str, body: MarriageIn, request: Request, response: Response,
                           if_match: str | None = Depends(if_match_header),
                           principal: Principal = Depends(require("registration:write"))) -> HouseholdOut:
-    async def apply(uow, household: Household):
-        await _person_row(uow.session, body.spouse_person_id)
-        household.record_marriage(body.person_id, body.spouse_person_id, married_on=body.married_on)
-        await _join(uow.session, body.spouse_person_id, household.household_id)
-        return [("marriage", body.person_id, None)]
-    return _respond(response, *await _change(request, household_id, if_match, principal, apply))
+    return _respond(response, *await _change(request, household_id, if_match, principal,
+                                             service.marriage(body.person_id, body.spouse_person_id, body.married_on)))
 
 
 @router.post("/{household_id}/splits", response_model=HouseholdOut, summary="Split the household",
@@ -287,14 +220,5 @@ async def record_marriage(household_id: str, body: MarriageIn, request: Request,
 async def split_household(household_id: str, body: SplitIn, request: Request, response: Response,
                           if_match: str | None = Depends(if_match_header),
                           principal: Principal = Depends(require("registration:write"))) -> HouseholdOut:
-    async def apply(uow, household: Household):
-        new = household.split(body.person_ids, new_household_id=str(uuid.uuid4()),
-                              new_focal_person_id=body.new_focal_person_id, split_on=body.split_on,
-                              relationships=body.relationships)
-        new.collect_events()
-        Households(uow.session).add(new)
-        persons = Persons(uow.session)
-        for person_id in new.members:
-            await persons.set_columns(person_id, household_id=new.household_id)
-        return [("split", body.new_focal_person_id, new.household_id)]
-    return _respond(response, *await _change(request, household_id, if_match, principal, apply))
+    return _respond(response, *await _change(request, household_id, if_match, principal,
+                                             service.split(body.person_ids, new_focal_person_id=body.new_focal_person_id, split_on=body.split_on, relationships=body.relationships)))

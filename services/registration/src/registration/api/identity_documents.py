@@ -8,20 +8,18 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.domain import InvalidInput
 from pana_kit.errors import problem_responses
-from pana_kit.http import check_if_match, etag_of, if_match_header
+from pana_kit.http import if_match_header
 from pana_kit.service import unit_of_work
 
-from ..domain import IdentityDocument, Person, parse_mrz
-from ..store.repository import Persons
+from .. import service
+from ..domain import IdentityDocument, parse_mrz
 from .fields import CountryCode, Reason, Strict
 from .persons import PersonOut, person_out
 
 router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
-SERVICE = "registration"
 
 DocumentNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
                                                   pattern=r"^[A-Za-z0-9\-/ ]*[A-Za-z0-9][A-Za-z0-9\-/ ]*$")]
@@ -92,25 +90,8 @@ async def add_identity_document(
         raise InvalidInput("a document cannot be issued in the future", rule="document_issued_in_past",
                            extra={"field": "issued_on"})
     async with unit_of_work(request) as uow:
-        persons = Persons(uow.session, request.app.state.matching)
-        row = await persons.get_row(person_id[:64])
-        check_if_match(if_match, etag_of(row.version, row.person_id))
-        person = Person.from_document(row.document)
-        if mrz and mrz.birth_date and person.birth_date and person.birth_date_precision.value == "exact" \
-                and mrz.birth_date != person.birth_date:
-            raise InvalidInput(f"the MRZ birth date {mrz.birth_date.isoformat()} differs from the record's "
-                               f"{person.birth_date.isoformat()}; correct the record first if the MRZ is right",
-                               rule="mrz_birth_date_matches_record", extra={"field": "birth_date"})
-        if mrz and mrz.birth_date and document.issued_on and mrz.birth_date > document.issued_on:
-            raise InvalidInput(f"birth date {mrz.birth_date.isoformat()} is after the issue date "
-                               f"{document.issued_on.isoformat()}", rule="birth_date_not_after_document_issue",
-                               extra={"field": "birth_date"})
-        person.add_identity_document(document, changed_by=principal.subject, reason=body.reason, now=now)
-        version = await persons.save(person, row.version)
-        await audit.record(uow.session, principal, "add-identity-document", f"person/{person.person_id}",
-                           purpose="registration", service=SERVICE)
-        person.collect_events()
-        row = await persons.get_row(person.person_id)
-        await uow.session.refresh(row)
-    response.headers["ETag"] = etag_of(version, row.person_id)
-    return person_out(person, row)
+        done, row = await service.add_identity_document(uow, person_id[:64], document, mrz=mrz, reason=body.reason,
+                                                        now=now, principal=principal, if_match=if_match,
+                                                        matching=request.app.state.matching)
+    response.headers["ETag"] = done.etag
+    return person_out(done.aggregate, row)

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.domain import NotFound, RuleViolation
 from pana_kit.errors import problem_responses
-from pana_kit.http import (check_if_match, encode_cursor, etag_of, if_match_header, links_from, page_params,
-                           purpose_header)
+from pana_kit.http import etag_of, if_match_header, links_from, page_params, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
+from .. import service
 from ..domain import Person
 from ..domain.countries import NO_CITIZENSHIP, UNDETERMINED
-from ..matching import candidates
-from ..publishing import citizenship_status, person_registered_event
+from ..pages import offset_of, offset_page
+from ..publishing import citizenship_status
 from ..store.repository import Persons
-from ..store.tables import DuplicateReviewRow, PersonRow
+from ..store.tables import PersonRow
 from .fields import (
     AddressIn, ContactIn, CountryCode, LanguageCode, PastDate, Precision, Reason, SexIn, Specifics,
     Strict, Text,
@@ -36,7 +33,6 @@ NEW_PERSON_LINKS = links_from(201, "person_id", GetPerson="GET /api/v1/persons/{
                               AddIdentityDocument="POST /api/v1/persons/{person_id}/identity-documents")
 
 router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
-SERVICE = "registration"
 
 MaritalIn = Literal["single", "married", "engaged", "divorced", "separated", "widowed", "unknown"]
 
@@ -178,18 +174,7 @@ class HistoryPage(BaseModel):
 
 def domain_details(body: BaseModel, *, exclude: set[str]) -> dict[str, Any]:
     """Request fields -> the Person aggregate's field names (citizenship + status -> citizenships)."""
-    data = body.model_dump(exclude_unset=True, exclude=exclude)
-    citizenship = data.pop("citizenship", None)
-    status = data.pop("citizenship_status", None)
-    if status == "none":
-        data["citizenships"] = [NO_CITIZENSHIP]
-    elif status == "undetermined":
-        data["citizenships"] = [UNDETERMINED]
-    elif citizenship is not None or status == "known":
-        if status == "known" and not citizenship:
-            raise RuleViolation("citizenship_known_needs_code", "citizenship_status known needs at least one code")
-        data["citizenships"] = citizenship or [UNDETERMINED]
-    return data
+    return service.person_fields(body.model_dump(exclude_unset=True, exclude=exclude))
 
 
 def person_out(person: Person, row: PersonRow) -> PersonOut:
@@ -229,53 +214,31 @@ async def register_person(
     idempotency_key: str = Depends(idempotency_key_header),
     principal: Principal = Depends(require("registration:write")),
 ):
-    settings, config = request.app.state.settings, request.app.state.matching
+    settings = request.app.state.settings
     async with unit_of_work(request) as uow:
         idem = Idempotency(uow.session, f"person:{principal.subject}", idempotency_key, body)
         if (replayed := await idem.replay()) is not None:
             return replayed
-        now = datetime.now(timezone.utc)
-        person = Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
-                                 **domain_details(body, exclude={"override_reason"}) | {
-                                     "given_name": body.given_name, "family_name": body.family_name,
-                                     "birth_date": body.birth_date, "sex": body.sex})
-        persons = Persons(uow.session, config)
-        found = await candidates(persons, person, config)
-        likely = [c for c in found if c.verdict == "likely_duplicate"]
-        if likely and not body.override_reason:
-            raise RuleViolation("likely_duplicate", "a record of this person probably exists already; check the "
-                                "candidates, or register anyway with override_reason",
-                                candidates=[c.to_document() for c in likely])
-        if likely:
-            person.record_duplicate_override(tuple(c.person_id for c in likely), override_reason=body.override_reason,
-                                             overridden_by=principal.subject, now=now)
-            await audit.record(uow.session, principal, "override-duplicate", f"person/{person.person_id}",
-                               purpose="registration", service=SERVICE)
-        for c in found:
-            uow.session.add(DuplicateReviewRow(
-                review_id=str(uuid.uuid4()), person_id=person.person_id, candidate_person_id=c.person_id,
-                score=c.score, reasons=list(c.reasons), state="overridden" if c in likely else "open",
-                override_reason=body.override_reason if c in likely else None, created_at=now))
-        office = principal.office or settings.default_office
-        row = await persons.add(person, office=office, prefix=settings.registration_number_prefix)
-        await audit.record(uow.session, principal, "register", f"person/{person.person_id}", purpose="registration",
-                           service=SERVICE)
-        person.collect_events()
-        uow.emit(person_registered_event(person, row.registration_number, office), subject=person.person_id)
-        out = PersonCreated(person_id=person.person_id, registration_number=row.registration_number,
-                            registered_at=now, given_name_latin=person.given_name_latin,
+        done = await service.register_person(
+            uow, body.model_dump(exclude_unset=True, exclude={"override_reason"}) | {
+                "given_name": body.given_name, "family_name": body.family_name, "birth_date": body.birth_date,
+                "sex": body.sex},
+            override_reason=body.override_reason, principal=principal,
+            office=principal.office or settings.default_office, prefix=settings.registration_number_prefix,
+            matching=request.app.state.matching)
+        person = done.person
+        out = PersonCreated(person_id=person.person_id, registration_number=person.registration_number,
+                            registered_at=person.registered_at, given_name_latin=person.given_name_latin,
                             family_name_latin=person.family_name_latin,
-                            possible_duplicates=[Candidate(**c.to_document()) for c in found if c not in likely])
+                            possible_duplicates=[Candidate(**c.to_document()) for c in done.possible_duplicates])
         return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
 
 
 async def read_person(session, principal: Principal, person_id: str, purpose: str, action: str = "read"):
     """Load a person for a read, auditing the read whether or not the person exists."""
-    row = await session.get(PersonRow, person_id[:64])
-    await audit.record(session, principal, action, f"person/{person_id[:64]}", purpose=purpose,
-                       outcome="ok" if row else "not_found", service=SERVICE)
-    if row is None:
-        raise NotFound(f"no person {person_id[:64]}")
+    row = await service.audited_read(session, await Persons(session).find_row(person_id[:64]), principal=principal,
+                                     action=action, resource=f"person/{person_id[:64]}", purpose=purpose,
+                                     what=f"person {person_id[:64]}")
     return row, Person.from_document(row.document)
 
 
@@ -318,24 +281,11 @@ async def update_person(
     principal: Principal = Depends(require("registration:write")),
 ) -> PersonOut:
     async with unit_of_work(request) as uow:
-        persons = Persons(uow.session, request.app.state.matching)
-        row = await persons.get_row(person_id[:64])
-        check_if_match(if_match, etag_of(row.version, row.person_id))
-        person = Person.from_document(row.document)
-        changes = domain_details(body, exclude={"reason"})
-        changes = {k: v for k, v in changes.items() if v is not None or k in ("patronymic", "ethnicity")}
-        changed = person.update(changes, changed_by=principal.subject, reason=body.reason,
-                                now=datetime.now(timezone.utc))
-        version = row.version
-        if changed:
-            version = await persons.save(person, row.version)
-            await audit.record(uow.session, principal, "update", f"person/{person.person_id}",
-                               purpose="registration", service=SERVICE)
-        person.collect_events()
-        row = await persons.get_row(person.person_id)
-        await uow.session.refresh(row)
-    response.headers["ETag"] = etag_of(version, row.person_id)
-    return person_out(person, row)
+        done, row = await service.update_person(uow, person_id[:64], body.model_dump(exclude_unset=True, exclude={"reason"}),
+                                                reason=body.reason, principal=principal, if_match=if_match,
+                                                matching=request.app.state.matching)
+    response.headers["ETag"] = done.etag
+    return person_out(done.aggregate, row)
 
 
 @router.get(
@@ -354,23 +304,11 @@ async def person_history(
     principal: Principal = Depends(require("registration:read")),
 ) -> HistoryPage:
     limit, cursor = page
-    start = _offset(cursor)
+    start = offset_of(cursor)
     async with request.app.state.db.transaction() as session:
         _, person = await read_person(session, principal, person_id, purpose, action="read-history")
-    entries = person.history[start:start + limit]
-    more = start + limit < len(person.history)
+    entries = offset_page(person.history, start, limit)
     return HistoryPage(
         items=[ChangeOut(changed_by=h.changed_by, changed_at=h.changed_at, reason=h.reason, fields=list(h.fields),
-                         previous=h.previous) for h in entries],
-        next_cursor=encode_cursor({"i": start + limit}) if more else None)
-
-
-def _offset(cursor: dict | None) -> int:
-    from pana_kit.errors import Problem
-
-    if not cursor:
-        return 0
-    value = cursor.get("i")
-    if not isinstance(value, int) or value < 0:
-        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor")
-    return value
+                         previous=h.previous) for h in entries.items],
+        next_cursor=entries.next_cursor)

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import and_, or_, select
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from pana_events.events import registration as contract
 from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.errors import Problem, problem_responses
-from pana_kit.http import encode_cursor, page_params, purpose_header
+from pana_kit.errors import problem_responses
+from pana_kit.http import page_params, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
-from ..domain import BorderReferral, BorderStatement, Person
+from .. import service
+from ..domain import BorderReferral, BorderStatement
 from .fields import PastDate, SpecificNeedIn
 from .persons import NEW_PERSON_LINKS
-from ..publishing import person_registered_event
-from ..store.repository import Persons, Referrals
-from ..store.tables import ReferralRow
+from ..store.repository import Referrals
 
 SERVICE = "registration"
 
@@ -64,7 +60,7 @@ class BorderReferralOut(BaseModel):
     person_id: str
     registration_number: str
     registered_at: datetime
-    registration_due: date = Field(description="The person must be registered by this day (DOMAIN.md lodging window)")
+    registration_due: date = Field(description="The person must be registered by this day (docs/domain.md, Registration: lodging window)")
     late: bool = Field(description="Registered after the window: recorded, never a bar to the procedure")
 
 
@@ -84,40 +80,21 @@ async def refer(
     principal: Principal = Depends(require("registration:refer")),
 ):
     settings = request.app.state.settings
-    rules = request.app.state.rules
     async with unit_of_work(request) as uow:
         idem = Idempotency(uow.session, f"border-referral:{principal.subject}", idempotency_key, body)
         if (replayed := await idem.replay()) is not None:
             return replayed
-        now = datetime.now(timezone.utc)
-        office = body.office or principal.office or settings.default_office
-        referral = BorderReferral.refer(
-            referral_id=str(uuid.uuid4()), crossing_point=body.crossing_point, referred_at=now,
-            referred_by=principal.subject, rules=rules, arrived_on=body.arrived_on,
-            irregular_entry=body.irregular_entry,
-            statement=BorderStatement(text=body.statement or "", language=body.language),
-        )
-        person = Person.register(
-            person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
-            given_name=body.given_name, family_name=body.family_name, patronymic=body.patronymic,
-            birth_date=body.birth_date, sex=body.sex, citizenships=[body.citizenship],
-            country_of_origin=body.citizenship if body.citizenship not in ("XXA", "XXB", "XXC", "XXX") else None,
-            languages=[body.language], specific_needs=body.specific_needs,
-        )
-        referral.register(person_id=person.person_id, registered_at=now)
-        persons = Persons(uow.session)
-        row = await persons.add(person, office=office, prefix=settings.registration_number_prefix)
-        Referrals(uow.session).add(referral)
-        person.collect_events()
-        referral.collect_events()
-        uow.emit(person_registered_event(person, row.registration_number, office), subject=person.person_id)
-        uow.emit(contract.ReferralRegistered(
-            referral_id=referral.referral_id, person_id=person.person_id, crossing_point=referral.crossing_point,
-            referred_at=referral.referred_at, registered_at=now, language=body.language, intent="asylum",
-            irregular_entry=referral.irregular_entry, late=bool(referral.late), office=office,
-        ), subject=person.person_id)
+        referral, person = await service.refer(
+            uow, {"given_name": body.given_name, "family_name": body.family_name, "patronymic": body.patronymic,
+                  "birth_date": body.birth_date, "sex": body.sex, "citizenships": [body.citizenship],
+                  "country_of_origin": body.citizenship if body.citizenship not in ("XXA", "XXB", "XXC", "XXX") else None,
+                  "languages": [body.language], "specific_needs": body.specific_needs},
+            crossing_point=body.crossing_point, statement=BorderStatement(text=body.statement or "", language=body.language),
+            arrived_on=body.arrived_on, irregular_entry=body.irregular_entry, principal=principal,
+            office=body.office or principal.office or settings.default_office,
+            prefix=settings.registration_number_prefix, rules=request.app.state.rules)
         out = BorderReferralOut(referral_id=referral.referral_id, person_id=person.person_id,
-                                registration_number=row.registration_number, registered_at=now,
+                                registration_number=person.registration_number, registered_at=referral.registered_at,
                                 registration_due=referral.registration_due, late=bool(referral.late))
         return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
 
@@ -142,8 +119,7 @@ class ReferralPage(BaseModel):
     next_cursor: str | None = None
 
 
-def referral_summary(row: ReferralRow, today: date) -> ReferralSummary:
-    referral = BorderReferral.from_document(row.document)
+def referral_summary(referral: BorderReferral, today: date) -> ReferralSummary:
     elapsed = referral.time_to_registration
     overdue = referral.is_overdue(today)
     return ReferralSummary(
@@ -154,24 +130,12 @@ def referral_summary(row: ReferralRow, today: date) -> ReferralSummary:
         time_to_registration_hours=round(elapsed.total_seconds() / 3600, 2) if elapsed is not None else None)
 
 
-def _after(cursor: dict | None) -> tuple[date, str] | None:
-    if not cursor:
-        return None
-    try:
-        due, referral_id = date.fromisoformat(cursor["due"]), cursor["id"]
-        if not isinstance(referral_id, str):
-            raise TypeError
-        return due, referral_id
-    except (KeyError, TypeError, ValueError):
-        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor") from None
-
-
 @router.get(
     "",
     response_model=ReferralPage,
     summary="List border referrals (overdue ones first of all)",
     description="Referrals by due date. `overdue=true`: those not yet registered whose registration window "
-                "(DOMAIN.md: 5 days after arrival, 1 after irregular entry) has passed — the ones to chase. "
+                "(docs/domain.md, Registration: 5 days after arrival, 1 after irregular entry) has passed — the ones to chase. "
                 "`registered=true|false` filters on registration. Each shows the time from referral to "
                 "registration. What was said at the border is not listed. Needs `X-Purpose`; audited.",
     responses=problem_responses(400, 401, 403, 422),
@@ -185,24 +149,10 @@ async def list_referrals(
     principal: Principal = Depends(require("registration:read")),
 ) -> ReferralPage:
     limit, cursor = page
-    after = _after(cursor)
     today = date.today()
-    query = select(ReferralRow)
-    if overdue:
-        query = query.where(ReferralRow.person_id.is_(None), ReferralRow.registration_due < today)
-    if registered is True:
-        query = query.where(ReferralRow.person_id.is_not(None))
-    elif registered is False:
-        query = query.where(ReferralRow.person_id.is_(None))
-    if after:
-        query = query.where(or_(ReferralRow.registration_due > after[0],
-                                and_(ReferralRow.registration_due == after[0], ReferralRow.referral_id > after[1])))
-    query = query.order_by(ReferralRow.registration_due, ReferralRow.referral_id).limit(limit + 1)
     async with request.app.state.db.transaction() as session:
-        rows = list((await session.execute(query)).scalars())
+        found = await Referrals(session).page(overdue=overdue, registered=registered, today=today, cursor=cursor,
+                                              limit=limit)
         await audit.record(session, principal, "list-referrals", f"border-referrals?overdue={str(overdue).lower()}",
                            purpose=purpose, service=SERVICE)
-    more, rows = len(rows) > limit, rows[:limit]
-    return ReferralPage(items=[referral_summary(r, today) for r in rows],
-                        next_cursor=encode_cursor({"due": rows[-1].registration_due.isoformat(),
-                                                   "id": rows[-1].referral_id}) if more else None)
+    return ReferralPage(items=[referral_summary(r, today) for r in found.items], next_cursor=found.next_cursor)

@@ -7,24 +7,21 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.errors import Problem, problem_responses
-from pana_kit.http import encode_cursor, page_params, purpose_header
+from pana_kit.errors import problem_responses
+from pana_kit.http import page_params, purpose_header
 
-from ..domain import LegalStatus, Person, blocking_key, match_key, name_similarity
-from ..store.repository import Persons
+from ..domain import LegalStatus, Person
+from .. import service
 from ..store.tables import PersonRow
 from .fields import SpecificNeedIn
 
 router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
 SERVICE = "registration"
 
-# A name search scores at most this many records sharing a blocking key with the query.
-NAME_SEARCH_POOL = 500
-NAME_MATCH = 0.85
+NAME_SEARCH_POOL = service.NAME_SEARCH_POOL
 LegalStatusIn = Literal[tuple(s.value for s in LegalStatus)]
 
 
@@ -60,44 +57,6 @@ def _summary(row: PersonRow, score: float | None = None) -> PersonSummary:
                          score=score)
 
 
-def name_score(query: str, person: Person) -> float:
-    """Every word of the query must be like one of the person's names (any script); mean of the best matches."""
-    names = [n for n in (person.given_name, person.family_name, person.patronymic, person.given_name_latin,
-                         person.family_name_latin, person.patronymic_latin) if n]
-    words = [w for w in name_words(query)]
-    if not words:
-        return 0.0
-    scores = []
-    for word in words:
-        best = max((name_similarity(word, part) for n in names for part in n.split()), default=0.0)
-        if best < NAME_MATCH:
-            return 0.0
-        scores.append(best)
-    return round(sum(scores) / len(scores), 4)
-
-
-def name_words(query: str) -> list[str]:
-    return [w for w in query.split() if match_key(w)][:4]
-
-
-def _offset(cursor: dict | None) -> int:
-    if not cursor:
-        return 0
-    value = cursor.get("i")
-    if not isinstance(value, int) or not 0 <= value <= NAME_SEARCH_POOL:
-        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor")
-    return value
-
-
-def _after(cursor: dict | None) -> str | None:
-    if not cursor:
-        return None
-    value = cursor.get("after")
-    if not isinstance(value, str) or len(value) > 64:
-        raise Problem(400, "the cursor is not one this service issued", type_suffix="invalid-cursor")
-    return value
-
-
 Name = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$",
                             description="Any part of the name, in any script; fuzzy (e.g. `Mohammad Nurlybekov` "
                                         "finds `Мухаммад Нұрлыбеков`)")]
@@ -128,52 +87,15 @@ async def search_persons(
     principal: Principal = Depends(require("registration:read")),
 ) -> PersonPage:
     limit, cursor = page
-    query = select(PersonRow)
-    if iin:
-        query = query.where(PersonRow.iin == iin)
-    if registration_number:
-        query = query.where(PersonRow.registration_number == registration_number)
-    if legal_status:
-        query = query.where(PersonRow.legal_status == legal_status)
-    if specific_need:
-        query = query.where(PersonRow.specific_needs.like(f"%|{specific_need}|%"))
-    if household_id:
-        query = query.where(PersonRow.household_id == household_id)
     filters = {k: v for k, v in dict(name=name, document_number=document_number, iin=iin,
                                       registration_number=registration_number, legal_status=legal_status,
                                       specific_need=specific_need, household_id=household_id).items() if v}
     async with request.app.state.db.transaction() as session:
-        persons = Persons(session, request.app.state.matching)
-        if document_number:
-            ids = await persons.ids_sharing_keys([f"d:{document_number.strip().upper()}"], NAME_SEARCH_POOL)
-            query = query.where(PersonRow.person_id.in_(ids))
-        if name:
-            keys = {f"{kind}:{blocking_key(w, persons.matching.blocking_key_length)}"
-                    for w in name_words(name) for kind in ("f", "g")}
-            pool = await persons.ids_sharing_keys(keys, NAME_SEARCH_POOL)
-            rows = (await session.execute(query.where(PersonRow.person_id.in_(pool)))).scalars()
-            scored = []
-            for row in rows:
-                person = Person.from_document(row.document)
-                if person.merged_into and not include_merged:
-                    continue
-                score = name_score(name, person)
-                if score > 0:
-                    scored.append((score, row))
-            scored.sort(key=lambda s: (-s[0], s[1].person_id))
-            start = _offset(cursor)
-            chunk = scored[start:start + limit]
-            items = [_summary(row, score) for score, row in chunk]
-            next_cursor = encode_cursor({"i": start + limit}) if start + limit < len(scored) else None
-        else:
-            after = _after(cursor)
-            if after:
-                query = query.where(PersonRow.person_id > after)
-            rows = list((await session.execute(query.order_by(PersonRow.person_id).limit(limit + 1))).scalars())
-            more, rows = len(rows) > limit, rows[:limit]
-            # Merged records are skipped after paging, so a page may hold fewer than `limit` items.
-            items = [_summary(r) for r in rows if include_merged or not r.document.get("merged_into")]
-            next_cursor = encode_cursor({"after": rows[-1].person_id}) if more else None
+        found = await service.search_persons(
+            session, request.app.state.matching, name=name, include_merged=include_merged, cursor=cursor,
+            limit=limit, document_number=document_number, iin=iin, registration_number=registration_number,
+            legal_status=legal_status, specific_need=specific_need, household_id=household_id)
+        items = [_summary(row, score) for row, score in found.items]
         await audit.record(session, principal, "search", "persons?" + "&".join(sorted(filters)), purpose=purpose,
                            outcome=f"{len(items)} found", service=SERVICE)
-    return PersonPage(items=items, next_cursor=next_cursor)
+    return PersonPage(items=items, next_cursor=found.next_cursor)

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.domain import InvalidInput
 from pana_kit.errors import problem_responses
 
-from ..domain import (
-    FactKind, Person, StatusFact, population_record, population_statistics, project_legal_status,
-)
-from ..store.tables import PersonRow, StatusFactRow
+from .. import service
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
 SERVICE = "registration"
@@ -67,20 +62,10 @@ async def population(
     if not date(1900, 1, 1) <= as_of <= date(2200, 1, 1):
         raise InvalidInput("as_of must be between 1900-01-01 and 2200-01-01", rule="statistics_date_in_range",
                            extra={"field": "as_of"})
-    facts: dict[str, list[StatusFact]] = defaultdict(list)
     async with request.app.state.db.transaction() as session:
-        for r in (await session.execute(select(StatusFactRow).where(StatusFactRow.occurred_on <= as_of))).scalars():
-            facts[r.person_id].append(StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id, r.sequence))
-        records = []
-        for document in (await session.execute(select(PersonRow.document))).scalars():
-            person = Person.from_document(document)
-            record = population_record(person, project_legal_status(person.person_id, facts.get(person.person_id, ())),
-                                       as_of)
-            if record is not None:
-                records.append(record)
+        stats = await service.population(session, as_of, request.app.state.rules)
         await audit.record(session, principal, "statistics", f"statistics/population?as_of={as_of}",
                            purpose="statistics", service=SERVICE)
-    stats = population_statistics(records, as_of=as_of, rules=request.app.state.rules)
     if format == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")

@@ -15,15 +15,15 @@ from pydantic import BaseModel
 
 from pana_kit import audit
 from pana_kit.auth import Principal, require
-from pana_kit.domain import InvalidInput, NotFound
+from pana_kit.domain import InvalidInput
 from pana_kit.errors import Problem, problem_responses
 from pana_kit.http import purpose_header
 from pana_kit.ratelimit import client_key, rate_limit
 
-from ..domain import IssuedDocument, RegistrationRules, qr_payload, verification_delay, verify_document
+from .. import service
+from ..domain import RegistrationRules, qr_payload, verification_delay, verify_document
 from ..signing import public_pem
 from ..store.repository import IssuedDocuments
-from ..store.tables import IssuedDocumentRow
 
 router = APIRouter(tags=["verification"])
 SERVICE = "registration"
@@ -88,8 +88,7 @@ async def verify(
     number = document_number.strip().upper()
     async with request.app.state.db.transaction() as session:
         try:
-            row = await IssuedDocuments(session).by_number(number) if len(number) <= 20 else None
-            document = IssuedDocument.from_document(row.document) if row else None
+            document = await IssuedDocuments(session).by_number(number) if len(number) <= 20 else None
             result = verify_document(number, document, birth_date=birth_date, today=date.today(),
                                      rules=request.app.state.rules)
         except InvalidInput:
@@ -142,12 +141,11 @@ async def document_qr(
 
     key = _signing_key(request)
     async with request.app.state.db.transaction() as session:
-        row = await session.get(IssuedDocumentRow, document_id[:64])
-        await audit.record(session, principal, "read-qr", f"document/{document_id[:64]}", purpose=purpose,
-                           outcome="ok" if row else "not_found", service=SERVICE)
-    if row is None:
-        raise NotFound(f"no document {document_id[:64]}")
-    image = qrcode.make(qr_payload(IssuedDocument.from_document(row.document), key))
+        document = await service.audited_read(session, await IssuedDocuments(session).find(document_id[:64]),
+                                              principal=principal, action="read-qr",
+                                              resource=f"document/{document_id[:64]}", purpose=purpose,
+                                              what=f"document {document_id[:64]}")
+    image = qrcode.make(qr_payload(document, key))
     buffer = io.BytesIO()
     image.save(buffer)
     return Response(buffer.getvalue(), media_type="image/png")

@@ -10,7 +10,7 @@ from .documents import (
     qr_payload, revoke_when_status_ends, verify_document, verify_qr_payload,
 )
 from .duplicates import (
-    FieldRule, MatchingConfig, MatchRecord, MatchResult, birth_date_similarity, blocking_keys,
+    DuplicateReview, FieldRule, MatchingConfig, MatchRecord, MatchResult, birth_date_similarity, blocking_keys,
     find_candidates, name_similarity, score_pair,
 )
 from .events import (
@@ -38,7 +38,7 @@ __all__ = [
     "ALL_SERVICES", "Address", "BiometricsEnrolled", "BirthDatePrecision", "BirthRecorded",
     "BorderReferral", "BorderReferralReceived", "BorderStatement", "CITIZENSHIP_CODES",
     "ChangeEntry", "Contact", "ContactKind", "DOCUMENT_PREFIX", "DeathRecorded", "Dependant",
-    "DocumentIssued", "DocumentRevoked", "DocumentState", "DuplicateOverridden", "FactKind",
+    "DocumentIssued", "DocumentRevoked", "DocumentState", "DuplicateReview", "DuplicateOverridden", "FactKind",
     "FieldRule", "FocalPersonChanged", "Household", "HouseholdFormed", "HouseholdMemberAdded",
     "HouseholdRelationshipRecorded", "HouseholdSplit", "ICAO_SPECIAL", "ISO_ALPHA3",
     "IdentityDocument", "IdentityDocumentKind", "IdentityDocumentRecorded", "IssuedDocument",

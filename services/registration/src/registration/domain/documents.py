@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pana_kit.documents import from_document as _from_document, not_stored, to_document as _to_document
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation, add_months, age_on
 
 from .events import DocumentIssued, DocumentRevoked
@@ -70,25 +71,11 @@ class IdentityDocument:
                    issued_on=issued_on, expires_on=mrz.expiry_date, original_seen=True, mrz=mrz)
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value, "number": self.number, "issuing_state": self.issuing_state,
-            "issued_on": _iso(self.issued_on), "expires_on": _iso(self.expires_on),
-            "original_seen": self.original_seen,
-            "mrz": self.mrz.to_document() if self.mrz else None,
-        }
+        return _to_document(self)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "IdentityDocument":
-        mrz = None
-        if doc.get("mrz"):
-            m = dict(doc["mrz"])
-            m["birth_date"] = _date(m.get("birth_date"))
-            m["expiry_date"] = _date(m.get("expiry_date"))
-            mrz = MachineReadableZone(**m)
-        return cls(kind=IdentityDocumentKind(doc["kind"]), number=doc["number"],
-                   issuing_state=doc.get("issuing_state"), issued_on=_date(doc.get("issued_on")),
-                   expires_on=_date(doc.get("expires_on")), original_seen=doc.get("original_seen", False),
-                   mrz=mrz)
+        return _from_document(cls, doc)
 
 
 def check_birth_before_issue(birth_date: date | None, precision: BirthDatePrecision | str,
@@ -184,6 +171,8 @@ class IssuedDocument(Aggregate):
     revocation_reason: str | None = None
     replaces: str | None = None
     replaced_by: str | None = None
+    # The register's row id (published as document_id), not part of the document.
+    document_id: str | None = not_stored(default=None, compare=False)
 
     @property
     def status_category(self) -> str:
@@ -196,26 +185,11 @@ class IssuedDocument(Aggregate):
         self.record(DocumentRevoked(self.document_number, self.kind.value, self.holder_person_id, on, reason))
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "document_number": self.document_number, "kind": self.kind.value,
-            "holder_person_id": self.holder_person_id, "holder_birth_date": _iso(self.holder_birth_date),
-            "issued_on": self.issued_on.isoformat(), "expires_on": self.expires_on.isoformat(),
-            "dependant_person_ids": list(self.dependant_person_ids), "state": self.state.value,
-            "revoked_on": _iso(self.revoked_on), "revocation_reason": self.revocation_reason,
-            "replaces": self.replaces, "replaced_by": self.replaced_by,
-        }
+        return _to_document(self)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "IssuedDocument":
-        return cls(
-            document_number=doc["document_number"], kind=IssuedDocumentKind(doc["kind"]),
-            holder_person_id=doc["holder_person_id"], holder_birth_date=_date(doc.get("holder_birth_date")),
-            issued_on=date.fromisoformat(doc["issued_on"]), expires_on=date.fromisoformat(doc["expires_on"]),
-            dependant_person_ids=tuple(doc.get("dependant_person_ids", ())),
-            state=DocumentState(doc.get("state", "issued")), revoked_on=_date(doc.get("revoked_on")),
-            revocation_reason=doc.get("revocation_reason"), replaces=doc.get("replaces"),
-            replaced_by=doc.get("replaced_by"),
-        )
+        return _from_document(cls, doc)
 
 
 def _issue(kind: IssuedDocumentKind, number: str, holder_person_id: str, holder_birth_date: date | None,
@@ -336,8 +310,7 @@ class VerificationResult:
     entitlements: tuple[str, ...] = field(default=())
 
     def to_document(self) -> dict[str, Any]:
-        return {"outcome": self.outcome.value, "status_category": self.status_category,
-                "expires_on": _iso(self.expires_on), "entitlements": list(self.entitlements)}
+        return _to_document(self)
 
 
 def verify_document(number: str, document: IssuedDocument | None, *, birth_date: date, today: date,
@@ -398,10 +371,3 @@ def verify_qr_payload(payload: str, public_key: Ed25519PublicKey) -> dict[str, A
     except (ValueError, TypeError):
         raise InvalidInput("not a Pana document QR payload", rule="qr_payload_format") from None
 
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None

@@ -14,6 +14,8 @@ from typing import Any, Iterable
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz import fuzz
 
+from pana_kit.domain import Aggregate, RuleViolation
+
 from .names import blocking_key, match_key, patronymic_stem, script_of, skeleton
 
 COMPARATORS = ("name", "birth_date", "exact", "set_overlap")
@@ -281,3 +283,27 @@ def find_candidates(record: MatchRecord, others: Iterable[MatchRecord],
         if result.score >= config.possible_threshold:
             results.append(result)
     return sorted(results, key=lambda r: (-r.score, r.person_id))
+
+
+@dataclass
+class DuplicateReview(Aggregate):
+    """A pair of records that may be one person, waiting for an officer's review (its state is its version)."""
+
+    review_id: str
+    person_id: str  # the record being registered when the pair was found
+    candidate_person_id: str  # the record already in the register
+    state: str = "open"
+
+    def resolve(self, outcome: str, surviving_person_id: str | None = None) -> tuple[str, str] | None:
+        """Close the review; for a merge, (surviving, merged), by default the record registered first survives."""
+        if self.state != "open":
+            raise RuleViolation("review_resolved_once", f"review {self.review_id} is already {self.state}")
+        if outcome == "not_duplicate":
+            self.state = "not_duplicate"
+            return None
+        self.state = "merged"
+        pair = (self.candidate_person_id, self.person_id)
+        surviving = surviving_person_id or pair[0]
+        if surviving not in pair:
+            raise RuleViolation("merge_within_review", "surviving_person_id must be one of the review's pair")
+        return surviving, pair[1] if surviving == pair[0] else pair[0]

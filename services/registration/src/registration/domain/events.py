@@ -1,21 +1,21 @@
-"""Domain events of the registration service: frozen dataclasses, one per fact.
+"""Domain events of the registration service: frozen dataclasses, one per fact, named in the past tense.
 
-`event_type` is the versioned name the outbox publishes on `registration.events`.
-Dates and datetimes are passed in by the caller; no event reads the clock.
+The class is the event's type; `publishing.py` translates the ones other services need into the
+published contract. Dates and datetimes are passed in by the caller; no event reads the clock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import ClassVar
+
+from pana_kit.domain import DomainEvent
 
 
 # --- persons ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class PersonRegistered:
-    event_type: ClassVar[str] = "registration.person.registered.v1"
+class PersonRegistered(DomainEvent):
     person_id: str
     registered_at: datetime
     registered_by: str
@@ -24,11 +24,14 @@ class PersonRegistered:
     birth_date: date | None
     sex: str
     specific_needs: tuple[str, ...] = ()
+    # Where and under which number: kept on the register's row, not in the person's document.
+    registration_number: str | None = None
+    office: str | None = None
+    household_id: str | None = None
 
 
 @dataclass(frozen=True)
-class PersonUpdated:
-    event_type: ClassVar[str] = "registration.person.updated.v1"
+class PersonUpdated(DomainEvent):
     person_id: str
     changed_fields: tuple[str, ...]
     changed_by: str
@@ -38,16 +41,14 @@ class PersonUpdated:
 
 
 @dataclass(frozen=True)
-class SpecificNeedsChanged:
-    event_type: ClassVar[str] = "registration.person.specific_needs_changed.v1"
+class SpecificNeedsChanged(DomainEvent):
     person_id: str
     specific_needs: tuple[str, ...]
     changed_at: datetime
 
 
 @dataclass(frozen=True)
-class IdentityDocumentRecorded:
-    event_type: ClassVar[str] = "registration.identity_document.recorded.v1"
+class IdentityDocumentRecorded(DomainEvent):
     person_id: str
     kind: str
     number: str
@@ -56,17 +57,15 @@ class IdentityDocumentRecorded:
 
 
 @dataclass(frozen=True)
-class BiometricsEnrolled:
-    event_type: ClassVar[str] = "registration.person.biometrics_enrolled.v1"
+class BiometricsEnrolled(DomainEvent):
     person_id: str
     enrolment_reference: str
     enrolled_at: datetime
 
 
 @dataclass(frozen=True)
-class DuplicateOverridden:
+class DuplicateOverridden(DomainEvent):
     """A person registered although likely duplicates were found (audited)."""
-    event_type: ClassVar[str] = "registration.person.duplicate_overridden.v1"
     person_id: str
     candidate_person_ids: tuple[str, ...]
     override_reason: str
@@ -75,9 +74,8 @@ class DuplicateOverridden:
 
 
 @dataclass(frozen=True)
-class PersonsMerged:
+class PersonsMerged(DomainEvent):
     """`merged_person_id` is folded into `surviving_person_id`; other services re-key to it."""
-    event_type: ClassVar[str] = "registration.person.merged.v1"
     surviving_person_id: str
     merged_person_id: str
     merged_by: str
@@ -85,11 +83,32 @@ class PersonsMerged:
     merged_at: datetime
 
 
+@dataclass(frozen=True)
+class BirthReported(DomainEvent):
+    """A child's birth (or a foundling) registered here, for the civil registry to register in its turn.
+
+    What the civil registry needs that the child's record does not hold: where, the medical certificate,
+    the parents and their status at the birth."""
+    person_id: str
+    born_in_kazakhstan: bool
+    place_of_birth: str | None = None
+    foundling: bool = False
+    medical_birth_certificate_number: str | None = None
+    household_id: str | None = None
+    mother_person_id: str | None = None
+    father_person_id: str | None = None
+    mother_given_name: str | None = None
+    mother_family_name: str | None = None
+    mother_birth_date: date | None = None
+    mother_status: str | None = None
+    father_status: str | None = None
+    parents_reside_permanently: bool = False
+
+
 # --- households --------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class HouseholdFormed:
-    event_type: ClassVar[str] = "registration.household.formed.v1"
+class HouseholdFormed(DomainEvent):
     household_id: str
     focal_person_id: str
     formed_on: date
@@ -97,8 +116,7 @@ class HouseholdFormed:
 
 
 @dataclass(frozen=True)
-class HouseholdMemberAdded:
-    event_type: ClassVar[str] = "registration.household.member_added.v1"
+class HouseholdMemberAdded(DomainEvent):
     household_id: str
     person_id: str
     relationship: str
@@ -106,8 +124,7 @@ class HouseholdMemberAdded:
 
 
 @dataclass(frozen=True)
-class HouseholdRelationshipRecorded:
-    event_type: ClassVar[str] = "registration.household.relationship_recorded.v1"
+class HouseholdRelationshipRecorded(DomainEvent):
     household_id: str
     person_id: str
     kind: str
@@ -115,8 +132,7 @@ class HouseholdRelationshipRecorded:
 
 
 @dataclass(frozen=True)
-class BirthRecorded:
-    event_type: ClassVar[str] = "registration.household.birth_recorded.v1"
+class BirthRecorded(DomainEvent):
     household_id: str
     person_id: str
     parent_person_ids: tuple[str, ...]
@@ -124,16 +140,14 @@ class BirthRecorded:
 
 
 @dataclass(frozen=True)
-class DeathRecorded:
-    event_type: ClassVar[str] = "registration.household.death_recorded.v1"
+class DeathRecorded(DomainEvent):
     household_id: str
     person_id: str
     died_on: date
 
 
 @dataclass(frozen=True)
-class MarriageRecorded:
-    event_type: ClassVar[str] = "registration.household.marriage_recorded.v1"
+class MarriageRecorded(DomainEvent):
     household_id: str
     person_id: str
     spouse_person_id: str
@@ -141,8 +155,7 @@ class MarriageRecorded:
 
 
 @dataclass(frozen=True)
-class MemberArrived:
-    event_type: ClassVar[str] = "registration.household.member_arrived.v1"
+class MemberArrived(DomainEvent):
     household_id: str
     person_id: str
     relationship: str
@@ -150,8 +163,7 @@ class MemberArrived:
 
 
 @dataclass(frozen=True)
-class MemberDeparted:
-    event_type: ClassVar[str] = "registration.household.member_departed.v1"
+class MemberDeparted(DomainEvent):
     household_id: str
     person_id: str
     departed_on: date
@@ -159,8 +171,7 @@ class MemberDeparted:
 
 
 @dataclass(frozen=True)
-class HouseholdSplit:
-    event_type: ClassVar[str] = "registration.household.split.v1"
+class HouseholdSplit(DomainEvent):
     household_id: str
     new_household_id: str
     new_focal_person_id: str
@@ -169,8 +180,7 @@ class HouseholdSplit:
 
 
 @dataclass(frozen=True)
-class FocalPersonChanged:
-    event_type: ClassVar[str] = "registration.household.focal_person_changed.v1"
+class FocalPersonChanged(DomainEvent):
     household_id: str
     previous_focal_person_id: str
     focal_person_id: str
@@ -180,8 +190,7 @@ class FocalPersonChanged:
 # --- border referrals --------------------------------------------------------------
 
 @dataclass(frozen=True)
-class BorderReferralReceived:
-    event_type: ClassVar[str] = "registration.border_referral.received.v1"
+class BorderReferralReceived(DomainEvent):
     referral_id: str
     crossing_point: str
     referred_at: datetime
@@ -190,21 +199,20 @@ class BorderReferralReceived:
 
 
 @dataclass(frozen=True)
-class ReferralRegistered:
+class ReferralRegistered(DomainEvent):
     """The referred person was registered; `late` is recorded and never blocks."""
-    event_type: ClassVar[str] = "registration.border_referral.registered.v1"
     referral_id: str
     person_id: str
     registered_at: datetime
     late: bool
     hours_to_registration: float
+    office: str | None = None  # the registering office (published; not part of the referral's record)
 
 
 # --- documents issued and legal status ------------------------------------------------
 
 @dataclass(frozen=True)
-class DocumentIssued:
-    event_type: ClassVar[str] = "registration.document.issued.v1"
+class DocumentIssued(DomainEvent):
     document_number: str
     kind: str
     holder_person_id: str
@@ -215,8 +223,7 @@ class DocumentIssued:
 
 
 @dataclass(frozen=True)
-class DocumentRevoked:
-    event_type: ClassVar[str] = "registration.document.revoked.v1"
+class DocumentRevoked(DomainEvent):
     document_number: str
     kind: str
     holder_person_id: str
@@ -225,8 +232,7 @@ class DocumentRevoked:
 
 
 @dataclass(frozen=True)
-class LegalStatusChanged:
-    event_type: ClassVar[str] = "registration.legal_status.changed.v1"
+class LegalStatusChanged(DomainEvent):
     person_id: str
     previous_status: str | None
     status: str
@@ -235,7 +241,7 @@ class LegalStatusChanged:
 
 
 __all__ = [
-    "PersonRegistered", "PersonUpdated", "SpecificNeedsChanged", "IdentityDocumentRecorded",
+    "BirthReported", "PersonRegistered", "PersonUpdated", "SpecificNeedsChanged", "IdentityDocumentRecorded",
     "BiometricsEnrolled", "DuplicateOverridden", "PersonsMerged", "HouseholdFormed", "HouseholdMemberAdded",
     "HouseholdRelationshipRecorded", "BirthRecorded", "DeathRecorded", "MarriageRecorded", "MemberArrived",
     "MemberDeparted", "HouseholdSplit", "FocalPersonChanged", "BorderReferralReceived", "ReferralRegistered",

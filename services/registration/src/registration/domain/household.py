@@ -12,6 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Iterable
 
+from pana_kit.documents import from_document, to_jsonable
 from pana_kit.domain import Aggregate, InvalidInput, NotFound, RuleViolation
 
 from .events import (
@@ -296,27 +297,12 @@ class Household(Aggregate):
     # --- document round trip --------------------------------------------------------------
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "household_id": self.household_id, "focal_person_id": self.focal_person_id,
-            "split_from": self.split_from,
-            "members": [
-                {"person_id": m.person_id, "relationship": m.relationship.value, "joined_on": m.joined_on.isoformat(),
-                 "state": m.state.value, "left_on": m.left_on.isoformat() if m.left_on else None}
-                for m in self.members.values()
-            ],
-            "relations": [{"person_id": r.person_id, "kind": r.kind.value, "related_person_id": r.related_person_id}
-                          for r in self.relations],
-        }
+        # Members are stored as a list, in the order they joined, not keyed by person.
+        return to_jsonable(self) | {"members": to_jsonable(list(self.members.values()))}
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "Household":
-        members = {
-            m["person_id"]: Member(m["person_id"], Relationship(m["relationship"]), date.fromisoformat(m["joined_on"]),
-                                   MemberState(m["state"]), date.fromisoformat(m["left_on"]) if m.get("left_on") else None)
-            for m in doc["members"]
-        }
-        relations = [Relation(r["person_id"], RelationKind(r["kind"]), r["related_person_id"]) for r in doc.get("relations", ())]
-        return cls(doc["household_id"], doc["focal_person_id"], members, relations, doc.get("split_from"))
+        return from_document(cls, doc | {"members": {m["person_id"]: m for m in doc["members"]}})
 
 
 def check_household(document: dict[str, Any], *, formed_on: date) -> Household:

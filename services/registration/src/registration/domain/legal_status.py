@@ -11,7 +11,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Iterable
 
-from pana_kit.domain import InvalidInput
+from pana_kit.domain import Aggregate, InvalidInput
 
 from .events import LegalStatusChanged
 
@@ -171,3 +171,18 @@ def status_changes(before: LegalStatusProjection | None, after: LegalStatusProje
         previous = after.history[i - 1].status.value if i > 0 else None
         events.append(LegalStatusChanged(after.person_id, previous, period.status.value, period.since, period.cause))
     return events
+
+
+@dataclass
+class PersonStatus(Aggregate):
+    """A person's legal status as its facts project it; re-projecting records each change (LegalStatusChanged)."""
+
+    person_id: str
+    projection: LegalStatusProjection | None = None
+
+    def reproject(self, facts: Iterable[StatusFact]) -> LegalStatusProjection:
+        after = project_legal_status(self.person_id, facts)
+        for change in status_changes(self.projection, after):
+            self.record(change)
+        self.projection = after
+        return after

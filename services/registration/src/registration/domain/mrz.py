@@ -7,7 +7,7 @@ field (rule `mrz_check_digit`, `extra["field"]`).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Sequence
 
@@ -45,12 +45,6 @@ class MachineReadableZone:
     sex: str  # M, F or X (unspecified)
     expiry_date: date | None
     optional_data: str
-
-    def to_document(self) -> dict:
-        doc = asdict(self)
-        doc["birth_date"] = self.birth_date.isoformat() if self.birth_date else None
-        doc["expiry_date"] = self.expiry_date.isoformat() if self.expiry_date else None
-        return doc
 
 
 def _verify(field_name: str, value: str, digit: str) -> None:

@@ -8,12 +8,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Callable
 
+from pana_kit.documents import from_document, not_stored, to_document
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation
 
 from .countries import CITIZENSHIP_CODES, ISO_ALPHA3, NO_CITIZENSHIP, UNDETERMINED
 from .documents import BirthDatePrecision, IdentityDocument, check_birth_before_issue
 from .events import (
-    BiometricsEnrolled, DuplicateOverridden, IdentityDocumentRecorded, PersonRegistered, PersonsMerged,
+    BiometricsEnrolled, BirthReported, DuplicateOverridden, IdentityDocumentRecorded, PersonRegistered, PersonsMerged,
     PersonUpdated, SpecificNeedsChanged,
 )
 from .names import script_of, transliterate
@@ -223,18 +224,25 @@ class Person(Aggregate):
     birth_certificate_number: str | None = None
     version: int = 1
     history: list[ChangeEntry] = field(default_factory=list)
+    # The register's row holds these, not the document: set at registration and when loaded.
+    registration_number: str | None = not_stored(default=None, compare=False)
+    office: str | None = not_stored(default=None, compare=False)
+    household_id: str | None = not_stored(default=None, compare=False)
+    legal_status: str | None = not_stored(default=None, compare=False)  # the projection's current value
 
     # --- commands -----------------------------------------------------------------
 
     @classmethod
     def register(cls, *, person_id: str, registered_by: str, now: datetime,
-                 identity_documents: list[IdentityDocument] = (), **details: Any) -> "Person":
+                 identity_documents: list[IdentityDocument] = (), registration_number: str | None = None,
+                 office: str | None = None, household_id: str | None = None, **details: Any) -> "Person":
         """Register a person. `details` are the keys of `FIELDS`; given and family name required."""
         values = _validated(details)
         for required in ("given_name", "family_name"):
             if not values.get(required):
                 raise InvalidInput(f"{required} is required", rule="name_required", extra={"field": required})
-        person = cls(person_id=person_id, registered_at=now, **values)
+        person = cls(person_id=person_id, registered_at=now, **values, registration_number=registration_number,
+                     office=office, household_id=household_id)
         person._store_latin({p for p in _NAME_PARTS if not values.get(f"{p}_latin")})
         for doc in identity_documents:
             check_birth_before_issue(person.birth_date, person.birth_date_precision, doc)
@@ -242,8 +250,13 @@ class Person(Aggregate):
         person.history.append(ChangeEntry(registered_by, now, "registration", ("*",)))
         person.record(PersonRegistered(person_id, now, registered_by, person.given_name, person.family_name,
                                        person.birth_date, person.sex.value,
-                                       tuple(sorted(n.value for n in person.specific_needs))))
+                                       tuple(sorted(n.value for n in person.specific_needs)),
+                                       registration_number, office, household_id))
         return person
+
+    def report_birth(self, report: BirthReported) -> None:
+        """This newly registered child's birth goes to the civil registry (whatever the parents' status)."""
+        self.record(report)
 
     def update(self, changes: dict[str, Any], *, changed_by: str, reason: str, now: datetime) -> tuple[str, ...]:
         """Apply a partial update; returns the fields that actually changed (history + event)."""
@@ -371,46 +384,11 @@ class Person(Aggregate):
     # --- document round trip -------------------------------------------------------------
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "person_id": self.person_id,
-            "registered_at": self.registered_at.isoformat(),
-            **{k: _plain(getattr(self, k)) for k in FIELDS},
-            "name_script": self.name_script,
-            "biometric_reference": self.biometric_reference,
-            "identity_documents": [d.to_document() for d in self.identity_documents],
-            "date_of_death": self.date_of_death.isoformat() if self.date_of_death else None,
-            "merged_into": self.merged_into,
-            "iin": self.iin,
-            "birth_certificate_number": self.birth_certificate_number,
-            "version": self.version,
-            "history": [
-                {"changed_by": h.changed_by, "changed_at": h.changed_at.isoformat(), "reason": h.reason,
-                 "fields": list(h.fields), "previous": h.previous}
-                for h in self.history
-            ],
-        }
+        return to_document(self)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "Person":
-        values = _validated({k: doc[k] for k in FIELDS if k in doc})
-        return cls(
-            person_id=doc["person_id"],
-            registered_at=datetime.fromisoformat(doc["registered_at"]),
-            **values,
-            name_script=doc.get("name_script", "latin"),
-            biometric_reference=doc.get("biometric_reference"),
-            identity_documents=[IdentityDocument.from_document(d) for d in doc.get("identity_documents", ())],
-            date_of_death=_date_or_none(doc.get("date_of_death")),
-            merged_into=doc.get("merged_into"),
-            iin=doc.get("iin"),
-            birth_certificate_number=doc.get("birth_certificate_number"),
-            version=doc.get("version", 1),
-            history=[
-                ChangeEntry(h["changed_by"], datetime.fromisoformat(h["changed_at"]), h["reason"],
-                            tuple(h["fields"]), h.get("previous", {}))
-                for h in doc.get("history", ())
-            ],
-        )
+        return from_document(cls, doc)
 
 
 def _validated(values: dict[str, Any]) -> dict[str, Any]:

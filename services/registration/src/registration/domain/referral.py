@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
+from pana_kit.documents import from_document, to_document
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation
 
 from .events import BorderReferralReceived, ReferralRegistered
@@ -55,7 +56,7 @@ class BorderReferral(Aggregate):
         referral.record(BorderReferralReceived(referral_id, crossing_point, referred_at, irregular_entry, due))
         return referral
 
-    def register(self, *, person_id: str, registered_at: datetime) -> None:
+    def register(self, *, person_id: str, registered_at: datetime, office: str | None = None) -> None:
         """Link the registered person. Lateness is recorded, never a reason to refuse."""
         if self.person_id is not None:
             raise RuleViolation("referral_registered_once",
@@ -65,7 +66,7 @@ class BorderReferral(Aggregate):
         self.person_id, self.registered_at = person_id, registered_at
         self.late = registered_at.date() > self.registration_due
         hours = self.time_to_registration.total_seconds() / 3600
-        self.record(ReferralRegistered(self.referral_id, person_id, registered_at, self.late, round(hours, 2)))
+        self.record(ReferralRegistered(self.referral_id, person_id, registered_at, self.late, round(hours, 2), office))
 
     def is_overdue(self, today: date) -> bool:
         return self.person_id is None and today > self.registration_due
@@ -75,24 +76,11 @@ class BorderReferral(Aggregate):
         return self.registered_at - self.referred_at if self.registered_at else None
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "referral_id": self.referral_id, "crossing_point": self.crossing_point,
-            "referred_at": self.referred_at.isoformat(), "arrived_on": self.arrived_on.isoformat(),
-            "irregular_entry": self.irregular_entry, "statement": vars(self.statement).copy(),
-            "registration_due": self.registration_due.isoformat(), "referred_by": self.referred_by,
-            "provisional_details": self.provisional_details, "person_id": self.person_id,
-            "registered_at": self.registered_at.isoformat() if self.registered_at else None, "late": self.late,
-        }
+        return to_document(self)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "BorderReferral":
-        return cls(
-            doc["referral_id"], doc["crossing_point"], datetime.fromisoformat(doc["referred_at"]),
-            date.fromisoformat(doc["arrived_on"]), doc["irregular_entry"], BorderStatement(**doc["statement"]),
-            date.fromisoformat(doc["registration_due"]), doc["referred_by"], doc.get("provisional_details", {}),
-            doc.get("person_id"),
-            datetime.fromisoformat(doc["registered_at"]) if doc.get("registered_at") else None, doc.get("late"),
-        )
+        return from_document(cls, doc)
 
 
 def overdue_referrals(referrals: Iterable[BorderReferral], today: date) -> list[BorderReferral]:

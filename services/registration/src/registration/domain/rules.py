@@ -1,4 +1,4 @@
-"""The registration service's rules: every period and threshold DOMAIN.md gives as a default."""
+"""The registration service's rules: every period and threshold docs/domain.md ("Registration") gives as a default."""
 
 from __future__ import annotations
 

@@ -6,17 +6,21 @@ import secrets
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, func, select, update
+from datetime import date
 
-from pana_kit.domain import NotFound
-from pana_kit.errors import Problem
+from sqlalchemy import and_, delete, func, or_, select, update
+
+from pana_kit.domain import NotFound, StaleVersion
+from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
 from ..domain import (
-    BorderReferral, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
+    BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
     blocking_keys, document_number,
 )
 from ..domain.names import match_key
-from .tables import BlockingKeyRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow
+from .tables import (
+    BlockingKeyRow, DuplicateReviewRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow,
+)
 
 # Bounded candidate query: a blocking key shared by more people than this is too common to help.
 
@@ -49,31 +53,54 @@ class Persons:
             raise NotFound(f"no person {person_id}")
         return row
 
-    async def get(self, person_id: str) -> tuple[Person, int]:
+    async def fresh_row(self, person_id: str) -> PersonRow:
+        """The row as this transaction last wrote it (columns other commands keep: status, household)."""
         row = await self.get_row(person_id)
-        return Person.from_document(row.document), row.version
-
-    async def add(self, person: Person, *, office: str | None, prefix: str) -> PersonRow:
-        now = _now()
-        row = PersonRow(
-            person_id=person.person_id, registration_number=await self._new_registration_number(prefix, now),
-            **search_columns(person), office=office, version=1,
-            document=person.to_document(), created_at=now, updated_at=now,
-        )
-        self.session.add(row)
-        await self.index(person)
+        await self.session.refresh(row)
         return row
 
-    async def save(self, person: Person, expected_version: int, **columns) -> int:
-        """Write the new state if nobody else did in between (optimistic concurrency)."""
+    async def find_row(self, person_id: str) -> PersonRow | None:
+        return await self.session.get(PersonRow, person_id)
+
+    async def load(self, person_id: str) -> tuple[Person, int]:
+        row = await self.get_row(person_id)
+        return self.person_of(row), row.version
+
+    @staticmethod
+    def person_of(row: PersonRow) -> Person:
+        person = Person.from_document(row.document)
+        person.registration_number, person.office = row.registration_number, row.office
+        person.household_id, person.legal_status = row.household_id, row.legal_status
+        return person
+
+    async def new_registration_number(self, prefix: str) -> str:
+        return await self._new_registration_number(prefix, _now())
+
+    async def add(self, person: Person) -> int:
+        """Store a newly registered person (its number drawn with `new_registration_number`)."""
+        now = _now()
+        self.session.add(PersonRow(
+            person_id=person.person_id, registration_number=person.registration_number, **search_columns(person),
+            office=person.office, household_id=person.household_id, version=1, document=person.to_document(),
+            created_at=now, updated_at=now,
+        ))
+        await self.index(person)
+        return 1
+
+    async def save(self, person: Person, expected_version: int) -> int:
+        """Write the new state if nobody else did in between (optimistic concurrency).
+
+        A command that recorded nothing changed nothing: the version stays."""
+        if not person.pending_events:
+            return expected_version
         result = await self.session.execute(
             update(PersonRow)
             .where(PersonRow.person_id == person.person_id, PersonRow.version == expected_version)
             .values(version=expected_version + 1, updated_at=_now(), document=person.to_document(),
-                    **(search_columns(person) | columns))
+                    household_id=person.household_id, legal_status=person.legal_status, **search_columns(person))
         )
         if result.rowcount != 1:
-            raise Problem(412, "the person changed since it was read; read it again and reapply your change")
+            raise StaleVersion("the person changed since it was read; read it again and reapply your change")
         await self.index(person)
         return expected_version + 1
 
@@ -98,6 +125,35 @@ class Persons:
         rows = (await self.session.execute(select(PersonRow).where(PersonRow.person_id.in_(ids)))).scalars()
         return [Person.from_document(r.document) for r in rows if r.person_id != record.person_id]
 
+    async def everyone(self) -> list[Person]:
+        """The whole register (statistics count it)."""
+        return [Person.from_document(d) for d in (await self.session.execute(select(PersonRow.document))).scalars()]
+
+    # Without a name, a search lists in person id order; cursor {"after": id} as issued since search began.
+    BY_ID = Keyset(Key("after", PersonRow.person_id))
+
+    async def search(self, *, name_keys: set[str] | None, document_number: str | None, pool: int, cursor: dict | None,
+                     limit: int, **columns: str | None) -> Page[PersonRow] | list[PersonRow]:
+        """Rows matching every filter given. With `name_keys`, the (unordered, bounded) pool sharing a name key,
+        for the caller to rank; else a page in id order."""
+        query = select(PersonRow)
+        for column, value in columns.items():
+            if not value:
+                continue
+            if column == "specific_need":
+                query = query.where(PersonRow.specific_needs.like(f"%|{value}|%"))
+            else:
+                query = query.where(getattr(PersonRow, column) == value)
+        if document_number:
+            ids = await self.ids_sharing_keys([f"d:{document_number.strip().upper()}"], pool)
+            query = query.where(PersonRow.person_id.in_(ids))
+        if name_keys is None and cursor and not (isinstance(cursor.get("after"), str) and len(cursor["after"]) <= 64):
+            raise InvalidCursor()
+        if name_keys is not None:
+            ids = await self.ids_sharing_keys(name_keys, pool)
+            return list((await self.session.execute(query.where(PersonRow.person_id.in_(ids)))).scalars())
+        return await self.BY_ID.page(self.session, query, cursor=cursor, limit=limit)
+
     async def ids_sharing_keys(self, keys, limit: int) -> list[str]:
         """Person ids indexed under any of `keys`, most shared keys first, at most `limit`."""
         keys = sorted({k[:220] for k in keys})
@@ -121,32 +177,100 @@ class Referrals:
     def __init__(self, session):
         self.session = session
 
-    def add(self, referral: BorderReferral) -> ReferralRow:
-        row = ReferralRow(
+    # Cursor keys as issued since the list began: {"due", "id"}.
+    ORDER = Keyset(Key("due", ReferralRow.registration_due), Key("id", ReferralRow.referral_id))
+
+    async def add(self, referral: BorderReferral) -> int:
+        self.session.add(ReferralRow(
             referral_id=referral.referral_id, person_id=referral.person_id, crossing_point=referral.crossing_point,
             referred_at=referral.referred_at, registration_due=referral.registration_due,
             registered_at=referral.registered_at, late=referral.late, document=referral.to_document(),
-        )
-        self.session.add(row)
-        return row
+        ))
+        return 1
+
+    async def page(self, *, overdue: bool, registered: bool | None, today: date, cursor: dict | None,
+                   limit: int) -> Page[BorderReferral]:
+        """By due date; `overdue`: not registered and past the due date."""
+        query = select(ReferralRow)
+        if overdue:
+            query = query.where(ReferralRow.person_id.is_(None), ReferralRow.registration_due < today)
+        if registered is True:
+            query = query.where(ReferralRow.person_id.is_not(None))
+        elif registered is False:
+            query = query.where(ReferralRow.person_id.is_(None))
+        page = await self.ORDER.page(self.session, query, cursor=cursor, limit=limit)
+        return Page([BorderReferral.from_document(row.document) for row in page.items], page.next_cursor)
+
+
+class DuplicateReviews:
+    """The review queue; a review's version is its state (its ETag names the state it was read in)."""
+
+    # Cursor keys as issued since the queue began: {"t", "id"}.
+    ORDER = Keyset(Key("t", DuplicateReviewRow.created_at), Key("id", DuplicateReviewRow.review_id))
+
+    def __init__(self, session):
+        self.session = session
+
+    async def find(self, review_id: str) -> DuplicateReviewRow | None:
+        return await self.session.get(DuplicateReviewRow, review_id)
+
+    async def load(self, review_id: str) -> tuple[DuplicateReview, str]:
+        row = await self.find(review_id)
+        if row is None:
+            raise NotFound(f"no duplicate review {review_id}")
+        return DuplicateReview(row.review_id, row.person_id, row.candidate_person_id, row.state), row.state
+
+    async def save(self, review: DuplicateReview, expected_state: str) -> str:
+        result = await self.session.execute(update(DuplicateReviewRow).where(
+            DuplicateReviewRow.review_id == review.review_id, DuplicateReviewRow.state == expected_state)
+            .values(state=review.state))
+        if result.rowcount != 1:
+            raise StaleVersion("the review changed since it was read; read it again")
+        return review.state
+
+    async def merged(self, a: str, b: str) -> None:
+        """The pair's open reviews, either way round, end as merged."""
+        pair = or_(and_(DuplicateReviewRow.person_id == a, DuplicateReviewRow.candidate_person_id == b),
+                   and_(DuplicateReviewRow.person_id == b, DuplicateReviewRow.candidate_person_id == a))
+        await self.session.execute(update(DuplicateReviewRow).where(pair, DuplicateReviewRow.state == "open")
+                                   .values(state="merged"))
+
+    async def page(self, *, state: str, person_id: str | None, cursor: dict | None,
+                   limit: int) -> Page[DuplicateReviewRow]:
+        """Oldest first."""
+        query = select(DuplicateReviewRow).where(DuplicateReviewRow.state == state)
+        if person_id:
+            query = query.where(or_(DuplicateReviewRow.person_id == person_id,
+                                    DuplicateReviewRow.candidate_person_id == person_id))
+        return await self.ORDER.page(self.session, query, cursor=cursor, limit=limit)
+
+    def add_found(self, person_id: str, found, likely, *, override_reason: str | None, now: datetime) -> None:
+        """Queue every candidate for review; the likely duplicates an officer overrode are closed as such."""
+        for c in found:
+            self.session.add(DuplicateReviewRow(
+                review_id=str(uuid.uuid4()), person_id=person_id, candidate_person_id=c.person_id,
+                score=c.score, reasons=list(c.reasons), state="overridden" if c in likely else "open",
+                override_reason=override_reason if c in likely else None, created_at=now))
 
 
 class Households:
     def __init__(self, session):
         self.session = session
 
-    async def get(self, household_id: str) -> tuple[Household, int]:
+    async def find_row(self, household_id: str) -> HouseholdRow | None:
+        return await self.session.get(HouseholdRow, household_id)
+
+    async def load(self, household_id: str) -> tuple[Household, int]:
         row = await self.session.get(HouseholdRow, household_id)
         if row is None:
             raise NotFound(f"no household {household_id}")
         return Household.from_document(row.document), row.version
 
-    def add(self, household: Household) -> HouseholdRow:
+    async def add(self, household: Household) -> int:
         now = _now()
-        row = HouseholdRow(household_id=household.household_id, focal_person_id=household.focal_person_id, version=1,
-                           document=household.to_document(), created_at=now, updated_at=now)
-        self.session.add(row)
-        return row
+        self.session.add(HouseholdRow(household_id=household.household_id, focal_person_id=household.focal_person_id,
+                                      version=1, document=household.to_document(), created_at=now, updated_at=now))
+        return 1
 
     async def save(self, household: Household, expected_version: int) -> int:
         result = await self.session.execute(
@@ -156,7 +280,7 @@ class Households:
                     document=household.to_document())
         )
         if result.rowcount != 1:
-            raise Problem(412, "the household changed since it was read; read it again and reapply your change")
+            raise StaleVersion("the household changed since it was read; read it again and reapply your change")
         return expected_version + 1
 
 
@@ -176,14 +300,24 @@ class StatusFacts:
         await self.session.flush()
         return True
 
+    async def known_on(self, on: date) -> dict[str, list[StatusFact]]:
+        """Every person's facts that had happened by `on` (for statistics)."""
+        facts: dict[str, list[StatusFact]] = {}
+        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.occurred_on <= on))).scalars()
+        for r in rows:
+            facts.setdefault(r.person_id, []).append(StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id,
+                                                                r.sequence))
+        return facts
+
     async def of(self, person_id: str) -> list[StatusFact]:
         rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.person_id == person_id))).scalars()
         return [StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id, r.sequence) for r in rows]
 
 
 class IssuedDocuments:
-    def __init__(self, session):
+    def __init__(self, session, *, source_key: str | None = None):
         self.session = session
+        self.source_key = source_key  # the request a new document answers (issued once per request)
 
     async def new_number(self, kind: str, year: int) -> str:
         # Random serial, not sequential: a number must not lead to its neighbours.
@@ -193,25 +327,38 @@ class IssuedDocuments:
                                                .where(IssuedDocumentRow.document_number == number))).first():
                 return number
 
-    async def by_source(self, source_key: str) -> IssuedDocumentRow | None:
-        return (await self.session.execute(select(IssuedDocumentRow)
-                                           .where(IssuedDocumentRow.source_event_id == source_key))).scalars().first()
+    async def issued_for(self, source_key: str) -> bool:
+        return (await self.session.execute(select(IssuedDocumentRow.document_id)
+                                           .where(IssuedDocumentRow.source_event_id == source_key))).first() is not None
 
-    async def by_number(self, number: str) -> IssuedDocumentRow | None:
-        return (await self.session.execute(select(IssuedDocumentRow)
-                                           .where(IssuedDocumentRow.document_number == number))).scalar_one_or_none()
+    async def by_number(self, number: str) -> IssuedDocument | None:
+        row = (await self.session.execute(select(IssuedDocumentRow)
+                                          .where(IssuedDocumentRow.document_number == number))).scalar_one_or_none()
+        return self._document(row) if row else None
 
-    async def live_of(self, person_id: str) -> list[IssuedDocumentRow]:
-        return list((await self.session.execute(select(IssuedDocumentRow).where(
-            IssuedDocumentRow.holder_person_id == person_id, IssuedDocumentRow.state == "issued"))).scalars())
+    async def find(self, document_id: str) -> IssuedDocument | None:
+        row = await self.session.get(IssuedDocumentRow, document_id)
+        return self._document(row) if row else None
 
-    def add(self, document: IssuedDocument, source_key: str | None) -> IssuedDocumentRow:
-        row = IssuedDocumentRow(document_id=str(uuid.uuid4()), document_number=document.document_number,
-                                kind=document.kind.value, holder_person_id=document.holder_person_id,
-                                state=document.state.value, source_event_id=source_key,
-                                document=document.to_document(), created_at=_now())
-        self.session.add(row)
-        return row
+    async def live_of(self, person_id: str) -> list[IssuedDocument]:
+        rows = (await self.session.execute(select(IssuedDocumentRow).where(
+            IssuedDocumentRow.holder_person_id == person_id, IssuedDocumentRow.state == "issued"))).scalars()
+        return [self._document(row) for row in rows]
 
-    def save(self, row: IssuedDocumentRow, document: IssuedDocument) -> None:
+    async def add(self, document: IssuedDocument) -> int:
+        document.document_id = str(uuid.uuid4())
+        self.session.add(IssuedDocumentRow(
+            document_id=document.document_id, document_number=document.document_number, kind=document.kind.value,
+            holder_person_id=document.holder_person_id, state=document.state.value, source_event_id=self.source_key,
+            document=document.to_document(), created_at=_now()))
+        return 1
+
+    async def save(self, document: IssuedDocument) -> None:
+        row = await self.session.get(IssuedDocumentRow, document.document_id)
         row.state, row.document = document.state.value, document.to_document()
+
+    @staticmethod
+    def _document(row: IssuedDocumentRow) -> IssuedDocument:
+        document = IssuedDocument.from_document(row.document)
+        document.document_id = row.document_id
+        return document

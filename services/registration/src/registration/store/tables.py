@@ -7,10 +7,15 @@ from typing import Any, Optional
 
 import sqlalchemy
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, Integer, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from pana_kit.tables import table_base
+
+# registration's own metadata: statelessness has a `persons` table too.
+Base = table_base("registration")
 
 
-class PersonRow(SQLModel, table=True):
+class PersonRow(Base, table=True):
     __tablename__ = "persons"
     __table_args__ = (
         Index("ix_persons_family_key", "family_name_key"),
@@ -37,7 +42,7 @@ class PersonRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class ReferralRow(SQLModel, table=True):
+class ReferralRow(Base, table=True):
     __tablename__ = "border_referrals"
     __table_args__ = (Index("ix_referrals_open_due", "person_id", "registration_due"),)
 
@@ -51,7 +56,7 @@ class ReferralRow(SQLModel, table=True):
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
-class HouseholdRow(SQLModel, table=True):
+class HouseholdRow(Base, table=True):
     __tablename__ = "households"
     __table_args__ = (Index("ix_households_focal", "focal_person_id"),)
 
@@ -63,7 +68,7 @@ class HouseholdRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class BlockingKeyRow(SQLModel, table=True):
+class BlockingKeyRow(Base, table=True):
     """Duplicate-matching index: a person is compared only with those sharing a key."""
 
     __tablename__ = "person_blocking_keys"
@@ -73,7 +78,7 @@ class BlockingKeyRow(SQLModel, table=True):
     person_id: str = Field(sa_column=Column(String(64), primary_key=True))
 
 
-class StatusFactRow(SQLModel, table=True):
+class StatusFactRow(Base, table=True):
     """Facts from rsd and statelessness behind a person's legal status (replayed by the projection)."""
 
     __tablename__ = "status_facts"
@@ -87,7 +92,7 @@ class StatusFactRow(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class IssuedDocumentRow(SQLModel, table=True):
+class IssuedDocumentRow(Base, table=True):
     __tablename__ = "issued_documents"
     __table_args__ = (Index("ix_issued_documents_holder", "holder_person_id"),)
 
@@ -101,7 +106,7 @@ class IssuedDocumentRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class DuplicateReviewRow(SQLModel, table=True):
+class DuplicateReviewRow(Base, table=True):
     """A pair of records that may be one person, waiting for an officer's review."""
 
     __tablename__ = "duplicate_reviews"

@@ -1,0 +1,96 @@
+"""Legal status and issued documents: system commands from what rsd, statelessness and the civil
+registry publish (`handlers.py`). A fact or a document is keyed by what it is, so a repeat under another
+event id changes nothing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Callable
+
+from pana_kit.application import ANY_VERSION, emit_recorded, run_command, run_creation
+from pana_kit.domain import DomainError, NotFound, utcnow
+
+from ..domain import (
+    FactKind, IssuedDocument, IssuedDocumentKind, Person, RegistrationRules, StatusFact, project_legal_status,
+    revoke_when_status_ends,
+)
+from ..domain import extend_asylum_seeker_certificate as extend_certificate
+from ..domain.legal_status import PersonStatus
+from ..publishing import publish
+from ..store.repository import IssuedDocuments, Persons, StatusFacts
+
+# Under the handlers' name: these warnings are about consumed events.
+log = logging.getLogger("registration.handlers")
+
+
+async def registered_person(uow, person_id: str) -> Person | None:
+    row = await Persons(uow.session).find_row(person_id)
+    if row is None:
+        log.warning("event for a person not in the register: %s", person_id)
+        return None
+    return Persons.person_of(row)
+
+
+async def add_status_fact(uow, person_id: str, kind: FactKind, on: date, source: str) -> None:
+    """Add a fact, re-project the status, publish the change and revoke what the status no longer backs."""
+    persons = Persons(uow.session)
+    row = await persons.find_row(person_id)
+    if row is None:
+        log.warning("status fact for a person not in the register: %s", person_id)
+        return
+    facts = StatusFacts(uow.session)
+    status = PersonStatus(person_id, project_legal_status(person_id, await facts.of(person_id)))
+    if not await facts.add(person_id, StatusFact(kind, on, source)):
+        return
+    after = status.reproject(await facts.of(person_id))
+    emit_recorded(uow, status, publish)
+    if after.status.value != row.legal_status:
+        await persons.set_columns(person_id, legal_status=after.status.value)
+    docs = IssuedDocuments(uow.session)
+    for document in revoke_when_status_ends(await docs.live_of(person_id), current_status=after.status.value, on=on,
+                                            reason=f"status is now {after.status.value}"):
+        await docs.save(document)
+        emit_recorded(uow, document, publish)
+
+
+async def issue_document(uow, holder: Person, kind: IssuedDocumentKind, on: date, key: str,
+                         make: Callable[[str], IssuedDocument]) -> IssuedDocument | None:
+    """Issue once per request (`key`); a request the rules refuse is logged, not retried forever."""
+    docs = IssuedDocuments(uow.session, source_key=key)
+    if await docs.issued_for(key):
+        return None
+    number = await docs.new_number(kind, on.year)
+    try:
+        document = make(number)
+    except DomainError as exc:  # a child's own certificate, say
+        log.warning("no %s for %s: %s (%s)", kind.value, holder.person_id, exc.detail, exc.rule)
+        return None
+    await run_creation(uow, docs, document, document.document_number, publish=publish)
+    return document
+
+
+async def extend_asylum_seeker_certificate(uow, holder: Person, on: date, key: str, rules: RegistrationRules) -> bool:
+    """A new certificate replacing the live one; False when there is none to extend."""
+    docs = IssuedDocuments(uow.session)
+    live = [d for d in await docs.live_of(holder.person_id) if d.kind is IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE]
+    previous = max(live, key=lambda d: d.issued_on, default=None)
+    if previous is None or previous.replaced_by:
+        return False
+
+    def extend(number: str) -> IssuedDocument:
+        return extend_certificate(previous, number=number, extended_on=on, rules=rules)
+    if await issue_document(uow, holder, IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, on, key, extend):
+        await docs.save(previous)
+    return True
+
+
+async def record_civil_registration(uow, person_id: str, *, certificate_number: str, iin: str | None) -> None:
+    """The child's birth certificate number and IIN, as the civil registry holds them."""
+    try:
+        await run_command(uow, Persons(uow.session), person_id,
+                          lambda person: person.record_civil_registration(certificate_number=certificate_number,
+                                                                          iin=iin, now=utcnow()),
+                          if_match=ANY_VERSION, publish=publish)
+    except NotFound:
+        log.warning("birth registration for unknown person %s", person_id)
