@@ -8,10 +8,13 @@ root `tests/` folder instead.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
+import time
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable
 
 import httpx
 from fastapi import FastAPI
@@ -79,6 +82,51 @@ async def service_harness(create: Callable[[ServiceSettings], FastAPI], settings
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:
             yield ServiceHarness(app, client)
+
+
+# -- waiting for an effect ----------------------------------------------------------------------
+# A test waits on the condition it needs, never for a fixed time: the deadline only bounds a failure
+# (generous, for a busy two-core machine), the interval is the pace of the polling.
+
+
+def wait_for(probe: Callable[[], Any], *, timeout: float = 60.0, interval: float = 0.2, what: str = "condition",
+             retry_on: tuple[type[BaseException], ...] = (httpx.HTTPError,)) -> Any:
+    """Poll `probe` until it returns something truthy and return that; fail with its last value otherwise.
+
+    Exceptions of `retry_on` (by default a failed HTTP call: the server may be busy or restarting) count as
+    "not yet"; any other exception, an assertion included, fails at once.
+    """
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = probe()
+        except retry_on as exc:
+            last = exc
+        if last and not isinstance(last, BaseException):
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+        time.sleep(interval)
+
+
+async def eventually(probe: Callable[[], Any], *, timeout: float = 60.0, interval: float = 0.02,
+                     what: str = "condition", retry_on: tuple[type[BaseException], ...] = ()) -> Any:
+    """`wait_for` inside an event loop: `probe` may be a plain or an async function; the loop keeps running."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = probe()
+            if inspect.isawaitable(last):
+                last = await last
+        except retry_on as exc:
+            last = exc
+        if last and not isinstance(last, BaseException):
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+        await asyncio.sleep(interval)
 
 
 def event_topic(event: type[Event] | Event) -> str:
