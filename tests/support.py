@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
 from pana_kit.auth import mint_dev_token
 from pana_kit.settings import ServiceSettings
+from pana_kit.testing import wait_for  # noqa: F401 - the one way a cross-service test waits for an effect
 
 
 def chosen_broker() -> str:
@@ -41,21 +41,6 @@ def all_powerful_headers() -> dict[str, str]:
     return headers("supervisor", purpose="audit", roles=list(ROLE_SCOPES), scope=" ".join(SCOPES), subject="fuzzer")
 
 
-def wait_for(probe: Callable[[], Any], *, timeout: float = 60.0, interval: float = 0.2, what: str = "condition") -> Any:
-    """Poll until `probe` returns something truthy; fail with the last value otherwise."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = probe()
-        except httpx.HTTPError as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-
-
 def referral_body(i: int = 0, **overrides) -> dict[str, Any]:
     body = {
         "given_name": f"Aziz{chr(97 + i % 26)}", "family_name": f"Karimov{i}", "birth_date": "1990-04-12",
@@ -83,8 +68,12 @@ def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, list[t
     asyncio.run(go())
 
 
-def read_topic(bootstrap: str, topic: str, *, timeout: float = 5.0) -> list:
-    """Every record currently in a topic (from the beginning), without joining a group."""
+def read_topic(bootstrap: str, topic: str, *, timeout: float = 120.0) -> list:
+    """Every record currently in a topic (from the beginning), without joining a group.
+
+    Reads up to the end offsets taken when it starts; `timeout` only bounds a failure (a
+    partial read would pass a test that asserts something is absent, so it is an error).
+    """
     import asyncio
 
     from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -112,7 +101,9 @@ def read_topic(bootstrap: str, topic: str, *, timeout: float = 5.0) -> list:
                         return True
                 return False
 
-            while loop.time() < deadline and await behind():
+            while await behind():
+                if loop.time() > deadline:
+                    raise AssertionError(f"read {len(out)} records of {topic} in {timeout}s, not to its end {ends}")
                 batch = await consumer.getmany(timeout_ms=500)
                 for records in batch.values():
                     out.extend(records)
@@ -121,3 +112,51 @@ def read_topic(bootstrap: str, topic: str, *, timeout: float = 5.0) -> list:
             await consumer.stop()
 
     return asyncio.run(go())
+
+
+async def _group_offsets(bootstrap: str, group: str, topics: list[str]) -> tuple[int, int]:
+    """(records committed by `group`, records on `topics`), summed over the partitions."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=20000)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=20000)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        done = total = 0
+        for topic in topics:
+            parts = consumer.partitions_for_topic(topic)
+            if not parts:
+                await consumer._client.force_metadata_update()
+                parts = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in parts]
+            ends = await consumer.end_offsets(tps)
+            for tp in tps:
+                meta = committed.get(tp)
+                done += meta.offset if meta is not None and meta.offset >= 0 else 0
+                total += ends[tp]
+        return done, total
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+    """Records not yet committed by `group` on `topics` (0 = it has handled everything on them now).
+
+    The group commits an offset only after the record's effect, so lag 0 right after producing means
+    what was produced has been handled, whatever partition it went to.
+    """
+    import asyncio
+
+    done, total = asyncio.run(_group_offsets(bootstrap, group, topics))
+    return total - done
+
+
+def group_committed(bootstrap: str, group: str, topics: list[str]) -> int:
+    """Records `group` has committed on `topics`: how far it has got, without paging its results."""
+    import asyncio
+
+    return asyncio.run(_group_offsets(bootstrap, group, topics))[0]

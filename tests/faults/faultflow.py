@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import httpx
-from support import headers, read_topic, referral_body
+from support import group_committed, group_lag, headers, read_topic, referral_body  # noqa: F401 - tests import them from here
 
 from pana_events import Envelope, to_kafka
 from pana_events.events.registration import PersonRegistered, ReferralRegistered
@@ -222,46 +222,6 @@ def lodged_event_ids_by_person(bootstrap: str, person_ids: set[str]) -> dict[str
         if person_id in person_ids:
             out.setdefault(person_id, set()).add(hdrs["ce_id"].decode())
     return out
-
-
-async def _group_offsets(bootstrap: str, group: str, topics: list[str]) -> tuple[int, int]:
-    """(records committed by `group`, records on `topics`), summed over the partitions."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=20000)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=20000)
-    await admin.start()
-    await consumer.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-        done = total = 0
-        for topic in topics:
-            parts = consumer.partitions_for_topic(topic)
-            if not parts:
-                await consumer._client.force_metadata_update()
-                parts = consumer.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in parts]
-            ends = await consumer.end_offsets(tps)
-            for tp in tps:
-                meta = committed.get(tp)
-                done += meta.offset if meta is not None and meta.offset >= 0 else 0
-                total += ends[tp]
-        return done, total
-    finally:
-        await consumer.stop()
-        await admin.close()
-
-
-def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
-    """Records not yet committed by `group` on `topics` (0 = it has handled everything)."""
-    done, total = asyncio.run(_group_offsets(bootstrap, group, topics))
-    return total - done
-
-
-def group_committed(bootstrap: str, group: str, topics: list[str]) -> int:
-    """Records `group` has committed on `topics`: how far it has got, without paging its results."""
-    return asyncio.run(_group_offsets(bootstrap, group, topics))[0]
 
 
 @dataclass

@@ -266,7 +266,7 @@ def dead_letters(bootstrap: str, ids: set[str]) -> list[tuple[str, str, dict]]:
     """(group, poison id, headers) of every dead letter of ours in every group's dlq."""
     out = []
     for group in HANDLED:
-        for record in read_topic(bootstrap, f"{group}.dlq", timeout=30):
+        for record in read_topic(bootstrap, f"{group}.dlq"):
             hdrs = dict(record.headers or ())
             mark = hdrs.get(MARK, b"").decode()
             if mark in ids:
