@@ -276,12 +276,19 @@ def settle_and_count(stack, feeder: Feeder, *, name: str, repaired_at: float, ba
         except Exception:  # noqa: BLE001 - the broker may still be electing
             pass
         time.sleep(2)
+    # rsd publishes each lodged event from its outbox after storing the application: wait for them
+    # too, or a relay slower than this count reads as a loss.
+    lodged_deadline = time.monotonic() + 120 + feeder.n / 10
+    while True:
+        lodged = lodged_event_ids_by_person(stack.kafka_bootstrap, expected)
+        if expected <= lodged.keys() or time.monotonic() > lodged_deadline:
+            break
+        time.sleep(2)
     counts = applications_by_person(rsd)
     mine = {p: counts[p] for p in expected}
     # Applications for persons we do not know of (a referral registered twice) count as duplicates too.
     new_total = sum(counts.values()) - sum(baseline.values())
     strangers = new_total - sum(mine.values())
-    lodged = lodged_event_ids_by_person(stack.kafka_bootstrap, expected)
     duplicates = sum(c - 1 for c in mine.values() if c > 1) + max(strangers, 0) \
         + sum(len(ids) - 1 for ids in lodged.values() if len(ids) > 1)
     losses = sum(1 for p in expected if mine[p] == 0 or p not in lodged)

@@ -25,7 +25,7 @@ def test_single_broker_stopped_and_restarted_mid_stream(fault_stack):
     feeder = Feeder(stack.kafka_bootstrap, stack.url("registration"), FAULT_EVENTS, duration=DOWN_S + 20).start()
     feeder.wait_sent(FAULT_EVENTS // 4)
     kafka.stop()
-    time.sleep(DOWN_S)
+    time.sleep(DOWN_S)  # the fault's length, a window on purpose: the feeder keeps sending meanwhile
     kafka.start()
     repaired = time.monotonic()
     feeder.join()

@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 from faultflow import FAULT_EVENTS, Feeder, applications_by_person, settle_and_count
+from support import wait_for
 
 from pana_dev.launchers.ports import free_port
 from pana_dev.stack import HttpProcess, spec
@@ -43,13 +44,10 @@ def test_rsd_member_leaves_and_rejoins_the_group_mid_stream(fault_stack):
         feeder = Feeder(stack.kafka_bootstrap, stack.url("registration"), FAULT_EVENTS, duration=70).start()
         feeder.wait_sent(FAULT_EVENTS // 5)
         # Wait until the second member has really taken a share of the partitions.
-        deadline = time.monotonic() + 120
-        while handled(second) == 0:
-            assert time.monotonic() < deadline, "the second rsd never got a partition"
-            time.sleep(0.5)
-        before_leaving = handled(second)
+        before_leaving = wait_for(lambda: handled(second), timeout=120, interval=0.5,
+                                  what="the second rsd handling referrals (it got a partition)")
         second.stop()  # SIGTERM: leaves the group, partitions move to the first instance
-        time.sleep(5)
+        time.sleep(5)  # out of the group for a while on purpose: the first instance takes its partitions
         second.start(timeout=120)  # rejoins: partitions move back
         repaired = time.monotonic()
         feeder.join()

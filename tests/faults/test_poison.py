@@ -300,6 +300,15 @@ def check(stack, name: str, poisons: list[Poison], valids: list[Valid]) -> list:
         if expected <= {(g, i) for g, i, _ in letters}:
             break
         time.sleep(2)
+    # rsd publishes a lodged event from its outbox after storing the application, and registration and
+    # statelessness handle it after that: wait until they are on rsd.events, so the lag below covers them
+    # (else a relay slower than the check reads as an event those groups never handled).
+    referral_persons = {v.referral_person for v in valids if v.referral_person}
+    deadline = time.monotonic() + 180 + len(valids) / 5
+    while not referral_persons <= lodged_event_ids_by_person(bootstrap, referral_persons).keys():
+        if time.monotonic() > deadline:
+            break  # the checks below say what is missing
+        time.sleep(2)
     # Every group has read to the end of its topics: nothing more can arrive in a dlq.
     for group in HANDLED:
         topics = [t.name for t in TOPICS if group in t.consumers]
@@ -326,7 +335,6 @@ def check(stack, name: str, poisons: list[Poison], valids: list[Valid]) -> list:
             continue
         inbox = asyncio.run(_inbox(stack.postgres.dsn(group.replace("-", "_")), group, [v.event_id for v in mine]))
         handled_missing += [(group, v.event_id) for v in mine if v.event_id not in inbox]
-    referral_persons = {v.referral_person for v in valids if v.referral_person}
     counts = applications_by_person(stack.url("rsd"))
     apps_missing = [p for p in referral_persons if counts[p] == 0]
     apps_doubled = [p for p in referral_persons if counts[p] > 1]

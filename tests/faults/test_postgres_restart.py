@@ -24,7 +24,7 @@ def test_postgres_restarted_under_load(fault_stack):
     feeder = Feeder(stack.kafka_bootstrap, stack.url("registration"), FAULT_EVENTS, duration=30).start()
     feeder.wait_sent(FAULT_EVENTS // 3)
     postgres.stop()
-    time.sleep(DOWN_S)
+    time.sleep(DOWN_S)  # the fault's length, a window on purpose: the feeder keeps sending meanwhile
     postgres.start()
     repaired = time.monotonic()
     feeder.join()

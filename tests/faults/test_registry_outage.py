@@ -45,6 +45,7 @@ def test_registry_outage_queues_births_that_all_register_once(fault_stack):
         produce(stack.kafka_bootstrap, "registration.events", [
             to_kafka(Envelope(source="/pana/registration", type=b.event_type, subject=b.child_person_id,
                               data=b.model_dump(mode="json"))) for b in births])
+        # The outage's length, a window on purpose: the bridge must hold the births meanwhile.
         time.sleep(max(0.0, DOWN_S - (time.monotonic() - went_down)))
         during = httpx.get(sim + "/sim/v1/stats", timeout=10).json()["registrations"]["created"]
         assert during == before, "the registry registered births while it was down"

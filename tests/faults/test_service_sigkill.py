@@ -32,7 +32,7 @@ def test_rsd_killed_mid_batch_and_restarted(fault_stack):
         assert time.monotonic() < deadline, "rsd did not start lodging"
         time.sleep(0.2)
     rsd.kill()
-    time.sleep(DOWN_S)
+    time.sleep(DOWN_S)  # the fault's length, a window on purpose: events pile up for the restarted rsd
     rsd.start(timeout=120)
     repaired = time.monotonic()
     feeder.join()

@@ -43,7 +43,7 @@ def test_partition_leader_lost_and_regained_mid_stream(cluster_stack):
             break
         time.sleep(0.5)
     failover_s = time.monotonic() - killed_at
-    time.sleep(max(0.0, DOWN_S - failover_s))
+    time.sleep(max(0.0, DOWN_S - failover_s))  # the fault's length, a window on purpose
     cluster.start_node(leader)
     repaired = time.monotonic()
     feeder.join()
