@@ -13,6 +13,10 @@ from pana_kit.settings import ServiceSettings
 from pana_kit.testing import wait_for  # noqa: F401 - the one way a cross-service test waits for an effect
 
 
+#: The bound on one HTTP call to a service of the stack: only a failure bound (a busy machine can be slow).
+HTTP_TIMEOUT = 60.0
+
+
 def chosen_broker() -> str:
     """Apache Kafka when Java and Maven are here (as in CI), else the embedded broker."""
     wanted = os.environ.get("PANA_TEST_BROKER")

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import httpx
 import pytest
-from support import headers, produce, read_topic, wait_for
+from support import HTTP_TIMEOUT, headers, produce, read_topic, wait_for
 
 from pana_events import Envelope, to_kafka
 from pana_events.events.registration import PersonRegistered, ReferralRegistered
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 def _applications(stack, person_id):
     r = httpx.get(stack.url("rsd") + "/api/v1/applications", params={"person_id": person_id},
-                  headers=headers("eligibility-officer"), timeout=10)
+                  headers=headers("eligibility-officer"), timeout=HTTP_TIMEOUT)
     return r.json()["items"]
 
 
@@ -72,7 +72,7 @@ def test_poison_messages_reach_the_dead_letter_topic_and_the_partition_moves_on(
         records = read_topic(stack.kafka_bootstrap, "rsd.dlq")
         mine = [r for r in records if r.key == person_id.encode()]
         return mine if len(mine) >= 3 else None
-    letters = wait_for(dead_letters, timeout=60, what="three dead letters in rsd.dlq")
+    letters = wait_for(dead_letters, timeout=120, what="three dead letters in rsd.dlq")
     reasons = [dict(r.headers)["dlq_reason"].decode() for r in letters]
     assert any("not JSON" in r for r in reasons)
     assert any("missing CloudEvents headers" in r for r in reasons)

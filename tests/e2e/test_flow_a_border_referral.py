@@ -7,7 +7,7 @@ from datetime import date
 
 import httpx
 import pytest
-from support import headers, referral_body, wait_for
+from support import HTTP_TIMEOUT, headers, referral_body, wait_for
 
 from pana_kit.domain import add_months
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 def _applications(stack, person_id):
     r = httpx.get(stack.url("rsd") + "/api/v1/applications", params={"person_id": person_id},
-                  headers=headers("eligibility-officer"), timeout=10)
+                  headers=headers("eligibility-officer"), timeout=HTTP_TIMEOUT)
     assert r.status_code == 200, r.text
     return r.json()["items"]
 
@@ -24,7 +24,7 @@ def _applications(stack, person_id):
 def test_referral_lodges_an_application_due_in_three_months(stack):
     key = str(uuid.uuid4())
     r = httpx.post(stack.url("registration") + "/api/v1/border-referrals", json=referral_body(1),
-                   headers=headers("border-officer", purpose=None, idempotency_key=key), timeout=10)
+                   headers=headers("border-officer", purpose=None, idempotency_key=key), timeout=HTTP_TIMEOUT)
     assert r.status_code == 201, r.text
     person_id = r.json()["person_id"]
     registered_on = date.fromisoformat(r.json()["registered_at"][:10])
@@ -35,7 +35,7 @@ def test_referral_lodges_an_application_due_in_three_months(stack):
 
     # The same Idempotency-Key replays the answer; nothing is registered twice.
     again = httpx.post(stack.url("registration") + "/api/v1/border-referrals", json=referral_body(1),
-                       headers=headers("border-officer", purpose=None, idempotency_key=key), timeout=10)
+                       headers=headers("border-officer", purpose=None, idempotency_key=key), timeout=HTTP_TIMEOUT)
     assert again.status_code == 201 and again.json()["person_id"] == person_id
 
 
@@ -50,27 +50,28 @@ def test_bad_referrals_are_refused_and_nothing_is_stored(stack):
         ({**referral_body(2), "sex": 7}, "sex"),
     ]
     for body, field in cases:
-        r = httpx.post(url, json=body, headers=h, timeout=10)
+        r = httpx.post(url, json=body, headers=h, timeout=HTTP_TIMEOUT)
         assert r.status_code == 422, (field, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
         assert field in r.text
-    r = httpx.post(url, content=b"{not json", headers={**h, "Content-Type": "application/json"}, timeout=10)
+    r = httpx.post(url, content=b"{not json", headers={**h, "Content-Type": "application/json"}, timeout=HTTP_TIMEOUT)
     assert r.status_code == 422
-    r = httpx.post(url, content=b"x" * 2_000_000, headers={**h, "Content-Type": "application/json"}, timeout=10)
+    r = httpx.post(url, content=b"x" * 2_000_000, headers={**h, "Content-Type": "application/json"}, timeout=HTTP_TIMEOUT)
     assert r.status_code == 413
     # The key was never used for a stored answer: a valid body with it now creates exactly one person.
-    ok = httpx.post(url, json=referral_body(2), headers=h, timeout=10)
+    ok = httpx.post(url, json=referral_body(2), headers=h, timeout=HTTP_TIMEOUT)
     assert ok.status_code == 201, ok.text
 
 
 def test_every_service_is_ready_and_serves_its_docs_offline(stack):
     for name in ("registration", "rsd", "statelessness", "civil-registry-bridge"):
         base = stack.url(name)
-        ready = wait_for(lambda: httpx.get(base + "/readyz", timeout=5).status_code == 200, timeout=60, what=f"{name} ready")
+        ready = wait_for(lambda: httpx.get(base + "/readyz", timeout=HTTP_TIMEOUT).status_code == 200, timeout=120,
+                         what=f"{name} ready")
         assert ready
-        docs = httpx.get(base + "/docs", timeout=5)
+        docs = httpx.get(base + "/docs", timeout=HTTP_TIMEOUT)
         assert docs.status_code == 200 and "/_docs-static/swagger-ui-bundle.js" in docs.text
         assert "cdn" not in docs.text.lower()
-        assert httpx.get(base + "/_docs-static/swagger-ui-bundle.js", timeout=5).status_code == 200
-        assert httpx.get(base + "/asyncapi.json", timeout=5).json()["asyncapi"] == "3.0.0"
-        assert b"pana_http_requests_total" in httpx.get(base + "/metrics", timeout=5).content
+        assert httpx.get(base + "/_docs-static/swagger-ui-bundle.js", timeout=HTTP_TIMEOUT).status_code == 200
+        assert httpx.get(base + "/asyncapi.json", timeout=HTTP_TIMEOUT).json()["asyncapi"] == "3.0.0"
+        assert b"pana_http_requests_total" in httpx.get(base + "/metrics", timeout=HTTP_TIMEOUT).content

@@ -7,20 +7,20 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
-from support import headers, wait_for
+from support import HTTP_TIMEOUT, headers, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 def _post(stack, service, path, body, role="registration-officer"):
     r = httpx.post(stack.url(service) + path, json=body,
-                   headers=headers(role, purpose=None, idempotency_key=str(uuid.uuid4())), timeout=15)
+                   headers=headers(role, purpose=None, idempotency_key=str(uuid.uuid4())), timeout=HTTP_TIMEOUT)
     assert r.status_code == 201, r.text
     return r.json()
 
 
 def _items(stack, service, path, params, role):
-    r = httpx.get(stack.url(service) + path, params=params, headers=headers(role), timeout=10)
+    r = httpx.get(stack.url(service) + path, params=params, headers=headers(role), timeout=HTTP_TIMEOUT)
     assert r.status_code == 200, r.text
     return r.json()["items"]
 

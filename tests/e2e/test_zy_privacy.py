@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from support import HTTP_TIMEOUT
 
 from pana_dev.testing import assert_no_personal_data
 
@@ -26,5 +27,5 @@ def test_no_names_or_birth_dates_in_logs_spans_or_metrics(stack):
     assert '"trace_id"' in text or "trace_id" in text, "spans were not exported, the scan would prove nothing"
     assert_no_personal_data(text, [v for v in USED if v != "Dostyk"])
     for name in ("registration", "rsd", "statelessness", "civil-registry-bridge"):
-        metrics = httpx.get(stack.url(name) + "/metrics", timeout=10).text
+        metrics = httpx.get(stack.url(name) + "/metrics", timeout=HTTP_TIMEOUT).text
         assert_no_personal_data(metrics, USED)

@@ -59,7 +59,7 @@ def test_referrals_posted_while_kafka_is_down_all_become_applications_once(prima
         found = all_applications()
         return found if all(p in found for p in person_ids) else None
 
-    found = wait_for(complete, timeout=240, interval=1.0, what=f"{REFERRALS} applications after Kafka returned")
+    found = wait_for(complete, timeout=600, interval=1.0, what=f"{REFERRALS} applications after Kafka returned")
     print(f"\n[outage] {REFERRALS} POSTs with Kafka down took {posting_s:.1f}s; all applications visible "
           f"{time.monotonic() - recovered_from:.1f}s after Kafka restarted")
     assert all(found[p] == 1 for p in person_ids), "an application was created twice"

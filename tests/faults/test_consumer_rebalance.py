@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 from faultflow import FAULT_EVENTS, Feeder, applications_by_person, settle_and_count
-from support import wait_for
+from support import HTTP_TIMEOUT, wait_for
 
 from pana_dev.launchers.ports import free_port
 from pana_dev.stack import HttpProcess, spec
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 def handled(process: HttpProcess) -> int:
     """Referrals this instance handled, from its own /metrics."""
-    text = httpx.get(process.url + "/metrics", timeout=10).text
+    text = httpx.get(process.url + "/metrics", timeout=HTTP_TIMEOUT).text
     pattern = (r'pana_events_consumed_total\{(?=[^}]*type="registration\.referral\.registered\.v1")'
                r'(?=[^}]*outcome="handled")[^}]*\} ([0-9.e+]+)')
     found = re.findall(pattern, text)

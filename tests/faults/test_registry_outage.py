@@ -14,7 +14,7 @@ import uuid
 from datetime import date, timedelta
 
 import httpx
-from support import headers, produce, wait_for
+from support import HTTP_TIMEOUT, headers, produce, wait_for
 
 from pana_events import Envelope, to_kafka
 from pana_events.events.registration import BirthRecorded
@@ -36,8 +36,8 @@ def test_registry_outage_queues_births_that_all_register_once(fault_stack):
     stack = fault_stack
     sim = stack.url("civil-registry-simulator")
     bridge = stack.url("civil-registry-bridge")
-    before = httpx.get(sim + "/sim/v1/stats", timeout=10).json()["registrations"]["created"]
-    httpx.put(sim + "/sim/v1/faults", json={"outage": True}, timeout=10).raise_for_status()
+    before = httpx.get(sim + "/sim/v1/stats", timeout=HTTP_TIMEOUT).json()["registrations"]["created"]
+    httpx.put(sim + "/sim/v1/faults", json={"outage": True}, timeout=HTTP_TIMEOUT).raise_for_status()
     tag = uuid.uuid4().hex[:6]
     births = [_birth(tag, i) for i in range(REQUESTS)]
     went_down = time.monotonic()
@@ -47,10 +47,10 @@ def test_registry_outage_queues_births_that_all_register_once(fault_stack):
                               data=b.model_dump(mode="json"))) for b in births])
         # The outage's length, a window on purpose: the bridge must hold the births meanwhile.
         time.sleep(max(0.0, DOWN_S - (time.monotonic() - went_down)))
-        during = httpx.get(sim + "/sim/v1/stats", timeout=10).json()["registrations"]["created"]
+        during = httpx.get(sim + "/sim/v1/stats", timeout=HTTP_TIMEOUT).json()["registrations"]["created"]
         assert during == before, "the registry registered births while it was down"
     finally:
-        httpx.put(sim + "/sim/v1/faults", json={"outage": False}, timeout=10).raise_for_status()
+        httpx.put(sim + "/sim/v1/faults", json={"outage": False}, timeout=HTTP_TIMEOUT).raise_for_status()
     back_at = time.monotonic()
     officer = headers("civil-registrar")
 
@@ -65,7 +65,7 @@ def test_registry_outage_queues_births_that_all_register_once(fault_stack):
         return done == len(births)
 
     wait_for(all_registered, timeout=900, interval=5.0, what=f"{REQUESTS} births registered after the outage")
-    created = httpx.get(sim + "/sim/v1/stats", timeout=10).json()["registrations"]["created"] - before
+    created = httpx.get(sim + "/sim/v1/stats", timeout=HTTP_TIMEOUT).json()["registrations"]["created"] - before
     print(f"\n[fault] registry outage {DOWN_S:.0f}s: sent={REQUESTS} effects={created} duplicates={created - REQUESTS} "
           f"losses={REQUESTS - min(created, REQUESTS)} recover={time.monotonic() - back_at:.1f}s")
     assert created == REQUESTS, f"{created} registrations for {REQUESTS} births"
