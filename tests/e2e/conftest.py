@@ -11,6 +11,15 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 FUZZ_CHECKS = (not_a_server_error, response_schema_conformance)
 
 
+def pytest_collection_modifyitems(config, items):
+    # The project's 300 s per test also covers the session fixtures a test sets up first: starting a
+    # stack (a broker, a database, five processes) and draining a backlog on two busy cores. A bound on
+    # a hang, not a pace: a passing test never waits for it.
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.timeout(1800))
+
+
 @pytest.fixture(scope="session")
 def fuzz_checks() -> list:
     return list(FUZZ_CHECKS)
