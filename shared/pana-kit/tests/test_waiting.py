@@ -35,3 +35,13 @@ async def test_eventually_lets_the_loop_run_and_takes_async_probes():
     assert await eventually(probe) == "async answer"
     with pytest.raises(AssertionError, match="timed out after 0s waiting for never"):
         await eventually(lambda: False, timeout=0, what="never")
+
+
+def test_a_stack_gives_every_part_its_start_timeout(monkeypatch, tmp_path):
+    from pana_kit.stack import HttpProcess, Stack
+
+    seen = []
+    monkeypatch.setattr(HttpProcess, "start", lambda self, timeout=60.0: seen.append((self.name, timeout)) or self)
+    Stack(var_dir=tmp_path, broker="127.0.0.1:1", start_timeout=240.0).start()  # a given broker, SQLite
+    assert len(seen) == 5 and {timeout for _, timeout in seen} == {240.0}
+    assert Stack(var_dir=tmp_path).start_timeout == 180.0

@@ -82,6 +82,8 @@ class Stack:
     processes: dict[str, HttpProcess] = field(default_factory=dict)
     infra: list = field(default_factory=list)
     postgres: object | None = None
+    #: How long any one part may take to come up: a bound on a hang only (a busy two-core machine is slow).
+    start_timeout: float = 180.0
 
     # -- infrastructure ---------------------------------------------------
     def start_broker(self) -> str:
@@ -91,11 +93,11 @@ class Stack:
             from .launchers.tansu import EmbeddedBroker
 
             broker = EmbeddedBroker()
-            broker.start()
+            broker.start(self.start_timeout)
         elif self.broker == "apache":
             from .launchers.kafka import ApacheKafka
 
-            broker = ApacheKafka(self.var_dir / "kafka")
+            broker = ApacheKafka(self.var_dir / "kafka", start_timeout=self.start_timeout)
             broker.start()
         else:
             self.kafka_bootstrap = self.broker
@@ -112,7 +114,7 @@ class Stack:
             if self.postgres is None:
                 from .launchers.postgres import EmbeddedPostgres
 
-                self.postgres = EmbeddedPostgres(self.var_dir / "postgres")
+                self.postgres = EmbeddedPostgres(self.var_dir / "postgres", start_timeout=self.start_timeout)
                 self.postgres.start()
                 self.infra.append(self.postgres)
             self.postgres.create_database(db_name)
@@ -128,7 +130,7 @@ class Stack:
             [sys.executable, "-m", "civil_registry_simulator", "--host", "127.0.0.1", "--port", str(port)],
             port, env={**self.extra_env, **self.simulator_env}, log_path=self.var_dir / "logs" / "civil-registry-simulator.log",
         )
-        proc.start()
+        proc.start(self.start_timeout)
         self.processes[proc.name] = proc
         return proc
 
@@ -152,7 +154,7 @@ class Stack:
         self.ports[spec.name] = port
         proc = HttpProcess(spec.name, [sys.executable, "-m", spec.module], port,
                            env=self.service_environment(spec, port), log_path=self.var_dir / "logs" / f"{spec.name}.log")
-        proc.start()
+        proc.start(self.start_timeout)
         self.processes[spec.name] = proc
         return proc
 
