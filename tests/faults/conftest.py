@@ -93,7 +93,8 @@ def cluster_stack(fault_root) -> Stack:
 
     _stop("single")
     if "cluster-stack" not in _running:
-        cluster = ApacheKafkaCluster(fault_root / "cluster" / "kafka", n=3, replication_factor=3, min_insync_replicas=2)
+        cluster = ApacheKafkaCluster(fault_root / "cluster" / "kafka", n=3, replication_factor=3, min_insync_replicas=2,
+                                     start_timeout=300)  # three JVMs on two cores: a bound on a hang only
         _running["cluster"] = cluster
         cluster.start()
         stack = Stack(var_dir=fault_root / "cluster", broker=cluster.bootstrap, database="postgres",

@@ -38,7 +38,7 @@ def test_rsd_member_leaves_and_rejoins_the_group_mid_stream(fault_stack):
     # Same consumer group (rsd) and database as the first instance, another port.
     second = HttpProcess("rsd-2", [sys.executable, "-m", rsd_spec.module], port,
                          env=stack.service_environment(rsd_spec, port), log_path=stack.var_dir / "logs" / "rsd-2.log")
-    second.start(timeout=120)
+    second.start(timeout=stack.start_timeout)
     try:
         baseline = applications_by_person(stack.url("rsd"))
         feeder = Feeder(stack.kafka_bootstrap, stack.url("registration"), FAULT_EVENTS, duration=70).start()
@@ -48,7 +48,7 @@ def test_rsd_member_leaves_and_rejoins_the_group_mid_stream(fault_stack):
                                   what="the second rsd handling referrals (it got a partition)")
         second.stop()  # SIGTERM: leaves the group, partitions move to the first instance
         time.sleep(5)  # out of the group for a while on purpose: the first instance takes its partitions
-        second.start(timeout=120)  # rejoins: partitions move back
+        second.start(timeout=stack.start_timeout)  # rejoins: partitions move back
         repaired = time.monotonic()
         feeder.join()
         result = settle_and_count(stack, feeder, name="rsd-rebalance", repaired_at=repaired, baseline=baseline,

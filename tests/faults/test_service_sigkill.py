@@ -33,7 +33,7 @@ def test_rsd_killed_mid_batch_and_restarted(fault_stack):
         time.sleep(0.2)
     rsd.kill()
     time.sleep(DOWN_S)  # the fault's length, a window on purpose: events pile up for the restarted rsd
-    rsd.start(timeout=120)
+    rsd.start(timeout=stack.start_timeout)
     repaired = time.monotonic()
     feeder.join()
     result = settle_and_count(stack, feeder, name="rsd-sigkill", repaired_at=repaired, baseline=baseline)
