@@ -24,7 +24,7 @@ PG_DIR = Path(tempfile.gettempdir()) / "pana-rsd-tests" / "postgres"
 @pytest.fixture(scope="module")
 def postgres():
     shutil.rmtree(PG_DIR, ignore_errors=True)
-    pg = EmbeddedPostgres(PG_DIR).start()
+    pg = EmbeddedPostgres(PG_DIR, start_timeout=180).start()  # initdb on a busy machine: a bound on a hang only
     yield pg
     pg.stop()
     shutil.rmtree(PG_DIR.parent, ignore_errors=True)
