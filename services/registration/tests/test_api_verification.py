@@ -72,7 +72,33 @@ async def test_qr_verifies_offline_with_the_public_key(reg):
     assert claims["n"] == doc["number"]
 
 
-async def test_verifications_are_rate_limited_per_client(tmp_path):
+class StoppedClock:
+    """The rate limiter's clock, standing still: a bucket refills only when a test moves it (refilling itself
+    is the kit's test_ratelimit); with the real clock a machine slow enough (12 s for these few requests at 5
+    a minute) would earn a token back and answer 200 where the test wants 429."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def stopped_rate_clock(monkeypatch) -> StoppedClock:
+    import pana_kit.ratelimit
+
+    clock = StoppedClock()
+
+    class StoppedBucket(pana_kit.ratelimit.TokenBucket):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **{**kwargs, "clock": clock})
+
+    monkeypatch.setattr(pana_kit.ratelimit, "TokenBucket", StoppedBucket)  # buckets are made at first use
+    return clock
+
+
+async def test_verifications_are_rate_limited_per_client(tmp_path, stopped_rate_clock):
     # The default is 60 a minute (the 61st is refused); a small configured rate keeps the test short.
     assert RegistrationSettings().verify_rate_per_minute == 60
     async with service_harness(create, RegistrationSettings, tmp_path, signing_key_path=str(tmp_path / "signing.pem"),
