@@ -10,7 +10,7 @@ import httpx
 
 from pana_kit.auth import mint_dev_token
 from pana_kit.settings import ServiceSettings
-from pana_kit.testing import wait_for  # noqa: F401 - the one way a cross-service test waits for an effect
+from pana_dev.testing import wait_for  # noqa: F401 - the one way a cross-service test waits for an effect
 
 
 #: The bound on one HTTP call to a service of the stack: only a failure bound (a busy machine can be slow).

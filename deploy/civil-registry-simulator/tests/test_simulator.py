@@ -18,7 +18,7 @@ from pana_events.identifiers import check_iin, make_iin
 from civil_registry_simulator import SimConfig, create_app
 from civil_registry_simulator import gate
 from civil_registry_simulator.config import FaultConfig
-from pana_kit.testing import eventually, wait_for
+from pana_dev.testing import eventually, wait_for
 
 # Deadlines below only bound a failure (a busy two-core machine can be slow); nothing waits for a fixed time.
 

@@ -25,7 +25,7 @@ from pana_dev.launchers import (
     free_port,
     wait_for_port,
 )
-from pana_kit.testing import eventually
+from pana_dev.testing import eventually
 
 
 # Starting brokers and databases on two busy cores: every start gets a generous bound (a bound on a hang,

@@ -5,7 +5,7 @@ import asyncio
 import httpx
 import pytest
 
-from pana_kit.testing import eventually, wait_for
+from pana_dev.testing import eventually, wait_for
 
 
 def test_wait_for_returns_the_first_truthy_value_and_retries_http_errors():
@@ -38,7 +38,7 @@ async def test_eventually_lets_the_loop_run_and_takes_async_probes():
 
 
 def test_a_stack_gives_every_part_its_start_timeout(monkeypatch, tmp_path):
-    from pana_kit.stack import HttpProcess, Stack
+    from pana_dev.stack import HttpProcess, Stack
 
     seen = []
     monkeypatch.setattr(HttpProcess, "start", lambda self, timeout=60.0: seen.append((self.name, timeout)) or self)
