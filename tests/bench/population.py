@@ -674,7 +674,7 @@ BULK = {"registration": bulk_registration, "rsd": bulk_rsd, "statelessness": bul
 
 
 def run_bulk(url_template: str, persons: int, seed: int, batch: int, services: list[str]) -> None:
-    """Each service in its own process (their SQLModel metadata cannot share one interpreter)."""
+    """Each service in its own process, so the three bulk loads run side by side."""
     procs = []
     for service in services:
         argv = [sys.executable, __file__, "bulk", "--service", service, "--persons", str(persons), "--seed", str(seed),

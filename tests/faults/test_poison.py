@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -41,26 +40,20 @@ CE_REQUIRED = ("id", "source", "type", "specversion", "subject")
 FUZZ_EVENTS = int(os.environ.get("PANA_FUZZ_EVENTS", "80"))
 
 
-_TABLES = {
-    "registration": "from registration.handlers import RegistrationHandlers as H; t = H(None).table()",
-    "rsd": "from rsd.handlers import RsdHandlers as H; t = H(None, None).table()",
-    "statelessness": "from statelessness.handlers import StatelessnessHandlers as H; t = H(None, None, None).table()",
-    "civil-registry-bridge": "from civil_registry_bridge.handlers import BridgeHandlers as H; t = H(None, None).table()",
-}
-
-
 def handled_types() -> dict[str, set[str]]:
-    """Consumer group -> event types it handles, from the services' own handler tables.
+    """Consumer group -> event types it handles, from the services' own handler tables (each service
+    has its own table metadata, so all four import into this one process)."""
+    from civil_registry_bridge.handlers import BridgeHandlers
+    from registration.handlers import RegistrationHandlers
+    from rsd.handlers import RsdHandlers
+    from statelessness.handlers import StatelessnessHandlers
 
-    One interpreter per service: their table models share SQLModel's metadata, so
-    two services cannot be imported into one process.
-    """
-    out = {}
-    for group, code in _TABLES.items():
-        proc = subprocess.run([sys.executable, "-c", f"import json; {code}; print(json.dumps(sorted(t)))"],
-                              capture_output=True, text=True, check=True)
-        out[group] = set(json.loads(proc.stdout.strip().splitlines()[-1]))
-    return out
+    return {
+        "registration": set(RegistrationHandlers(None).table()),
+        "rsd": set(RsdHandlers(None, None).table()),
+        "statelessness": set(StatelessnessHandlers(None, None, None).table()),
+        "civil-registry-bridge": set(BridgeHandlers(None, None).table()),
+    }
 
 
 HANDLED = handled_types()
