@@ -127,3 +127,13 @@ async def test_a_newborn_registered_then_recorded_gets_one_child_at_risk_case(sv
                              registered_at=datetime(2026, 11, 22, tzinfo=timezone.utc)), subject="c-8")
     await svc.deliver(birth("c-8", birth_date=born, mother_status="citizen"), subject="c-8")
     assert len(await svc.published("statelessness.case.opened.v1")) == 1
+
+
+async def test_a_mother_found_not_stateless_does_not_put_the_child_at_risk(svc):
+    # before: any status containing "stateless" counted, so this child was flagged as a child of stateless parents
+    await svc.deliver(birth("c-10", mother_status="not_stateless", mother_person_id=None), subject="c-10")
+    assert await svc.published() == []
+    await svc.deliver(birth("c-11", mother_status="stateless_applicant", mother_person_id=None), subject="c-11")
+    [flag] = (await svc.client.get("/api/v1/children-at-risk", params={"child_person_id": "c-11"},
+                                   headers=svc.headers("statelessness-officer"))).json()["items"]
+    assert flag["rule"] == "parents_of_undetermined_nationality" and flag["presumed_kazakh_citizen"] is False
