@@ -255,7 +255,10 @@ class AppealIn(BaseModel):
 
 class AppealDecisionIn(BaseModel):
     model_config = _STRICT
-    outcome: Literal["allowed", "rejected", "remitted"]
+    outcome: Literal["allowed", "rejected", "remitted"] = Field(description=(
+        "Seen from the appellant: `allowed` (the decision appealed against is overturned), `rejected` (it stands), "
+        "`remitted` (back to first instance). Published as `result` in rsd.appeal.decided.v1 (its `outcome` reads "
+        "`upheld` for `allowed`, `dismissed` otherwise)"))
     on: Day | None = None
     member_outcomes: dict[str, MemberOutcomeValue] = Field(default_factory=dict, max_length=30)
 
