@@ -151,7 +151,15 @@ class StatelessnessHandlers:
     async def appeal_decided(self, event: rsd.AppealDecided, envelope: Envelope, uow: UnitOfWork) -> None:
         persons = Persons(uow.session)
         result = getattr(event, "result", None)  # newer field: allowed | rejected | remitted
-        status = ("asylum_seeker" if result == "remitted"
-                  else "refugee" if (result == "allowed" or (result is None and event.outcome == "upheld")) else "rejected")
+        # rsd's `outcome` is seen from the appellant: `upheld` = the appeal was allowed (see the contract)
+        allowed = result == "allowed" or (result is None and event.outcome == "upheld")
+        if getattr(event, "against", None) == "ending":
+            # an appeal against a decision ending status: allowed restores exactly the members named; rejected
+            # leaves the claim as it was (an ending is not a rejection of the asylum claim, and the principal may
+            # still hold status when only a family member's status ended)
+            for pid in dict.fromkeys(event.member_ids) if allowed else ():
+                await persons.record_claim(pid, event.application_id, "refugee")
+            return
+        status = "asylum_seeker" if result == "remitted" else "refugee" if allowed else "rejected"
         for pid in dict.fromkeys([event.person_id, *event.member_ids]):
             await persons.record_claim(pid, event.application_id, status)
