@@ -93,8 +93,11 @@ class AppealDecided(Event):
 class ApplicationClosed(Event):
     event_type: ClassVar[str] = "rsd.application.closed.v1"
     application_id: Id
-    person_id: Id
-    member_ids: Ids
+    person_id: Id = Field(description="The application's person (the principal at lodging; also the message key). "
+                                      "Not necessarily one whose file closed: read `member_ids`")
+    member_ids: Ids = Field(description="Exactly the persons whose file closes. For `death` while other members "
+                                        "remain, the deceased alone: the others' procedure goes on (after the "
+                                        "principal's death with another member as principal)")
     reason: str
     closed_on: date
 
@@ -112,8 +115,10 @@ class StatusEnded(Event):
 
     event_type: ClassVar[str] = "rsd.status.ended.v1"
     application_id: Id
-    person_id: Id
-    member_ids: Ids
+    person_id: Id = Field(description="The application's person (the principal at lodging; also the message key). "
+                                      "Not necessarily one whose status ended: read `member_ids`")
+    member_ids: Ids = Field(description="Exactly the persons whose refugee status ended; every other member keeps "
+                                        "theirs")
     ending: Literal["cessation", "cancellation", "revocation"]
     ground: str
     ended_on: date
