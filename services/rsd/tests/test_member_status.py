@@ -190,3 +190,16 @@ def test_withdrawal_names_only_the_living():
     assert closed_events(app)[-1].member_ids == ("m2",) and app.state is ApplicationState.CLOSED
     with pytest.raises(InvalidInput):
         registered().close(reason=ClosureReason.WITHDRAWAL, on=date(2025, 2, 5), member_id="m1")
+
+
+def test_a_recognised_principals_death_with_no_other_status_holder_closes_the_file():
+    app = interviewed(registered(family=[spouse()]))  # the spouse, not consenting, is rejected
+    app.record_assessment(meets())
+    app.record_assessment(fails("m2"))
+    app.recommend(officer_id="eo1", outcome=Outcome.RECOGNISED, on=date(2025, 2, 20))
+    app.issue_decision(decided_by="sup1", on=date(2025, 3, 1))
+    with pytest.raises(InvalidInput):  # the rejected spouse cannot carry a recognised file
+        app.close(reason=ClosureReason.DEATH, on=date(2025, 5, 1), new_principal_member_id="m2")
+    assert not app.member("m1").deceased
+    app.close(reason=ClosureReason.DEATH, on=date(2025, 5, 1))
+    assert app.state is ApplicationState.CLOSED and closed_events(app)[-1].member_ids == ("m1",)

@@ -323,24 +323,23 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
         if deceased.deceased:
             raise RuleViolation(rule="member_deceased", detail=f"member {deceased.id} is already recorded as deceased")
         others = [m for m in self.living_members if m.id != deceased.id]
+        if self.state is ApplicationState.RECOGNISED:  # the file goes on only for someone who holds status
+            others = [m for m in others if m.id in self.member_ids_holding_status]
         if new_principal_member_id is not None:
             if deceased.id != self.principal.id:
                 raise InvalidInput("a new principal is named only when the principal has died")
             if new_principal_member_id not in {m.id for m in others}:
-                raise InvalidInput("the new principal is a living member of the application other than the deceased")
-        if not others:  # the only member left: the file closes, as it always did
-            deceased.deceased_on = on
-            return self._close(ClosureReason.DEATH, on, member_ids=(deceased.id,))
+                raise InvalidInput("the new principal is a living member for whom the application goes on "
+                                   "(in a recognised file, one who holds status)")
         deceased.deceased_on = on
+        if not others:  # nobody left for whom the file goes on: it closes, as it always did
+            return self._close(ClosureReason.DEATH, on, member_ids=(deceased.id,))
         new_principal = None
         if deceased.id == self.principal.id:
             new_principal = new_principal_member_id or self._successor(others, on).id
             self.principal_member_id = new_principal
         self.record(ApplicationClosed(self.id, self.person_id, ClosureReason.DEATH.value, on, (deceased.id,),
                                       file_closed=False, new_principal_member_id=new_principal))
-        if self.state is ApplicationState.RECOGNISED and not self.member_ids_holding_status and any(
-                self.member(m).status_ending is not None for m in self.member_ids_covered):
-            self.state = ApplicationState.STATUS_ENDED  # nobody alive holds status any more
         return None
 
     def _successor(self, others: list[Member], on: date) -> Member:
