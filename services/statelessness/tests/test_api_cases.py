@@ -211,3 +211,35 @@ async def test_access_purpose_paging_and_problems(svc):
     r = await svc.client.get("/api/v1/cases/nope", headers=h)
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     assert (await svc.client.get("/api/v1/statistics", params={"as_of": "9999-01-01"}, headers=svc.headers("supervisor"))).status_code == 422
+
+
+async def test_an_appeal_result_in_the_shared_words_is_published_with_the_determination(svc):
+    case, etag = await open_case(svc)
+    cid = case["id"]
+    case, etag = await step(svc, cid, "interview", {}, etag)
+    case, etag = await step(svc, cid, "determination", {"outcome": "not_stateless", "nationality": "KGZ", "reasons": "r"}, etag)
+    case, etag = await step(svc, cid, "appeal", {}, etag)
+    r = await svc.client.post(f"/api/v1/cases/{cid}/appeal/decision",
+                              json={"outcome": "upheld", "result": "allowed", "reasons": "r"},
+                              headers={**officer(svc, "officer-b"), "If-Match": etag})
+    assert r.status_code == 422, r.text  # `upheld` here is `rejected`: the two words disagree
+    r = await svc.client.post(f"/api/v1/cases/{cid}/appeal/decision", json={"reasons": "r"},
+                              headers={**officer(svc, "officer-b"), "If-Match": etag})
+    assert r.status_code == 422, r.text
+    case, etag = await step(svc, cid, "appeal/decision", {"result": "allowed", "reasons": "KGZ record is another person"},
+                            etag, subject="officer-b")
+    assert case["appeal"]["outcome"] == "overturned" and case["appeal"]["result"] == "allowed"
+    first, on_appeal = await svc.published("statelessness.determination.issued.v1")
+    assert first["data"].get("appeal_result") is None
+    assert on_appeal["data"]["stage"] == "appeal" and on_appeal["data"]["appeal_result"] == "allowed"
+
+
+async def test_a_rejected_appeal_reads_rejected_in_the_case(svc):
+    case, etag = await open_case(svc)
+    cid = case["id"]
+    case, etag = await step(svc, cid, "interview", {}, etag)
+    case, etag = await step(svc, cid, "determination", {"outcome": "not_stateless", "nationality": "KGZ", "reasons": "r"}, etag)
+    case, etag = await step(svc, cid, "appeal", {}, etag)
+    case, etag = await step(svc, cid, "appeal/decision", {"outcome": "upheld", "reasons": "KGZ confirmed"}, etag,
+                            subject="officer-b")
+    assert case["appeal"]["result"] == "rejected" and case["status"] == "closed"

@@ -127,3 +127,38 @@ async def test_a_newborn_registered_then_recorded_gets_one_child_at_risk_case(sv
                              registered_at=datetime(2026, 11, 22, tzinfo=timezone.utc)), subject="c-8")
     await svc.deliver(birth("c-8", birth_date=born, mother_status="citizen"), subject="c-8")
     assert len(await svc.published("statelessness.case.opened.v1")) == 1
+
+
+async def test_a_mother_found_not_stateless_does_not_put_the_child_at_risk(svc):
+    # before: any status containing "stateless" counted, so this child was flagged as a child of stateless parents
+    await svc.deliver(birth("c-10", mother_status="not_stateless", mother_person_id=None), subject="c-10")
+    assert await svc.published() == []
+    await svc.deliver(birth("c-11", mother_status="stateless_applicant", mother_person_id=None), subject="c-11")
+    [flag] = (await svc.client.get("/api/v1/children-at-risk", params={"child_person_id": "c-11"},
+                                   headers=svc.headers("statelessness-officer"))).json()["items"]
+    assert flag["rule"] == "parents_of_undetermined_nationality" and flag["presumed_kazakh_citizen"] is False
+
+
+async def _claims(svc, person_id):
+    from sqlalchemy import select
+
+    from statelessness.store.tables import AsylumClaimRow
+
+    async with svc.app.state.db.transaction() as session:
+        rows = (await session.execute(select(AsylumClaimRow).where(AsylumClaimRow.person_id == person_id))).scalars()
+        return {r.application_id: r.status for r in rows}
+
+
+async def test_an_appeal_against_an_ending_is_not_an_asylum_rejection(svc):
+    await svc.deliver(rsd.DecisionIssued(application_id="a-20", person_id="p-20", member_ids=["p-20", "p-21"],
+                                         outcome="recognised", decided_on=date(2026, 3, 1)), subject="p-20")
+    # the spouse's status ended; her appeal is rejected: the principal's claim does not become "rejected"
+    await svc.deliver(rsd.AppealDecided(application_id="a-20", person_id="p-20", member_ids=[], outcome="dismissed",
+                                        result="rejected", against="ending", decided_on=date(2027, 3, 1)),
+                      subject="p-20")
+    assert await _claims(svc, "p-20") == {"a-20": "refugee"}
+    await svc.deliver(rsd.AppealDecided(application_id="a-20", person_id="p-20", member_ids=["p-21"],
+                                        outcome="upheld", result="allowed", against="ending",
+                                        decided_on=date(2027, 3, 2)), subject="p-20", event_id="e-21")
+    assert await _claims(svc, "p-21") == {"a-20": "refugee"}
+    assert await svc.published("statelessness.case.opened.v1") == []

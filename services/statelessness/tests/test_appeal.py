@@ -123,3 +123,12 @@ def test_appeal_overturned_recognises_person(refused, rules):
     assert refused.recognised_stateless and refused.final_outcome is Outcome.STATELESS
     decided, recognised = refused.collect_events()
     assert isinstance(recognised, PersonRecognisedStateless) and recognised.recognised_on == date(2024, 7, 1)
+
+
+def test_the_unambiguous_word_for_each_appeal_outcome():
+    # statelessness' `upheld` is seen from the determination (it stands): the appeal is rejected.
+    assert AppealOutcome.UPHELD.result == "rejected" and AppealOutcome.OVERTURNED.result == "allowed"
+    assert AppealOutcome.from_result("allowed") is AppealOutcome.OVERTURNED
+    assert AppealOutcome.from_result("rejected") is AppealOutcome.UPHELD
+    with pytest.raises(InvalidInput):
+        AppealOutcome.from_result("remitted")

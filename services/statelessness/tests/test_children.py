@@ -153,3 +153,36 @@ def test_resolve_before_flag_invalid(rules):
     flag = _flag(rules)
     with pytest.raises(InvalidInput):
         flag.resolve(basis=ResolutionBasis.KAZAKH_CITIZENSHIP_BY_BIRTH, resolved_on=date(2024, 3, 1), rules=rules)
+
+
+# ---- a parent's recorded legal status, read exactly ------------------------------------------------
+@pytest.mark.parametrize(("status", "expected"), [
+    ("stateless", S), ("Stateless", S), ("stateless_person", S), ("recognised_stateless", S),
+    ("not_stateless", N),  # the determination found a nationality: the opposite of stateless
+    ("stateless_applicant", U),  # applied, not yet determined: no nationality established, none found lacking
+    ("undetermined", U), ("undetermined_nationality", U),
+    ("citizen", None), ("refugee", None), ("formerly_stateless", None), ("", None), (None, None),
+])
+def test_a_parents_status_is_read_by_its_exact_value(status, expected):
+    from statelessness.domain import nationality_from_legal_status
+
+    assert nationality_from_legal_status(status) is expected
+
+
+def test_parents_found_not_stateless_or_only_applying_do_not_make_a_child_of_stateless_parents():
+    from statelessness.domain import kazakh_citizen_by_birth
+    from statelessness.handlers import parent_nationality
+
+    rules = StatelessnessRules(child_of_stateless_parents_citizen_requires_permanent_residence=False)
+
+    def rule(*statuses):
+        return assess_child_at_risk(born_in_kazakhstan=True, foundling=False,
+                                    parents=[parent_nationality(s, None) for s in statuses])
+
+    assert rule("not_stateless") is None and rule("not_stateless", "not_stateless") is None
+    assert rule("stateless", "not_stateless") is None  # one parent is a national
+    applicant = rule("stateless_applicant")
+    assert applicant is ChildAtRiskRule.UNDETERMINED_NATIONALITY_PARENTS
+    assert not kazakh_citizen_by_birth(applicant, True, rules)  # at risk, but no citizenship presumed on that ground
+    stateless = rule("stateless", "stateless")
+    assert stateless is ChildAtRiskRule.STATELESS_PARENTS and kazakh_citizen_by_birth(stateless, True, rules)

@@ -1,7 +1,9 @@
 """Domain events -> the published contract (pana_events). What others may know, no more.
 
 The only place rsd builds contract events: `publish` is the kit's publisher
-(`pana_kit.application`), each event with the principal applicant as its subject."""
+(`pana_kit.application`), each event with the file's person (the principal at lodging) as its subject and
+`person_id`, so one application's events keep one key even after the principal's death. `member_ids` name
+exactly the persons an event concerns."""
 
 from __future__ import annotations
 
@@ -55,8 +57,10 @@ def contract_events(app: Application, recorded: list[DomainEvent]) -> list[contr
                     result=event.outcome, against=_appeal_against(app, event.appeal_id),
                 ))
             case domain.ApplicationClosed():
+                # member_ids: exactly whose file closes (a death while others remain: the deceased alone)
+                closed = event.member_ids or tuple(m.id for m in app.members)
                 out.append(contract.ApplicationClosed(application_id=app.id, person_id=app.person_id,
-                                                      member_ids=[m.person_id for m in app.members],
+                                                      member_ids=_person_ids(app, closed),
                                                       reason=event.reason, closed_on=event.closed_on))
             case domain.ApplicationReopened():
                 out.append(contract.ApplicationReopened(application_id=app.id, person_id=app.person_id,

@@ -201,9 +201,11 @@ async def decide_appeal(cw: Caseworker, application_id: str, *, on: date, outcom
         if_match=if_match, action="decide-appeal")
 
 
-async def close(cw: Caseworker, application_id: str, *, reason: ClosureReason, on: date, if_match: str | None):
-    return await _change(cw, application_id, lambda app: app.close(reason=reason, on=on), if_match=if_match,
-                         action="close")
+async def close(cw: Caseworker, application_id: str, *, reason: ClosureReason, on: date, if_match: str | None,
+                member_id: str | None = None, new_principal_member_id: str | None = None):
+    return await _change(cw, application_id, lambda app: app.close(
+        reason=reason, on=on, member_id=member_id, new_principal_member_id=new_principal_member_id),
+        if_match=if_match, action="close")
 
 
 async def reopen(cw: Caseworker, application_id: str, *, ground: ReopeningGround | None, reason: str, on: date,

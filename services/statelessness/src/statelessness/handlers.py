@@ -18,14 +18,10 @@ from pana_events.events import rsd
 from pana_kit.crypto import Keyring
 from pana_kit.outbox import UnitOfWork
 
-from .domain import OpeningReason, ParentNationality, StatelessnessRules
+from .domain import OpeningReason, ParentNationality, StatelessnessRules, nationality_from_legal_status
 from .service import Statelessness
 from .store.repository import Persons
 from .store.tables import PersonRow
-
-_NO_NATIONALITY = {"stateless": ParentNationality.STATELESS, "undetermined": ParentNationality.UNDETERMINED,
-                   "undetermined_nationality": ParentNationality.UNDETERMINED}
-
 
 def _day(envelope: Envelope) -> date:
     return envelope.time.date() if envelope.time else date.today()
@@ -37,15 +33,9 @@ def parent_nationality(status: str | None, person: PersonRow | None) -> ParentNa
     None means the parent is unknown (e.g. no father recorded): the at-risk rule then looks
     at the known parent alone.
     """
-    if status:
-        text = status.strip().lower()
-        known = _NO_NATIONALITY.get(text)
-        if known is None and "stateless" in text:  # stateless_person, recognised_stateless ...
-            known = ParentNationality.STATELESS
-        if known is None and "undetermined" in text:
-            known = ParentNationality.UNDETERMINED
-        if known is not None:
-            return known
+    known = nationality_from_legal_status(status)  # exact values: `not_stateless` is not stateless
+    if known is not None:
+        return known
     if person is not None:
         if person.citizenship_status == "none" or (person.citizenship and all(c == "XXA" for c in person.citizenship)):
             return ParentNationality.STATELESS
@@ -161,7 +151,15 @@ class StatelessnessHandlers:
     async def appeal_decided(self, event: rsd.AppealDecided, envelope: Envelope, uow: UnitOfWork) -> None:
         persons = Persons(uow.session)
         result = getattr(event, "result", None)  # newer field: allowed | rejected | remitted
-        status = ("asylum_seeker" if result == "remitted"
-                  else "refugee" if (result == "allowed" or (result is None and event.outcome == "upheld")) else "rejected")
+        # rsd's `outcome` is seen from the appellant: `upheld` = the appeal was allowed (see the contract)
+        allowed = result == "allowed" or (result is None and event.outcome == "upheld")
+        if getattr(event, "against", None) == "ending":
+            # an appeal against a decision ending status: allowed restores exactly the members named; rejected
+            # leaves the claim as it was (an ending is not a rejection of the asylum claim, and the principal may
+            # still hold status when only a family member's status ended)
+            for pid in dict.fromkeys(event.member_ids) if allowed else ():
+                await persons.record_claim(pid, event.application_id, "refugee")
+            return
+        status = "asylum_seeker" if result == "remitted" else "refugee" if allowed else "rejected"
         for pid in dict.fromkeys([event.person_id, *event.member_ids]):
             await persons.record_claim(pid, event.application_id, status)

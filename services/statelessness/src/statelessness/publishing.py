@@ -34,6 +34,7 @@ def case_events(case: DeterminationCase, recorded: list) -> Iterator[tuple[contr
                     case_id=event.case_id, person_id=event.person_id, outcome="stateless", nationality=None,
                     decided_on=event.recognised_on, certificate_eligible=bool(event.meets_certificate_age),
                     stage="appeal" if case.appeal is not None else "first_instance",
+                    appeal_result=case.appeal.outcome.result if case.appeal and case.appeal.outcome else None,
                     certificate_age_from=event.certificate_age_from,
                     certificate_validity_years=event.certificate_validity_years,
                 ), case.person_id

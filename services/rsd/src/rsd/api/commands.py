@@ -216,7 +216,10 @@ async def lodge_appeal(body: s.AppealIn, request: Request, application_id: str =
 
 @router.post("/appeals/decision", summary="Decide the pending appeal", **DOC,
              description="By an officer other than the first-instance decision maker (409 `appeal_independence`): "
-                         "allowed, rejected (the file closes) or remitted. Scope `rsd:decide`.")
+                         "allowed, rejected (the file closes) or remitted. Publishes `rsd.appeal.decided.v1` with "
+                         "`result` in these same words; its older `outcome` field is seen from the appellant: "
+                         "`upheld` = `allowed` (the appellant won), `dismissed` = `rejected` or `remitted` (in "
+                         "statelessness `upheld` means the opposite: the determination stands). Scope `rsd:decide`.")
 async def decide_appeal(body: s.AppealDecisionIn, request: Request, application_id: str = APP_ID,
                         if_match: str | None = Depends(if_match_header),
                         principal: Principal = Depends(require("rsd:decide"))):
@@ -228,12 +231,17 @@ async def decide_appeal(body: s.AppealDecisionIn, request: Request, application_
 
 @router.post("/closure", summary="Close the file", **DOC,
              description="Withdrawal; abandonment (a missed interview and 6 weeks without contact); death; no appeal "
-                         "after rejection (after the window and grace). Scope `rsd:manage`.")
+                         "after rejection (after the window and grace). A death (`member_id`, the principal by "
+                         "default) while other members remain closes the file for the deceased only: the member is "
+                         "shown `deceased`, the others' claim goes on (a new principal after the principal's death) "
+                         "and `rsd.application.closed.v1` names only the deceased in `member_ids`. "
+                         "Scope `rsd:manage`.")
 async def close(body: s.ClosureIn, request: Request, application_id: str = APP_ID,
                 if_match: str | None = Depends(if_match_header), principal: Principal = Depends(require("rsd:manage"))):
     return await command(
         request, principal, service.close,
-        application_id, reason=ClosureReason(body.reason), on=body.on or today(), if_match=if_match)
+        application_id, reason=ClosureReason(body.reason), on=body.on or today(), if_match=if_match,
+        member_id=body.member_id, new_principal_member_id=body.new_principal_member_id)
 
 
 @router.post("/reopening", summary="Reopen a closed file", **DOC,
@@ -250,7 +258,8 @@ async def reopen(body: s.ReopeningIn, request: Request, application_id: str = AP
 
 @router.post("/ending/notice", summary="Give notice of ending status", **DOC,
              description="Cessation (Art. 1C grounds), cancellation or revocation starts with notice and a chance to "
-                         "respond. Scope `rsd:decide`.")
+                         "respond. `member_ids` (default: every member holding status) may name only members who "
+                         "hold status now (409 `ending_status_holder`). Scope `rsd:decide`.")
 async def ending_notice(body: s.EndingNoticeIn, request: Request, application_id: str = APP_ID,
                         if_match: str | None = Depends(if_match_header),
                         principal: Principal = Depends(require("rsd:decide"))):
@@ -272,8 +281,10 @@ async def ending_response(body: s.EndingResponseIn, request: Request, applicatio
 
 @router.post("/ending/decision", summary="Decide on ending status", **DOC,
              description="After the response or the response period (409 `ending_response_opportunity`); the "
-                         "compelling-reasons exception is honoured. Publishes `rsd.status.ended.v1` when status "
-                         "ends. Scope `rsd:decide`.")
+                         "compelling-reasons exception is honoured. Status ends for the members named in the "
+                         "notice only (each member's `status` becomes `status_ended`); the application stays "
+                         "`recognised` while any member holds status. Publishes `rsd.status.ended.v1` with exactly "
+                         "those members in `member_ids`. Scope `rsd:decide`.")
 async def ending_decision(body: s.EndingDecisionIn, request: Request, application_id: str = APP_ID,
                           if_match: str | None = Depends(if_match_header),
                           principal: Principal = Depends(require("rsd:decide"))):

@@ -43,7 +43,14 @@ class ApplicationPage(BaseModel):
 class ApplicationDetail(ApplicationSummary):
     """The summary plus the procedure's steps. Never the claim's text (see `/claim`)."""
 
-    members: list[dict] = Field(default_factory=list, description="Principal first: id, person_id, relationship, sex, requests")
+    members: list[dict] = Field(default_factory=list, description=(
+        "The principal at lodging first: id, person_id, relationship (to that principal), sex, requests; and each "
+        "member's own `status` (`pending` | `recognised` | `rejected` | `status_ended` | `deceased` | `closed`), "
+        "`outcome` in the decision that stands (`recognised` | `derivative` | `rejected` | null), "
+        "`status_ending` (kind, grounds, ended_on) when that member's status ended, `deceased_on`, and "
+        "`principal` (true for who carries the claim now)"))
+    principal_member_id: str | None = Field(None, description="The member who carries the claim now (another "
+                                            "member after the principal's death)")
     fingerprinted_on: date | None = None
     fingerprinting_late: bool = False
     processing_mode_reason: str | None = None
@@ -248,7 +255,10 @@ class AppealIn(BaseModel):
 
 class AppealDecisionIn(BaseModel):
     model_config = _STRICT
-    outcome: Literal["allowed", "rejected", "remitted"]
+    outcome: Literal["allowed", "rejected", "remitted"] = Field(description=(
+        "Seen from the appellant: `allowed` (the decision appealed against is overturned), `rejected` (it stands), "
+        "`remitted` (back to first instance). Published as `result` in rsd.appeal.decided.v1 (its `outcome` reads "
+        "`upheld` for `allowed`, `dismissed` otherwise)"))
     on: Day | None = None
     member_outcomes: dict[str, MemberOutcomeValue] = Field(default_factory=dict, max_length=30)
 
@@ -257,6 +267,12 @@ class ClosureIn(BaseModel):
     model_config = _STRICT
     reason: Literal["withdrawal", "abandonment", "death", "no_appeal", "appeal_rejected"]
     on: Day | None = None
+    member_id: str | None = Field(None, pattern=ID, description="`death` only: the member who died (default: the "
+                                  "principal). While other members remain the file stays open for them; only the "
+                                  "deceased is named in `rsd.application.closed.v1`")
+    new_principal_member_id: str | None = Field(
+        None, pattern=ID, description="`death` of the principal only: the living member who carries the claim on "
+                                      "(default: the eldest adult remaining member; if none is adult, the eldest)")
 
 
 class ReopeningIn(BaseModel):

@@ -25,7 +25,8 @@ def detail(app: Application) -> ApplicationDetail:
         office=app.office, officer_id=app.officer_id, priority=app.priority,
         processing_mode=app.processing_mode.value, lodged_on=app.lodged_on, registered_on=app.registered_on,
         decision_due=app.decision_due if app.registered_on else None, late_lodging=app.late_lodging,
-        members=doc["members"], fingerprinted_on=app.fingerprinted_on, fingerprinting_late=app.fingerprinting_late,
+        members=[_member(app, m) for m in doc["members"]], principal_member_id=app.principal.id,
+        fingerprinted_on=app.fingerprinted_on, fingerprinting_late=app.fingerprinting_late,
         processing_mode_reason=app.processing_mode_reason, interviews=doc["interviews"],
         assessments=list(doc["assessments"].values()), recommendation=doc["recommendation"],
         decision=to_jsonable(decision) if decision else None, extensions=doc["extensions"], appeals=doc["appeals"],
@@ -34,3 +35,9 @@ def detail(app: Application) -> ApplicationDetail:
                    for d in deadlines(app, utcnow().date())],
         appeal_deadline=app.appeal_deadline, removal_suspended=app.removal_suspended,
     )
+
+
+def _member(app: Application, member: dict) -> dict:
+    outcome = app.member_outcome(member["id"])
+    return {**member, "status": app.member_status(member["id"]), "outcome": outcome.value if outcome else None,
+            "principal": member["id"] == app.principal.id}

@@ -50,7 +50,9 @@ class AppealSteps:
             against = AppealAgainst.DECISION
             notified_on = self.decision.notified_on
             officers = (self.decision.decided_by, self.decision.recommended_by)
-        elif self.state is ApplicationState.STATUS_ENDED and self.ending is not None and self.pending_appeal is None:
+        elif (self.state in (ApplicationState.STATUS_ENDED, ApplicationState.RECOGNISED) and self.ending is not None
+              and self.ending.status_ended and self.pending_appeal is None
+              and any(self.member(m).status_ending is not None for m in self.ending.member_ids)):
             against = AppealAgainst.ENDING
             notified_on = self.ending.decision_notified_on
             officers = (self.ending.decided_by,)
@@ -94,8 +96,7 @@ class AppealSteps:
             if outcome is AppealOutcome.REMITTED:
                 raise InvalidInput("an appeal against ending status is allowed or rejected")
             if outcome is AppealOutcome.ALLOWED:
-                self.state = ApplicationState.RECOGNISED
-                covered = self.ending.member_ids
+                covered = self.restore_status(self.ending.member_ids)
                 self.record(StatusRestored(self.id, self.person_id, covered, on))
         appeal.outcome, appeal.decided_by, appeal.decided_on = outcome, decided_by, on
         self.record(AppealDecided(self.id, appeal.id, self.person_id, outcome.value, decided_by, on, covered))

@@ -18,11 +18,12 @@ from .ending import EndingProceeding, EndingSteps
 from .events import (ApplicationClosed, ApplicationLodged, ApplicationRegistered, ApplicationReopened,
                      DeadlineMissed, FingerprintingRecorded, OfficerReassigned, ProcessingModeSet)
 from .interview import Interview, InterviewStatus, InterviewSteps
-from .members import PRIORITY_NEEDS, Member, Relationship, SpecificNeed
+from .members import PRIORITY_NEEDS, Member, Relationship, SpecificNeed, StatusEnding
 from .rules import RsdRules
 from .state import PENDING, ApplicationState, CertificateRequest, ClosureReason, ProcessingMode
 
 LODGING_LANGUAGES = frozenset({"kk", "ru"})
+_MEMBER_FIELDS_IF_SET = ("status_ending", "deceased_on")
 
 
 class ArrivalManner(str, Enum):
@@ -61,7 +62,7 @@ class Reopening:
 class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, EndingSteps, Aggregate):
     id: str
     office: str
-    members: list[Member]  # the principal first
+    members: list[Member]  # the principal at lodging first (the file's person_id, its events' subject)
     lodged_on: date
     arrived_on: date  # or the day the risk became known
     manner_of_arrival: ArrivalManner
@@ -91,6 +92,7 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
     reopenings: list[Reopening] = field(default_factory=list)
     endings: list[EndingProceeding] = field(default_factory=list)
     missed_deadlines: list[str] = field(default_factory=list)  # "kind:due" already reported
+    principal_member_id: str | None = None  # set when another member carries on the claim (principal's death)
     rules: RsdRules = not_stored(default_factory=RsdRules, repr=False, compare=False)
 
     # ---- lodging and registration --------------------------------------------------
@@ -160,11 +162,17 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
     # ---- people ----------------------------------------------------------------------
     @property
     def principal(self) -> Member:
-        return self.members[0]
+        """Who carries the claim now: the principal at lodging, or the member who took over after a death."""
+        return self.member(self.principal_member_id) if self.principal_member_id else self.members[0]
 
     @property
     def person_id(self) -> str:
-        return self.principal.person_id
+        """The file's person: the principal at lodging. It never changes, so the file's events keep one key."""
+        return self.members[0].person_id
+
+    @property
+    def living_members(self) -> list[Member]:
+        return [m for m in self.members if not m.deceased]
 
     def member(self, member_id: str) -> Member:
         for member in self.members:
@@ -238,13 +246,48 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
         return tuple(m for m, o in outcomes.items() if o is not MemberOutcome.REJECTED)
 
     @property
+    def member_ids_holding_status(self) -> tuple[str, ...]:
+        """Members who are refugees now: recognised (own right or derivative), status not ended, alive."""
+        if self.state not in (ApplicationState.RECOGNISED, ApplicationState.STATUS_ENDED):
+            return ()
+        return tuple(m for m in self.member_ids_covered
+                     if self.member(m).status_ending is None and not self.member(m).deceased)
+
+    def member_outcome(self, member_id: str) -> MemberOutcome | None:
+        """The member's outcome in the decision (or appeal) that stands, if any."""
+        outcomes = (self.appeal_member_outcomes if self.appeal_member_outcomes is not None
+                    else self.decision.member_outcomes if self.decision is not None else {})
+        return outcomes.get(member_id)
+
+    def member_status(self, member_id: str) -> str:
+        """One member's own status in this procedure (docs/domain.md, Refugee status determination):
+        deceased | status_ended | recognised | rejected | closed | pending."""
+        member = self.member(member_id)
+        if member.deceased:
+            return "deceased"
+        if member.status_ending is not None:
+            return "status_ended"
+        if self.state in (ApplicationState.RECOGNISED, ApplicationState.STATUS_ENDED):
+            return "recognised" if member_id in self.member_ids_covered else "rejected"
+        if self.state is ApplicationState.CLOSED:
+            return "closed"
+        if self.state is ApplicationState.REJECTED:
+            return "rejected"
+        return "pending"
+
+    @property
     def removal_suspended(self) -> bool:
         """Non-refoulement: pending procedure, pending appeal, or recognised."""
         return (self.state in PENDING or self.state is ApplicationState.RECOGNISED
                 or self.pending_appeal is not None)
 
     # ---- closure and reopening --------------------------------------------------------
-    def close(self, *, reason: ClosureReason, on: date) -> Closure:
+    def close(self, *, reason: ClosureReason, on: date, member_id: str | None = None,
+              new_principal_member_id: str | None = None) -> Closure | None:
+        """Close the file; or, for a death (`member_id`, the principal by default) while others remain, record
+        that member as deceased and let the family's claim go on (returns None then)."""
+        if reason is not ClosureReason.DEATH and (member_id is not None or new_principal_member_id is not None):
+            raise InvalidInput("a member and a new principal are named only for a closure on death")
         if self.state is ApplicationState.CLOSED:
             raise RuleViolation(rule="state_transition", detail="the application is already closed")
         if reason is ClosureReason.APPEAL_REJECTED:
@@ -273,12 +316,45 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
         elif reason is ClosureReason.DEATH:
             if self.state is ApplicationState.STATUS_ENDED:
                 raise RuleViolation(rule="state_transition", detail="status has already ended")
+            return self._death(self.member(member_id) if member_id else self.principal, on, new_principal_member_id)
         return self._close(reason, on)
 
-    def _close(self, reason: ClosureReason, on: date) -> Closure:
+    def _death(self, deceased: Member, on: date, new_principal_member_id: str | None) -> Closure | None:
+        if deceased.deceased:
+            raise RuleViolation(rule="member_deceased", detail=f"member {deceased.id} is already recorded as deceased")
+        others = [m for m in self.living_members if m.id != deceased.id]
+        if self.state is ApplicationState.RECOGNISED:  # the file goes on only for someone who holds status
+            others = [m for m in others if m.id in self.member_ids_holding_status]
+        if new_principal_member_id is not None:
+            if deceased.id != self.principal.id:
+                raise InvalidInput("a new principal is named only when the principal has died")
+            if new_principal_member_id not in {m.id for m in others}:
+                raise InvalidInput("the new principal is a living member for whom the application goes on "
+                                   "(in a recognised file, one who holds status)")
+        deceased.deceased_on = on
+        if not others:  # nobody left for whom the file goes on: it closes, as it always did
+            return self._close(ClosureReason.DEATH, on, member_ids=(deceased.id,))
+        new_principal = None
+        if deceased.id == self.principal.id:
+            new_principal = new_principal_member_id or self._successor(others, on).id
+            self.principal_member_id = new_principal
+        self.record(ApplicationClosed(self.id, self.person_id, ClosureReason.DEATH.value, on, (deceased.id,),
+                                      file_closed=False, new_principal_member_id=new_principal))
+        return None
+
+    def _successor(self, others: list[Member], on: date) -> Member:
+        """The eldest adult remaining member; if none is adult, the eldest. A member without a birth date counts
+        as adult (as everywhere) but comes after those whose age is known; among equals, the first listed."""
+        age = self.rules.certificate_age_of_majority
+        adults = [m for m in others if m.is_adult(on, age)]
+        return min(adults or others, key=lambda m: (m.birth_date is None, m.birth_date or date.max))
+
+    def _close(self, reason: ClosureReason, on: date, member_ids: tuple[str, ...] | None = None) -> Closure:
         self.closures.append(Closure(reason=reason, closed_on=on))
         self.state = ApplicationState.CLOSED
-        self.record(ApplicationClosed(self.id, self.person_id, reason.value, on))
+        if member_ids is None:
+            member_ids = tuple(m.id for m in self.living_members)
+        self.record(ApplicationClosed(self.id, self.person_id, reason.value, on, member_ids))
         return self.closures[-1]
 
     def reopen(self, *, ground: ReopeningGround | None, reason: str, on: date) -> date:
@@ -320,8 +396,24 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
 
     # ---- documents ----------------------------------------------------------------------
     def to_document(self) -> dict[str, Any]:
-        return {**to_document(self), "document_version": 1}
+        doc = {**to_document(self), "document_version": 1}
+        # fields added later are stored only when set, so a file that never used them stores as it always did
+        if doc.get("principal_member_id") is None:
+            doc.pop("principal_member_id", None)
+        for member in doc["members"]:
+            for key in _MEMBER_FIELDS_IF_SET:
+                if member.get(key) is None:
+                    member.pop(key, None)
+        return doc
 
     @classmethod
     def from_document(cls, doc: dict[str, Any], rules: RsdRules | None = None) -> Application:
-        return from_document(cls, doc, rules=rules or RsdRules())
+        app = from_document(cls, doc, rules=rules or RsdRules())
+        ending = app.ending
+        if (app.state is ApplicationState.STATUS_ENDED and ending is not None and ending.status_ended
+                and all(m.status_ending is None for m in app.members)):
+            # stored before status was kept per member: the whole file's status had ended
+            for member_id in ending.member_ids:
+                app.member(member_id).status_ending = StatusEnding(
+                    kind=ending.kind.value, grounds=ending.grounds, ended_on=ending.decided_on)
+        return app

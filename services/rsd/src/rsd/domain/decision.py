@@ -134,7 +134,7 @@ class DecisionSteps:
             raise RuleViolation(rule="interview_before_decision",
                                 detail="no first-instance decision without a held interview of the principal applicant")
         on = self.clock_started_on
-        for member in self.members:
+        for member in self.living_members:
             if member.is_adult(on, self.rules.certificate_age_of_majority) and member.id not in self.assessments:
                 raise RuleViolation(rule="individual_assessment",
                                     detail=f"every adult member is assessed individually; member {member.id} is not")
@@ -195,8 +195,8 @@ class DecisionSteps:
             raise InvalidInput("the principal's outcome is the decision's outcome")
         result: dict[str, MemberOutcome] = {principal.id: wanted}
         for member in self.members:
-            if member.id == principal.id:
-                continue
+            if member.id == principal.id or member.deceased:
+                continue  # a deceased member is decided for no more
             adult = member.is_adult(on, self.rules.certificate_age_of_majority)
             assessment = self.assessments.get(member.id)
             if member.id in given:
@@ -261,9 +261,10 @@ class DecisionSteps:
         valid_until = add_months(on, self.rules.certificate_validity_months)
         principal = self.principal
         age = self.rules.certificate_age_of_majority
-        children = tuple(m.person_id for m in self.members if m.id != principal.id and not m.is_adult(on, age))
+        children = tuple(m.person_id for m in self.living_members
+                         if m.id != principal.id and not m.is_adult(on, age))
         events = []
-        for member in self.members:
+        for member in self.living_members:
             if member.id != principal.id and not member.is_adult(on, age):
                 continue  # children are entered on the principal's certificate
             child_ids = children if member.id == principal.id else ()

@@ -9,6 +9,7 @@ from enum import Enum
 from pana_kit.domain import InvalidInput, RuleViolation
 
 from .events import StatusEnded, StatusEndingDecided, StatusEndingNoticeGiven, StatusEndingResponseRecorded
+from .members import StatusEnding
 from .state import ApplicationState
 
 
@@ -88,10 +89,17 @@ class EndingSteps:
                 rule="ending_ground",
                 detail=f"{kind.value} needs one or more of its own grounds: {', '.join(sorted(values))}",
             )
-        covered = self.member_ids_covered
-        members = tuple(member_ids) if member_ids else covered
-        if any(m not in covered for m in members):
-            raise InvalidInput("status can end only for members who hold it")
+        holders = self.member_ids_holding_status
+        members = tuple(dict.fromkeys(member_ids)) if member_ids else holders
+        for member_id in members:
+            self.member(member_id)  # an unknown member is bad input
+        if not members or any(m not in holders for m in members):
+            raise RuleViolation(
+                rule="ending_status_holder",
+                detail="status can end only for members who hold it now: "
+                       f"{', '.join(holders) or 'none'}; not for a member who was never recognised, "
+                       "whose status has already ended, or who has died",
+            )
         due = on + timedelta(days=self.rules.ending_response_days)
         self.endings.append(EndingProceeding(kind=kind, grounds=normalised, member_ids=members, notice_on=on,
                                              response_due=due))
@@ -129,7 +137,19 @@ class EndingSteps:
         ending.compelling_reasons = compelling_reasons
         self.record(StatusEndingDecided(self.id, self.person_id, ending.kind.value, end_status, decided_by, on))
         if end_status:
-            self.state = ApplicationState.STATUS_ENDED
-            self.record(StatusEnded(self.id, self.person_id, ending.member_ids, ending.kind.value,
-                                    ending.grounds, on))
+            ended = tuple(m for m in ending.member_ids if m in self.member_ids_holding_status)
+            for member_id in ended:
+                self.member(member_id).status_ending = StatusEnding(kind=ending.kind.value, grounds=ending.grounds,
+                                                                    ended_on=on)
+            if not self.member_ids_holding_status:  # the file's status ends only when nobody holds it
+                self.state = ApplicationState.STATUS_ENDED
+            self.record(StatusEnded(self.id, self.person_id, ended, ending.kind.value, ending.grounds, on))
         return ending
+
+    def restore_status(self, member_ids: tuple[str, ...]) -> tuple[str, ...]:
+        """An appeal against an ending is allowed: status comes back for those members only."""
+        restored = tuple(m for m in member_ids if self.member(m).status_ending is not None)
+        for member_id in restored:
+            self.member(member_id).status_ending = None
+        self.state = ApplicationState.RECOGNISED
+        return restored

@@ -177,6 +177,9 @@ class ApplicationClosed(DomainEvent):
     person_id: str
     reason: str
     closed_on: date
+    member_ids: tuple[str, ...] = ()  # whose file closes: everyone living, or the deceased alone
+    file_closed: bool = True  # False: a member died and the others' procedure goes on
+    new_principal_member_id: str | None = None
 
 
 @dataclass(frozen=True)

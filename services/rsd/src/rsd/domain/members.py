@@ -39,6 +39,15 @@ PRIORITY_NEEDS: frozenset[SpecificNeed] = frozenset(SpecificNeed)
 
 
 @dataclass(kw_only=True)
+class StatusEnding:
+    """How one member's refugee status ended (cessation, cancellation or revocation)."""
+
+    kind: str
+    grounds: tuple[str, ...]
+    ended_on: date
+
+
+@dataclass(kw_only=True)
 class Member:
     id: str
     person_id: str
@@ -49,6 +58,13 @@ class Member:
     same_gender_interviewer_requested: bool = False
     same_gender_interpreter_requested: bool = False
     derivative_status_consent: bool = False  # consent to family-reunification status
+    # relationship is to the principal at lodging; a later principal is Application.principal_member_id
+    status_ending: StatusEnding | None = None  # this member's status ended (the others' is untouched)
+    deceased_on: date | None = None  # died; the others' procedure goes on
+
+    @property
+    def deceased(self) -> bool:
+        return self.deceased_on is not None
 
     def is_adult(self, on: date, age_of_majority: int = 18) -> bool:
         """Unknown birth date counts as adult, so the person is assessed individually."""

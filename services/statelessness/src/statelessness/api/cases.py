@@ -57,7 +57,9 @@ def detail(case: DeterminationCase, request: Request) -> s.CaseDetail:
         opened_by=case.opened_by, reason_note=case.reason_note,
         decision_deadline_limit=case.decision_deadline_limit(rules), appeal_until=case.appeal_deadline_on(rules),
         evidence=doc["evidence"], inquiries=doc["inquiries"], interviews=doc["interviews"],
-        extensions=doc["extensions"], determination=doc["determination"], appeal=doc["appeal"],
+        extensions=doc["extensions"], determination=doc["determination"],
+        appeal=None if doc["appeal"] is None else {
+            **doc["appeal"], "result": case.appeal.outcome.result if case.appeal.outcome else None},
     )
 
 
@@ -264,13 +266,18 @@ async def lodge_appeal(body: s.LodgeAppeal, request: Request, case_id: str = Cas
 
 @router.post("/{case_id}/appeal/decision", response_model=s.CaseDetail, summary="Decide the appeal",
              description="By an officer other than the one who determined the case (409 `appeal_by_different_officer`). "
-                         "Overturning recognises the person as stateless. Needs `If-Match`.",
+                         "`result` `allowed` (= `outcome` `overturned`) recognises the person as stateless and "
+                         "publishes `statelessness.determination.issued.v1` with `stage` `appeal` and "
+                         "`appeal_result` `allowed`; `result` `rejected` (= `outcome` `upheld`: here the "
+                         "DETERMINATION is upheld, the opposite of `upheld` in rsd.appeal.decided.v1) closes the "
+                         "case. Needs `If-Match`.",
              responses=CASE_WRITE_ERRORS)
 async def decide_appeal(body: s.DecideAppeal, request: Request, case_id: str = CaseId,
                         if_match: str | None = Depends(if_match_header),
                         principal: Principal = Depends(require("statelessness:determine"))):
     return await _step(request, lambda uc: uc.decide_appeal(
-        case_id, outcome=AppealOutcome(body.outcome), decided_on=body.decided_on or date.today(),
+        case_id, outcome=AppealOutcome(body.outcome) if body.outcome else AppealOutcome.from_result(body.result),
+        decided_on=body.decided_on or date.today(),
         reasons=body.reasons, if_match=if_match, principal=principal))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pana_kit.fields import Day
 
@@ -105,11 +105,26 @@ class LodgeAppeal(Command):
 
 class DecideAppeal(Command):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "outcome": "overturned", "reasons": "the confirmation by UZB concerned another person", "decided_on": "2027-04-01"}]})
+        "result": "allowed", "reasons": "the confirmation by UZB concerned another person", "decided_on": "2027-04-01"}]})
 
-    outcome: Literal["upheld", "overturned"]
+    outcome: Literal["upheld", "overturned"] | None = Field(None, description=(
+        "Seen from the DETERMINATION: `upheld` = the not-stateless determination stands, the appeal is REJECTED; "
+        "`overturned` = the appeal is ALLOWED and the person is recognised stateless. NB: the opposite of "
+        "`upheld` in rsd.appeal.decided.v1 (there the appellant won). Prefer `result`; give one of the two"))
+    result: Literal["allowed", "rejected"] | None = Field(None, description=(
+        "The appeal's result seen from the appellant, the same words as rsd: `allowed` (recognised stateless) "
+        "or `rejected` (the determination stands). Give this or `outcome`; if both, they must agree"))
     reasons: str = Field(min_length=1, max_length=20_000)
     decided_on: Day | None = None
+
+    @model_validator(mode="after")
+    def _one_outcome(self) -> "DecideAppeal":
+        if self.outcome is None and self.result is None:
+            raise ValueError("give the appeal's `result` (allowed | rejected) or `outcome` (upheld | overturned)")
+        if self.outcome is not None and self.result is not None and (
+                (self.outcome == "overturned") != (self.result == "allowed")):
+            raise ValueError("`outcome` and `result` disagree: `overturned` is `allowed`, `upheld` is `rejected`")
+        return self
 
 
 class EvidenceOut(BaseModel):
@@ -171,7 +186,10 @@ class CaseDetail(CaseSummary):
     interviews: list[InterviewOut]
     extensions: list[dict]
     determination: dict | None
-    appeal: dict | None
+    appeal: dict | None = Field(description=(
+        "appeal_id, lodged_on, officer_id, decided_on, reasons; `outcome` seen from the determination (`upheld`: "
+        "it stands, the appeal is rejected; `overturned`: the appeal is allowed) and `result` seen from the "
+        "appellant (`allowed` | `rejected`, the same words as rsd)"))
 
 
 class CasePage(BaseModel):

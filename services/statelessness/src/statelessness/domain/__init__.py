@@ -19,6 +19,7 @@ from .children import (
     ResolutionBasis,
     assess_child_at_risk,
     kazakh_citizen_by_birth,
+    nationality_from_legal_status,
 )
 from .events import (
     AppealDecided,

@@ -51,8 +51,23 @@ class Outcome(StrEnum):
 
 
 class AppealOutcome(StrEnum):
-    UPHELD = "upheld"  # the first-instance determination stands
-    OVERTURNED = "overturned"  # the person is recognised as stateless
+    """Seen from the DETERMINATION (the opposite of rsd's contract `upheld`, which is seen from the appellant)."""
+
+    UPHELD = "upheld"  # the first-instance determination stands: the appeal is rejected
+    OVERTURNED = "overturned"  # the appeal is allowed: the person is recognised as stateless
+
+    @property
+    def result(self) -> str:
+        """The unambiguous word shared with rsd: allowed | rejected (remitted is not an outcome here yet)."""
+        return "allowed" if self is AppealOutcome.OVERTURNED else "rejected"
+
+    @classmethod
+    def from_result(cls, result: str) -> AppealOutcome:
+        if result == "allowed":
+            return cls.OVERTURNED
+        if result == "rejected":
+            return cls.UPHELD
+        raise InvalidInput(f"a statelessness appeal is allowed or rejected, not {result!r}")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,36 @@ class ParentNationality(StrEnum):
     UNDETERMINED = "undetermined"
 
 
+# A parent's recorded legal status (registration's `LegalStatus` values, or what a birth record gives) read as a
+# nationality status. Exact values only: a status that merely *contains* "stateless" is not statelessness
+# (`not_stateless` is the opposite). docs/domain.md, "Who is who": a child is at risk when born to stateless
+# parents or to parents whose nationality is undetermined.
+_NATIONALITY_BY_STATUS: dict[str, ParentNationality] = {
+    # found stateless (registration `stateless`; the other spellings are what birth records have carried)
+    "stateless": ParentNationality.STATELESS,
+    "stateless_person": ParentNationality.STATELESS,
+    "recognised_stateless": ParentNationality.STATELESS,
+    "recognized_stateless": ParentNationality.STATELESS,
+    # no nationality established (yet)
+    "undetermined": ParentNationality.UNDETERMINED,
+    "undetermined_nationality": ParentNationality.UNDETERMINED,
+    # applied to be recognised stateless, not yet determined: claims no nationality but is not found stateless,
+    # so the nationality is undetermined (the child is at risk, but not presumed a citizen as a child of
+    # *stateless* parents)
+    "stateless_applicant": ParentNationality.UNDETERMINED,
+    # a determination found the person is not stateless: a national of some State
+    "not_stateless": ParentNationality.NATIONAL,
+}
+
+
+def nationality_from_legal_status(status: str | None) -> ParentNationality | None:
+    """The nationality status a recorded legal status states, or None when it does not say (look elsewhere)."""
+    if not status:
+        return None
+    key = status.strip().lower().replace("-", "_").replace(" ", "_")
+    return _NATIONALITY_BY_STATUS.get(key)
+
+
 class ChildAtRiskRule(StrEnum):
     FOUNDLING = "foundling"
     STATELESS_PARENTS = "stateless_parents"

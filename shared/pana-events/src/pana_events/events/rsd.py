@@ -73,12 +73,19 @@ class AppealDecided(Event):
     event_type: ClassVar[str] = "rsd.appeal.decided.v1"
     application_id: Id
     person_id: Id
-    member_ids: Ids
-    outcome: Literal["upheld", "dismissed"]
+    member_ids: Ids = Field(description="Persons the appeal's result concerns: on `allowed`, those recognised "
+                                        "(against a decision) or whose status is restored (against an ending)")
+    outcome: Literal["upheld", "dismissed"] = Field(description=(
+        "Seen from the APPELLANT: `upheld` means the APPEAL was upheld — the appellant won and the decision "
+        "appealed against is overturned (`result` `allowed`); `dismissed` means the appellant did not win "
+        "(`result` `rejected`, or `remitted`: back to first instance, still pending). NB: in statelessness an "
+        "appeal `upheld` means the opposite (the determination stands); read `result`, the same words in "
+        "both services"))
     decided_on: date
     result: Literal["allowed", "rejected", "remitted"] | None = Field(
-        None, description="The appeal's result in full: `remitted` sends the case back to first instance "
-                          "(still pending; `outcome` then reads `dismissed`)")
+        None, description="The appeal's result, unambiguous and the same words as statelessness' `appeal_result`: "
+                          "`allowed` (the appellant won), `rejected` (the decision appealed against stands), "
+                          "`remitted` (back to first instance, still pending; `outcome` then reads `dismissed`)")
     against: Literal["decision", "ending"] | None = Field(
         None, description="What was appealed: the first-instance decision or a decision ending status")
 
@@ -86,8 +93,11 @@ class AppealDecided(Event):
 class ApplicationClosed(Event):
     event_type: ClassVar[str] = "rsd.application.closed.v1"
     application_id: Id
-    person_id: Id
-    member_ids: Ids
+    person_id: Id = Field(description="The application's person (the principal at lodging; also the message key). "
+                                      "Not necessarily one whose file closed: read `member_ids`")
+    member_ids: Ids = Field(description="Exactly the persons whose file closes. For `death` while other members "
+                                        "remain, the deceased alone: the others' procedure goes on (after the "
+                                        "principal's death with another member as principal)")
     reason: str
     closed_on: date
 
@@ -105,8 +115,10 @@ class StatusEnded(Event):
 
     event_type: ClassVar[str] = "rsd.status.ended.v1"
     application_id: Id
-    person_id: Id
-    member_ids: Ids
+    person_id: Id = Field(description="The application's person (the principal at lodging; also the message key). "
+                                      "Not necessarily one whose status ended: read `member_ids`")
+    member_ids: Ids = Field(description="Exactly the persons whose refugee status ended; every other member keeps "
+                                        "theirs")
     ending: Literal["cessation", "cancellation", "revocation"]
     ground: str
     ended_on: date

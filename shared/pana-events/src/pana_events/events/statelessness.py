@@ -50,7 +50,14 @@ class StatelessnessDetermined(Event):
     nationality: CountryCode | None = None
     decided_on: date
     certificate_eligible: bool = False
-    stage: Literal["first_instance", "appeal"] | None = None
+    stage: Literal["first_instance", "appeal"] | None = Field(
+        default=None, description="`appeal`: this determination is the result of an appeal (see `appeal_result`)")
+    appeal_result: Literal["allowed", "rejected", "remitted"] | None = Field(
+        default=None, description="With `stage` `appeal`: the appeal's result, seen from the appellant and in the "
+                                  "same words as `result` in rsd.appeal.decided.v1: `allowed` (the appellant won: "
+                                  "the not-stateless determination is overturned), `rejected` (the determination "
+                                  "stands; statelessness' own API calls this `upheld`), `remitted` (back to first "
+                                  "instance; not used by statelessness yet)")
     certificate_age_from: date | None = Field(
         default=None, description="The day the person reaches the certificate age (16), when the birth date is known")
     certificate_validity_years: int | None = None
