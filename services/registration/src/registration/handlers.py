@@ -8,6 +8,7 @@ fact under another event id changes nothing either.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from pana_events import Envelope
@@ -30,6 +31,12 @@ ENDINGS = {"cessation": FactKind.REFUGEE_STATUS_CEASED, "cancellation": FactKind
 
 # Closure reasons that make a rejection final (no appeal lodged in time, appeal rejected).
 REJECTION_FINAL_CLOSURES = {"no_appeal", "appeal_rejected"}
+
+
+def _key(*parts: str) -> str:
+    """A fact's or a request's key (stored in 100 characters): the parts, or their digest when longer."""
+    key = ":".join(parts)
+    return key if len(key) <= 100 else f"{parts[0][:40]}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def _members(event) -> list[str]:
@@ -87,7 +94,8 @@ class RegistrationHandlers:
         holder = await service.registered_person(uow, event.person_id)
         if holder is None:
             return
-        key = f"{event.application_id}:{event.reason}:{event.valid_from.isoformat()}"
+        # One certificate per holder and request: rsd requests one for each adult of the file.
+        key = _key(event.application_id, event.reason, event.valid_from.isoformat(), holder.person_id)
         if event.reason == "extension" and await service.extend_asylum_seeker_certificate(
                 uow, holder, event.valid_from, key, self.rules, valid_until=event.valid_until):
             return
@@ -149,7 +157,7 @@ class RegistrationHandlers:
         if event.reason == "death":
             deceased = _deceased(event)
             await service.add_status_fact(uow, deceased, FactKind.DIED, event.closed_on,
-                                          f"{event.application_id}:died:{deceased}")
+                                          _key(event.application_id, "died", deceased))
             return
         kind, key = ((FactKind.ASYLUM_REJECTION_FINAL, "rejection-final") if event.reason in REJECTION_FINAL_CLOSURES
                      else (FactKind.ASYLUM_CASE_CLOSED, "closed"))
@@ -174,9 +182,8 @@ class RegistrationHandlers:
             def issue(number: str, holder=holder) -> IssuedDocument:
                 return issue_refugee_certificate(number=number, holder_person_id=holder.person_id,
                                                  holder_birth_date=holder.birth_date, issued_on=on, rules=self.rules)
-            suffix = "" if key == "recognised" else f":{key}"
-            await service.issue_document(uow, holder, IssuedDocumentKind.REFUGEE_CERTIFICATE, on,
-                              f"{event.application_id}:refugee:{pid}{suffix}", issue)
+            request = (event.application_id, "refugee", pid) + (() if key == "recognised" else (key,))
+            await service.issue_document(uow, holder, IssuedDocumentKind.REFUGEE_CERTIFICATE, on, _key(*request), issue)
 
     # --- statelessness --------------------------------------------------------------------
 
