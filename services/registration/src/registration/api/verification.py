@@ -24,6 +24,7 @@ from .. import service
 from ..domain import RegistrationRules, qr_payload, verification_delay, verify_document
 from ..signing import public_pem
 from ..store.repository import IssuedDocuments
+from .reading import audited_reading
 
 router = APIRouter(tags=["verification"])
 SERVICE = "registration"
@@ -140,7 +141,7 @@ async def document_qr(
     import qrcode
 
     key = _signing_key(request)
-    async with request.app.state.db.transaction() as session:
+    async with audited_reading(request) as session:
         document = await service.audited_read(session, await IssuedDocuments(session).find(document_id[:64]),
                                               principal=principal, action="read-qr",
                                               resource=f"document/{document_id[:64]}", purpose=purpose,
