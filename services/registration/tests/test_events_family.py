@@ -203,3 +203,18 @@ async def test_appeal_against_an_ending(reg):
     assert await status_of(reg, pid) == "refugee"
     first, second = await issued(reg, pid)
     assert await revoked_ids(reg) == {first["document_id"]} and second["kind"] == "refugee_certificate"
+
+
+async def test_death_of_a_member_named_alone_while_the_claim_goes_on(reg):
+    principal, spouse, child = await family(reg, "f4")
+    members = [principal, spouse, child]
+    await reg.deliver(rsd.ApplicationLodged(application_id="a-12", person_id=principal, member_ids=members,
+                                            lodged_on=D, registered_on=D, decision_due=date(2027, 5, 2)),
+                      subject=principal)
+    await reg.deliver(rsd.ApplicationClosed(application_id="a-12", person_id=principal, member_ids=[spouse],
+                                            reason="death", closed_on=date(2026, 11, 20)), subject=principal)
+    assert [await status_of(reg, p) for p in members] == ["asylum_seeker", "deceased", "asylum_seeker"]
+    # later the claim is decided for those who remain
+    await reg.deliver(rsd.DecisionIssued(application_id="a-12", person_id=principal, member_ids=[principal, child],
+                                         outcome="recognised", decided_on=date(2026, 12, 1)), subject=principal)
+    assert [await status_of(reg, p) for p in members] == ["refugee", "deceased", "refugee"]

@@ -48,13 +48,11 @@ def _members(event) -> list[str]:
 
 
 def _deceased(event: rsd.ApplicationClosed) -> str:
-    """Who died, for a closure on death: the subject (the principal applicant) — rsd names every member of
-    the file in `member_ids` (v1), so a single named member other than the subject is taken to be the
-    deceased (a family that continues under a new principal)."""
+    """Who died, for a closure on death. rsd names the deceased alone in `member_ids` (a member's death
+    while the family's claim goes on, or the last member's); earlier it named every member of the file,
+    with the deceased principal as `person_id`. So: the one member named, else the subject."""
     named = list(dict.fromkeys(event.member_ids or []))
-    if len(named) == 1 and named[0] != event.person_id:
-        return named[0]
-    return event.person_id
+    return named[0] if len(named) == 1 else event.person_id
 
 
 class RegistrationHandlers:
