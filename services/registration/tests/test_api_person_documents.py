@@ -131,3 +131,12 @@ async def test_a_read_of_an_unknown_person_is_audited_too(reg):
     async with reg.app.state.db.session() as session:
         [entry] = (await session.execute(select(AuditEntry).where(AuditEntry.resource == "person/nobody"))).scalars().all()
     assert (entry.action, entry.outcome) == ("read", "not_found")
+
+
+async def test_a_malformed_verification_is_audited(reg):
+    r = await reg.client.get("/api/v1/verify/XX123", params={"birth_date": "1990-04-12"},
+                             headers=reg.headers("service-provider", purpose=None))
+    assert r.status_code == 422
+    async with reg.app.state.db.session() as session:
+        [entry] = (await session.execute(select(AuditEntry).where(AuditEntry.action == "verify"))).scalars().all()
+    assert (entry.resource, entry.outcome) == ("document/malformed", "malformed")
