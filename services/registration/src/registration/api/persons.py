@@ -23,7 +23,7 @@ from ..store.repository import IssuedDocuments, Persons
 from ..store.tables import PersonRow
 from .reading import audited_reading
 from .fields import (
-    AddressIn, ContactIn, CountryCode, LanguageCode, PastDate, Precision, Reason, SexIn, Specifics,
+    AddressIn, ContactIn, CountryCode, LanguageCode, LegalStatusValue, PastDate, Precision, Reason, SexIn, Specifics,
     Strict, Text,
 )
 
@@ -149,7 +149,8 @@ class PersonOut(BaseModel):
     contacts: list[dict[str, Any]]
     specific_needs: list[str]
     household_id: str | None
-    legal_status: str | None = Field(description="Projection of rsd and statelessness decisions; never edited by hand")
+    legal_status: LegalStatusValue | None = Field(description="Projection of rsd and statelessness decisions per procedure, "
+                                                  "combined by the precedence table; never edited by hand")
     identity_documents: list[dict[str, Any]]
     biometric_reference: str | None
     date_of_death: date | None
