@@ -218,3 +218,19 @@ async def test_death_of_a_member_named_alone_while_the_claim_goes_on(reg):
     await reg.deliver(rsd.DecisionIssued(application_id="a-12", person_id=principal, member_ids=[principal, child],
                                          outcome="recognised", decided_on=date(2026, 12, 1)), subject=principal)
     assert [await status_of(reg, p) for p in members] == ["refugee", "deceased", "refugee"]
+
+
+async def test_status_restored_on_appeal_can_end_again(reg):
+    pid = await register(reg, "x-2")
+    await reg.deliver(rsd.DecisionIssued(application_id="a-13", person_id=pid, member_ids=[pid], outcome="recognised",
+                                         decided_on=D), subject=pid)
+    for ended_on, restored_on in ((date(2026, 11, 10), date(2026, 11, 20)), (date(2026, 12, 1), None)):
+        await reg.deliver(rsd.StatusEnded(application_id="a-13", person_id=pid, member_ids=[pid], ending="cessation",
+                                          ground="re_availment", ended_on=ended_on), subject=pid)
+        assert await status_of(reg, pid) == "former_refugee"
+        if restored_on:
+            await reg.deliver(rsd.AppealDecided(application_id="a-13", person_id=pid, member_ids=[pid],
+                                                outcome="upheld", result="allowed", against="ending",
+                                                decided_on=restored_on), subject=pid)
+            assert await status_of(reg, pid) == "refugee"
+    assert len(await revoked_ids(reg)) == 2

@@ -168,7 +168,9 @@ class RegistrationHandlers:
 
     async def status_ended(self, event: rsd.StatusEnded, envelope: Envelope, uow: UnitOfWork) -> None:
         for pid in _members(event):
-            await service.add_status_fact(uow, pid, ENDINGS[event.ending], event.ended_on, f"{event.application_id}:ended")
+            # Keyed by date too: a member whose status an appeal restored may have it ended again.
+            await service.add_status_fact(uow, pid, ENDINGS[event.ending], event.ended_on,
+                                          f"{event.application_id}:ended:{event.ended_on.isoformat()}")
 
     async def _recognise(self, uow: UnitOfWork, event, on: date, key: str = "recognised") -> None:
         for pid in _members(event):
