@@ -234,3 +234,13 @@ async def test_status_restored_on_appeal_can_end_again(reg):
                                                 decided_on=restored_on), subject=pid)
             assert await status_of(reg, pid) == "refugee"
     assert len(await revoked_ids(reg)) == 2
+
+
+async def test_nothing_is_issued_to_the_deceased(reg):
+    pid = await register(reg, "d-1")
+    await reg.deliver(rsd.ApplicationClosed(application_id="a-14", person_id=pid, member_ids=[pid], reason="death",
+                                            closed_on=D), subject=pid)
+    await reg.deliver(rsd.DecisionIssued(application_id="a-14", person_id=pid, member_ids=[pid], outcome="recognised",
+                                         decided_on=date(2026, 11, 20)), subject=pid)
+    assert await status_of(reg, pid) == "deceased"
+    assert await issued(reg, pid) == []

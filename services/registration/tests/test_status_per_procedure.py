@@ -135,3 +135,47 @@ def test_unaccompanied_minor_decided_from_ages_on_the_day():
     assert not unaccompanied_minor(None, [], on=on, rules=RULES)
     assert not unaccompanied_minor(date(2008, 11, 2), [], on=on, rules=RULES)  # 18 that day
     assert unaccompanied_minor(date(2008, 11, 3), [], on=on, rules=RULES)  # 18 tomorrow
+
+
+# --- property: documents and facts ----------------------------------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+RSD_FACTS = {k for k in FactKind if k.value.startswith(("asylum", "refugee", "case_"))}
+STATELESSNESS_FACTS = {k for k in FactKind if "stateless" in k.value} | {FactKind.NATURALIZED}
+MAY_END = {**{k: {ASC, RF} for k in RSD_FACTS}, **{k: {SP} for k in STATELESSNESS_FACTS},
+           FactKind.DIED: {ASC, RF, SP}}
+
+
+def test_every_fact_belongs_to_one_procedure():
+    assert set(MAY_END) == set(FactKind) and not RSD_FACTS & STATELESSNESS_FACTS
+
+
+GRANTS = {FactKind.ASYLUM_APPLICATION_REGISTERED: 0, FactKind.REFUGEE_STATUS_RECOGNISED: 1,
+          FactKind.STATELESSNESS_DETERMINED: 2}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list(FactKind)), max_size=12))
+def test_a_fact_ends_only_its_own_procedures_documents(kinds):
+    """Facts arrive one by one as the handlers apply them: the revocation runs, then the procedure that grants
+    a document issues it when it backs it (not to the dead or the naturalized). A fact ends only documents of its own procedure (death ends all),
+    a document still valid is backed by its procedure's facts, and a revoked document stays revoked."""
+    docs = []
+    so_far = []
+    for i, kind in enumerate(kinds):
+        so_far.append(StatusFact(kind, D0 + timedelta(days=i), f"f{i}"))
+        projection = project_legal_status("p", so_far)
+        before = {d.document_number for d in docs if d.state.value == "issued"}
+        ended = revoke_unbacked(docs, projection, on=D0 + timedelta(days=i))
+        assert {d.kind for d in ended} <= MAY_END[kind], (kind, ended)
+        assert {d.document_number for d in docs if d.state.value == "issued"} == before - {
+            d.document_number for d in ended}
+        if kind in GRANTS and backed_by(documents()[GRANTS[kind]].kind, projection):  # as issue_document
+            template = documents()[GRANTS[kind]]
+            template.document_number = document_number(template.kind, 2025, 10 + i)
+            docs.append(template)
+        assert all(backed_by(d.kind, projection) for d in docs if d.state.value == "issued")

@@ -13,7 +13,7 @@ from pana_kit.domain import DomainError, NotFound, utcnow
 
 from ..domain import (
     FactKind, IssuedDocument, IssuedDocumentKind, Person, RegistrationRules, StatusFact, project_legal_status,
-    revoke_unbacked,
+    backed_by, revoke_unbacked,
 )
 from ..domain import extend_asylum_seeker_certificate as extend_certificate
 from ..domain.legal_status import PersonStatus
@@ -56,7 +56,14 @@ async def add_status_fact(uow, person_id: str, kind: FactKind, on: date, source:
 
 async def issue_document(uow, holder: Person, kind: IssuedDocumentKind, on: date, key: str,
                          make: Callable[[str], IssuedDocument]) -> IssuedDocument | None:
-    """Issue once per request (`key`); a request the rules refuse is logged, not retried forever."""
+    """Issue once per request (`key`); a request the rules refuse is logged, not retried forever. A document
+    its procedure does not back now (`backed_by`: the holder died, was naturalized, the asylum track moved
+    on) is not issued, as it would be revoked at once."""
+    projection = project_legal_status(holder.person_id, await StatusFacts(uow.session).of(holder.person_id))
+    if not backed_by(kind, projection):
+        log.warning("no %s for %s: its procedure does not back it (status %s)", kind.value, holder.person_id,
+                    projection.status.value)
+        return None
     docs = IssuedDocuments(uow.session, source_key=key)
     if await docs.issued_for(key):
         return None
