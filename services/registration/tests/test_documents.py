@@ -8,7 +8,8 @@ from registration.domain import (
     Dependant, DocumentIssued, DocumentRevoked, IssuedDocument, IssuedDocumentKind, RegistrationRules,
     VerificationOutcome, check_document_number, document_number, extend_asylum_seeker_certificate,
     issue_asylum_seeker_certificate, issue_refugee_certificate, issue_stateless_person_certificate, qr_payload,
-    revoke_when_status_ends, verification_delay, verify_document, verify_qr_payload,
+    FactKind, StatusFact, project_legal_status, revoke_unbacked, verification_delay, verify_document,
+    verify_qr_payload,
 )
 
 RULES = RegistrationRules()
@@ -105,7 +106,8 @@ def test_verify_outcomes():
     expired = verify_document(n, doc, birth_date=ADULT, today=date(2025, 6, 1), rules=RULES)
     assert expired.outcome is VerificationOutcome.EXPIRED and expired.entitlements == ()
     assert verify_document(n, doc, birth_date=ADULT, today=date(2025, 5, 31), rules=RULES).outcome is VerificationOutcome.VALID
-    revoke_when_status_ends([doc], current_status="refugee", on=REG, reason="recognised as refugee")
+    revoke_unbacked([doc], project_legal_status("p-1", [StatusFact(FactKind.REFUGEE_STATUS_RECOGNISED, REG, "r")]),
+                    on=REG)
     assert isinstance(doc.collect_events()[-1], DocumentRevoked)
     assert verify_document(n, doc, birth_date=ADULT, today=REG, rules=RULES).outcome is VerificationOutcome.REVOKED
     with pytest.raises(RuleViolation):
@@ -114,7 +116,8 @@ def test_verify_outcomes():
 
 def test_revoke_only_documents_whose_status_ended():
     doc = asc()
-    assert revoke_when_status_ends([doc], current_status="asylum_seeker", on=REG, reason="x") == []
+    still = project_legal_status("p-1", [StatusFact(FactKind.ASYLUM_APPLICATION_REGISTERED, REG, "a")])
+    assert revoke_unbacked([doc], still, on=REG) == []
 
 
 def test_qr_payload_signed_and_verifiable_offline():

@@ -8,6 +8,7 @@ fact under another event id changes nothing either.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from pana_events import Envelope
@@ -21,14 +22,37 @@ from . import service
 from .domain import (
     Dependant, FactKind, IssuedDocument, IssuedDocumentKind, RegistrationRules, SpecificNeed,
     issue_asylum_seeker_certificate, issue_refugee_certificate, issue_stateless_person_certificate,
+    unaccompanied_minor,
 )
 
 ENDINGS = {"cessation": FactKind.REFUGEE_STATUS_CEASED, "cancellation": FactKind.REFUGEE_STATUS_CANCELLED,
            "revocation": FactKind.REFUGEE_STATUS_REVOKED}
 
 
+# Closure reasons that make a rejection final (no appeal lodged in time, appeal rejected).
+REJECTION_FINAL_CLOSURES = {"no_appeal", "appeal_rejected"}
+
+
+def _key(*parts: str) -> str:
+    """A fact's or a request's key (stored in 100 characters): the parts, or their digest when longer."""
+    key = ":".join(parts)
+    return key if len(key) <= 100 else f"{parts[0][:40]}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
 def _members(event) -> list[str]:
-    return list(dict.fromkeys([event.person_id, *getattr(event, "member_ids", [])]))
+    """The persons an event concerns: the `member_ids` it names, or only its subject when it names none.
+
+    Never the principal by default: ending the spouse's status alone leaves the principal a refugee."""
+    named = list(dict.fromkeys(getattr(event, "member_ids", None) or []))
+    return named or [event.person_id]
+
+
+def _deceased(event: rsd.ApplicationClosed) -> str:
+    """Who died, for a closure on death. rsd names the deceased alone in `member_ids` (a member's death
+    while the family's claim goes on, or the last member's); earlier it named every member of the file,
+    with the deceased principal as `person_id`. So: the one member named, else the subject."""
+    named = list(dict.fromkeys(event.member_ids or []))
+    return named[0] if len(named) == 1 else event.person_id
 
 
 class RegistrationHandlers:
@@ -68,22 +92,29 @@ class RegistrationHandlers:
         holder = await service.registered_person(uow, event.person_id)
         if holder is None:
             return
-        key = f"{event.application_id}:{event.reason}:{event.valid_from.isoformat()}"
+        # One certificate per holder and request: rsd requests one for each adult of the file.
+        key = _key(event.application_id, event.reason, event.valid_from.isoformat(), holder.person_id)
         if event.reason == "extension" and await service.extend_asylum_seeker_certificate(
-                uow, holder, event.valid_from, key, self.rules):
+                uow, holder, event.valid_from, key, self.rules, valid_until=event.valid_until):
             return
-        children = []
-        for pid in _members(event)[1:]:
-            child = await service.registered_person(uow, pid)
-            if child is not None and child.birth_date and age_on(child.birth_date, event.valid_from) < self.rules.adult_age:
-                children.append(Dependant(pid, child.birth_date))
-        unaccompanied = SpecificNeed.UNACCOMPANIED_OR_SEPARATED_CHILD in holder.specific_needs
+        children, others = [], []
+        for pid in _members(event):
+            if pid == holder.person_id:
+                continue
+            member = await service.registered_person(uow, pid)
+            if member is None or member.birth_date is None:
+                continue
+            others.append(member.birth_date)
+            if age_on(member.birth_date, event.valid_from) < self.rules.adult_age:
+                children.append(Dependant(pid, member.birth_date))
+        unaccompanied = (SpecificNeed.UNACCOMPANIED_OR_SEPARATED_CHILD in holder.specific_needs
+                         or unaccompanied_minor(holder.birth_date, others, on=event.valid_from, rules=self.rules))
 
         def issue(number: str) -> IssuedDocument:
             return issue_asylum_seeker_certificate(
                 number=number, holder_person_id=holder.person_id, holder_birth_date=holder.birth_date,
                 registered_on=event.valid_from, rules=self.rules, children=() if unaccompanied else children,
-                unaccompanied_minor=unaccompanied)
+                unaccompanied_minor=unaccompanied, valid_until=event.valid_until)
         await service.issue_document(uow, holder, IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, event.valid_from, key, issue)
 
     async def decision_issued(self, event: rsd.DecisionIssued, envelope: Envelope, uow: UnitOfWork) -> None:
@@ -99,16 +130,37 @@ class RegistrationHandlers:
                          f"{event.application_id}:appeal")
 
     async def appeal_decided(self, event: rsd.AppealDecided, envelope: Envelope, uow: UnitOfWork) -> None:
-        if event.outcome == "upheld":
+        """`result` in full when rsd sends it (`allowed | rejected | remitted`); `outcome` only without it
+        (a remittal reads `outcome: dismissed` but sends the case back: still an asylum-seeker)."""
+        result = event.result or ("allowed" if event.outcome == "upheld" else "rejected")
+        if event.against == "ending":
+            if result == "allowed":  # the ending is set aside: refugee status restored
+                await self._recognise(uow, event, event.decided_on, key=f"restored:{event.decided_on.isoformat()}")
+            return  # an ending upheld or sent back leaves the ended status as it is
+        if result == "allowed":
             await self._recognise(uow, event, event.decided_on)
+        elif result == "remitted":
+            for pid in _members(event):
+                await service.add_status_fact(uow, pid, FactKind.ASYLUM_APPEAL_REMITTED, event.decided_on,
+                                              f"{event.application_id}:remitted:{event.decided_on.isoformat()}")
         else:
             for pid in _members(event):
                 await service.add_status_fact(uow, pid, FactKind.ASYLUM_REJECTION_FINAL, event.decided_on,
                                  f"{event.application_id}:rejection-final")
 
     async def application_closed(self, event: rsd.ApplicationClosed, envelope: Envelope, uow: UnitOfWork) -> None:
+        """Death: only the deceased is recorded as dead (every document of theirs ends); the other members'
+        status and documents stay. No appeal / appeal rejected: the rejection is final. Else (withdrawal,
+        abandonment): the named members' asylum procedure is closed."""
+        if event.reason == "death":
+            deceased = _deceased(event)
+            await service.add_status_fact(uow, deceased, FactKind.DIED, event.closed_on,
+                                          _key(event.application_id, "died", deceased))
+            return
+        kind, key = ((FactKind.ASYLUM_REJECTION_FINAL, "rejection-final") if event.reason in REJECTION_FINAL_CLOSURES
+                     else (FactKind.ASYLUM_CASE_CLOSED, "closed"))
         for pid in _members(event):
-            await service.add_status_fact(uow, pid, FactKind.ASYLUM_CASE_CLOSED, event.closed_on, f"{event.application_id}:closed")
+            await service.add_status_fact(uow, pid, kind, event.closed_on, f"{event.application_id}:{key}")
 
     async def application_reopened(self, event: rsd.ApplicationReopened, envelope: Envelope, uow: UnitOfWork) -> None:
         await service.add_status_fact(uow, event.person_id, FactKind.CASE_REOPENED, event.reopened_on,
@@ -116,11 +168,13 @@ class RegistrationHandlers:
 
     async def status_ended(self, event: rsd.StatusEnded, envelope: Envelope, uow: UnitOfWork) -> None:
         for pid in _members(event):
-            await service.add_status_fact(uow, pid, ENDINGS[event.ending], event.ended_on, f"{event.application_id}:ended")
+            # Keyed by date too: a member whose status an appeal restored may have it ended again.
+            await service.add_status_fact(uow, pid, ENDINGS[event.ending], event.ended_on,
+                                          f"{event.application_id}:ended:{event.ended_on.isoformat()}")
 
-    async def _recognise(self, uow: UnitOfWork, event, on: date) -> None:
+    async def _recognise(self, uow: UnitOfWork, event, on: date, key: str = "recognised") -> None:
         for pid in _members(event):
-            await service.add_status_fact(uow, pid, FactKind.REFUGEE_STATUS_RECOGNISED, on, f"{event.application_id}:recognised")
+            await service.add_status_fact(uow, pid, FactKind.REFUGEE_STATUS_RECOGNISED, on, f"{event.application_id}:{key}")
             holder = await service.registered_person(uow, pid)
             if holder is None:
                 continue
@@ -128,8 +182,8 @@ class RegistrationHandlers:
             def issue(number: str, holder=holder) -> IssuedDocument:
                 return issue_refugee_certificate(number=number, holder_person_id=holder.person_id,
                                                  holder_birth_date=holder.birth_date, issued_on=on, rules=self.rules)
-            await service.issue_document(uow, holder, IssuedDocumentKind.REFUGEE_CERTIFICATE, on,
-                              f"{event.application_id}:refugee:{pid}", issue)
+            request = (event.application_id, "refugee", pid) + (() if key == "recognised" else (key,))
+            await service.issue_document(uow, holder, IssuedDocumentKind.REFUGEE_CERTIFICATE, on, _key(*request), issue)
 
     # --- statelessness --------------------------------------------------------------------
 

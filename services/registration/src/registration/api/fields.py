@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pana_kit.fields import PastDate  # noqa: F401 - re-exported for the routers
 
+from ..domain import LegalStatus
+
 # Printable text only: control characters in a name corrupt documents and logs.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
                                         pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
@@ -47,3 +49,6 @@ class ContactIn(Strict):
 
 
 Specifics = Annotated[list[SpecificNeedIn], Field(max_length=12)]
+
+# The combined legal status (domain/legal_status.py, docs/domain.md "Registration"): one enum in the OpenAPI.
+LegalStatusValue = Literal[tuple(s.value for s in LegalStatus)]

@@ -19,6 +19,7 @@ from .. import service
 from ..domain import Household
 from ..store.repository import Households
 from .fields import Identifier, PastDate, Reason, Strict
+from .reading import audited_reading
 
 router = APIRouter(prefix="/api/v1/households", tags=["households"])
 
@@ -153,7 +154,7 @@ async def get_household(
     purpose: str = Depends(purpose_header),
     principal: Principal = Depends(require("registration:read")),
 ) -> HouseholdOut:
-    async with request.app.state.db.transaction() as session:
+    async with audited_reading(request) as session:
         row = await service.audited_read(session, await Households(session).find_row(household_id[:64]),
                                          principal=principal, action="read", resource=f"household/{household_id[:64]}",
                                          purpose=purpose, what=f"household {household_id[:64]}")

@@ -15,14 +15,15 @@ from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
 from .. import service
-from ..domain import Person
+from ..domain import Person, effective_status
 from ..domain.countries import NO_CITIZENSHIP, UNDETERMINED
 from ..pages import offset_of, offset_page
 from ..publishing import citizenship_status
-from ..store.repository import Persons
+from ..store.repository import IssuedDocuments, Persons
 from ..store.tables import PersonRow
+from .reading import audited_reading
 from .fields import (
-    AddressIn, ContactIn, CountryCode, LanguageCode, PastDate, Precision, Reason, SexIn, Specifics,
+    AddressIn, ContactIn, CountryCode, LanguageCode, LegalStatusValue, PastDate, Precision, Reason, SexIn, Specifics,
     Strict, Text,
 )
 
@@ -148,7 +149,8 @@ class PersonOut(BaseModel):
     contacts: list[dict[str, Any]]
     specific_needs: list[str]
     household_id: str | None
-    legal_status: str | None = Field(description="Projection of rsd and statelessness decisions; never edited by hand")
+    legal_status: LegalStatusValue | None = Field(description="Projection of rsd and statelessness decisions per procedure, "
+                                                  "combined by the precedence table; never edited by hand")
     identity_documents: list[dict[str, Any]]
     biometric_reference: str | None
     date_of_death: date | None
@@ -165,6 +167,29 @@ class ChangeOut(BaseModel):
     reason: str
     fields: list[str]
     previous: dict[str, Any]
+
+
+class DocumentOut(BaseModel):
+    document_id: str
+    number: str = Field(description="The number printed on the document (what `GET /api/v1/verify/{number}` takes)")
+    kind: Literal["asylum_seeker_certificate", "refugee_certificate", "stateless_person_certificate"]
+    status: Literal["valid", "expired", "revoked"] = Field(
+        description="As of today, the same answer verification gives for this number")
+    issued_on: date
+    expires_on: date = Field(description="The last day it is valid")
+
+
+class DocumentsPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [
+            {"document_id": "0b6f1f0e-3f1c-4d0e-9c1a-2f7d2a1b9e10", "number": "AS260004711", "kind":
+             "asylum_seeker_certificate", "status": "revoked", "issued_on": "2026-11-02", "expires_on": "2027-02-01"},
+            {"document_id": "5d2c7a9e-8b41-4f6a-a0e3-7c9d1e2f3a4b", "number": "RF260081230", "kind":
+             "refugee_certificate", "status": "valid", "issued_on": "2026-11-20", "expires_on": "2027-11-19"}],
+        "next_cursor": None}]})
+
+    items: list[DocumentOut]
+    next_cursor: str | None = None
 
 
 class HistoryPage(BaseModel):
@@ -257,7 +282,7 @@ async def get_person(
     purpose: str = Depends(purpose_header),
     principal: Principal = Depends(require("registration:read")),
 ) -> PersonOut:
-    async with request.app.state.db.transaction() as session:
+    async with audited_reading(request) as session:
         row, person = await read_person(session, principal, person_id, purpose)
     response.headers["ETag"] = etag_of(row.version, row.person_id)
     return person_out(person, row)
@@ -305,10 +330,40 @@ async def person_history(
 ) -> HistoryPage:
     limit, cursor = page
     start = offset_of(cursor)
-    async with request.app.state.db.transaction() as session:
+    async with audited_reading(request) as session:
         _, person = await read_person(session, principal, person_id, purpose, action="read-history")
     entries = offset_page(person.history, start, limit)
     return HistoryPage(
         items=[ChangeOut(changed_by=h.changed_by, changed_at=h.changed_at, reason=h.reason, fields=list(h.fields),
                          previous=h.previous) for h in entries.items],
         next_cursor=entries.next_cursor)
+
+
+@router.get(
+    "/{person_id}/documents",
+    response_model=DocumentsPage,
+    summary="The documents issued to a person",
+    description="Every certificate registration issued to the person as holder (asylum-seeker, refugee, stateless "
+                "person), oldest first, a page at a time: its number (to print, or to tell the holder), kind, "
+                "dates and status as of today (`valid`, `expired` or `revoked`: the answer "
+                "`GET /api/v1/verify/{number}` gives for it). Children entered on a parent's asylum-seeker "
+                "certificate appear on the parent's list. Needs `X-Purpose`; every read is audited, also of an "
+                "unknown person (404).",
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+async def person_documents(
+    person_id: str,
+    request: Request,
+    page: tuple = Depends(page_params),
+    purpose: str = Depends(purpose_header),
+    principal: Principal = Depends(require("registration:read")),
+) -> DocumentsPage:
+    limit, cursor = page
+    async with audited_reading(request) as session:
+        await read_person(session, principal, person_id, purpose, action="read-documents")
+        documents = await IssuedDocuments(session).page_of(person_id[:64], cursor=cursor, limit=limit)
+    today = date.today()
+    return DocumentsPage(items=[
+        DocumentOut(document_id=d.document_id, number=d.document_number, kind=d.kind.value,
+                    status=effective_status(d, today).value, issued_on=d.issued_on, expires_on=d.expires_on)
+        for d in documents.items], next_cursor=documents.next_cursor)

@@ -16,13 +16,13 @@ from pana_kit.http import page_params, purpose_header
 from ..domain import LegalStatus, Person
 from .. import service
 from ..store.tables import PersonRow
-from .fields import SpecificNeedIn
+from .fields import LegalStatusValue, SpecificNeedIn
 
 router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
 SERVICE = "registration"
 
 NAME_SEARCH_POOL = service.NAME_SEARCH_POOL
-LegalStatusIn = Literal[tuple(s.value for s in LegalStatus)]
+LegalStatusIn = LegalStatusValue
 
 
 class PersonSummary(BaseModel):
@@ -36,7 +36,7 @@ class PersonSummary(BaseModel):
     birth_date: date | None
     birth_date_precision: str
     sex: str
-    legal_status: str | None
+    legal_status: LegalStatusValue | None
     household_id: str | None
     merged_into: str | None
     score: float | None = Field(None, description="Name similarity 0..1 when searching by name")

@@ -24,6 +24,7 @@ from .. import service
 from ..domain import RegistrationRules, qr_payload, verification_delay, verify_document
 from ..signing import public_pem
 from ..store.repository import IssuedDocuments
+from .reading import audited_reading
 
 router = APIRouter(tags=["verification"])
 SERVICE = "registration"
@@ -86,20 +87,24 @@ async def verify(
     client = client_key(principal)
     counter.check(client)
     number = document_number.strip().upper()
+    malformed: InvalidInput | None = None
     async with request.app.state.db.transaction() as session:
         try:
             document = await IssuedDocuments(session).by_number(number) if len(number) <= 20 else None
             result = verify_document(number, document, birth_date=birth_date, today=date.today(),
                                      rules=request.app.state.rules)
-        except InvalidInput:
+        except InvalidInput as exc:
             counter.miss(client)
             await audit.record(session, principal, "verify", "document/malformed", purpose="verification",
                                outcome="malformed", service=SERVICE)
-            raise
-        if result.outcome.value == "unknown":
+            malformed = exc  # raised once the audit entry is committed
+        if malformed is None and result.outcome.value == "unknown":
             counter.miss(client)
-        await audit.record(session, principal, "verify", f"document/{number}", purpose="verification",
-                           outcome=result.outcome.value, service=SERVICE)
+        if malformed is None:
+            await audit.record(session, principal, "verify", f"document/{number}", purpose="verification",
+                               outcome=result.outcome.value, service=SERVICE)
+    if malformed is not None:
+        raise malformed
     return VerificationOut(result=result.outcome.value, status_category=result.status_category,
                            expires_on=result.expires_on, entitlements=list(result.entitlements))
 
@@ -140,7 +145,7 @@ async def document_qr(
     import qrcode
 
     key = _signing_key(request)
-    async with request.app.state.db.transaction() as session:
+    async with audited_reading(request) as session:
         document = await service.audited_read(session, await IssuedDocuments(session).find(document_id[:64]),
                                               principal=principal, action="read-qr",
                                               resource=f"document/{document_id[:64]}", purpose=purpose,

@@ -7,7 +7,9 @@ from .documents import (
     IdentityDocumentKind, IssuedDocument, IssuedDocumentKind, VerificationOutcome, VerificationResult,
     check_birth_before_issue, check_document_number, document_number, extend_asylum_seeker_certificate,
     issue_asylum_seeker_certificate, issue_refugee_certificate, issue_stateless_person_certificate,
-    qr_payload, revoke_when_status_ends, verify_document, verify_qr_payload,
+    qr_payload, backed_by, certificate_expiry, effective_status, revoke_unbacked, unaccompanied_minor,
+    verify_document,
+    verify_qr_payload,
 )
 from .duplicates import (
     DuplicateReview, FieldRule, MatchingConfig, MatchRecord, MatchResult, birth_date_similarity, blocking_keys,
@@ -23,7 +25,8 @@ from .events import (
 )
 from .household import Household, Member, MemberState, Relation, RelationKind, Relationship, check_household
 from .legal_status import (
-    FactKind, LegalStatus, LegalStatusProjection, StatusFact, StatusPeriod, project_legal_status, status_changes,
+    FactKind, LegalStatus, LegalStatusProjection, PRECEDENCE, StatusFact, StatusPeriod, combined_status,
+    project_legal_status, status_changes,
 )
 from .mrz import MachineReadableZone, check_digit, parse_mrz
 from .names import blocking_key, fold, match_key, patronymic_stem, script_of, skeleton, transliterate
@@ -55,7 +58,8 @@ __all__ = [
     "fold", "issue_asylum_seeker_certificate", "issue_refugee_certificate",
     "issue_stateless_person_certificate", "match_key", "name_similarity", "overdue_referrals",
     "parse_mrz", "patronymic_stem", "population_record", "population_statistics",
-    "project_legal_status", "qr_payload", "revoke_when_status_ends", "score_pair", "script_of",
+    "project_legal_status", "qr_payload", "revoke_unbacked", "backed_by", "certificate_expiry",
+    "effective_status", "PRECEDENCE", "combined_status", "unaccompanied_minor", "score_pair", "script_of",
     "skeleton", "status_changes", "transliterate", "verification_delay", "verify_document",
     "verify_qr_payload",
 ]

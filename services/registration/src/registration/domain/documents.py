@@ -22,6 +22,7 @@ from pana_kit.documents import from_document as _from_document, not_stored, to_d
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation, add_months, age_on
 
 from .events import DocumentIssued, DocumentRevoked
+from .legal_status import LegalStatus, LegalStatusProjection
 from .mrz import MachineReadableZone, check_digit
 from .rules import RegistrationRules
 
@@ -207,6 +208,24 @@ def _last_day(start: date, months: int) -> date:
     return add_months(start, months) - timedelta(days=1)
 
 
+def certificate_expiry(kind: IssuedDocumentKind | str, issued_on: date, rules: RegistrationRules, *,
+                       requested_until: date | None = None) -> date:
+    """A certificate's last valid day, decided in one place.
+
+    An asylum-seeker certificate rsd requests is valid until the day rsd gives (rsd decides the period);
+    otherwise registration decides: the kind's validity from the rules, ending the day before the same date
+    that many months later."""
+    kind = IssuedDocumentKind(kind)
+    if requested_until is not None:
+        if requested_until < issued_on:
+            raise InvalidInput("a certificate cannot expire before it is issued", rule="document_expiry_after_issue")
+        return requested_until
+    months = {IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE: rules.asylum_seeker_certificate_months,
+              IssuedDocumentKind.REFUGEE_CERTIFICATE: rules.refugee_certificate_months,
+              IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE: 12 * rules.stateless_person_certificate_years}[kind]
+    return _last_day(issued_on, months)
+
+
 @dataclass(frozen=True)
 class Dependant:
     """A child entered on a parent's asylum-seeker certificate."""
@@ -214,11 +233,23 @@ class Dependant:
     birth_date: date | None
 
 
+def unaccompanied_minor(holder_birth_date: date | None, member_birth_dates: Iterable[date], *, on: date,
+                        rules: RegistrationRules) -> bool:
+    """A certificate's holder is an unaccompanied minor when they are under the adult age on `on` and no
+    other member of the request is an adult: the child gets their own certificate, whether or not the
+    register holds the `unaccompanied_or_separated_child` need. Ages are taken on the day of issue."""
+    if holder_birth_date is None or age_on(holder_birth_date, on) >= rules.adult_age:
+        return False
+    return all(age_on(b, on) < rules.adult_age for b in member_birth_dates)
+
+
 def issue_asylum_seeker_certificate(
     *, number: str, holder_person_id: str, holder_birth_date: date | None, registered_on: date,
     rules: RegistrationRules, children: Iterable[Dependant] = (), unaccompanied_minor: bool = False,
+    valid_until: date | None = None,
 ) -> IssuedDocument:
-    """Issued the day the application is registered, valid `asylum_seeker_certificate_months`.
+    """Issued the day the application is registered, valid until `valid_until` when rsd gives it, else
+    `asylum_seeker_certificate_months` (`certificate_expiry`).
 
     Adults get one; children are entered on a parent's; an unaccompanied minor gets their own.
     """
@@ -238,13 +269,14 @@ def issue_asylum_seeker_certificate(
             raise RuleViolation("children_on_parent_certificate",
                                 f"{child.person_id} is an adult and needs their own certificate")
     return _issue(IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, number, holder_person_id, holder_birth_date,
-                  registered_on, _last_day(registered_on, rules.asylum_seeker_certificate_months),
+                  registered_on, certificate_expiry(IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, registered_on, rules,
+                                                    requested_until=valid_until),
                   tuple(c.person_id for c in children))
 
 
 def extend_asylum_seeker_certificate(previous: IssuedDocument, *, number: str, extended_on: date,
-                                     rules: RegistrationRules) -> IssuedDocument:
-    """A new 3-month certificate each time the procedure is extended."""
+                                     rules: RegistrationRules, valid_until: date | None = None) -> IssuedDocument:
+    """A new certificate each time the procedure is extended (until rsd's `valid_until`, else 3 months)."""
     if previous.kind is not IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE:
         raise RuleViolation("extension_of_asylum_seeker_certificate", "only an asylum-seeker certificate is extended")
     if previous.state is DocumentState.REVOKED:
@@ -254,7 +286,8 @@ def extend_asylum_seeker_certificate(previous: IssuedDocument, *, number: str, e
                             f"{previous.document_number} was already replaced by {previous.replaced_by}")
     new = _issue(IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, number, previous.holder_person_id,
                  previous.holder_birth_date, extended_on,
-                 _last_day(extended_on, rules.asylum_seeker_certificate_months),
+                 certificate_expiry(IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, extended_on, rules,
+                                    requested_until=valid_until),
                  previous.dependant_person_ids, replaces=previous.document_number)
     previous.replaced_by = number
     return new
@@ -264,7 +297,8 @@ def issue_refugee_certificate(*, number: str, holder_person_id: str, holder_birt
                               issued_on: date, rules: RegistrationRules,
                               replaces: str | None = None) -> IssuedDocument:
     return _issue(IssuedDocumentKind.REFUGEE_CERTIFICATE, number, holder_person_id, holder_birth_date,
-                  issued_on, _last_day(issued_on, rules.refugee_certificate_months), replaces=replaces)
+                  issued_on, certificate_expiry(IssuedDocumentKind.REFUGEE_CERTIFICATE, issued_on, rules),
+                  replaces=replaces)
 
 
 def issue_stateless_person_certificate(*, number: str, holder_person_id: str, holder_birth_date: date | None,
@@ -277,19 +311,50 @@ def issue_stateless_person_certificate(*, number: str, holder_person_id: str, ho
             f"the stateless person certificate is issued from age {rules.stateless_person_certificate_min_age}",
         )
     return _issue(IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, number, holder_person_id, holder_birth_date,
-                  issued_on, _last_day(issued_on, 12 * rules.stateless_person_certificate_years),
+                  issued_on, certificate_expiry(IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, issued_on, rules),
                   replaces=replaces)
 
 
-def revoke_when_status_ends(documents: Iterable[IssuedDocument], *, current_status: str, on: date,
-                            reason: str) -> list[IssuedDocument]:
-    """Revoke every live document whose status is no longer the person's status; return them."""
+def backed_by(kind: IssuedDocumentKind | str, projection: LegalStatusProjection) -> bool:
+    """Whether the procedure that issued a document of this kind still backs it.
+
+    Each document follows its own procedure's track, never the combined status: the asylum-seeker
+    certificate while the asylum track is `asylum_seeker` (it ends on a final rejection, on closure, and
+    on recognition, when the refugee certificate replaces it); the refugee certificate while the track is
+    `refugee` (it ends with cessation, cancellation or revocation); the stateless person's certificate
+    while statelessness is determined and the person is not naturalized. Death ends every document."""
+    if projection.dead:
+        return False
+    match IssuedDocumentKind(kind):
+        case IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE:
+            return projection.rsd_track is LegalStatus.ASYLUM_SEEKER
+        case IssuedDocumentKind.REFUGEE_CERTIFICATE:
+            return projection.rsd_track is LegalStatus.REFUGEE
+        case IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE:
+            return projection.statelessness_track is LegalStatus.STATELESS and not projection.naturalized
+    return False  # pragma: no cover - every kind is listed above
+
+
+def revoke_unbacked(documents: Iterable[IssuedDocument], projection: LegalStatusProjection, *, on: date,
+                    ) -> list[IssuedDocument]:
+    """Revoke every live document its own procedure no longer backs (`backed_by`); return them.
+
+    A fact of one procedure never ends another procedure's document: a stateless person who lodges an
+    asylum claim keeps the stateless person's certificate."""
     revoked = []
     for doc in documents:
-        if doc.state is DocumentState.ISSUED and doc.status_category != current_status:
-            doc.revoke(on=on, reason=reason)
+        if doc.state is DocumentState.ISSUED and not backed_by(doc.kind, projection):
+            doc.revoke(on=on, reason=_ending_reason(doc.kind, projection))
             revoked.append(doc)
     return revoked
+
+
+def _ending_reason(kind: IssuedDocumentKind, projection: LegalStatusProjection) -> str:
+    if projection.dead:
+        return "the holder died"
+    if kind is IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE:
+        return "naturalized" if projection.naturalized else f"statelessness is now {projection.statelessness_track.value}"
+    return f"asylum procedure status is now {projection.rsd_track.value}"
 
 
 # --- verification for service providers ---------------------------------------------------
@@ -299,6 +364,16 @@ class VerificationOutcome(StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     UNKNOWN = "unknown"
+
+
+def effective_status(document: IssuedDocument, today: date) -> VerificationOutcome:
+    """What a document is worth today: revoked, expired (past its last valid day) or valid. The documents
+    list and the verification answer both read it, so they always agree."""
+    if document.state is DocumentState.REVOKED:
+        return VerificationOutcome.REVOKED
+    if today > document.expires_on:
+        return VerificationOutcome.EXPIRED
+    return VerificationOutcome.VALID
 
 
 @dataclass(frozen=True)
@@ -321,10 +396,9 @@ def verify_document(number: str, document: IssuedDocument | None, *, birth_date:
     if (document is None or document.document_number != number.strip().upper()
             or document.holder_birth_date is None or document.holder_birth_date != birth_date):
         return VerificationResult(VerificationOutcome.UNKNOWN)
-    if document.state is DocumentState.REVOKED:
-        return VerificationResult(VerificationOutcome.REVOKED, document.status_category, document.expires_on)
-    if today > document.expires_on:
-        return VerificationResult(VerificationOutcome.EXPIRED, document.status_category, document.expires_on)
+    outcome = effective_status(document, today)
+    if outcome is not VerificationOutcome.VALID:
+        return VerificationResult(outcome, document.status_category, document.expires_on)
     return VerificationResult(VerificationOutcome.VALID, document.status_category, document.expires_on,
                               tuple(rules.entitlements.get(document.kind.value, ())))
 

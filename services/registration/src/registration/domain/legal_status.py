@@ -35,6 +35,7 @@ class FactKind(StrEnum):
     # rsd
     ASYLUM_APPLICATION_REGISTERED = "asylum_application_registered"
     ASYLUM_APPEAL_LODGED = "asylum_appeal_lodged"
+    ASYLUM_APPEAL_REMITTED = "asylum_appeal_remitted"  # back to first instance: still an asylum-seeker
     CASE_REOPENED = "case_reopened"
     REFUGEE_STATUS_RECOGNISED = "refugee_status_recognised"  # incl. derivative (family reunification)
     ASYLUM_APPLICATION_REJECTED = "asylum_application_rejected"  # first instance; appeal possible
@@ -56,6 +57,7 @@ class FactKind(StrEnum):
 _RSD: dict[FactKind, LegalStatus | None] = {
     FactKind.ASYLUM_APPLICATION_REGISTERED: LegalStatus.ASYLUM_SEEKER,
     FactKind.ASYLUM_APPEAL_LODGED: LegalStatus.ASYLUM_SEEKER,
+    FactKind.ASYLUM_APPEAL_REMITTED: LegalStatus.ASYLUM_SEEKER,
     FactKind.CASE_REOPENED: LegalStatus.ASYLUM_SEEKER,
     FactKind.REFUGEE_STATUS_RECOGNISED: LegalStatus.REFUGEE,
     FactKind.ASYLUM_APPLICATION_REJECTED: LegalStatus.ASYLUM_SEEKER,  # until the rejection is final
@@ -72,7 +74,9 @@ _STATELESSNESS: dict[FactKind, LegalStatus] = {
     FactKind.STATELESS_STATUS_ENDED: LegalStatus.NONE,
 }
 
-# Which track's status is the person's status when both run (a stateless refugee is a refugee).
+# Which track's status is the person's status when both run (a stateless refugee is a refugee; a stateless
+# person who seeks asylum is shown as an asylum-seeker and keeps the stateless person's certificate).
+# Documented in docs/domain.md (Registration); documents follow their own track, never this order.
 PRECEDENCE: tuple[LegalStatus, ...] = (
     LegalStatus.DECEASED, LegalStatus.CITIZEN_AFTER_NATURALIZATION, LegalStatus.REFUGEE,
     LegalStatus.ASYLUM_SEEKER, LegalStatus.STATELESS, LegalStatus.STATELESS_APPLICANT,
@@ -108,6 +112,8 @@ class LegalStatusProjection:
     rsd_track: LegalStatus
     statelessness_track: LegalStatus
     history: tuple[StatusPeriod, ...] = field(default=())
+    naturalized: bool = False
+    dead: bool = False
 
     @property
     def status(self) -> LegalStatus:
@@ -126,7 +132,9 @@ class LegalStatusProjection:
         return current
 
 
-def _combined(rsd: LegalStatus, stateless: LegalStatus, naturalized: bool, dead: bool) -> LegalStatus:
+def combined_status(rsd: LegalStatus, stateless: LegalStatus, naturalized: bool = False,
+                    dead: bool = False) -> LegalStatus:
+    """The one status shown for a person: death, then naturalization, then the higher of the two tracks."""
     if dead:
         return LegalStatus.DECEASED
     if naturalized:
@@ -152,10 +160,10 @@ def project_legal_status(person_id: str, facts: Iterable[StatusFact]) -> LegalSt
             naturalized = True
         elif fact.kind is FactKind.DIED:
             dead = True
-        status = _combined(rsd, stateless, naturalized, dead)
+        status = combined_status(rsd, stateless, naturalized, dead)
         if not history or history[-1].status != status:
             history.append(StatusPeriod(status, fact.occurred_on, fact.source_event_id))
-    return LegalStatusProjection(person_id, rsd, stateless, tuple(history))
+    return LegalStatusProjection(person_id, rsd, stateless, tuple(history), naturalized, dead)
 
 
 def status_changes(before: LegalStatusProjection | None, after: LegalStatusProjection) -> list[LegalStatusChanged]:

@@ -13,7 +13,7 @@ from pana_kit.domain import DomainError, NotFound, utcnow
 
 from ..domain import (
     FactKind, IssuedDocument, IssuedDocumentKind, Person, RegistrationRules, StatusFact, project_legal_status,
-    revoke_when_status_ends,
+    backed_by, revoke_unbacked,
 )
 from ..domain import extend_asylum_seeker_certificate as extend_certificate
 from ..domain.legal_status import PersonStatus
@@ -33,7 +33,8 @@ async def registered_person(uow, person_id: str) -> Person | None:
 
 
 async def add_status_fact(uow, person_id: str, kind: FactKind, on: date, source: str) -> None:
-    """Add a fact, re-project the status, publish the change and revoke what the status no longer backs."""
+    """Add a fact, re-project the status, publish the change and revoke the documents whose own procedure no
+    longer backs them (`revoke_unbacked`: a fact of one procedure never ends another's document)."""
     persons = Persons(uow.session)
     row = await persons.find_row(person_id)
     if row is None:
@@ -48,15 +49,21 @@ async def add_status_fact(uow, person_id: str, kind: FactKind, on: date, source:
     if after.status.value != row.legal_status:
         await persons.set_columns(person_id, legal_status=after.status.value)
     docs = IssuedDocuments(uow.session)
-    for document in revoke_when_status_ends(await docs.live_of(person_id), current_status=after.status.value, on=on,
-                                            reason=f"status is now {after.status.value}"):
+    for document in revoke_unbacked(await docs.live_of(person_id), after, on=on):
         await docs.save(document)
         emit_recorded(uow, document, publish)
 
 
 async def issue_document(uow, holder: Person, kind: IssuedDocumentKind, on: date, key: str,
                          make: Callable[[str], IssuedDocument]) -> IssuedDocument | None:
-    """Issue once per request (`key`); a request the rules refuse is logged, not retried forever."""
+    """Issue once per request (`key`); a request the rules refuse is logged, not retried forever. A document
+    its procedure does not back now (`backed_by`: the holder died, was naturalized, the asylum track moved
+    on) is not issued, as it would be revoked at once."""
+    projection = project_legal_status(holder.person_id, await StatusFacts(uow.session).of(holder.person_id))
+    if not backed_by(kind, projection):
+        log.warning("no %s for %s: its procedure does not back it (status %s)", kind.value, holder.person_id,
+                    projection.status.value)
+        return None
     docs = IssuedDocuments(uow.session, source_key=key)
     if await docs.issued_for(key):
         return None
@@ -70,7 +77,8 @@ async def issue_document(uow, holder: Person, kind: IssuedDocumentKind, on: date
     return document
 
 
-async def extend_asylum_seeker_certificate(uow, holder: Person, on: date, key: str, rules: RegistrationRules) -> bool:
+async def extend_asylum_seeker_certificate(uow, holder: Person, on: date, key: str, rules: RegistrationRules,
+                                           valid_until: date | None = None) -> bool:
     """A new certificate replacing the live one; False when there is none to extend."""
     docs = IssuedDocuments(uow.session)
     live = [d for d in await docs.live_of(holder.person_id) if d.kind is IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE]
@@ -79,7 +87,7 @@ async def extend_asylum_seeker_certificate(uow, holder: Person, on: date, key: s
         return False
 
     def extend(number: str) -> IssuedDocument:
-        return extend_certificate(previous, number=number, extended_on=on, rules=rules)
+        return extend_certificate(previous, number=number, extended_on=on, rules=rules, valid_until=valid_until)
     if await issue_document(uow, holder, IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, on, key, extend):
         await docs.save(previous)
     return True

@@ -340,6 +340,15 @@ class IssuedDocuments:
         row = await self.session.get(IssuedDocumentRow, document_id)
         return self._document(row) if row else None
 
+    # A person's documents, oldest first; cursor keys as issued since the list began: {"t", "id"}.
+    BY_ISSUE = Keyset(Key("t", IssuedDocumentRow.created_at), Key("id", IssuedDocumentRow.document_id))
+
+    async def page_of(self, person_id: str, *, cursor: dict | None, limit: int) -> Page[IssuedDocument]:
+        """Every document issued to the person (valid, revoked, expired), a page at a time."""
+        query = select(IssuedDocumentRow).where(IssuedDocumentRow.holder_person_id == person_id)
+        page = await self.BY_ISSUE.page(self.session, query, cursor=cursor, limit=limit)
+        return Page([self._document(row) for row in page.items], page.next_cursor)
+
     async def live_of(self, person_id: str) -> list[IssuedDocument]:
         rows = (await self.session.execute(select(IssuedDocumentRow).where(
             IssuedDocumentRow.holder_person_id == person_id, IssuedDocumentRow.state == "issued"))).scalars()
