@@ -186,3 +186,18 @@ def test_parents_found_not_stateless_or_only_applying_do_not_make_a_child_of_sta
     assert not kazakh_citizen_by_birth(applicant, True, rules)  # at risk, but no citizenship presumed on that ground
     stateless = rule("stateless", "stateless")
     assert stateless is ChildAtRiskRule.STATELESS_PARENTS and kazakh_citizen_by_birth(stateless, True, rules)
+
+
+def test_an_applying_parent_registered_with_no_nationality_is_a_stateless_parent():
+    """A parent applying for determination (`stateless_applicant`) whose register entry has no nationality (XXA):
+    the entry is the more specific fact, so the child is a child of stateless parents, as before the exact reading."""
+    from types import SimpleNamespace
+
+    from statelessness.handlers import parent_nationality
+
+    no_nationality = SimpleNamespace(citizenship_status="undetermined", citizenship=["XXA"])
+    national = SimpleNamespace(citizenship_status="national", citizenship=["UZB"])
+    assert parent_nationality("stateless_applicant", no_nationality) is S
+    assert parent_nationality("stateless_applicant", national) is U
+    assert parent_nationality("stateless_applicant", None) is U
+    assert parent_nationality("not_stateless", no_nationality) is N  # a determination outweighs the register entry

@@ -34,10 +34,15 @@ def parent_nationality(status: str | None, person: PersonRow | None) -> ParentNa
     at the known parent alone.
     """
     known = nationality_from_legal_status(status)  # exact values: `not_stateless` is not stateless
+    recorded_without_nationality = person is not None and (
+        person.citizenship_status == "none" or bool(person.citizenship and all(c == "XXA" for c in person.citizenship)))
+    if known is ParentNationality.UNDETERMINED and recorded_without_nationality:
+        # "undetermined" (or a pending statelessness application) says less than a register entry of no nationality
+        return ParentNationality.STATELESS
     if known is not None:
         return known
     if person is not None:
-        if person.citizenship_status == "none" or (person.citizenship and all(c == "XXA" for c in person.citizenship)):
+        if recorded_without_nationality:
             return ParentNationality.STATELESS
         if person.citizenship_status == "undetermined":
             return ParentNationality.UNDETERMINED
