@@ -110,3 +110,11 @@ def test_event_types_are_versioned_and_unique():
     for event_type in EVENT_TYPES:
         assert event_type.rsplit(".", 1)[-1].startswith("v"), event_type
     assert len(EVENT_TYPES) == sum(len(t.events) for t in TOPICS)
+
+
+def test_the_committed_asyncapi_document_is_current():
+    """Integrators read `shared/pana-events/asyncapi.json` without running anything: regenerate it with
+    `python -m pana_events write-schemas` whenever an event or topic changes."""
+    from pana_events.asyncapi import COMMITTED_ASYNCAPI, asyncapi_text
+
+    assert COMMITTED_ASYNCAPI.read_text() == asyncapi_text(), "run `python -m pana_events write-schemas`"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from .envelope import EXTENSIONS
@@ -73,3 +75,16 @@ def asyncapi_document(service: str | None = None, version: str = "1.0.0") -> dic
         "operations": operations,
         "components": {"messages": messages},
     }
+
+
+# The committed document beside the package's pyproject (read by integrators without running anything).
+COMMITTED_ASYNCAPI = Path(__file__).resolve().parents[2] / "asyncapi.json"
+
+
+def asyncapi_text() -> str:
+    return json.dumps(asyncapi_document(), indent=2) + "\n"
+
+
+def write_asyncapi(path: Path = COMMITTED_ASYNCAPI) -> Path:
+    path.write_text(asyncapi_text())
+    return path
