@@ -81,7 +81,7 @@ def test_abandonment_needs_missed_interview_and_six_weeks():
     with refused("abandonment"):
         app.close(reason=ClosureReason.ABANDONMENT, on=date(2025, 3, 16))
     app.record_contact(on=date(2025, 3, 1))
-    with refused("abandonment"):
+    with refused("abandonment_despite_contact"):
         app.close(reason=ClosureReason.ABANDONMENT, on=date(2025, 4, 11))
     app.close(reason=ClosureReason.ABANDONMENT, on=date(2025, 4, 12))
 

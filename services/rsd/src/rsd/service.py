@@ -18,7 +18,8 @@ from pana_kit.crypto import Keyring
 from pana_kit.domain import NotFound
 from pana_kit.paging import Page
 
-from .domain import (AppealOutcome, Application, ArrivalManner, Assessment, ClosureReason, EndingKind, Interpreter,
+from .domain import (AppealOutcome, Application, ArrivalManner, Assessment, ClosureReason, ContactKind, EndingKind,
+                     Interpreter,
                      Member, MemberOutcome, Outcome as DecisionOutcome, ProcessingMode, RejectionReason,
                      ReopeningGround, RsdRules, Sex)
 from .publishing import publish
@@ -110,6 +111,19 @@ async def assign(cw: Caseworker, application_id: str, *, officer_id: str, on: da
                  if_match: str | None):
     return await _change(cw, application_id, lambda app: app.reassign(officer_id=officer_id, on=on, reason=reason),
                          if_match=if_match, action="assign")
+
+
+async def record_contact(cw: Caseworker, application_id: str, *, kind: ContactKind, on: date, note: str | None,
+                         if_match: str | None):
+    return await _change(cw, application_id, lambda app: app.record_applicant_contact(
+        kind=kind, on=on, note=note, recorded_by=cw.principal.subject), if_match=if_match, action="record-contact")
+
+
+async def add_child(cw: Caseworker, application_id: str, *, member_id: str | None, person_id: str, birth_date: date,
+                    sex: Sex | None, name: str | None, on: date, if_match: str | None):
+    return await _change(cw, application_id, lambda app: app.add_child(
+        member_id=member_id, person_id=person_id, birth_date=birth_date, sex=sex, name=name, on=on),
+        if_match=if_match, action="add-member")
 
 
 # ---- interviews and assessment --------------------------------------------------------------

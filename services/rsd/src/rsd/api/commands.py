@@ -10,7 +10,7 @@ from pana_kit.auth import Principal, require
 from pana_kit.errors import problem_responses
 from pana_kit.http import if_match_header
 
-from ..domain import (AppealOutcome, Assessment, ClosureReason, CredibilityConcern, CredibilityFinding, EndingKind,
+from ..domain import (AppealOutcome, Assessment, ClosureReason, ContactKind, CredibilityConcern, CredibilityFinding, EndingKind,
                       ExclusionClause, Ground, Interpreter, MemberOutcome, Outcome, ProcessingMode, RejectionReason,
                       ReopeningGround, Sex)
 from . import schemas as s
@@ -90,6 +90,38 @@ async def assign(body: s.AssignmentIn, request: Request, application_id: str = A
     return await command(
         request, principal, service.assign,
         application_id, officer_id=body.officer_id, on=body.on or today(), reason=body.reason, if_match=if_match)
+
+
+@router.post("/contacts", summary="Record contact with the applicant", **DOC,
+             description="In person, by phone, letter or e-mail, or through a representative, on a day (today when "
+                         "omitted), with an optional short note. Any contact restarts the abandonment period: a "
+                         "closure for abandonment within 6 weeks of the latest contact after the missed interview is "
+                         "refused (409 `abandonment_despite_contact`). Contacts are listed in the application "
+                         "(`contacts`, `last_contact_on`); nothing is published. Scope `rsd:lodge`.")
+async def record_contact(body: s.ContactIn, request: Request, application_id: str = APP_ID,
+                         if_match: str | None = Depends(if_match_header),
+                         principal: Principal = Depends(require("rsd:lodge"))):
+    return await command(
+        request, principal, service.record_contact,
+        application_id, kind=ContactKind(body.kind), on=body.on or today(), note=body.note, if_match=if_match)
+
+
+@router.post("/members", summary="Add a newborn child to a pending application", **DOC,
+             description="Adds a child (person id from registration) while the application is pending. The child is "
+                         "covered as the family's other children are: entered on the principal's asylum-seeker "
+                         "certificate (a registered application publishes `rsd.certificate.requested.v1` with the "
+                         "child in `member_ids`, valid as long as the current certificate) and given derivative "
+                         "status with the family at the decision. After a final decision (recognised, status ended, "
+                         "closed) it is refused (409 `member_addition_pending`): the child then needs its own "
+                         "application or family reunification with a recognised parent. A person already on the "
+                         "application: 409 `member_already_on_application`. Scope `rsd:lodge`.")
+async def add_member(body: s.ChildIn, request: Request, application_id: str = APP_ID,
+                     if_match: str | None = Depends(if_match_header),
+                     principal: Principal = Depends(require("rsd:lodge"))):
+    return await command(
+        request, principal, service.add_child,
+        application_id, member_id=body.id, person_id=body.person_id, birth_date=body.birth_date,
+        sex=_sex(body.sex), name=body.name, on=body.on or today(), if_match=if_match)
 
 
 @router.post("/interviews", summary="Schedule an interview", **DOC,
@@ -230,7 +262,9 @@ async def decide_appeal(body: s.AppealDecisionIn, request: Request, application_
 
 
 @router.post("/closure", summary="Close the file", **DOC,
-             description="Withdrawal; abandonment (a missed interview and 6 weeks without contact); death; no appeal "
+             description="Withdrawal; abandonment (a missed interview and 6 weeks without contact: 409 "
+                         "`abandonment`, or `abandonment_despite_contact` when the applicant was in contact within "
+                         "those weeks); death; no appeal "
                          "after rejection (after the window and grace). A death (`member_id`, the principal by "
                          "default) while other members remain closes the file for the deceased only: the member is "
                          "shown `deceased`, the others' claim goes on (a new principal after the principal's death) "

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pana_kit.fields import Day
+from pana_kit.fields import Day, PastDate
 
 PublicStatus = Literal["lodged", "recommended", "rejected", "under_appeal", "recognised", "status_ended", "closed"]
 
@@ -66,6 +66,12 @@ class ApplicationDetail(ApplicationSummary):
     deadlines: list[dict] = Field(default_factory=list, description="Open deadlines with their status today")
     appeal_deadline: date | None = None
     removal_suspended: bool = Field(description="Non-refoulement: pending procedure or appeal, or recognised")
+    contacts: list[dict] = Field(default_factory=list, description=(
+        "Contacts with the applicant recorded through `POST .../contacts`, oldest first: kind, on, note, "
+        "recorded_by"))
+    last_contact_on: date | None = Field(None, description=(
+        "The latest contact of any kind (lodging, a recorded contact, an interview held, a decision served, an "
+        "appeal lodged); abandonment needs a missed interview and 6 weeks without contact after it"))
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -273,6 +279,29 @@ class ClosureIn(BaseModel):
     new_principal_member_id: str | None = Field(
         None, pattern=ID, description="`death` of the principal only: the living member who carries the claim on "
                                       "(default: the eldest adult remaining member; if none is adult, the eldest)")
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
+        "kind": "phone", "on": "2026-03-02", "note": "Called to say she is in hospital; will come next week."}]})
+    kind: Literal["in_person", "phone", "letter", "email", "through_representative"] = Field(
+        description="How the applicant (or their representative) was in contact")
+    on: PastDate | None = Field(None, description="Day of the contact (not in the future); today when omitted")
+    note: str | None = Field(None, min_length=1, max_length=500, description="A short note (optional)")
+
+
+class ChildIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
+        "person_id": "7c1d9e20", "name": "Aisha", "sex": "female", "birth_date": "2026-02-14",
+        "relationship": "child", "on": "2026-02-20"}]})
+    person_id: str = Field(pattern=ID, description="The child's person id from registration")
+    id: str | None = Field(None, pattern=ID, description="Member id within the application (default: the next "
+                           "free `mN`)")
+    relationship: Literal["child"] = Field("child", description="Only a child is added to a pending application")
+    name: str | None = Field(None, min_length=1, max_length=200, description="As registered")
+    sex: SexValue | None = None
+    birth_date: PastDate
+    on: Day | None = Field(None, description="Day the child is added; today when omitted")
 
 
 class ReopeningIn(BaseModel):

@@ -34,6 +34,7 @@ def detail(app: Application) -> ApplicationDetail:
         deadlines=[{"deadline": d.kind.value, "due_on": d.due_on.isoformat(), "status": d.status.value}
                    for d in deadlines(app, utcnow().date())],
         appeal_deadline=app.appeal_deadline, removal_suspended=app.removal_suspended,
+        contacts=doc["contacts"], last_contact_on=app.last_contact_on,
     )
 
 

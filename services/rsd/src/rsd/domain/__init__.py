@@ -8,13 +8,13 @@ from .deadlines import Deadline, DeadlineKind, DeadlineStatus, deadline_status, 
 from .decision import Decision, Extension, MemberOutcome, Outcome, Recommendation, RejectionReason
 from .ending import (CancellationGround, CessationGround, EndingKind, EndingProceeding, RevocationGround)
 from .events import (AppealDecided, AppealLodged, ApplicationClosed, ApplicationLodged, ApplicationRegistered,
-                     ApplicationReopened, AssessmentRecorded, CertificateRequested, DeadlineMissed,
+                     ApplicationReopened, AssessmentRecorded, CertificateRequested, ContactRecorded, DeadlineMissed,
                      DecisionIssued, DecisionNotified, DecisionPeriodExtended, FingerprintingRecorded,
-                     InterviewHeld, InterviewMissed, InterviewRescheduled, InterviewScheduled, OfficerReassigned,
+                     InterviewHeld, InterviewMissed, InterviewRescheduled, InterviewScheduled, MemberAdded, OfficerReassigned,
                      ProcessingModeSet, RecommendationMade, StatusEnded, StatusEndingDecided,
                      StatusEndingNoticeGiven, StatusEndingResponseRecorded, StatusRestored, event_to_document)
 from .interview import Interpreter, Interview, InterviewStatus, Rescheduling
-from .members import PRIORITY_NEEDS, Member, Relationship, Sex, SpecificNeed
+from .members import PRIORITY_NEEDS, Contact, ContactKind, Member, Relationship, Sex, SpecificNeed
 from .rules import RsdRules
 from .state import ApplicationState, ClosureReason
 from .statistics import (ApplicationKind, DecisionClass, application_kind, classify_decision,

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from pana_kit.documents import from_document, not_stored, to_document
-from pana_kit.domain import Aggregate, InvalidInput, RuleViolation, add_months
+from pana_kit.domain import Aggregate, InvalidInput, RuleViolation, add_months, age_on
 
 from .appeal import Appeal, AppealSteps
 from .assessment import Assessment, AssessmentSteps
@@ -16,14 +16,16 @@ from .deadlines import DeadlineStatus, deadlines
 from .decision import Decision, DecisionSteps, Extension, MemberOutcome, Recommendation
 from .ending import EndingProceeding, EndingSteps
 from .events import (ApplicationClosed, ApplicationLodged, ApplicationRegistered, ApplicationReopened,
-                     DeadlineMissed, FingerprintingRecorded, OfficerReassigned, ProcessingModeSet)
+                     CertificateRequested, ContactRecorded, DeadlineMissed, FingerprintingRecorded, MemberAdded,
+                     OfficerReassigned, ProcessingModeSet)
 from .interview import Interview, InterviewStatus, InterviewSteps
-from .members import PRIORITY_NEEDS, Member, Relationship, SpecificNeed, StatusEnding
+from .members import (CONTACT_NOTE_MAX, PRIORITY_NEEDS, Contact, ContactKind, Member, Relationship, Sex, SpecificNeed,
+                      StatusEnding)
 from .rules import RsdRules
 from .state import PENDING, ApplicationState, CertificateRequest, ClosureReason, ProcessingMode
 
 LODGING_LANGUAGES = frozenset({"kk", "ru"})
-_MEMBER_FIELDS_IF_SET = ("status_ending", "deceased_on")
+_MEMBER_FIELDS_IF_SET = ("status_ending", "deceased_on", "name", "added_on")
 
 
 class ArrivalManner(str, Enum):
@@ -79,7 +81,8 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
     certificates: list[CertificateRequest] = field(default_factory=list)
     fingerprinted_on: date | None = None
     fingerprinting_late: bool = False
-    last_contact_on: date | None = None
+    last_contact_on: date | None = None  # the latest contact of any kind (recorded, interview, service, appeal)
+    contacts: list[Contact] = field(default_factory=list)  # contacts recorded as such (POST .../contacts)
     interviews: list[Interview] = field(default_factory=list)
     assessments: dict[str, Assessment] = field(default_factory=dict)
     recommendation: Recommendation | None = None
@@ -210,7 +213,80 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
         self.record(ProcessingModeSet(self.id, mode.value, reason, self.priority))
 
     def record_contact(self, *, on: date) -> None:
+        """Any contact with the applicant: the abandonment period runs from the latest one."""
         self.last_contact_on = max(self.last_contact_on or on, on)
+
+    def record_applicant_contact(self, *, kind: ContactKind, on: date, note: str | None = None,
+                                 recorded_by: str | None = None) -> Contact:
+        """Record a contact with the applicant (in person, phone, letter, e-mail or through a representative).
+        Recorded in any state: a contact after closure is evidence for a reopening."""
+        if not isinstance(kind, ContactKind):
+            raise InvalidInput("the contact's kind is one of " + ", ".join(k.value for k in ContactKind))
+        if on < self.lodged_on:
+            raise InvalidInput("a contact is on or after the day the application was lodged")
+        note = (note or "").strip() or None
+        if note is not None and len(note) > CONTACT_NOTE_MAX:
+            raise InvalidInput(f"the note on a contact is at most {CONTACT_NOTE_MAX} characters")
+        contact = Contact(kind=kind, on=on, note=note, recorded_by=recorded_by)
+        self.contacts.append(contact)
+        self.record_contact(on=on)
+        self.record(ContactRecorded(self.id, kind.value, on))
+        return contact
+
+    # ---- a newborn joins ---------------------------------------------------------------
+    def add_child(self, *, member_id: str | None, person_id: str, birth_date: date, on: date,
+                  sex: Sex | None = None, name: str | None = None) -> Member:
+        """Add a child (a newborn) to the pending application. The child is covered as the family's other
+        children are: entered on the principal's asylum-seeker certificate (a new certificate request, valid
+        as long as the current one) and, at the decision, given derivative status with the family."""
+        if self.state not in PENDING:
+            raise RuleViolation(
+                rule="member_addition_pending",
+                detail=f"a child is added only to a pending application; this one is {self.state.value}. The child "
+                       "needs its own application, or family reunification (derivative status) with a recognised "
+                       "parent",
+            )
+        if on < self.lodged_on:
+            raise InvalidInput("a child is added on or after the day the application was lodged")
+        if birth_date > on:
+            raise InvalidInput("the child's birth date is on or before the day the child is added")
+        if age_on(birth_date, on) >= self.rules.certificate_age_of_majority:
+            raise InvalidInput("only a child (under the age of majority) is added to a pending application")
+        if any(m.person_id == person_id for m in self.members):
+            raise RuleViolation(rule="member_already_on_application",
+                                detail=f"person {person_id} is already a member of this application")
+        member_id = member_id or self._next_member_id()
+        if any(m.id == member_id for m in self.members):
+            raise InvalidInput(f"member id {member_id} is already used on this application")
+        name = (name or "").strip() or None
+        child = Member(id=member_id, person_id=person_id, relationship=Relationship.CHILD, sex=sex,
+                       birth_date=birth_date, name=name, added_on=on)
+        self.members.append(child)
+        self.record(MemberAdded(self.id, child.id, child.person_id, child.relationship.value, on))
+        if self.certificates:  # registered: the child is entered on the principal's certificate now
+            self._request_certificate_for_child(on)
+        return child
+
+    def _next_member_id(self) -> str:
+        taken = {m.id for m in self.members}
+        n = len(self.members) + 1
+        while f"m{n}" in taken:
+            n += 1
+        return f"m{n}"
+
+    def _request_certificate_for_child(self, on: date) -> CertificateRequested:
+        """Children are entered on the principal's certificate (as at registration): a new one names them all,
+        valid as long as the principal's current certificate."""
+        principal = self.principal
+        age = self.rules.certificate_age_of_majority
+        children = tuple(m.person_id for m in self.living_members if m.id != principal.id and not m.is_adult(on, age))
+        own = [c for c in self.certificates if c.member_id == principal.id] or self.certificates
+        valid_until = max(c.valid_until for c in own)
+        self.certificates.append(CertificateRequest(member_id=principal.id, issued_on=on, valid_until=valid_until,
+                                                    reason="newborn", child_person_ids=children))
+        event = CertificateRequested(self.id, principal.id, principal.person_id, children, on, valid_until, "newborn")
+        self.record(event)
+        return event
 
     # ---- state helpers ------------------------------------------------------------------
     def _require_state(self, allowed: set | frozenset, action: str, *, rule: str = "state_transition") -> None:
@@ -306,8 +382,16 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
             missed = [i.missed_on for i in self.interviews if i.status is InterviewStatus.NO_SHOW]
             if not missed:
                 raise RuleViolation(rule="abandonment", detail="abandonment needs a missed interview")
-            since = max([*missed, self.last_contact_on or missed[-1]])
-            if on < since + timedelta(weeks=self.rules.abandonment_after_weeks):
+            weeks = self.rules.abandonment_after_weeks
+            last_missed = max(missed)
+            contact = self.last_contact_on
+            if contact is not None and contact >= last_missed and on < contact + timedelta(weeks=weeks):
+                raise RuleViolation(
+                    rule="abandonment_despite_contact",
+                    detail=f"the applicant was in contact on {contact.isoformat()}, within the {weeks} weeks "
+                           "before this closure: the application is not abandoned",
+                )
+            if on < last_missed + timedelta(weeks=weeks):
                 raise RuleViolation(
                     rule="abandonment",
                     detail=f"abandonment needs a missed interview and {self.rules.abandonment_after_weeks} "
@@ -400,6 +484,8 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
         # fields added later are stored only when set, so a file that never used them stores as it always did
         if doc.get("principal_member_id") is None:
             doc.pop("principal_member_id", None)
+        if not doc.get("contacts"):
+            doc.pop("contacts", None)
         for member in doc["members"]:
             for key in _MEMBER_FIELDS_IF_SET:
                 if member.get(key) is None:

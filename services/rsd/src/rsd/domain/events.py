@@ -236,6 +236,27 @@ class StatusRestored(DomainEvent):
 
 
 @dataclass(frozen=True)
+class ContactRecorded(DomainEvent):
+    """Not published: contact matters inside the procedure (abandonment) only."""
+
+    application_id: str
+    kind: str
+    on: date
+
+
+@dataclass(frozen=True)
+class MemberAdded(DomainEvent):
+    """A child joined the pending application. Published through the certificate request that covers the child
+    (rsd.certificate.requested.v1, the child in member_ids) once the application is registered."""
+
+    application_id: str
+    member_id: str
+    person_id: str
+    relationship: str
+    added_on: date
+
+
+@dataclass(frozen=True)
 class DeadlineMissed(DomainEvent):
     application_id: str
     deadline: str

@@ -38,6 +38,29 @@ class SpecificNeed(str, Enum):
 PRIORITY_NEEDS: frozenset[SpecificNeed] = frozenset(SpecificNeed)
 
 
+class ContactKind(str, Enum):
+    """How the applicant (or their representative) was in contact with the office."""
+
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    LETTER = "letter"
+    EMAIL = "email"
+    THROUGH_REPRESENTATIVE = "through_representative"
+
+
+CONTACT_NOTE_MAX = 500
+
+
+@dataclass(kw_only=True)
+class Contact:
+    """One recorded contact with the applicant; any contact restarts the abandonment period."""
+
+    kind: ContactKind
+    on: date
+    note: str | None = None
+    recorded_by: str | None = None
+
+
 @dataclass(kw_only=True)
 class StatusEnding:
     """How one member's refugee status ended (cessation, cancellation or revocation)."""
@@ -61,6 +84,8 @@ class Member:
     # relationship is to the principal at lodging; a later principal is Application.principal_member_id
     status_ending: StatusEnding | None = None  # this member's status ended (the others' is untouched)
     deceased_on: date | None = None  # died; the others' procedure goes on
+    name: str | None = None  # as registered; given only for a member added after lodging (a newborn)
+    added_on: date | None = None  # joined the pending application after lodging (a newborn)
 
     @property
     def deceased(self) -> bool:
