@@ -478,7 +478,10 @@ class VerificationResult:
     revocation_reason: ReplacementReason | None = None
 
     def to_document(self) -> dict[str, Any]:
-        return _to_document(self)
+        doc = _to_document(self)
+        if self.revocation_reason is None:
+            doc.pop("revocation_reason", None)  # told only when there is one
+        return doc
 
 
 def verify_document(number: str, document: IssuedDocument | None, *, birth_date: date, today: date,
