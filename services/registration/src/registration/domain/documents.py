@@ -395,12 +395,12 @@ def renew_document(previous: IssuedDocument, projection: LegalStatusProjection, 
     (`renewal_not_backed_by_procedure`, `backed_by`): the refugee certificate only while refugee status lasts,
     the stateless person's certificate while statelessness is determined and the person is not naturalized,
     the asylum-seeker certificate only while the person is an asylum seeker (an extension, an appeal)."""
-    _refuse_unless_current(previous, "renewed")
-    if not backed_by(previous.kind, projection):
+    if not backed_by(previous.kind, projection):  # first: the rule says why, also for a document it revoked
         raise RuleViolation(
             "renewal_not_backed_by_procedure",
             f"a {previous.kind.value} is not renewed: {_ending_reason(previous.kind, projection)}",
-            extra={"kind": previous.kind.value, "status": projection.status.value})
+            kind=previous.kind.value, legal_status=projection.status.value)
+    _refuse_unless_current(previous, "renewed")
     start = renewal_period_start(previous, renewed_on)
     if previous.kind is IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE:
         _check_stateless_age(previous.holder_birth_date, renewed_on, rules)
@@ -427,7 +427,7 @@ def replace_document(previous: IssuedDocument, projection: LegalStatusProjection
         raise RuleViolation(
             "replacement_not_backed_by_procedure",
             f"a {previous.kind.value} is not replaced: {_ending_reason(previous.kind, projection)}",
-            extra={"kind": previous.kind.value, "status": projection.status.value})
+            kind=previous.kind.value, legal_status=projection.status.value)
     new = _issue(previous.kind, number, previous.holder_person_id, previous.holder_birth_date, replaced_on,
                  previous.expires_on, previous.dependant_person_ids, replaces=previous.document_number)
     previous.replaced_by = number
