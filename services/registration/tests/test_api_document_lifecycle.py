@@ -1,6 +1,7 @@
 """Renewal, replacement and the stateless person's certificate at 16, in process through the API: at each step
 the documents list and verification answer for the old and the new numbers."""
 
+import asyncio
 from datetime import date, timedelta
 
 import pytest
@@ -21,7 +22,8 @@ BIRTH = "1990-04-12"
 @pytest.fixture
 async def reg(tmp_path):
     async with service_harness(create, RegistrationSettings, tmp_path,
-                               signing_key_path=str(tmp_path / "signing.pem")) as harness:
+                               signing_key_path=str(tmp_path / "signing.pem"),
+                               stateless_certificate_watch_enabled=False) as harness:
         yield harness
 
 
@@ -235,6 +237,19 @@ async def test_a_renewal_also_issues_the_stateless_certificate_that_came_due(reg
 
 
 # --- documented -------------------------------------------------------------------------------------------
+
+async def test_the_daily_pass_runs_as_a_background_job_unless_turned_off(tmp_path):
+    def passes():
+        return [t for t in asyncio.all_tasks() if t.get_name() == "issue_stateless_certificates" and not t.done()]
+    (tmp_path / "on").mkdir(), (tmp_path / "off").mkdir()
+    async with service_harness(create, RegistrationSettings, tmp_path / "on",
+                               signing_key_path=str(tmp_path / "signing.pem")):
+        assert len(passes()) == 1
+    async with service_harness(create, RegistrationSettings, tmp_path / "off",
+                               signing_key_path=str(tmp_path / "signing.pem"),
+                               stateless_certificate_watch_enabled=False):
+        assert passes() == []
+
 
 async def test_documented_in_openapi(reg):
     spec = (await reg.client.get("/openapi.json")).json()

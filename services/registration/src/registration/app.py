@@ -46,7 +46,8 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
         consumes=topics_consumed_by("registration"),
         handlers=RegistrationHandlers(rules).table(),
         background=[stateless_certificate_watcher(settings.stateless_certificate_watch_interval_s,
-                                                  settings.stateless_certificate_watch_batch)],
+                                                  settings.stateless_certificate_watch_batch)]
+        if settings.stateless_certificate_watch_enabled else [],
         tags=[
             {"name": "persons", "description": "The population register: people, their records and history"},
             {"name": "households", "description": "UNHCR registration groups and continuous registration"},
