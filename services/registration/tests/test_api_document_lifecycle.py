@@ -236,6 +236,21 @@ async def test_a_renewal_also_issues_the_stateless_certificate_that_came_due(reg
     assert await service.issue_due_stateless_certificates(reg.app.state, TODAY, reg.app.state.rules) == 0
 
 
+async def test_a_certificate_request_for_a_stateless_person_of_age_issues_the_missing_certificate(reg):
+    """rsd's certificate request for a recognised stateless person over 16 who holds no stateless certificate
+    (found stateless as a child): the asylum-seeker certificate and the stateless one."""
+    birth = add_months(TODAY, -12 * 17)
+    pid = await register(reg, "req", birth_date=birth.isoformat())
+    await reg.deliver(sl.StatelessnessDetermined(case_id="c-q", person_id=pid, outcome="stateless",
+                                                 decided_on=TODAY - timedelta(days=400)), subject=pid)
+    assert await documents(reg, pid) == []
+    await reg.deliver(rsd.CertificateRequested(application_id="a-q", person_id=pid, member_ids=[pid], valid_from=TODAY,
+                                               valid_until=TODAY + timedelta(days=90), reason="registration"),
+                      subject=pid)
+    kinds = sorted(d["kind"] for d in await documents(reg, pid) if d["status"] == "valid")
+    assert kinds == ["asylum_seeker_certificate", "stateless_person_certificate"]
+
+
 # --- documented -------------------------------------------------------------------------------------------
 
 async def test_the_daily_pass_runs_as_a_background_job_unless_turned_off(tmp_path):

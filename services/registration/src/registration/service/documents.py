@@ -6,6 +6,7 @@ documents recorded is published (`publishing.py`: registration.document.revoked.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -15,12 +16,12 @@ from pana_kit.domain import NotFound, add_months
 from pana_kit.outbox import UnitOfWork
 
 from ..domain import (
-    IssuedDocument, IssuedDocumentKind, Person, RegistrationRules, ReplacementReason, issue_stateless_person_certificate,
+    FactKind, IssuedDocument, IssuedDocumentKind, Person, RegistrationRules, ReplacementReason, issue_stateless_person_certificate,
     project_legal_status, renew_document, replace_document, stateless_certificate_due,
 )
 from ..publishing import publish
 from ..store.repository import IssuedDocuments, Persons, StatusFacts
-from .common import audit, record_audit
+from .common import audit
 from .status import issue_document
 
 log = logging.getLogger("registration.documents")
@@ -76,16 +77,21 @@ async def replace(uow, person_id: str, document_id: str, *, reason: ReplacementR
                              previous, projection, number=number, replaced_on=on, reason=reason))
 
 
-def stateless_certificate_key(person_id: str) -> str:
-    """One certificate on coming of age per person, whichever instance or request issues it."""
-    return f"stateless-certificate-at-age:{person_id}"[:100]
+def stateless_certificate_key(person_id: str, facts) -> str:
+    """One certificate per person and statelessness determination, whichever instance or request issues it
+    (a person found stateless again after their status ended gets a new one)."""
+    determined = [f for f in facts if f.kind is FactKind.STATELESSNESS_DETERMINED]
+    latest = max(determined, key=lambda f: (f.occurred_on, f.sequence)).source_event_id if determined else "-"
+    key = f"stateless-certificate:{person_id}:{latest}"
+    return key if len(key) <= 100 else f"stateless-certificate:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 async def issue_stateless_certificate_if_due(uow, holder: Person, on: date,
                                              rules: RegistrationRules) -> IssuedDocument | None:
     """The stateless person's certificate for a recognised stateless person who has reached
     `stateless_person_certificate_min_age` and holds none (`stateless_certificate_due`); else nothing."""
-    projection = project_legal_status(holder.person_id, await StatusFacts(uow.session).of(holder.person_id))
+    facts = await StatusFacts(uow.session).of(holder.person_id)
+    projection = project_legal_status(holder.person_id, facts)
     held = await IssuedDocuments(uow.session).live_of(holder.person_id)
     if not stateless_certificate_due(projection, holder.birth_date, held, on=on, rules=rules):
         return None
@@ -94,7 +100,7 @@ async def issue_stateless_certificate_if_due(uow, holder: Person, on: date,
         return issue_stateless_person_certificate(number=number, holder_person_id=holder.person_id,
                                                   holder_birth_date=holder.birth_date, issued_on=on, rules=rules)
     return await issue_document(uow, holder, IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, on,
-                                stateless_certificate_key(holder.person_id), issue)
+                                stateless_certificate_key(holder.person_id, facts), issue)
 
 
 async def issue_due_stateless_certificates(app_state, on: date, rules: RegistrationRules, *,
