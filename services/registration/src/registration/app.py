@@ -10,12 +10,14 @@ from pana_events import topics_consumed_by
 from pana_kit.service import ServiceDefinition, create_app
 
 from .api import (
-    births, duplicates, households, identity_documents, persons, referrals, search, statistics, verification,
+    births, duplicates, households, identity_documents, issued_documents, persons, referrals, search, statistics,
+    verification,
 )
 from .domain import RegistrationRules
 from .handlers import RegistrationHandlers
 from .matching import load_matching_config
 from .signing import load_signing_key
+from .stateless_watch import stateless_certificate_watcher
 from .settings import RegistrationSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -38,10 +40,14 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         migrations_dir=MIGRATIONS,
         routers=[births.router, duplicates.router, search.router, persons.router, identity_documents.router,
+                 issued_documents.router,
                  households.router, referrals.router, verification.router, statistics.router],
         produces=["registration.events"],
         consumes=topics_consumed_by("registration"),
         handlers=RegistrationHandlers(rules).table(),
+        background=[stateless_certificate_watcher(settings.stateless_certificate_watch_interval_s,
+                                                  settings.stateless_certificate_watch_batch)]
+        if settings.stateless_certificate_watch_enabled else [],
         tags=[
             {"name": "persons", "description": "The population register: people, their records and history"},
             {"name": "households", "description": "UNHCR registration groups and continuous registration"},

@@ -21,7 +21,7 @@ from pana_kit.outbox import UnitOfWork
 from . import service
 from .domain import (
     Dependant, FactKind, IssuedDocument, IssuedDocumentKind, RegistrationRules, SpecificNeed,
-    issue_asylum_seeker_certificate, issue_refugee_certificate, issue_stateless_person_certificate,
+    issue_asylum_seeker_certificate, issue_refugee_certificate,
     unaccompanied_minor,
 )
 
@@ -116,6 +116,8 @@ class RegistrationHandlers:
                 registered_on=event.valid_from, rules=self.rules, children=() if unaccompanied else children,
                 unaccompanied_minor=unaccompanied, valid_until=event.valid_until)
         await service.issue_document(uow, holder, IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, event.valid_from, key, issue)
+        # a recognised stateless person who has reached the age and holds no stateless certificate gets it too
+        await service.issue_stateless_certificate_if_due(uow, holder, event.valid_from, self.rules)
 
     async def decision_issued(self, event: rsd.DecisionIssued, envelope: Envelope, uow: UnitOfWork) -> None:
         if event.outcome == "recognised":
@@ -201,16 +203,9 @@ class RegistrationHandlers:
         await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_DETERMINED, event.decided_on,
                          f"{event.case_id}:{stage}")
         holder = await service.registered_person(uow, event.person_id)
-        min_age = self.rules.stateless_person_certificate_min_age
-        if holder is None or holder.birth_date is None or age_on(holder.birth_date, event.decided_on) < min_age:
-            return  # the certificate comes at 16; until then the determination itself is the proof
-
-        def issue(number: str) -> IssuedDocument:
-            return issue_stateless_person_certificate(number=number, holder_person_id=holder.person_id,
-                                                      holder_birth_date=holder.birth_date,
-                                                      issued_on=event.decided_on, rules=self.rules)
-        await service.issue_document(uow, holder, IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, event.decided_on,
-                          f"{event.case_id}:stateless-certificate", issue)
+        if holder is not None:  # from 16 and when they hold none (`stateless_certificate_due`); a child's comes
+            # at 16 from the daily pass, until then the determination itself is the proof
+            await service.issue_stateless_certificate_if_due(uow, holder, event.decided_on, self.rules)
 
     async def naturalization_decided(self, event: sl.NaturalizationDecided, envelope: Envelope,
                                      uow: UnitOfWork) -> None:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pana_kit import audit
 from pana_kit.auth import Principal, require
@@ -39,6 +39,9 @@ class VerificationOut(BaseModel):
     status_category: str | None
     expires_on: date | None
     entitlements: list[str]
+    revocation_reason: Literal["lost", "stolen", "damaged"] | None = Field(
+        None, description="Only when a revoked document was replaced because it was lost, stolen or damaged "
+                          "(absent otherwise; never the claim's outcome)")
 
 
 class FailureCounter:
@@ -68,6 +71,7 @@ class FailureCounter:
 @router.get(
     "/api/v1/verify/{document_number}",
     response_model=VerificationOut,
+    response_model_exclude_unset=True,
     summary="Verify a protection document (service providers)",
     description="Answers whether a document is valid, expired, revoked or unknown, the status category, its expiry "
                 "and the services it entitles to — nothing about the claim. The holder's birth date must match, "
@@ -105,8 +109,9 @@ async def verify(
                                outcome=result.outcome.value, service=SERVICE)
     if malformed is not None:
         raise malformed
+    told = {"revocation_reason": result.revocation_reason.value} if result.revocation_reason else {}
     return VerificationOut(result=result.outcome.value, status_category=result.status_category,
-                           expires_on=result.expires_on, entitlements=list(result.entitlements))
+                           expires_on=result.expires_on, entitlements=list(result.entitlements), **told)
 
 
 def _signing_key(request: Request):

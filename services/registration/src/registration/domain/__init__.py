@@ -8,6 +8,7 @@ from .documents import (
     check_birth_before_issue, check_document_number, document_number, extend_asylum_seeker_certificate,
     issue_asylum_seeker_certificate, issue_refugee_certificate, issue_stateless_person_certificate,
     qr_payload, backed_by, certificate_expiry, effective_status, revoke_unbacked, unaccompanied_minor,
+    ReplacementReason, renew_document, renewal_period_start, replace_document, stateless_certificate_due,
     verify_document,
     verify_qr_payload,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "issue_stateless_person_certificate", "match_key", "name_similarity", "overdue_referrals",
     "parse_mrz", "patronymic_stem", "population_record", "population_statistics",
     "project_legal_status", "qr_payload", "revoke_unbacked", "backed_by", "certificate_expiry",
+    "ReplacementReason", "renew_document", "renewal_period_start", "replace_document", "stateless_certificate_due",
     "effective_status", "PRECEDENCE", "combined_status", "unaccompanied_minor", "score_pair", "script_of",
     "skeleton", "status_changes", "transliterate", "verification_delay", "verify_document",
     "verify_qr_payload",

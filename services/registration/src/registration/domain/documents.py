@@ -305,14 +305,18 @@ def issue_stateless_person_certificate(*, number: str, holder_person_id: str, ho
                                        issued_on: date, rules: RegistrationRules,
                                        replaces: str | None = None) -> IssuedDocument:
     """For stateless persons aged 16+, valid 5 years."""
-    if holder_birth_date is None or age_on(holder_birth_date, issued_on) < rules.stateless_person_certificate_min_age:
+    _check_stateless_age(holder_birth_date, issued_on, rules)
+    return _issue(IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, number, holder_person_id, holder_birth_date,
+                  issued_on, certificate_expiry(IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, issued_on, rules),
+                  replaces=replaces)
+
+
+def _check_stateless_age(birth_date: date | None, on: date, rules: RegistrationRules) -> None:
+    if birth_date is None or age_on(birth_date, on) < rules.stateless_person_certificate_min_age:
         raise RuleViolation(
             "stateless_person_certificate_age",
             f"the stateless person certificate is issued from age {rules.stateless_person_certificate_min_age}",
         )
-    return _issue(IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, number, holder_person_id, holder_birth_date,
-                  issued_on, certificate_expiry(IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, issued_on, rules),
-                  replaces=replaces)
 
 
 def backed_by(kind: IssuedDocumentKind | str, projection: LegalStatusProjection) -> bool:
@@ -357,6 +361,93 @@ def _ending_reason(kind: IssuedDocumentKind, projection: LegalStatusProjection) 
     return f"asylum procedure status is now {projection.rsd_track.value}"
 
 
+# --- the paper documents' lifecycle: renewal, replacement, the stateless certificate at 16 ------------
+
+class ReplacementReason(StrEnum):
+    """Why a holder needs a new paper: the old number is revoked with this reason (verification says it)."""
+    LOST = "lost"
+    STOLEN = "stolen"
+    DAMAGED = "damaged"
+
+
+def _refuse_unless_current(previous: IssuedDocument, rule_prefix: str) -> None:
+    if previous.state is DocumentState.REVOKED:
+        raise RuleViolation("document_revoked", f"{previous.document_number} was revoked on {previous.revoked_on} "
+                                                f"({previous.revocation_reason}); it cannot be {rule_prefix}")
+    if previous.replaced_by:
+        raise RuleViolation("document_already_replaced",
+                            f"{previous.document_number} was already replaced by {previous.replaced_by}")
+
+
+def renewal_period_start(previous: IssuedDocument, renewed_on: date) -> date:
+    """The next validity period starts the day after the old one ends, or on the renewal day when the old
+    document has already expired (no period is skipped, none overlaps twice)."""
+    return max(renewed_on, previous.expires_on + timedelta(days=1))
+
+
+def renew_document(previous: IssuedDocument, projection: LegalStatusProjection, *, number: str, renewed_on: date,
+                   rules: RegistrationRules, valid_until: date | None = None) -> IssuedDocument:
+    """A new document of the same kind for the next validity period (`certificate_expiry`); the old one is
+    marked replaced (`replaced_by`) and stays valid to its own last day.
+
+    Refused (409) when the document is revoked (`document_revoked`) or already replaced
+    (`document_already_replaced`), and when the person's procedure no longer backs that kind
+    (`renewal_not_backed_by_procedure`, `backed_by`): the refugee certificate only while refugee status lasts,
+    the stateless person's certificate while statelessness is determined and the person is not naturalized,
+    the asylum-seeker certificate only while the person is an asylum seeker (an extension, an appeal)."""
+    if not backed_by(previous.kind, projection):  # first: the rule says why, also for a document it revoked
+        raise RuleViolation(
+            "renewal_not_backed_by_procedure",
+            f"a {previous.kind.value} is not renewed: {_ending_reason(previous.kind, projection)}",
+            kind=previous.kind.value, legal_status=projection.status.value)
+    _refuse_unless_current(previous, "renewed")
+    start = renewal_period_start(previous, renewed_on)
+    if previous.kind is IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE:
+        _check_stateless_age(previous.holder_birth_date, renewed_on, rules)
+    expires_on = certificate_expiry(previous.kind, start, rules, requested_until=valid_until)
+    new = _issue(previous.kind, number, previous.holder_person_id, previous.holder_birth_date, renewed_on,
+                 expires_on, previous.dependant_person_ids, replaces=previous.document_number)
+    previous.replaced_by = number
+    return new
+
+
+def replace_document(previous: IssuedDocument, projection: LegalStatusProjection, *, number: str, replaced_on: date,
+                     reason: ReplacementReason | str) -> IssuedDocument:
+    """A lost, stolen or damaged document: the old number is revoked with the reason and a new number is
+    issued with the same expiry (a replacement is not a renewal).
+
+    Refused when the document is revoked or already replaced, when it has expired (`replacement_of_expired_
+    document`: renew it instead), and when its procedure no longer backs it."""
+    reason = ReplacementReason(reason)
+    _refuse_unless_current(previous, "replaced")
+    if replaced_on > previous.expires_on:
+        raise RuleViolation("replacement_of_expired_document",
+                            f"{previous.document_number} expired on {previous.expires_on}; renew it instead")
+    if not backed_by(previous.kind, projection):
+        raise RuleViolation(
+            "replacement_not_backed_by_procedure",
+            f"a {previous.kind.value} is not replaced: {_ending_reason(previous.kind, projection)}",
+            kind=previous.kind.value, legal_status=projection.status.value)
+    new = _issue(previous.kind, number, previous.holder_person_id, previous.holder_birth_date, replaced_on,
+                 previous.expires_on, previous.dependant_person_ids, replaces=previous.document_number)
+    previous.replaced_by = number
+    previous.revoke(on=replaced_on, reason=reason.value)
+    return new
+
+
+def stateless_certificate_due(projection: LegalStatusProjection, birth_date: date | None,
+                              held: Iterable[IssuedDocument], *, on: date, rules: RegistrationRules) -> bool:
+    """A recognised stateless person gets the certificate on reaching `stateless_person_certificate_min_age`
+    (a child has none before), when statelessness still backs it and they hold none that is not revoked (an
+    expired one is renewed by an officer, not issued again)."""
+    if birth_date is None or age_on(birth_date, on) < rules.stateless_person_certificate_min_age:
+        return False
+    if not backed_by(IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE, projection):
+        return False
+    return not any(d.kind is IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE and d.state is DocumentState.ISSUED
+                   for d in held)
+
+
 # --- verification for service providers ---------------------------------------------------
 
 class VerificationOutcome(StrEnum):
@@ -383,9 +474,14 @@ class VerificationResult:
     status_category: str | None = None
     expires_on: date | None = None
     entitlements: tuple[str, ...] = field(default=())
+    # Only why a paper was replaced (lost, stolen, damaged): never the claim's outcome.
+    revocation_reason: ReplacementReason | None = None
 
     def to_document(self) -> dict[str, Any]:
-        return _to_document(self)
+        doc = _to_document(self)
+        if self.revocation_reason is None:
+            doc.pop("revocation_reason", None)  # told only when there is one
+        return doc
 
 
 def verify_document(number: str, document: IssuedDocument | None, *, birth_date: date, today: date,
@@ -397,6 +493,11 @@ def verify_document(number: str, document: IssuedDocument | None, *, birth_date:
             or document.holder_birth_date is None or document.holder_birth_date != birth_date):
         return VerificationResult(VerificationOutcome.UNKNOWN)
     outcome = effective_status(document, today)
+    if outcome is VerificationOutcome.REVOKED:
+        reason = document.revocation_reason
+        return VerificationResult(outcome, document.status_category, document.expires_on,
+                                  revocation_reason=ReplacementReason(reason) if reason in set(ReplacementReason)
+                                  else None)
     if outcome is not VerificationOutcome.VALID:
         return VerificationResult(outcome, document.status_category, document.expires_on)
     return VerificationResult(VerificationOutcome.VALID, document.status_category, document.expires_on,

@@ -7,6 +7,10 @@ Event handlers call the same use cases as system commands (`ANY_VERSION`).
 
 from .births import Birth, record_birth, register_foundling
 from .common import SERVICE, audit, audited_read
+from .documents import (
+    DocumentChange, issue_due_stateless_certificates, issue_stateless_certificate_if_due, renew, replace,
+    stateless_certificate_key,
+)
 from .duplicates import merge_persons, resolve_review
 from .households import arrival, change_household, death, departure, form_household, marriage, split
 from .persons import Registered, add_identity_document, person_fields, register_person, update_person
@@ -18,6 +22,8 @@ from .status import (
 )
 
 __all__ = [
+    "DocumentChange", "issue_due_stateless_certificates", "issue_stateless_certificate_if_due", "renew", "replace",
+    "stateless_certificate_key",
     "Birth", "NAME_SEARCH_POOL", "Registered", "SERVICE", "add_identity_document", "add_status_fact", "arrival",
     "audit", "audited_read", "change_household", "death", "departure", "extend_asylum_seeker_certificate",
     "form_household", "issue_document", "marriage", "merge_persons", "name_score", "name_words", "person_fields",

@@ -62,6 +62,14 @@ class Persons:
     async def find_row(self, person_id: str) -> PersonRow | None:
         return await self.session.get(PersonRow, person_id)
 
+    async def claim_row(self, person_id: str) -> PersonRow | None:
+        """A person's row for background work: on PostgreSQL locked, skipping one another instance holds (it
+        does the work; the caller re-checks what is due once it has the row)."""
+        stmt = select(PersonRow).where(PersonRow.person_id == person_id)
+        if self.session.bind.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def load(self, person_id: str) -> tuple[Person, int]:
         row = await self.get_row(person_id)
         return self.person_of(row), row.version
@@ -348,6 +356,31 @@ class IssuedDocuments:
         query = select(IssuedDocumentRow).where(IssuedDocumentRow.holder_person_id == person_id)
         page = await self.BY_ISSUE.page(self.session, query, cursor=cursor, limit=limit)
         return Page([self._document(row) for row in page.items], page.next_cursor)
+
+    async def for_change(self, document_id: str) -> IssuedDocument | None:
+        """A document an officer renews or replaces, locked (PostgreSQL) so two requests cannot both renew it."""
+        stmt = select(IssuedDocumentRow).where(IssuedDocumentRow.document_id == document_id)
+        if self.session.bind.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = (await self.session.execute(stmt)).scalar_one_or_none()
+        return self._document(row) if row else None
+
+    async def stateless_without_certificate(self, *, born_by: date, limit: int, after_id: str = "") -> list[str]:
+        """Ids (in order, after `after_id`) of persons with a statelessness determination, born by `born_by`,
+        who hold no stateless person's certificate that is not revoked: the daily pass's candidates (the
+        domain decides, `stateless_certificate_due`)."""
+        held = (select(IssuedDocumentRow.document_id)
+                .where(IssuedDocumentRow.holder_person_id == PersonRow.person_id,
+                       IssuedDocumentRow.kind == "stateless_person_certificate",
+                       IssuedDocumentRow.state == "issued").exists())
+        determined = (select(StatusFactRow.person_id)
+                      .where(StatusFactRow.person_id == PersonRow.person_id,
+                             StatusFactRow.kind == FactKind.STATELESSNESS_DETERMINED.value).exists())
+        stmt = (select(PersonRow.person_id)
+                .where(PersonRow.birth_date.is_not(None), PersonRow.birth_date <= born_by,
+                       PersonRow.person_id > after_id, determined, ~held)
+                .order_by(PersonRow.person_id).limit(limit))
+        return list((await self.session.execute(stmt)).scalars())
 
     async def live_of(self, person_id: str) -> list[IssuedDocument]:
         rows = (await self.session.execute(select(IssuedDocumentRow).where(
