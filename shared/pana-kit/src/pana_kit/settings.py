@@ -8,6 +8,7 @@ start (embedded, apache, postgres) is the launcher's job, not the service's.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -145,9 +146,13 @@ def rules_from_settings(settings: BaseSettings, rules_cls: type[T], **computed: 
     except Exception as exc:  # the dataclass's checks: ValueError, the domain's InvalidInput, ...
         message = str(exc)
         named = [env_name(settings_cls, name) for name in settings_fields
-                 if name in message or (name.endswith("_s") and name[:-2] in message)]
+                 if _mentions(message, name) or (name.endswith("_s") and _mentions(message, name[:-2]))]
         shown = ", ".join(named) or ", ".join(env_name(settings_cls, name) for name in values if name in settings_fields)
         raise SettingsError(f"invalid settings, {settings_cls.__name__} refuses to start: {shown}: {message}") from None
+
+
+def _mentions(message: str, name: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", message) is not None
 
 
 def split_list(value: Any) -> Any:
