@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
 from pana_kit.service import ServiceDefinition, create_app
+from pana_kit.settings import load_settings
 
 from .adapters.registry_http import RegistryHttp
 from .api import birth_verifications, callbacks, iin
@@ -36,8 +37,8 @@ Outcomes are published on `civil-registry.events`.
 
 def create(settings: BridgeSettings | None = None, *, registry_transport=None) -> FastAPI:
     """`registry_transport` (an httpx transport) lets tests put the simulator in process."""
-    settings = settings or BridgeSettings()
-    rules = settings.rules()
+    settings = settings or load_settings(BridgeSettings)
+    rules = settings.rules()  # every open rule from BRIDGE_* (docs/domain.md); an invalid one refuses start
     holder: dict = {}
 
     def wake() -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from pana_kit.settings import ServiceSettings
+from pana_kit.settings import ServiceSettings, rules_from_settings, split_list
 
-from .domain.rules import BridgeRules
+from .domain.rules import KAZAKHSTAN_FIXED_HOLIDAYS_2026_2027, BridgeRules
 
 
 class BridgeSettings(ServiceSettings):
@@ -49,16 +50,30 @@ class BridgeSettings(ServiceSettings):
     retry_base_delay_s: float = Field(1.0, gt=0, le=3600)
     retry_max_delay_s: float = Field(300.0, gt=0, le=86_400)
     max_attempts: int = Field(20, ge=1, le=10_000)
+    on_attempts_exhausted: Literal["park", "quarantine"] = Field(
+        "park", description="What happens to a request whose attempts are exhausted")
     auto_submit_when_not_found: bool = True
     minimum_mother_age: int = Field(10, ge=0, le=30)
 
+    # The birth registration deadline (docs/domain.md, "Civil registration")
+    birth_registration_working_days: int = Field(3, ge=0, le=60, description="Working days after birth (MoJ Order No. 112)")
+    public_holidays: Annotated[tuple[date, ...], NoDecode] = Field(
+        tuple(sorted(KAZAKHSTAN_FIXED_HOLIDAYS_2026_2027)),
+        description="Days that are not working days, ISO dates, comma-separated (default: Kazakhstan's fixed public "
+                    "holidays of 2026 and 2027; Kurban Ait, weekend substitutes and decree transfers not included)")
+
+    @field_validator("public_holidays", mode="before")
+    @classmethod
+    def _split_holidays(cls, value):
+        return split_list(value)
+
     def rules(self) -> BridgeRules:
-        return BridgeRules(
+        """The domain's rules from these settings (the one mapping; refuses naming the variable)."""
+        return rules_from_settings(
+            self, BridgeRules,
             retry_base_delay=timedelta(seconds=self.retry_base_delay_s),
             retry_max_delay=timedelta(seconds=max(self.retry_max_delay_s, self.retry_base_delay_s)),
-            max_attempts=self.max_attempts,
             stuck_after=timedelta(seconds=self.stuck_after_s),
             status_poll_interval=timedelta(seconds=self.status_poll_interval_s),
-            minimum_mother_age=self.minimum_mother_age,
-            auto_submit_when_not_found=self.auto_submit_when_not_found,
+            public_holidays=frozenset(self.public_holidays),
         )

@@ -8,12 +8,12 @@ from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
 from pana_kit.service import ServiceDefinition, create_app
+from pana_kit.settings import load_settings
 
 from .api import (
     births, duplicates, households, identity_documents, issued_documents, persons, referrals, search, statistics,
     verification,
 )
-from .domain import RegistrationRules
 from .handlers import RegistrationHandlers
 from .matching import load_matching_config
 from .signing import load_signing_key
@@ -32,8 +32,8 @@ providers.
 
 
 def create(settings: RegistrationSettings | None = None) -> FastAPI:
-    settings = settings or RegistrationSettings()
-    rules = RegistrationRules()
+    settings = settings or load_settings(RegistrationSettings)
+    rules = settings.rules()  # every open rule from REGISTRATION_* (docs/domain.md); an invalid one refuses start
     definition = ServiceDefinition(
         name="registration",
         title="Pana — registration",

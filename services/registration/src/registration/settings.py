@@ -1,9 +1,21 @@
-"""Settings of the registration service (environment prefix REGISTRATION_)."""
+"""Settings of the registration service (environment prefix REGISTRATION_).
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+The open rules (docs/domain.md, "Registration") are settings with the same names as the fields of
+`domain.rules.RegistrationRules` (`REGISTRATION_<FIELD>`); entitlements are one list per document kind
+(`REGISTRATION_ENTITLEMENTS_<KIND>`). `rules()` builds the dataclass; an invalid value refuses start naming the
+variable (pana_kit.settings).
+"""
 
-from pana_kit.settings import ServiceSettings
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from pana_kit.settings import ServiceSettings, rules_from_settings, split_list
+
+from .domain.rules import ALL_SERVICES, RegistrationRules
+
+_SERVICES = ", ".join(ALL_SERVICES)
 
 
 class RegistrationSettings(ServiceSettings):
@@ -27,3 +39,52 @@ class RegistrationSettings(ServiceSettings):
         True, description="Run the daily pass here (REGISTRATION_STATELESS_CERTIFICATE_WATCH_ENABLED); tests that "
                           "call the pass with a date of their own turn it off")
     stateless_certificate_watch_batch: int = Field(200, ge=1, le=5000, description="Persons checked per batch")
+
+    # -- the open rules (RegistrationRules; defaults and sources in docs/domain.md) --
+    registration_window_days: int = Field(5, ge=0, le=365, description="Border referral: registration window")
+    registration_window_days_irregular_entry: int = Field(1, ge=0, le=365)
+    asylum_seeker_certificate_months: int = Field(3, ge=1, le=120, description="Asylum-seeker certificate validity")
+    asylum_seeker_certificate_min_age: int = Field(18, ge=0, le=30)
+    refugee_certificate_months: int = Field(12, ge=1, le=120, description="Refugee certificate validity")
+    stateless_person_certificate_years: int = Field(5, ge=1, le=50, description="Stateless person certificate validity")
+    stateless_person_certificate_min_age: int = Field(16, ge=0, le=30)
+    adult_age: int = Field(18, ge=0, le=30)
+    verification_failures_before_delay: int = Field(5, ge=0, le=1000)
+    verification_failure_window_seconds: int = Field(600, ge=1, le=86_400)
+    verification_delay_base_seconds: float = Field(1.0, ge=0, le=3600)
+    verification_delay_max_seconds: float = Field(60.0, ge=0, le=3600)
+    statistics_small_cell_threshold: int = Field(5, ge=0, le=1000)
+    # Entitlements per document kind (equal access pledge: all four services by default)
+    entitlements_asylum_seeker_certificate: Annotated[tuple[str, ...], NoDecode] = Field(
+        ALL_SERVICES, description=f"Services the asylum-seeker certificate entitles to, comma-separated ({_SERVICES})")
+    entitlements_refugee_certificate: Annotated[tuple[str, ...], NoDecode] = Field(
+        ALL_SERVICES, description=f"Services the refugee certificate entitles to ({_SERVICES})")
+    entitlements_stateless_person_certificate: Annotated[tuple[str, ...], NoDecode] = Field(
+        ALL_SERVICES, description=f"Services the stateless person certificate entitles to ({_SERVICES})")
+
+    @field_validator("entitlements_asylum_seeker_certificate", "entitlements_refugee_certificate",
+                     "entitlements_stateless_person_certificate", mode="before")
+    @classmethod
+    def _split_services(cls, value):
+        return split_list(value)
+
+    @field_validator("entitlements_asylum_seeker_certificate", "entitlements_refugee_certificate",
+                     "entitlements_stateless_person_certificate")
+    @classmethod
+    def _known_services(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [s for s in value if s not in ALL_SERVICES]
+        if unknown:
+            raise ValueError(f"unknown service(s) {', '.join(unknown)}; known: {_SERVICES}")
+        return tuple(dict.fromkeys(value))
+
+    def rules(self) -> RegistrationRules:
+        """The domain's rules from these settings (the one mapping; refuses naming the variable)."""
+        return rules_from_settings(
+            self, RegistrationRules,
+            verification_requests_per_minute=self.verify_rate_per_minute,
+            entitlements={
+                "asylum_seeker_certificate": self.entitlements_asylum_seeker_certificate,
+                "refugee_certificate": self.entitlements_refugee_certificate,
+                "stateless_person_certificate": self.entitlements_stateless_person_certificate,
+            },
+        )

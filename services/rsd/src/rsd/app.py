@@ -8,10 +8,10 @@ from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
 from pana_kit.service import ServiceDefinition, create_app
+from pana_kit.settings import load_settings
 
 from .api import applications, commands, letters, statistics, work
 from .deadline_watch import deadline_watcher
-from .domain import RsdRules
 from .handlers import RsdHandlers
 from .settings import RsdSettings
 
@@ -29,8 +29,8 @@ leaves this service.
 
 
 def create(settings: RsdSettings | None = None) -> FastAPI:
-    settings = settings or RsdSettings()
-    rules = RsdRules()
+    settings = settings or load_settings(RsdSettings)
+    rules = settings.rules()  # every open rule from RSD_* (docs/domain.md); an invalid one refuses start
     handlers = RsdHandlers(rules, settings.default_office)
     definition = ServiceDefinition(
         name="rsd",

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
 from pana_kit.service import ServiceDefinition, create_app
+from pana_kit.settings import load_settings
 
 from .api import cases, children, naturalization, statistics
 from .domain import StatelessnessRules
@@ -31,17 +32,12 @@ this service in events.
 
 
 def rules_from(settings: StatelessnessSettings) -> StatelessnessRules:
-    return StatelessnessRules(
-        inquiry_reply_months=settings.inquiry_reply_months, decision_due_months=settings.decision_due_months,
-        decision_max_months=max(settings.decision_max_months, settings.decision_due_months),
-        appeal_window_days=settings.appeal_window_days,
-        naturalization_residence_years=settings.naturalization_residence_years,
-        soon_horizon_days=settings.soon_horizon_days, small_cell_threshold=settings.small_cell_threshold,
-    )
+    """Every open rule from STATELESSNESS_* (docs/domain.md); an invalid one refuses start naming the variable."""
+    return settings.rules()
 
 
 def create(settings: StatelessnessSettings | None = None) -> FastAPI:
-    settings = settings or StatelessnessSettings()
+    settings = settings or load_settings(StatelessnessSettings)
     rules = rules_from(settings)
     handlers = StatelessnessHandlers(rules, settings.system_officer, settings.newborn_days)
     definition = ServiceDefinition(

@@ -7,10 +7,15 @@ start (embedded, apache, postgres) is the launcher's job, not the service's.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
+from typing import Any, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+T = TypeVar("T")
 
 
 # Each service's settings prefix (its Settings class); `pana keys` and the developer stack read it.
@@ -93,3 +98,65 @@ class ServiceSettings(BaseSettings):
         if self.database_url.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + self.database_url[len("sqlite:///"):]
         return self.database_url
+
+
+# -- open rules as settings ------------------------------------------------------------------------
+# Each service keeps its open rules in a frozen dataclass (domain/rules.py) and exposes them as fields of its
+# settings class with the same names, so `<PREFIX><FIELD>` is the environment variable. The two helpers below
+# load the settings and build the dataclass; either refuses with a message naming the variable.
+
+
+class SettingsError(ValueError):
+    """A setting is invalid: the service does not start. The message names the environment variable(s)."""
+
+
+def env_name(settings_cls: type[BaseSettings], field_name: str) -> str:
+    """The environment variable of a settings field: the class's prefix and the field's name, upper case."""
+    prefix = settings_cls.model_config.get("env_prefix") or ""
+    return f"{prefix}{field_name}".upper()
+
+
+def load_settings(settings_cls: type[BaseSettings], **values: Any) -> BaseSettings:
+    """`settings_cls(**values)` (environment included), refusing with the variables named when a value is invalid."""
+    try:
+        return settings_cls(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field_name = str(error["loc"][0]) if error.get("loc") else ""
+            shown = env_name(settings_cls, field_name) if field_name else settings_cls.__name__
+            problems.append(f"{shown}: {error['msg']} (got {error.get('input')!r})")
+        raise SettingsError(f"invalid settings, {settings_cls.__name__} refuses to start: " + "; ".join(problems)) from None
+
+
+def rules_from_settings(settings: BaseSettings, rules_cls: type[T], **computed: Any) -> T:
+    """Build the rules dataclass `rules_cls` from the settings fields of the same name.
+
+    `computed` gives fields the settings hold in another form (e.g. seconds -> timedelta), by the dataclass
+    field's name. A value the dataclass refuses (its own cross-field checks) raises SettingsError naming the
+    variables its message mentions.
+    """
+    settings_cls = type(settings)
+    settings_fields = settings_cls.model_fields
+    init_fields = [f.name for f in dataclasses.fields(rules_cls) if f.init]  # type: ignore[arg-type]
+    values = {name: getattr(settings, name) for name in init_fields if name in settings_fields}
+    values.update(computed)
+    try:
+        return rules_cls(**values)
+    except Exception as exc:  # the dataclass's checks: ValueError, the domain's InvalidInput, ...
+        message = str(exc)
+        named = [env_name(settings_cls, name) for name in settings_fields
+                 if _mentions(message, name) or (name.endswith("_s") and _mentions(message, name[:-2]))]
+        shown = ", ".join(named) or ", ".join(env_name(settings_cls, name) for name in values if name in settings_fields)
+        raise SettingsError(f"invalid settings, {settings_cls.__name__} refuses to start: {shown}: {message}") from None
+
+
+def _mentions(message: str, name: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", message) is not None
+
+
+def split_list(value: Any) -> Any:
+    """A list setting from the environment: comma-separated (`a,b,c`), blanks dropped; other values unchanged."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value

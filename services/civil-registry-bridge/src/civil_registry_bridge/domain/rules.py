@@ -15,6 +15,21 @@ from pana_kit.domain import InvalidInput, add_working_days
 
 OnAttemptsExhausted = Literal["park", "quarantine"]
 
+
+def _fixed_holidays(*years: int) -> frozenset[date]:
+    days = ((1, 1), (1, 2), (1, 7), (3, 8), (3, 21), (3, 22), (3, 23), (5, 1), (5, 7), (5, 9), (7, 6), (8, 30),
+            (10, 25), (12, 16))
+    return frozenset(date(year, month, day) for year in years for month, day in days)
+
+
+# Kazakhstan's public holidays on fixed dates that are days off (Law "On Holidays in the Republic of Kazakhstan"
+# No. 267-II of 13 Dec 2001 as amended in 2022; Labour Code Art. 84): New Year 1-2 Jan, Orthodox Christmas 7 Jan,
+# International Women's Day 8 Mar, Nauryz 21-23 Mar, Unity Day 1 May, Defender of the Fatherland Day 7 May,
+# Victory Day 9 May, Capital Day 6 Jul, Constitution Day 30 Aug, Republic Day 25 Oct, Independence Day 16 Dec.
+# NOT included (set BRIDGE_PUBLIC_HOLIDAYS to add them): Kurban Ait (moveable, Islamic calendar, its date set
+# each year), the substitute day off when a holiday falls on a weekend, and days off moved by Government decree.
+KAZAKHSTAN_FIXED_HOLIDAYS_2026_2027: frozenset[date] = _fixed_holidays(2026, 2027)
+
 # The exponent is capped so huge attempt counts cannot overflow a timedelta.
 _MAX_EXPONENT = 32
 
@@ -60,9 +75,10 @@ class BridgeRules:
     # Data-quality threshold (open in docs/domain.md, "Civil registration"): a mother
     # younger than this at the child's birth is treated as a data-entry error.
     minimum_mother_age: int = 10
-    # Birth is registered within 3 working days of birth (MoJ Order No. 112, 2015).
+    # Birth is registered within 3 working days of birth (MoJ Order No. 112, 2015); public holidays are not
+    # working days (default: Kazakhstan's fixed ones of 2026 and 2027, above).
     birth_registration_working_days: int = 3
-    public_holidays: frozenset[date] = frozenset()
+    public_holidays: frozenset[date] = KAZAKHSTAN_FIXED_HOLIDAYS_2026_2027
     # Submit a birth in Kazakhstan that the registry does not know, on a verification request.
     auto_submit_when_not_found: bool = True
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 ALL_SERVICES: tuple[str, ...] = ("medical_care", "employment", "education", "social_assistance")
+# The protection documents an entitlement belongs to (documents.IssuedDocumentKind's values).
+DOCUMENT_KINDS: tuple[str, ...] = ("asylum_seeker_certificate", "refugee_certificate", "stateless_person_certificate")
 
 
 def _default_entitlements() -> dict[str, tuple[str, ...]]:
@@ -39,6 +41,24 @@ class RegistrationRules:
     entitlements: dict[str, tuple[str, ...]] = field(default_factory=_default_entitlements)
     # Statistics: cells below this count are masked as '*'.
     statistics_small_cell_threshold: int = 5
+
+    def __post_init__(self) -> None:
+        for name, value in self.__dict__.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ValueError(f"{name} must not be negative")
+        for name in ("asylum_seeker_certificate_months", "refugee_certificate_months",
+                     "stateless_person_certificate_years", "verification_requests_per_minute"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.verification_delay_max_seconds < self.verification_delay_base_seconds:
+            raise ValueError("verification_delay_max_seconds is below verification_delay_base_seconds")
+        for kind, services in self.entitlements.items():
+            if kind not in DOCUMENT_KINDS:
+                raise ValueError(f"entitlements: unknown document kind {kind!r}; known: {', '.join(DOCUMENT_KINDS)}")
+            unknown = [s for s in services if s not in ALL_SERVICES]
+            if unknown:
+                raise ValueError(f"entitlements_{kind}: unknown service(s) {', '.join(unknown)}; "
+                                 f"known: {', '.join(ALL_SERVICES)}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RegistrationRules":

@@ -89,6 +89,13 @@ class EndingSteps:
                 rule="ending_ground",
                 detail=f"{kind.value} needs one or more of its own grounds: {', '.join(sorted(values))}",
             )
+        not_applied = [g for g in normalised if g not in self.rules.ending_grounds]
+        if not_applied:
+            raise RuleViolation(
+                rule="ending_ground",
+                detail=f"not a ground of ending status the rules in force admit: {', '.join(not_applied)} "
+                       f"(admitted: {', '.join(self.rules.ending_grounds)})",
+            )
         holders = self.member_ids_holding_status
         members = tuple(dict.fromkeys(member_ids)) if member_ids else holders
         for member_id in members:

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .ending import GROUNDS_BY_KIND
+
+# Every ground of ending status the domain knows (1951 Convention Art. 1C, cancellation, revocation).
+KNOWN_ENDING_GROUNDS: tuple[str, ...] = tuple(g.value for kind in GROUNDS_BY_KIND.values() for g in kind)
+
 
 @dataclass(frozen=True)
 class RsdRules:
@@ -24,11 +29,19 @@ class RsdRules:
     abandonment_after_weeks: int = 6  # missed interview and no contact
     ending_response_days: int = 30  # chance to respond to a notice ending status (open)
     approaching_days: int = 14  # horizon of "approaching" in deadline lists
+    # Kazakhstan's own grounds of ending status (open): those of the Convention's the law applies. Default: all.
+    ending_grounds: tuple[str, ...] = KNOWN_ENDING_GROUNDS
 
     def __post_init__(self) -> None:
         for name, value in self.__dict__.items():
-            if value < 0:
+            if isinstance(value, int) and value < 0:
                 raise ValueError(f"{name} must not be negative")
+        unknown = [g for g in self.ending_grounds if g not in KNOWN_ENDING_GROUNDS]
+        if unknown:
+            raise ValueError(f"ending_grounds: unknown ground(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(KNOWN_ENDING_GROUNDS)}")
+        if not self.ending_grounds:
+            raise ValueError("ending_grounds must name at least one ground")
         if self.decision_period_months > self.decision_period_max_months:
             raise ValueError("decision_period_months exceeds decision_period_max_months")
         if self.appeal_window_days < 30:
