@@ -23,6 +23,17 @@ def test_a_late_referral_publishes_late_and_the_office():
     assert (event.late, event.office, event.language, event.intent) == (True, "almaty", "prs", "asylum")
 
 
+def test_a_referral_publishes_the_arrival_day_the_window_ran_from():
+    """rsd lodges with the real arrival day (issue 13: late referrals looked on time in rsd)."""
+    referral = BorderReferral.refer(referral_id="r-1", crossing_point="Khorgos", referred_at=AT, referred_by="border",
+                                    statement=BorderStatement("fear", language="prs"), rules=RegistrationRules(),
+                                    arrived_on=date(2026, 2, 20), irregular_entry=True)
+    referral.register(person_id="p-1", registered_at=AT + timedelta(hours=2), office="almaty")
+    [(event, _)] = published(referral)
+    assert (event.arrived_on, event.late, event.irregular_entry) == (date(2026, 2, 20), True, True)
+    assert event.model_dump(mode="json")["arrived_on"] == "2026-02-20"
+
+
 def test_a_registration_publishes_its_number_office_and_household():
     person = Person.register(person_id="p-1", registered_by="officer", now=AT, given_name="Aziz",
                              family_name="Karimov", sex="male", citizenships=["AFG"], registration_number="KZR-26-1",

@@ -82,3 +82,28 @@ async def test_unknown_application_is_a_problem_not_a_trace(rsd):
     assert r.status_code == 404
     body = r.json()
     assert body["type"].endswith("/not-found") and "Traceback" not in r.text
+
+
+async def test_a_late_border_referral_is_lodged_late_from_the_real_arrival_day(rsd):
+    """Issue 13: late border referrals looked on time in rsd (no `arrived_on`, `late` ignored)."""
+    when = datetime(2026, 11, 9, 9, tzinfo=timezone.utc)
+    late = _referral(when=when).model_copy(update={"arrived_on": date(2026, 11, 2), "late": True})
+    assert (await rsd.deliver(late, subject="p-1")).name == "handled"
+    r = await rsd.client.get("/api/v1/applications", params={"person_id": "p-1"}, headers=rsd.headers("eligibility-officer"))
+    [item] = r.json()["items"]
+    assert item["late_lodging"] is True and item["lodged_on"] == "2026-11-09"
+    [lodged] = await rsd.published("rsd.application.lodged.v1")
+    assert lodged["data"]["late_lodging"] is True
+
+
+async def test_a_referral_published_before_arrived_on_keeps_registrations_late_finding(rsd):
+    old = _referral().model_copy(update={"late": True})  # no arrived_on: an event from before it was carried
+    await rsd.deliver(old, subject="p-1")
+    r = await rsd.client.get("/api/v1/applications", params={"person_id": "p-1"}, headers=rsd.headers("eligibility-officer"))
+    assert r.json()["items"][0]["late_lodging"] is True
+
+
+async def test_an_on_time_referral_is_not_late(rsd):
+    await rsd.deliver(_referral().model_copy(update={"arrived_on": date(2026, 11, 1)}), subject="p-1")
+    r = await rsd.client.get("/api/v1/applications", params={"person_id": "p-1"}, headers=rsd.headers("eligibility-officer"))
+    assert r.json()["items"][0]["late_lodging"] is False

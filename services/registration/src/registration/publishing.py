@@ -94,6 +94,7 @@ def publish(aggregate: Any, recorded: list[DomainEvent]) -> Iterable[tuple[Event
                     crossing_point=referral.crossing_point, referred_at=referral.referred_at,
                     registered_at=event.registered_at, language=referral.statement.language, intent="asylum",
                     irregular_entry=referral.irregular_entry, late=event.late, office=event.office,
+                    arrived_on=event.arrived_on or referral.arrived_on,
                 ), event.person_id
 
 

@@ -56,4 +56,5 @@ class RsdHandlers:
         await service.lodge_referred(
             uow, self.rules, referral_id=event.referral_id, principal=principal,
             office=event.office or self.default_office, referred_on=event.referred_at.date(),
-            registered_on=event.registered_at.date(), irregular_entry=event.irregular_entry)
+            registered_on=event.registered_at.date(), irregular_entry=event.irregular_entry,
+            arrived_on=event.arrived_on, late=event.late)

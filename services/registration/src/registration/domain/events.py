@@ -207,6 +207,7 @@ class ReferralRegistered(DomainEvent):
     late: bool
     hours_to_registration: float
     office: str | None = None  # the registering office (published; not part of the referral's record)
+    arrived_on: date | None = None  # the day the lodging window runs from (published to rsd)
 
 
 # --- documents issued and legal status ------------------------------------------------

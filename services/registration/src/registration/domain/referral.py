@@ -66,7 +66,8 @@ class BorderReferral(Aggregate):
         self.person_id, self.registered_at = person_id, registered_at
         self.late = registered_at.date() > self.registration_due
         hours = self.time_to_registration.total_seconds() / 3600
-        self.record(ReferralRegistered(self.referral_id, person_id, registered_at, self.late, round(hours, 2), office))
+        self.record(ReferralRegistered(self.referral_id, person_id, registered_at, self.late, round(hours, 2), office,
+                                       self.arrived_on))
 
     def is_overdue(self, today: date) -> bool:
         return self.person_id is None and today > self.registration_due

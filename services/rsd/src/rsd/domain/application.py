@@ -103,8 +103,11 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
     def lodge(cls, *, application_id: str, office: str, principal: Member, lodged_on: date, arrived_on: date,
               manner_of_arrival: ArrivalManner, officer_id: str | None = None, family: list[Member] | None = None,
               lodging_language: str = "ru", previous_application_id: str | None = None,
-              rules: RsdRules | None = None) -> Application:
-        """Lodge an application. Late lodging is recorded, never a reason to refuse access."""
+              rules: RsdRules | None = None, reported_late: bool = False) -> Application:
+        """Lodge an application. Late lodging is recorded, never a reason to refuse access.
+
+        `reported_late`: another service already found it late (a border referral registered after its
+        window, when the arrival day is not known here); it is late then whatever the dates say."""
         rules = rules or RsdRules()
         if principal.relationship is not Relationship.PRINCIPAL:
             raise InvalidInput("the principal member's relationship is 'principal'")
@@ -122,7 +125,7 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
                   else rules.lodging_window_days)
         app = cls(id=application_id, office=office, members=[principal, *family], lodged_on=lodged_on,
                   arrived_on=arrived_on, manner_of_arrival=manner_of_arrival,
-                  late_lodging=lodged_on > arrived_on + timedelta(days=window), lodging_language=lodging_language,
+                  late_lodging=reported_late or lodged_on > arrived_on + timedelta(days=window), lodging_language=lodging_language,
                   previous_application_id=previous_application_id, last_contact_on=lodged_on, rules=rules)
         if officer_id:
             app.assignments.append(Assignment(officer_id=officer_id, assigned_on=lodged_on))

@@ -45,6 +45,9 @@ class ReferralRegistered(Event):
     irregular_entry: bool = False
     late: bool = False
     office: str | None = None
+    arrived_on: date | None = Field(
+        default=None, description="Day the person arrived (entered Kazakhstan); the lodging window runs from it. "
+                                  "Absent in events published before v1 carried it: then the day of the referral")
 
 
 class BirthRecorded(Event):
