@@ -146,6 +146,28 @@ async def test_a_referral_takes_every_specific_need_a_person_can_have(reg):
     assert after == before
 
 
+async def test_a_referral_refuses_a_sex_the_register_would_refuse(reg):
+    """Issue 13: a referral took `sex: "other"` that registration then refused; one Sex list, refused at once."""
+    h = {**reg.headers("border-officer"), "Idempotency-Key": "sex-other-01"}
+    body = {"given_name": "Aziz", "family_name": "Karimov", "birth_date": "1990-04-12", "sex": "other",
+            "citizenship": "AFG", "crossing_point": "Dostyk", "language": "prs", "intent": "asylum"}
+    bad = await reg.client.post("/api/v1/border-referrals", headers=h, json=body)
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json", bad.text
+    ok = await reg.client.post("/api/v1/border-referrals", headers={**h, "Idempotency-Key": "sex-unknown-1"},
+                               json={**body, "sex": "unknown"})
+    assert ok.status_code == 201, ok.text
+
+
+async def test_referral_and_person_share_one_sex_and_needs_list_in_the_openapi(reg):
+    from pana_events.vocabulary import Sex, SpecificNeed
+
+    schemas = (await reg.client.get("/openapi.json")).json()["components"]["schemas"]
+    referral, person = schemas["BorderReferralIn"], schemas["PersonIn"]
+    for body in (referral, person):
+        assert body["properties"]["sex"]["enum"] == [s.value for s in Sex]
+    assert referral["properties"]["specific_needs"]["items"]["enum"] == [n.value for n in SpecificNeed]
+
+
 async def test_population_statistics(reg):
     ids = [await register(reg, given, "Rahimi", "1990-01-01", country_of_origin="AFG", sex="female")
            for given in ("Zarina", "Laila", "Mariam", "Parisa", "Farida", "Shirin")]

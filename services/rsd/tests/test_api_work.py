@@ -129,3 +129,22 @@ async def test_list_cursors_keep_the_keys_the_api_has_always_issued(api):
     assert set(decode_cursor(queue["next_cursor"])) == {"rank", "due", "id"}
     listed = (await api.h.client.get("/api/v1/applications", params={"limit": 1}, headers=h)).json()
     assert set(decode_cursor(listed["next_cursor"])) == {"created_at", "id"}
+
+
+async def test_lodging_takes_the_one_needs_list_and_old_codes_as_aliases(api):
+    """Issue 13: one specific-needs list; rsd's old codes stay accepted, read as their word, priority kept."""
+    for i, need in enumerate(("survivor_of_torture", "unaccompanied_child", "urgent_medical_needs", "disability")):
+        r = await api.lodge(principal={"id": "m1", "person_id": f"pn-{i}", "relationship": "principal",
+                                       "specific_needs": [need]})
+        assert r.status_code == 201, r.text
+        assert r.json()["priority"] is True, need
+    plain = await api.lodge(principal={"id": "m1", "person_id": "pn-9", "relationship": "principal",
+                                       "specific_needs": ["family_unity"]})
+    assert plain.status_code == 201 and plain.json()["priority"] is False
+    bad = await api.lodge(principal={"id": "m1", "person_id": "pn-8", "relationship": "principal",
+                                     "specific_needs": ["torture"]})
+    assert bad.status_code == 422
+    spec = (await api.h.client.get("/openapi.json")).json()["components"]["schemas"]["MemberIn"]
+    needs = spec["properties"]["specific_needs"]
+    assert "survivor_of_torture" in needs["items"]["enum"] and "torture_survivor -> survivor_of_torture" in \
+        needs["description"]

@@ -51,7 +51,7 @@ def test_registration_requests_certificates_for_adults_children_on_principal():
 
 def test_unaccompanied_minor_gets_own_certificate():
     app = lodged(principal=principal(birth_date=date(2010, 1, 1),
-                                     specific_needs=frozenset({SpecificNeed.UNACCOMPANIED_CHILD})))
+                                     specific_needs=frozenset({SpecificNeed.UNACCOMPANIED_OR_SEPARATED_CHILD})))
     app.register(on=D2)
     assert [c.member_id for c in app.certificates] == ["m1"]
     assert app.priority
@@ -75,8 +75,8 @@ def test_fingerprinting_before_certificate_is_refused():
 
 
 def test_priority_from_specific_needs_and_mode_needs_reason():
-    app = registered(family=[spouse(specific_needs=frozenset({SpecificNeed.TORTURE_SURVIVOR}))])
-    assert app.priority and app.priority_needs == {SpecificNeed.TORTURE_SURVIVOR}
+    app = registered(family=[spouse(specific_needs=frozenset({SpecificNeed.SURVIVOR_OF_TORTURE}))])
+    assert app.priority and app.priority_needs == {SpecificNeed.SURVIVOR_OF_TORTURE}
     with refused("processing_mode_reason"):
         app.set_processing_mode(mode=ProcessingMode.ACCELERATED, reason=" ")
     app.set_processing_mode(mode=ProcessingMode.ACCELERATED, reason="torture survivor")

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from pana_events import Envelope
 from pana_events.events import registration as reg
+from pana_events.vocabulary import specific_needs
 from pana_kit.outbox import UnitOfWork
 
 from . import service
 from .domain import Member, Relationship, Sex, SpecificNeed
 from .store.repository import Applicants
 
-# Registration records UNHCR specific-needs categories; RSD's priority rules use their own names.
-NEEDS_FROM_REGISTRATION = {
-    "unaccompanied_or_separated_child": SpecificNeed.UNACCOMPANIED_CHILD,
-    "unaccompanied_child": SpecificNeed.UNACCOMPANIED_CHILD,
-    "separated_child": SpecificNeed.SEPARATED_CHILD,
-    "survivor_of_torture": SpecificNeed.TORTURE_SURVIVOR,
-    "woman_at_risk": SpecificNeed.WOMAN_AT_RISK,
-    "disability": SpecificNeed.DISABLED_PERSON_WITHOUT_SUPPORT,
-    "serious_medical_condition": SpecificNeed.URGENT_MEDICAL_NEEDS,
-    "older_person_at_risk": SpecificNeed.OLDER_PERSON_WITHOUT_SUPPORT,
-}
-
-
 def priority_needs(needs: list[str]) -> frozenset[SpecificNeed]:
-    return frozenset(NEEDS_FROM_REGISTRATION[n] for n in needs if n in NEEDS_FROM_REGISTRATION)
+    """The applicant's needs as registration recorded them (one list: pana_events.vocabulary); all are kept,
+    the application's priority reads those in PRIORITY_NEEDS."""
+    return specific_needs(needs)
 
 
 class RsdHandlers:

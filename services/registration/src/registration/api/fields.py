@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pana_kit.fields import PastDate  # noqa: F401 - re-exported for the routers
 
-from ..domain import LegalStatus
+from ..domain import LegalStatus, Sex, SpecificNeed
 
 # Printable text only: control characters in a name corrupt documents and logs.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
@@ -18,13 +18,9 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, m
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{3}$")]
-SexIn = Literal["female", "male", "unknown"]
+SexIn = Literal[tuple(s.value for s in Sex)]  # pana_events.vocabulary.Sex: one list in every service
 Precision = Literal["exact", "month", "year", "estimated"]
-SpecificNeedIn = Literal[
-    "unaccompanied_or_separated_child", "child_at_risk", "woman_at_risk", "survivor_of_torture", "survivor_of_sgbv",
-    "disability", "serious_medical_condition", "older_person_at_risk", "single_parent_or_caregiver",
-    "pregnant_or_lactating", "family_unity", "specific_legal_and_physical_protection_needs",
-]
+SpecificNeedIn = Literal[tuple(n.value for n in SpecificNeed)]  # pana_events.vocabulary: one list everywhere
 
 
 

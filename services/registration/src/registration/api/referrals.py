@@ -17,7 +17,7 @@ from pana_kit.service import unit_of_work
 
 from .. import service
 from ..domain import BorderReferral, BorderStatement
-from .fields import PastDate, SpecificNeedIn
+from .fields import PastDate, SexIn, SpecificNeedIn
 from .persons import NEW_PERSON_LINKS
 from ..store.repository import Referrals
 
@@ -40,7 +40,9 @@ class BorderReferralIn(BaseModel):
     family_name: Text
     patronymic: Text | None = None
     birth_date: PastDate
-    sex: Literal["female", "male", "other", "unknown"]
+    # The register's Sex (pana_events.vocabulary; docs/domain.md, Statistics: female, male): `other` was accepted
+    # here and refused when the referral was registered, so it is refused here, at once, with 422.
+    sex: SexIn
     citizenship: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
         description="ISO 3166-1 alpha-3, or ICAO XXA (stateless), XXB/XXC (refugee), XXX (unspecified)")
     crossing_point: Text

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Callable
 
+# One vocabulary for every service (issue 13): Sex and SpecificNeed come from the contract, re-exported here.
+from pana_events.vocabulary import Sex, SpecificNeed  # noqa: F401
 from pana_kit.documents import from_document, not_stored, to_document
 from pana_kit.domain import Aggregate, InvalidInput, RuleViolation
 
@@ -20,12 +22,6 @@ from .events import (
 from .names import script_of, transliterate
 
 
-class Sex(StrEnum):
-    FEMALE = "female"
-    MALE = "male"
-    UNKNOWN = "unknown"
-
-
 class MaritalStatus(StrEnum):
     SINGLE = "single"
     MARRIED = "married"
@@ -34,22 +30,6 @@ class MaritalStatus(StrEnum):
     SEPARATED = "separated"
     WIDOWED = "widowed"
     UNKNOWN = "unknown"
-
-
-class SpecificNeed(StrEnum):
-    """UNHCR specific-needs categories (proGres)."""
-    UNACCOMPANIED_OR_SEPARATED_CHILD = "unaccompanied_or_separated_child"
-    CHILD_AT_RISK = "child_at_risk"
-    WOMAN_AT_RISK = "woman_at_risk"
-    SURVIVOR_OF_TORTURE = "survivor_of_torture"
-    SURVIVOR_OF_SGBV = "survivor_of_sgbv"
-    DISABILITY = "disability"
-    SERIOUS_MEDICAL_CONDITION = "serious_medical_condition"
-    OLDER_PERSON_AT_RISK = "older_person_at_risk"
-    SINGLE_PARENT_OR_CAREGIVER = "single_parent_or_caregiver"
-    PREGNANT_OR_LACTATING = "pregnant_or_lactating"
-    FAMILY_UNITY = "family_unity"
-    SPECIFIC_LEGAL_AND_PHYSICAL_PROTECTION_NEEDS = "specific_legal_and_physical_protection_needs"
 
 
 class ContactKind(StrEnum):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from pana_events.vocabulary import SPECIFIC_NEED_ALIAS_NOTE, SpecificNeed, canonical_need
 
 from pana_kit.fields import Day, PastDate
 
@@ -82,8 +84,8 @@ Text = Field(min_length=1, max_length=2000)
 Reason = Field(min_length=3, max_length=2000, description="Why, in words (kept in the file)")
 
 SexValue = Literal["female", "male"]
-NeedValue = Literal["torture_survivor", "woman_at_risk", "unaccompanied_child", "separated_child",
-                    "older_person_without_support", "disabled_person_without_support", "urgent_medical_needs"]
+# One specific-needs list (pana_events.vocabulary); rsd's old codes are still accepted, read as their word.
+NeedValue = Annotated[Literal[tuple(n.value for n in SpecificNeed)], BeforeValidator(canonical_need)]
 
 
 class MemberIn(BaseModel):
@@ -93,7 +95,11 @@ class MemberIn(BaseModel):
     relationship: Literal["principal", "spouse", "child", "parent", "sibling", "other"]
     sex: SexValue | None = None
     birth_date: Day | None = None
-    specific_needs: list[NeedValue] = Field(default_factory=list, max_length=7)
+    specific_needs: list[NeedValue] = Field(
+        default_factory=list, max_length=len(SpecificNeed),
+        description="UNHCR specific needs (one list in every service); those giving priority: survivor_of_torture, "
+                    "woman_at_risk, unaccompanied_or_separated_child, older_person_at_risk, disability, "
+                    "serious_medical_condition. " + SPECIFIC_NEED_ALIAS_NOTE)
     same_gender_interviewer_requested: bool = False
     same_gender_interpreter_requested: bool = False
     derivative_status_consent: bool = False

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+from pana_events.vocabulary import SpecificNeed
 from pana_kit.domain import age_on
 
 
@@ -23,20 +24,17 @@ class Relationship(str, Enum):
     OTHER = "other"
 
 
-class SpecificNeed(str, Enum):
-    """Specific needs that give priority (docs/domain.md, "Refugee status determination", processing modes)."""
-
-    TORTURE_SURVIVOR = "torture_survivor"
-    WOMAN_AT_RISK = "woman_at_risk"
-    UNACCOMPANIED_CHILD = "unaccompanied_child"
-    SEPARATED_CHILD = "separated_child"
-    OLDER_PERSON_WITHOUT_SUPPORT = "older_person_without_support"
-    DISABLED_PERSON_WITHOUT_SUPPORT = "disabled_person_without_support"
-    URGENT_MEDICAL_NEEDS = "urgent_medical_needs"
-
-
-PRIORITY_NEEDS: frozenset[SpecificNeed] = frozenset(SpecificNeed)
-
+# One specific-needs list for every service (pana_events.vocabulary, issue 13); rsd's own codes before it
+# (`torture_survivor`, ...) read as their word (SPECIFIC_NEED_ALIASES), in stored applications and in the API.
+# The needs that give priority (docs/domain.md, "Refugee status determination", processing modes):
+PRIORITY_NEEDS: frozenset[SpecificNeed] = frozenset({
+    SpecificNeed.SURVIVOR_OF_TORTURE,
+    SpecificNeed.WOMAN_AT_RISK,
+    SpecificNeed.UNACCOMPANIED_OR_SEPARATED_CHILD,
+    SpecificNeed.OLDER_PERSON_AT_RISK,  # older person without support
+    SpecificNeed.DISABILITY,  # disabled person without support
+    SpecificNeed.SERIOUS_MEDICAL_CONDITION,  # urgent medical needs
+})
 
 class ContactKind(str, Enum):
     """How the applicant (or their representative) was in contact with the office."""
