@@ -52,3 +52,16 @@ def test_household_changes_publish_household_changed_about_the_person():
     assert published(new) == []  # the group split off is published as the split
     [(event, subject)] = published(household)
     assert (event.change, event.person_id, event.new_household_id, subject) == ("split", "p-2", "h-2", "p-2")
+
+
+def test_changed_specific_needs_are_published_for_rsd():
+    """Issue 13: needs changed after registration never reached rsd."""
+    person = Person.register(person_id="p-1", registered_by="officer", now=AT, given_name="Aziz",
+                             family_name="Karimov", sex="male", citizenships=["AFG"], registration_number="KZR-26-1")
+    person.collect_events()
+    person.update({"specific_needs": ["woman_at_risk", "survivor_of_torture"]}, changed_by="officer", reason="told",
+                  now=AT + timedelta(days=3))
+    [(event, subject)] = published(person)
+    assert isinstance(event, contract.SpecificNeedsChanged) and subject == "p-1"
+    assert event.model_dump(mode="json") == {"person_id": "p-1", "changed_on": "2026-03-04",
+                                             "specific_needs": ["survivor_of_torture", "woman_at_risk"]}

@@ -107,3 +107,32 @@ async def test_an_on_time_referral_is_not_late(rsd):
     await rsd.deliver(_referral().model_copy(update={"arrived_on": date(2026, 11, 1)}), subject="p-1")
     r = await rsd.client.get("/api/v1/applications", params={"person_id": "p-1"}, headers=rsd.headers("eligibility-officer"))
     assert r.json()["items"][0]["late_lodging"] is False
+
+
+async def test_needs_changed_after_registration_change_the_priority(rsd):
+    """Issue 13: specific needs changed after registration never reached rsd."""
+    await rsd.deliver(_person().model_copy(update={"specific_needs": []}), subject="p-1")
+    await rsd.deliver(_referral(), subject="p-1")
+    h = rsd.headers("eligibility-officer")
+
+    async def priority():
+        r = await rsd.client.get("/api/v1/applications", params={"person_id": "p-1"}, headers=h)
+        return r.json()["items"][0]["priority"]
+
+    assert await priority() is False
+    changed = reg.SpecificNeedsChanged(person_id="p-1", specific_needs=["survivor_of_torture"],
+                                       changed_on=date(2026, 11, 5))
+    assert (await rsd.deliver(changed, subject="p-1")).name == "handled"
+    assert await priority() is True
+    none = reg.SpecificNeedsChanged(person_id="p-1", specific_needs=[], changed_on=date(2026, 11, 6))
+    await rsd.deliver(none, subject="p-1")
+    assert await priority() is False
+
+
+async def test_needs_of_a_person_with_no_application_are_kept_for_lodging(rsd):
+    await rsd.deliver(_person().model_copy(update={"specific_needs": []}), subject="p-1")
+    changed = reg.SpecificNeedsChanged(person_id="p-1", specific_needs=["woman_at_risk"], changed_on=date(2026, 11, 1))
+    assert (await rsd.deliver(changed, subject="p-1")).name == "handled"
+    await rsd.deliver(_referral(), subject="p-1")
+    r = await rsd.client.get("/api/v1/applications", params={"person_id": "p-1"}, headers=rsd.headers("eligibility-officer"))
+    assert r.json()["items"][0]["priority"] is True

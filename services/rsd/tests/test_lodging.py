@@ -90,3 +90,15 @@ def test_reassignment_keeps_history():
     assert [a.officer_id for a in app.assignments] == ["eo1", "eo2"]
     with pytest.raises(InvalidInput):
         app.reassign(officer_id="eo2", on=date(2025, 1, 21), reason="again")
+
+
+def test_a_persons_new_needs_change_priority_and_a_stranger_is_refused():
+    app = registered()
+    person = app.members[0].person_id
+    assert not app.priority
+    assert app.person_needs_changed(person, frozenset({SpecificNeed.SURVIVOR_OF_TORTURE})) is True
+    assert app.priority and app.priority_needs == {SpecificNeed.SURVIVOR_OF_TORTURE}
+    assert app.person_needs_changed(person, frozenset({SpecificNeed.SURVIVOR_OF_TORTURE})) is False
+    assert app.person_needs_changed(person, frozenset({SpecificNeed.FAMILY_UNITY})) is True and not app.priority
+    with pytest.raises(InvalidInput):
+        app.person_needs_changed("someone-else", frozenset())

@@ -42,6 +42,10 @@ def publish(aggregate: Any, recorded: list[DomainEvent]) -> Iterable[tuple[Event
         match event:
             case events.PersonRegistered():
                 yield _person_registered(aggregate, event), event.person_id
+            case events.SpecificNeedsChanged():  # rsd recomputes priority from them
+                yield contract.SpecificNeedsChanged(person_id=event.person_id,
+                                                    specific_needs=sorted(event.specific_needs),
+                                                    changed_on=event.changed_at.date()), event.person_id
             case events.PersonsMerged():  # keyed by the merged record: after all published about it
                 yield contract.PersonsMerged(surviving_person_id=event.surviving_person_id,
                                              merged_person_id=event.merged_person_id, reason=event.reason), \

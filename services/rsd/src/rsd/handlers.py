@@ -26,6 +26,7 @@ class RsdHandlers:
         return {
             reg.PersonRegistered.event_type: self.person_registered,
             reg.ReferralRegistered.event_type: self.referral_registered,
+            reg.SpecificNeedsChanged.event_type: self.specific_needs_changed,
         }
 
     async def person_registered(self, event: reg.PersonRegistered, envelope: Envelope, uow: UnitOfWork) -> None:
@@ -48,3 +49,13 @@ class RsdHandlers:
             office=event.office or self.default_office, referred_on=event.referred_at.date(),
             registered_on=event.registered_at.date(), irregular_entry=event.irregular_entry,
             arrived_on=event.arrived_on, late=event.late)
+
+    async def specific_needs_changed(self, event: reg.SpecificNeedsChanged, envelope: Envelope,
+                                     uow: UnitOfWork) -> None:
+        """Needs changed after registration: kept for later lodging, and the pending applications' priority
+        follows."""
+        applicants = Applicants(uow.session)
+        if await applicants.get(event.person_id) is not None:
+            await applicants.upsert(person_id=event.person_id, specific_needs=[n.value for n in event.specific_needs])
+        await service.person_needs_changed(uow, self.rules, person_id=event.person_id,
+                                           needs=specific_needs(event.specific_needs))

@@ -21,7 +21,7 @@ from pana_kit.paging import Page
 from .domain import (AppealOutcome, Application, ArrivalManner, Assessment, ClosureReason, ContactKind, EndingKind,
                      Interpreter,
                      Member, MemberOutcome, Outcome as DecisionOutcome, ProcessingMode, RejectionReason,
-                     ReopeningGround, RsdRules, Sex)
+                     ReopeningGround, RsdRules, Sex, SpecificNeed)
 from .publishing import publish
 from .store.repository import EVERY_OFFICE, Applications, ClaimTexts
 from .store.tables import ApplicationRow
@@ -257,6 +257,21 @@ async def decide_ending(cw: Caseworker, application_id: str, *, on: date, end_st
 
 
 # ---- the system's commands -------------------------------------------------------------------------
+async def person_needs_changed(uow, rules: RsdRules, *, person_id: str,
+                               needs: frozenset[SpecificNeed]) -> list[str]:
+    """Registration changed a person's specific needs: each of their pending applications takes them, on its
+    current version, so its priority is recomputed. Returns the ids changed."""
+    applications = Applications(uow.session, rules, office=EVERY_OFFICE)
+    changed = []
+    for application_id in await applications.open_of(person_id):
+        done = await run_command(uow, applications, application_id,
+                                 lambda app: app.person_needs_changed(person_id, needs),
+                                 if_match=ANY_VERSION, publish=publish)
+        if done.result:
+            changed.append(application_id)
+    return changed
+
+
 async def report_missed_deadlines(uow, rules: RsdRules, application_id: str, today: date) -> int:
     """Report each deadline of one application missed by `today`, once. Returns how many."""
     done = await run_command(uow, Applications(uow.session, rules, office=EVERY_OFFICE), application_id,

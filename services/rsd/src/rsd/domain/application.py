@@ -189,6 +189,17 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
     def update_specific_needs(self, member_id: str, needs: frozenset[SpecificNeed]) -> None:
         self.member(member_id).specific_needs = frozenset(needs)
 
+    def person_needs_changed(self, person_id: str, needs: frozenset[SpecificNeed]) -> bool:
+        """Registration recorded new needs for a person: every member who is that person takes them, and
+        priority follows (`priority_needs`). Returns whether anything changed."""
+        members = [m for m in self.members if m.person_id == person_id]
+        if not members:
+            raise InvalidInput(f"person {person_id} is not on application {self.id}")
+        changed = any(m.specific_needs != needs for m in members)
+        for m in members:
+            m.specific_needs = frozenset(needs)
+        return changed
+
     @property
     def priority_needs(self) -> frozenset[SpecificNeed]:
         return frozenset(n for m in self.members for n in m.specific_needs if n in PRIORITY_NEEDS)

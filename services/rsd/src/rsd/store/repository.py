@@ -105,6 +105,13 @@ class Applications:
             stmt = stmt.where(ApplicationRow.office == office)
         return await BY_LODGING.page(self.session, stmt, cursor=cursor, limit=limit)
 
+    async def open_of(self, person_id: str) -> list[str]:
+        """Ids of the pending applications a person is the principal of, by id."""
+        stmt = (self._visible(select(ApplicationRow.id))
+                .where(ApplicationRow.person_id == person_id, ApplicationRow.status.in_(PENDING_STATES))
+                .order_by(ApplicationRow.id))
+        return list((await self.session.execute(stmt)).scalars())
+
     async def with_deadlines(self, *, today: date, overdue: bool, horizon_days: int, limit: int,
                              officer_id: str | None = None, office: str | None = None,
                              cursor: dict | None = None) -> Page[ApplicationRow]:

@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from .base import Event
+from ..vocabulary import SpecificNeed
 from .common import BirthDatePrecision, CountryCode, Id, LanguageCode, Name, Sex
 
 
@@ -48,6 +49,17 @@ class ReferralRegistered(Event):
     arrived_on: date | None = Field(
         default=None, description="Day the person arrived (entered Kazakhstan); the lodging window runs from it. "
                                   "Absent in events published before v1 carried it: then the day of the referral")
+
+
+class SpecificNeedsChanged(Event):
+    """A registered person's specific needs changed after registration (the whole list as it now is)."""
+
+    event_type: ClassVar[str] = "registration.specific_needs.changed.v1"
+    person_id: Id
+    specific_needs: list[SpecificNeed] = Field(
+        default_factory=list, description="Every need the person now has (empty: none); the one list, "
+                                          "pana_events.vocabulary.SpecificNeed")
+    changed_on: date
 
 
 class BirthRecorded(Event):
