@@ -148,3 +148,23 @@ async def test_lodging_takes_the_one_needs_list_and_old_codes_as_aliases(api):
     needs = spec["properties"]["specific_needs"]
     assert "survivor_of_torture" in needs["items"]["enum"] and "torture_survivor -> survivor_of_torture" in \
         needs["description"]
+
+
+async def test_a_family_members_new_needs_change_the_applications_priority(api):
+    """Issue 13: SpecificNeedsChanged reaches rsd for every member, not only the principal."""
+    from pana_events.events import registration as reg
+
+    app_id = await lodged_id(api, family=[{"id": "m2", "person_id": "p-spouse", "relationship": "spouse"}])
+    url = f"/api/v1/applications/{app_id}"
+
+    async def priority():
+        return (await api.h.client.get(url, headers=api.headers())).json()["priority"]
+
+    assert await priority() is False
+    changed = reg.SpecificNeedsChanged(person_id="p-spouse", specific_needs=["survivor_of_sgbv", "woman_at_risk"],
+                                       changed_on=date(2026, 1, 20))
+    assert (await api.h.deliver(changed, subject="p-spouse")).name == "handled"
+    assert await priority() is True
+    stranger = reg.SpecificNeedsChanged(person_id="p-nobody", specific_needs=["woman_at_risk"],
+                                        changed_on=date(2026, 1, 20))
+    assert (await api.h.deliver(stranger, subject="p-nobody")).name == "handled"

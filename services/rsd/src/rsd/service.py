@@ -259,13 +259,14 @@ async def decide_ending(cw: Caseworker, application_id: str, *, on: date, end_st
 # ---- the system's commands -------------------------------------------------------------------------
 async def person_needs_changed(uow, rules: RsdRules, *, person_id: str,
                                needs: frozenset[SpecificNeed]) -> list[str]:
-    """Registration changed a person's specific needs: each of their pending applications takes them, on its
+    """Registration changed a person's specific needs: each pending application they are on takes them, on its
     current version, so its priority is recomputed. Returns the ids changed."""
     applications = Applications(uow.session, rules, office=EVERY_OFFICE)
     changed = []
     for application_id in await applications.open_of(person_id):
         done = await run_command(uow, applications, application_id,
-                                 lambda app: app.person_needs_changed(person_id, needs),
+                                 lambda app: any(m.person_id == person_id for m in app.members)
+                                 and app.person_needs_changed(person_id, needs),
                                  if_match=ANY_VERSION, publish=publish)
         if done.result:
             changed.append(application_id)

@@ -16,7 +16,7 @@ from pana_kit.domain import NotFound, StaleVersion, as_utc
 from pana_kit.paging import Key, Keyset, Page, by_creation
 
 from ..domain import Application, RsdRules, deadlines
-from .tables import ApplicantRow, ApplicationRow, ClaimTextRow
+from .tables import ApplicantRow, ApplicationMemberRow, ApplicationRow, ClaimTextRow
 
 EVERY_OFFICE = object()  # marker for system work (handlers, background jobs)
 PENDING_STATES = ("lodged", "registered", "recommended", "rejected", "under_appeal")
@@ -77,7 +77,15 @@ class Applications:
         now = _now()
         self.session.add(ApplicationRow(id=app.id, person_id=app.person_id, source_referral_id=source_referral_id,
                                         version=1, created_at=now, updated_at=now, **_columns(app)))
+        await self._members(app)
         return 1
+
+    async def _members(self, app: Application) -> None:
+        """Keep `application_members` in step with the application's members (members are only ever added)."""
+        known = set((await self.session.execute(
+            select(ApplicationMemberRow.person_id).where(ApplicationMemberRow.application_id == app.id))).scalars())
+        for person_id in sorted({m.person_id for m in app.members} - known):
+            self.session.add(ApplicationMemberRow(application_id=app.id, person_id=person_id))
 
     def from_referral(self, referral_id: str) -> "FromReferral":
         return FromReferral(self, referral_id)
@@ -91,6 +99,7 @@ class Applications:
         )
         if result.rowcount != 1:
             raise StaleVersion("the application changed since it was read; read it again and reapply your change")
+        await self._members(app)
         return expected_version + 1
 
     # ---- lists ---------------------------------------------------------------------------
@@ -106,9 +115,10 @@ class Applications:
         return await BY_LODGING.page(self.session, stmt, cursor=cursor, limit=limit)
 
     async def open_of(self, person_id: str) -> list[str]:
-        """Ids of the pending applications a person is the principal of, by id."""
+        """Ids of the pending applications a person is on (as principal or family member), by id."""
+        on_it = select(ApplicationMemberRow.application_id).where(ApplicationMemberRow.person_id == person_id)
         stmt = (self._visible(select(ApplicationRow.id))
-                .where(ApplicationRow.person_id == person_id, ApplicationRow.status.in_(PENDING_STATES))
+                .where(ApplicationRow.id.in_(on_it), ApplicationRow.status.in_(PENDING_STATES))
                 .order_by(ApplicationRow.id))
         return list((await self.session.execute(stmt)).scalars())
 

@@ -45,6 +45,16 @@ class ApplicationRow(Base, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class ApplicationMemberRow(Base, table=True):
+    """Who is on an application (every member, not only the principal): the person's applications by person."""
+
+    __tablename__ = "application_members"
+    __table_args__ = (Index("ix_application_members_person", "person_id"),)
+
+    application_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    person_id: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
 class ApplicantRow(Base, table=True):
     """What rsd keeps of a registered person (from registration events), nothing more."""
 
