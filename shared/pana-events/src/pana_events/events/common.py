@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+# Kept as published; the services' one list is pana_events.vocabulary.Sex (no `other`: nobody publishes it).
 Sex = Literal["female", "male", "other", "unknown"]
 BirthDatePrecision = Literal["exact", "month", "year", "estimated"]
 # ISO 3166-1 alpha-3 or ICAO 9303's XXA (stateless), XXB / XXC (refugee), XXX (unspecified).
