@@ -73,19 +73,9 @@ def test_an_invalid_rule_refuses_start_naming_the_variable(monkeypatch, variable
 
 
 def test_every_rule_is_a_setting_named_in_docs_domain_md():
-    import re
-    from dataclasses import fields
-    from pathlib import Path
+    from pana_dev.testing import assert_rules_documented
+    from civil_registry_bridge.domain.rules import BridgeRules
+    from civil_registry_bridge.settings import BridgeSettings
 
-    from pana_kit.settings import env_name
-    from civil_registry_bridge.domain.rules import BridgeRules as Rules
-    from civil_registry_bridge.settings import BridgeSettings as Settings
-
-    doc = (Path(__file__).resolve().parents[3] / "docs" / "domain.md").read_text()
-    renamed = {"retry_base_delay": "retry_base_delay_s", "retry_max_delay": "retry_max_delay_s", "stuck_after": "stuck_after_s", "status_poll_interval": "status_poll_interval_s"}
-    for rule in fields(Rules):
-        setting = renamed.get(rule.name, rule.name)
-        assert setting in Settings.model_fields, rule.name
-        assert env_name(Settings, setting) in doc, env_name(Settings, setting)
-    for variable in set(re.findall(r"\bBRIDGE_[A-Z0-9_]+", doc)):
-        assert variable[len("BRIDGE_"):].lower() in Settings.model_fields, variable
+    assert_rules_documented(BridgeRules, BridgeSettings, renamed={"retry_base_delay": "retry_base_delay_s", "retry_max_delay": "retry_max_delay_s",
+                                                         "stuck_after": "stuck_after_s", "status_poll_interval": "status_poll_interval_s"})

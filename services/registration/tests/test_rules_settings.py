@@ -84,19 +84,9 @@ def test_the_domain_refuses_an_unknown_entitlement_kind_or_service():
 
 
 def test_every_rule_is_a_setting_named_in_docs_domain_md():
-    import re
-    from dataclasses import fields
-    from pathlib import Path
+    from pana_dev.testing import assert_rules_documented
+    from registration.domain.rules import RegistrationRules
+    from registration.settings import RegistrationSettings
 
-    from pana_kit.settings import env_name
-    from registration.domain.rules import RegistrationRules as Rules
-    from registration.settings import RegistrationSettings as Settings
-
-    doc = (Path(__file__).resolve().parents[3] / "docs" / "domain.md").read_text()
-    renamed = {"entitlements": "entitlements_refugee_certificate", "verification_requests_per_minute": "verify_rate_per_minute"}
-    for rule in fields(Rules):
-        setting = renamed.get(rule.name, rule.name)
-        assert setting in Settings.model_fields, rule.name
-        assert env_name(Settings, setting) in doc, env_name(Settings, setting)
-    for variable in set(re.findall(r"\bREGISTRATION_[A-Z0-9_]+", doc)):
-        assert variable[len("REGISTRATION_"):].lower() in Settings.model_fields, variable
+    assert_rules_documented(RegistrationRules, RegistrationSettings, renamed={"entitlements": "entitlements_refugee_certificate",
+                                                         "verification_requests_per_minute": "verify_rate_per_minute"})

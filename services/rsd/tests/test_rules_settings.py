@@ -81,19 +81,8 @@ def test_inconsistent_periods_refuse_start_naming_both_variables():
 
 
 def test_every_rule_is_a_setting_named_in_docs_domain_md():
-    import re
-    from dataclasses import fields
-    from pathlib import Path
+    from pana_dev.testing import assert_rules_documented
+    from rsd.domain.rules import RsdRules
+    from rsd.settings import RsdSettings
 
-    from pana_kit.settings import env_name
-    from rsd.domain.rules import RsdRules as Rules
-    from rsd.settings import RsdSettings as Settings
-
-    doc = (Path(__file__).resolve().parents[3] / "docs" / "domain.md").read_text()
-    renamed = {}
-    for rule in fields(Rules):
-        setting = renamed.get(rule.name, rule.name)
-        assert setting in Settings.model_fields, rule.name
-        assert env_name(Settings, setting) in doc, env_name(Settings, setting)
-    for variable in set(re.findall(r"\bRSD_[A-Z0-9_]+", doc)):
-        assert variable[len("RSD_"):].lower() in Settings.model_fields, variable
+    assert_rules_documented(RsdRules, RsdSettings)

@@ -81,19 +81,8 @@ def test_a_decision_maximum_below_the_due_period_refuses_start(monkeypatch):
 
 
 def test_every_rule_is_a_setting_named_in_docs_domain_md():
-    import re
-    from dataclasses import fields
-    from pathlib import Path
+    from pana_dev.testing import assert_rules_documented
+    from statelessness.domain.rules import StatelessnessRules
+    from statelessness.settings import StatelessnessSettings
 
-    from pana_kit.settings import env_name
-    from statelessness.domain.rules import StatelessnessRules as Rules
-    from statelessness.settings import StatelessnessSettings as Settings
-
-    doc = (Path(__file__).resolve().parents[3] / "docs" / "domain.md").read_text()
-    renamed = {}
-    for rule in fields(Rules):
-        setting = renamed.get(rule.name, rule.name)
-        assert setting in Settings.model_fields, rule.name
-        assert env_name(Settings, setting) in doc, env_name(Settings, setting)
-    for variable in set(re.findall(r"\bSTATELESSNESS_[A-Z0-9_]+", doc)):
-        assert variable[len("STATELESSNESS_"):].lower() in Settings.model_fields, variable
+    assert_rules_documented(StatelessnessRules, StatelessnessSettings)

@@ -3,10 +3,10 @@ has reached the age and holds none (`service.issue_due_stateless_certificates`, 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from pana_kit.domain import utcnow
+from pana_kit.jobs import periodic
 
 from .service import issue_due_stateless_certificates
 
@@ -14,17 +14,7 @@ log = logging.getLogger("registration.documents")
 
 
 def stateless_certificate_watcher(interval_s: int, batch: int):
-    async def issue_stateless_certificates(app) -> None:
-        while True:
-            try:
-                count = await issue_due_stateless_certificates(app.state, utcnow().date(), app.state.rules,
-                                                               batch=batch)
-                if count:
-                    log.info("issued %d stateless person's certificates on coming of age", count)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a failed pass is retried at the next interval
-                log.exception("stateless certificate pass failed")
-            await asyncio.sleep(interval_s)
-
-    return issue_stateless_certificates
+    return periodic(
+        "issue_stateless_certificates",
+        lambda app: issue_due_stateless_certificates(app.state, utcnow().date(), app.state.rules, batch=batch),
+        interval_s=interval_s, log=log, done="issued %d stateless person's certificates on coming of age")

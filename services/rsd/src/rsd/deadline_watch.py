@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import date
 
 from pana_kit.domain import utcnow
+from pana_kit.jobs import periodic
 from pana_kit.outbox import UnitOfWork
 
 from .service import report_missed_deadlines
@@ -30,16 +30,5 @@ async def flag_missed_deadlines(app_state, today: date, *, batch: int = 200) -> 
 
 
 def deadline_watcher(interval_s: int, batch: int):
-    async def watch_deadlines(app) -> None:
-        while True:
-            try:
-                count = await flag_missed_deadlines(app.state, utcnow().date(), batch=batch)
-                if count:
-                    log.info("reported %d missed deadlines", count)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a failed pass is retried at the next interval
-                log.exception("deadline pass failed")
-            await asyncio.sleep(interval_s)
-
-    return watch_deadlines
+    return periodic("watch_deadlines", lambda app: flag_missed_deadlines(app.state, utcnow().date(), batch=batch),
+                    interval_s=interval_s, log=log, done="reported %d missed deadlines")

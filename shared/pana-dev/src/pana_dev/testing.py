@@ -289,3 +289,22 @@ def capture_json_logs(service: str = "test", level: int | str = "DEBUG"):
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
+
+
+def assert_rules_documented(rules_type: type, settings_type: type, *, renamed: dict[str, str] | None = None) -> None:
+    """Every field of a service's rules dataclass is a setting whose environment variable `docs/domain.md`
+    names, and every variable of that service the page names is a setting (the docs and the code agree)."""
+    import re
+    from dataclasses import fields
+
+    from pana_kit.settings import env_name
+
+    doc = (Path(__file__).resolve().parents[4] / "docs" / "domain.md").read_text()
+    renamed = renamed or {}
+    for rule in fields(rules_type):
+        setting = renamed.get(rule.name, rule.name)
+        assert setting in settings_type.model_fields, f"{rule.name} is not a setting of {settings_type.__name__}"
+        assert env_name(settings_type, setting) in doc, f"docs/domain.md does not name {env_name(settings_type, setting)}"
+    prefix = (settings_type.model_config.get("env_prefix") or "").upper()
+    for variable in set(re.findall(rf"\b{re.escape(prefix)}[A-Z0-9_]+", doc)):
+        assert variable[len(prefix):].lower() in settings_type.model_fields, f"docs/domain.md names unknown {variable}"
