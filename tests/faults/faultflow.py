@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import httpx
+from pana_dev.testing import wait_for
 from support import group_committed, group_lag, headers, read_topic, referral_body  # noqa: F401 - tests import them from here
 
 from pana_events import Envelope, to_kafka
@@ -224,6 +225,27 @@ def lodged_event_ids_by_person(bootstrap: str, person_ids: set[str]) -> dict[str
     return out
 
 
+def lodged_events_once_published(bootstrap: str, persons: set[str], *, timeout: float) -> dict[str, set[str]]:
+    """rsd's lodged event ids by person, once every person has one or the timeout has passed.
+
+    rsd publishes a lodged event from its outbox after storing the application, so a relay slower
+    than the count would read as a loss. On timeout this returns what is there: the counts that
+    follow say which are missing, which tells more than a timeout would.
+    """
+    lodged: dict[str, set[str]] = {}
+
+    def every_person_lodged() -> bool:
+        lodged.clear()
+        lodged.update(lodged_event_ids_by_person(bootstrap, persons))
+        return persons <= lodged.keys()
+
+    try:
+        wait_for(every_person_lodged, timeout=timeout, interval=2, what="rsd's lodged events")
+    except AssertionError:
+        pass
+    return lodged
+
+
 @dataclass
 class Result:
     name: str
@@ -276,14 +298,7 @@ def settle_and_count(stack, feeder: Feeder, *, name: str, repaired_at: float, ba
         except Exception:  # noqa: BLE001 - the broker may still be electing
             pass
         time.sleep(2)
-    # rsd publishes each lodged event from its outbox after storing the application: wait for them
-    # too, or a relay slower than this count reads as a loss.
-    lodged_deadline = time.monotonic() + 120 + feeder.n / 10
-    while True:
-        lodged = lodged_event_ids_by_person(stack.kafka_bootstrap, expected)
-        if expected <= lodged.keys() or time.monotonic() > lodged_deadline:
-            break
-        time.sleep(2)
+    lodged = lodged_events_once_published(stack.kafka_bootstrap, expected, timeout=120 + feeder.n / 10)
     counts = applications_by_person(rsd)
     mine = {p: counts[p] for p in expected}
     # Applications for persons we do not know of (a referral registered twice) count as duplicates too.

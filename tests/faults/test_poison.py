@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from faultflow import FAULT_EVENTS, applications_by_person, group_lag, lodged_event_ids_by_person, referral_records
+from faultflow import (FAULT_EVENTS, applications_by_person, group_lag, lodged_event_ids_by_person,
+                       lodged_events_once_published, referral_records)
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from support import produce, read_topic
@@ -296,11 +297,7 @@ def check(stack, name: str, poisons: list[Poison], valids: list[Valid]) -> list:
     # statelessness handle it after that: wait until they are on rsd.events, so the lag below covers them
     # (else a relay slower than the check reads as an event those groups never handled).
     referral_persons = {v.referral_person for v in valids if v.referral_person}
-    deadline = time.monotonic() + 180 + len(valids) / 5
-    while not referral_persons <= lodged_event_ids_by_person(bootstrap, referral_persons).keys():
-        if time.monotonic() > deadline:
-            break  # the checks below say what is missing
-        time.sleep(2)
+    lodged_events_once_published(bootstrap, referral_persons, timeout=180 + len(valids) / 5)
     # Every group has read to the end of its topics: nothing more can arrive in a dlq.
     for group in HANDLED:
         topics = [t.name for t in TOPICS if group in t.consumers]
