@@ -2,17 +2,8 @@
 
 import pytest
 from pana_kit.paging import decode_cursor, encode_cursor
-from pana_dev.testing import service_harness
-from registration.app import create
-from registration.settings import RegistrationSettings
 
 _n = iter(range(10**6))
-
-
-@pytest.fixture
-async def reg(tmp_path):
-    async with service_harness(create, RegistrationSettings, tmp_path) as harness:
-        yield harness
 
 
 async def refer(reg, given):

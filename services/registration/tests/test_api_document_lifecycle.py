@@ -4,7 +4,6 @@ the documents list and verification answer for the old and the new numbers."""
 import asyncio
 from datetime import date, timedelta
 
-import pytest
 from pana_dev.testing import service_harness
 from pana_events.events import rsd
 from pana_events.events import statelessness as sl
@@ -17,14 +16,6 @@ from sqlalchemy import select
 
 TODAY = date.today()
 BIRTH = "1990-04-12"
-
-
-@pytest.fixture
-async def reg(tmp_path):
-    async with service_harness(create, RegistrationSettings, tmp_path,
-                               signing_key_path=str(tmp_path / "signing.pem"),
-                               stateless_certificate_watch_enabled=False) as harness:
-        yield harness
 
 
 async def register(reg, key, birth_date=BIRTH):

@@ -2,18 +2,8 @@
 
 from datetime import datetime
 
-import pytest
-from pana_dev.testing import service_harness
-from registration.app import create
-from registration.settings import RegistrationSettings
 
 _n = iter(range(10**6))
-
-
-@pytest.fixture
-async def reg(tmp_path):
-    async with service_harness(create, RegistrationSettings, tmp_path) as harness:
-        yield harness
 
 
 def officer(reg):

@@ -1,17 +1,7 @@
 """Every membership change publishes registration.household.changed.v1 about the person it concerns."""
 
-import pytest
-from pana_dev.testing import service_harness
-from registration.app import create
-from registration.settings import RegistrationSettings
 
 _n = iter(range(10**6))
-
-
-@pytest.fixture
-async def reg(tmp_path):
-    async with service_harness(create, RegistrationSettings, tmp_path) as harness:
-        yield harness
 
 
 def officer(reg, **extra):

@@ -3,21 +3,11 @@ same answer verification gives for each number; audited like reading the person.
 
 from datetime import date, timedelta
 
-import pytest
 from pana_events.events import rsd
-from pana_dev.testing import service_harness
 from pana_kit.tables import AuditEntry
-from registration.app import create
-from registration.settings import RegistrationSettings
 from sqlalchemy import select
 
 TODAY = date.today()
-
-
-@pytest.fixture
-async def reg(tmp_path):
-    async with service_harness(create, RegistrationSettings, tmp_path, signing_key_path=str(tmp_path / "signing.pem")) as harness:
-        yield harness
 
 
 async def register(reg, key, **over):

@@ -1,17 +1,8 @@
 """Persons, households and births through the API: real app, real SQLite, no broker."""
 
 import pytest
-from pana_dev.testing import service_harness
-from registration.app import create
-from registration.settings import RegistrationSettings
 
 _n = iter(range(10**6))
-
-
-@pytest.fixture
-async def reg(tmp_path):
-    async with service_harness(create, RegistrationSettings, tmp_path, signing_key_path=str(tmp_path / "signing.pem")) as harness:
-        yield harness
 
 
 def officer(reg, **kw):

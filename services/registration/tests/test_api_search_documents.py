@@ -2,23 +2,13 @@
 
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
-from pana_dev.testing import service_harness
-from registration.app import create
 from registration.domain import BorderReferral, BorderStatement, RegistrationRules
-from registration.settings import RegistrationSettings
 from registration.store.repository import Referrals
 from registration.store.tables import PersonRow, StatusFactRow
 from sqlalchemy import update
 
 _n = iter(range(10**6))
 TD3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
-
-
-@pytest.fixture
-async def reg(tmp_path):
-    async with service_harness(create, RegistrationSettings, tmp_path) as harness:
-        yield harness
 
 
 def officer(reg):

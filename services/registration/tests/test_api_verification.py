@@ -14,13 +14,6 @@ from sqlalchemy import select
 from registration.store.tables import IssuedDocumentRow
 
 
-@pytest.fixture
-async def reg(tmp_path):
-    async with service_harness(create, RegistrationSettings, tmp_path,
-                               signing_key_path=str(tmp_path / "signing.pem")) as harness:
-        yield harness
-
-
 async def refugee(reg):
     r = await reg.client.post("/api/v1/persons", json={
         "given_name": "Aziz", "family_name": "Karimov", "birth_date": "1990-04-12", "sex": "male", "citizenship": ["AFG"]},

@@ -2,19 +2,9 @@
 
 from datetime import date
 
-import pytest
 from pana_events.events import civil_registry as civil
 from pana_events.events import rsd
 from pana_events.events import statelessness as sl
-from pana_dev.testing import service_harness
-from registration.app import create
-from registration.settings import RegistrationSettings
-
-
-@pytest.fixture
-async def reg(tmp_path):
-    async with service_harness(create, RegistrationSettings, tmp_path, signing_key_path=str(tmp_path / "signing.pem")) as harness:
-        yield harness
 
 
 async def register(reg, key, **over):

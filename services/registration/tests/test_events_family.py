@@ -4,20 +4,10 @@ only the deceased, a remitted appeal is still pending."""
 
 from datetime import date
 
-import pytest
 from pana_events.events import rsd
 from pana_events.events import statelessness as sl
-from pana_dev.testing import service_harness
-from registration.app import create
-from registration.settings import RegistrationSettings
 
 D = date(2026, 11, 2)
-
-
-@pytest.fixture
-async def reg(tmp_path):
-    async with service_harness(create, RegistrationSettings, tmp_path, signing_key_path=str(tmp_path / "signing.pem")) as harness:
-        yield harness
 
 
 async def register(reg, key, **over):
