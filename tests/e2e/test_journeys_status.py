@@ -14,281 +14,15 @@ issues one certificate per application, reason and day, not per adult that rsd r
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
 
 import httpx
 import pytest
-from support import HTTP_TIMEOUT, headers, read_topic, wait_for
+from journeys import (AS_CERT, NOT_VALID, REFUGEE_CERT, STATELESS_CERT, Family, Journey, Member, Rsd, ok, everyone,
+                      observe, register_family, register_person, today, unique_name, verify)
+from support import HTTP_TIMEOUT, headers
 
 pytestmark = pytest.mark.e2e
-
-#: How long a step may take to reach registration on a busy machine: a bound on a failure, not a pace.
-STEP_TIMEOUT = 120.0
-
-AS_CERT = "asylum_seeker_certificate"
-REFUGEE_CERT = "refugee_certificate"
-STATELESS_CERT = "stateless_person_certificate"
-
-#: A document answer that is anything but valid (revoked or expired): what a superseded document may say.
-NOT_VALID = "not valid"
-
-
-def today() -> date:
-    return datetime.now(timezone.utc).date()
-
-
-# ---------------------------------------------------------------------------------------------- the people
-@dataclass
-class Member:
-    name: str  # how the journey speaks of them: principal, spouse, child
-    person_id: str
-    birth_date: str
-    member_id: str  # the member id in the rsd application
-    relationship: str
-    sex: str
-
-
-@dataclass
-class Family:
-    members: dict[str, Member] = field(default_factory=dict)
-
-    def __getitem__(self, name: str) -> Member:
-        return self.members[name]
-
-    def by_person(self, person_id: str) -> Member | None:
-        return next((m for m in self.members.values() if m.person_id == person_id), None)
-
-
-def _ok(r: httpx.Response, *codes: int) -> dict:
-    assert r.status_code in (codes or (200,)), f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text}"
-    return r.json()
-
-
-def register_person(stack, *, given: str, family_name: str, birth_date: str, sex: str,
-                    citizenship: list[str]) -> str:
-    r = httpx.post(stack.url("registration") + "/api/v1/persons", json={
-        "given_name": given, "family_name": family_name, "birth_date": birth_date, "sex": sex,
-        "citizenship": citizenship,
-    }, headers=headers("registration-officer", purpose=None, idempotency_key=str(uuid.uuid4())), timeout=HTTP_TIMEOUT)
-    return _ok(r, 201)["person_id"]
-
-
-def unique_name() -> str:
-    """A family name no earlier journey's resembles (registration refuses likely duplicates)."""
-    return "".join(chr(97 + int(c, 16)) for c in uuid.uuid4().hex[:10]).capitalize()
-
-
-def register_family(stack, *, with_spouse: bool = True, with_child: bool = True, citizenship=("AFG",)) -> Family:
-    surname = unique_name()
-    people = [("principal", "Farid", "1984-03-14", "male", "principal", "m1")]
-    if with_spouse:
-        people.append(("spouse", "Mariam", "1988-09-02", "female", "spouse", "m2"))
-    if with_child:
-        people.append(("child", "Omid", "2016-06-20", "male", "child", "m3"))
-    family = Family()
-    for name, given, born, sex, relationship, member_id in people:
-        pid = register_person(stack, given=given, family_name=surname, birth_date=born, sex=sex,
-                              citizenship=list(citizenship))
-        family.members[name] = Member(name, pid, born, member_id, relationship, sex)
-    return family
-
-
-# ---------------------------------------------------------------------------------------------- rsd, over HTTP
-class Rsd:
-    """One application in rsd, driven step by step with the ETag of the last answer as `If-Match`."""
-
-    def __init__(self, stack, application: dict, etag: str):
-        self.stack, self.application, self.etag = stack, application, etag
-
-    @property
-    def id(self) -> str:
-        return self.application["id"]
-
-    @classmethod
-    def lodge(cls, stack, family: Family) -> "Rsd":
-        def member(m: Member) -> dict:
-            return {"id": m.member_id, "person_id": m.person_id, "relationship": m.relationship, "sex": m.sex,
-                    "birth_date": m.birth_date, "derivative_status_consent": m.relationship != "principal"}
-        principal, *others = family.members.values()
-        on = today().isoformat()
-        r = httpx.post(stack.url("rsd") + "/api/v1/applications", json={
-            "principal": member(principal), "family": [member(m) for m in others], "lodged_on": on,
-            "arrived_on": on, "manner_of_arrival": "regular", "lodging_language": "ru", "register_on": on,
-        }, headers=headers("eligibility-officer", purpose=None, idempotency_key=str(uuid.uuid4()),
-                           subject="eo-lodging"), timeout=HTTP_TIMEOUT)
-        return cls(stack, _ok(r, 201), r.headers["ETag"])
-
-    def step(self, path: str, body: dict, *, role: str, subject: str) -> dict:
-        h = headers(role, purpose=None, subject=subject)
-        h["If-Match"] = self.etag
-        r = httpx.post(f"{self.stack.url('rsd')}/api/v1/applications/{self.id}{path}", json=body, headers=h,
-                       timeout=HTTP_TIMEOUT)
-        self.application = _ok(r, 200)
-        self.etag = r.headers["ETag"]
-        return self.application
-
-    def interview_principal(self, family: Family) -> None:
-        on = today().isoformat()
-        self.step("/interviews", {"member_id": family["principal"].member_id, "scheduled_on": on,
-                                  "interviewer_id": "eo-interviewer",
-                                  "interpreter": {"id": "int-1", "language": "prs"}},
-                  role="eligibility-officer", subject="eo-interviewer")
-        interview_id = self.application["interviews"][-1].get("id", "i1")
-        self.step(f"/interviews/{interview_id}/record", {"held_on": on, "record": "the applicant's account"},
-                  role="eligibility-officer", subject="eo-interviewer")
-
-    def assess(self, member: Member, *, meets_criteria: bool) -> None:
-        self.step("/assessments", {
-            "member_id": member.member_id, "outside_country": True, "well_founded_fear": meets_criteria,
-            "persecution": meets_criteria, "nexus_grounds": ["political_opinion"] if meets_criteria else [],
-            "no_state_protection": meets_criteria, "exclusion": [],
-        }, role="eligibility-officer", subject="eo-assessor")
-
-    def assess_adults(self, family: Family, *, principal_meets: bool) -> None:
-        self.assess(family["principal"], meets_criteria=principal_meets)
-        if "spouse" in family.members:  # every adult is assessed individually
-            self.assess(family["spouse"], meets_criteria=False)
-
-    def recognise(self, family: Family) -> None:
-        """Principal recognised in own right; spouse (consenting) and child with derivative status."""
-        self.interview_principal(family)
-        self.assess_adults(family, principal_meets=True)
-        self.step("/recommendation", {"outcome": "recognised"}, role="eligibility-officer", subject="eo-assessor")
-        outcomes = {m.member_id: "derivative" for m in family.members.values() if m.relationship != "principal"}
-        self.step("/decision", {"outcome": "recognised", "member_outcomes": outcomes},
-                  role="supervisor", subject="sup-first-instance")
-        self.step("/notification", {"served_on": today().isoformat(), "language": "prs"},
-                  role="eligibility-officer", subject="eo-lodging")
-
-    def reject(self, family: Family) -> None:
-        self.interview_principal(family)
-        self.assess_adults(family, principal_meets=False)
-        self.step("/recommendation", {"outcome": "rejected", "rejection_reasons": ["fear_not_well_founded"]},
-                  role="eligibility-officer", subject="eo-assessor")
-        self.step("/decision", {}, role="supervisor", subject="sup-first-instance")
-        self.step("/notification", {"served_on": today().isoformat(), "language": "prs"},
-                  role="eligibility-officer", subject="eo-lodging")
-
-
-# ---------------------------------------------------------------------------------------------- what others see
-@dataclass(frozen=True)
-class Document:
-    holder: str  # the member's name in the journey
-    kind: str
-    number: str
-    answer: str  # the verification API's `result`
-
-    def label(self) -> str:
-        return f"{self.holder}'s {self.kind} {self.number}"
-
-
-def legal_status(stack, person_id: str) -> str:
-    r = httpx.get(f"{stack.url('registration')}/api/v1/persons/{person_id}",
-                  headers=headers("registration-officer"), timeout=HTTP_TIMEOUT)
-    return _ok(r)["legal_status"]
-
-
-def issued_documents(stack, family: Family) -> list[tuple[Member, str, str]]:
-    """(holder, kind, number) of every document registration announced for the family."""
-    out = []
-    for record in read_topic(stack.kafka_bootstrap, "registration.events", timeout=STEP_TIMEOUT):
-        hdrs = dict(record.headers or ())
-        if hdrs.get("ce_type") != b"registration.document.issued.v1":
-            continue
-        try:
-            data = json.loads(record.value)
-        except (TypeError, ValueError):
-            continue
-        holder = family.by_person(data.get("person_id"))
-        if holder is not None:
-            out.append((holder, data["kind"], data["number"]))
-    return out
-
-
-def verify(stack, number: str, birth_date: str) -> str:
-    """A service provider's check. Each check is its own client: the per-client rate is not what is tested."""
-    r = httpx.get(f"{stack.url('registration')}/api/v1/verify/{number}", params={"birth_date": birth_date},
-                  headers=headers("service-provider", purpose=None, subject=f"provider-{uuid.uuid4().hex[:12]}"),
-                  timeout=HTTP_TIMEOUT)
-    if r.status_code == 429:  # not an answer about the document: the probe tries again
-        return "rate-limited"
-    return _ok(r)["result"]
-
-
-@dataclass
-class Seen:
-    statuses: dict[str, str]
-    documents: list[Document]
-
-
-def observe(stack, family: Family) -> Seen:
-    statuses = {name: legal_status(stack, m.person_id) for name, m in family.members.items()}
-    documents = [Document(holder.name, kind, number, verify(stack, number, holder.birth_date))
-                 for holder, kind, number in issued_documents(stack, family)]
-    return Seen(statuses, documents)
-
-
-def wrong_answers(seen: Seen, statuses: dict[str, str], documents: dict[tuple[str, str], str],
-                  optional: dict[tuple[str, str], str] | None = None) -> list[str]:
-    """Every way what registration answers differs from the expected answers.
-
-    `documents` maps (member, kind) to the expected answer for every document of that kind the member holds;
-    each key must be held by at least one document, and every document seen must have an expectation.
-    `optional` is the same for documents a member may or may not hold.
-    """
-    optional = optional or {}
-    wrong = [f"{name}: legal_status is {seen.statuses[name]!r}, expected {want!r}"
-             for name, want in statuses.items() if seen.statuses[name] != want]
-    for (holder, kind), want in {**optional, **documents}.items():
-        held = [d for d in seen.documents if (d.holder, d.kind) == (holder, kind)]
-        if not held and (holder, kind) in documents:
-            wrong.append(f"{holder}: no {kind} issued, expected one answering {want!r}")
-        for d in held:
-            ok = d.answer != "valid" if want == NOT_VALID else d.answer == want
-            if not ok:
-                wrong.append(f"{d.label()}: verification answers {d.answer!r}, expected {want!r}")
-    for d in seen.documents:
-        if (d.holder, d.kind) not in documents and (d.holder, d.kind) not in optional:
-            wrong.append(f"{d.label()}: issued (answers {d.answer!r}) but the journey expects no such document")
-    return wrong
-
-
-class Journey:
-    """The steps of one journey. A step whose answers stay wrong is recorded and the journey goes on, so one
-    run shows every wrong answer of the journey; `finish` fails with all of them, step by step."""
-
-    def __init__(self, stack, family: Family):
-        self.stack, self.family = stack, family
-        self.wrong: list[str] = []
-
-    def expect(self, step: str, *, statuses: dict[str, str], documents: dict[tuple[str, str], str],
-               optional: dict[tuple[str, str], str] | None = None) -> Seen | None:
-        """Wait until registration gives exactly these answers; else record every wrong one seen last."""
-        last: list[list[str]] = [[]]
-
-        def probe():
-            seen = observe(self.stack, self.family)
-            last[0] = wrong_answers(seen, statuses, documents, optional)
-            return seen if not last[0] else None
-
-        try:
-            return wait_for(probe, timeout=STEP_TIMEOUT, interval=1.0, what=step)
-        except AssertionError:
-            self.wrong.append(f"after {step} (waited {STEP_TIMEOUT:.0f}s):\n    "
-                              + "\n    ".join(last[0] or ["(no answer observed)"]))
-            return None
-
-    def finish(self) -> None:
-        if self.wrong:  # raised, not asserted: the message is the evidence, without pytest's repetition of it
-            raise AssertionError("registration answers wrongly:\n  " + "\n  ".join(self.wrong))
-
-
-def everyone(family: Family, status: str) -> dict[str, str]:
-    return {name: status for name in family.members}
-
 
 # ---------------------------------------------------------------------------------------------- the journeys
 #: At registration each adult holds an asylum-seeker certificate of their own (the child is entered on the
@@ -360,19 +94,19 @@ def test_a_stateless_person_who_seeks_asylum_keeps_the_stateless_certificate(sta
         assert r.json().get("rule") == "one_case_at_a_time", r.text
         r = httpx.get(sl + "/api/v1/cases", params={"person_id": pid}, headers=headers("statelessness-officer"),
                       timeout=HTTP_TIMEOUT)
-        [case] = _ok(r)["items"]
+        [case] = ok(r)["items"]
     else:
-        case = _ok(r, 201)
+        case = ok(r, 201)
     journey.expect("the statelessness case opened", statuses={me: "stateless_applicant"}, documents={})
     r = httpx.get(f"{sl}/api/v1/cases/{case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
-    _ok(r)
+    ok(r)
     r = httpx.post(f"{sl}/api/v1/cases/{case['id']}/interview", json={"notes": "born in Shymkent 1979, no papers"},
                    headers={**officer, "If-Match": r.headers["ETag"]}, timeout=HTTP_TIMEOUT)
-    _ok(r)
+    ok(r)
     r = httpx.post(f"{sl}/api/v1/cases/{case['id']}/determination",
                    json={"outcome": "stateless", "reasons": "no State considers him a national"},
                    headers={**officer, "If-Match": r.headers["ETag"]}, timeout=HTTP_TIMEOUT)
-    _ok(r)
+    ok(r)
     journey.expect("the statelessness determination", statuses={me: "stateless"},
                    documents={(me, STATELESS_CERT): "valid"})
 
@@ -381,7 +115,7 @@ def test_a_stateless_person_who_seeks_asylum_keeps_the_stateless_certificate(sta
                    documents={(me, STATELESS_CERT): "valid", (me, AS_CERT): "valid"})
 
     r = httpx.get(f"{sl}/api/v1/cases/{case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
-    assert _ok(r)["outcome"] == "stateless", r.text  # the determination still stands in statelessness
+    assert ok(r)["outcome"] == "stateless", r.text  # the determination still stands in statelessness
     journey.finish()
 
 
