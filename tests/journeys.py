@@ -190,6 +190,38 @@ class Rsd:
                   role="eligibility-officer", subject="eo-lodging")
 
 
+# ---------------------------------------------------------------------------------------------- statelessness
+class StatelessnessCase:
+    """A person's statelessness case, driven over HTTP: opened on application (or found opened ex officio)."""
+
+    def __init__(self, stack, person_id: str, birth_date: str):
+        self.stack, self.person_id = stack, person_id
+        self.url = stack.url("statelessness") + "/api/v1/cases"
+        self.officer = headers("statelessness-officer", purpose=None, subject="slo-1")
+        r = httpx.post(self.url, json={"person_id": person_id, "birth_date": birth_date,
+                                       "reason_note": "applied in person"},
+                       headers={**self.officer, "Idempotency-Key": str(uuid.uuid4())}, timeout=HTTP_TIMEOUT)
+        if r.status_code == 409:  # registered without citizenship: statelessness opened a case ex officio already
+            assert r.json().get("rule") == "one_case_at_a_time", r.text
+            r = httpx.get(self.url, params={"person_id": person_id}, headers=headers("statelessness-officer"),
+                          timeout=HTTP_TIMEOUT)
+            [self.case] = ok(r)["items"]
+        else:
+            self.case = ok(r, 201)
+
+    def step(self, path: str, body: dict) -> dict:
+        r = httpx.get(f"{self.url}/{self.case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
+        ok(r)
+        r = httpx.post(f"{self.url}/{self.case['id']}{path}", json=body,
+                       headers={**self.officer, "If-Match": r.headers["ETag"]}, timeout=HTTP_TIMEOUT)
+        self.case = ok(r)
+        return self.case
+
+    def determine(self, outcome: str, **details) -> dict:
+        self.step("/interview", {"notes": "account of birth, residence and papers"})
+        return self.step("/determination", {"outcome": outcome, **details})
+
+
 # ---------------------------------------------------------------------------------------------- what others see
 @dataclass(frozen=True)
 class Document:

@@ -13,9 +13,9 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from journeys import (AS_CERT, NOT_VALID, REFUGEE_CERT, Family, Journey, Member, Rsd, everyone, ok, register_family,
-                      register_person, today, unique_name, verify)
-from support import HTTP_TIMEOUT, headers, referral_body, wait_for
+from journeys import (AS_CERT, NOT_VALID, REFUGEE_CERT, STATELESS_CERT, Family, Journey, Member, Rsd,
+                      StatelessnessCase, everyone, ok, register_family, register_person, today, unique_name, verify)
+from support import HTTP_TIMEOUT, group_lag, headers, read_topic, referral_body, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -149,4 +149,62 @@ def test_a_lost_refugee_certificate_is_replaced_and_its_number_revoked(stack):
     assert new["number"] != old["number"] and new["kind"] == REFUGEE_CERT, done
     assert verify(stack, new["number"], principal.birth_date) == "valid"
     assert verify(stack, old["number"], principal.birth_date) == "revoked"
+    journey.finish()
+
+
+def _birth(stack, mother_id: str, surname: str) -> str:
+    """A child born in Kazakhstan two days ago to this mother alone; the child's person id."""
+    r = httpx.post(stack.url("registration") + "/api/v1/households", json={"focal_person_id": mother_id, "members": []},
+                   headers=headers("registration-officer", purpose=None, idempotency_key=str(uuid.uuid4())),
+                   timeout=HTTP_TIMEOUT)
+    household = ok(r, 201)["household_id"]
+    r = httpx.post(f"{stack.url('registration')}/api/v1/households/{household}/births", json={
+        "given_name": "Aruzhan", "family_name": surname, "birth_date": (today() - timedelta(days=2)).isoformat(),
+        "sex": "female", "place_of_birth": "Almaty", "born_in_kazakhstan": True, "mother_person_id": mother_id,
+        "medical_birth_certificate_number": f"MBC-{uuid.uuid4().hex[:8]}",
+    }, headers=headers("registration-officer", purpose=None, idempotency_key=str(uuid.uuid4())), timeout=HTTP_TIMEOUT)
+    return ok(r, 201)["person_id"]
+
+
+def _flags(stack, child_id: str) -> list[dict]:
+    r = httpx.get(stack.url("statelessness") + "/api/v1/children-at-risk", params={"child_person_id": child_id},
+                  headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
+    return ok(r)["items"]
+
+
+def _statelessness_has_handled_birth(stack, child_id: str) -> None:
+    """Wait until registration has published the child's birth and statelessness has handled all it was sent."""
+    def published():
+        return any(dict(rec.headers or ()).get("ce_type") == b"registration.birth.recorded.v1"
+                   and child_id.encode() in (rec.value or b"")
+                   for rec in read_topic(stack.kafka_bootstrap, "registration.events", timeout=120))
+    wait_for(published, timeout=120, what="the birth published by registration")
+    wait_for(lambda: group_lag(stack.kafka_bootstrap, "statelessness", ["registration.events"]) == 0, timeout=120,
+             what="statelessness caught up with registration's events")
+
+
+@pytest.mark.parametrize("finding", ["not_stateless", "stateless"])
+def test_a_childs_risk_follows_the_mothers_determination(stack, finding):
+    """A mother found not stateless is a national of some State: her child born here is not at risk. Found
+    stateless, the child is at risk as a child of stateless parents (the ground for presumed citizenship)."""
+    born, surname = "1993-05-17", unique_name()
+    mother = register_person(stack, given="Gulnara", family_name=surname, birth_date=born, sex="female",
+                             citizenship=["XXA"])
+    family = Family({"mother": Member("mother", mother, born, "m1", "principal", "female")})
+    journey = Journey(stack, family)
+    details = {"nationality": "UZB", "reasons": "UZB confirmed her citizenship",
+               "confirmed_nationality_reasons": "UZB confirmed her citizenship"} \
+        if finding == "not_stateless" else {"reasons": "no State considers her a national"}
+    StatelessnessCase(stack, mother, born).determine(finding, **details)
+    wanted = {"stateless": "stateless", "not_stateless": "not_stateless"}[finding]
+    journey.expect(f"the mother found {finding}", statuses={"mother": wanted},
+                   documents={("mother", STATELESS_CERT): "valid"} if finding == "stateless" else {})
+
+    child = _birth(stack, mother, surname)
+    if finding == "stateless":
+        [flag] = wait_for(lambda: _flags(stack, child), timeout=120, what="the child flagged at risk")
+        assert flag["rule"] == "stateless_parents", flag
+    else:
+        _statelessness_has_handled_birth(stack, child)
+        assert _flags(stack, child) == [], "a child of a mother found not stateless is flagged at risk"
     journey.finish()

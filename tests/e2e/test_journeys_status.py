@@ -14,12 +14,11 @@ issues one certificate per application, reason and day, not per adult that rsd r
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 import pytest
-from journeys import (AS_CERT, NOT_VALID, REFUGEE_CERT, STATELESS_CERT, Family, Journey, Member, Rsd, ok, everyone,
-                      observe, register_family, register_person, today, unique_name, verify)
+from journeys import (AS_CERT, NOT_VALID, REFUGEE_CERT, STATELESS_CERT, Family, Journey, Member, Rsd,
+                      StatelessnessCase, everyone, observe, ok, register_family, register_person, today, unique_name,
+                      verify)
 from support import HTTP_TIMEOUT, headers
 
 pytestmark = pytest.mark.e2e
@@ -86,27 +85,9 @@ def test_a_stateless_person_who_seeks_asylum_keeps_the_stateless_certificate(sta
     family = Family({me: Member(me, pid, born, "m1", "principal", "male")})
     journey = Journey(stack, family)
 
-    sl = stack.url("statelessness")
-    officer = headers("statelessness-officer", purpose=None, subject="slo-1")
-    r = httpx.post(sl + "/api/v1/cases", json={"person_id": pid, "birth_date": born, "reason_note": "applied in person"},
-                   headers={**officer, "Idempotency-Key": str(uuid.uuid4())}, timeout=HTTP_TIMEOUT)
-    if r.status_code == 409:  # registered without citizenship: statelessness opened a case ex officio already
-        assert r.json().get("rule") == "one_case_at_a_time", r.text
-        r = httpx.get(sl + "/api/v1/cases", params={"person_id": pid}, headers=headers("statelessness-officer"),
-                      timeout=HTTP_TIMEOUT)
-        [case] = ok(r)["items"]
-    else:
-        case = ok(r, 201)
+    case = StatelessnessCase(stack, pid, born)
     journey.expect("the statelessness case opened", statuses={me: "stateless_applicant"}, documents={})
-    r = httpx.get(f"{sl}/api/v1/cases/{case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
-    ok(r)
-    r = httpx.post(f"{sl}/api/v1/cases/{case['id']}/interview", json={"notes": "born in Shymkent 1979, no papers"},
-                   headers={**officer, "If-Match": r.headers["ETag"]}, timeout=HTTP_TIMEOUT)
-    ok(r)
-    r = httpx.post(f"{sl}/api/v1/cases/{case['id']}/determination",
-                   json={"outcome": "stateless", "reasons": "no State considers him a national"},
-                   headers={**officer, "If-Match": r.headers["ETag"]}, timeout=HTTP_TIMEOUT)
-    ok(r)
+    case.determine("stateless", reasons="no State considers him a national")
     journey.expect("the statelessness determination", statuses={me: "stateless"},
                    documents={(me, STATELESS_CERT): "valid"})
 
@@ -114,7 +95,7 @@ def test_a_stateless_person_who_seeks_asylum_keeps_the_stateless_certificate(sta
     journey.expect("lodging an asylum claim (precedence: asylum_seeker over stateless)", statuses={me: "asylum_seeker"},
                    documents={(me, STATELESS_CERT): "valid", (me, AS_CERT): "valid"})
 
-    r = httpx.get(f"{sl}/api/v1/cases/{case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
+    r = httpx.get(f"{case.url}/{case.case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
     assert ok(r)["outcome"] == "stateless", r.text  # the determination still stands in statelessness
     journey.finish()
 
