@@ -16,3 +16,4 @@ OUTBOX_PURGED = Counter("pana_outbox_purged_total", "Published outbox rows purge
 RECONCILE_MISSING = Gauge(
     "pana_reconcile_missing", "Events a producer published that a subscribed consumer has not received (last reconcile pass)",
     ["producer", "topic", "consumer"])
+DOMAIN_FINDINGS = Gauge("pana_reconcile_domain_findings", "Records the services disagree on (last `pana reconcile --domain`)", ["check"])
