@@ -303,3 +303,52 @@ async def _all_in(inbox, ids) -> bool:
 
 async def _none_pending(db) -> bool:
     return await delivery.count_unpublished(db) == 0
+
+
+# -- the operator's commands -----------------------------------------------------------------------
+
+def test_the_pana_commands_replay_list_and_reconcile(tmp_path, monkeypatch, capsys):
+    import asyncio
+
+    from pana_kit.cli import main
+    from pana_kit.settings import ENV_PREFIX
+
+    for service, prefix in ENV_PREFIX.items():  # nothing outside tmp_path is read
+        monkeypatch.setenv(f"{prefix}DATABASE_URL", f"sqlite:///{tmp_path / service}.db")
+
+    async def seed() -> tuple[str, str]:
+        rsd, sl = await kit_db(tmp_path / "rsd.db"), await kit_db(tmp_path / "statelessness.db")
+        kept = await emit(rsd, interview(1), created_at=T0, published_at=T0)
+        lost = await emit(rsd, interview(2), created_at=T0 + timedelta(minutes=1), published_at=T0 + timedelta(minutes=1))
+        async with sl.transaction() as session:
+            session.add(InboxMessage(consumer_group="statelessness", event_id=kept, event_type=InterviewScheduled.event_type,
+                                     handled_at=T0, topic="rsd.events", outcome="skipped"))
+        await rsd.dispose(), await sl.dispose()
+        return kept, lost
+
+    kept, lost = asyncio.run(seed())
+
+    assert main(["inbox", "--service", "statelessness", "--since", "2026-10-01", "--json"]) == 0
+    assert f'"event_id": "{kept}"' in capsys.readouterr().out
+
+    assert main(["reconcile", "--since", "2026-10-01", "--settle", "0"]) == 1  # something is missing
+    out = capsys.readouterr().out
+    assert "rsd.events: rsd -> statelessness: 2 published, 1 missing" in out and f"  missing {lost}" in out
+    assert "skipped registration: no database" in out
+
+    assert main(["reconcile", "--since", "2026-10-01", "--settle", "0", "--repair"]) == 0
+    assert "re-published 1 events" in capsys.readouterr().out
+
+    assert main(["outbox", "replay", "--service", "rsd", "--since", "2026-11-01T08:00:00Z", "--until", "2026-11-01T09:00:30"]) == 0
+    assert capsys.readouterr().out.startswith("1 published events of rsd marked")  # `kept`; `lost` is already pending
+
+    async def pending() -> dict:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'rsd.db'}")
+        try:
+            return {k: v is None for k, v in (await outbox_state(db)).items()}
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(pending()) == {kept: True, lost: True}
+    assert main(["outbox", "purge", "--service", "rsd"]) == 0
+    assert "purged 0 published outbox rows" in capsys.readouterr().out
