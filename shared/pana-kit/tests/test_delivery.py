@@ -6,7 +6,11 @@ down runs the embedded Tansu broker on a free port).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import uuid
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -21,23 +25,54 @@ from pana_kit.tables import KIT_METADATA, InboxMessage, OutboxMessage
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
 
-async def kit_db(path) -> Database:
-    db = Database(f"sqlite+aiosqlite:///{path}")
+async def kit_db(path_or_url) -> Database:
+    url = str(path_or_url) if "://" in str(path_or_url) else f"sqlite+aiosqlite:///{path_or_url}"
+    db = Database(url)
     async with db.engine.begin() as conn:
         await conn.run_sync(KIT_METADATA.create_all)
     return db
 
 
+# Not under pytest's basetemp: PostgreSQL runs as another user and pytest resets its folder's mode.
+PG_DIR = Path(tempfile.gettempdir()) / "pana-kit-delivery-tests" / "postgres"
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    from pana_dev.launchers.postgres import EmbeddedPostgres
+
+    shutil.rmtree(PG_DIR, ignore_errors=True)
+    pg = EmbeddedPostgres(PG_DIR, start_timeout=180).start()  # initdb on a busy machine: a bound on a hang only
+    yield pg
+    pg.stop()
+    shutil.rmtree(PG_DIR.parent, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    """Makes a fresh database with the kit's tables, on SQLite or on PostgreSQL."""
+    if request.param == "sqlite":
+        return lambda name: kit_db(tmp_path / f"{name}.db")
+    pg = request.getfixturevalue("postgres")
+
+    async def make(name: str) -> Database:
+        unique = f"{name}_{uuid.uuid4().hex[:8]}"
+        pg.create_database(unique)
+        return await kit_db(pg.url(unique))
+
+    return make
+
+
 @pytest.fixture
-async def rsd_db(tmp_path):
-    db = await kit_db(tmp_path / "rsd.db")
+async def rsd_db(database):
+    db = await database("rsd")
     yield db
     await db.dispose()
 
 
 @pytest.fixture
-async def stateless_db(tmp_path):
-    db = await kit_db(tmp_path / "statelessness.db")
+async def stateless_db(database):
+    db = await database("statelessness")
     yield db
     await db.dispose()
 
@@ -196,8 +231,10 @@ def broker():
     started.stop(5)
 
 
-async def test_replay_and_repair_through_a_real_broker(broker, rsd_db, stateless_db):
+async def test_replay_and_repair_through_a_real_broker(broker, tmp_path):
     import asyncio
+
+    rsd_db, stateless_db = await kit_db(tmp_path / "rsd.db"), await kit_db(tmp_path / "statelessness.db")
 
     from pana_dev.testing import eventually
     from pana_kit.consumer import EventConsumer
@@ -207,7 +244,7 @@ async def test_replay_and_repair_through_a_real_broker(broker, rsd_db, stateless
 
     common = dict(kafka_bootstrap=broker, otel_enabled=False, outbox_poll_interval_ms=20, consumer_retry_backoff_ms=10)
     producer_settings = ServiceSettings(service_name="rsd", **common)
-    consumer_settings = ServiceSettings(service_name="statelessness", consumer_group=f"statelessness-{id(rsd_db)}", **common)
+    consumer_settings = ServiceSettings(service_name="statelessness", consumer_group=f"statelessness-{uuid.uuid4().hex[:8]}", **common)
     group = consumer_settings.group
 
     # The consumer's state: one row per interview it was told of, written in the handler's transaction.
@@ -294,6 +331,7 @@ async def test_replay_and_repair_through_a_real_broker(broker, rsd_db, stateless
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await rsd_db.dispose(), await stateless_db.dispose()
 
 
 async def _all_in(inbox, ids) -> bool:
