@@ -390,3 +390,40 @@ def test_the_pana_commands_replay_list_and_reconcile(tmp_path, monkeypatch, caps
     assert asyncio.run(pending()) == {kept: True, lost: True}
     assert main(["outbox", "purge", "--service", "rsd"]) == 0
     assert "purged 0 published outbox rows" in capsys.readouterr().out
+
+
+def test_the_periodic_reconcile_exports_the_missing_count(tmp_path):
+    """`pana reconcile --every S --metrics-port P` repeats the pass and serves pana_reconcile_missing."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+    from pana_dev.launchers.ports import free_port
+    from pana_dev.testing import wait_for
+    from pana_kit.settings import ENV_PREFIX
+
+    async def seed() -> None:
+        rsd, sl = await kit_db(tmp_path / "rsd.db"), await kit_db(tmp_path / "statelessness.db")
+        await emit(rsd, interview(1), created_at=T0, published_at=T0)  # never received by statelessness
+        await rsd.dispose(), await sl.dispose()
+
+    asyncio.run(seed())
+    env = {**os.environ, **{f"{prefix}DATABASE_URL": f"sqlite:///{tmp_path / service}.db" for service, prefix in ENV_PREFIX.items()}}
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "pana_kit.cli", "reconcile", "--since", "2026-10-01", "--settle", "0",
+                             "--every", "0.5", "--metrics-port", str(port)], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        sample = 'pana_reconcile_missing{consumer="statelessness",producer="rsd",topic="rsd.events"} 1.0'
+
+        def metrics() -> str:
+            assert proc.poll() is None, "pana reconcile --every stopped"
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            return sample in text and text
+
+        wait_for(metrics, timeout=60, what="the gauge on /metrics")
+    finally:
+        proc.terminate()
+        proc.wait(10)
