@@ -222,6 +222,11 @@ def _reconcile(args) -> int:
     from . import delivery
     from .db import Database
 
+    try:  # a bad time is refused before anything is read
+        _when(args.since), _when(args.until)
+    except argparse.ArgumentTypeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     urls = _database_urls(args.database_url)
     skipped = [f"{s}: no database at {u}" for s, u in urls.items() if _sqlite_missing(u)]
     urls = {s: u for s, u in urls.items() if not _sqlite_missing(u)}

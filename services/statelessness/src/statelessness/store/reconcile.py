@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .tables import CaseRow
+from ..domain.naturalization import NaturalizationOutcome
+from .tables import CaseRow, NaturalizationTrackRow
 
 
 async def recognised_stateless(session) -> dict[str, str]:
-    """Persons recognised as stateless: person id -> case id."""
-    rows = await session.execute(select(CaseRow.person_id, CaseRow.id).where(CaseRow.recognised_on.is_not(None)))
+    """Persons recognised as stateless and not since naturalized: person id -> case id."""
+    naturalized = select(NaturalizationTrackRow.person_id).where(
+        NaturalizationTrackRow.outcome == NaturalizationOutcome.GRANTED.value)
+    rows = await session.execute(select(CaseRow.person_id, CaseRow.id).where(
+        CaseRow.recognised_on.is_not(None), CaseRow.person_id.not_in(naturalized)))
     return dict(rows.all())
