@@ -6,6 +6,15 @@
   pana keys retire --service S --key-id ID       remove a key no value uses any more
   pana keys list --service S                     key ids and the active one (never the keys)
   pana migrations revision --service S -m MSG   autogenerate a migration
+  pana outbox replay --service S --since T [--until T] [--topic T]   re-publish a range (same event ids)
+  pana outbox purge --service S [--retention-days N]                 delete published rows past retention
+  pana inbox --service S [--since T] [--until T] [--topic T] [--cursor C]   events a consumer received
+  pana reconcile [--since T] [--until T] [--repair] [--domain] [--every S --metrics-port P]
+                                                 producers' outboxes against consumers' inboxes
+
+Times are ISO 8601 (`2026-12-01`, `2026-12-01T09:00:00Z`; naive means UTC) or a span back from now
+(`30m`, `24h`, `7d`). Each service's database is `<PREFIX>DATABASE_URL` (as the service reads it), else
+var/<service>.db; `--database-url SERVICE=URL` overrides it.
 
 Installed packages add commands through the `pana.commands` entry-point group: in the
 workspace, pana-dev adds `pana run` and `pana token`.
@@ -91,6 +100,245 @@ def _revision(args) -> int:
     return 0
 
 
+# -- delivery: outbox, inbox, reconciliation -------------------------------------------------------
+
+def _when(text: str | None):
+    """An ISO time (naive = UTC) or a span back from now: 30m, 24h, 7d."""
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    if text is None:
+        return None
+    span = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if span:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[span.group(2)]
+        return datetime.now(timezone.utc) - timedelta(**{unit: int(span.group(1))})
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time or a span like 24h: {text!r}") from None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _database_urls(overrides: list[str] | None) -> dict[str, str]:
+    """Each service's database URL: --database-url SERVICE=URL, else <PREFIX>DATABASE_URL, else var/<service>.db."""
+    from .settings import ENV_PREFIX, ServiceSettings
+
+    given: dict[str, str] = {}
+    for item in overrides or []:
+        name, sep, url = item.partition("=")
+        if not sep or name not in SERVICES:
+            raise SystemExit(f"--database-url wants SERVICE=URL with SERVICE one of {', '.join(SERVICES)}; got {item!r}")
+        given[name] = url
+    urls = {}
+    for service in SERVICES:
+        raw = given.get(service) or os.environ.get(f"{ENV_PREFIX[service]}DATABASE_URL") or "sqlite"
+        urls[service] = ServiceSettings(service_name=service, database_url=raw).resolved_database_url()
+    return urls
+
+
+def _consumer_groups() -> dict[str, str]:
+    from .settings import ENV_PREFIX
+
+    return {s: os.environ.get(f"{ENV_PREFIX[s]}CONSUMER_GROUP") or s for s in SERVICES}
+
+
+def _sqlite_missing(url: str) -> bool:
+    if not url.startswith("sqlite"):
+        return False
+    path = url.split(":///", 1)[-1]
+    return path not in ("", ":memory:") and not Path(path).exists()
+
+
+def _one_url(args) -> str:
+    url = args.database_url or _database_urls(None)[args.service]
+    if _sqlite_missing(url):
+        raise SystemExit(f"no database for {args.service} at {url}")
+    return url
+
+
+def _outbox(args) -> int:
+    from datetime import timedelta
+
+    from . import delivery
+    from .db import Database
+    from .settings import ENV_PREFIX
+
+    url = _one_url(args)
+
+    async def go():
+        db = Database(url)
+        try:
+            if args.outbox_command == "replay":
+                return await delivery.replay(db, since=args.since, until=args.until, topic=args.topic)
+            days = args.retention_days or int(os.environ.get(f"{ENV_PREFIX[args.service]}OUTBOX_RETENTION_DAYS", 30))
+            return await delivery.purge_published(db, retention=timedelta(days=days))
+        finally:
+            await db.dispose()
+
+    count = asyncio.run(go())
+    if args.outbox_command == "replay":
+        print(f"{count} published events of {args.service} marked for publishing again; its relay sends them "
+              "(now if it runs, else at its next start) with their event ids, so consumers' inboxes absorb repeats")
+    else:
+        print(f"purged {count} published outbox rows of {args.service} past retention")
+    return 0
+
+
+def _inbox(args) -> int:
+    import json
+
+    from . import delivery
+    from .db import Database
+
+    url = _one_url(args)
+    group = _consumer_groups()[args.service] if args.group is None else args.group
+
+    async def go():
+        db = Database(url)
+        try:
+            return await delivery.inbox_window(db, group, since=args.since, until=args.until, topic=args.topic,
+                                               cursor=args.cursor, limit=args.limit)
+        finally:
+            await db.dispose()
+
+    page = asyncio.run(go())
+    for row in page.items:
+        if args.json:
+            print(json.dumps({"event_id": row.event_id, "topic": row.topic, "type": row.event_type,
+                              "outcome": row.outcome, "handled_at": row.handled_at.isoformat()}))
+        else:
+            print(f"{row.handled_at.isoformat()}  {row.event_id}  {row.topic or '-'}  {row.event_type}  {row.outcome}")
+    if page.next_cursor:
+        print(f"next page: --cursor {page.next_cursor}", file=sys.stderr)
+    return 0
+
+
+def _reconcile(args) -> int:
+    import json
+    import logging
+    from datetime import timedelta
+
+    from . import delivery
+    from .db import Database
+
+    try:  # a bad time is refused before anything is read
+        _when(args.since), _when(args.until)
+    except argparse.ArgumentTypeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    urls = _database_urls(args.database_url)
+    skipped = [f"{s}: no database at {u}" for s, u in urls.items() if _sqlite_missing(u)]
+    urls = {s: u for s, u in urls.items() if not _sqlite_missing(u)}
+
+    async def one_pass() -> tuple[delivery.Reconciliation, list]:
+        databases = {s: Database(u) for s, u in urls.items()}
+        try:
+            since = _when(args.since)
+            result = await delivery.reconcile(databases, since=since, until=_when(args.until),
+                                              settle=timedelta(seconds=args.settle), repair=args.repair,
+                                              groups=_consumer_groups())
+            result.skipped = skipped
+            findings = []
+            if args.domain:
+                from .domain_checks import run_domain_checks
+
+                findings = await run_domain_checks(databases)
+            return result, findings
+        finally:
+            for db in databases.values():
+                await db.dispose()
+
+    def show(result, findings) -> int:
+        if args.json:
+            print(json.dumps({
+                "since": result.since.isoformat() if result.since else None, "until": result.until.isoformat(),
+                "reports": [vars(r) for r in result.reports], "missing": result.missing,
+                "republished": result.republished, "skipped": result.skipped,
+                "domain": [vars(f) for f in findings]}, default=str))
+        else:
+            for note in result.skipped:
+                print(f"skipped {note}")
+            for r in result.reports:
+                print(f"{r.topic}: {r.producer} -> {r.consumer}: {r.published} published, {len(r.missing)} missing"
+                      + (f", {r.in_flight} in flight" if r.in_flight else ""))
+                for event_id in r.missing:
+                    print(f"  missing {event_id}")
+            if args.repair:
+                print(f"re-published {result.republished} events (each once; consumers that have one ignore it)")
+            for f in findings:
+                print(f"domain: {f.check}: {f.detail} [{', '.join(f'{k}={v}' for k, v in f.ids.items())}]")
+            if args.domain and not findings:
+                print("domain: every check holds")
+        lost = result.missing and not args.repair
+        return 1 if lost or findings else 0
+
+    if not args.every:
+        return show(*asyncio.run(one_pass()))
+
+    from prometheus_client import start_http_server
+
+    from .jobs import periodic
+
+    if args.metrics_port:
+        start_http_server(args.metrics_port, addr="127.0.0.1")  # pana_reconcile_missing{producer,topic,consumer}
+
+    async def run_pass(_app) -> int:
+        result, findings = await one_pass()
+        show(result, findings)
+        sys.stdout.flush()
+        return result.missing
+
+    job = periodic("reconcile", run_pass, interval_s=args.every, log=logging.getLogger("pana.reconcile"),
+                   done="reconcile: %d events missing")
+    try:
+        asyncio.run(job(None))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _add_delivery_commands(sub) -> None:
+    from .roles import SERVICES as _services
+
+    outbox = sub.add_parser("outbox", help="a service's outbox: replay a range, purge past retention")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
+    replay = outbox_sub.add_parser("replay", help="re-publish published events created in [since, until)")
+    replay.add_argument("--since", required=True, type=_when)
+    replay.add_argument("--until", default=None, type=_when)
+    replay.add_argument("--topic", default=None)
+    purge = outbox_sub.add_parser("purge", help="delete published rows older than the retention period")
+    purge.add_argument("--retention-days", type=int, default=None, help="default: <PREFIX>OUTBOX_RETENTION_DAYS or 30")
+    for cmd in (replay, purge):
+        cmd.add_argument("--service", required=True, choices=_services)
+        cmd.add_argument("--database-url", default=None)
+        cmd.set_defaults(func=_outbox)
+
+    inbox = sub.add_parser("inbox", help="the events a service's consumer received in a window (oldest first)")
+    inbox.add_argument("--service", required=True, choices=_services)
+    inbox.add_argument("--since", default=None, type=_when)
+    inbox.add_argument("--until", default=None, type=_when)
+    inbox.add_argument("--topic", default=None)
+    inbox.add_argument("--group", default=None, help="consumer group; default <PREFIX>CONSUMER_GROUP or the service name")
+    inbox.add_argument("--cursor", default=None, help="from the previous page's 'next page' line")
+    inbox.add_argument("--limit", type=int, default=100)
+    inbox.add_argument("--json", action="store_true")
+    inbox.add_argument("--database-url", default=None)
+    inbox.set_defaults(func=_inbox)
+
+    rec = sub.add_parser("reconcile", help="compare producers' outboxes with consumers' inboxes")
+    rec.add_argument("--since", default="24h", help="window start: ISO time or span back (default 24h)")
+    rec.add_argument("--until", default=None, help="window end (default now)")
+    rec.add_argument("--settle", type=float, default=60.0, help="seconds an event may be in flight before it counts as missing")
+    rec.add_argument("--repair", action="store_true", help="re-publish exactly the missing events")
+    rec.add_argument("--domain", action="store_true", help="also check the services agree on the domain")
+    rec.add_argument("--every", type=float, default=None, help="repeat every N seconds (the window moves along)")
+    rec.add_argument("--metrics-port", type=int, default=None, help="with --every: serve /metrics on 127.0.0.1:PORT")
+    rec.add_argument("--json", action="store_true")
+    rec.add_argument("--database-url", action="append", default=None, metavar="SERVICE=URL")
+    rec.set_defaults(func=_reconcile)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pana", description="Pana operator tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     revision.add_argument("--service", required=True, choices=SERVICES)
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(func=_revision)
+
+    _add_delivery_commands(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -42,6 +42,10 @@ log = logging.getLogger("pana.consumer")
 Handler = Callable[[Event, Envelope, UnitOfWork], Awaitable[None]]
 
 
+async def _skip(event, envelope: Envelope, uow: UnitOfWork) -> None:
+    """The 'handler' of a type this consumer does not act on: nothing but the inbox record."""
+
+
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; the record is left uncommitted for a later delivery."""
 
@@ -170,8 +174,9 @@ class EventConsumer:
             return await self._dead_letter(record, f"unreadable envelope: {exc}", None)
         handler = self.handlers.get(envelope.type)
         if handler is None:
-            EVENTS_CONSUMED.labels(self.settings.service_name, envelope.type[:100], "skipped").inc()
-            return Outcome("skipped")
+            # Recorded in the inbox all the same, so the inbox says which events of its topics this
+            # consumer received (reconciliation compares it with the producers' outboxes).
+            return await self.deliver(None, envelope, _skip, record, outcome="skipped")
         try:
             event = EVENT_TYPES[envelope.type].model_validate(envelope.data)
         except ValidationError as exc:
@@ -179,7 +184,8 @@ class EventConsumer:
             return await self._dead_letter(record, f"payload does not match {envelope.type}: {fields}", envelope)
         return await self.deliver(event, envelope, handler, record)
 
-    async def deliver(self, event: Event, envelope: Envelope, handler: Handler, record=None) -> Outcome:
+    async def deliver(self, event: Event | None, envelope: Envelope, handler: Handler, record=None, *,
+                      outcome: str = "handled") -> Outcome:
         last_error = "unknown"
         attempt = 0
         while attempt < self.settings.consumer_max_attempts:
@@ -187,12 +193,12 @@ class EventConsumer:
                 with continue_trace(envelope.traceparent, f"consume {envelope.type}", **{"messaging.destination.name": record.topic if record else "", "pana.event.id": envelope.id}):
                     async with UnitOfWork(self.db, self.source, signal=self.signal, causation=envelope) as uow:
                         if await uow.already_handled(self.group, envelope.id):
-                            EVENTS_CONSUMED.labels(self.settings.service_name, envelope.type, "duplicate").inc()
+                            EVENTS_CONSUMED.labels(self.settings.service_name, envelope.type[:100], "duplicate").inc()
                             return Outcome("duplicate")
                         await handler(event, envelope, uow)
-                        uow.mark_handled(self.group, envelope)
-                EVENTS_CONSUMED.labels(self.settings.service_name, envelope.type, "handled").inc()
-                return Outcome("handled")
+                        uow.mark_handled(self.group, envelope, topic=record.topic if record else None, outcome=outcome)
+                EVENTS_CONSUMED.labels(self.settings.service_name, envelope.type[:100], outcome).inc()
+                return Outcome(outcome)
             except IntegrityError as exc:
                 # Another member committed the same event first: the next attempt sees it in the inbox.
                 last_error = f"integrity error: {exc.orig!s}"[:500]

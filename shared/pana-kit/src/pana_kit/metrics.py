@@ -12,3 +12,8 @@ OUTBOX_PENDING = Gauge("pana_outbox_pending", "Events waiting in the outbox", ["
 EVENTS_CONSUMED = Counter("pana_events_consumed_total", "Events consumed", ["service", "type", "outcome"])
 DEAD_LETTERS = Counter("pana_dead_letters_total", "Messages sent to the dead-letter topic", ["service", "topic"])
 AUDIT_ENTRIES = Counter("pana_audit_entries_total", "Audit entries written", ["service", "action"])
+OUTBOX_PURGED = Counter("pana_outbox_purged_total", "Published outbox rows purged after the retention period", ["service"])
+RECONCILE_MISSING = Gauge(
+    "pana_reconcile_missing", "Events a producer published that a subscribed consumer has not received (last reconcile pass)",
+    ["producer", "topic", "consumer"])
+DOMAIN_FINDINGS = Gauge("pana_reconcile_domain_findings", "Records the services disagree on (last `pana reconcile --domain`)", ["check"])

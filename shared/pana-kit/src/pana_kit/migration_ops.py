@@ -65,6 +65,24 @@ def create_kit_tables_v1() -> None:
     op.create_index("ix_audit_subject", "audit_log", ["subject"])
 
 
+def upgrade_kit_tables_v2() -> None:
+    """The inbox says what it received (topic, outcome: handled | skipped) and is read by time window;
+    the outbox is read by creation time (replay by range, reconciliation, retention)."""
+    with op.batch_alter_table("inbox") as batch:
+        batch.add_column(sa.Column("topic", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("outcome", sa.String(20), nullable=False, server_default="handled"))
+    op.create_index("ix_inbox_handled", "inbox", ["consumer_group", "handled_at", "event_id"])
+    op.create_index("ix_outbox_created", "outbox", ["created_at", "seq"])
+
+
+def downgrade_kit_tables_v2() -> None:
+    op.drop_index("ix_outbox_created", table_name="outbox")
+    op.drop_index("ix_inbox_handled", table_name="inbox")
+    with op.batch_alter_table("inbox") as batch:
+        batch.drop_column("outcome")
+        batch.drop_column("topic")
+
+
 def drop_kit_tables_v1() -> None:
     for table in ("audit_log", "idempotency_keys", "inbox", "outbox"):
         op.drop_table(table)

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pana_events import Envelope, Event, topic_of
+from pana_events.topics import TOPIC_OF_EVENT
 from pana_events.envelope import to_kafka
 
 from .db import Database
@@ -108,8 +109,11 @@ class UnitOfWork:
         row = await self.session.get(InboxMessage, (group, event_id))
         return row is not None
 
-    def mark_handled(self, group: str, envelope: Envelope) -> None:
-        self.session.add(InboxMessage(consumer_group=group, event_id=envelope.id, event_type=envelope.type, handled_at=utcnow()))
+    def mark_handled(self, group: str, envelope: Envelope, *, topic: str | None = None, outcome: str = "handled") -> None:
+        """Record the event in the inbox (`outcome` handled, or skipped: a type this consumer does not act on)."""
+        self.session.add(InboxMessage(consumer_group=group, event_id=envelope.id, event_type=envelope.type[:200],
+                                      handled_at=utcnow(), topic=topic or TOPIC_OF_EVENT.get(envelope.type),
+                                      outcome=outcome))
 
 
 class OutboxRelay:

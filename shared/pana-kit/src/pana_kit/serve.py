@@ -7,11 +7,11 @@ from typing import Callable
 import uvicorn
 from fastapi import FastAPI
 
-from .settings import ServiceSettings
+from .settings import ServiceSettings, load_settings
 
 
 def serve(create: Callable[[ServiceSettings], FastAPI], settings_cls: type[ServiceSettings]) -> None:
-    settings = settings_cls()
+    settings = load_settings(settings_cls)  # an invalid setting refuses start, naming the variable
     app = create(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                 timeout_graceful_shutdown=10, server_header=False)

@@ -30,6 +30,7 @@ from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
 from .crypto import keyring_from_settings
 from .db import Database
+from .delivery import purge_job
 from .errors import install_problem_handlers, problem_response
 from .logs import configure_logging
 from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, SecurityAndMetricsMiddleware
@@ -88,6 +89,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             await hook(app)
         if settings.run_outbox_relay:
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+            # Published rows are kept for the retention period (replay, reconciliation), then purged.
+            tasks.append(asyncio.create_task(purge_job()(app), name="outbox-purge"))
         if settings.run_consumers and definition.consumes and definition.handlers:
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
         for job in definition.background:

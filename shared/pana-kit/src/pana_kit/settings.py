@@ -51,6 +51,10 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_ms: int = Field(200, ge=1)
     outbox_poll_interval_ms: int = Field(200, ge=10)
     outbox_batch_size: int = Field(500, ge=1, le=10_000)
+    outbox_retention_days: int = Field(
+        30, ge=1, le=3650, description="Published outbox rows are kept this long (replay by range, reconciliation), "
+                                       "then purged; keep it longer than any outage you would reconcile after")
+    outbox_purge_interval_s: float = Field(3600, gt=0, le=86_400, description="How often the purge of old published rows runs")
     run_consumers: bool = True
     run_outbox_relay: bool = True
     max_body_bytes: int = Field(1_048_576, ge=1024)

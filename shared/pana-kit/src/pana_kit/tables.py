@@ -19,7 +19,8 @@ BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "seq"),)
+    # Published rows are kept for the retention period (replay by range, reconciliation), then purged.
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "seq"), Index("ix_outbox_created", "created_at", "seq"))
 
     seq: Optional[int] = Field(default=None, sa_column=Column(BigIntPK, primary_key=True, autoincrement=True))
     event_id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
@@ -34,14 +35,22 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class InboxMessage(SQLModel, table=True):
-    """An event a consumer group has handled; its effect committed in the same transaction."""
+    """An event a consumer group has settled; its effect committed in the same transaction.
+
+    `outcome` is `handled` (a handler ran) or `skipped` (a type this consumer does not act on), so the
+    inbox answers, for a window, which events of its topics a consumer has received: reconciliation
+    compares that with the producers' outboxes. `topic` is empty on rows written before it was recorded.
+    """
 
     __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_handled", "consumer_group", "handled_at", "event_id"),)
 
     consumer_group: str = Field(sa_column=Column(String(200), primary_key=True))
     event_id: str = Field(sa_column=Column(String(200), primary_key=True))
     event_type: str = Field(sa_column=Column(String(200), nullable=False))
     handled_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    topic: Optional[str] = Field(default=None, sa_column=Column(String(200), nullable=True))
+    outcome: str = Field(default="handled", sa_column=Column(String(20), nullable=False, server_default="handled"))
 
 
 class IdempotencyRecord(SQLModel, table=True):
