@@ -3,6 +3,7 @@
 from .case import (
     Appeal,
     AppealOutcome,
+    appeal_outcome,
     CaseStatus,
     DeterminationCase,
     Determination,
@@ -65,6 +66,7 @@ __all__ = [
     "AppealDecided",
     "AppealLodged",
     "AppealOutcome",
+    "appeal_outcome",
     "BroughtBy",
     "CaseOpened",
     "CaseStatus",

@@ -121,7 +121,7 @@ class AppealDecided(DomainEvent):
     case_id: str
     person_id: str
     appeal_id: str
-    outcome: str
+    outcome: str  # pana_events.vocabulary.AppealOutcome: allowed | rejected
     decided_on: date
     officer_id: str
 
