@@ -11,23 +11,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Iterable
 
+# The words are the contract's (pana_events.vocabulary.LegalStatus): one list for registration's API, its events
+# and whoever reads them; each track below takes the words of its procedure (ASYLUM_/STATELESSNESS_PROCEDURE_STATUSES).
+from pana_events.vocabulary import LegalStatus
 from pana_kit.domain import Aggregate, InvalidInput
 
 from .events import LegalStatusChanged
-
-
-class LegalStatus(StrEnum):
-    ASYLUM_SEEKER = "asylum_seeker"
-    REFUGEE = "refugee"
-    REJECTED_ASYLUM_SEEKER = "rejected_asylum_seeker"
-    FORMER_ASYLUM_SEEKER = "former_asylum_seeker"  # closed: withdrawn, abandoned
-    FORMER_REFUGEE = "former_refugee"  # cessation, cancellation, revocation
-    STATELESS_APPLICANT = "stateless_applicant"
-    STATELESS = "stateless"
-    NOT_STATELESS = "not_stateless"  # statelessness determination rejected
-    CITIZEN_AFTER_NATURALIZATION = "citizen_after_naturalization"
-    DECEASED = "deceased"
-    NONE = "none"
 
 
 class FactKind(StrEnum):
