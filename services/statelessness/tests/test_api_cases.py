@@ -276,3 +276,19 @@ async def test_the_appeal_result_in_the_one_vocabulary_old_words_deprecated(svc)
     assert [e["data"]["result"] for e in await svc.published("statelessness.appeal.decided.v1")] == ["rejected", "allowed"]
     schema = (await svc.client.get("/openapi.json")).json()["components"]["schemas"]["DecideAppeal"]["properties"]
     assert schema["outcome"]["deprecated"] is True
+
+
+async def test_a_persons_death_closes_their_case(svc):
+    """registration.person.deceased.v1 (issue 13): the person's case closes (`closed_on_death`); told again it
+    changes nothing, and a death of someone without a case is handled."""
+    from pana_events.events import registration as reg
+
+    case, _ = await open_case(svc, person_id="p-dead", key="key-00000042")
+    died = reg.PersonDeceased(person_id="p-dead", died_on=TODAY)
+    assert (await svc.deliver(died, subject="p-dead")).name == "handled"
+    r = await svc.client.get(f"/api/v1/cases/{case['id']}", headers=officer(svc))
+    assert r.json()["status"] == "closed_on_death", r.text
+    await svc.deliver(died, subject="p-dead", event_id="again")
+    assert (await svc.deliver(reg.PersonDeceased(person_id="p-none", died_on=TODAY), subject="p-none")).name == "handled"
+    r = await svc.client.get("/api/v1/cases", params={"status": "closed_on_death"}, headers=officer(svc))
+    assert [c["id"] for c in r.json()["items"]] == [case["id"]]

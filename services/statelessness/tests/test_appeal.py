@@ -145,3 +145,17 @@ def test_a_remittal_is_refused_and_leaves_the_appeal_pending(refused, rules):
     assert err.value.rule == "appeal_result"
     assert refused.status is CaseStatus.UNDER_APPEAL and refused.appeal.outcome is None
     assert refused.collect_events() == []
+
+
+def test_a_death_closes_the_case_once(refused, rules):
+    refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
+    refused.collect_events()
+    assert refused.close_on_death(died_on=date(2024, 6, 20)) is True
+    assert refused.status is CaseStatus.CLOSED_ON_DEATH
+    assert refused.close_on_death(died_on=date(2024, 6, 20)) is False
+    [closed] = refused.collect_events()
+    assert closed.died_on == date(2024, 6, 20)
+    with pytest.raises(RuleViolation) as err:  # nothing more is decided in it
+        refused.decide_appeal(outcome=AppealOutcome.ALLOWED, officer_id="o2", decided_on=date(2024, 7, 1),
+                              reasons="r", rules=rules)
+    assert err.value.rule == "appeal_not_pending"

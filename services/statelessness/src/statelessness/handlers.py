@@ -68,6 +68,7 @@ class StatelessnessHandlers:
             reg.BirthRecorded.event_type: self.birth_recorded,
             reg.LegalStatusChanged.event_type: self.legal_status_changed,
             reg.PersonsMerged.event_type: self.persons_merged,
+            reg.PersonDeceased.event_type: self.person_deceased,
             rsd.ApplicationLodged.event_type: self.application_lodged,
             rsd.DecisionIssued.event_type: self.decision_issued,
             rsd.AppealDecided.event_type: self.appeal_decided,
@@ -132,6 +133,10 @@ class StatelessnessHandlers:
 
     async def persons_merged(self, event: reg.PersonsMerged, envelope: Envelope, uow: UnitOfWork) -> None:
         await self._use_cases(uow).persons_merged(event.merged_person_id, event.surviving_person_id)
+
+    async def person_deceased(self, event: reg.PersonDeceased, envelope: Envelope, uow: UnitOfWork) -> None:
+        """A registered person died: their determination case closes (`closed_on_death`)."""
+        await self._use_cases(uow).person_died(event.person_id, event.died_on)
 
     async def application_lodged(self, event: rsd.ApplicationLodged, envelope: Envelope, uow: UnitOfWork) -> None:
         persons = Persons(uow.session)

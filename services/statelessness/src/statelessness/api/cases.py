@@ -99,7 +99,7 @@ CASE_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 422, 428)
 async def list_cases(
     request: Request,
     person_id: str | None = Query(None, pattern=ID_PATTERN, description="Only this person's cases"),
-    status: str | None = Query(None, pattern=r"^(open|determined|under_appeal|closed)$"),
+    status: str | None = Query(None, pattern=r"^(open|determined|under_appeal|closed|closed_on_death)$"),
     reason: str | None = Query(None, pattern=r"^[a-z_]{1,60}$", description="Only cases opened for this reason"),
     page: tuple = Depends(page_params),
     purpose: str = Depends(purpose_header),

@@ -175,7 +175,7 @@ class CaseSummary(BaseModel):
     person_id: str
     reason: str = Field(description="application | registered_without_citizenship | child_at_risk | rsd_rejected_without_nationality")
     ex_officio: bool
-    status: str = Field(description="open | determined | under_appeal | closed")
+    status: str = Field(description="open | determined | under_appeal | closed | closed_on_death (the person died)")
     opened_on: date
     decision_due: date = Field(description="Six months after opening unless extended with reasons (at most 12)")
     decided_on: date | None = None

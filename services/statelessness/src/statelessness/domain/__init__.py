@@ -25,6 +25,7 @@ from .children import (
 from .events import (
     AppealDecided,
     AppealLodged,
+    CaseClosedOnDeath,
     CaseOpened,
     ChildAtRiskResolved,
     ChildFlaggedAtRisk,
@@ -68,6 +69,7 @@ __all__ = [
     "AppealOutcome",
     "appeal_outcome",
     "BroughtBy",
+    "CaseClosedOnDeath",
     "CaseOpened",
     "CaseStatus",
     "ChildAtRiskFlag",

@@ -14,6 +14,7 @@ from pana_kit.domain import Aggregate, InvalidInput, NotFound, RuleViolation, ad
 from .events import (
     AppealDecided,
     AppealLodged,
+    CaseClosedOnDeath,
     CaseOpened,
     DecisionDeadlineExtended,
     EvidenceAdded,
@@ -45,6 +46,7 @@ class CaseStatus(StrEnum):
     DETERMINED = "determined"
     UNDER_APPEAL = "under_appeal"
     CLOSED = "closed"  # appeal decided
+    CLOSED_ON_DEATH = "closed_on_death"  # the person died (registration.person.deceased.v1)
 
 
 class Outcome(StrEnum):
@@ -541,6 +543,16 @@ class DeterminationCase(Aggregate):
                 certificate_validity_years=rules.certificate_validity_years,
             )
         )
+
+    # ----------------------------------------------------------- death
+    def close_on_death(self, *, died_on: date) -> bool:
+        """The person died: a case still open, determined or under appeal closes; nothing more is decided in it
+        (a stateless person's certificate ends with the death in registration). Returns whether it changed."""
+        if self.status in (CaseStatus.CLOSED, CaseStatus.CLOSED_ON_DEATH):
+            return False
+        self.status = CaseStatus.CLOSED_ON_DEATH
+        self.record(CaseClosedOnDeath(case_id=self.case_id, person_id=self.person_id, died_on=died_on))
+        return True
 
     # ----------------------------------------------------------- appeal
     def lodge_appeal(self, *, appeal_id: str, lodged_on: date, rules: StatelessnessRules) -> Appeal:

@@ -22,6 +22,13 @@ class CaseOpened(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CaseClosedOnDeath(DomainEvent):
+    case_id: str
+    person_id: str
+    died_on: date
+
+
+@dataclass(frozen=True)
 class EvidenceAdded(DomainEvent):
     case_id: str
     evidence_id: str

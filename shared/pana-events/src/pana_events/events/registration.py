@@ -101,6 +101,18 @@ class LegalStatusChanged(Event):
     cause_event_id: str | None = None
 
 
+class PersonDeceased(Event):
+    """The population register knows a registered person has died, published once per person whoever recorded
+    it first: registration (a death recorded in the household) or rsd (an application closed on a member's
+    death, rsd.application.closed.v1 `reason` `death`). The person's legal status is now `deceased` and every
+    document of theirs is revoked; rsd records the death in every file the person is on (the others' procedure
+    goes on), statelessness closes the person's open determination case."""
+
+    event_type: ClassVar[str] = "registration.person.deceased.v1"
+    person_id: Id
+    died_on: date
+
+
 class DocumentIssued(Event):
     """An identity document was issued (certificate number and validity only)."""
 
