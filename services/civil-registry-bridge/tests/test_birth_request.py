@@ -71,18 +71,18 @@ def test_impossible_details_are_refused_at_receipt(make_request, child_doc, moth
     mother_doc["birth_date"] = "2024-07-01"
     with pytest.raises(InvalidInput) as refused:
         make_request(mother=ParentDetails.from_document(mother_doc, "mother"))
-    assert refused.value.rule == "child-born-after-mother"
+    assert refused.value.rule == "child_born_after_mother"
     child_doc["birth_date"] = "2024-06-20"
     with pytest.raises(InvalidInput) as refused:
         make_request(child=ChildDetails.from_document(child_doc))
-    assert refused.value.rule == "child-not-born-in-future"
+    assert refused.value.rule == "child_not_born_in_future"
 
 
 def test_malformed_parent_iin_is_refused_at_receipt(make_request, mother_doc):
     mother = ParentDetails(surname="K", given_name="M", iin="950301450000")
     with pytest.raises(InvalidInput) as refused:
         make_request(mother=mother)
-    assert refused.value.rule == "iin-well-formed"
+    assert refused.value.rule == "iin_well_formed"
 
 
 def test_submission_of_a_birth_abroad_is_refused(make_request, child_doc):

@@ -40,7 +40,7 @@ def test_every_problem_is_reported_at_once(child_doc):
         ChildDetails.from_document(child_doc)
     assert set(rules_of(refused.value)) == {
         ("child.birth_date", d.RULE_DATE_VALID), ("child.sex", d.RULE_SEX_KNOWN),
-        ("child.iin", "iin-well-formed"), ("child.place_of_birth", d.RULE_REQUIRED),
+        ("child.iin", "iin_well_formed"), ("child.place_of_birth", d.RULE_REQUIRED),
     }
 
 
@@ -49,7 +49,7 @@ def test_mother_with_impossible_birth_date_and_malformed_iin(mother_doc):
     with pytest.raises(InvalidInput) as refused:
         ParentDetails.from_document(mother_doc, "mother")
     assert set(rules_of(refused.value)) == {("mother.birth_date", d.RULE_DATE_VALID),
-                                            ("mother.iin", "iin-well-formed")}
+                                            ("mother.iin", "iin_well_formed")}
 
 
 def test_parent_needs_a_name(mother_doc):

@@ -47,3 +47,43 @@ async def test_each_change_is_published_about_its_person(reg):
                          ("split", son, son, True), ("death", daughter, daughter, False)]
     person = await reg.client.get(f"/api/v1/persons/{daughter}", headers=reg.headers("registration-officer"))
     assert person.json()["date_of_death"] == "2026-01-06"
+
+
+async def test_a_death_recorded_here_makes_the_person_deceased_and_tells_the_others_once(reg):
+    """Issue 13: a death recorded in the household reaches the legal status (`deceased`), ends the person's
+    documents and is published once as registration.person.deceased.v1 (rsd and statelessness close the
+    person's part); rsd's closure on the same death afterwards changes nothing more."""
+    from datetime import date
+
+    from pana_events.events import rsd
+
+    focal, son = await register(reg, "Aziz"), await register(reg, "Bahrom", birth="2000-02-02")
+    await reg.deliver(rsd.DecisionIssued(application_id="a-d", person_id=focal, member_ids=[focal, son],
+                                         outcome="recognised", decided_on=date(2025, 12, 1)), subject=focal)
+    r = await reg.client.post("/api/v1/households", headers=officer(reg), json={
+        "focal_person_id": focal, "members": [{"person_id": son, "relationship": "child"}]})
+    assert r.status_code == 201, r.text
+    await change(reg, r.json()["household_id"], "deaths", {"person_id": son, "died_on": "2026-01-06"})
+    person = (await reg.client.get(f"/api/v1/persons/{son}", headers=reg.headers("registration-officer"))).json()
+    assert person["legal_status"] == "deceased"
+    focal_status = (await reg.client.get(f"/api/v1/persons/{focal}", headers=reg.headers("registration-officer")))
+    assert focal_status.json()["legal_status"] == "refugee"
+    [deceased] = await reg.published("registration.person.deceased.v1")
+    assert deceased["data"] == {"person_id": son, "died_on": "2026-01-06"} and deceased["subject"] == son
+    revoked = [e["data"]["person_id"] for e in await reg.published("registration.document.revoked.v1")]
+    assert revoked == [son]
+    await reg.deliver(rsd.ApplicationClosed(application_id="a-d", person_id=focal, member_ids=[son], reason="death",
+                                            closed_on=date(2026, 1, 8)), subject=focal)
+    assert len(await reg.published("registration.person.deceased.v1")) == 1
+
+
+async def test_a_death_rsd_records_first_is_told_by_registration_too(reg):
+    from datetime import date
+
+    from pana_events.events import rsd
+
+    pid = await register(reg, "Farhod")
+    await reg.deliver(rsd.ApplicationClosed(application_id="a-e", person_id=pid, member_ids=[pid], reason="death",
+                                            closed_on=date(2026, 2, 1)), subject=pid)
+    [deceased] = await reg.published("registration.person.deceased.v1")
+    assert deceased["data"] == {"person_id": pid, "died_on": "2026-02-01"}

@@ -158,6 +158,15 @@ async def test_referral_and_person_share_one_sex_and_needs_list_in_the_openapi(r
     assert referral["properties"]["specific_needs"]["items"]["enum"] == [n.value for n in SpecificNeed]
 
 
+async def test_legal_status_in_the_openapi_is_the_contracts_list(reg):
+    from pana_events.vocabulary import LegalStatus
+
+    schemas = (await reg.client.get("/openapi.json")).json()["components"]["schemas"]
+    person = schemas["PersonOut"]["properties"]["legal_status"]
+    enums = [s["enum"] for s in person.get("anyOf", [person]) if "enum" in s]
+    assert enums == [[s.value for s in LegalStatus]]
+
+
 async def test_population_statistics(reg):
     ids = [await register(reg, given, "Rahimi", "1990-01-01", country_of_origin="AFG", sex="female")
            for given in ("Zarina", "Laila", "Mariam", "Parisa", "Farida", "Shirin")]

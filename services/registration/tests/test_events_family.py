@@ -234,3 +234,49 @@ async def test_nothing_is_issued_to_the_deceased(reg):
                                          decided_on=date(2026, 11, 20)), subject=pid)
     assert await status_of(reg, pid) == "deceased"
     assert await issued(reg, pid) == []
+
+
+async def test_appeal_decided_v2_applies_its_result_to_every_member_it_names(reg):
+    """rsd.appeal.decided.v2 (issue 13): a remittal keeps the whole family asylum-seekers, a rejection is final
+    for every member (v1 named nobody on a rejection), an allowed appeal recognises those it was allowed for and
+    the member it was not allowed for is finally rejected. v1 delivered beside it changes nothing more."""
+    principal, spouse, child = await family(reg, "v2")
+    members = [principal, spouse, child]
+    await reg.deliver(rsd.CertificateRequested(application_id="a-v2", person_id=principal, member_ids=members,
+                                               valid_from=D, valid_until=date(2027, 2, 2), reason="registration"),
+                      subject=principal)
+    await reg.deliver(rsd.AppealDecidedV2(application_id="a-v2", person_id=principal, appeal_id="ap-1",
+                                          against="decision", result="remitted", member_ids=members,
+                                          decided_on=date(2026, 11, 20)), subject=principal)
+    assert [await status_of(reg, p) for p in members] == ["asylum_seeker"] * 3
+    await reg.deliver(rsd.AppealDecidedV2(application_id="a-v2", person_id=principal, appeal_id="ap-2",
+                                          against="decision", result="allowed", member_ids=members,
+                                          allowed_member_ids=[principal, child], decided_on=date(2026, 12, 20)),
+                      subject=principal)
+    await reg.deliver(rsd.AppealDecided(application_id="a-v2", person_id=principal, member_ids=[principal, child],
+                                        outcome="upheld", result="allowed", against="decision",
+                                        decided_on=date(2026, 12, 20)), subject=principal)
+    assert [await status_of(reg, p) for p in members] == ["refugee", "rejected_asylum_seeker", "refugee"]
+    assert {d["person_id"] for d in await issued(reg, kind="refugee_certificate")} == {principal, child}
+
+    other = await register(reg, "v2r-principal", family_name="Rahimi")
+    other_spouse = await register(reg, "v2r-spouse", given_name="Malika", family_name="Rahimi", sex="female")
+    await reg.deliver(rsd.AppealDecidedV2(application_id="a-v2r", person_id=other, appeal_id="ap-3",
+                                          against="decision", result="rejected", member_ids=[other, other_spouse],
+                                          decided_on=D), subject=other)
+    assert [await status_of(reg, p) for p in (other, other_spouse)] == ["rejected_asylum_seeker"] * 2
+
+
+async def test_a_rejected_statelessness_appeal_is_final_and_a_remittal_pending_again(reg):
+    pid = await register(reg, "sa-1", citizenship=[], citizenship_status="none")
+    await reg.deliver(sl.CaseOpened(case_id="c-sa", person_id=pid, reason="application", ex_officio=False,
+                                    opened_on=date(2026, 1, 5)), subject=pid)
+    await reg.deliver(sl.StatelessnessDetermined(case_id="c-sa", person_id=pid, outcome="not_stateless",
+                                                 nationality="UZB", decided_on=date(2026, 6, 1),
+                                                 stage="first_instance"), subject=pid)
+    await reg.deliver(sl.AppealDecided(case_id="c-sa", person_id=pid, appeal_id="ap", result="remitted",
+                                       decided_on=date(2026, 8, 1)), subject=pid)
+    assert await status_of(reg, pid) == "stateless_applicant"
+    await reg.deliver(sl.AppealDecided(case_id="c-sa", person_id=pid, appeal_id="ap2", result="rejected",
+                                       decided_on=date(2026, 10, 1)), subject=pid)
+    assert await status_of(reg, pid) == "not_stateless"

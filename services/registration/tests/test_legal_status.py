@@ -58,3 +58,13 @@ def test_unknown_fact_refused():
     with pytest.raises(InvalidInput):
         StatusFact("status_set_by_hand", date(2024, 1, 1), "x")
     assert FactKind("died") is FactKind.DIED
+
+
+def test_each_track_takes_only_its_procedures_words_from_the_contract():
+    from pana_events.vocabulary import ASYLUM_PROCEDURE_STATUSES, STATELESSNESS_PROCEDURE_STATUSES
+
+    from registration.domain import legal_status
+
+    assert set(legal_status._RSD.values()) <= set(ASYLUM_PROCEDURE_STATUSES)
+    assert set(legal_status._STATELESSNESS.values()) <= set(STATELESSNESS_PROCEDURE_STATUSES)
+    assert set(legal_status.PRECEDENCE) == set(LegalStatus)

@@ -78,3 +78,23 @@ async def test_the_principals_death_closes_the_file_for_the_principal_only(api):
     assert r.status_code == 409 and r.json()["rule"] == "member_deceased", r.text
     r = await api.step(app_id, "closure", {"reason": "withdrawal", "member_id": "m2"}, who=SUPERVISOR)
     assert r.status_code in (400, 422), r.text
+
+
+async def test_a_death_registration_tells_of_is_recorded_in_the_file_for_that_member_alone(api):
+    """registration.person.deceased.v1 (issue 13): the member is recorded as deceased as a closure on death
+    would; the others' procedure goes on; told again (or after rsd's own closure) it changes nothing."""
+    from datetime import date
+
+    from pana_events.events import registration as reg
+
+    app_id = await recognised_family(api)
+    died = reg.PersonDeceased(person_id="p-3", died_on=date(2027, 1, 5))
+    assert (await api.h.deliver(died, subject="p-3")).name == "handled"
+    body = (await api.h.client.get(f"/api/v1/applications/{app_id}", headers=api.headers())).json()
+    assert statuses(body) == {"m1": "recognised", "m2": "recognised", "m3": "deceased"}
+    (closed,) = await api.h.published("rsd.application.closed.v1")
+    assert closed["data"]["member_ids"] == ["p-3"] and closed["data"]["reason"] == "death"
+    assert closed["data"]["closed_on"] == "2027-01-05"
+    await api.h.deliver(died, subject="p-3", event_id="again")
+    await api.h.deliver(reg.PersonDeceased(person_id="p-nobody", died_on=date(2027, 1, 5)), subject="p-nobody")
+    assert len(await api.h.published("rsd.application.closed.v1")) == 1

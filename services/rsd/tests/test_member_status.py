@@ -203,3 +203,17 @@ def test_a_recognised_principals_death_with_no_other_status_holder_closes_the_fi
     assert not app.member("m1").deceased
     app.close(reason=ClosureReason.DEATH, on=date(2025, 5, 1))
     assert app.state is ApplicationState.CLOSED and closed_events(app)[-1].member_ids == ("m1",)
+
+
+def test_a_death_told_by_registration_is_recorded_once_and_never_in_a_closed_file():
+    app = recognised_family()
+    assert app.person_died("p3", DECIDED) is True
+    assert app.member("m3").deceased and app.state is ApplicationState.RECOGNISED
+    assert app.member_status("m1") == app.member_status("m2") == "recognised"
+    assert app.person_died("p3", DECIDED) is False  # known already
+    assert app.person_died("someone-else", DECIDED) is False
+    closed = recognised_family()
+    for m in ("m1", "m2", "m3"):
+        closed.person_died(closed.member(m).person_id, DECIDED)
+    assert closed.state is ApplicationState.CLOSED
+    assert [e.member_ids for e in events(closed, ApplicationClosed)][-1] == ("m3",)

@@ -243,3 +243,52 @@ async def test_a_rejected_appeal_reads_rejected_in_the_case(svc):
     case, etag = await step(svc, cid, "appeal/decision", {"outcome": "upheld", "reasons": "KGZ confirmed"}, etag,
                             subject="officer-b")
     assert case["appeal"]["result"] == "rejected" and case["status"] == "closed"
+
+
+async def test_the_appeal_result_in_the_one_vocabulary_old_words_deprecated(svc):
+    """Issue 13: `allowed | rejected | remitted` as rsd; the old `outcome` still read for one deprecation period
+    (answered with a `Deprecation` header); a remittal refused by name; a rejection published."""
+    case, etag = await open_case(svc)
+    cid = case["id"]
+    case, etag = await step(svc, cid, "interview", {}, etag)
+    case, etag = await step(svc, cid, "determination", {"outcome": "not_stateless", "nationality": "KGZ", "reasons": "r"}, etag)
+    case, etag = await step(svc, cid, "appeal", {}, etag)
+    url, headers = f"/api/v1/cases/{cid}/appeal/decision", {**officer(svc, "officer-b"), "If-Match": etag}
+    r = await svc.client.post(url, json={"result": "remitted", "reasons": "r"}, headers=headers)
+    assert r.status_code == 422 and r.json()["rule"] == "appeal_result", r.text
+    r = await svc.client.post(url, json={"result": "dismissed", "reasons": "r"}, headers=headers)
+    assert r.status_code == 422 and "allowed" in r.text, r.text  # names the words it takes
+    r = await svc.client.post(url, json={"result": "rejected", "reasons": "KGZ confirmed"}, headers=headers)
+    assert r.status_code == 200 and "Deprecation" not in r.headers, r.text
+    assert r.json()["appeal"]["result"] == "rejected"
+    [decided] = await svc.published("statelessness.appeal.decided.v1")
+    assert decided["data"]["result"] == "rejected" and decided["data"]["person_id"] == "p-1"
+
+    case, etag = await open_case(svc, person_id="p-2", key="key-00000002")
+    cid = case["id"]
+    case, etag = await step(svc, cid, "interview", {}, etag)
+    case, etag = await step(svc, cid, "determination", {"outcome": "not_stateless", "nationality": "KGZ", "reasons": "r"}, etag)
+    case, etag = await step(svc, cid, "appeal", {}, etag)
+    r = await svc.client.post(f"/api/v1/cases/{cid}/appeal/decision", json={"outcome": "overturned", "reasons": "r"},
+                              headers={**officer(svc, "officer-b"), "If-Match": etag})
+    assert r.status_code == 200 and r.headers["Deprecation"].startswith("@"), r.text
+    assert r.json()["appeal"]["result"] == "allowed"
+    assert [e["data"]["result"] for e in await svc.published("statelessness.appeal.decided.v1")] == ["rejected", "allowed"]
+    schema = (await svc.client.get("/openapi.json")).json()["components"]["schemas"]["DecideAppeal"]["properties"]
+    assert schema["outcome"]["deprecated"] is True
+
+
+async def test_a_persons_death_closes_their_case(svc):
+    """registration.person.deceased.v1 (issue 13): the person's case closes (`closed_on_death`); told again it
+    changes nothing, and a death of someone without a case is handled."""
+    from pana_events.events import registration as reg
+
+    case, _ = await open_case(svc, person_id="p-dead", key="key-00000042")
+    died = reg.PersonDeceased(person_id="p-dead", died_on=TODAY)
+    assert (await svc.deliver(died, subject="p-dead")).name == "handled"
+    r = await svc.client.get(f"/api/v1/cases/{case['id']}", headers=officer(svc))
+    assert r.json()["status"] == "closed_on_death", r.text
+    await svc.deliver(died, subject="p-dead", event_id="again")
+    assert (await svc.deliver(reg.PersonDeceased(person_id="p-none", died_on=TODAY), subject="p-none")).name == "handled"
+    r = await svc.client.get("/api/v1/cases", params={"status": "closed_on_death"}, headers=officer(svc))
+    assert [c["id"] for c in r.json()["items"]] == [case["id"]]

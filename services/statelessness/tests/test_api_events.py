@@ -162,3 +162,23 @@ async def test_an_appeal_against_an_ending_is_not_an_asylum_rejection(svc):
                                         decided_on=date(2027, 3, 2)), subject="p-20", event_id="e-21")
     assert await _claims(svc, "p-21") == {"a-20": "refugee"}
     assert await svc.published("statelessness.case.opened.v1") == []
+
+
+async def test_an_appeal_decided_v2_records_each_member_it_concerns(svc):
+    """rsd.appeal.decided.v2 names every member: a rejection reaches the spouse too (v1 named nobody), an allowed
+    appeal recognises those it was allowed for and leaves the others rejected, a remittal makes them asylum-seekers."""
+    await svc.deliver(rsd.ApplicationLodged(application_id="a-30", person_id="p-30", member_ids=["p-30", "p-31"],
+                                            lodged_on=date(2026, 1, 5), registered_on=date(2026, 1, 5),
+                                            decision_due=date(2026, 7, 5)), subject="p-30")
+    await svc.deliver(rsd.AppealDecidedV2(application_id="a-30", person_id="p-30", appeal_id="ap-1",
+                                          against="decision", result="remitted", member_ids=["p-30", "p-31"],
+                                          decided_on=date(2026, 9, 1)), subject="p-30")
+    assert await _claims(svc, "p-31") == {"a-30": "asylum_seeker"}
+    await svc.deliver(rsd.AppealDecidedV2(application_id="a-30", person_id="p-30", appeal_id="ap-2",
+                                          against="decision", result="allowed", member_ids=["p-30", "p-31"],
+                                          allowed_member_ids=["p-30"], decided_on=date(2027, 3, 1)), subject="p-30")
+    assert await _claims(svc, "p-30") == {"a-30": "refugee"} and await _claims(svc, "p-31") == {"a-30": "rejected"}
+    await svc.deliver(rsd.AppealDecidedV2(application_id="a-40", person_id="p-40", appeal_id="ap-3",
+                                          against="decision", result="rejected", member_ids=["p-40", "p-41"],
+                                          decided_on=date(2027, 3, 1)), subject="p-40")
+    assert await _claims(svc, "p-41") == {"a-40": "rejected"}

@@ -4,6 +4,7 @@ import pytest
 from pana_kit.domain import InvalidInput, RuleViolation
 
 from statelessness.domain import (
+    appeal_outcome,
     AppealDecided,
     AppealLodged,
     AppealOutcome,
@@ -77,7 +78,7 @@ def test_appeal_decided_by_same_officer_refused(refused, rules):
     refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
     with pytest.raises(RuleViolation) as err:
         refused.decide_appeal(
-            outcome=AppealOutcome.UPHELD, officer_id="o1", decided_on=date(2024, 7, 1), reasons="r", rules=rules
+            outcome=AppealOutcome.REJECTED, officer_id="o1", decided_on=date(2024, 7, 1), reasons="r", rules=rules
         )
     assert err.value.rule == "appeal_by_different_officer"
 
@@ -86,7 +87,7 @@ def test_appeal_decision_without_reasons_refused(refused, rules):
     refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
     with pytest.raises(RuleViolation) as err:
         refused.decide_appeal(
-            outcome=AppealOutcome.UPHELD, officer_id="o2", decided_on=date(2024, 7, 1), reasons=" ", rules=rules
+            outcome=AppealOutcome.REJECTED, officer_id="o2", decided_on=date(2024, 7, 1), reasons=" ", rules=rules
         )
     assert err.value.rule == "reasoned_decision"
 
@@ -94,41 +95,67 @@ def test_appeal_decision_without_reasons_refused(refused, rules):
 def test_decide_appeal_not_pending_refused(refused, rules):
     with pytest.raises(RuleViolation) as err:
         refused.decide_appeal(
-            outcome=AppealOutcome.UPHELD, officer_id="o2", decided_on=date(2024, 7, 1), reasons="r", rules=rules
+            outcome=AppealOutcome.REJECTED, officer_id="o2", decided_on=date(2024, 7, 1), reasons="r", rules=rules
         )
     assert err.value.rule == "appeal_not_pending"
 
 
-def test_appeal_upheld_closes_case(refused, rules):
+def test_appeal_rejected_closes_case(refused, rules):
     refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
     refused.collect_events()
     refused.decide_appeal(
-        outcome=AppealOutcome.UPHELD, officer_id="o2", decided_on=date(2024, 7, 1), reasons="r", rules=rules
+        outcome=AppealOutcome.REJECTED, officer_id="o2", decided_on=date(2024, 7, 1), reasons="r", rules=rules
     )
     assert refused.status is CaseStatus.CLOSED and refused.final_outcome is Outcome.NOT_STATELESS
     assert refused.collect_events() == [
         AppealDecided(
-            case_id="case-1", person_id="person-1", appeal_id="a1", outcome="upheld",
+            case_id="case-1", person_id="person-1", appeal_id="a1", outcome="rejected",
             decided_on=date(2024, 7, 1), officer_id="o2",
         )
     ]
 
 
-def test_appeal_overturned_recognises_person(refused, rules):
+def test_appeal_allowed_recognises_person(refused, rules):
     refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
     refused.collect_events()
     refused.decide_appeal(
-        outcome=AppealOutcome.OVERTURNED, officer_id="o2", decided_on=date(2024, 7, 1), reasons="r", rules=rules
+        outcome=AppealOutcome.ALLOWED, officer_id="o2", decided_on=date(2024, 7, 1), reasons="r", rules=rules
     )
     assert refused.recognised_stateless and refused.final_outcome is Outcome.STATELESS
     decided, recognised = refused.collect_events()
     assert isinstance(recognised, PersonRecognisedStateless) and recognised.recognised_on == date(2024, 7, 1)
 
 
-def test_the_unambiguous_word_for_each_appeal_outcome():
-    # statelessness' `upheld` is seen from the determination (it stands): the appeal is rejected.
-    assert AppealOutcome.UPHELD.result == "rejected" and AppealOutcome.OVERTURNED.result == "allowed"
-    assert AppealOutcome.from_result("allowed") is AppealOutcome.OVERTURNED
-    assert AppealOutcome.from_result("rejected") is AppealOutcome.UPHELD
-    with pytest.raises(InvalidInput):
-        AppealOutcome.from_result("remitted")
+def test_the_one_vocabulary_for_each_appeal_result():
+    # the words rsd uses too (pana_events.vocabulary.AppealOutcome); this service's old words, seen from the
+    # determination, read as their word: `upheld` (it stands) is `rejected`, `overturned` is `allowed`
+    assert appeal_outcome("allowed") is AppealOutcome.ALLOWED and appeal_outcome("rejected") is AppealOutcome.REJECTED
+    assert appeal_outcome("upheld") is AppealOutcome.REJECTED and appeal_outcome("overturned") is AppealOutcome.ALLOWED
+    with pytest.raises(InvalidInput) as err:
+        appeal_outcome("dismissed")
+    assert err.value.rule == "appeal_result"
+
+
+def test_a_remittal_is_refused_and_leaves_the_appeal_pending(refused, rules):
+    refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
+    refused.collect_events()
+    with pytest.raises(InvalidInput) as err:
+        refused.decide_appeal(outcome=AppealOutcome.REMITTED, officer_id="o2", decided_on=date(2024, 7, 1),
+                              reasons="r", rules=rules)
+    assert err.value.rule == "appeal_result"
+    assert refused.status is CaseStatus.UNDER_APPEAL and refused.appeal.outcome is None
+    assert refused.collect_events() == []
+
+
+def test_a_death_closes_the_case_once(refused, rules):
+    refused.lodge_appeal(appeal_id="a1", lodged_on=date(2024, 6, 10), rules=rules)
+    refused.collect_events()
+    assert refused.close_on_death(died_on=date(2024, 6, 20)) is True
+    assert refused.status is CaseStatus.CLOSED_ON_DEATH
+    assert refused.close_on_death(died_on=date(2024, 6, 20)) is False
+    [closed] = refused.collect_events()
+    assert closed.died_on == date(2024, 6, 20)
+    with pytest.raises(RuleViolation) as err:  # nothing more is decided in it
+        refused.decide_appeal(outcome=AppealOutcome.ALLOWED, officer_id="o2", decided_on=date(2024, 7, 1),
+                              reasons="r", rules=rules)
+    assert err.value.rule == "appeal_not_pending"

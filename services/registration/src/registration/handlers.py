@@ -15,6 +15,7 @@ from pana_events import Envelope
 from pana_events.events import civil_registry as civil
 from pana_events.events import rsd
 from pana_events.events import statelessness as sl
+from pana_events.vocabulary import AppealOutcome
 from pana_kit.domain import age_on
 from pana_kit.outbox import UnitOfWork
 
@@ -66,11 +67,13 @@ class RegistrationHandlers:
             rsd.DecisionIssued.event_type: self.decision_issued,
             rsd.AppealLodged.event_type: self.appeal_lodged,
             rsd.AppealDecided.event_type: self.appeal_decided,
+            rsd.AppealDecidedV2.event_type: self.appeal_decided_v2,
             rsd.ApplicationClosed.event_type: self.application_closed,
             rsd.ApplicationReopened.event_type: self.application_reopened,
             rsd.StatusEnded.event_type: self.status_ended,
             sl.CaseOpened.event_type: self.statelessness_case_opened,
             sl.StatelessnessDetermined.event_type: self.statelessness_determined,
+            sl.AppealDecided.event_type: self.statelessness_appeal_decided,
             sl.NaturalizationDecided.event_type: self.naturalization_decided,
             civil.BirthRegistered.event_type: self.birth_registered,
             civil.BirthVerified.event_type: self.birth_registered,
@@ -121,7 +124,7 @@ class RegistrationHandlers:
 
     async def decision_issued(self, event: rsd.DecisionIssued, envelope: Envelope, uow: UnitOfWork) -> None:
         if event.outcome == "recognised":
-            await self._recognise(uow, event, event.decided_on)
+            await self._recognise(uow, event.application_id, _members(event), event.decided_on)
         else:  # still an asylum-seeker while an appeal is possible
             for pid in _members(event):
                 await service.add_status_fact(uow, pid, FactKind.ASYLUM_APPLICATION_REJECTED, event.decided_on,
@@ -132,23 +135,41 @@ class RegistrationHandlers:
                          f"{event.application_id}:appeal")
 
     async def appeal_decided(self, event: rsd.AppealDecided, envelope: Envelope, uow: UnitOfWork) -> None:
-        """`result` in full when rsd sends it (`allowed | rejected | remitted`); `outcome` only without it
-        (a remittal reads `outcome: dismissed` but sends the case back: still an asylum-seeker)."""
-        result = event.result or ("allowed" if event.outcome == "upheld" else "rejected")
-        if event.against == "ending":
-            if result == "allowed":  # the ending is set aside: refugee status restored
-                await self._recognise(uow, event, event.decided_on, key=f"restored:{event.decided_on.isoformat()}")
-            return  # an ending upheld or sent back leaves the ended status as it is
-        if result == "allowed":
-            await self._recognise(uow, event, event.decided_on)
-        elif result == "remitted":
-            for pid in _members(event):
-                await service.add_status_fact(uow, pid, FactKind.ASYLUM_APPEAL_REMITTED, event.decided_on,
-                                              f"{event.application_id}:remitted:{event.decided_on.isoformat()}")
+        """The deprecated v1, still handled for events published before v2: `result` when rsd sends it, else
+        `outcome` (seen from the appellant: `upheld` = allowed). rsd now publishes v1 beside v2; both give the
+        same facts under the same keys, so the pair applies once (v1 names only the recognised, or nobody)."""
+        result = AppealOutcome(event.result) if event.result else (
+            AppealOutcome.ALLOWED if event.outcome == "upheld" else AppealOutcome.REJECTED)
+        members = _members(event)
+        await self._appeal_decided(uow, event.application_id, event.against or "decision", result, members,
+                                   members if result is AppealOutcome.ALLOWED else [], event.decided_on)
+
+    async def appeal_decided_v2(self, event: rsd.AppealDecidedV2, envelope: Envelope, uow: UnitOfWork) -> None:
+        """`result` in the one vocabulary; every member it concerns is named (`member_ids`), and of those the
+        ones it was allowed for (`allowed_member_ids`)."""
+        await self._appeal_decided(uow, event.application_id, event.against, event.result,
+                                   list(dict.fromkeys(event.member_ids)), list(dict.fromkeys(event.allowed_member_ids)),
+                                   event.decided_on)
+
+    async def _appeal_decided(self, uow: UnitOfWork, application_id: str, against: str, result: AppealOutcome,
+                              concerned: list[str], allowed: list[str], on: date) -> None:
+        if against == "ending":
+            if result is AppealOutcome.ALLOWED:  # the ending is set aside: refugee status restored
+                await self._recognise(uow, application_id, allowed, on, key=f"restored:{on.isoformat()}")
+            return  # an ending upheld leaves the ended status as it is
+        if result is AppealOutcome.ALLOWED:
+            await self._recognise(uow, application_id, allowed, on)
+            final = [pid for pid in concerned if pid not in allowed]  # not recognised on appeal either
+        elif result is AppealOutcome.REMITTED:  # back to first instance: still an asylum-seeker
+            for pid in concerned:
+                await service.add_status_fact(uow, pid, FactKind.ASYLUM_APPEAL_REMITTED, on,
+                                              f"{application_id}:remitted:{on.isoformat()}")
+            return
         else:
-            for pid in _members(event):
-                await service.add_status_fact(uow, pid, FactKind.ASYLUM_REJECTION_FINAL, event.decided_on,
-                                 f"{event.application_id}:rejection-final")
+            final = concerned
+        for pid in final:
+            await service.add_status_fact(uow, pid, FactKind.ASYLUM_REJECTION_FINAL, on,
+                                          f"{application_id}:rejection-final")
 
     async def application_closed(self, event: rsd.ApplicationClosed, envelope: Envelope, uow: UnitOfWork) -> None:
         """Death: only the deceased is recorded as dead (every document of theirs ends); the other members'
@@ -174,9 +195,10 @@ class RegistrationHandlers:
             await service.add_status_fact(uow, pid, ENDINGS[event.ending], event.ended_on,
                                           f"{event.application_id}:ended:{event.ended_on.isoformat()}")
 
-    async def _recognise(self, uow: UnitOfWork, event, on: date, key: str = "recognised") -> None:
-        for pid in _members(event):
-            await service.add_status_fact(uow, pid, FactKind.REFUGEE_STATUS_RECOGNISED, on, f"{event.application_id}:{key}")
+    async def _recognise(self, uow: UnitOfWork, application_id: str, person_ids: list[str], on: date,
+                         key: str = "recognised") -> None:
+        for pid in person_ids:
+            await service.add_status_fact(uow, pid, FactKind.REFUGEE_STATUS_RECOGNISED, on, f"{application_id}:{key}")
             holder = await service.registered_person(uow, pid)
             if holder is None:
                 continue
@@ -184,7 +206,7 @@ class RegistrationHandlers:
             def issue(number: str, holder=holder) -> IssuedDocument:
                 return issue_refugee_certificate(number=number, holder_person_id=holder.person_id,
                                                  holder_birth_date=holder.birth_date, issued_on=on, rules=self.rules)
-            request = (event.application_id, "refugee", pid) + (() if key == "recognised" else (key,))
+            request = (application_id, "refugee", pid) + (() if key == "recognised" else (key,))
             await service.issue_document(uow, holder, IssuedDocumentKind.REFUGEE_CERTIFICATE, on, _key(*request), issue)
 
     # --- statelessness --------------------------------------------------------------------
@@ -206,6 +228,18 @@ class RegistrationHandlers:
         if holder is not None:  # from 16 and when they hold none (`stateless_certificate_due`); a child's comes
             # at 16 from the daily pass, until then the determination itself is the proof
             await service.issue_stateless_certificate_if_due(uow, holder, event.decided_on, self.rules)
+
+    async def statelessness_appeal_decided(self, event: sl.AppealDecided, envelope: Envelope,
+                                           uow: UnitOfWork) -> None:
+        """`rejected`: the not-stateless determination is final (the same status, its history says so);
+        `allowed`: the appeal determination (statelessness.determination.issued.v1, `stage` `appeal`) that
+        follows recognises the person; `remitted`: a stateless applicant again, awaiting a new determination."""
+        if event.result is AppealOutcome.REJECTED:
+            await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_REJECTED, event.decided_on,
+                                          f"{event.case_id}:appeal")
+        elif event.result is AppealOutcome.REMITTED:
+            await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_APPLICATION_LODGED,
+                                          event.decided_on, f"{event.case_id}:remitted:{event.decided_on.isoformat()}")
 
     async def naturalization_decided(self, event: sl.NaturalizationDecided, envelope: Envelope,
                                      uow: UnitOfWork) -> None:

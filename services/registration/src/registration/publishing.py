@@ -82,6 +82,8 @@ def publish(aggregate: Any, recorded: list[DomainEvent]) -> Iterable[tuple[Event
                 yield contract.LegalStatusChanged(person_id=event.person_id, status=event.status,
                                                   previous_status=event.previous_status, since=event.since,
                                                   cause_event_id=event.cause), event.person_id
+            case events.PersonDied():  # every other service closes the person's part
+                yield contract.PersonDeceased(person_id=event.person_id, died_on=event.died_on), event.person_id
             case events.DocumentIssued():
                 yield contract.DocumentIssued(person_id=event.holder_person_id, document_id=aggregate.document_id,
                                               kind=event.kind, number=event.document_number,

@@ -27,6 +27,7 @@ class RsdHandlers:
             reg.PersonRegistered.event_type: self.person_registered,
             reg.ReferralRegistered.event_type: self.referral_registered,
             reg.SpecificNeedsChanged.event_type: self.specific_needs_changed,
+            reg.PersonDeceased.event_type: self.person_deceased,
         }
 
     async def person_registered(self, event: reg.PersonRegistered, envelope: Envelope, uow: UnitOfWork) -> None:
@@ -59,3 +60,7 @@ class RsdHandlers:
             await applicants.upsert(person_id=event.person_id, specific_needs=[n.value for n in event.specific_needs])
         await service.person_needs_changed(uow, self.rules, person_id=event.person_id,
                                            needs=specific_needs(event.specific_needs))
+
+    async def person_deceased(self, event: reg.PersonDeceased, envelope: Envelope, uow: UnitOfWork) -> None:
+        """A registered person died: recorded in every live file they are on, for them alone."""
+        await service.person_died(uow, self.rules, person_id=event.person_id, died_on=event.died_on)

@@ -51,10 +51,21 @@ def contract_events(app: Application, recorded: list[DomainEvent]) -> list[contr
             case domain.AppealLodged():
                 out.append(contract.AppealLodged(application_id=app.id, person_id=app.person_id, lodged_on=event.lodged_on))
             case domain.AppealDecided():
+                against = _appeal_against(app, event.appeal_id)
+                # v2 in the one vocabulary, naming every member it concerns; v1 beside it for one deprecation
+                # window (docs/events.md), for consumers outside Pana that still read it
+                out.append(contract.AppealDecidedV2(
+                    application_id=app.id, person_id=app.person_id, appeal_id=event.appeal_id, against=against,
+                    result=event.outcome,
+                    member_ids=_person_ids(app, event.member_ids_concerned or event.member_ids_covered
+                                           or (app.principal.id,)),
+                    allowed_member_ids=_person_ids(app, event.member_ids_covered if event.outcome == "allowed" else ()),
+                    decided_on=event.decided_on,
+                ))
                 out.append(contract.AppealDecided(
                     application_id=app.id, person_id=app.person_id, member_ids=_person_ids(app, event.member_ids_covered),
                     outcome="upheld" if event.outcome == "allowed" else "dismissed", decided_on=event.decided_on,
-                    result=event.outcome, against=_appeal_against(app, event.appeal_id),
+                    result=event.outcome, against=against,
                 ))
             case domain.ApplicationClosed():
                 # member_ids: exactly whose file closes (a death while others remain: the deceased alone)

@@ -273,6 +273,19 @@ async def person_needs_changed(uow, rules: RsdRules, *, person_id: str,
     return changed
 
 
+async def person_died(uow, rules: RsdRules, *, person_id: str, died_on: date) -> list[str]:
+    """Registration tells of a death: every live file the person is on records it (rsd.application.closed.v1,
+    `death`, naming them alone); a file that knows already changes nothing. Returns the ids changed."""
+    applications = Applications(uow.session, rules, office=EVERY_OFFICE)
+    changed = []
+    for application_id in await applications.live_files_of(person_id):
+        done = await run_command(uow, applications, application_id, lambda app: app.person_died(person_id, died_on),
+                                 if_match=ANY_VERSION, publish=publish)
+        if done.result:
+            changed.append(application_id)
+    return changed
+
+
 async def report_missed_deadlines(uow, rules: RsdRules, application_id: str, today: date) -> int:
     """Report each deadline of one application missed by `today`, once. Returns how many."""
     done = await run_command(uow, Applications(uow.session, rules, office=EVERY_OFFICE), application_id,

@@ -15,6 +15,7 @@ from datetime import date
 from pana_events import Envelope
 from pana_events.events import registration as reg
 from pana_events.events import rsd
+from pana_events.vocabulary import AppealOutcome
 from pana_kit.crypto import Keyring
 from pana_kit.outbox import UnitOfWork
 
@@ -67,9 +68,11 @@ class StatelessnessHandlers:
             reg.BirthRecorded.event_type: self.birth_recorded,
             reg.LegalStatusChanged.event_type: self.legal_status_changed,
             reg.PersonsMerged.event_type: self.persons_merged,
+            reg.PersonDeceased.event_type: self.person_deceased,
             rsd.ApplicationLodged.event_type: self.application_lodged,
             rsd.DecisionIssued.event_type: self.decision_issued,
             rsd.AppealDecided.event_type: self.appeal_decided,
+            rsd.AppealDecidedV2.event_type: self.appeal_decided_v2,
         }
 
     def _use_cases(self, uow: UnitOfWork) -> Statelessness:
@@ -131,6 +134,10 @@ class StatelessnessHandlers:
     async def persons_merged(self, event: reg.PersonsMerged, envelope: Envelope, uow: UnitOfWork) -> None:
         await self._use_cases(uow).persons_merged(event.merged_person_id, event.surviving_person_id)
 
+    async def person_deceased(self, event: reg.PersonDeceased, envelope: Envelope, uow: UnitOfWork) -> None:
+        """A registered person died: their determination case closes (`closed_on_death`)."""
+        await self._use_cases(uow).person_died(event.person_id, event.died_on)
+
     async def application_lodged(self, event: rsd.ApplicationLodged, envelope: Envelope, uow: UnitOfWork) -> None:
         persons = Persons(uow.session)
         for pid in dict.fromkeys([event.person_id, *event.member_ids]):
@@ -154,17 +161,30 @@ class StatelessnessHandlers:
                 )
 
     async def appeal_decided(self, event: rsd.AppealDecided, envelope: Envelope, uow: UnitOfWork) -> None:
+        """The deprecated v1, still handled for events published before v2 (rsd now publishes both; they record
+        the same claims). Its `outcome` is seen from the appellant: `upheld` = the appeal was allowed."""
+        result = AppealOutcome(event.result) if event.result else (
+            AppealOutcome.ALLOWED if event.outcome == "upheld" else AppealOutcome.REJECTED)
+        members = list(dict.fromkeys(event.member_ids)) if event.against == "ending" else list(
+            dict.fromkeys([event.person_id, *event.member_ids]))
+        await self._appeal_decided(uow, event.application_id, event.against or "decision", result, members,
+                                   members if result is AppealOutcome.ALLOWED else [])
+
+    async def appeal_decided_v2(self, event: rsd.AppealDecidedV2, envelope: Envelope, uow: UnitOfWork) -> None:
+        await self._appeal_decided(uow, event.application_id, event.against, event.result,
+                                   list(dict.fromkeys(event.member_ids)), list(dict.fromkeys(event.allowed_member_ids)))
+
+    async def _appeal_decided(self, uow: UnitOfWork, application_id: str, against: str, result: AppealOutcome,
+                              concerned: list[str], allowed: list[str]) -> None:
         persons = Persons(uow.session)
-        result = getattr(event, "result", None)  # newer field: allowed | rejected | remitted
-        # rsd's `outcome` is seen from the appellant: `upheld` = the appeal was allowed (see the contract)
-        allowed = result == "allowed" or (result is None and event.outcome == "upheld")
-        if getattr(event, "against", None) == "ending":
+        if against == "ending":
             # an appeal against a decision ending status: allowed restores exactly the members named; rejected
             # leaves the claim as it was (an ending is not a rejection of the asylum claim, and the principal may
             # still hold status when only a family member's status ended)
-            for pid in dict.fromkeys(event.member_ids) if allowed else ():
-                await persons.record_claim(pid, event.application_id, "refugee")
+            for pid in allowed if result is AppealOutcome.ALLOWED else ():
+                await persons.record_claim(pid, application_id, "refugee")
             return
-        status = "asylum_seeker" if result == "remitted" else "refugee" if allowed else "rejected"
-        for pid in dict.fromkeys([event.person_id, *event.member_ids]):
-            await persons.record_claim(pid, event.application_id, status)
+        for pid in concerned:
+            status = ("asylum_seeker" if result is AppealOutcome.REMITTED
+                      else "refugee" if result is AppealOutcome.ALLOWED and pid in allowed else "rejected")
+            await persons.record_claim(pid, application_id, status)

@@ -28,13 +28,17 @@ def case_events(case: DeterminationCase, recorded: list) -> Iterator[tuple[contr
                     nationality=event.nationality if event.nationality and len(event.nationality) == 3 else None,
                     decided_on=event.decided_on, certificate_eligible=False, stage="first_instance",
                 ), case.person_id
+            case domain.AppealDecided():  # in the one vocabulary; an allowed appeal's determination follows
+                yield contract.AppealDecided(case_id=event.case_id, person_id=event.person_id,
+                                             appeal_id=event.appeal_id, result=event.outcome,
+                                             decided_on=event.decided_on), case.person_id
             case domain.PersonRecognisedStateless():
                 # Registration issues the stateless person certificate (16+, valid 5 years) from this.
                 yield contract.StatelessnessDetermined(
                     case_id=event.case_id, person_id=event.person_id, outcome="stateless", nationality=None,
                     decided_on=event.recognised_on, certificate_eligible=bool(event.meets_certificate_age),
                     stage="appeal" if case.appeal is not None else "first_instance",
-                    appeal_result=case.appeal.outcome.result if case.appeal and case.appeal.outcome else None,
+                    appeal_result=case.appeal.outcome if case.appeal and case.appeal.outcome else None,
                     certificate_age_from=event.certificate_age_from,
                     certificate_validity_years=event.certificate_validity_years,
                 ), case.person_id

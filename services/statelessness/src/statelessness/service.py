@@ -208,6 +208,19 @@ class Statelessness:
             audit=_audit(principal, "decide", f"naturalization-track/{track_id}"))
 
     # ----------------------------------------------------------------- persons merged (registration)
+    async def person_died(self, person_id: str, died_on: date) -> list[str]:
+        """Registration tells of a death: the person's cases still in (or through) the procedure close on it.
+        Returns the ids closed."""
+        if await self.persons.get(person_id) is not None:
+            await self.persons.upsert(person_id, legal_status="deceased")
+        closed = []
+        for case_id in await self.cases.ids_for_person(person_id):
+            done = await run_command(self.uow, self.cases, case_id, lambda case: case.close_on_death(died_on=died_on),
+                                     if_match=ANY_VERSION, publish=case_events)
+            if done.result:
+                closed.append(case_id)
+        return closed
+
     async def persons_merged(self, merged_person_id: str, surviving_person_id: str) -> None:
         """The merged record lives on as the surviving one: re-point cases, flags and claims."""
         old, new = merged_person_id, surviving_person_id

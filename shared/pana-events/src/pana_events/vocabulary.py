@@ -75,5 +75,59 @@ class Sex(StrEnum):
     UNKNOWN = "unknown"
 
 
-__all__ = ["SPECIFIC_NEED_ALIASES", "SPECIFIC_NEED_ALIAS_NOTE", "Sex", "SpecificNeed", "canonical_need",
-           "specific_needs"]
+class AppealOutcome(StrEnum):
+    """An appeal's result, seen from the appellant, in rsd and statelessness alike (HTTP and events).
+
+    Before issue 13 rsd.appeal.decided.v1's `outcome` read `upheld` when the appellant won, and
+    statelessness' API read `upheld` when the determination stood (the appellant lost): the two words
+    are gone from the one list (`APPEAL_OUTCOME_ALIASES` reads statelessness' old words for a deprecation
+    period).
+    """
+
+    ALLOWED = "allowed"  # the appellant won: the decision appealed against is overturned
+    REJECTED = "rejected"  # the decision appealed against stands
+    REMITTED = "remitted"  # sent back to first instance for a new decision: still pending
+
+
+# statelessness' API words before the one list (seen from the determination), read as the one word.
+APPEAL_OUTCOME_ALIASES: dict[str, AppealOutcome] = {
+    "overturned": AppealOutcome.ALLOWED,
+    "upheld": AppealOutcome.REJECTED,
+}
+
+
+class LegalStatus(StrEnum):
+    """A person's legal status as registration shows it (`legal_status`): the one word other systems read.
+
+    Each procedure's own status in registration's projection (the asylum and the statelessness track) is one
+    of these words too (`ASYLUM_PROCEDURE_STATUSES`, `STATELESSNESS_PROCEDURE_STATUSES`); the combined status
+    is death, then naturalization, then the track status that comes first in registration's precedence
+    table (docs/domain.md, Registration).
+    """
+
+    ASYLUM_SEEKER = "asylum_seeker"
+    REFUGEE = "refugee"
+    REJECTED_ASYLUM_SEEKER = "rejected_asylum_seeker"
+    FORMER_ASYLUM_SEEKER = "former_asylum_seeker"  # closed: withdrawn, abandoned
+    FORMER_REFUGEE = "former_refugee"  # cessation, cancellation, revocation
+    STATELESS_APPLICANT = "stateless_applicant"
+    STATELESS = "stateless"
+    NOT_STATELESS = "not_stateless"  # statelessness determination rejected
+    CITIZEN_AFTER_NATURALIZATION = "citizen_after_naturalization"
+    DECEASED = "deceased"
+    NONE = "none"
+
+
+# The words each procedure's own status takes (`none`: no fact of that procedure).
+ASYLUM_PROCEDURE_STATUSES: tuple[LegalStatus, ...] = (
+    LegalStatus.NONE, LegalStatus.ASYLUM_SEEKER, LegalStatus.REFUGEE, LegalStatus.REJECTED_ASYLUM_SEEKER,
+    LegalStatus.FORMER_ASYLUM_SEEKER, LegalStatus.FORMER_REFUGEE)
+STATELESSNESS_PROCEDURE_STATUSES: tuple[LegalStatus, ...] = (
+    LegalStatus.NONE, LegalStatus.STATELESS_APPLICANT, LegalStatus.STATELESS, LegalStatus.NOT_STATELESS)
+
+LEGAL_STATUS_NOTE = ("One of pana_events.vocabulary.LegalStatus: " + ", ".join(s.value for s in LegalStatus) + ".")
+
+
+__all__ = ["APPEAL_OUTCOME_ALIASES", "ASYLUM_PROCEDURE_STATUSES", "AppealOutcome", "LEGAL_STATUS_NOTE", "LegalStatus",
+           "SPECIFIC_NEED_ALIASES", "SPECIFIC_NEED_ALIAS_NOTE", "STATELESSNESS_PROCEDURE_STATUSES", "Sex",
+           "SpecificNeed", "canonical_need", "specific_needs"]

@@ -25,15 +25,15 @@ Sex = Literal["male", "female"]
 SEXES: tuple[str, ...] = ("male", "female")
 MAX_TEXT = 200
 
-RULE_DATE_VALID = "date-valid"
-RULE_REQUIRED = "field-required"
-RULE_SEX_KNOWN = "sex-male-or-female"
-RULE_TEXT_LENGTH = "text-length"
-RULE_NOT_BORN_IN_FUTURE = "child-not-born-in-future"
-RULE_BORN_AFTER_MOTHER = "child-born-after-mother"
-RULE_BORN_AFTER_FATHER = "child-born-after-father"
-RULE_MOTHER_PLAUSIBLE_AGE = "mother-plausible-age"
-RULE_PLACE_OF_BIRTH = "place-of-birth-consistent"
+RULE_DATE_VALID = "date_valid"
+RULE_REQUIRED = "field_required"
+RULE_SEX_KNOWN = "sex_male_or_female"
+RULE_TEXT_LENGTH = "text_length"
+RULE_NOT_BORN_IN_FUTURE = "child_not_born_in_future"
+RULE_BORN_AFTER_MOTHER = "child_born_after_mother"
+RULE_BORN_AFTER_FATHER = "child_born_after_father"
+RULE_MOTHER_PLAUSIBLE_AGE = "mother_plausible_age"
+RULE_PLACE_OF_BIRTH = "place_of_birth_consistent"
 
 
 @dataclass(frozen=True)

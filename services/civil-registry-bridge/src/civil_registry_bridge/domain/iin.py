@@ -12,7 +12,7 @@ from typing import Any
 from pana_events.identifiers import check_iin
 from pana_kit.domain import InvalidInput
 
-RULE_IIN_WELL_FORMED = "iin-well-formed"
+RULE_IIN_WELL_FORMED = "iin_well_formed"
 
 
 def check_iin_answer(value: Any) -> dict[str, Any]:

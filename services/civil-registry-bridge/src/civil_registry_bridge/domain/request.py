@@ -59,12 +59,12 @@ CALLING_STATES = frozenset({"verifying", "submitting", "submitted"})
 ACTIVE_STATES = frozenset({"received", "parked"}) | CALLING_STATES
 SETTLED_STATES = frozenset({"verified", "not_found", "registered", "rejected", "quarantined"})
 
-RULE_MEDICAL_CERTIFICATE = "medical-birth-certificate-required"
-RULE_BIRTH_IN_KAZAKHSTAN = "birth-in-kazakhstan-registered-here"
-RULE_TRANSITION = "birth-request-state-order"
-RULE_IDEMPOTENCY = "idempotency-key-same-request"
-RULE_KIND = "request-kind-known"
-RULE_ANSWER_CONSISTENT = "registry-answer-consistent"
+RULE_MEDICAL_CERTIFICATE = "medical_birth_certificate_required"
+RULE_BIRTH_IN_KAZAKHSTAN = "birth_in_kazakhstan_registered_here"
+RULE_TRANSITION = "birth_request_state_order"
+RULE_IDEMPOTENCY = "idempotency_key_same_request"
+RULE_KIND = "request_kind_known"
+RULE_ANSWER_CONSISTENT = "registry_answer_consistent"
 
 DOCUMENT_VERSION = 1
 
@@ -118,7 +118,7 @@ class BirthRequest(Aggregate):
         if kind not in KINDS:
             problems.append(Problem("kind", RULE_KIND, f"is one of {', '.join(KINDS)}"))
         if not idempotency_key or not idempotency_key.strip() or len(idempotency_key) > 200:
-            problems.append(Problem("idempotency_key", "field-required", "1 to 200 characters"))
+            problems.append(Problem("idempotency_key", "field_required", "1 to 200 characters"))
         medical = (medical_birth_certificate_number or "").strip() or None
         if kind == "submission" and medical is None:
             problems.append(Problem("medical_birth_certificate_number", RULE_MEDICAL_CERTIFICATE,
@@ -427,5 +427,5 @@ class BirthRequest(Aggregate):
     def from_document(cls, doc: dict[str, Any]) -> BirthRequest:
         if doc.get("version") != DOCUMENT_VERSION:
             raise InvalidInput(f"unknown birth request document version {doc.get('version')!r}",
-                               rule="document-version")
+                               rule="document_version")
         return documents.from_document(cls, doc)

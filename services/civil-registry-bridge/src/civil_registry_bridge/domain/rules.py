@@ -95,7 +95,7 @@ class BridgeRules:
         if self.minimum_mother_age < 0 or self.birth_registration_working_days < 0:
             problems.append("minimum_mother_age and birth_registration_working_days are not negative")
         if problems:
-            raise InvalidInput("; ".join(problems), rule="bridge-rules-consistent")
+            raise InvalidInput("; ".join(problems), rule="bridge_rules_consistent")
 
     def retry_delay(self, attempt: int, random: Callable[[], float]) -> timedelta:
         return backoff_delay(attempt, base=self.retry_base_delay, maximum=self.retry_max_delay, random=random)

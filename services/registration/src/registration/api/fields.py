@@ -46,5 +46,6 @@ class ContactIn(Strict):
 
 Specifics = Annotated[list[SpecificNeedIn], Field(max_length=12)]
 
-# The combined legal status (domain/legal_status.py, docs/domain.md "Registration"): one enum in the OpenAPI.
+# The combined legal status (domain/legal_status.py, docs/domain.md "Registration"): one enum in the OpenAPI, the
+# contract's words (pana_events.vocabulary.LegalStatus).
 LegalStatusValue = Literal[tuple(s.value for s in LegalStatus)]

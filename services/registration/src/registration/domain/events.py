@@ -241,7 +241,17 @@ class LegalStatusChanged(DomainEvent):
     cause: str
 
 
+@dataclass(frozen=True)
+class PersonDied(DomainEvent):
+    """The register learnt of a person's death for the first time (recorded here, or closed on death by rsd)."""
+
+    person_id: str
+    died_on: date
+    cause: str  # the fact's source key
+
+
 __all__ = [
+    "PersonDied",
     "BirthReported", "PersonRegistered", "PersonUpdated", "SpecificNeedsChanged", "IdentityDocumentRecorded",
     "BiometricsEnrolled", "DuplicateOverridden", "PersonsMerged", "HouseholdFormed", "HouseholdMemberAdded",
     "HouseholdRelationshipRecorded", "BirthRecorded", "DeathRecorded", "MarriageRecorded", "MemberArrived",

@@ -11,23 +11,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Iterable
 
+# The words are the contract's (pana_events.vocabulary.LegalStatus): one list for registration's API, its events
+# and whoever reads them; each track below takes the words of its procedure (ASYLUM_/STATELESSNESS_PROCEDURE_STATUSES).
+from pana_events.vocabulary import LegalStatus
 from pana_kit.domain import Aggregate, InvalidInput
 
-from .events import LegalStatusChanged
-
-
-class LegalStatus(StrEnum):
-    ASYLUM_SEEKER = "asylum_seeker"
-    REFUGEE = "refugee"
-    REJECTED_ASYLUM_SEEKER = "rejected_asylum_seeker"
-    FORMER_ASYLUM_SEEKER = "former_asylum_seeker"  # closed: withdrawn, abandoned
-    FORMER_REFUGEE = "former_refugee"  # cessation, cancellation, revocation
-    STATELESS_APPLICANT = "stateless_applicant"
-    STATELESS = "stateless"
-    NOT_STATELESS = "not_stateless"  # statelessness determination rejected
-    CITIZEN_AFTER_NATURALIZATION = "citizen_after_naturalization"
-    DECEASED = "deceased"
-    NONE = "none"
+from .events import LegalStatusChanged, PersonDied
 
 
 class FactKind(StrEnum):
@@ -114,6 +103,8 @@ class LegalStatusProjection:
     history: tuple[StatusPeriod, ...] = field(default=())
     naturalized: bool = False
     dead: bool = False
+    died_on: date | None = None  # the first death fact's date
+    death_cause: str | None = None  # and its source key
 
     @property
     def status(self) -> LegalStatus:
@@ -146,6 +137,7 @@ def project_legal_status(person_id: str, facts: Iterable[StatusFact]) -> LegalSt
     """Replay the facts in date order; history keeps one period per change of status."""
     rsd, stateless = LegalStatus.NONE, LegalStatus.NONE
     naturalized = dead = False
+    died: StatusFact | None = None
     history: list[StatusPeriod] = []
     seen: set[str] = set()
     for fact in sorted(facts, key=lambda f: (f.occurred_on, f.sequence)):
@@ -160,10 +152,12 @@ def project_legal_status(person_id: str, facts: Iterable[StatusFact]) -> LegalSt
             naturalized = True
         elif fact.kind is FactKind.DIED:
             dead = True
+            died = died or fact
         status = combined_status(rsd, stateless, naturalized, dead)
         if not history or history[-1].status != status:
             history.append(StatusPeriod(status, fact.occurred_on, fact.source_event_id))
-    return LegalStatusProjection(person_id, rsd, stateless, tuple(history), naturalized, dead)
+    return LegalStatusProjection(person_id, rsd, stateless, tuple(history), naturalized, dead,
+                                 died.occurred_on if died else None, died.source_event_id if died else None)
 
 
 def status_changes(before: LegalStatusProjection | None, after: LegalStatusProjection) -> list[LegalStatusChanged]:
@@ -192,5 +186,7 @@ class PersonStatus(Aggregate):
         after = project_legal_status(self.person_id, facts)
         for change in status_changes(self.projection, after):
             self.record(change)
+        if after.dead and not (self.projection and self.projection.dead):  # told once, whoever recorded it
+            self.record(PersonDied(self.person_id, after.died_on, after.death_cause))
         self.projection = after
         return after

@@ -8,10 +8,11 @@ from datetime import date
 from pana_kit.application import ANY_VERSION, Outcome, run_command, run_creation
 from pana_kit.domain import RuleViolation, utcnow
 
-from ..domain import Household, Person
+from ..domain import FactKind, Household, Person
 from ..publishing import publish
 from ..store.repository import Households, Persons
 from .common import audit
+from .status import add_status_fact
 
 
 async def form_household(uow, *, focal_person_id: str, members: list[tuple[str, str]], formed_on: date,
@@ -63,6 +64,9 @@ def death(person_id: str, *, died_on: date, new_focal_person_id: str | None, rel
                           lambda person: person.record_death(died_on, changed_by=principal.subject,
                                                              reason="death recorded in household", now=utcnow()),
                           if_match=ANY_VERSION, publish=publish)
+        # the legal status is `deceased`, every document ends, and the other services hear of it once
+        # (registration.person.deceased.v1)
+        await add_status_fact(uow, person_id, FactKind.DIED, died_on, f"register:died:{person_id}")
     return change
 
 

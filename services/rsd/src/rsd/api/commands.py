@@ -248,10 +248,9 @@ async def lodge_appeal(body: s.AppealIn, request: Request, application_id: str =
 
 @router.post("/appeals/decision", summary="Decide the pending appeal", **DOC,
              description="By an officer other than the first-instance decision maker (409 `appeal_independence`): "
-                         "allowed, rejected (the file closes) or remitted. Publishes `rsd.appeal.decided.v1` with "
-                         "`result` in these same words; its older `outcome` field is seen from the appellant: "
-                         "`upheld` = `allowed` (the appellant won), `dismissed` = `rejected` or `remitted` (in "
-                         "statelessness `upheld` means the opposite: the determination stands). Scope `rsd:decide`.")
+                         "`allowed`, `rejected` (the file closes) or `remitted`, the words of every service. Publishes "
+                         "`rsd.appeal.decided.v2` (`result` in these words, `member_ids` every member it concerns) "
+                         "and, for one deprecation window, `rsd.appeal.decided.v1`. Scope `rsd:decide`.")
 async def decide_appeal(body: s.AppealDecisionIn, request: Request, application_id: str = APP_ID,
                         if_match: str | None = Depends(if_match_header),
                         principal: Principal = Depends(require("rsd:decide"))):

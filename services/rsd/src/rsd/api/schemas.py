@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from pana_events.vocabulary import SPECIFIC_NEED_ALIAS_NOTE, SpecificNeed, canonical_need
+from pana_events.vocabulary import SPECIFIC_NEED_ALIAS_NOTE, AppealOutcome, SpecificNeed, canonical_need
 
 from pana_kit.fields import Day, PastDate
 
@@ -267,10 +267,11 @@ class AppealIn(BaseModel):
 
 class AppealDecisionIn(BaseModel):
     model_config = _STRICT
-    outcome: Literal["allowed", "rejected", "remitted"] = Field(description=(
-        "Seen from the appellant: `allowed` (the decision appealed against is overturned), `rejected` (it stands), "
-        "`remitted` (back to first instance). Published as `result` in rsd.appeal.decided.v1 (its `outcome` reads "
-        "`upheld` for `allowed`, `dismissed` otherwise)"))
+    outcome: AppealOutcome = Field(description=(
+        "The appeal's result seen from the appellant, the one vocabulary of every service "
+        "(pana_events.vocabulary.AppealOutcome): `allowed` (the decision appealed against is overturned), "
+        "`rejected` (it stands), `remitted` (back to first instance). `upheld` and `dismissed` were never accepted "
+        "here and are refused (422). Published as `result` in rsd.appeal.decided.v2"))
     on: Day | None = None
     member_outcomes: dict[str, MemberOutcomeValue] = Field(default_factory=dict, max_length=30)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
 
+from pana_events.vocabulary import AppealOutcome  # allowed | rejected | remitted, the words of every service
 from pana_kit.domain import InvalidInput, RuleViolation
 
 from .decision import MemberOutcome, Outcome
@@ -16,12 +17,6 @@ from .state import ApplicationState, ClosureReason
 class AppealAgainst(str, Enum):
     DECISION = "decision"
     ENDING = "ending"
-
-
-class AppealOutcome(str, Enum):
-    ALLOWED = "allowed"  # decision overturned
-    REJECTED = "rejected"  # decision upheld
-    REMITTED = "remitted"  # back to first instance for a new decision
 
 
 @dataclass(kw_only=True)
@@ -89,17 +84,21 @@ class AppealSteps:
         if decided_by in appeal.first_instance_officers:
             raise RuleViolation(rule="appeal_independence",
                                 detail="an appeal is heard by an officer other than the one who decided")
+        outcome = AppealOutcome(outcome)
         covered: tuple[str, ...] = ()
         if appeal.against is AppealAgainst.DECISION:
+            concerned = tuple(m.id for m in self.members if not m.deceased)
             covered = self._decide_decision_appeal(outcome, member_outcomes or {}, on)
         else:
             if outcome is AppealOutcome.REMITTED:
                 raise InvalidInput("an appeal against ending status is allowed or rejected")
+            concerned = tuple(m for m in self.ending.member_ids if self.member(m).status_ending is not None)
             if outcome is AppealOutcome.ALLOWED:
                 covered = self.restore_status(self.ending.member_ids)
                 self.record(StatusRestored(self.id, self.person_id, covered, on))
         appeal.outcome, appeal.decided_by, appeal.decided_on = outcome, decided_by, on
-        self.record(AppealDecided(self.id, appeal.id, self.person_id, outcome.value, decided_by, on, covered))
+        self.record(AppealDecided(self.id, appeal.id, self.person_id, outcome.value, decided_by, on, covered,
+                                  concerned))
         if appeal.against is AppealAgainst.DECISION and outcome is AppealOutcome.REJECTED:
             self._close(ClosureReason.APPEAL_REJECTED, on)
         return appeal

@@ -417,6 +417,16 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
             return self._death(self.member(member_id) if member_id else self.principal, on, new_principal_member_id)
         return self._close(reason, on)
 
+    def person_died(self, person_id: str, on: date) -> bool:
+        """The population register tells of a person's death (registration.person.deceased.v1): the member who
+        is this person is recorded as deceased, as a closure on death naming them would (the file goes on for the
+        others), unless this file knows already, is closed or has ended status. Returns whether it changed."""
+        member = next((m for m in self.members if m.person_id == person_id), None)
+        if member is None or member.deceased or self.state in (ApplicationState.CLOSED, ApplicationState.STATUS_ENDED):
+            return False
+        self.close(reason=ClosureReason.DEATH, on=on, member_id=member.id)
+        return True
+
     def _death(self, deceased: Member, on: date, new_principal_member_id: str | None) -> Closure | None:
         if deceased.deceased:
             raise RuleViolation(rule="member_deceased", detail=f"member {deceased.id} is already recorded as deceased")

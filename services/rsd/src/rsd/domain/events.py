@@ -165,10 +165,11 @@ class AppealDecided(DomainEvent):
     application_id: str
     appeal_id: str
     person_id: str
-    outcome: str
+    outcome: str  # pana_events.vocabulary.AppealOutcome: allowed | rejected | remitted
     decided_by: str
     decided_on: date
-    member_ids_covered: tuple[str, ...]
+    member_ids_covered: tuple[str, ...]  # allowed: recognised, or status restored
+    member_ids_concerned: tuple[str, ...] = ()  # every member the appeal is about
 
 
 @dataclass(frozen=True)

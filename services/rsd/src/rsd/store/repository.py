@@ -122,6 +122,14 @@ class Applications:
                 .order_by(ApplicationRow.id))
         return list((await self.session.execute(stmt)).scalars())
 
+    async def live_files_of(self, person_id: str) -> list[str]:
+        """Ids of the applications a person is on that are neither closed nor ended, by id."""
+        on_it = select(ApplicationMemberRow.application_id).where(ApplicationMemberRow.person_id == person_id)
+        stmt = (self._visible(select(ApplicationRow.id))
+                .where(ApplicationRow.id.in_(on_it), ApplicationRow.status.not_in(("closed", "status_ended")))
+                .order_by(ApplicationRow.id))
+        return list((await self.session.execute(stmt)).scalars())
+
     async def with_deadlines(self, *, today: date, overdue: bool, horizon_days: int, limit: int,
                              officer_id: str | None = None, office: str | None = None,
                              cursor: dict | None = None) -> Page[ApplicationRow]:

@@ -8,6 +8,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from pana_events.vocabulary import APPEAL_OUTCOME_ALIASES
 from pana_kit.application import Outcome as Done
 from pana_kit.auth import Principal, require
 from pana_kit.documents import to_document
@@ -18,7 +19,6 @@ from pana_kit.service import unit_of_work
 
 from .. import service
 from ..domain import (
-    AppealOutcome,
     BroughtBy,
     DeterminationCase,
     EvidenceKind,
@@ -49,6 +49,11 @@ def summary(*, id: str, person_id: str, reason: str, status: str, opened_on: dat
     )
 
 
+# The deprecated `outcome` words (seen from the determination), shown beside `result` for one period more.
+OLD_APPEAL_WORD = {word: old for old, word in APPEAL_OUTCOME_ALIASES.items()}
+DEPRECATED_OUTCOME_SINCE = "@1796083200"  # 2026-12-01 (issue 13), as RFC 9745 writes a date
+
+
 def detail(case: DeterminationCase, request: Request) -> s.CaseDetail:
     rules = request.app.state.rules
     doc = to_document(case)
@@ -59,7 +64,8 @@ def detail(case: DeterminationCase, request: Request) -> s.CaseDetail:
         evidence=doc["evidence"], inquiries=doc["inquiries"], interviews=doc["interviews"],
         extensions=doc["extensions"], determination=doc["determination"],
         appeal=None if doc["appeal"] is None else {
-            **doc["appeal"], "result": case.appeal.outcome.result if case.appeal.outcome else None},
+            **doc["appeal"], "result": case.appeal.outcome.value if case.appeal.outcome else None,
+            "outcome": OLD_APPEAL_WORD.get(case.appeal.outcome)},  # deprecated: the old word, one period more
     )
 
 
@@ -93,7 +99,7 @@ CASE_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 422, 428)
 async def list_cases(
     request: Request,
     person_id: str | None = Query(None, pattern=ID_PATTERN, description="Only this person's cases"),
-    status: str | None = Query(None, pattern=r"^(open|determined|under_appeal|closed)$"),
+    status: str | None = Query(None, pattern=r"^(open|determined|under_appeal|closed|closed_on_death)$"),
     reason: str | None = Query(None, pattern=r"^[a-z_]{1,60}$", description="Only cases opened for this reason"),
     page: tuple = Depends(page_params),
     purpose: str = Depends(purpose_header),
@@ -266,19 +272,23 @@ async def lodge_appeal(body: s.LodgeAppeal, request: Request, case_id: str = Cas
 
 @router.post("/{case_id}/appeal/decision", response_model=s.CaseDetail, summary="Decide the appeal",
              description="By an officer other than the one who determined the case (409 `appeal_by_different_officer`). "
-                         "`result` `allowed` (= `outcome` `overturned`) recognises the person as stateless and "
-                         "publishes `statelessness.determination.issued.v1` with `stage` `appeal` and "
-                         "`appeal_result` `allowed`; `result` `rejected` (= `outcome` `upheld`: here the "
-                         "DETERMINATION is upheld, the opposite of `upheld` in rsd.appeal.decided.v1) closes the "
-                         "case. Needs `If-Match`.",
+                         "`result` in the one vocabulary (as rsd): `allowed` recognises the person as stateless and "
+                         "publishes `statelessness.appeal.decided.v1` and `statelessness.determination.issued.v1` "
+                         "(`stage` `appeal`, `appeal_result` `allowed`); `rejected` closes the case and publishes "
+                         "`statelessness.appeal.decided.v1` (`result` `rejected`); `remitted` is refused (422 "
+                         "`appeal_result`). The old `outcome` (`upheld` = `rejected`, `overturned` = `allowed`) is "
+                         "deprecated: still read for one deprecation period, answered with a `Deprecation` header. "
+                         "Needs `If-Match`.",
              responses=CASE_WRITE_ERRORS)
 async def decide_appeal(body: s.DecideAppeal, request: Request, case_id: str = CaseId,
                         if_match: str | None = Depends(if_match_header),
                         principal: Principal = Depends(require("statelessness:determine"))):
-    return await _step(request, lambda uc: uc.decide_appeal(
-        case_id, outcome=AppealOutcome(body.outcome) if body.outcome else AppealOutcome.from_result(body.result),
-        decided_on=body.decided_on or date.today(),
+    response = await _step(request, lambda uc: uc.decide_appeal(
+        case_id, outcome=body.appeal_result, decided_on=body.decided_on or date.today(),
         reasons=body.reasons, if_match=if_match, principal=principal))
+    if body.outcome is not None:  # the deprecated field was used: RFC 9745, deprecated since 2026-12-01
+        response.headers["Deprecation"] = DEPRECATED_OUTCOME_SINCE
+    return response
 
 
 # ------------------------------------------------------------------ work list

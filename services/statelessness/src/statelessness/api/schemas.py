@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pana_events.vocabulary import APPEAL_OUTCOME_ALIASES, AppealOutcome
 from pana_kit.fields import Day
 
 from .common import ID_PATTERN, STATE_PATTERN
@@ -107,24 +108,31 @@ class DecideAppeal(Command):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "result": "allowed", "reasons": "the confirmation by UZB concerned another person", "decided_on": "2027-04-01"}]})
 
-    outcome: Literal["upheld", "overturned"] | None = Field(None, description=(
-        "Seen from the DETERMINATION: `upheld` = the not-stateless determination stands, the appeal is REJECTED; "
-        "`overturned` = the appeal is ALLOWED and the person is recognised stateless. NB: the opposite of "
-        "`upheld` in rsd.appeal.decided.v1 (there the appellant won). Prefer `result`; give one of the two"))
-    result: Literal["allowed", "rejected"] | None = Field(None, description=(
-        "The appeal's result seen from the appellant, the same words as rsd: `allowed` (recognised stateless) "
-        "or `rejected` (the determination stands). Give this or `outcome`; if both, they must agree"))
+    outcome: Literal["upheld", "overturned"] | None = Field(None, json_schema_extra={"deprecated": True}, description=(
+        "Deprecated (issue 13; accepted for one deprecation period, then removed): the old words, seen from the "
+        "DETERMINATION, read as the one vocabulary: `upheld` (the determination stands) is `result` `rejected`, "
+        "`overturned` is `result` `allowed`. Send `result`; a request using `outcome` is answered with a "
+        "`Deprecation` header"))
+    result: AppealOutcome | None = Field(None, description=(
+        "The appeal's result seen from the appellant, the one vocabulary of every service "
+        "(pana_events.vocabulary.AppealOutcome, the same words as rsd): `allowed` (recognised stateless) or "
+        "`rejected` (the determination stands). `remitted` is refused (422 `appeal_result`): this procedure has no "
+        "remittal. Give this (or, deprecated, `outcome`); if both, they must agree"))
     reasons: str = Field(min_length=1, max_length=20_000)
     decided_on: Day | None = None
 
     @model_validator(mode="after")
     def _one_outcome(self) -> "DecideAppeal":
         if self.outcome is None and self.result is None:
-            raise ValueError("give the appeal's `result` (allowed | rejected) or `outcome` (upheld | overturned)")
-        if self.outcome is not None and self.result is not None and (
-                (self.outcome == "overturned") != (self.result == "allowed")):
-            raise ValueError("`outcome` and `result` disagree: `overturned` is `allowed`, `upheld` is `rejected`")
+            raise ValueError("give the appeal's `result`: allowed | rejected")
+        if self.outcome is not None and self.result is not None and APPEAL_OUTCOME_ALIASES[self.outcome] != self.result:
+            raise ValueError("`outcome` (deprecated) and `result` disagree: `overturned` is `allowed`, `upheld` is "
+                             "`rejected`; send `result` alone")
         return self
+
+    @property
+    def appeal_result(self) -> AppealOutcome:
+        return self.result or APPEAL_OUTCOME_ALIASES[self.outcome]
 
 
 class EvidenceOut(BaseModel):
@@ -167,7 +175,7 @@ class CaseSummary(BaseModel):
     person_id: str
     reason: str = Field(description="application | registered_without_citizenship | child_at_risk | rsd_rejected_without_nationality")
     ex_officio: bool
-    status: str = Field(description="open | determined | under_appeal | closed")
+    status: str = Field(description="open | determined | under_appeal | closed | closed_on_death (the person died)")
     opened_on: date
     decision_due: date = Field(description="Six months after opening unless extended with reasons (at most 12)")
     decided_on: date | None = None
@@ -187,9 +195,9 @@ class CaseDetail(CaseSummary):
     extensions: list[dict]
     determination: dict | None
     appeal: dict | None = Field(description=(
-        "appeal_id, lodged_on, officer_id, decided_on, reasons; `outcome` seen from the determination (`upheld`: "
-        "it stands, the appeal is rejected; `overturned`: the appeal is allowed) and `result` seen from the "
-        "appellant (`allowed` | `rejected`, the same words as rsd)"))
+        "appeal_id, lodged_on, officer_id, decided_on, reasons; `result` seen from the appellant (`allowed` | "
+        "`rejected`, the one vocabulary, as rsd); `outcome` (deprecated, for one deprecation period) the old word "
+        "seen from the determination (`upheld`: it stands, the appeal is rejected; `overturned`: allowed)"))
 
 
 class CasePage(BaseModel):

@@ -3,6 +3,7 @@
 from .case import (
     Appeal,
     AppealOutcome,
+    appeal_outcome,
     CaseStatus,
     DeterminationCase,
     Determination,
@@ -24,6 +25,7 @@ from .children import (
 from .events import (
     AppealDecided,
     AppealLodged,
+    CaseClosedOnDeath,
     CaseOpened,
     ChildAtRiskResolved,
     ChildFlaggedAtRisk,
@@ -65,7 +67,9 @@ __all__ = [
     "AppealDecided",
     "AppealLodged",
     "AppealOutcome",
+    "appeal_outcome",
     "BroughtBy",
+    "CaseClosedOnDeath",
     "CaseOpened",
     "CaseStatus",
     "ChildAtRiskFlag",

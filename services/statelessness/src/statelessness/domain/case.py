@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+from pana_events.vocabulary import APPEAL_OUTCOME_ALIASES, AppealOutcome
+from pana_kit.documents import from_document
 from pana_kit.domain import Aggregate, InvalidInput, NotFound, RuleViolation, add_months, age_on
 
 from .events import (
     AppealDecided,
     AppealLodged,
+    CaseClosedOnDeath,
     CaseOpened,
     DecisionDeadlineExtended,
     EvidenceAdded,
@@ -43,6 +46,7 @@ class CaseStatus(StrEnum):
     DETERMINED = "determined"
     UNDER_APPEAL = "under_appeal"
     CLOSED = "closed"  # appeal decided
+    CLOSED_ON_DEATH = "closed_on_death"  # the person died (registration.person.deceased.v1)
 
 
 class Outcome(StrEnum):
@@ -50,24 +54,15 @@ class Outcome(StrEnum):
     NOT_STATELESS = "not_stateless"
 
 
-class AppealOutcome(StrEnum):
-    """Seen from the DETERMINATION (the opposite of rsd's contract `upheld`, which is seen from the appellant)."""
-
-    UPHELD = "upheld"  # the first-instance determination stands: the appeal is rejected
-    OVERTURNED = "overturned"  # the appeal is allowed: the person is recognised as stateless
-
-    @property
-    def result(self) -> str:
-        """The unambiguous word shared with rsd: allowed | rejected (remitted is not an outcome here yet)."""
-        return "allowed" if self is AppealOutcome.OVERTURNED else "rejected"
-
-    @classmethod
-    def from_result(cls, result: str) -> AppealOutcome:
-        if result == "allowed":
-            return cls.OVERTURNED
-        if result == "rejected":
-            return cls.UPHELD
-        raise InvalidInput(f"a statelessness appeal is allowed or rejected, not {result!r}")
+def appeal_outcome(value: str) -> AppealOutcome:
+    """The appeal's result in the one vocabulary (pana_events.vocabulary.AppealOutcome: allowed | rejected |
+    remitted, seen from the appellant as in rsd). The words this service used before, seen from the
+    determination (`upheld`: it stands, the appeal is rejected; `overturned`: the appeal is allowed), still
+    read as their word (stored cases, and the API's deprecated `outcome`)."""
+    try:
+        return AppealOutcome(APPEAL_OUTCOME_ALIASES.get(value, value))
+    except ValueError:
+        raise InvalidInput(f"an appeal's result is allowed or rejected, not {value!r}", rule="appeal_result") from None
 
 
 @dataclass(frozen=True)
@@ -134,6 +129,15 @@ class DeterminationCase(Aggregate):
     determination: Determination | None = None
     appeal: Appeal | None = None
     recognised_on: date | None = None
+
+    @classmethod
+    def from_document(cls, doc: dict) -> DeterminationCase:
+        """The case from its stored form; an appeal stored before the one vocabulary (`upheld`, `overturned`)
+        reads as its word (`rejected`, `allowed`) and is written back in it."""
+        appeal = doc.get("appeal")
+        if appeal and appeal.get("outcome") in APPEAL_OUTCOME_ALIASES:
+            doc = {**doc, "appeal": {**appeal, "outcome": APPEAL_OUTCOME_ALIASES[appeal["outcome"]].value}}
+        return from_document(cls, doc)
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -540,6 +544,16 @@ class DeterminationCase(Aggregate):
             )
         )
 
+    # ----------------------------------------------------------- death
+    def close_on_death(self, *, died_on: date) -> bool:
+        """The person died: a case still open, determined or under appeal closes; nothing more is decided in it
+        (a stateless person's certificate ends with the death in registration). Returns whether it changed."""
+        if self.status in (CaseStatus.CLOSED, CaseStatus.CLOSED_ON_DEATH):
+            return False
+        self.status = CaseStatus.CLOSED_ON_DEATH
+        self.record(CaseClosedOnDeath(case_id=self.case_id, person_id=self.person_id, died_on=died_on))
+        return True
+
     # ----------------------------------------------------------- appeal
     def lodge_appeal(self, *, appeal_id: str, lodged_on: date, rules: StatelessnessRules) -> Appeal:
         """Appeal a not-stateless determination within the window from notification."""
@@ -593,7 +607,10 @@ class DeterminationCase(Aggregate):
             raise RuleViolation(rule="reasoned_decision", detail="an appeal decision is written and gives its reasons")
         if decided_on < self.appeal.lodged_on:
             raise InvalidInput("an appeal decision cannot precede the appeal")
-        outcome = AppealOutcome(outcome)
+        outcome = appeal_outcome(outcome)
+        if outcome is AppealOutcome.REMITTED:
+            raise InvalidInput("a statelessness appeal is allowed or rejected: the procedure has no remittal to "
+                               "first instance", rule="appeal_result")
         self.appeal.outcome = outcome
         self.appeal.officer_id = officer_id
         self.appeal.decided_on = decided_on
@@ -609,5 +626,5 @@ class DeterminationCase(Aggregate):
                 officer_id=officer_id,
             )
         )
-        if outcome is AppealOutcome.OVERTURNED:
+        if outcome is AppealOutcome.ALLOWED:
             self._recognise(decided_on, rules)

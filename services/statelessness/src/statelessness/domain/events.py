@@ -22,6 +22,13 @@ class CaseOpened(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CaseClosedOnDeath(DomainEvent):
+    case_id: str
+    person_id: str
+    died_on: date
+
+
+@dataclass(frozen=True)
 class EvidenceAdded(DomainEvent):
     case_id: str
     evidence_id: str
@@ -121,7 +128,7 @@ class AppealDecided(DomainEvent):
     case_id: str
     person_id: str
     appeal_id: str
-    outcome: str
+    outcome: str  # pana_events.vocabulary.AppealOutcome: allowed | rejected
     decided_on: date
     officer_id: str
 

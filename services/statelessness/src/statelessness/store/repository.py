@@ -141,7 +141,7 @@ class Cases(_Versioned):
         self.source_event_id = source_event_id  # the consumed event cases added here are opened on
 
     def _aggregate(self, row: CaseRow) -> DeterminationCase:
-        return from_document(DeterminationCase, _open_document(row.document, self.keyring))
+        return DeterminationCase.from_document(_open_document(row.document, self.keyring))
 
     def _columns(self, case: DeterminationCase) -> dict[str, Any]:
         return _case_columns(case, self.keyring)

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from .base import Event
-from ..vocabulary import SpecificNeed
+from ..vocabulary import LEGAL_STATUS_NOTE, SpecificNeed
 from .common import BirthDatePrecision, CountryCode, Id, LanguageCode, Name, Sex
 
 
@@ -82,8 +82,11 @@ class BirthRecorded(Event):
     mother_given_name: str | None = None
     mother_family_name: str | None = None
     mother_birth_date: date | None = None
-    mother_status: str | None = Field(default=None, description="Legal status of the mother, e.g. stateless, refugee")
-    father_status: str | None = None
+    mother_status: str | None = Field(default=None, description=(
+        "Legal status of the mother: her registration `legal_status` (pana_events.vocabulary.LegalStatus) when she "
+        "has one other than `none`, else from her citizenship: `stateless`, `undetermined`, `citizen` or "
+        "`foreign_citizen`"))
+    father_status: str | None = Field(default=None, description="The father's, in the same words as `mother_status`")
     parents_reside_permanently: bool = False
 
 
@@ -92,10 +95,22 @@ class LegalStatusChanged(Event):
 
     event_type: ClassVar[str] = "registration.legal_status.changed.v1"
     person_id: Id
-    status: str
-    previous_status: str | None = None
+    status: str = Field(description=LEGAL_STATUS_NOTE + " Registration publishes no other word")
+    previous_status: str | None = Field(default=None, description="The status before, in the same words")
     since: date
     cause_event_id: str | None = None
+
+
+class PersonDeceased(Event):
+    """The population register knows a registered person has died, published once per person whoever recorded
+    it first: registration (a death recorded in the household) or rsd (an application closed on a member's
+    death, rsd.application.closed.v1 `reason` `death`). The person's legal status is now `deceased` and every
+    document of theirs is revoked; rsd records the death in every file the person is on (the others' procedure
+    goes on), statelessness closes the person's open determination case."""
+
+    event_type: ClassVar[str] = "registration.person.deceased.v1"
+    person_id: Id
+    died_on: date
 
 
 class DocumentIssued(Event):

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from ..vocabulary import AppealOutcome
 from .base import Event
 from .common import Id, Ids
 
@@ -70,6 +71,10 @@ class AppealLodged(Event):
 
 
 class AppealDecided(Event):
+    """Deprecated: read rsd.appeal.decided.v2 (published beside it for one deprecation window, see
+    docs/events.md). `outcome` here is seen from the appellant, the opposite sense of the word `upheld` in
+    statelessness, and on a rejection or remittal `member_ids` is empty."""
+
     event_type: ClassVar[str] = "rsd.appeal.decided.v1"
     application_id: Id
     person_id: Id
@@ -88,6 +93,32 @@ class AppealDecided(Event):
                           "`remitted` (back to first instance, still pending; `outcome` then reads `dismissed`)")
     against: Literal["decision", "ending"] | None = Field(
         None, description="What was appealed: the first-instance decision or a decision ending status")
+
+
+class AppealDecidedV2(Event):
+    """An appeal was decided, in the one vocabulary (`pana_events.vocabulary.AppealOutcome`), naming every
+    member it concerns. Replaces rsd.appeal.decided.v1, whose `outcome` meant the opposite of statelessness'
+    `upheld` and whose `member_ids` named only the members recognised."""
+
+    event_type: ClassVar[str] = "rsd.appeal.decided.v2"
+    application_id: Id
+    person_id: Id = Field(description="The application's person (the principal at lodging; also the message key). "
+                                      "Not necessarily one the appeal concerns: read `member_ids`")
+    appeal_id: Id
+    against: Literal["decision", "ending"] = Field(
+        description="What was appealed: the first-instance decision or a decision ending status")
+    result: AppealOutcome = Field(description=(
+        "Seen from the appellant, the same words as statelessness: `allowed` (the decision appealed against is "
+        "overturned), `rejected` (it stands), `remitted` (back to first instance for a new decision: still an "
+        "asylum-seeker; only against a decision)"))
+    member_ids: list[Id] = Field(min_length=1, description=(
+        "Every person the appeal concerns: against a decision, every living member of the file; against an "
+        "ending, the members whose status had ended"))
+    allowed_member_ids: Ids = Field(description=(
+        "With `result` `allowed`, those of `member_ids` it was allowed for: recognised (against a decision) or "
+        "whose status is restored (against an ending). A member of `member_ids` not named here was not "
+        "recognised on appeal (a rejection for them). Empty for `rejected` and `remitted`"))
+    decided_on: date
 
 
 class ApplicationClosed(Event):

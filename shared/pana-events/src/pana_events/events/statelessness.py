@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from ..vocabulary import AppealOutcome
 from .base import Event
 from .common import CountryCode, Id
 
@@ -52,15 +53,31 @@ class StatelessnessDetermined(Event):
     certificate_eligible: bool = False
     stage: Literal["first_instance", "appeal"] | None = Field(
         default=None, description="`appeal`: this determination is the result of an appeal (see `appeal_result`)")
-    appeal_result: Literal["allowed", "rejected", "remitted"] | None = Field(
-        default=None, description="With `stage` `appeal`: the appeal's result, seen from the appellant and in the "
-                                  "same words as `result` in rsd.appeal.decided.v1: `allowed` (the appellant won: "
-                                  "the not-stateless determination is overturned), `rejected` (the determination "
-                                  "stands; statelessness' own API calls this `upheld`), `remitted` (back to first "
-                                  "instance; not used by statelessness yet)")
+    appeal_result: AppealOutcome | None = Field(
+        default=None, description="With `stage` `appeal`: the appeal's result (pana_events.vocabulary.AppealOutcome, "
+                                  "the same words as `result` in rsd.appeal.decided.v2 and "
+                                  "statelessness.appeal.decided.v1): `allowed` (the appellant won: the not-stateless "
+                                  "determination is overturned). A rejected appeal is told by "
+                                  "statelessness.appeal.decided.v1")
     certificate_age_from: date | None = Field(
         default=None, description="The day the person reaches the certificate age (16), when the birth date is known")
     certificate_validity_years: int | None = None
+
+
+class AppealDecided(Event):
+    """An appeal against a not-stateless determination was decided, in the one vocabulary
+    (`pana_events.vocabulary.AppealOutcome`, the same words as rsd.appeal.decided.v2). `allowed` is followed
+    by statelessness.determination.issued.v1 (`stage` `appeal`, the person recognised stateless); `rejected`
+    makes the not-stateless determination final."""
+
+    event_type: ClassVar[str] = "statelessness.appeal.decided.v1"
+    case_id: Id
+    person_id: Id
+    appeal_id: Id
+    result: AppealOutcome = Field(description=(
+        "Seen from the appellant: `allowed` (recognised stateless), `rejected` (the not-stateless determination "
+        "stands), `remitted` (back to first instance; statelessness does not remit yet)"))
+    decided_on: date
 
 
 class NaturalizationDecided(Event):
