@@ -74,7 +74,11 @@ PAIRS = [
     (("statelessness_determined", "refugee_status_recognised", "refugee_status_revoked"), L.STATELESS, {SP}),
     (("statelessness_determined", "refugee_status_recognised", "stateless_status_ended"), L.REFUGEE, {RF}),
     (("asylum_application_registered", "statelessness_rejected"), L.ASYLUM_SEEKER, {ASC}),
-    (("statelessness_determined", "refugee_status_recognised", "naturalized"), L.CITIZEN_AFTER_NATURALIZATION, {RF}),
+    # Citizenship ends the need for protection: every protection document ends with naturalization (issue 13;
+    # before, the refugee certificate stayed valid for a citizen).
+    (("statelessness_determined", "refugee_status_recognised", "naturalized"), L.CITIZEN_AFTER_NATURALIZATION, set()),
+    (("statelessness_determined", "asylum_application_registered", "naturalized"), L.CITIZEN_AFTER_NATURALIZATION,
+     set()),
     (("statelessness_determined", "asylum_application_registered", "died"), L.DECEASED, set()),
     (("asylum_application_registered", "asylum_application_rejected", "asylum_appeal_lodged",
       "asylum_appeal_remitted"), L.ASYLUM_SEEKER, {ASC}),
@@ -103,6 +107,15 @@ def test_death_ends_every_document_with_its_reason():
     revoked = revoke_unbacked(docs, project_legal_status("p", facts("refugee_status_recognised", "died")),
                               on=date(2025, 2, 1))
     assert len(revoked) == 3 and {d.revocation_reason for d in revoked} == {"the holder died"}
+
+
+def test_naturalization_revokes_the_refugee_certificate_as_acquiring_citizenship():
+    projection = project_legal_status("p", facts("refugee_status_recognised", "naturalized"))
+    assert projection.status is L.CITIZEN_AFTER_NATURALIZATION
+    docs = documents()
+    revoked = revoke_unbacked(docs, projection, on=date(2025, 2, 1))
+    assert {d.kind for d in revoked} == {ASC, RF, SP} and {d.revocation_reason for d in revoked} == {"naturalized"}
+    assert not any(backed_by(k, projection) for k in (ASC, RF, SP))
 
 
 def test_remitted_appeal_keeps_the_asylum_seeker_status():
@@ -146,8 +159,9 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 
 RSD_FACTS = {k for k in FactKind if k.value.startswith(("asylum", "refugee", "case_"))}
 STATELESSNESS_FACTS = {k for k in FactKind if "stateless" in k.value} | {FactKind.NATURALIZED}
+# Death and acquiring citizenship end every document; any other fact only its own procedure's.
 MAY_END = {**{k: {ASC, RF} for k in RSD_FACTS}, **{k: {SP} for k in STATELESSNESS_FACTS},
-           FactKind.DIED: {ASC, RF, SP}}
+           FactKind.DIED: {ASC, RF, SP}, FactKind.NATURALIZED: {ASC, RF, SP}}
 
 
 def test_every_fact_belongs_to_one_procedure():

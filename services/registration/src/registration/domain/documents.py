@@ -326,8 +326,10 @@ def backed_by(kind: IssuedDocumentKind | str, projection: LegalStatusProjection)
     certificate while the asylum track is `asylum_seeker` (it ends on a final rejection, on closure, and
     on recognition, when the refugee certificate replaces it); the refugee certificate while the track is
     `refugee` (it ends with cessation, cancellation or revocation); the stateless person's certificate
-    while statelessness is determined and the person is not naturalized. Death ends every document."""
-    if projection.dead:
+    while statelessness is determined. Death ends every document, and so does acquiring citizenship
+    (naturalization): a citizen needs no protection, so the refugee certificate and the asylum-seeker
+    certificate end with it too; it is the one fact outside a document's own procedure that ends it."""
+    if projection.dead or projection.naturalized:
         return False
     match IssuedDocumentKind(kind):
         case IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE:
@@ -335,7 +337,7 @@ def backed_by(kind: IssuedDocumentKind | str, projection: LegalStatusProjection)
         case IssuedDocumentKind.REFUGEE_CERTIFICATE:
             return projection.rsd_track is LegalStatus.REFUGEE
         case IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE:
-            return projection.statelessness_track is LegalStatus.STATELESS and not projection.naturalized
+            return projection.statelessness_track is LegalStatus.STATELESS
     return False  # pragma: no cover - every kind is listed above
 
 
@@ -356,8 +358,10 @@ def revoke_unbacked(documents: Iterable[IssuedDocument], projection: LegalStatus
 def _ending_reason(kind: IssuedDocumentKind, projection: LegalStatusProjection) -> str:
     if projection.dead:
         return "the holder died"
+    if projection.naturalized:
+        return "naturalized"
     if kind is IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE:
-        return "naturalized" if projection.naturalized else f"statelessness is now {projection.statelessness_track.value}"
+        return f"statelessness is now {projection.statelessness_track.value}"
     return f"asylum procedure status is now {projection.rsd_track.value}"
 
 
