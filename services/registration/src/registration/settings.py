@@ -54,6 +54,8 @@ class RegistrationSettings(ServiceSettings):
     verification_delay_base_seconds: float = Field(1.0, ge=0, le=3600)
     verification_delay_max_seconds: float = Field(60.0, ge=0, le=3600)
     statistics_small_cell_threshold: int = Field(5, ge=0, le=1000)
+    group_referral_max_members: int = Field(30, ge=1, le=200,
+                                            description="Persons a group border referral may name at most")
     # Entitlements per document kind (equal access pledge: all four services by default)
     entitlements_asylum_seeker_certificate: Annotated[tuple[str, ...], NoDecode] = Field(
         ALL_SERVICES, description=f"Services the asylum-seeker certificate entitles to, comma-separated ({_SERVICES})")

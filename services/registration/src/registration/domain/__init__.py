@@ -32,7 +32,9 @@ from .legal_status import (
 from .mrz import MachineReadableZone, check_digit, parse_mrz
 from .names import blocking_key, fold, match_key, patronymic_stem, script_of, skeleton, transliterate
 from .person import Address, ChangeEntry, Contact, ContactKind, MaritalStatus, Person, Sex, SpecificNeed
-from .referral import BorderReferral, BorderStatement, overdue_referrals
+from .referral import (
+    BorderReferral, BorderStatement, GroupMember, GroupRelationship, ReferralMember, check_group, overdue_referrals,
+)
 from .rules import ALL_SERVICES, RegistrationRules, verification_delay
 from .statistics import (
     PopulationRecord, PopulationStatistics, StatisticsCell, population_record, population_statistics,
@@ -41,6 +43,7 @@ from .statistics import (
 __all__ = [
     "ALL_SERVICES", "Address", "BiometricsEnrolled", "BirthDatePrecision", "BirthRecorded",
     "BorderReferral", "BorderReferralReceived", "BorderStatement", "CITIZENSHIP_CODES",
+    "GroupMember", "GroupRelationship", "ReferralMember", "check_group",
     "ChangeEntry", "Contact", "ContactKind", "DOCUMENT_PREFIX", "DeathRecorded", "Dependant",
     "DocumentIssued", "DocumentRevoked", "DocumentState", "DuplicateReview", "DuplicateOverridden", "FactKind",
     "FieldRule", "FocalPersonChanged", "Household", "HouseholdFormed", "HouseholdMemberAdded",

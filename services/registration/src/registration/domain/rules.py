@@ -39,6 +39,8 @@ class RegistrationRules:
     verification_delay_base_seconds: float = 1.0
     verification_delay_max_seconds: float = 60.0
     entitlements: dict[str, tuple[str, ...]] = field(default_factory=_default_entitlements)
+    # A group border referral (a family travelling together) names at most this many persons.
+    group_referral_max_members: int = 30
     # Statistics: cells below this count are masked as '*'.
     statistics_small_cell_threshold: int = 5
 
@@ -47,7 +49,8 @@ class RegistrationRules:
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
                 raise ValueError(f"{name} must not be negative")
         for name in ("asylum_seeker_certificate_months", "refugee_certificate_months",
-                     "stateless_person_certificate_years", "verification_requests_per_minute"):
+                     "stateless_person_certificate_years", "verification_requests_per_minute",
+                     "group_referral_max_members"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.verification_delay_max_seconds < self.verification_delay_base_seconds:
