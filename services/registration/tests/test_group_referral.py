@@ -124,3 +124,22 @@ async def test_bad_shapes_are_422(reg):
     assert (await post(reg, body(), "group-empty")).status_code == 422
     assert (await post(reg, body({**PRINCIPAL, "relationship": "cousin"}), "group-cousin")).status_code == 422
     assert (await post(reg, body({**PRINCIPAL, "sex": "other"}), "group-sex")).status_code == 422
+
+
+async def test_each_member_gets_their_status_and_the_adults_a_certificate_as_rsd_names_them(reg):
+    from pana_events.events import rsd
+
+    r = await post(reg, body(PRINCIPAL, SPOUSE, CHILD), "group-0002")
+    ids = {m["relationship"]: m["person_id"] for m in r.json()["members"]}
+    p, s, c = ids["principal"], ids["spouse"], ids["child"]
+    on, until = date(2026, 1, 5), date(2026, 4, 4)
+    await reg.deliver(rsd.ApplicationLodged(application_id="a-g", person_id=p, member_ids=[p, s, c], lodged_on=on,
+                                            registered_on=on, decision_due=date(2026, 4, 5)), subject=p)
+    for holder, members in ((p, [p, c]), (s, [s])):  # as rsd requests them: children on the principal's
+        await reg.deliver(rsd.CertificateRequested(application_id="a-g", person_id=holder, member_ids=members,
+                                                   valid_from=on, valid_until=until, reason="registration"), subject=p)
+    h = {**reg.headers("registration-officer"), "X-Purpose": "case-work"}
+    for pid in (p, s, c):
+        assert (await reg.client.get(f"/api/v1/persons/{pid}", headers=h)).json()["legal_status"] == "asylum_seeker"
+    issued = {e["data"]["person_id"]: e["data"]["kind"] for e in await reg.published("registration.document.issued.v1")}
+    assert issued == {p: "asylum_seeker_certificate", s: "asylum_seeker_certificate"}
