@@ -71,6 +71,8 @@ class RegistrationHandlers:
             rsd.StatusEnded.event_type: self.status_ended,
             sl.CaseOpened.event_type: self.statelessness_case_opened,
             sl.StatelessnessDetermined.event_type: self.statelessness_determined,
+            sl.DecisionPeriodExtended.event_type: self.statelessness_extended,
+            sl.AppealLodged.event_type: self.statelessness_appeal_lodged,
             sl.NaturalizationDecided.event_type: self.naturalization_decided,
             civil.BirthRegistered.event_type: self.birth_registered,
             civil.BirthVerified.event_type: self.birth_registered,
@@ -190,15 +192,44 @@ class RegistrationHandlers:
     # --- statelessness --------------------------------------------------------------------
 
     async def statelessness_case_opened(self, event: sl.CaseOpened, envelope: Envelope, uow: UnitOfWork) -> None:
+        """A stateless applicant: the status, and the paper confirming identity and lawful stay for the procedure."""
         await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_APPLICATION_LODGED, event.opened_on,
                          f"{event.case_id}:opened")
+        await self._procedure_certificate(uow, event.person_id, event.opened_on, _key(event.case_id, "procedure"))
+
+    async def statelessness_extended(self, event: sl.DecisionPeriodExtended, envelope: Envelope,
+                                     uow: UnitOfWork) -> None:
+        """The procedure goes on: its lawful-stay paper is renewed from the day of the extension."""
+        await self._procedure_certificate(uow, event.person_id, event.extended_on,
+                                          _key(event.case_id, "procedure", "extended", event.decision_due.isoformat()))
+
+    async def statelessness_appeal_lodged(self, event: sl.AppealLodged, envelope: Envelope, uow: UnitOfWork) -> None:
+        """The not-stateless determination is not final: an applicant again, with a paper for the appeal."""
+        await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_APPEAL_LODGED, event.lodged_on,
+                                      f"{event.case_id}:appeal-lodged")
+        await self._procedure_certificate(uow, event.person_id, event.lodged_on,
+                                          _key(event.case_id, "procedure", "appeal"))
+
+    async def _procedure_certificate(self, uow: UnitOfWork, person_id: str, on: date, key: str,
+                                     valid_until: date | None = None) -> None:
+        holder = await service.registered_person(uow, person_id)
+        if holder is not None:
+            await service.statelessness_procedure_certificate(uow, holder, on, key, self.rules, valid_until)
 
     async def statelessness_determined(self, event: sl.StatelessnessDetermined, envelope: Envelope,
                                        uow: UnitOfWork) -> None:
         stage = event.stage or "first_instance"
         if event.outcome == "not_stateless":
-            await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_REJECTED, event.decided_on,
-                             f"{event.case_id}:{stage}")
+            # On appeal the determination is final (its paper ends); at first instance the person may appeal until
+            # `appeal_until`, and the procedure's paper runs to that day.
+            final = stage == "appeal"
+            await service.add_status_fact(
+                uow, event.person_id, FactKind.STATELESSNESS_REJECTION_FINAL if final else FactKind.STATELESSNESS_REJECTED,
+                event.decided_on, f"{event.case_id}:{stage}")
+            if not final and event.appeal_until is not None:
+                await self._procedure_certificate(uow, event.person_id, event.decided_on,
+                                                  _key(event.case_id, "procedure", "appeal-window"),
+                                                  valid_until=event.appeal_until)
             return
         await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_DETERMINED, event.decided_on,
                          f"{event.case_id}:{stage}")

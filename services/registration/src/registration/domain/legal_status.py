@@ -47,7 +47,9 @@ class FactKind(StrEnum):
     # statelessness
     STATELESSNESS_APPLICATION_LODGED = "statelessness_application_lodged"
     STATELESSNESS_DETERMINED = "statelessness_determined"
-    STATELESSNESS_REJECTED = "statelessness_rejected"
+    STATELESSNESS_REJECTED = "statelessness_rejected"  # first instance; an appeal is possible
+    STATELESSNESS_APPEAL_LODGED = "statelessness_appeal_lodged"  # the determination is not final: applicant again
+    STATELESSNESS_REJECTION_FINAL = "statelessness_rejection_final"  # the appeal rejected
     STATELESS_STATUS_ENDED = "stateless_status_ended"
     NATURALIZED = "naturalized"
     # civil
@@ -71,6 +73,8 @@ _STATELESSNESS: dict[FactKind, LegalStatus] = {
     FactKind.STATELESSNESS_APPLICATION_LODGED: LegalStatus.STATELESS_APPLICANT,
     FactKind.STATELESSNESS_DETERMINED: LegalStatus.STATELESS,
     FactKind.STATELESSNESS_REJECTED: LegalStatus.NOT_STATELESS,
+    FactKind.STATELESSNESS_APPEAL_LODGED: LegalStatus.STATELESS_APPLICANT,
+    FactKind.STATELESSNESS_REJECTION_FINAL: LegalStatus.NOT_STATELESS,
     FactKind.STATELESS_STATUS_ENDED: LegalStatus.NONE,
 }
 
@@ -114,6 +118,9 @@ class LegalStatusProjection:
     history: tuple[StatusPeriod, ...] = field(default=())
     naturalized: bool = False
     dead: bool = False
+    # A first-instance not-stateless determination that may still be appealed: the procedure (and its
+    # lawful-stay paper) goes on until the appeal window closes or an appeal is decided.
+    statelessness_appealable: bool = False
 
     @property
     def status(self) -> LegalStatus:
@@ -145,7 +152,7 @@ def combined_status(rsd: LegalStatus, stateless: LegalStatus, naturalized: bool 
 def project_legal_status(person_id: str, facts: Iterable[StatusFact]) -> LegalStatusProjection:
     """Replay the facts in date order; history keeps one period per change of status."""
     rsd, stateless = LegalStatus.NONE, LegalStatus.NONE
-    naturalized = dead = False
+    naturalized = dead = appealable = False
     history: list[StatusPeriod] = []
     seen: set[str] = set()
     for fact in sorted(facts, key=lambda f: (f.occurred_on, f.sequence)):
@@ -156,6 +163,7 @@ def project_legal_status(person_id: str, facts: Iterable[StatusFact]) -> LegalSt
             rsd = _RSD[fact.kind]
         elif fact.kind in _STATELESSNESS:
             stateless = _STATELESSNESS[fact.kind]
+            appealable = fact.kind is FactKind.STATELESSNESS_REJECTED
         elif fact.kind is FactKind.NATURALIZED:
             naturalized = True
         elif fact.kind is FactKind.DIED:
@@ -163,7 +171,7 @@ def project_legal_status(person_id: str, facts: Iterable[StatusFact]) -> LegalSt
         status = combined_status(rsd, stateless, naturalized, dead)
         if not history or history[-1].status != status:
             history.append(StatusPeriod(status, fact.occurred_on, fact.source_event_id))
-    return LegalStatusProjection(person_id, rsd, stateless, tuple(history), naturalized, dead)
+    return LegalStatusProjection(person_id, rsd, stateless, tuple(history), naturalized, dead, appealable)
 
 
 def status_changes(before: LegalStatusProjection | None, after: LegalStatusProjection) -> list[LegalStatusChanged]:

@@ -147,7 +147,10 @@ class BorderReferral(Aggregate):
         return self.registered_at - self.referred_at if self.registered_at else None
 
     def to_document(self) -> dict[str, Any]:
-        return to_document(self)
+        doc = to_document(self)
+        if not self.members:  # a person referred alone: stored as before group referrals
+            doc.pop("members", None)
+        return doc
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "BorderReferral":

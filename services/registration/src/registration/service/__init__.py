@@ -18,7 +18,7 @@ from .reads import NAME_SEARCH_POOL, name_score, name_words, population, search_
 from .referrals import refer, refer_group
 from .status import (
     add_status_fact, extend_asylum_seeker_certificate, issue_document, record_civil_registration,
-    registered_person,
+    registered_person, statelessness_procedure_certificate,
 )
 
 __all__ = [
