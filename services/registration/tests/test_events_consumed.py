@@ -110,3 +110,19 @@ async def test_naturalization_revokes_the_refugee_certificate_and_shows_a_citize
                              headers={**reg.headers("registration-officer"), "X-Purpose": "case-work"})
     assert {d["kind"]: d["status"] for d in r.json()["items"]} == {"refugee_certificate": "revoked",
                                                                    "stateless_person_certificate": "revoked"}
+
+
+async def test_a_child_confirmed_a_kazakh_citizen_is_shown_as_citizen(reg):
+    """The other citizenship fact: statelessness resolves a child at risk as a Kazakh citizen by birth."""
+    child = await register(reg, "person-0007", given_name="Timur", birth_date="2026-10-01", citizenship=[],
+                           citizenship_status="undetermined")
+    await reg.deliver(sl.ChildAtRiskResolved(flag_id="f-1", child_person_id=child, nationality="KAZ",
+                                             resolved_on=date(2026, 11, 20), basis="kazakh_citizenship_by_birth"),
+                      subject=child)
+    assert await status_of(reg, child) == "citizen"
+    other = await register(reg, "person-0008", given_name="Zarina", birth_date="2026-10-02", citizenship=[],
+                           citizenship_status="undetermined")
+    await reg.deliver(sl.ChildAtRiskResolved(flag_id="f-2", child_person_id=other, nationality="UZB",
+                                             resolved_on=date(2026, 11, 20), basis="other_state_nationality"),
+                      subject=other)
+    assert await status_of(reg, other) != "citizen"  # no fact: the register shows none

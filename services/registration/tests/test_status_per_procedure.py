@@ -120,6 +120,23 @@ def test_naturalization_revokes_the_refugee_certificate_as_acquiring_citizenship
     assert not any(backed_by(k, projection) for k in (ASC, RF, SP))
 
 
+@pytest.mark.parametrize("kinds", [("refugee_status_recognised", "citizenship_confirmed"),
+                                   ("statelessness_determined", "citizenship_confirmed"),
+                                   ("statelessness_application_lodged", "citizenship_confirmed")])
+def test_kazakh_citizenship_confirmed_ends_every_protection_document(kinds):
+    projection = project_legal_status("p", facts(*kinds))
+    assert projection.status is L.CITIZEN and projection.acquired_citizenship
+    docs = [*documents(), procedure_certificate()]
+    revoked = revoke_unbacked(docs, projection, on=date(2025, 2, 1))
+    assert len(revoked) == 4 and {d.revocation_reason for d in revoked} == {"citizen"}
+
+
+def test_citizen_in_the_precedence_table():
+    assert combined_status(L.REFUGEE, L.STATELESS, citizen=True) is L.CITIZEN
+    assert combined_status(L.REFUGEE, L.STATELESS, naturalized=True, citizen=True) is L.CITIZEN_AFTER_NATURALIZATION
+    assert combined_status(L.NONE, L.NONE, dead=True, citizen=True) is L.DECEASED
+
+
 def test_remitted_appeal_keeps_the_asylum_seeker_status():
     p = project_legal_status("p", facts("asylum_application_registered", "asylum_application_rejected",
                                         "asylum_appeal_remitted"))
@@ -235,11 +252,13 @@ RSD_FACTS = {k for k in FactKind if k.value.startswith(("asylum", "refugee", "ca
 STATELESSNESS_FACTS = {k for k in FactKind if "stateless" in k.value} | {FactKind.NATURALIZED}
 # Death and acquiring citizenship end every document; any other fact only its own procedure's.
 MAY_END = {**{k: {ASC, RF} for k in RSD_FACTS}, **{k: {SP, SD} for k in STATELESSNESS_FACTS},
-           FactKind.DIED: {ASC, RF, SP, SD}, FactKind.NATURALIZED: {ASC, RF, SP, SD}}
+           FactKind.DIED: {ASC, RF, SP, SD}, FactKind.NATURALIZED: {ASC, RF, SP, SD},
+           FactKind.CITIZENSHIP_CONFIRMED: {ASC, RF, SP, SD}}
 
 
 def test_every_fact_belongs_to_one_procedure():
     assert set(MAY_END) == set(FactKind) and not RSD_FACTS & STATELESSNESS_FACTS
+    assert FactKind.CITIZENSHIP_CONFIRMED not in RSD_FACTS | STATELESSNESS_FACTS  # ends every procedure's
 
 
 GRANTS = {FactKind.ASYLUM_APPLICATION_REGISTERED: 0, FactKind.REFUGEE_STATUS_RECOGNISED: 1,

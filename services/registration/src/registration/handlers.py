@@ -74,6 +74,7 @@ class RegistrationHandlers:
             sl.DecisionPeriodExtended.event_type: self.statelessness_extended,
             sl.AppealLodged.event_type: self.statelessness_appeal_lodged,
             sl.NaturalizationDecided.event_type: self.naturalization_decided,
+            sl.ChildAtRiskResolved.event_type: self.child_at_risk_resolved,
             civil.BirthRegistered.event_type: self.birth_registered,
             civil.BirthVerified.event_type: self.birth_registered,
         }
@@ -243,6 +244,14 @@ class RegistrationHandlers:
         if event.outcome == "granted":
             await service.add_status_fact(uow, event.person_id, FactKind.NATURALIZED, event.decided_on,
                              f"{event.track_id or event.case_id or envelope.id}:naturalized")
+
+    async def child_at_risk_resolved(self, event: sl.ChildAtRiskResolved, envelope: Envelope,
+                                     uow: UnitOfWork) -> None:
+        """A child found a Kazakh citizen by birth is a citizen: shown as `citizen`, and any protection document
+        ends (acquiring citizenship ends protection need). Another State's nationality changes nothing here."""
+        if event.nationality == "KAZ":
+            await service.add_status_fact(uow, event.child_person_id, FactKind.CITIZENSHIP_CONFIRMED,
+                                          event.resolved_on, f"{event.flag_id}:citizen")
 
     # --- civil registry --------------------------------------------------------------------
 

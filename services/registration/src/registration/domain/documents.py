@@ -364,9 +364,10 @@ def backed_by(kind: IssuedDocumentKind | str, projection: LegalStatusProjection)
     on recognition, when the refugee certificate replaces it); the refugee certificate while the track is
     `refugee` (it ends with cessation, cancellation or revocation); the stateless person's certificate
     while statelessness is determined. Death ends every document, and so does acquiring citizenship
-    (naturalization): a citizen needs no protection, so the refugee certificate and the asylum-seeker
-    certificate end with it too; it is the one fact outside a document's own procedure that ends it."""
-    if projection.dead or projection.naturalized:
+    (naturalization, or Kazakh citizenship by birth confirmed): a citizen needs no protection, so the refugee
+    certificate and the asylum-seeker certificate end with it too; with death, the only facts outside a
+    document's own procedure that end it."""
+    if projection.dead or projection.acquired_citizenship:
         return False
     match IssuedDocumentKind(kind):
         case IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE:
@@ -403,6 +404,8 @@ def _ending_reason(kind: IssuedDocumentKind, projection: LegalStatusProjection) 
         return "the holder died"
     if projection.naturalized:
         return "naturalized"
+    if projection.citizen:
+        return "citizen"
     if kind is IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE:
         return f"statelessness is now {projection.statelessness_track.value}"
     if kind is IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE:

@@ -26,6 +26,7 @@ class LegalStatus(StrEnum):
     STATELESS = "stateless"
     NOT_STATELESS = "not_stateless"  # statelessness determination rejected
     CITIZEN_AFTER_NATURALIZATION = "citizen_after_naturalization"
+    CITIZEN = "citizen"  # a Kazakh citizen by birth, confirmed (a child at risk of statelessness resolved)
     DECEASED = "deceased"
     NONE = "none"
 
@@ -52,6 +53,7 @@ class FactKind(StrEnum):
     STATELESSNESS_REJECTION_FINAL = "statelessness_rejection_final"  # the appeal rejected
     STATELESS_STATUS_ENDED = "stateless_status_ended"
     NATURALIZED = "naturalized"
+    CITIZENSHIP_CONFIRMED = "citizenship_confirmed"  # Kazakh citizenship by birth (statelessness: child resolved)
     # civil
     DIED = "died"
 
@@ -82,7 +84,7 @@ _STATELESSNESS: dict[FactKind, LegalStatus] = {
 # person who seeks asylum is shown as an asylum-seeker and keeps the stateless person's certificate).
 # Documented in docs/domain.md (Registration); documents follow their own track, never this order.
 PRECEDENCE: tuple[LegalStatus, ...] = (
-    LegalStatus.DECEASED, LegalStatus.CITIZEN_AFTER_NATURALIZATION, LegalStatus.REFUGEE,
+    LegalStatus.DECEASED, LegalStatus.CITIZEN_AFTER_NATURALIZATION, LegalStatus.CITIZEN, LegalStatus.REFUGEE,
     LegalStatus.ASYLUM_SEEKER, LegalStatus.STATELESS, LegalStatus.STATELESS_APPLICANT,
     LegalStatus.REJECTED_ASYLUM_SEEKER, LegalStatus.FORMER_REFUGEE, LegalStatus.FORMER_ASYLUM_SEEKER,
     LegalStatus.NOT_STATELESS, LegalStatus.NONE,
@@ -121,6 +123,12 @@ class LegalStatusProjection:
     # A first-instance not-stateless determination that may still be appealed: the procedure (and its
     # lawful-stay paper) goes on until the appeal window closes or an appeal is decided.
     statelessness_appealable: bool = False
+    citizen: bool = False  # Kazakh citizenship by birth confirmed
+
+    @property
+    def acquired_citizenship(self) -> bool:
+        """Naturalized or confirmed a citizen: protection is no longer needed, so every protection document ends."""
+        return self.naturalized or self.citizen
 
     @property
     def status(self) -> LegalStatus:
@@ -140,19 +148,22 @@ class LegalStatusProjection:
 
 
 def combined_status(rsd: LegalStatus, stateless: LegalStatus, naturalized: bool = False,
-                    dead: bool = False) -> LegalStatus:
-    """The one status shown for a person: death, then naturalization, then the higher of the two tracks."""
+                    dead: bool = False, citizen: bool = False) -> LegalStatus:
+    """The one status shown for a person: death, then naturalization, then citizenship confirmed, then the higher
+    of the two tracks."""
     if dead:
         return LegalStatus.DECEASED
     if naturalized:
         return LegalStatus.CITIZEN_AFTER_NATURALIZATION
+    if citizen:
+        return LegalStatus.CITIZEN
     return min((rsd, stateless), key=PRECEDENCE.index)
 
 
 def project_legal_status(person_id: str, facts: Iterable[StatusFact]) -> LegalStatusProjection:
     """Replay the facts in date order; history keeps one period per change of status."""
     rsd, stateless = LegalStatus.NONE, LegalStatus.NONE
-    naturalized = dead = appealable = False
+    naturalized = dead = appealable = citizen = False
     history: list[StatusPeriod] = []
     seen: set[str] = set()
     for fact in sorted(facts, key=lambda f: (f.occurred_on, f.sequence)):
@@ -168,10 +179,12 @@ def project_legal_status(person_id: str, facts: Iterable[StatusFact]) -> LegalSt
             naturalized = True
         elif fact.kind is FactKind.DIED:
             dead = True
-        status = combined_status(rsd, stateless, naturalized, dead)
+        elif fact.kind is FactKind.CITIZENSHIP_CONFIRMED:
+            citizen = True
+        status = combined_status(rsd, stateless, naturalized, dead, citizen)
         if not history or history[-1].status != status:
             history.append(StatusPeriod(status, fact.occurred_on, fact.source_event_id))
-    return LegalStatusProjection(person_id, rsd, stateless, tuple(history), naturalized, dead, appealable)
+    return LegalStatusProjection(person_id, rsd, stateless, tuple(history), naturalized, dead, appealable, citizen)
 
 
 def status_changes(before: LegalStatusProjection | None, after: LegalStatusProjection) -> list[LegalStatusChanged]:
