@@ -31,6 +31,7 @@ STEP_TIMEOUT = 120.0
 AS_CERT = "asylum_seeker_certificate"
 REFUGEE_CERT = "refugee_certificate"
 STATELESS_CERT = "stateless_person_certificate"
+PROCEDURE_CERT = "statelessness_procedure_certificate"  # lawful stay while statelessness is determined
 
 #: A document answer that is anything but valid (revoked or expired): what a superseded document may say.
 NOT_VALID = "not valid"
@@ -363,7 +364,8 @@ def test_a_stateless_person_who_seeks_asylum_keeps_the_stateless_certificate(sta
         [case] = _ok(r)["items"]
     else:
         case = _ok(r, 201)
-    journey.expect("the statelessness case opened", statuses={me: "stateless_applicant"}, documents={})
+    journey.expect("the statelessness case opened", statuses={me: "stateless_applicant"},
+                   documents={(me, PROCEDURE_CERT): "valid"})
     r = httpx.get(f"{sl}/api/v1/cases/{case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
     _ok(r)
     r = httpx.post(f"{sl}/api/v1/cases/{case['id']}/interview", json={"notes": "born in Shymkent 1979, no papers"},
@@ -374,11 +376,11 @@ def test_a_stateless_person_who_seeks_asylum_keeps_the_stateless_certificate(sta
                    headers={**officer, "If-Match": r.headers["ETag"]}, timeout=HTTP_TIMEOUT)
     _ok(r)
     journey.expect("the statelessness determination", statuses={me: "stateless"},
-                   documents={(me, STATELESS_CERT): "valid"})
+                   documents={(me, STATELESS_CERT): "valid", (me, PROCEDURE_CERT): "revoked"})
 
     Rsd.lodge(stack, family)  # he then claims asylum: lodged and registered at once
     journey.expect("lodging an asylum claim (precedence: asylum_seeker over stateless)", statuses={me: "asylum_seeker"},
-                   documents={(me, STATELESS_CERT): "valid", (me, AS_CERT): "valid"})
+                   documents={(me, STATELESS_CERT): "valid", (me, AS_CERT): "valid", (me, PROCEDURE_CERT): "revoked"})
 
     r = httpx.get(f"{sl}/api/v1/cases/{case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
     assert _ok(r)["outcome"] == "stateless", r.text  # the determination still stands in statelessness
