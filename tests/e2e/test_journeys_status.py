@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from journeys import (AS_CERT, NOT_VALID, REFUGEE_CERT, STATELESS_CERT, Family, Journey, Member, Rsd,
+from journeys import (AS_CERT, NOT_VALID, PROCEDURE_CERT, REFUGEE_CERT, STATELESS_CERT, Family, Journey, Member, Rsd,
                       StatelessnessCase, everyone, observe, ok, register_family, register_person, today, unique_name,
                       verify)
 from support import HTTP_TIMEOUT, headers
@@ -86,14 +86,15 @@ def test_a_stateless_person_who_seeks_asylum_keeps_the_stateless_certificate(sta
     journey = Journey(stack, family)
 
     case = StatelessnessCase(stack, pid, born)
-    journey.expect("the statelessness case opened", statuses={me: "stateless_applicant"}, documents={})
+    journey.expect("the statelessness case opened", statuses={me: "stateless_applicant"},
+                   documents={(me, PROCEDURE_CERT): "valid"})
     case.determine("stateless", reasons="no State considers him a national")
     journey.expect("the statelessness determination", statuses={me: "stateless"},
-                   documents={(me, STATELESS_CERT): "valid"})
+                   documents={(me, STATELESS_CERT): "valid", (me, PROCEDURE_CERT): "revoked"})
 
     Rsd.lodge(stack, family)  # he then claims asylum: lodged and registered at once
     journey.expect("lodging an asylum claim (precedence: asylum_seeker over stateless)", statuses={me: "asylum_seeker"},
-                   documents={(me, STATELESS_CERT): "valid", (me, AS_CERT): "valid"})
+                   documents={(me, STATELESS_CERT): "valid", (me, AS_CERT): "valid", (me, PROCEDURE_CERT): "revoked"})
 
     r = httpx.get(f"{case.url}/{case.case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
     assert ok(r)["outcome"] == "stateless", r.text  # the determination still stands in statelessness

@@ -207,7 +207,10 @@ async def test_no_certificate_at_sixteen_after_naturalization_or_without_a_deter
     await reg.deliver(sl.CaseOpened(case_id="c-l", person_id=lodged, reason="application", ex_officio=False,
                                     opened_on=TODAY), subject=lodged)
     assert await service.issue_due_stateless_certificates(reg.app.state, TODAY, reg.app.state.rules) == 0
-    assert await documents(reg, naturalized) == [] and await documents(reg, lodged) == []
+    # no stateless person's certificate without a determination; an applicant holds the procedure's lawful-stay
+    # paper only (issue 13: documents during the statelessness procedure; this read [] before)
+    assert await documents(reg, naturalized) == []
+    assert [d["kind"] for d in await documents(reg, lodged)] == ["statelessness_procedure_certificate"]
 
 
 async def test_a_renewal_also_issues_the_stateless_certificate_that_came_due(reg):

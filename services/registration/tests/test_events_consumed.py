@@ -90,3 +90,39 @@ async def test_events_for_unknown_persons_are_harmless(reg):
     assert (await reg.deliver(rsd.AppealLodged(application_id="a", person_id="ghost", lodged_on=date(2026, 1, 1)),
                               subject="ghost")).name == "handled"
     assert await reg.published() == []
+
+
+async def test_naturalization_revokes_the_refugee_certificate_and_shows_a_citizen(reg):
+    """Acquiring citizenship ends protection: the refugee certificate is revoked by naturalization although
+    rsd, whose procedure issued it, published nothing (issue 13: it stayed valid for a citizen)."""
+    pid = await register(reg, "person-0006", citizenship=[], citizenship_status="none")
+    await reg.deliver(sl.StatelessnessDetermined(case_id="c-6", person_id=pid, outcome="stateless",
+                                                 decided_on=date(2026, 1, 5)), subject=pid)
+    await reg.deliver(rsd.DecisionIssued(application_id="a-6", person_id=pid, member_ids=[pid], outcome="recognised",
+                                         decided_on=date(2026, 2, 1)), subject=pid)
+    assert await status_of(reg, pid) == "refugee"
+    await reg.deliver(sl.NaturalizationDecided(person_id=pid, outcome="granted", decided_on=date(2026, 11, 20),
+                                               track_id="t-6"), subject=pid)
+    assert await status_of(reg, pid) == "citizen_after_naturalization"
+    revoked = {e["data"]["kind"]: e["data"]["reason"] for e in await reg.published("registration.document.revoked.v1")}
+    assert revoked == {"refugee_certificate": "naturalized", "stateless_person_certificate": "naturalized"}
+    r = await reg.client.get(f"/api/v1/persons/{pid}/documents",
+                             headers={**reg.headers("registration-officer"), "X-Purpose": "case-work"})
+    assert {d["kind"]: d["status"] for d in r.json()["items"]} == {"refugee_certificate": "revoked",
+                                                                   "stateless_person_certificate": "revoked"}
+
+
+async def test_a_child_confirmed_a_kazakh_citizen_is_shown_as_citizen(reg):
+    """The other citizenship fact: statelessness resolves a child at risk as a Kazakh citizen by birth."""
+    child = await register(reg, "person-0007", given_name="Timur", birth_date="2026-10-01", citizenship=[],
+                           citizenship_status="undetermined")
+    await reg.deliver(sl.ChildAtRiskResolved(flag_id="f-1", child_person_id=child, nationality="KAZ",
+                                             resolved_on=date(2026, 11, 20), basis="kazakh_citizenship_by_birth"),
+                      subject=child)
+    assert await status_of(reg, child) == "citizen"
+    other = await register(reg, "person-0008", given_name="Zarina", birth_date="2026-10-02", citizenship=[],
+                           citizenship_status="undetermined")
+    await reg.deliver(sl.ChildAtRiskResolved(flag_id="f-2", child_person_id=other, nationality="UZB",
+                                             resolved_on=date(2026, 11, 20), basis="other_state_nationality"),
+                      subject=other)
+    assert await status_of(reg, other) != "citizen"  # no fact: the register shows none

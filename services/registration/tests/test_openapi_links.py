@@ -7,5 +7,5 @@ from registration.settings import RegistrationSettings
 
 async def test_creates_link_to_what_follows(tmp_path):
     async with service_harness(create, RegistrationSettings, tmp_path) as harness:
-        # four person creates x four follow-ups, and a household's read and births
-        assert await assert_links_resolve(harness) == 4 * 4 + 2
+        # five person creates (the group border referral the fifth) x four follow-ups, and a household's read and births
+        assert await assert_links_resolve(harness) == 5 * 4 + 2

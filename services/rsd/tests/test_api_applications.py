@@ -136,3 +136,35 @@ async def test_needs_of_a_person_with_no_application_are_kept_for_lodging(rsd):
     await rsd.deliver(_referral(), subject="p-1")
     r = await rsd.client.get("/api/v1/applications", params={"person_id": "p-1"}, headers=rsd.headers("eligibility-officer"))
     assert r.json()["items"][0]["priority"] is True
+
+
+async def test_a_group_referral_lodges_one_application_for_the_family(rsd):
+    """A family referred together at the border (issue 13): ONE application names every member, each with their
+    own status; the adults get their own certificate request, the child is on the principal's. The members'
+    own registrations may come later (other keys): the referral's `members` carry what lodging needs."""
+    await rsd.deliver(_person(), subject="p-1")
+    when = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
+    event = reg.ReferralRegistered(
+        referral_id="r-g", person_id="p-1", crossing_point="Dostyk", referred_at=when, registered_at=when,
+        language="prs", intent="asylum", arrived_on=date(2026, 11, 1),
+        members=[reg.ReferralMember(person_id="p-2", relationship="spouse", birth_date=date(1992, 8, 1),
+                                    sex="female", specific_needs=["woman_at_risk"]),
+                 reg.ReferralMember(person_id="p-3", relationship="child", birth_date=date(2018, 3, 5), sex="male")])
+    assert (await rsd.deliver(event, subject="p-1")).name == "handled"
+    await rsd.deliver(event, subject="p-1", event_id="again")  # the same referral again: still one application
+    [lodged] = await rsd.published("rsd.application.lodged.v1")
+    assert lodged["data"]["member_ids"] == ["p-1", "p-2", "p-3"] and lodged["subject"] == "p-1"
+    requests = {e["data"]["person_id"]: e["data"]["member_ids"]
+                for e in await rsd.published("rsd.certificate.requested.v1")}
+    assert requests == {"p-1": ["p-1", "p-3"], "p-2": ["p-2"]}
+    h = rsd.headers("eligibility-officer")
+    [item] = (await rsd.client.get("/api/v1/applications", params={"person_id": "p-1"}, headers=h)).json()["items"]
+    detail = (await rsd.client.get(f"/api/v1/applications/{item['id']}", headers=h)).json()
+    assert [(m["person_id"], m["relationship"], m["status"]) for m in detail["members"]] == [
+        ("p-1", "principal", "pending"), ("p-2", "spouse", "pending"), ("p-3", "child", "pending")]
+
+
+async def test_a_referral_without_members_is_one_person_as_before(rsd):
+    await rsd.deliver(_referral(), subject="p-1")
+    [lodged] = await rsd.published("rsd.application.lodged.v1")
+    assert lodged["data"]["member_ids"] == ["p-1"]

@@ -217,3 +217,43 @@ def test_a_death_told_by_registration_is_recorded_once_and_never_in_a_closed_fil
         closed.person_died(closed.member(m).person_id, DECIDED)
     assert closed.state is ApplicationState.CLOSED
     assert [e.member_ids for e in events(closed, ApplicationClosed)][-1] == ("m3",)
+
+
+# ---- the children's certificate after the principal's death (issue 13) ------------------------------
+def requested_after(app, on):
+    from rsd.domain.events import CertificateRequested
+    return [(e.person_id, e.child_person_ids, e.reason) for e in app.pending_events
+            if isinstance(e, CertificateRequested) and e.issued_on == on]
+
+
+def test_the_principals_death_moves_the_children_onto_the_new_principals_certificate():
+    """Children are entered on the principal's certificate; it ends with the death, so the new principal gets a
+    certificate naming them, valid as long as the current ones (rsd.certificate.requested.v1)."""
+    app = registered(family=family())
+    died = date(2025, 2, 1)
+    app.close(reason=ClosureReason.DEATH, on=died)
+    assert requested_after(app, died) == [("p2", ("p3", "p4"), "principal_deceased")]
+    assert app.certificates[-1].valid_until == app.certificates[0].valid_until
+
+
+def test_without_an_adult_each_child_gets_their_own_certificate():
+    app = registered(family=[child(), child(id="m4", person_id="p4", birth_date=date(2015, 1, 1))])
+    died = date(2025, 2, 1)
+    app.close(reason=ClosureReason.DEATH, on=died)
+    assert sorted(requested_after(app, died)) == [("p3", (), "principal_deceased"), ("p4", (), "principal_deceased")]
+
+
+def test_a_child_named_principal_beside_an_adult_goes_on_the_adults_certificate():
+    app = registered(family=family())
+    died = date(2025, 2, 1)
+    app.close(reason=ClosureReason.DEATH, on=died, new_principal_member_id="m3")
+    assert requested_after(app, died) == [("p2", ("p3", "p4"), "principal_deceased")]
+
+
+def test_no_new_certificate_without_children_or_for_a_non_principals_death():
+    app = registered(family=[spouse()])
+    app.close(reason=ClosureReason.DEATH, on=date(2025, 2, 1))
+    assert requested_after(app, date(2025, 2, 1)) == []
+    app = registered(family=family())
+    app.close(reason=ClosureReason.DEATH, on=date(2025, 2, 1), member_id="m2")
+    assert requested_after(app, date(2025, 2, 1)) == []

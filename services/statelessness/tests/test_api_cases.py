@@ -292,3 +292,29 @@ async def test_a_persons_death_closes_their_case(svc):
     assert (await svc.deliver(reg.PersonDeceased(person_id="p-none", died_on=TODAY), subject="p-none")).name == "handled"
     r = await svc.client.get("/api/v1/cases", params={"status": "closed_on_death"}, headers=officer(svc))
     assert [c["id"] for c in r.json()["items"]] == [case["id"]]
+
+
+async def test_the_procedure_going_on_and_ending_is_published_for_lawful_stay(svc):
+    """Registration keeps the applicant's lawful-stay paper for the whole procedure (issue 13): it learns when the
+    decision date moves, until when a not-stateless determination may be appealed, that it was appealed, and
+    that the appeal was rejected (the determination is final)."""
+    case, etag = await open_case(svc, opened_on=(TODAY - timedelta(days=10)).isoformat())
+    cid = case["id"]
+    new_due = (TODAY + timedelta(days=250)).isoformat()
+    case, etag = await step(svc, cid, "extension", {"new_due": new_due, "reasons": "waiting for KGZ"}, etag)
+    [extended] = await svc.published("statelessness.decision_period.extended.v1")
+    assert extended["data"]["decision_due"] == new_due and extended["subject"] == "p-1"
+    case, etag = await step(svc, cid, "interview", {}, etag)
+    decided = TODAY.isoformat()
+    case, etag = await step(svc, cid, "determination", {"outcome": "not_stateless", "nationality": "KGZ",
+                                                        "reasons": "r", "decided_on": decided}, etag)
+    [first] = await svc.published("statelessness.determination.issued.v1")
+    assert first["data"]["appeal_until"] == (TODAY + timedelta(days=30)).isoformat()
+    case, etag = await step(svc, cid, "appeal", {}, etag)
+    [lodged] = await svc.published("statelessness.appeal.lodged.v1")
+    assert lodged["data"]["case_id"] == cid
+    await step(svc, cid, "appeal/decision", {"result": "rejected", "reasons": "KGZ confirmed"}, etag,
+               subject="officer-b")
+    first, final = await svc.published("statelessness.determination.issued.v1")
+    assert (final["data"]["outcome"], final["data"]["stage"], final["data"]["appeal_result"],
+            final["data"]["nationality"]) == ("not_stateless", "appeal", "rejected", "KGZ")

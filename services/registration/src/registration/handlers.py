@@ -74,7 +74,10 @@ class RegistrationHandlers:
             sl.CaseOpened.event_type: self.statelessness_case_opened,
             sl.StatelessnessDetermined.event_type: self.statelessness_determined,
             sl.AppealDecided.event_type: self.statelessness_appeal_decided,
+            sl.DecisionPeriodExtended.event_type: self.statelessness_extended,
+            sl.AppealLodged.event_type: self.statelessness_appeal_lodged,
             sl.NaturalizationDecided.event_type: self.naturalization_decided,
+            sl.ChildAtRiskResolved.event_type: self.child_at_risk_resolved,
             civil.BirthRegistered.event_type: self.birth_registered,
             civil.BirthVerified.event_type: self.birth_registered,
         }
@@ -212,15 +215,44 @@ class RegistrationHandlers:
     # --- statelessness --------------------------------------------------------------------
 
     async def statelessness_case_opened(self, event: sl.CaseOpened, envelope: Envelope, uow: UnitOfWork) -> None:
+        """A stateless applicant: the status, and the paper confirming identity and lawful stay for the procedure."""
         await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_APPLICATION_LODGED, event.opened_on,
                          f"{event.case_id}:opened")
+        await self._procedure_certificate(uow, event.person_id, event.opened_on, _key(event.case_id, "procedure"))
+
+    async def statelessness_extended(self, event: sl.DecisionPeriodExtended, envelope: Envelope,
+                                     uow: UnitOfWork) -> None:
+        """The procedure goes on: its lawful-stay paper is renewed from the day of the extension."""
+        await self._procedure_certificate(uow, event.person_id, event.extended_on,
+                                          _key(event.case_id, "procedure", "extended", event.decision_due.isoformat()))
+
+    async def statelessness_appeal_lodged(self, event: sl.AppealLodged, envelope: Envelope, uow: UnitOfWork) -> None:
+        """The not-stateless determination is not final: an applicant again, with a paper for the appeal."""
+        await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_APPEAL_LODGED, event.lodged_on,
+                                      f"{event.case_id}:appeal-lodged")
+        await self._procedure_certificate(uow, event.person_id, event.lodged_on,
+                                          _key(event.case_id, "procedure", "appeal"))
+
+    async def _procedure_certificate(self, uow: UnitOfWork, person_id: str, on: date, key: str,
+                                     valid_until: date | None = None) -> None:
+        holder = await service.registered_person(uow, person_id)
+        if holder is not None:
+            await service.statelessness_procedure_certificate(uow, holder, on, key, self.rules, valid_until)
 
     async def statelessness_determined(self, event: sl.StatelessnessDetermined, envelope: Envelope,
                                        uow: UnitOfWork) -> None:
         stage = event.stage or "first_instance"
         if event.outcome == "not_stateless":
-            await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_REJECTED, event.decided_on,
-                             f"{event.case_id}:{stage}")
+            # On appeal the determination is final (its paper ends); at first instance the person may appeal until
+            # `appeal_until`, and the procedure's paper runs to that day.
+            final = stage == "appeal"
+            await service.add_status_fact(
+                uow, event.person_id, FactKind.STATELESSNESS_REJECTION_FINAL if final else FactKind.STATELESSNESS_REJECTED,
+                event.decided_on, f"{event.case_id}:{stage}")
+            if not final and event.appeal_until is not None:
+                await self._procedure_certificate(uow, event.person_id, event.decided_on,
+                                                  _key(event.case_id, "procedure", "appeal-window"),
+                                                  valid_until=event.appeal_until)
             return
         await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_DETERMINED, event.decided_on,
                          f"{event.case_id}:{stage}")
@@ -234,9 +266,9 @@ class RegistrationHandlers:
         """`rejected`: the not-stateless determination is final (the same status, its history says so);
         `allowed`: the appeal determination (statelessness.determination.issued.v1, `stage` `appeal`) that
         follows recognises the person; `remitted`: a stateless applicant again, awaiting a new determination."""
-        if event.result is AppealOutcome.REJECTED:
-            await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_REJECTED, event.decided_on,
-                                          f"{event.case_id}:appeal")
+        if event.result is AppealOutcome.REJECTED:  # the same fact, under the same key, as the final determination
+            await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_REJECTION_FINAL,
+                                          event.decided_on, f"{event.case_id}:appeal")
         elif event.result is AppealOutcome.REMITTED:
             await service.add_status_fact(uow, event.person_id, FactKind.STATELESSNESS_APPLICATION_LODGED,
                                           event.decided_on, f"{event.case_id}:remitted:{event.decided_on.isoformat()}")
@@ -246,6 +278,14 @@ class RegistrationHandlers:
         if event.outcome == "granted":
             await service.add_status_fact(uow, event.person_id, FactKind.NATURALIZED, event.decided_on,
                              f"{event.track_id or event.case_id or envelope.id}:naturalized")
+
+    async def child_at_risk_resolved(self, event: sl.ChildAtRiskResolved, envelope: Envelope,
+                                     uow: UnitOfWork) -> None:
+        """A child found a Kazakh citizen by birth is a citizen: shown as `citizen`, and any protection document
+        ends (acquiring citizenship ends protection need). Another State's nationality changes nothing here."""
+        if event.nationality == "KAZ":
+            await service.add_status_fact(uow, event.child_person_id, FactKind.CITIZENSHIP_CONFIRMED,
+                                          event.resolved_on, f"{event.flag_id}:citizen")
 
     # --- civil registry --------------------------------------------------------------------
 

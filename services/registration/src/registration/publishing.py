@@ -101,6 +101,10 @@ def publish(aggregate: Any, recorded: list[DomainEvent]) -> Iterable[tuple[Event
                     registered_at=event.registered_at, language=referral.statement.language, intent="asylum",
                     irregular_entry=referral.irregular_entry, late=event.late, office=event.office,
                     arrived_on=event.arrived_on or referral.arrived_on,
+                    members=[contract.ReferralMember(person_id=m.person_id, relationship=m.relationship.value,
+                                                     birth_date=m.birth_date, sex=m.sex,
+                                                     specific_needs=sorted(m.specific_needs))
+                             for m in referral.members if m.person_id in event.member_ids],
                 ), event.person_id
 
 

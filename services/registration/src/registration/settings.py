@@ -48,12 +48,16 @@ class RegistrationSettings(ServiceSettings):
     refugee_certificate_months: int = Field(12, ge=1, le=120, description="Refugee certificate validity")
     stateless_person_certificate_years: int = Field(5, ge=1, le=50, description="Stateless person certificate validity")
     stateless_person_certificate_min_age: int = Field(16, ge=0, le=30)
+    statelessness_procedure_certificate_months: int = Field(
+        6, ge=1, le=60, description="Statelessness procedure certificate (lawful stay while determined) validity")
     adult_age: int = Field(18, ge=0, le=30)
     verification_failures_before_delay: int = Field(5, ge=0, le=1000)
     verification_failure_window_seconds: int = Field(600, ge=1, le=86_400)
     verification_delay_base_seconds: float = Field(1.0, ge=0, le=3600)
     verification_delay_max_seconds: float = Field(60.0, ge=0, le=3600)
     statistics_small_cell_threshold: int = Field(5, ge=0, le=1000)
+    group_referral_max_members: int = Field(30, ge=1, le=200,
+                                            description="Persons a group border referral may name at most")
     # Entitlements per document kind (equal access pledge: all four services by default)
     entitlements_asylum_seeker_certificate: Annotated[tuple[str, ...], NoDecode] = Field(
         ALL_SERVICES, description=f"Services the asylum-seeker certificate entitles to, comma-separated ({_SERVICES})")
@@ -61,15 +65,19 @@ class RegistrationSettings(ServiceSettings):
         ALL_SERVICES, description=f"Services the refugee certificate entitles to ({_SERVICES})")
     entitlements_stateless_person_certificate: Annotated[tuple[str, ...], NoDecode] = Field(
         ALL_SERVICES, description=f"Services the stateless person certificate entitles to ({_SERVICES})")
+    entitlements_statelessness_procedure_certificate: Annotated[tuple[str, ...], NoDecode] = Field(
+        ALL_SERVICES, description=f"Services the statelessness procedure certificate entitles to ({_SERVICES})")
 
     @field_validator("entitlements_asylum_seeker_certificate", "entitlements_refugee_certificate",
-                     "entitlements_stateless_person_certificate", mode="before")
+                     "entitlements_stateless_person_certificate",
+                     "entitlements_statelessness_procedure_certificate", mode="before")
     @classmethod
     def _split_services(cls, value):
         return split_list(value)
 
     @field_validator("entitlements_asylum_seeker_certificate", "entitlements_refugee_certificate",
-                     "entitlements_stateless_person_certificate")
+                     "entitlements_stateless_person_certificate",
+                     "entitlements_statelessness_procedure_certificate")
     @classmethod
     def _known_services(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         unknown = [s for s in value if s not in ALL_SERVICES]
@@ -86,5 +94,6 @@ class RegistrationSettings(ServiceSettings):
                 "asylum_seeker_certificate": self.entitlements_asylum_seeker_certificate,
                 "refugee_certificate": self.entitlements_refugee_certificate,
                 "stateless_person_certificate": self.entitlements_stateless_person_certificate,
+                "statelessness_procedure_certificate": self.entitlements_statelessness_procedure_certificate,
             },
         )

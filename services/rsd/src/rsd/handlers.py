@@ -45,8 +45,14 @@ class RsdHandlers:
             birth_date=applicant.birth_date if applicant else None,
             specific_needs=priority_needs(applicant.specific_needs if applicant else []),
         )
+        # A group referral (a family at the border): one application for the principal and every member, each
+        # as registration describes them in the event (their own registration may reach us later: other keys).
+        family = [Member(id=m.person_id, person_id=m.person_id, relationship=Relationship(m.relationship),
+                         sex=Sex(m.sex) if m.sex in ("female", "male") else None, birth_date=m.birth_date,
+                         specific_needs=priority_needs(list(m.specific_needs)))
+                  for m in event.members if m.person_id != event.person_id]
         await service.lodge_referred(
-            uow, self.rules, referral_id=event.referral_id, principal=principal,
+            uow, self.rules, referral_id=event.referral_id, principal=principal, family=family,
             office=event.office or self.default_office, referred_on=event.referred_at.date(),
             registered_on=event.registered_at.date(), irregular_entry=event.irregular_entry,
             arrived_on=event.arrived_on, late=event.late)

@@ -36,7 +36,8 @@ def contract_events(app: Application, recorded: list[DomainEvent]) -> list[contr
                     application_id=app.id, person_id=event.person_id,
                     member_ids=[event.person_id, *event.child_person_ids], valid_from=event.issued_on,
                     valid_until=event.valid_until, reason="extension" if event.reason == "extension" else "registration",
-                ))  # a newborn's request ("newborn") goes out as "registration": the child is registered in the file
+                ))  # a newborn's request ("newborn") and the one moving children to a new principal after a death
+                # ("principal_deceased") go out as "registration": the children are registered in the file
             case domain.InterviewScheduled():
                 out.append(contract.InterviewScheduled(application_id=app.id, person_id=app.person_id,
                                                        interview_id=event.interview_id, scheduled_for=event.scheduled_on))

@@ -80,17 +80,19 @@ async def lodge(cw: Caseworker, *, principal: Member, family: list[Member], lodg
 
 async def lodge_referred(uow, rules: RsdRules, *, referral_id: str, principal: Member, office: str,
                          referred_on: date, registered_on: date, irregular_entry: bool,
-                         arrived_on: date | None = None, late: bool = False) -> Outcome[Application] | None:
+                         arrived_on: date | None = None, late: bool = False,
+                         family: list[Member] | None = None) -> Outcome[Application] | None:
     """A person referred at the border is registered: the application is lodged and registered, once.
 
     The border referral is registered within the lodging window (docs/domain.md), so the application is
     lodged on the day of registration, counted from the day of arrival (the referral's day when the event
-    does not say); registration's own finding `late` is kept either way."""
+    does not say); registration's own finding `late` is kept either way. A group referral's members (`family`)
+    are on the same application, each with their own status."""
     applications = Applications(uow.session, rules, office=EVERY_OFFICE)
     if await applications.by_referral(referral_id) is not None:
         return None  # the same referral seen again under another event id
     app = Application.lodge(
-        application_id=str(uuid.uuid4()), office=office, principal=principal, lodged_on=registered_on,
+        application_id=str(uuid.uuid4()), office=office, principal=principal, family=family, lodged_on=registered_on,
         arrived_on=min(arrived_on or referred_on, registered_on), rules=rules, reported_late=late,
         manner_of_arrival=ArrivalManner.IRREGULAR if irregular_entry else ArrivalManner.AT_BORDER_CROSSING)
     app.register(on=registered_on)

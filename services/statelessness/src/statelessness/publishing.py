@@ -27,8 +27,26 @@ def case_events(case: DeterminationCase, recorded: list) -> Iterator[tuple[contr
                     case_id=event.case_id, person_id=event.person_id, outcome="not_stateless",
                     nationality=event.nationality if event.nationality and len(event.nationality) == 3 else None,
                     decided_on=event.decided_on, certificate_eligible=False, stage="first_instance",
+                    appeal_until=event.appeal_until,
                 ), case.person_id
+            case domain.DecisionDeadlineExtended():  # the procedure goes on: lawful stay for it is renewed
+                yield contract.DecisionPeriodExtended(case_id=event.case_id, person_id=event.person_id,
+                                                      decision_due=event.decision_due,
+                                                      extended_on=event.extended_on), case.person_id
+            case domain.AppealLodged():  # the not-stateless determination is not final
+                yield contract.AppealLodged(case_id=event.case_id, person_id=event.person_id,
+                                            lodged_on=event.lodged_on), case.person_id
             case domain.AppealDecided():  # in the one vocabulary; an allowed appeal's determination follows
+                if event.outcome == "rejected":
+                    # The not-stateless determination is final: published as the appeal's determination too
+                    # (`appeal_result` `rejected`), on which registration ends the procedure's papers.
+                    nationality = case.determination.nationality if case.determination else None
+                    yield contract.StatelessnessDetermined(
+                        case_id=event.case_id, person_id=event.person_id, outcome="not_stateless",
+                        nationality=nationality if nationality and len(nationality) == 3 else None,
+                        decided_on=event.decided_on, certificate_eligible=False, stage="appeal",
+                        appeal_result="rejected",
+                    ), case.person_id
                 yield contract.AppealDecided(case_id=event.case_id, person_id=event.person_id,
                                              appeal_id=event.appeal_id, result=event.outcome,
                                              decided_on=event.decided_on), case.person_id

@@ -101,7 +101,7 @@ class LegalStatus(StrEnum):
 
     Each procedure's own status in registration's projection (the asylum and the statelessness track) is one
     of these words too (`ASYLUM_PROCEDURE_STATUSES`, `STATELESSNESS_PROCEDURE_STATUSES`); the combined status
-    is death, then naturalization, then the track status that comes first in registration's precedence
+    is death, then citizenship (naturalization, or confirmed by birth), then the track status that comes first in registration's precedence
     table (docs/domain.md, Registration).
     """
 
@@ -114,6 +114,7 @@ class LegalStatus(StrEnum):
     STATELESS = "stateless"
     NOT_STATELESS = "not_stateless"  # statelessness determination rejected
     CITIZEN_AFTER_NATURALIZATION = "citizen_after_naturalization"
+    CITIZEN = "citizen"  # a Kazakh citizen by birth, confirmed (a child at risk of statelessness resolved)
     DECEASED = "deceased"
     NONE = "none"
 

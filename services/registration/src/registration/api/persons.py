@@ -172,7 +172,8 @@ class ChangeOut(BaseModel):
 class DocumentOut(BaseModel):
     document_id: str
     number: str = Field(description="The number printed on the document (what `GET /api/v1/verify/{number}` takes)")
-    kind: Literal["asylum_seeker_certificate", "refugee_certificate", "stateless_person_certificate"]
+    kind: Literal["asylum_seeker_certificate", "refugee_certificate", "stateless_person_certificate",
+                  "statelessness_procedure_certificate"]
     status: Literal["valid", "expired", "revoked"] = Field(
         description="As of today, the same answer verification gives for this number")
     issued_on: date

@@ -16,7 +16,7 @@ from pana_kit.idempotency import Idempotency, idempotency_key_header
 from pana_kit.service import unit_of_work
 
 from .. import service
-from ..domain import BorderReferral, BorderStatement
+from ..domain import BorderReferral, BorderStatement, GroupRelationship
 from .fields import PastDate, SexIn, SpecificNeedIn
 from .persons import NEW_PERSON_LINKS
 from ..store.repository import Referrals
@@ -99,6 +99,115 @@ async def refer(
                                 registration_number=person.registration_number, registered_at=referral.registered_at,
                                 registration_due=referral.registration_due, late=bool(referral.late))
         return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
+
+
+class GroupMemberIn(BaseModel):
+    """One person of a group referred together, with their relationship to the principal."""
+    model_config = ConfigDict(extra="forbid")
+
+    relationship: Literal["principal", "spouse", "child", "other"] = Field(
+        description="Relationship to the principal; exactly one member is the principal")
+    given_name: Text
+    family_name: Text
+    patronymic: Text | None = None
+    birth_date: PastDate
+    sex: SexIn
+    citizenship: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        description="ISO 3166-1 alpha-3, or ICAO XXA (stateless), XXB/XXC (refugee), XXX (unspecified)")
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{3}$")] | None = Field(
+        None, description="ISO 639-3 code; the group's language when not given")
+    specific_needs: list[SpecificNeedIn] = Field(default_factory=list, max_length=20)
+
+
+class GroupReferralIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "crossing_point": "Dostyk", "language": "prs", "intent": "asylum", "members": [
+            {"relationship": "principal", "given_name": "Aziz", "family_name": "Karimov", "birth_date": "1990-04-12",
+             "sex": "male", "citizenship": "AFG"},
+            {"relationship": "spouse", "given_name": "Malika", "family_name": "Karimova", "birth_date": "1992-08-01",
+             "sex": "female", "citizenship": "AFG"},
+            {"relationship": "child", "given_name": "Timur", "family_name": "Karimov", "birth_date": "2018-03-05",
+             "sex": "male", "citizenship": "AFG"},
+        ]}]})
+
+    crossing_point: Text
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{3}$")] = Field(description="ISO 639-3 code of the language spoken")
+    intent: Literal["asylum"]
+    irregular_entry: bool = Field(False, description="Entered other than at an official crossing point")
+    arrived_on: PastDate | None = Field(None, description="Day of arrival, when before the referral")
+    statement: LongText | None = Field(None, description="What the principal told the border officer (kept in registration only)")
+    office: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9\-]{1,49}$")] | None = None
+    # The group's size is a rule (`group_size_limit`, REGISTRATION_GROUP_REFERRAL_MAX_MEMBERS, 422 with the rule);
+    # this bound only keeps the body small.
+    members: list[GroupMemberIn] = Field(min_length=1, max_length=200)
+
+
+class GroupMemberOut(BaseModel):
+    person_id: str
+    registration_number: str
+    relationship: str
+
+
+class GroupReferralOut(BaseModel):
+    referral_id: str
+    person_id: str = Field(description="The principal")
+    household_id: str = Field(description="The registration group formed around the principal")
+    members: list[GroupMemberOut] = Field(description="Everyone registered, in the order given")
+    registered_at: datetime
+    registration_due: date
+    late: bool
+
+
+@router.post(
+    "/groups",
+    status_code=201,
+    response_model=GroupReferralOut,
+    summary="Refer a family travelling together at the border",
+    description="The principal and the members travelling with them (spouse, child, other) in one request: each "
+                "is registered, the household is formed around the principal and one referral is published naming "
+                "them all, so rsd lodges ONE application whose members each have their own status (adults their "
+                "own asylum-seeker certificate, children on a parent's). Refused with 422 and the rule, storing "
+                "nothing: `one_principal` (exactly one), `duplicate_group_member` (the same names and birth date "
+                "twice), `child_born_after_parents` (a child born on or before the principal or the spouse), "
+                "`group_size_limit` (more than REGISTRATION_GROUP_REFERRAL_MAX_MEMBERS, default 30). "
+                "A person referred alone uses `POST /api/v1/border-referrals`, unchanged. Repeat with the same "
+                "`Idempotency-Key` to retry safely.",
+    responses={**NEW_PERSON_LINKS, **problem_responses(401, 403, 409, 413, 422)},
+)
+async def refer_group(
+    body: GroupReferralIn,
+    request: Request,
+    idempotency_key: str = Depends(idempotency_key_header),
+    principal: Principal = Depends(require("registration:refer")),
+):
+    settings = request.app.state.settings
+    async with unit_of_work(request) as uow:
+        idem = Idempotency(uow.session, f"border-referral-group:{principal.subject}", idempotency_key, body)
+        if (replayed := await idem.replay()) is not None:
+            return replayed
+        referral, registered, household_id = await service.refer_group(
+            uow, [(GroupRelationship(m.relationship), _person_details(m, m.language or body.language))
+                  for m in body.members],
+            crossing_point=body.crossing_point,
+            statement=BorderStatement(text=body.statement or "", language=body.language,
+                                      persons_travelling=len(body.members)),
+            arrived_on=body.arrived_on, irregular_entry=body.irregular_entry, principal=principal,
+            office=body.office or principal.office or settings.default_office,
+            prefix=settings.registration_number_prefix, rules=request.app.state.rules)
+        out = GroupReferralOut(
+            referral_id=referral.referral_id, person_id=referral.person_id, household_id=household_id,
+            members=[GroupMemberOut(person_id=p.person_id, registration_number=p.registration_number,
+                                    relationship=rel.value) for rel, p in registered],
+            registered_at=referral.registered_at, registration_due=referral.registration_due,
+            late=bool(referral.late))
+        return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{referral.person_id}"})
+
+
+def _person_details(m: GroupMemberIn, language: str) -> dict:
+    return {"given_name": m.given_name, "family_name": m.family_name, "patronymic": m.patronymic,
+            "birth_date": m.birth_date, "sex": m.sex, "citizenships": [m.citizenship],
+            "country_of_origin": m.citizenship if m.citizenship not in ("XXA", "XXB", "XXC", "XXX") else None,
+            "languages": [language], "specific_needs": m.specific_needs}
 
 
 class ReferralSummary(BaseModel):

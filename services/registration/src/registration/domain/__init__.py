@@ -7,6 +7,7 @@ from .documents import (
     IdentityDocumentKind, IssuedDocument, IssuedDocumentKind, VerificationOutcome, VerificationResult,
     check_birth_before_issue, check_document_number, document_number, extend_asylum_seeker_certificate,
     issue_asylum_seeker_certificate, issue_refugee_certificate, issue_stateless_person_certificate,
+    issue_statelessness_procedure_certificate, reissue_procedure_certificate,
     qr_payload, backed_by, certificate_expiry, effective_status, revoke_unbacked, unaccompanied_minor,
     ReplacementReason, renew_document, renewal_period_start, replace_document, stateless_certificate_due,
     verify_document,
@@ -32,7 +33,9 @@ from .legal_status import (
 from .mrz import MachineReadableZone, check_digit, parse_mrz
 from .names import blocking_key, fold, match_key, patronymic_stem, script_of, skeleton, transliterate
 from .person import Address, ChangeEntry, Contact, ContactKind, MaritalStatus, Person, Sex, SpecificNeed
-from .referral import BorderReferral, BorderStatement, overdue_referrals
+from .referral import (
+    BorderReferral, BorderStatement, GroupMember, GroupRelationship, ReferralMember, check_group, overdue_referrals,
+)
 from .rules import ALL_SERVICES, RegistrationRules, verification_delay
 from .statistics import (
     PopulationRecord, PopulationStatistics, StatisticsCell, population_record, population_statistics,
@@ -41,6 +44,7 @@ from .statistics import (
 __all__ = [
     "ALL_SERVICES", "Address", "BiometricsEnrolled", "BirthDatePrecision", "BirthRecorded",
     "BorderReferral", "BorderReferralReceived", "BorderStatement", "CITIZENSHIP_CODES",
+    "GroupMember", "GroupRelationship", "ReferralMember", "check_group",
     "ChangeEntry", "Contact", "ContactKind", "DOCUMENT_PREFIX", "DeathRecorded", "Dependant",
     "DocumentIssued", "DocumentRevoked", "DocumentState", "DuplicateReview", "DuplicateOverridden", "FactKind",
     "FieldRule", "FocalPersonChanged", "Household", "HouseholdFormed", "HouseholdMemberAdded",
@@ -57,7 +61,8 @@ __all__ = [
     "blocking_keys", "check_birth_before_issue", "check_digit", "check_document_number",
     "check_household", "document_number", "extend_asylum_seeker_certificate", "find_candidates",
     "fold", "issue_asylum_seeker_certificate", "issue_refugee_certificate",
-    "issue_stateless_person_certificate", "match_key", "name_similarity", "overdue_referrals",
+    "issue_stateless_person_certificate", "issue_statelessness_procedure_certificate",
+    "reissue_procedure_certificate", "match_key", "name_similarity", "overdue_referrals",
     "parse_mrz", "patronymic_stem", "population_record", "population_statistics",
     "project_legal_status", "qr_payload", "revoke_unbacked", "backed_by", "certificate_expiry",
     "ReplacementReason", "renew_document", "renewal_period_start", "replace_document", "stateless_certificate_due",

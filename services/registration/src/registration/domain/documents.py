@@ -1,7 +1,7 @@
 """Identity documents a person holds, and the documents the service issues.
 
 Issued documents: asylum-seeker certificate, refugee certificate, stateless person
-certificate. Each carries a number with a check digit, a validity and a QR payload
+certificate, and the statelessness procedure certificate (lawful stay while statelessness is determined). Each carries a number with a check digit, a validity and a QR payload
 signed with Ed25519 that anyone holding the published public key verifies offline.
 A document's `expires_on` is its last valid day.
 """
@@ -109,12 +109,15 @@ class IssuedDocumentKind(StrEnum):
     ASYLUM_SEEKER_CERTIFICATE = "asylum_seeker_certificate"
     REFUGEE_CERTIFICATE = "refugee_certificate"
     STATELESS_PERSON_CERTIFICATE = "stateless_person_certificate"
+    # Identity and lawful stay for an applicant while statelessness is determined (UNHCR Handbook 2014).
+    STATELESSNESS_PROCEDURE_CERTIFICATE = "statelessness_procedure_certificate"
 
 
 DOCUMENT_PREFIX: dict[IssuedDocumentKind, str] = {
     IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE: "AS",
     IssuedDocumentKind.REFUGEE_CERTIFICATE: "RF",
     IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE: "SP",
+    IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE: "SD",
 }
 _PREFIX_KIND = {v: k for k, v in DOCUMENT_PREFIX.items()}
 
@@ -123,13 +126,14 @@ STATUS_BEHIND: dict[IssuedDocumentKind, str] = {
     IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE: "asylum_seeker",
     IssuedDocumentKind.REFUGEE_CERTIFICATE: "refugee",
     IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE: "stateless",
+    IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE: "stateless_applicant",
 }
 
-_NUMBER = re.compile(r"^(AS|RF|SP)(\d{2})(\d{7})(\d)$")
+_NUMBER = re.compile(r"^(AS|RF|SP|SD)(\d{2})(\d{7})(\d)$")
 
 
 def document_number(kind: IssuedDocumentKind | str, year: int, serial: int) -> str:
-    """'AS' | 'RF' | 'SP', two-digit year, seven-digit serial, ICAO 7-3-1 check digit.
+    """'AS' | 'RF' | 'SP' | 'SD', two-digit year, seven-digit serial, ICAO 7-3-1 check digit.
 
     The serial comes from the store's sequence; e.g. document_number(ASC, 2025, 123) ->
     'AS250000123' + check digit.
@@ -146,7 +150,7 @@ def check_document_number(number: str) -> IssuedDocumentKind:
     m = _NUMBER.match(candidate)
     if not m or int(m.group(4)) != check_digit(candidate[:-1]):
         raise InvalidInput(
-            "not a document number: two letters (AS, RF, SP), nine digits and a check digit",
+            "not a document number: two letters (AS, RF, SP, SD), nine digits and a check digit",
             rule="document_number_format",
             extra={"field": "document_number"},
         )
@@ -222,7 +226,9 @@ def certificate_expiry(kind: IssuedDocumentKind | str, issued_on: date, rules: R
         return requested_until
     months = {IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE: rules.asylum_seeker_certificate_months,
               IssuedDocumentKind.REFUGEE_CERTIFICATE: rules.refugee_certificate_months,
-              IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE: 12 * rules.stateless_person_certificate_years}[kind]
+              IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE: 12 * rules.stateless_person_certificate_years,
+              IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE: rules.statelessness_procedure_certificate_months,
+              }[kind]
     return _last_day(issued_on, months)
 
 
@@ -311,6 +317,37 @@ def issue_stateless_person_certificate(*, number: str, holder_person_id: str, ho
                   replaces=replaces)
 
 
+def issue_statelessness_procedure_certificate(*, number: str, holder_person_id: str,
+                                              holder_birth_date: date | None, issued_on: date,
+                                              rules: RegistrationRules, valid_until: date | None = None,
+                                              replaces: str | None = None) -> IssuedDocument:
+    """Identity and lawful stay while statelessness is determined: issued when the case opens, valid
+    `statelessness_procedure_certificate_months` (`certificate_expiry`), or until `valid_until` (the end of the
+    appeal window after a first not-stateless determination)."""
+    return _issue(IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE, number, holder_person_id,
+                  holder_birth_date, issued_on,
+                  certificate_expiry(IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE, issued_on, rules,
+                                     requested_until=valid_until), replaces=replaces)
+
+
+def reissue_procedure_certificate(previous: IssuedDocument, *, number: str, on: date, rules: RegistrationRules,
+                                  valid_until: date | None = None) -> IssuedDocument:
+    """The statelessness procedure goes on (its decision date extended, an appeal lodged) or its first
+    determination leaves only the appeal window: a new certificate from `on` (`certificate_expiry`, or until
+    `valid_until`). The old one is marked replaced and stays valid to its own last day, unless that day is after
+    the new one's: then it is revoked (`superseded`), so no paper outlasts the procedure."""
+    if previous.kind is not IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE:
+        raise RuleViolation("reissue_of_procedure_certificate", "only the statelessness procedure certificate")
+    _refuse_unless_current(previous, "reissued")
+    new = issue_statelessness_procedure_certificate(
+        number=number, holder_person_id=previous.holder_person_id, holder_birth_date=previous.holder_birth_date,
+        issued_on=on, rules=rules, valid_until=valid_until, replaces=previous.document_number)
+    previous.replaced_by = number
+    if previous.expires_on > new.expires_on:
+        previous.revoke(on=on, reason="superseded")
+    return new
+
+
 def _check_stateless_age(birth_date: date | None, on: date, rules: RegistrationRules) -> None:
     if birth_date is None or age_on(birth_date, on) < rules.stateless_person_certificate_min_age:
         raise RuleViolation(
@@ -326,8 +363,11 @@ def backed_by(kind: IssuedDocumentKind | str, projection: LegalStatusProjection)
     certificate while the asylum track is `asylum_seeker` (it ends on a final rejection, on closure, and
     on recognition, when the refugee certificate replaces it); the refugee certificate while the track is
     `refugee` (it ends with cessation, cancellation or revocation); the stateless person's certificate
-    while statelessness is determined and the person is not naturalized. Death ends every document."""
-    if projection.dead:
+    while statelessness is determined. Death ends every document, and so does acquiring citizenship
+    (naturalization, or Kazakh citizenship by birth confirmed): a citizen needs no protection, so the refugee
+    certificate and the asylum-seeker certificate end with it too; with death, the only facts outside a
+    document's own procedure that end it."""
+    if projection.dead or projection.acquired_citizenship:
         return False
     match IssuedDocumentKind(kind):
         case IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE:
@@ -335,7 +375,13 @@ def backed_by(kind: IssuedDocumentKind | str, projection: LegalStatusProjection)
         case IssuedDocumentKind.REFUGEE_CERTIFICATE:
             return projection.rsd_track is LegalStatus.REFUGEE
         case IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE:
-            return projection.statelessness_track is LegalStatus.STATELESS and not projection.naturalized
+            return projection.statelessness_track is LegalStatus.STATELESS
+        case IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE:
+            # while the procedure runs: lodged, extended, under appeal, and a first not-stateless determination
+            # until it is final (the paper then runs to the end of the appeal window)
+            return (projection.statelessness_track is LegalStatus.STATELESS_APPLICANT
+                    or (projection.statelessness_track is LegalStatus.NOT_STATELESS
+                        and projection.statelessness_appealable))
     return False  # pragma: no cover - every kind is listed above
 
 
@@ -356,8 +402,14 @@ def revoke_unbacked(documents: Iterable[IssuedDocument], projection: LegalStatus
 def _ending_reason(kind: IssuedDocumentKind, projection: LegalStatusProjection) -> str:
     if projection.dead:
         return "the holder died"
+    if projection.naturalized:
+        return "naturalized"
+    if projection.citizen:
+        return "citizen"
     if kind is IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE:
-        return "naturalized" if projection.naturalized else f"statelessness is now {projection.statelessness_track.value}"
+        return f"statelessness is now {projection.statelessness_track.value}"
+    if kind is IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE:
+        return f"statelessness procedure ended: {projection.statelessness_track.value}"
     return f"asylum procedure status is now {projection.rsd_track.value}"
 
 

@@ -208,6 +208,7 @@ class ReferralRegistered(DomainEvent):
     hours_to_registration: float
     office: str | None = None  # the registering office (published; not part of the referral's record)
     arrived_on: date | None = None  # the day the lodging window runs from (published to rsd)
+    member_ids: tuple[str, ...] = ()  # a group referral's accompanying members (the referral lists them)
 
 
 # --- documents issued and legal status ------------------------------------------------

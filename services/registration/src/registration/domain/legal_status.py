@@ -36,9 +36,12 @@ class FactKind(StrEnum):
     # statelessness
     STATELESSNESS_APPLICATION_LODGED = "statelessness_application_lodged"
     STATELESSNESS_DETERMINED = "statelessness_determined"
-    STATELESSNESS_REJECTED = "statelessness_rejected"
+    STATELESSNESS_REJECTED = "statelessness_rejected"  # first instance; an appeal is possible
+    STATELESSNESS_APPEAL_LODGED = "statelessness_appeal_lodged"  # the determination is not final: applicant again
+    STATELESSNESS_REJECTION_FINAL = "statelessness_rejection_final"  # the appeal rejected
     STATELESS_STATUS_ENDED = "stateless_status_ended"
     NATURALIZED = "naturalized"
+    CITIZENSHIP_CONFIRMED = "citizenship_confirmed"  # Kazakh citizenship by birth (statelessness: child resolved)
     # civil
     DIED = "died"
 
@@ -60,6 +63,8 @@ _STATELESSNESS: dict[FactKind, LegalStatus] = {
     FactKind.STATELESSNESS_APPLICATION_LODGED: LegalStatus.STATELESS_APPLICANT,
     FactKind.STATELESSNESS_DETERMINED: LegalStatus.STATELESS,
     FactKind.STATELESSNESS_REJECTED: LegalStatus.NOT_STATELESS,
+    FactKind.STATELESSNESS_APPEAL_LODGED: LegalStatus.STATELESS_APPLICANT,
+    FactKind.STATELESSNESS_REJECTION_FINAL: LegalStatus.NOT_STATELESS,
     FactKind.STATELESS_STATUS_ENDED: LegalStatus.NONE,
 }
 
@@ -67,7 +72,7 @@ _STATELESSNESS: dict[FactKind, LegalStatus] = {
 # person who seeks asylum is shown as an asylum-seeker and keeps the stateless person's certificate).
 # Documented in docs/domain.md (Registration); documents follow their own track, never this order.
 PRECEDENCE: tuple[LegalStatus, ...] = (
-    LegalStatus.DECEASED, LegalStatus.CITIZEN_AFTER_NATURALIZATION, LegalStatus.REFUGEE,
+    LegalStatus.DECEASED, LegalStatus.CITIZEN_AFTER_NATURALIZATION, LegalStatus.CITIZEN, LegalStatus.REFUGEE,
     LegalStatus.ASYLUM_SEEKER, LegalStatus.STATELESS, LegalStatus.STATELESS_APPLICANT,
     LegalStatus.REJECTED_ASYLUM_SEEKER, LegalStatus.FORMER_REFUGEE, LegalStatus.FORMER_ASYLUM_SEEKER,
     LegalStatus.NOT_STATELESS, LegalStatus.NONE,
@@ -105,6 +110,15 @@ class LegalStatusProjection:
     dead: bool = False
     died_on: date | None = None  # the first death fact's date
     death_cause: str | None = None  # and its source key
+    # A first-instance not-stateless determination that may still be appealed: the procedure (and its
+    # lawful-stay paper) goes on until the appeal window closes or an appeal is decided.
+    statelessness_appealable: bool = False
+    citizen: bool = False  # Kazakh citizenship by birth confirmed
+
+    @property
+    def acquired_citizenship(self) -> bool:
+        """Naturalized or confirmed a citizen: protection is no longer needed, so every protection document ends."""
+        return self.naturalized or self.citizen
 
     @property
     def status(self) -> LegalStatus:
@@ -124,19 +138,22 @@ class LegalStatusProjection:
 
 
 def combined_status(rsd: LegalStatus, stateless: LegalStatus, naturalized: bool = False,
-                    dead: bool = False) -> LegalStatus:
-    """The one status shown for a person: death, then naturalization, then the higher of the two tracks."""
+                    dead: bool = False, citizen: bool = False) -> LegalStatus:
+    """The one status shown for a person: death, then naturalization, then citizenship confirmed, then the higher
+    of the two tracks."""
     if dead:
         return LegalStatus.DECEASED
     if naturalized:
         return LegalStatus.CITIZEN_AFTER_NATURALIZATION
+    if citizen:
+        return LegalStatus.CITIZEN
     return min((rsd, stateless), key=PRECEDENCE.index)
 
 
 def project_legal_status(person_id: str, facts: Iterable[StatusFact]) -> LegalStatusProjection:
     """Replay the facts in date order; history keeps one period per change of status."""
     rsd, stateless = LegalStatus.NONE, LegalStatus.NONE
-    naturalized = dead = False
+    naturalized = dead = appealable = citizen = False
     died: StatusFact | None = None
     history: list[StatusPeriod] = []
     seen: set[str] = set()
@@ -148,16 +165,21 @@ def project_legal_status(person_id: str, facts: Iterable[StatusFact]) -> LegalSt
             rsd = _RSD[fact.kind]
         elif fact.kind in _STATELESSNESS:
             stateless = _STATELESSNESS[fact.kind]
+            appealable = fact.kind is FactKind.STATELESSNESS_REJECTED
         elif fact.kind is FactKind.NATURALIZED:
             naturalized = True
         elif fact.kind is FactKind.DIED:
             dead = True
             died = died or fact
-        status = combined_status(rsd, stateless, naturalized, dead)
+        elif fact.kind is FactKind.CITIZENSHIP_CONFIRMED:
+            citizen = True
+        status = combined_status(rsd, stateless, naturalized, dead, citizen)
         if not history or history[-1].status != status:
             history.append(StatusPeriod(status, fact.occurred_on, fact.source_event_id))
     return LegalStatusProjection(person_id, rsd, stateless, tuple(history), naturalized, dead,
-                                 died.occurred_on if died else None, died.source_event_id if died else None)
+                                 died_on=died.occurred_on if died else None,
+                                 death_cause=died.source_event_id if died else None,
+                                 statelessness_appealable=appealable, citizen=citizen)
 
 
 def status_changes(before: LegalStatusProjection | None, after: LegalStatusProjection) -> list[LegalStatusChanged]:

@@ -7,7 +7,8 @@ from typing import Any
 
 ALL_SERVICES: tuple[str, ...] = ("medical_care", "employment", "education", "social_assistance")
 # The protection documents an entitlement belongs to (documents.IssuedDocumentKind's values).
-DOCUMENT_KINDS: tuple[str, ...] = ("asylum_seeker_certificate", "refugee_certificate", "stateless_person_certificate")
+DOCUMENT_KINDS: tuple[str, ...] = ("asylum_seeker_certificate", "refugee_certificate", "stateless_person_certificate",
+                                   "statelessness_procedure_certificate")
 
 
 def _default_entitlements() -> dict[str, tuple[str, ...]]:
@@ -17,6 +18,7 @@ def _default_entitlements() -> dict[str, tuple[str, ...]]:
         "asylum_seeker_certificate": ALL_SERVICES,
         "refugee_certificate": ALL_SERVICES,
         "stateless_person_certificate": ALL_SERVICES,
+        "statelessness_procedure_certificate": ALL_SERVICES,
     }
 
 
@@ -31,6 +33,8 @@ class RegistrationRules:
     refugee_certificate_months: int = 12  # open: default 1 year, renewable
     stateless_person_certificate_years: int = 5
     stateless_person_certificate_min_age: int = 16
+    # Lawful stay while statelessness is determined (open: the decision is due in 6 months).
+    statelessness_procedure_certificate_months: int = 6
     adult_age: int = 18
     # Status verification for service providers: a client that guesses numbers is slowed down.
     verification_requests_per_minute: int = 60
@@ -39,6 +43,8 @@ class RegistrationRules:
     verification_delay_base_seconds: float = 1.0
     verification_delay_max_seconds: float = 60.0
     entitlements: dict[str, tuple[str, ...]] = field(default_factory=_default_entitlements)
+    # A group border referral (a family travelling together) names at most this many persons.
+    group_referral_max_members: int = 30
     # Statistics: cells below this count are masked as '*'.
     statistics_small_cell_threshold: int = 5
 
@@ -47,7 +53,8 @@ class RegistrationRules:
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
                 raise ValueError(f"{name} must not be negative")
         for name in ("asylum_seeker_certificate_months", "refugee_certificate_months",
-                     "stateless_person_certificate_years", "verification_requests_per_minute"):
+                     "stateless_person_certificate_years", "verification_requests_per_minute",
+                     "group_referral_max_members", "statelessness_procedure_certificate_months"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.verification_delay_max_seconds < self.verification_delay_base_seconds:

@@ -16,6 +16,7 @@ from ..domain import (
     backed_by, revoke_unbacked,
 )
 from ..domain import extend_asylum_seeker_certificate as extend_certificate
+from ..domain import issue_statelessness_procedure_certificate, reissue_procedure_certificate
 from ..domain.legal_status import PersonStatus
 from ..publishing import publish
 from ..store.repository import IssuedDocuments, Persons, StatusFacts
@@ -91,6 +92,29 @@ async def extend_asylum_seeker_certificate(uow, holder: Person, on: date, key: s
     if await issue_document(uow, holder, IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE, on, key, extend):
         await docs.save(previous)
     return True
+
+
+async def statelessness_procedure_certificate(uow, holder: Person, on: date, key: str, rules: RegistrationRules,
+                                              valid_until: date | None = None) -> IssuedDocument | None:
+    """The applicant's lawful-stay paper for the statelessness procedure: a new one from `on` replacing the live
+    one (`reissue_procedure_certificate`: the procedure goes on, or only its appeal window is left), or the
+    first one when they hold none. Issued only while the procedure backs it (`backed_by`)."""
+    docs = IssuedDocuments(uow.session)
+    live = [d for d in await docs.live_of(holder.person_id)
+            if d.kind is IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE and not d.replaced_by]
+    previous = max(live, key=lambda d: d.issued_on, default=None)
+
+    def make(number: str) -> IssuedDocument:
+        if previous is not None:
+            return reissue_procedure_certificate(previous, number=number, on=on, rules=rules, valid_until=valid_until)
+        return issue_statelessness_procedure_certificate(number=number, holder_person_id=holder.person_id,
+                                                         holder_birth_date=holder.birth_date, issued_on=on,
+                                                         rules=rules, valid_until=valid_until)
+    issued = await issue_document(uow, holder, IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE, on, key, make)
+    if issued is not None and previous is not None:
+        await docs.save(previous)
+        emit_recorded(uow, previous, publish)  # a superseded paper's revocation
+    return issued
 
 
 async def record_civil_registration(uow, person_id: str, *, certificate_number: str, iin: str | None) -> None:

@@ -448,7 +448,30 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
             self.principal_member_id = new_principal
         self.record(ApplicationClosed(self.id, self.person_id, ClosureReason.DEATH.value, on, (deceased.id,),
                                       file_closed=False, new_principal_member_id=new_principal))
+        if new_principal is not None and self.state in PENDING and self.registered_on is not None:
+            self._certificates_after_principal_death(on)
         return None
+
+    def _certificates_after_principal_death(self, on: date) -> None:
+        """The children were entered on the deceased principal's certificate, which ends with the death: they go
+        on the new principal's (a new certificate naming them, valid as long as the current ones); when no
+        adult is left, each child gets their own, as an unaccompanied child does."""
+        age = self.rules.certificate_age_of_majority
+        children = [m for m in self.living_members if not m.is_adult(on, age)]
+        if not children:
+            return
+        adults = [m for m in self.living_members if m.is_adult(on, age)]
+        # the new principal when adult, else the eldest adult left (a child named principal beside a parent)
+        holder = self.principal if self.principal.is_adult(on, age) else (
+            self._successor(adults, on) if adults else None)
+        valid_until = max(c.valid_until for c in self.certificates)
+        requests = ([(holder, tuple(c.person_id for c in children))] if holder is not None
+                    else [(child, ()) for child in children])
+        for member, child_ids in requests:
+            self.certificates.append(CertificateRequest(member_id=member.id, issued_on=on, valid_until=valid_until,
+                                                        reason="principal_deceased", child_person_ids=child_ids))
+            self.record(CertificateRequested(self.id, member.id, member.person_id, child_ids, on, valid_until,
+                                             "principal_deceased"))
 
     def _successor(self, others: list[Member], on: date) -> Member:
         """The eldest adult remaining member; if none is adult, the eldest. A member without a birth date counts

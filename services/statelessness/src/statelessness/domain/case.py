@@ -518,6 +518,7 @@ class DeterminationCase(Aggregate):
                 nationality=nationality,
                 decided_on=decided_on,
                 officer_id=officer_id,
+                appeal_until=self.appeal_deadline_on(rules) if outcome is Outcome.NOT_STATELESS else None,
             )
         )
         if outcome is Outcome.STATELESS:

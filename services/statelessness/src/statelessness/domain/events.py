@@ -96,6 +96,7 @@ class StatelessnessDetermined(DomainEvent):
     nationality: str | None
     decided_on: date
     officer_id: str
+    appeal_until: date | None = None  # not stateless: the last day to appeal (the window from notification)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Event
 from ..vocabulary import LEGAL_STATUS_NOTE, SpecificNeed
@@ -32,6 +32,19 @@ class PersonRegistered(Event):
     office: str | None = None
 
 
+class ReferralMember(BaseModel):
+    """A person referred at the border with the principal (a family travelling together), registered with
+    them; rsd lodges ONE application for the principal and these members."""
+
+    model_config = ConfigDict(extra="ignore")
+    person_id: Id
+    relationship: Literal["spouse", "child", "other"] = Field(description="Relationship to the principal")
+    birth_date: date | None = None
+    sex: Sex | None = None
+    specific_needs: list[SpecificNeed] = Field(
+        default_factory=list, description="The one list, pana_events.vocabulary.SpecificNeed")
+
+
 class ReferralRegistered(Event):
     """A person referred at the border asked for asylum and is now registered."""
 
@@ -49,6 +62,10 @@ class ReferralRegistered(Event):
     arrived_on: date | None = Field(
         default=None, description="Day the person arrived (entered Kazakhstan); the lodging window runs from it. "
                                   "Absent in events published before v1 carried it: then the day of the referral")
+    members: list[ReferralMember] = Field(
+        default_factory=list, description="A group referral's accompanying members (the principal is `person_id`), "
+                                          "each registered as a person; one application covers them all. Empty for "
+                                          "a person referred alone, and in events published before v1 carried it")
 
 
 class SpecificNeedsChanged(Event):

@@ -62,6 +62,29 @@ class StatelessnessDetermined(Event):
     certificate_age_from: date | None = Field(
         default=None, description="The day the person reaches the certificate age (16), when the birth date is known")
     certificate_validity_years: int | None = None
+    appeal_until: date | None = Field(
+        default=None, description="With a first-instance `not_stateless`: the last day an appeal may be lodged. The "
+                                  "determination is final after it unless an appeal is lodged "
+                                  "(statelessness.appeal.lodged.v1); lawful stay for the procedure lasts until then")
+
+
+class DecisionPeriodExtended(Event):
+    """The determination's due date moved later (with reasons): the procedure, and lawful stay for it, go on."""
+
+    event_type: ClassVar[str] = "statelessness.decision_period.extended.v1"
+    case_id: Id
+    person_id: Id
+    decision_due: date
+    extended_on: date
+
+
+class AppealLodged(Event):
+    """A not-stateless determination is appealed: the determination is not final, the procedure goes on."""
+
+    event_type: ClassVar[str] = "statelessness.appeal.lodged.v1"
+    case_id: Id
+    person_id: Id
+    lodged_on: date
 
 
 class AppealDecided(Event):
