@@ -163,6 +163,7 @@ class ManagedProcess:
         self.user = user
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._stopped = False  # stopped or killed on purpose, as opposed to crashed
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -186,6 +187,7 @@ class ManagedProcess:
         env = None
         if self.env is not None:
             env = {**os.environ, **self.env}
+        self._stopped = False
         self.started_argv = self.command()
         self._proc = subprocess.Popen(
             self.started_argv,
@@ -220,6 +222,11 @@ class ManagedProcess:
         return self._proc is not None and self._proc.poll() is None
 
     @property
+    def crashed(self) -> bool:
+        """Started, exited, and not because `stop` or `kill` was called."""
+        return self._proc is not None and not self._stopped and self._proc.poll() is not None
+
+    @property
     def returncode(self) -> int | None:
         return self._proc.poll() if self._proc is not None else None
 
@@ -245,6 +252,7 @@ class ManagedProcess:
         """Graceful stop: `stop_signal` (SIGTERM) to the process group, SIGKILL after ``timeout`` seconds."""
         if self._proc is None:
             return
+        self._stopped = True
         if self._proc.poll() is None:
             self._signal_group(self.stop_signal)
             try:
@@ -260,6 +268,7 @@ class ManagedProcess:
         """Immediate SIGKILL of the whole process group (crash simulation)."""
         if self._proc is None:
             return
+        self._stopped = True
         self._signal_group(signal.SIGKILL)
         self._proc.wait()
         self._reap()
@@ -315,10 +324,10 @@ def stop_all(processes: Iterable[ManagedProcess], grace: float = 2.0) -> float:
     however slowly each shuts down (uvicorn waits for open connections; a JVM flushes its log).
     """
     began = time.monotonic()
-    procs = [p for p in processes if p.pid is not None]
+    procs = [p for p in processes if p.is_running]  # an earlier exit was handled then (its pid may be reused)
     for p in procs:
-        if p.is_running:
-            p.signal_group(p.stop_signal)
+        p._stopped = True
+        p.signal_group(p.stop_signal)
     deadline = began + grace
     while any(p.is_running for p in procs) and time.monotonic() < deadline:
         time.sleep(0.02)
