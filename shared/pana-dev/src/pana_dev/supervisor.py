@@ -151,6 +151,13 @@ class Supervisor:
         if proc.name not in self.children:
             self.children[proc.name] = _Child(proc.name, proc, infra)
 
+    def add(self, proc: ManagedProcess, *, infra: bool = False) -> None:
+        """Supervise ``proc`` too (a web process is started here; infrastructure is expected running)."""
+        self._adopt(proc, infra)
+        if not infra:
+            proc.start_process()
+        self._write_state()
+
     def _adopt_infra(self) -> None:
         for item in self.stack.infra:
             if isinstance(item, ManagedProcess):
@@ -264,7 +271,9 @@ class Supervisor:
 
     def stop(self, grace: float = 2.0) -> float:
         """Stop every child at once; returns the seconds it took. The state file goes with them."""
-        took = self.stack.stop(grace=grace)
+        procs = {id(p): p for p in [*(c.proc for c in self.children.values()), *self.stack.children().values()]}
+        took = stop_all(procs.values(), grace)
+        self.stack.stop(grace=grace)  # anything else the stack started
         if self.owns_state:
             self.state_path.unlink(missing_ok=True)
         return took

@@ -1,0 +1,193 @@
+"""`pana run` is a supervisor, not a fuse: real processes, killed for real; every wait is on a condition."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pana_dev.launchers.ports import free_port
+from pana_dev.launchers.process import proc_start_time
+from pana_dev.stack import HttpProcess, Stack
+from pana_dev.supervisor import STATE_FILE, Backoff, GaveUp, Supervisor
+from pana_dev.testing import wait_for
+
+DUMMY = textwrap.dedent('''
+    import sys
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+''')
+
+
+def dummy(tmp_path: Path, name: str = "dummy", argv: list[str] | None = None) -> HttpProcess:
+    script = tmp_path / "dummy_server.py"
+    script.write_text(DUMMY)
+    port = free_port()
+    return HttpProcess(name, argv or [sys.executable, str(script), str(port)], port, env={},
+                       log_path=tmp_path / "logs" / f"{name}.log")
+
+
+def alive(pid: int, start_time: int) -> bool:
+    return proc_start_time(pid) == start_time
+
+
+def test_the_backoff_doubles_from_half_a_second_to_thirty():
+    assert [Backoff().delay(n) for n in range(1, 9)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+
+
+def test_a_supervised_child_killed_with_sigkill_is_restarted_and_serves_again(tmp_path):
+    said: list[str] = []
+    sup = Supervisor(Stack(var_dir=tmp_path), say=said.append)
+    proc = dummy(tmp_path)
+    try:
+        sup.add(proc)
+        sup.wait_started(timeout=60)
+        first = proc.pid
+        os.kill(first, signal.SIGKILL)
+
+        def serving_again():
+            sup.poll()
+            return proc.pid != first and sup.children["dummy"].up_since is not None and proc.healthy()
+
+        wait_for(serving_again, interval=0.05, what="the dummy restarted and answering")
+        assert said[0] == "dummy exited with code -9; restarting in 0.5 s (restart 1)"
+        assert said[1] == "dummy is back (restart 1)"
+        assert json.loads(sup.state_path.read_text())["children"]["dummy"]["pid"] == proc.pid
+    finally:
+        sup.stop()
+    assert not proc.is_running and not sup.state_path.exists()
+
+
+def test_a_child_that_keeps_dying_while_starting_is_reported_never_announced(tmp_path):
+    said: list[str] = []
+    sup = Supervisor(Stack(var_dir=tmp_path), say=said.append, backoff=Backoff(initial=0.01), startup_restarts=2)
+    proc = dummy(tmp_path, "broken", [sys.executable, "-c", "print('no config'); raise SystemExit(3)"])
+    try:
+        sup.add(proc)
+        with pytest.raises(GaveUp, match=r"broken exited with code 3 3 times while starting(.|\n)*no config"):
+            sup.wait_started(timeout=120)
+        assert not sup.announced
+        assert said == ["broken exited with code 3; restarting in 0.0 s (restart 1)",
+                        "broken exited with code 3; restarting in 0.0 s (restart 2)"]
+    finally:
+        sup.stop()
+
+
+def test_a_stack_waiting_for_one_child_notices_another_one_died(tmp_path):
+    stack = Stack(var_dir=tmp_path)
+    first, second = dummy(tmp_path, "first"), dummy(tmp_path, "second")
+    for proc in (first, second):
+        proc.watch = stack.check_alive
+        stack.processes[proc.name] = proc
+    try:
+        first.start(60)
+        first.kill()
+        first._stopped = False  # as if it had crashed, not been stopped
+        with pytest.raises(RuntimeError, match="first exited with code -9"):
+            second.start(60)
+    finally:
+        stack.stop()
+
+
+# -- the launcher itself, as a process ------------------------------------------------------------------
+
+
+class Launcher:
+    """`pana run` in its own process group, on free ports and its own var directory."""
+
+    def __init__(self, var: Path, only: str, *extra: str, sim_port: int | None = None, rsd_port: int | None = None):
+        self.var = var
+        self.out = var / f"launcher-{time.monotonic_ns()}.out"
+        var.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "SIMULATOR_PORT": str(sim_port or free_port()), "RSD_PORT": str(rsd_port or free_port()),
+               "PYTHONUNBUFFERED": "1"}
+        self.env = env
+        self.proc = subprocess.Popen([sys.executable, "-m", "pana_kit.cli", "run", "--only", only, "--var", str(var),
+                                      *extra], stdout=open(self.out, "wb"), stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)
+
+    @property
+    def output(self) -> str:
+        return self.out.read_text(errors="replace")
+
+    def wait_running(self) -> dict:
+        wait_for(lambda: "Pana is running" in self.output or self.proc.poll() is not None, timeout=240,
+                 what="the launcher to announce the stack")
+        assert self.proc.poll() is None, self.output
+        return self.children()
+
+    def children(self) -> dict[str, tuple[int, int]]:
+        state = json.loads((self.var / STATE_FILE).read_text())
+        return {name: (c["pid"], c["start_time"]) for name, c in state["children"].items()}
+
+
+def test_sigkill_of_the_launcher_leaves_no_child_behind(tmp_path):
+    launcher = Launcher(tmp_path / "var", "simulator,rsd", "--broker", "embedded", "--database", "sqlite")
+    try:
+        children = launcher.wait_running()
+        assert {"civil-registry-simulator", "rsd"} <= set(children) and len(children) >= 3  # and a broker
+        launcher.proc.kill()
+        launcher.proc.wait()
+        wait_for(lambda: not any(alive(*c) for c in children.values()), timeout=30,
+                 what=f"every child of the killed launcher gone: {children}")
+    finally:
+        if launcher.proc.poll() is None:
+            launcher.proc.kill()
+
+
+def test_a_new_launcher_ends_what_a_sigkilled_one_left_behind(tmp_path):
+    sim_port = free_port()
+    var = tmp_path / "var"
+    old = Launcher(var, "simulator", "--no-parent-death-signal", sim_port=sim_port)
+    new, left = None, {}
+    try:
+        left = old.wait_running()
+        old.proc.kill()
+        old.proc.wait()
+        assert all(alive(*c) for c in left.values())  # as an old launcher, or one without a parent-death signal
+        new = Launcher(var, "simulator", sim_port=sim_port)
+        new.wait_running()
+        assert "cleaned up after an earlier pana run" in new.output and "civil-registry-simulator" in new.output
+        assert not any(alive(*c) for c in left.values())
+        assert httpx.get(f"http://127.0.0.1:{sim_port}/healthz").status_code == 200  # the port was free again
+    finally:
+        for launcher in (old, new):
+            if launcher is not None and launcher.proc.poll() is None:
+                launcher.proc.kill()
+        for pid, start in left.values():
+            if alive(pid, start):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_ctrl_c_stops_the_launcher_and_every_child(tmp_path):
+    launcher = Launcher(tmp_path / "var", "simulator")
+    try:
+        children = launcher.wait_running()
+        began = time.monotonic()
+        os.killpg(launcher.proc.pid, signal.SIGINT)
+        launcher.proc.wait(timeout=60)
+        took = time.monotonic() - began
+        print(f"\n[supervisor] Ctrl-C to launcher exit: {took:.2f} s ({launcher.output.splitlines()[-1]})")
+        assert launcher.proc.returncode == 0, launcher.output
+        assert not any(alive(*c) for c in children.values())
+        assert not (tmp_path / "var" / STATE_FILE).exists()
+    finally:
+        if launcher.proc.poll() is None:
+            launcher.proc.kill()
