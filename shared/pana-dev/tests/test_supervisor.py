@@ -75,6 +75,31 @@ def test_a_supervised_child_killed_with_sigkill_is_restarted_and_serves_again(tm
     assert not proc.is_running and not sup.state_path.exists()
 
 
+def test_a_crashed_broker_is_started_again_on_the_same_port(tmp_path):
+    from pana_dev.launchers.ports import port_open
+    from pana_dev.launchers.tansu import EmbeddedBroker
+
+    said: list[str] = []
+    stack = Stack(var_dir=tmp_path)
+    broker = EmbeddedBroker(log_path=tmp_path / "logs" / "tansu.log").start()
+    stack.infra.append(broker)
+    sup = Supervisor(stack, say=said.append)
+    try:
+        sup.add(broker, infra=True)
+        first = broker.pid
+        os.kill(first, signal.SIGKILL)
+
+        def listening_again():
+            sup.poll()
+            return broker.pid != first and broker.is_running and port_open("127.0.0.1", broker.port)
+
+        wait_for(listening_again, interval=0.05, what="tansu restarted on its port")
+        assert said == ["tansu exited with code -9; restarting in 0.5 s (restart 1)"]
+    finally:
+        sup.stop()
+    assert not broker.is_running
+
+
 def test_a_child_that_keeps_dying_while_starting_is_reported_never_announced(tmp_path):
     said: list[str] = []
     sup = Supervisor(Stack(var_dir=tmp_path), say=said.append, backoff=Backoff(initial=0.01), startup_restarts=2)

@@ -99,7 +99,8 @@ def _run(args) -> int:
         if supervisor.children or supervisor.owns_state:
             print("\nstopping ...", flush=True)
             took = supervisor.stop(grace=args.grace)
-            print(f"stopped in {took:.1f} s.", flush=True)
+            late = f" ({', '.join(supervisor.killed)} killed after {args.grace:.1f} s)" if supervisor.killed else ""
+            print(f"stopped in {took:.1f} s{late}.", flush=True)
     return code
 
 

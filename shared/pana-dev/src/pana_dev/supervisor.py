@@ -80,6 +80,7 @@ class Supervisor:
         self.state_path = Path(stack.var_dir) / STATE_FILE
         self.owns_state = False
         self.announced = False
+        self.killed: list[str] = []
 
     # -- what an earlier run left behind ------------------------------------------------------
 
@@ -270,9 +271,11 @@ class Supervisor:
     # -- stop -------------------------------------------------------------------------------------
 
     def stop(self, grace: float = 2.0) -> float:
-        """Stop every child at once; returns the seconds it took. The state file goes with them."""
+        """Stop every child at once; returns the seconds it took. The state file goes with them.
+        `killed` names the children that did not stop within ``grace`` and were killed."""
         procs = {id(p): p for p in [*(c.proc for c in self.children.values()), *self.stack.children().values()]}
-        took = stop_all(procs.values(), grace)
+        self.killed: list[str] = []
+        took = stop_all(procs.values(), grace, self.killed)
         self.stack.stop(grace=grace)  # anything else the stack started
         if self.owns_state:
             self.state_path.unlink(missing_ok=True)

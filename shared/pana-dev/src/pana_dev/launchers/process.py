@@ -316,9 +316,10 @@ class ManagedProcess:
         return f"<{type(self).__name__} {self.name} pid={self.pid} {state}>"
 
 
-def stop_all(processes: Iterable[ManagedProcess], grace: float = 2.0) -> float:
+def stop_all(processes: Iterable[ManagedProcess], grace: float = 2.0, killed: list[str] | None = None) -> float:
     """Stop many children at once: each one's stop signal to every group, ``grace`` seconds for all of them
-    together, then SIGKILL to the groups still there. Returns the seconds it took.
+    together, then SIGKILL to the groups still there (their names are appended to ``killed``). Returns the
+    seconds it took.
 
     In parallel, so a stop takes at most ``grace`` plus a moment however many children there are and
     however slowly each shuts down (uvicorn waits for open connections; a JVM flushes its log).
@@ -332,6 +333,8 @@ def stop_all(processes: Iterable[ManagedProcess], grace: float = 2.0) -> float:
     while any(p.is_running for p in procs) and time.monotonic() < deadline:
         time.sleep(0.02)
     for p in procs:
+        if killed is not None and p.is_running:
+            killed.append(p.name)
         p.signal_group(signal.SIGKILL)  # the stragglers, and anything left in an exited leader's group
     for p in procs:
         if p._proc is not None:
