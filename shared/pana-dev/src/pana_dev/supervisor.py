@@ -259,8 +259,9 @@ class Supervisor:
 
     @staticmethod
     def _end_group(proc: ManagedProcess) -> None:
-        """What is left of a crashed child's process group (postgres backends) must go before it starts
-        again: it would hold the port, the shared memory or the data directory's lock."""
+        """What is left in a crashed child's process group must go before it starts again: it could hold the
+        port or the data directory. (Postgres backends put themselves in their own groups and exit when
+        their postmaster dies; if one still holds the shared memory, that start fails and is retried.)"""
         if proc.pid is None or proc.start_time is None:
             return
         proc.signal_group(signal.SIGKILL)
