@@ -17,7 +17,7 @@ import pytest
 from pana_dev.launchers.ports import free_port
 from pana_dev.launchers.process import proc_start_time
 from pana_dev.stack import HttpProcess, Stack
-from pana_dev.supervisor import STATE_FILE, Backoff, GaveUp, Supervisor
+from pana_dev.supervisor import STATE_FILE, AlreadyRunning, Backoff, GaveUp, Supervisor
 from pana_dev.testing import wait_for
 
 DUMMY = textwrap.dedent('''
@@ -129,6 +129,41 @@ def test_a_stack_waiting_for_one_child_notices_another_one_died(tmp_path):
             second.start(60)
     finally:
         stack.stop()
+
+
+def write_state(var: Path, launcher: tuple[int, int | None], children: dict[str, tuple[int, int | None]]) -> None:
+    path = var / STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "launcher": {"pid": launcher[0], "start_time": launcher[1]},
+        "children": {name: {"pid": pid, "pgid": pid, "start_time": start} for name, (pid, start) in children.items()},
+    }))
+
+
+def test_a_live_launcher_on_the_same_var_is_not_cleaned_up_but_named(tmp_path):
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        write_state(tmp_path, (other.pid, proc_start_time(other.pid)), {})
+        with pytest.raises(AlreadyRunning, match=f"pana run \\(pid {other.pid}\\) is already running"):
+            Supervisor(Stack(var_dir=tmp_path)).clean_up_leftovers()
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_recorded_pid_now_used_by_another_process_is_left_alone(tmp_path):
+    bystander = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE,
+                                 start_new_session=True)  # its own group, like a recorded child
+    try:
+        started = proc_start_time(bystander.pid)
+        write_state(tmp_path, (bystander.pid, started - 1), {"rsd": (bystander.pid, started - 1)})  # an older process
+        said: list[str] = []
+        assert Supervisor(Stack(var_dir=tmp_path), say=said.append).clean_up_leftovers() == []
+        assert bystander.poll() is None and said == [] and not (tmp_path / STATE_FILE).exists()
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 # -- the launcher itself, as a process ------------------------------------------------------------------

@@ -57,12 +57,12 @@ def _run(args) -> int:
 
     def _stop(signum, frame):
         # Ctrl-C reaches make, uv and us at once; the first signal stops, the rest are ignored.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for ignored in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(ignored, signal.SIG_IGN)
         raise _Stop(signum)
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
+        signal.signal(signum, _stop)
     code = 0
     try:
         supervisor.clean_up_leftovers()
@@ -94,8 +94,8 @@ def _run(args) -> int:
         print(f"\n{exc}\nstopping everything.", file=sys.stderr, flush=True)
         code = 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for ignored in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(ignored, signal.SIG_IGN)
         if supervisor.children or supervisor.owns_state:
             print("\nstopping ...", flush=True)
             took = supervisor.stop(grace=args.grace)
