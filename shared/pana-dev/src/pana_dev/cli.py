@@ -46,6 +46,10 @@ def _run(args) -> int:
 
     var = Path(args.var or repo_root() / "var")
     only = {name.strip() for name in args.only.split(",")} if args.only else None
+    unknown = (only or set()) - {s.name for s in SPECS} - {"simulator", "civil-registry-simulator"}
+    if unknown:
+        print(f"--only: unknown {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
     specs = tuple(s for s in SPECS if only is None or s.name in only)
     simulator = only is None or "simulator" in only or "civil-registry-simulator" in only
     if args.no_parent_death_signal:  # tests only: behave like a launcher whose children outlive it

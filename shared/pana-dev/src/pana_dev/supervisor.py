@@ -240,7 +240,7 @@ class Supervisor:
     def _restart(self, child: _Child) -> None:
         child.restart_at = None
         proc = child.proc
-        self._end_group(proc)
+        proc.end_leftovers()  # it could hold the port or the data directory
         if child.infra:
             try:
                 proc.start()  # waits until it serves again (same port, same data directory)
@@ -256,18 +256,6 @@ class Supervisor:
         else:
             proc.start_process()
         self._write_state()
-
-    @staticmethod
-    def _end_group(proc: ManagedProcess) -> None:
-        """What is left in a crashed child's process group must go before it starts again: it could hold the
-        port or the data directory. (Postgres backends put themselves in their own groups and exit when
-        their postmaster dies; if one still holds the shared memory, that start fails and is retried.)"""
-        if proc.pid is None or proc.start_time is None:
-            return
-        proc.signal_group(signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while group_members(proc.pid, proc.start_time) and time.monotonic() < deadline:
-            time.sleep(0.02)
 
     # -- stop -------------------------------------------------------------------------------------
 

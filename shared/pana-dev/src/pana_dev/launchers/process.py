@@ -177,8 +177,8 @@ class ManagedProcess:
         """Spawn the command in a new process group. Does not wait for readiness."""
         if self.is_running:
             return
-        if self._proc is not None:  # it ran before and exited (a crash): close its log, end its group
-            self._signal_group(signal.SIGKILL)
+        if self._proc is not None:  # it ran before and exited: end what is left of its group, close its log
+            self.end_leftovers()
             self._reap()
         log: IO[bytes] | int = subprocess.DEVNULL
         if self.log_path is not None:
@@ -247,6 +247,23 @@ class ManagedProcess:
         if self._proc is not None:
             self._proc.poll()
             self._reap()
+
+    def end_leftovers(self, wait: float = 5.0) -> None:
+        """SIGKILL what is left in the group of an exited child (only processes that started after it, so a
+        group number reused since is never touched) and wait up to ``wait`` seconds for them to go."""
+        if self.pid is None or self.start_time is None:
+            return
+        deadline = time.monotonic() + wait
+        while True:
+            members = group_members(self.pid, self.start_time)
+            if not members or time.monotonic() > deadline:
+                return
+            for pid in members:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.02)
 
     def stop(self, timeout: float = 20.0) -> None:
         """Graceful stop: `stop_signal` (SIGTERM) to the process group, SIGKILL after ``timeout`` seconds."""
