@@ -259,7 +259,7 @@ class Supervisor:
 
     # -- stop -------------------------------------------------------------------------------------
 
-    def stop(self, grace: float = 2.0) -> float:
+    def stop(self, grace: float = 1.5) -> float:
         """Stop every child at once; returns the seconds it took. The state file goes with them.
         `killed` names the children that did not stop within ``grace`` and were killed."""
         procs = {id(p): p for p in [*(c.proc for c in self.children.values()), *self.stack.children().values()]}
