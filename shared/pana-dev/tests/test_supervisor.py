@@ -75,6 +75,31 @@ def test_a_supervised_child_killed_with_sigkill_is_restarted_and_serves_again(tm
     assert not proc.is_running and not sup.state_path.exists()
 
 
+def test_the_back_off_doubles_for_crashes_in_a_row_and_starts_afresh_once_it_stayed_up(tmp_path):
+    said: list[str] = []
+    sup = Supervisor(Stack(var_dir=tmp_path), say=said.append, backoff=Backoff(initial=0.2, reset_after=3600))
+    proc = dummy(tmp_path)
+
+    def crash_and_wait_back():
+        pid = proc.pid
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: sup.poll() or (proc.pid != pid and sup.children["dummy"].up_since is not None),
+                 interval=0.02, what="the dummy back")
+
+    try:
+        sup.add(proc)
+        sup.wait_started(timeout=60)
+        crash_and_wait_back()
+        crash_and_wait_back()  # in a row: twice the delay
+        sup.backoff = Backoff(initial=0.2, reset_after=0)  # as if it had now stayed up long enough
+        sup.poll()
+        crash_and_wait_back()
+        assert [line.split("; ")[1] for line in said if "exited" in line] == [
+            "restarting in 0.2 s (restart 1)", "restarting in 0.4 s (restart 2)", "restarting in 0.2 s (restart 3)"]
+    finally:
+        sup.stop()
+
+
 def test_a_crashed_broker_is_started_again_on_the_same_port(tmp_path):
     from pana_dev.launchers.ports import port_open
     from pana_dev.launchers.tansu import EmbeddedBroker
