@@ -261,10 +261,18 @@ def test_a_new_launcher_ends_what_a_sigkilled_one_left_behind(tmp_path):
                 os.kill(pid, signal.SIGKILL)
 
 
-def test_ctrl_c_stops_the_launcher_and_every_child(tmp_path):
-    launcher = Launcher(tmp_path / "var", "simulator")
+def test_the_launcher_restarts_a_killed_child_and_ctrl_c_stops_it_and_every_child(tmp_path):
+    sim_port = free_port()
+    launcher = Launcher(tmp_path / "var", "simulator", sim_port=sim_port)
     try:
-        children = launcher.wait_running()
+        first = launcher.wait_running()["civil-registry-simulator"]
+        os.kill(first[0], signal.SIGKILL)
+        wait_for(lambda: "civil-registry-simulator is back (restart 1)" in launcher.output, timeout=120,
+                 what="the launcher to restart the simulator")
+        assert "civil-registry-simulator exited with code -9; restarting in 0.5 s (restart 1)" in launcher.output
+        assert httpx.get(f"http://127.0.0.1:{sim_port}/healthz").status_code == 200
+        children = launcher.children()
+        assert children["civil-registry-simulator"] != first
         began = time.monotonic()
         os.killpg(launcher.proc.pid, signal.SIGINT)
         launcher.proc.wait(timeout=60)
