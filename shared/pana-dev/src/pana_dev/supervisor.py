@@ -87,9 +87,10 @@ class Supervisor:
     def clean_up_leftovers(self) -> list[str]:
         """End the children of an earlier `pana run` on this ``var`` whose launcher is gone.
 
-        Raises `AlreadyRunning` when that launcher is alive. A process is ended only when it is provably
-        the one recorded: same pid and same start time, or a member of the recorded process group that
-        started no earlier than its leader (a reused pid has a later start time and its own group).
+        Raises `AlreadyRunning` when that launcher is alive. A process is ended only when it is the one
+        recorded (same pid, same start time) or a member of its process group that started no earlier than
+        it; a recorded pid now running with another start time was reused, and its group is left alone
+        (`group_members`).
         """
         try:
             state = json.loads(self.state_path.read_text())
@@ -110,10 +111,7 @@ class Supervisor:
             pid, pgid, started = child.get("pid"), child.get("pgid"), child.get("start_time")
             if not (pid and pgid and started):
                 continue
-            leader = proc_start_time(pid)
-            if leader is not None and leader != started:
-                continue  # the pid now belongs to another process: its group cannot be the recorded one
-            members = group_members(pgid, started)
+            members = group_members(pgid, started)  # none if the pid now belongs to another process
             for member in members:
                 doomed.append((member, proc_start_time(member) or 0))
             if members:

@@ -112,11 +112,15 @@ def proc_cmdline(pid: int) -> list[str]:
 
 
 def group_members(pgid: int, started_at_or_after: int) -> list[int]:
-    """Live processes in process group ``pgid`` that started no earlier than ``started_at_or_after``.
+    """Live processes in the process group ``pgid`` of a leader that started at ``started_at_or_after``.
 
-    Only processes started after the group's leader can have inherited its group: anything older with
-    the same number belongs to a group whose id was reused, and is left alone.
+    Nothing when a process with the leader's pid runs now with another start time: the pid, and so the
+    group number, were reused. Otherwise only members that started no earlier than the leader, since
+    anything older cannot descend from it.
     """
+    leader = proc_start_time(pgid)
+    if leader is not None and leader != started_at_or_after:
+        return []
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -249,8 +253,8 @@ class ManagedProcess:
             self._reap()
 
     def end_leftovers(self, wait: float = 5.0) -> None:
-        """SIGKILL what is left in the group of an exited child (only processes that started after it, so a
-        group number reused since is never touched) and wait up to ``wait`` seconds for them to go."""
+        """SIGKILL what is left in the group of an exited child (`group_members`: never a group whose number
+        was reused since) and wait up to ``wait`` seconds for them to go."""
         if self.pid is None or self.start_time is None:
             return
         deadline = time.monotonic() + wait
