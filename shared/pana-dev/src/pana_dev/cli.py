@@ -1,7 +1,7 @@
 """Developer commands of `pana`, added to the kit's CLI through the `pana.commands` entry point.
 
   pana token --role ROLE      print a dev access token (last line of output)
-  pana run                    start the whole system on embedded defaults (make run)
+  pana run                    start and supervise the whole system on embedded defaults (make run)
 
 Neither belongs in a service image: `run` starts brokers and databases from the
 developer stack, and a dev token is only accepted by services in dev mode.
@@ -9,6 +9,7 @@ developer stack, and a dev token is only accepted by services in dev mode.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -31,44 +32,84 @@ def _token(args) -> int:
     return 0
 
 
+class _Stop(BaseException):
+    """Ctrl-C or SIGTERM: leave whatever is being waited for and stop."""
+
+
 def _run(args) -> int:
     from pana_kit.settings import repo_root
 
+    from .launchers.process import ManagedProcess
     from .stack import SERVICES as SPECS
     from .stack import SIMULATOR_PORT, Stack
+    from .supervisor import AlreadyRunning, GaveUp, Supervisor, port_taken
 
     var = Path(args.var or repo_root() / "var")
+    only = {name.strip() for name in args.only.split(",")} if args.only else None
+    unknown = (only or set()) - {s.name for s in SPECS} - {"simulator", "civil-registry-simulator"}
+    if unknown:
+        print(f"--only: unknown {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    specs = tuple(s for s in SPECS if only is None or s.name in only)
+    simulator = only is None or "simulator" in only or "civil-registry-simulator" in only
+    if args.no_parent_death_signal:  # tests only: behave like a launcher whose children outlive it
+        ManagedProcess.die_with_parent = False
     ports = {s.name: int(os.environ.get(f"{s.env_prefix}PORT", s.default_port)) for s in SPECS}
     stack = Stack(var_dir=var, broker=args.broker, database=args.database, ports=ports,
                   simulator_port=int(os.environ.get("SIMULATOR_PORT", SIMULATOR_PORT)))
-    stopping = False
+    supervisor = Supervisor(stack)
 
-    def _stop(*_):
-        nonlocal stopping
-        stopping = True
+    signalled_at: list[float] = []
 
-    # Ctrl-C reaches make, uv and us at once; one signal starts the stop, the rest are ignored.
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    def _stop(signum, frame):
+        signalled_at.append(time.monotonic())
+        # Ctrl-C reaches make, uv and us at once; the first signal stops, the rest are ignored.
+        for ignored in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(ignored, signal.SIG_IGN)
+        raise _Stop(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
+        signal.signal(signum, _stop)
+    code = 0
     try:
+        supervisor.clean_up_leftovers()
+        wanted = ([("civil-registry-simulator", stack.simulator_port)] if simulator else []) + \
+                 [(s.name, ports[s.name]) for s in specs]
+        taken = [f"{port} ({name})" for name, port in wanted if port_taken(port)]
+        if taken:
+            print(f"port {', '.join(taken)} already in use: is another Pana running? "
+                  f"(set the *_PORT variables to move it)", file=sys.stderr, flush=True)
+            return 1
         print(f"starting broker ({args.broker}) and database ({args.database}) ...", flush=True)
-        stack.start()
-        print("\nPana is running:", flush=True)
+        began = time.monotonic()
+        supervisor.start(specs, simulator)
+        supervisor.wait_started()
+        print(f"\nPana is running (started in {time.monotonic() - began:.1f} s):", flush=True)
         for name, proc in stack.processes.items():
             print(f"  {name:<26} {proc.url}/docs", flush=True)
-        print(f"  kafka bootstrap            {stack.kafka_bootstrap}")
-        print("\nA token:  uv run pana token --role border-officer\nCtrl-C stops everything.", flush=True)
-        while not stopping:
-            for proc in stack.processes.values():
-                proc.check_alive()
-            time.sleep(0.5)
+        if stack.kafka_bootstrap:
+            print(f"  kafka bootstrap            {stack.kafka_bootstrap}")
+        print("\nA crashed process is restarted. A token:  uv run pana token --role border-officer\n"
+              "Ctrl-C stops everything.", flush=True)
+        supervisor.run()
+    except _Stop:
+        pass
+    except AlreadyRunning as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return 1
+    except GaveUp as exc:
+        print(f"\n{exc}\nstopping everything.", file=sys.stderr, flush=True)
+        code = 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print("\nstopping ...", flush=True)
-        stack.stop()
-        print("stopped.", flush=True)
-    return 0
+        for ignored in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(ignored, signal.SIG_IGN)
+        if supervisor.children or supervisor.owns_state:
+            print("\nstopping ...", flush=True)
+            began = signalled_at[0] if signalled_at else time.monotonic()
+            supervisor.stop(grace=args.grace)
+            late = f" ({', '.join(supervisor.killed)} killed after {args.grace:.1f} s)" if supervisor.killed else ""
+            print(f"stopped in {time.monotonic() - began:.1f} s{late}.", flush=True)
+    return code
 
 
 def register(sub) -> None:
@@ -85,4 +126,9 @@ def register(sub) -> None:
     run.add_argument("--broker", default=os.environ.get("PANA_BROKER", "embedded"), help="embedded | apache | host:port")
     run.add_argument("--database", default=os.environ.get("PANA_DATABASE", "sqlite"), help="sqlite | postgres | URL with {db}")
     run.add_argument("--var", default=None, help="state directory (default: ./var)")
+    run.add_argument("--grace", type=float, default=1.5, help="seconds children get to stop before SIGKILL")
+    # For tests: a part of the stack ("simulator", service names, comma-separated), and children that
+    # outlive the launcher (as an older launcher's, or where there is no parent-death signal) to clean up.
+    run.add_argument("--only", default=None, help=argparse.SUPPRESS)
+    run.add_argument("--no-parent-death-signal", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=_run)

@@ -16,7 +16,7 @@ import httpx
 from pana_kit.settings import ENV_PREFIX
 
 from .launchers.ports import free_port
-from .launchers.process import ManagedProcess
+from .launchers.process import ManagedProcess, stop_all
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ class HttpProcess(ManagedProcess):
         super().__init__(argv, env=env, log_path=log_path, cwd=cwd)
         self.name = name
         self.port = port
+        #: Called while waiting for readiness; raises when this or any sibling already started has died
+        #: (a `Stack` watches all its children, not only the one it is waiting for).
+        self.watch = self.check_alive
 
     @property
     def url(self) -> str:
@@ -56,14 +59,18 @@ class HttpProcess(ManagedProcess):
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            self.watch()
+            if self.healthy():
+                return
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} did not become healthy in {timeout}s; log:\n{self.log_tail()}")
+
+    def healthy(self, timeout: float = 1.0) -> bool:
+        """GET /healthz answers 200 now."""
+        try:
+            return httpx.get(self.url + "/healthz", timeout=timeout).status_code == 200
+        except httpx.HTTPError:
+            return False
 
 
 @dataclass
@@ -122,7 +129,9 @@ class Stack:
         return self.database.format(db=db_name)
 
     # -- processes --------------------------------------------------------
-    def start_simulator(self) -> HttpProcess:
+    # Each web process is built (and listed in `processes`) first and started second, so `pana run`'s
+    # supervisor can start them without waiting; every wait for readiness watches all children.
+    def simulator_process(self) -> HttpProcess:
         port = self.simulator_port or free_port()
         self.simulator_port = port
         proc = HttpProcess(
@@ -130,8 +139,13 @@ class Stack:
             [sys.executable, "-m", "civil_registry_simulator", "--host", "127.0.0.1", "--port", str(port)],
             port, env={**self.extra_env, **self.simulator_env}, log_path=self.var_dir / "logs" / "civil-registry-simulator.log",
         )
-        proc.start(self.start_timeout)
+        proc.watch = self.check_alive
         self.processes[proc.name] = proc
+        return proc
+
+    def start_simulator(self) -> HttpProcess:
+        proc = self.simulator_process()
+        proc.start(self.start_timeout)
         return proc
 
     def service_environment(self, spec: ServiceSpec, port: int) -> dict[str, str]:
@@ -149,13 +163,18 @@ class Stack:
         env.update(self.service_env.get(spec.name, {}))
         return env
 
-    def start_service(self, spec: ServiceSpec) -> HttpProcess:
+    def service_process(self, spec: ServiceSpec) -> HttpProcess:
         port = self.ports.get(spec.name) or free_port()
         self.ports[spec.name] = port
         proc = HttpProcess(spec.name, [sys.executable, "-m", spec.module], port,
                            env=self.service_environment(spec, port), log_path=self.var_dir / "logs" / f"{spec.name}.log")
-        proc.start(self.start_timeout)
+        proc.watch = self.check_alive
         self.processes[spec.name] = proc
+        return proc
+
+    def start_service(self, spec: ServiceSpec) -> HttpProcess:
+        proc = self.service_process(spec)
+        proc.start(self.start_timeout)
         return proc
 
     def start(self, services: tuple[ServiceSpec, ...] = SERVICES, simulator: bool = True) -> "Stack":
@@ -170,14 +189,34 @@ class Stack:
     def url(self, service: str) -> str:
         return self.processes[service].url
 
-    def stop(self) -> None:
-        for proc in reversed(list(self.processes.values())):
-            proc.stop(timeout=15)
+    def children(self) -> dict[str, ManagedProcess]:
+        """Every process this stack started itself, by name: infrastructure first, then the web processes."""
+        out: dict[str, ManagedProcess] = {}
+        for item in self.infra:
+            if isinstance(item, ManagedProcess):
+                out[item.name if item.name not in out else f"{item.name}-{len(out)}"] = item
+        out.update(self.processes)
+        return out
+
+    def check_alive(self) -> None:
+        """Raise `RuntimeError` (with the log tail) if any started child has exited: a stack with a dead
+        part is never reported as started."""
+        for proc in self.children().values():
+            if proc.crashed:
+                proc.check_alive()
+
+    def stop(self, grace: float = 15.0) -> float:
+        """Stop everything at once (stop signals to all, ``grace`` seconds for all together, then SIGKILL);
+        returns the seconds it took."""
+        took = stop_all(self.children().values(), grace)
         for item in reversed(self.infra):
+            if isinstance(item, ManagedProcess):
+                continue
             try:
                 item.stop()
             except Exception:  # keep stopping the rest
                 pass
+        return took
 
 
 def spec(name: str) -> ServiceSpec:
