@@ -22,6 +22,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -134,6 +135,50 @@ def _java() -> str:
     if java is None:
         raise FileNotFoundError("java (17+) is not on PATH")
     return java
+
+
+def kafka_unavailable() -> str | None:
+    """Why Apache Kafka cannot be started here (None when it can): Java missing, or
+    the jars neither fetched yet nor fetchable (no Maven)."""
+    try:
+        _java()
+    except FileNotFoundError:
+        return "java (17+) is not on PATH"
+    if not jars_fetched() and shutil.which("mvn") is None:
+        return "the Kafka jars are not fetched yet and mvn (which fetches them once) is not on PATH"
+    return None
+
+
+def jars_fetched() -> bool:
+    """True when the pinned Kafka jars are already in the cache (no Maven run needed)."""
+    return (kafka_lib_dir() / _MARKER).exists()
+
+
+def previous_ports(data_dir: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(broker port, controller port) of the last start on ``data_dir``, read from its
+    ``server.properties``, when both are free again; None otherwise.
+
+    A long-lived directory (``var/kafka`` of `pana run`) keeps its address from run to
+    run, so tools pointed at it keep working; a taken port means fresh ones.
+    """
+    props = Path(data_dir) / "server.properties"
+    try:
+        text = props.read_text()
+    except OSError:
+        return None
+    m = re.search(r"^listeners=PLAINTEXT://[^:]+:(\d+),CONTROLLER://[^:]+:(\d+)\s*$", text, re.M)
+    if not m:
+        return None
+    port, controller = int(m.group(1)), int(m.group(2))
+    if port_open(LOOPBACK, port) or port_open(LOOPBACK, controller):
+        return None
+    for p in (port, controller):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind((LOOPBACK, p))
+        except OSError:
+            return None
+    return port, controller
 
 
 def _log4j_config(data_dir: Path) -> Path:
