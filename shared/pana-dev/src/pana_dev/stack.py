@@ -117,7 +117,12 @@ class Stack:
     start_timeout: float = 180.0
 
     # -- infrastructure ---------------------------------------------------
-    def start_broker(self) -> str:
+    def start_broker(self, wait: bool = True) -> str:
+        """Start the broker (unless given) and return its bootstrap address.
+
+        ``wait=False`` spawns Apache Kafka and returns at once (its address is fixed before
+        it listens), so the JVM's boot overlaps other starts; `wait_broker` then waits.
+        """
         if self.kafka_bootstrap:
             return self.kafka_bootstrap
         if self.broker in MEMORY_BROKERS:
@@ -131,13 +136,26 @@ class Stack:
             data_dir = self.var_dir / "kafka"
             port, controller_port = previous_ports(data_dir) or (None, None)
             broker = ApacheKafka(data_dir, port=port, controller_port=controller_port, start_timeout=self.start_timeout)
-            broker.start()
+            broker.start_process()
+            self.infra.append(broker)
+            self.kafka_bootstrap = broker.bootstrap
+            if wait:
+                self.wait_broker()
+            return broker.bootstrap
         else:
             self.kafka_bootstrap = self.broker
             return self.broker
         self.infra.append(broker)
         self.kafka_bootstrap = broker.bootstrap
         return broker.bootstrap
+
+    def wait_broker(self) -> None:
+        """Block until a broker this stack started serves clients (Kafka: lists itself as a live broker)."""
+        from .launchers.kafka import ApacheKafka
+
+        for item in self.infra:
+            if isinstance(item, ApacheKafka):
+                item.wait_ready()
 
     @property
     def broker_is_durable(self) -> bool:
@@ -222,9 +240,10 @@ class Stack:
 
     def start(self, services: tuple[ServiceSpec, ...] = SERVICES, simulator: bool = True) -> "Stack":
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        self.start_broker()
+        self.start_broker(wait=False)  # Kafka's JVM boots while the simulator starts
         if simulator:
             self.start_simulator()
+        self.wait_broker()
         for spec in services:
             self.start_service(spec)
         return self
