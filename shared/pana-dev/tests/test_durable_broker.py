@@ -162,3 +162,20 @@ def test_a_first_durable_run_beside_older_databases_says_what_it_keeps(tmp_path:
     (tmp_path / "kafka" / "logs").mkdir(parents=True)
     (tmp_path / "kafka" / "logs" / "meta.properties").write_text("cluster.id=x\n")
     assert not any("rsd.db" in n for n in Stack(var_dir=tmp_path).broker_notes())
+
+
+def test_a_kafka_left_running_on_the_same_var_dir_is_named_instead_of_a_lock_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    data_dir = (tmp_path / "kafka").resolve()
+    # Stands in for a JVM left behind by a killed launcher: same -Dkafka.logs.dir, still alive.
+    squatter = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", f"-Dkafka.logs.dir={data_dir}"],
+                                stdin=subprocess.PIPE)
+    try:
+        with pytest.raises(RuntimeError, match=rf"another Kafka \(pid {squatter.pid}\) is running on .*kill {squatter.pid}"):
+            kafka_launcher.ApacheKafka(data_dir).start_process()
+    finally:
+        squatter.kill()
+        squatter.wait()
+    assert kafka_launcher.ApacheKafka(data_dir).other_owner() is None

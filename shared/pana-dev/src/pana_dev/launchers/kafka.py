@@ -433,8 +433,37 @@ class ApacheKafka(ManagedProcess):
         """Format if needed and spawn the JVM, without waiting for readiness."""
         if self.is_running:
             return
+        other = self.other_owner()
+        if other is not None:
+            raise RuntimeError(
+                f"another Kafka (pid {other}) is running on {self.data_dir}: a `pana run` still going, or one "
+                f"left behind by a launcher that was killed. Stop it (kill {other}) and start again."
+            )
         self.format()
         super().start_process()
+
+    def other_owner(self) -> int | None:
+        """Pid of a Kafka not started by this object that runs on this data directory (it holds
+        the log directory's lock, so a second one would exit at once), else None."""
+        import psutil
+
+        flag = f"-Dkafka.logs.dir={self.data_dir}"
+        for proc in psutil.process_iter(["pid", "cmdline"]):
+            try:
+                if flag in (proc.info["cmdline"] or []) and proc.info["pid"] != self.pid:
+                    return proc.info["pid"]
+            except (psutil.Error, TypeError):
+                continue
+        return None
+
+    def log_tail(self, n: int = 40) -> str:
+        """The JVM's output and the end of ``server.log`` (where Kafka says why it stopped)."""
+        text = super().log_tail(n)
+        server_log = self.data_dir / "server.log"
+        if server_log.exists():
+            lines = [ln for ln in server_log.read_text(errors="replace").splitlines() if not ln.startswith("\tat ")]
+            text = (text + "\n" if text else "") + f"-- {server_log}:\n" + "\n".join(lines[-n:])
+        return text
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until this node serves metadata listing itself as a live broker."""
