@@ -1,7 +1,8 @@
 """Developer commands of `pana`, added to the kit's CLI through the `pana.commands` entry point.
 
   pana token --role ROLE      print a dev access token (last line of output)
-  pana run                    start and supervise the whole system on embedded defaults (make run)
+  pana run                    start and supervise the whole system (make run): Apache Kafka with its
+                              log under var/kafka, SQLite under var/; --broker memory keeps nothing
 
 Neither belongs in a service image: `run` starts brokers and databases from the
 developer stack, and a dev token is only accepted by services in dev mode.
@@ -36,6 +37,21 @@ class _Stop(BaseException):
     """Ctrl-C or SIGTERM: leave whatever is being waited for and stop."""
 
 
+def _broker_preflight(stack) -> str | None:
+    """Print what the user must know about the broker; a reason when it cannot start."""
+    from .stack import DURABLE_BROKERS, kafka_unavailable_message
+
+    if stack.broker in DURABLE_BROKERS:
+        from .launchers.kafka import kafka_unavailable
+
+        reason = kafka_unavailable()
+        if reason:
+            return kafka_unavailable_message(reason)
+    for note in stack.broker_notes():
+        print(note, file=sys.stderr if note.startswith("WARNING") else sys.stdout, flush=True)
+    return None
+
+
 def _run(args) -> int:
     from pana_kit.settings import repo_root
 
@@ -57,6 +73,10 @@ def _run(args) -> int:
     ports = {s.name: int(os.environ.get(f"{s.env_prefix}PORT", s.default_port)) for s in SPECS}
     stack = Stack(var_dir=var, broker=args.broker, database=args.database, ports=ports,
                   simulator_port=int(os.environ.get("SIMULATOR_PORT", SIMULATOR_PORT)))
+    refused = _broker_preflight(stack)
+    if refused:
+        print(refused, file=sys.stderr, flush=True)
+        return 2
     supervisor = Supervisor(stack)
 
     signalled_at: list[float] = []
@@ -123,7 +143,9 @@ def register(sub) -> None:
     token.set_defaults(func=_token)
 
     run = sub.add_parser("run", help="start the whole system")
-    run.add_argument("--broker", default=os.environ.get("PANA_BROKER", "embedded"), help="embedded | apache | host:port")
+    run.add_argument("--broker", default=os.environ.get("PANA_BROKER", "kafka"),
+                     help="kafka (default: Apache Kafka, log under VAR/kafka, kept across restarts) | "
+                          "memory (Tansu, memory only: acknowledged events are LOST on stop) | host:port")
     run.add_argument("--database", default=os.environ.get("PANA_DATABASE", "sqlite"), help="sqlite | postgres | URL with {db}")
     run.add_argument("--var", default=None, help="state directory (default: ./var)")
     run.add_argument("--grace", type=float, default=1.5, help="seconds children get to stop before SIGKILL")

