@@ -106,3 +106,11 @@ def cluster_stack(fault_root) -> Stack:
         stack.start(services=(spec("registration"), spec("rsd")), simulator=False)
     return _running["cluster-stack"]
 
+
+
+@pytest.fixture(scope="session")
+def make_run_var(fault_root) -> Path:
+    """The var directory of `pana run` as a user starts it; the other stacks are stopped first (two cores)."""
+    for name in ("single", "cluster-stack", "cluster"):
+        _stop(name)
+    return fault_root / "make-run"

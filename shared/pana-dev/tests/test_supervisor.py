@@ -18,6 +18,8 @@ from pana_dev.launchers.ports import free_port
 from pana_dev.launchers.process import proc_start_time
 from pana_dev.stack import HttpProcess, Stack
 from pana_dev.supervisor import STATE_FILE, AlreadyRunning, Backoff, GaveUp, Supervisor
+from pana_dev.running import Launcher as Launch
+from pana_dev.running import alive
 from pana_dev.testing import wait_for
 
 DUMMY = textwrap.dedent('''
@@ -42,10 +44,6 @@ def dummy(tmp_path: Path, name: str = "dummy", argv: list[str] | None = None) ->
     port = free_port()
     return HttpProcess(name, argv or [sys.executable, str(script), str(port)], port, env={},
                        log_path=tmp_path / "logs" / f"{name}.log")
-
-
-def alive(pid: int, start_time: int) -> bool:
-    return proc_start_time(pid) == start_time
 
 
 def test_the_backoff_doubles_from_half_a_second_to_thirty():
@@ -194,33 +192,10 @@ def test_a_recorded_pid_now_used_by_another_process_is_left_alone(tmp_path):
 # -- the launcher itself, as a process ------------------------------------------------------------------
 
 
-class Launcher:
-    """`pana run` in its own process group, on free ports and its own var directory."""
-
-    def __init__(self, var: Path, only: str, *extra: str, sim_port: int | None = None, rsd_port: int | None = None):
-        self.var = var
-        self.out = var / f"launcher-{time.monotonic_ns()}.out"
-        var.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "SIMULATOR_PORT": str(sim_port or free_port()), "RSD_PORT": str(rsd_port or free_port()),
-               "PYTHONUNBUFFERED": "1"}
-        self.env = env
-        self.proc = subprocess.Popen([sys.executable, "-m", "pana_kit.cli", "run", "--only", only, "--var", str(var),
-                                      *extra], stdout=open(self.out, "wb"), stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True)
-
-    @property
-    def output(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def wait_running(self) -> dict:
-        wait_for(lambda: "Pana is running" in self.output or self.proc.poll() is not None, timeout=240,
-                 what="the launcher to announce the stack")
-        assert self.proc.poll() is None, self.output
-        return self.children()
-
-    def children(self) -> dict[str, tuple[int, int]]:
-        state = json.loads((self.var / STATE_FILE).read_text())
-        return {name: (c["pid"], c["start_time"]) for name, c in state["children"].items()}
+def Launcher(var: Path, only: str, *extra: str, sim_port: int | None = None, rsd_port: int | None = None) -> Launch:
+    """`pana run --only ...` on free ports (the simulator's and rsd's) and its own var directory."""
+    return Launch(var, "--only", only, *extra, ports={"rsd": rsd_port or free_port()},
+                  simulator_port=sim_port or free_port())
 
 
 def test_sigkill_of_the_launcher_leaves_no_child_behind(tmp_path):

@@ -175,6 +175,9 @@ def previous_ports(data_dir: str | os.PathLike[str]) -> tuple[int, int] | None:
     for p in (port, controller):
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                # As the JVM binds (SO_REUSEADDR): clients' connections to a killed broker linger in TIME_WAIT
+                # on this port, which must not make a restarted broker move.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind((LOOPBACK, p))
         except OSError:
             return None
