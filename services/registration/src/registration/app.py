@@ -60,6 +60,7 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
     app = create_app(definition, settings)
     app.state.rules = rules
     app.state.matching = load_matching_config(settings.matching_config_path)
-    app.state.signing_key = load_signing_key(settings.signing_key_path, settings.dev_mode)
+    app.state.signing_key = load_signing_key(settings.signing_key_path, settings.dev_mode,
+                                            settings.state_path() if settings.dev_mode and not settings.signing_key_path else None)
     app.state.verification_failures = verification.FailureCounter(rules)
     return app
