@@ -101,6 +101,18 @@ def _own(path: Path, mode: int) -> None:
     path.chmod(mode)
 
 
+def _kafka_security(root: Path):
+    """The secured broker's credentials (SASL_SSL, SCRAM-SHA-512, ACLs) when the launcher offers it, else None."""
+    try:
+        from pana_dev.launchers.kafka_security import KafkaSecurity
+    except ImportError:
+        return None
+    security = KafkaSecurity(root / "kafka-security")
+    security.directory.chmod(0o711)  # the services (nobody) read the CA certificate, nothing else there
+    security.ca_file.chmod(0o644)
+    return security
+
+
 @dataclass
 class Deployment:
     root: Path
@@ -204,7 +216,8 @@ def deployment():
         venv = build_and_install(root, timings)
 
         started = time.monotonic()
-        kafka = ApacheKafka(root / "kafka", start_timeout=STEP_TIMEOUT)
+        security = _kafka_security(root)
+        kafka = ApacheKafka(root / "kafka", start_timeout=STEP_TIMEOUT, **({"security": security} if security else {}))
         kafka.start()
         infra.append(kafka)
         postgres = EmbeddedPostgres(root / "postgres", start_timeout=STEP_TIMEOUT)
@@ -251,6 +264,10 @@ def deployment():
                 f"{prefix}KEYRING_FILE": str(keyring),
                 f"{prefix}OTEL_ENABLED": "false",
             }
+            if security is not None:  # the service logs in to the broker as itself (SASL_SSL, SCRAM-SHA-512)
+                env.update(security.service_environment(service, prefix))
+            else:  # a launcher without the secured broker: plain Kafka, said out loud
+                env[f"{prefix}KAFKA_ALLOW_PLAINTEXT"] = "true"
             if service == "registration":
                 env[f"{prefix}SIGNING_KEY_PATH"] = str(qr_key)
                 env[f"{prefix}STATELESS_CERTIFICATE_WATCH_ENABLED"] = "false"
