@@ -14,8 +14,7 @@ cat > /tmp/admin.properties <<PROPS
 security.protocol=SASL_SSL
 sasl.mechanism=SCRAM-SHA-512
 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${KAFKA_ADMIN_PASSWORD}";
-ssl.truststore.type=PKCS12
-ssl.truststore.location=/run/secrets/kafka_keystore
-ssl.truststore.password=${KAFKA_SSL_KEYSTORE_PASSWORD}
+ssl.truststore.type=PEM
+ssl.truststore.location=/run/secrets/kafka_ca
 PROPS
 exec /opt/kafka/bin/kafka-server-start.sh "${config}"
