@@ -1,13 +1,12 @@
 """Migration 0004 (kit tables v2): the inbox rows already there stay, read as handled; down and up again."""
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
-from pana_kit.migrations import alembic_config, upgrade
+from pana_kit.migrations import alembic_config, packaged_migrations, upgrade
 
-MIGRATIONS = Path(__file__).parents[1] / "migrations"
+MIGRATIONS = packaged_migrations("rsd")
 
 
 def test_existing_inbox_rows_are_kept_as_handled(tmp_path):

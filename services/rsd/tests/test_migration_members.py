@@ -1,12 +1,11 @@
 """Migration 0003 fills `application_members` from the applications already stored."""
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import sqlalchemy as sa
-from pana_kit.migrations import upgrade
+from pana_kit.migrations import packaged_migrations, upgrade
 
-MIGRATIONS = Path(__file__).parents[1] / "migrations"
+MIGRATIONS = packaged_migrations("rsd")
 
 
 def test_existing_applications_get_their_members(tmp_path):

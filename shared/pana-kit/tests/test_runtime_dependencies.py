@@ -78,3 +78,16 @@ def test_image_installs_no_developer_stack(package):
     names = installed_names(result.stdout)
     assert "pana-kit" in names or package == "civil-registry-simulator", names  # the export did list something
     assert not names & DEVELOPER_ONLY, f"{package} image would install {sorted(names & DEVELOPER_ONLY)}"
+
+
+def test_registration_image_installs_pillow_for_qr_codes():
+    """`qrcode` renders PNGs through Pillow, its `pil` extra: without it the QR endpoint answers 500."""
+    uv = _uv()
+    if uv is None:
+        pytest.skip("uv not found")
+    result = subprocess.run(
+        [uv, "export", "--package", "registration", "--no-dev", "--frozen", "--no-hashes", "--no-header", "--no-annotate"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert {"qrcode", "pillow"} <= installed_names(result.stdout)

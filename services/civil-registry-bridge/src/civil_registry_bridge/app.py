@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
+from pana_kit.migrations import packaged_migrations
 from pana_kit.service import ServiceDefinition, create_app
 from pana_kit.settings import load_settings
 
@@ -20,7 +20,7 @@ from .settings import BridgeSettings
 from .api.callbacks import callback_signature
 from .worker import RegistryWork
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
 
 DESCRIPTION = """
 The bridge between Pana and Kazakhstan's civil registry: it verifies births, submits the

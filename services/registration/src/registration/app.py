@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
+from pana_kit.migrations import packaged_migrations
 from pana_kit.service import ServiceDefinition, create_app
 from pana_kit.settings import load_settings
 
@@ -20,7 +19,7 @@ from .signing import load_signing_key
 from .stateless_watch import stateless_certificate_watcher
 from .settings import RegistrationSettings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
 
 DESCRIPTION = """
 The population register of everyone in Kazakhstan's protection procedures:
@@ -61,6 +60,7 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
     app = create_app(definition, settings)
     app.state.rules = rules
     app.state.matching = load_matching_config(settings.matching_config_path)
-    app.state.signing_key = load_signing_key(settings.signing_key_path, settings.dev_mode)
+    app.state.signing_key = load_signing_key(settings.signing_key_path, settings.dev_mode,
+                                            settings.state_path() if settings.dev_mode and not settings.signing_key_path else None)
     app.state.verification_failures = verification.FailureCounter(rules)
     return app

@@ -29,7 +29,7 @@ class RegistrationSettings(ServiceSettings):
         None, description="JSON file with the duplicate-matching rules (fields, weights, thresholds, blocking keys); "
                           "the domain's MatchingConfig defaults when unset")
     signing_key_path: str | None = Field(
-        None, description="Ed25519 private key (PEM) that signs document QR payloads; generated under var/ in dev mode")
+        None, description="Ed25519 private key (PEM) that signs document QR payloads; generated in the state directory in dev mode")
     verify_rate_per_minute: int = Field(60, ge=1, description="Document verifications one client may make a minute")
     stateless_certificate_watch_interval_s: int = Field(
         86400, ge=1, description="How often (seconds; daily by default) the stateless person's certificate is issued "

@@ -1,4 +1,4 @@
-"""The Ed25519 key that signs document QR payloads: from a settings path, generated under var/ in dev mode."""
+"""The Ed25519 key that signs document QR payloads: from a settings path, generated in the state directory in dev mode."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from pana_kit.settings import repo_root
 
-
-def load_signing_key(path: str | None, dev_mode: bool) -> Ed25519PrivateKey | None:
+def load_signing_key(path: str | None, dev_mode: bool, state_dir: Path | None = None) -> Ed25519PrivateKey | None:
     """None outside dev mode without a configured key: QR endpoints then answer 503, nothing else breaks."""
     if path:
         key_path = Path(path)
     elif dev_mode:
-        key_path = repo_root() / "var" / "registration-signing-key.pem"
+        if state_dir is None:
+            from pana_kit.settings import default_state_dir
+
+            state_dir = default_state_dir()
+        key_path = state_dir / "registration-signing-key.pem"
     else:
         return None
     if not key_path.exists():

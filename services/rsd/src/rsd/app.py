@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
+from pana_kit.migrations import packaged_migrations
 from pana_kit.service import ServiceDefinition, create_app
 from pana_kit.settings import load_settings
 
@@ -15,7 +14,7 @@ from .deadline_watch import deadline_watcher
 from .handlers import RsdHandlers
 from .settings import RsdSettings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
 
 DESCRIPTION = """
 Refugee status determination under the Law "On Refugees" (No. 216-IV, Art. 11) and

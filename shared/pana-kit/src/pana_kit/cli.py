@@ -57,7 +57,7 @@ def _audit_verify(args) -> int:
 
 
 def _keyring_path(args) -> Path:
-    """--keyring-file, else the service's <PREFIX>KEYRING_FILE, else var/<service>-keyring.json."""
+    """--keyring-file, else the service's <PREFIX>KEYRING_FILE, else <state dir>/<service>-keyring.json."""
     from .crypto import default_keyring_path
     from .settings import ENV_PREFIX
 
@@ -93,10 +93,10 @@ def _keys(args) -> int:
 
 
 def _revision(args) -> int:
-    from .migrations import make_revision
-    from .settings import repo_root
+    from .migrations import make_revision, packaged_migrations
 
-    make_revision(repo_root() / "services" / args.service / "migrations", args.message)
+    # The service's package data (<package>/migrations); in a checkout's editable install, its source tree.
+    make_revision(packaged_migrations(args.service.replace("-", "_")), args.message)
     return 0
 
 
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                        ("retire", "remove a key (only once no value uses it)"), ("list", "show key ids")):
         cmd = keys_sub.add_parser(name, help=text)
         cmd.add_argument("--service", required=True, choices=SERVICES)
-        cmd.add_argument("--keyring-file", default=None, help="default: $<PREFIX>KEYRING_FILE or var/<service>-keyring.json")
+        cmd.add_argument("--keyring-file", default=None, help="default: $<PREFIX>KEYRING_FILE or <state dir>/<service>-keyring.json")
         if name == "rotate":
             cmd.add_argument("--no-activate", action="store_true", help="add the key without using it yet (staged rollout)")
             cmd.add_argument("--key-id", default=None, help="default: k<date>-<random>")

@@ -237,20 +237,21 @@ def new_key_id() -> str:
     return "k" + time.strftime("%Y%m%d") + "-" + secrets.token_hex(3)
 
 
-def default_keyring_path(service: str) -> Path:
-    from .settings import repo_root
+def default_keyring_path(service: str, state_dir: Path | None = None) -> Path:
+    """<state dir>/<service>-keyring.json (the state directory from `<PREFIX>STATE_DIR` when not given)."""
+    from .settings import state_dir_from_env
 
-    return repo_root() / "var" / f"{service}-keyring.json"
+    return (state_dir or state_dir_from_env(service)) / f"{service}-keyring.json"
 
 
 def keyring_from_settings(settings) -> Keyring:
-    """The service's keyring: `<PREFIX>KEYRING_FILE`; dev mode generates var/<service>-keyring.json."""
+    """The service's keyring: `<PREFIX>KEYRING_FILE`; dev mode generates <state dir>/<service>-keyring.json."""
     configured = getattr(settings, "keyring_file", None)
     path = Path(configured) if configured else None
     if path is None:
         if not settings.dev_mode:
             raise KeyringError("no keyring configured: set <SERVICE>_KEYRING_FILE (personal data is encrypted at rest)")
-        path = default_keyring_path(settings.service_name)
+        path = default_keyring_path(settings.service_name, settings.state_path())
     if path.exists():
         return Keyring.from_file(path)
     if not settings.dev_mode:

@@ -8,6 +8,8 @@ HTTP_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 EVENTS_PUBLISHED = Counter("pana_events_published_total", "Events published from the outbox", ["service", "topic"])
+BROKER_UP = Gauge("pana_broker_up", "1 when the outbox relay or the consumer is connected to the broker, else 0 "
+                  "(readiness does not depend on it)", ["service"])
 OUTBOX_PENDING = Gauge("pana_outbox_pending", "Events waiting in the outbox", ["service"])
 EVENTS_CONSUMED = Counter("pana_events_consumed_total", "Events consumed", ["service", "type", "outcome"])
 DEAD_LETTERS = Counter("pana_dead_letters_total", "Messages sent to the dead-letter topic", ["service", "topic"])

@@ -1,6 +1,8 @@
 """Alembic, run the same way by every service.
 
-A service's `migrations/env.py` is two lines: import its tables, then call
+A service's migrations are package data, `<package>/migrations/` (env.py and versions/), found with
+`importlib.resources` (`packaged_migrations`), so an installed wheel finds them as a checkout does.
+Its `migrations/env.py` is two lines: import its tables, then call
 `run_env(metadata)`. `upgrade(service_dir, url)` applies migrations at start-up
 (one process at a time on PostgreSQL, thanks to an advisory lock).
 """
@@ -8,6 +10,7 @@ A service's `migrations/env.py` is two lines: import its tables, then call
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 import threading
 from pathlib import Path
 
@@ -20,6 +23,16 @@ _MIGRATION_LOCK_ID = 7_261_002  # arbitrary, constant: serialises concurrent sta
 
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+def packaged_migrations(package: str) -> Path:
+    """The Alembic directory shipped inside `package` (`<package>/migrations`), wherever it is installed."""
+    root = importlib.resources.files(package) / "migrations"
+    path = Path(str(root))
+    if not isinstance(root, Path) or not (path / "env.py").is_file():
+        raise RuntimeError(f"{package} carries no migrations/env.py on the file system ({root}); "
+                           "install the package as a directory (a wheel), not zipped")
+    return path
 
 
 def alembic_config(migrations_dir: Path, url: str) -> Config:

@@ -160,8 +160,10 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
         return {"status": "ok", "service": definition.name}
 
     @app.get("/readyz", tags=["operations"], summary="Readiness",
-             description="Ready when the database answers and the broker is reachable. Events still wait safely in the outbox when it is not.",
-             responses={503: {"description": "Not ready"}})
+             description="Ready when the database answers. The broker's state is a detail of the answer (`broker`) "
+                         "and the metric `pana_broker_up`, never a reason to be taken out of service: while the "
+                         "broker is away, commands still succeed and their events wait in the outbox.",
+             responses={503: {"description": "Not ready: the database does not answer"}})
     async def readyz(request: Request):
         checks: dict[str, str] = {}
         try:
@@ -169,18 +171,17 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"unavailable ({type(exc).__name__})"
-        relay: OutboxRelay = request.app.state.relay
-        consumer: EventConsumer = request.app.state.consumer
-        broker_ok = relay.connected or consumer.connected
-        checks["broker"] = "ok" if broker_ok else "unavailable"
-        if all(v == "ok" for v in checks.values()):
-            return {"status": "ready", "checks": checks}
-        return problem_response(503, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"), checks=checks)
+        broker_ok = broker_connected(request.app)
+        details = {"broker": "ok" if broker_ok else "unavailable"}
+        if checks["database"] == "ok":
+            return {"status": "ready", "checks": checks, "details": details}
+        return problem_response(503, f"not ready: database {checks['database']}", checks=checks, details=details)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
     async def metrics(request: Request):
-        from .metrics import OUTBOX_PENDING
+        from .metrics import BROKER_UP, OUTBOX_PENDING
 
+        BROKER_UP.labels(definition.name).set(1 if broker_connected(request.app) else 0)
         try:
             OUTBOX_PENDING.labels(definition.name).set(await request.app.state.relay.pending())
         except Exception:  # metrics must answer even when the database does not
@@ -191,6 +192,13 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
              description="Topics, keys and event schemas this service publishes and consumes.")
     async def asyncapi():
         return JSONResponse(asyncapi_document(definition.name))
+
+
+def broker_connected(app: FastAPI) -> bool:
+    """Whether the outbox relay or the consumer holds a broker connection now (a health detail, not readiness)."""
+    relay: OutboxRelay | None = getattr(app.state, "relay", None)
+    consumer: EventConsumer | None = getattr(app.state, "consumer", None)
+    return bool((relay and relay.connected) or (consumer and consumer.connected))
 
 
 def unit_of_work(request: Request) -> UnitOfWork:

@@ -1,13 +1,18 @@
 """Settings every service shares; each service subclasses with its own env prefix.
 
-`database_url` takes a URL or the word `sqlite` (a file per service under var/);
+`database_url` takes a URL or the word `sqlite` (a file per service in the state directory);
 `kafka_bootstrap` is a bootstrap address. Choosing *which* broker or database to
 start (embedded, apache, postgres) is the launcher's job, not the service's.
+
+What a service writes on disk (a SQLite file, the keys dev mode generates) goes to its state directory,
+`<PREFIX>STATE_DIR`: by default the checkout's `var/` when run from one, else `$XDG_STATE_HOME/pana`
+(`~/.local/state/pana`). Never the install directory, which an image keeps read-only.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,13 +41,41 @@ def repo_root() -> Path:
     return here
 
 
+def checkout_root() -> Path | None:
+    """The checkout the working directory is in (a pyproject.toml beside services/), or None."""
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "pyproject.toml").exists() and (candidate / "services").is_dir():
+            return candidate
+    return None
+
+
+def default_state_dir() -> Path:
+    """Where a service writes when `<PREFIX>STATE_DIR` is unset: the checkout's var/, else the user's state dir."""
+    root = checkout_root()
+    if root is not None:
+        return root / "var"
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "pana"
+
+
+def state_dir_from_env(service: str) -> Path:
+    """A service's state directory as its settings would resolve it (for the `pana` commands): the variable, or the default."""
+    configured = os.environ.get(f"{ENV_PREFIX.get(service, 'PANA_')}STATE_DIR")
+    return Path(configured) if configured else default_state_dir()
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_prefix="PANA_")
 
     service_name: str = "service"
     host: str = "127.0.0.1"
     port: int = 8000
-    database_url: str = Field("sqlite", description="Database URL, or 'sqlite' for var/<service>.db")
+    database_url: str = Field("sqlite", description="Database URL, or 'sqlite' for <state dir>/<service>.db")
+    state_dir: str | None = Field(
+        None, description="Writable directory for what the service writes on disk (a SQLite file, the keys dev mode "
+                          "generates); default: the checkout's var/, else $XDG_STATE_HOME/pana or ~/.local/state/pana. "
+                          "Images set it to a volume; nothing is written under the install directory")
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_replication_factor: int = Field(1, ge=1, le=5)
     kafka_request_timeout_ms: int = Field(10_000, ge=1000)
@@ -75,7 +108,7 @@ class ServiceSettings(BaseSettings):
     # Field encryption at rest (pana_kit.crypto)
     keyring_file: str | None = Field(
         None, description='JSON keyring {"active": "<key id>", "keys": {"<key id>": "<base64 32-byte key>"}}; '
-                          "required outside dev mode; dev mode generates var/<service>-keyring.json when unset")
+                          "required outside dev mode; dev mode generates <state dir>/<service>-keyring.json when unset")
 
     @field_validator("database_url")
     @classmethod
@@ -92,11 +125,22 @@ class ServiceSettings(BaseSettings):
     def audience(self) -> str:
         return self.auth_audience or self.service_name
 
+    def state_path(self) -> Path:
+        """The state directory, created when missing; refuses naming `<PREFIX>STATE_DIR` when it cannot be."""
+        path = Path(self.state_dir) if self.state_dir else default_state_dir()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(f"{env_name(type(self), 'state_dir')}: the state directory {path} cannot be created "
+                                f"({exc.strerror}); set it to a writable directory") from None
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise SettingsError(f"{env_name(type(self), 'state_dir')}: the state directory {path} is not writable "
+                                "by this user; set it to a writable directory")
+        return path
+
     def resolved_database_url(self) -> str:
         if self.database_url == "sqlite":
-            var = repo_root() / "var"
-            var.mkdir(exist_ok=True)
-            return f"sqlite+aiosqlite:///{var / (self.service_name + '.db')}"
+            return f"sqlite+aiosqlite:///{self.state_path() / (self.service_name + '.db')}"
         if self.database_url.startswith("postgresql://"):
             return "postgresql+asyncpg://" + self.database_url[len("postgresql://"):]
         if self.database_url.startswith("sqlite:///"):

@@ -15,7 +15,11 @@ from ..domain import Application
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("kk", "ru", "en")
-FONT_CANDIDATES = (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+# Shipped with the package (DejaVu Sans, subset to Latin, Greek and Cyrillic; licence beside it), so a letter
+# renders in a bare image with no fonts installed. The system's copies are only a fallback.
+PACKAGED_FONT = Path(__file__).parent / "fonts" / "DejaVuSans.ttf"
+FONT_CANDIDATES = (PACKAGED_FONT,
+                   Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
                    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"))
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
