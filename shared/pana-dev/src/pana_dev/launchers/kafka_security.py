@@ -76,6 +76,18 @@ def service_acls(services: Iterable[str] = SERVICES, groups: Mapping[str, str] |
     return acls
 
 
+def acl_commands(services: Iterable[str] = SERVICES, groups: Mapping[str, str] | None = None,
+                 bootstrap: str = "$BOOTSTRAP", config: str = "admin.properties") -> list[str]:
+    """`service_acls` as ``kafka-acls.sh`` commands, for an operator provisioning a production cluster."""
+    out = []
+    for acl in service_acls(services, groups):
+        flag = {"topic": "--topic", "group": "--group", "cluster": "--cluster"}[acl.resource]
+        target = f"{flag} '{acl.name}'" if acl.resource != "cluster" else flag
+        out.append(f"kafka-acls.sh --bootstrap-server {bootstrap} --command-config {config} --add "
+                   f"--allow-principal '{acl.principal}' --operation {acl.operation.title().replace('_', '')} {target}")
+    return out
+
+
 def _write_private(path: Path, data: bytes) -> None:
     path.write_bytes(data)
     path.chmod(0o600)
