@@ -87,10 +87,12 @@ async def test_a_forged_decision_is_refused_by_the_broker_and_rsds_own_is_consum
     wrong = settings_for(kafka, "rsd", kafka_sasl_password="guessed-" + uuid.uuid4().hex)
     with pytest.raises((KafkaError, OSError, asyncio.TimeoutError)):
         await send(make_producer(wrong), "rsd.events", forged)
-    plaintext = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, request_timeout_ms=5000)
-    with pytest.raises((KafkaError, OSError, asyncio.TimeoutError)):
-        await asyncio.wait_for(plaintext.start(), 30)
-    await plaintext.stop()
+    for anonymous in (AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, request_timeout_ms=5000),  # plaintext
+                      AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, request_timeout_ms=5000,  # TLS, no login
+                                       security_protocol="SSL", ssl_context=kafka.security.ssl_context())):
+        with pytest.raises((KafkaError, OSError, asyncio.TimeoutError)):
+            await asyncio.wait_for(anonymous.start(), 30)
+        await anonymous.stop()
 
     # rsd's credentials write rsd.events (and nothing else)
     genuine = decision_record(person)
