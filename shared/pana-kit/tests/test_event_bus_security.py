@@ -50,6 +50,20 @@ def test_plaintext_is_refused_at_start_outside_dev_mode_naming_the_setting(monke
     refuse_unsafe_start(load_settings(RegistrationLike))  # development
 
 
+def test_serve_refuses_before_building_the_app(monkeypatch):
+    """`python -m <service>` runs `serve`: the refusal happens there, before anything listens or connects."""
+    from pana_kit.serve import serve
+
+    for name in ("REGISTRATION_DEV_MODE", "REGISTRATION_KAFKA_SECURITY_PROTOCOL", "REGISTRATION_KAFKA_ALLOW_PLAINTEXT"):
+        monkeypatch.delenv(name, raising=False)
+
+    def create(settings):
+        raise AssertionError("the app was built with a plaintext broker in production")
+
+    with pytest.raises(SettingsError, match="REGISTRATION_KAFKA_SECURITY_PROTOCOL"):
+        serve(create, RegistrationLike)
+
+
 def test_sasl_needs_the_services_credentials_and_an_unknown_protocol_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("REGISTRATION_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     with pytest.raises(SettingsError) as refused:
