@@ -166,7 +166,7 @@ def env_name(settings_cls: type[BaseSettings], field_name: str) -> str:
 def load_settings(settings_cls: type[BaseSettings], **values: Any) -> BaseSettings:
     """`settings_cls(**values)` (environment included), refusing with the variables named when a value is invalid."""
     try:
-        settings = settings_cls(**values)
+        return settings_cls(**values)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -174,7 +174,6 @@ def load_settings(settings_cls: type[BaseSettings], **values: Any) -> BaseSettin
             shown = env_name(settings_cls, field_name) if field_name else settings_cls.__name__
             problems.append(f"{shown}: {error['msg']} (got {error.get('input')!r})")
         raise SettingsError(f"invalid settings, {settings_cls.__name__} refuses to start: " + "; ".join(problems)) from None
-    return settings
 
 
 def refuse_unsafe_start(settings: ServiceSettings) -> None:
