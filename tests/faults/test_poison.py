@@ -82,9 +82,14 @@ class Poison:
         return (self.key if self.key is not None else key), [*self.headers, (MARK, self.id.encode())], self.value
 
 
-def ce_headers(event_type: str, subject: str) -> list[tuple[str, bytes]]:
-    _, hdrs, _ = to_kafka(Envelope(source="/pana/fuzz", type=event_type, subject=subject, data={}))
+def ce_headers(topic: str, event_type: str, subject: str) -> list[tuple[str, bytes]]:
+    """Valid CloudEvents headers as the topic's producer writes them (a foreign source is refused on its own)."""
+    _, hdrs, _ = to_kafka(Envelope(source=producer_source(topic), type=event_type, subject=subject, data={}))
     return hdrs
+
+
+def producer_source(topic: str) -> str:
+    return f"/pana/{TOPIC_BY_NAME[topic].producer}"
 
 
 def required_fields(event_type: str) -> list[str]:
@@ -130,7 +135,7 @@ def valid_events(n_referrals: int, n_each: int) -> list[Valid]:
             ("rsd.events", rsd_events.ApplicationLodged(application_id=str(uuid.uuid4()), person_id=person,
                                                         lodged_on=today, registered_on=today, decision_due=today)),
         ):
-            env = Envelope(source="/pana/fault", type=event.event_type, subject=person, data=event.model_dump(mode="json"))
+            env = Envelope(source=producer_source(topic), type=event.event_type, subject=person, data=event.model_dump(mode="json"))
             out.append(Valid(topic, env.id, env.type, person.encode(), [to_kafka(env)]))
     return out
 
@@ -147,15 +152,15 @@ def hand_made_poison() -> list[Poison]:
             out.append(Poison(str(uuid.uuid4()), topic, kind, None, headers, value, event_type))
 
         subject = str(uuid.uuid4())
-        p("not-json", ce_headers(some_type, subject), b"{this is not json")
-        p("not-object", ce_headers(some_type, subject), b"[1, 2, 3]")
-        p("empty", ce_headers(some_type, subject), None)
-        p("missing-headers", [h for h in ce_headers(some_type, subject) if h[0] in ("ce_id", "ce_source")], b"{}")
-        p("bad-specversion", [(k, b"0.3" if k == "ce_specversion" else v) for k, v in ce_headers(some_type, subject)], b"{}")
-        p("unknown-type", ce_headers(f"{topic.split('.')[0]}.something.new.v9", subject), b'{"x": 1}')
+        p("not-json", ce_headers(topic, some_type, subject), b"{this is not json")
+        p("not-object", ce_headers(topic, some_type, subject), b"[1, 2, 3]")
+        p("empty", ce_headers(topic, some_type, subject), None)
+        p("missing-headers", [h for h in ce_headers(topic, some_type, subject) if h[0] in ("ce_id", "ce_source")], b"{}")
+        p("bad-specversion", [(k, b"0.3" if k == "ce_specversion" else v) for k, v in ce_headers(topic, some_type, subject)], b"{}")
+        p("unknown-type", ce_headers(topic, f"{topic.split('.')[0]}.something.new.v9", subject), b'{"x": 1}')
         for event_type in handled_on(topic):
             field = required_fields(event_type)[0]
-            p("wrong-schema", ce_headers(event_type, subject), json.dumps({field: {"not": ["a", "scalar"]}}).encode(),
+            p("wrong-schema", ce_headers(topic, event_type, subject), json.dumps({field: {"not": ["a", "scalar"]}}).encode(),
               event_type)
     return out
 
@@ -193,7 +198,7 @@ def malformed_event(draw, kind: str) -> Poison:
     topic = draw(st.sampled_from(sorted(TOPIC_BY_NAME)))
     event_type = draw(st.sampled_from([e.event_type for e in TOPIC_BY_NAME[topic].events]))
     subject = str(draw(st.uuids()))
-    headers = ce_headers(event_type, subject)
+    headers = ce_headers(topic, event_type, subject)
     value: bytes | None = json.dumps(draw(st.dictionaries(_text, _json_value, max_size=5))).encode()
     poison_type = None
     if kind == "not-json":
@@ -220,7 +225,7 @@ def malformed_event(draw, kind: str) -> Poison:
         headers = [(k, bad.encode() if k == f"ce_{which}" else v) for k, v in headers]
     elif kind == "wrong-schema":
         poison_type = draw(st.sampled_from(handled_on(topic)))
-        headers = ce_headers(poison_type, subject)
+        headers = ce_headers(topic, poison_type, subject)
         payload = draw(st.dictionaries(_text, _json_value, max_size=4))
         field = draw(st.sampled_from(required_fields(poison_type)))
         if draw(st.booleans()):
@@ -230,7 +235,9 @@ def malformed_event(draw, kind: str) -> Poison:
         value = json.dumps(payload).encode()
     elif kind == "unknown-type":
         name = draw(st.from_regex(r"[a-z]{1,8}\.[a-z]{1,8}", fullmatch=True))
-        headers = ce_headers(f"fuzz.{name}.v9", subject)
+        # a newer producer's type: in the topic's namespace, unknown to the contract (another namespace is refused)
+        namespace = TOPIC_BY_NAME[topic].events[0].event_type.split(".")[0]
+        headers = ce_headers(topic, f"{namespace}.fuzz.{name}.v9", subject)
     key = draw(st.none() | st.binary(max_size=40))
     return Poison(str(uuid.uuid4()), topic, kind, key, headers, value, poison_type)
 

@@ -1,7 +1,10 @@
 """Consuming events: inbox deduplication, bounded retries, dead letters, safe commits.
 
-For each record: parse the envelope (unreadable -> dead letter at once); skip
-types this service does not handle; validate the payload against the contract
+For each record: parse the envelope (unreadable -> dead letter at once); refuse
+an event that does not belong to its topic (a type registered under another
+topic or outside the topic's namespace, or a CloudEvents `source` other than the
+topic's producer: a forgery, or a misrouted event -> dead letter, nothing
+changes); skip types this service does not handle; validate the payload against the contract
 (invalid -> dead letter); run the handler in a unit of work that also records
 the event in the inbox, so a redelivery changes nothing. A handler that keeps
 failing is retried with backoff, then dead-lettered, and the partition moves on.
@@ -28,6 +31,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from pana_events import EVENT_TYPES, Envelope, EnvelopeError, Event, dead_letter_topic, from_kafka
+from pana_events.topics import TOPIC_BY_NAME, TOPIC_OF_EVENT
 
 from .db import Database
 from .domain import DomainError
@@ -44,6 +48,35 @@ Handler = Callable[[Event, Envelope, UnitOfWork], Awaitable[None]]
 
 async def _skip(event, envelope: Envelope, uow: UnitOfWork) -> None:
     """The 'handler' of a type this consumer does not act on: nothing but the inbox record."""
+
+
+def producer_source(service: str) -> str:
+    """The CloudEvents `source` a service's events carry (pana_kit.service: `/pana/<service name>`)."""
+    return f"/pana/{service}"
+
+
+def foreign_to_topic(topic: str, envelope: Envelope) -> str | None:
+    """Why `envelope` does not belong on `topic` (None when it does, or when the topic is not in the registry).
+
+    Only the topic's producer publishes there (the broker's ACLs enforce it; this is the consumer's own check,
+    should a credential leak or an ACL be too wide): its `source` must be the producer's, and its type one of the
+    topic's. A type the contract does not know yet but named in the topic's namespace (a newer producer's
+    addition, `registration.something.new.v9` on registration.events) belongs: it is skipped, not refused.
+    """
+    registered = TOPIC_BY_NAME.get(topic)
+    if registered is None:
+        return None
+    home = TOPIC_OF_EVENT.get(envelope.type)
+    if home is not None and home != topic:
+        return f"event type {envelope.type} belongs to {home}, not {topic}"
+    if home is None:
+        namespaces = {event.event_type.split(".", 1)[0] for event in registered.events} | {topic.split(".", 1)[0]}
+        if envelope.type.split(".", 1)[0] not in namespaces:
+            return f"event type {envelope.type} is not of {topic} (its types are {', '.join(sorted(namespaces))}.*)"
+    expected = producer_source(registered.producer)
+    if envelope.source != expected:
+        return f"source {envelope.source} is not the producer of {topic} ({expected})"
+    return None
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -172,6 +205,9 @@ class EventConsumer:
             envelope = from_kafka(record.headers, record.value)
         except EnvelopeError as exc:
             return await self._dead_letter(record, f"unreadable envelope: {exc}", None)
+        foreign = foreign_to_topic(record.topic, envelope)
+        if foreign is not None:
+            return await self._dead_letter(record, f"not of this topic: {foreign}", envelope)
         handler = self.handlers.get(envelope.type)
         if handler is None:
             # Recorded in the inbox all the same, so the inbox says which events of its topics this

@@ -2,16 +2,26 @@
 
 Kafka transactions and idempotent producers are not relied on (the embedded
 broker has neither): correctness comes from the outbox and the inbox.
+
+Every client (producer, consumer, admin) speaks to the broker with the service's
+security settings (`security_options`): SASL_SSL with the service's own SCRAM
+credentials, or SSL with its client certificate (mutual TLS). The broker's ACLs
+then let each service write only its own topic and dead-letter topic and read
+only the topics it consumes (deploy/kafka/README.md). PLAINTEXT is for dev mode,
+or a private network the operator vouches for (`kafka_allow_plaintext`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from pana_events.topics import TOPIC_BY_NAME
 
@@ -20,8 +30,29 @@ from .settings import ServiceSettings
 log = logging.getLogger("pana.kafka")
 
 
+def ssl_context(settings: ServiceSettings) -> ssl.SSLContext:
+    """TLS to the broker: its certificate checked against `kafka_ssl_cafile` (else the system store), host name
+    included; the client certificate presented when one is configured (mutual TLS)."""
+    return create_ssl_context(cafile=settings.kafka_ssl_cafile, certfile=settings.kafka_ssl_certfile,
+                              keyfile=settings.kafka_ssl_keyfile, password=settings.kafka_ssl_key_password)
+
+
+def security_options(settings: ServiceSettings) -> dict[str, Any]:
+    """The aiokafka keyword arguments for the service's security settings (every client gets the same)."""
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl_context(settings)
+    if protocol.startswith("SASL_"):
+        options.update(sasl_mechanism=settings.kafka_sasl_mechanism,
+                       sasl_plain_username=settings.kafka_sasl_username,
+                       sasl_plain_password=settings.kafka_sasl_password)
+    return options
+
+
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
+        **security_options(settings),
         bootstrap_servers=settings.kafka_bootstrap,
         client_id=f"{settings.service_name}-producer",
         acks="all",
@@ -35,6 +66,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
 
 def make_consumer(settings: ServiceSettings, group: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
+        **security_options(settings),
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group,
         client_id=f"{settings.service_name}-consumer",
@@ -50,7 +82,8 @@ def make_consumer(settings: ServiceSettings, group: str) -> AIOKafkaConsumer:
 
 async def ensure_topics(settings: ServiceSettings, names: list[str]) -> None:
     """Create the topics (partitions from the registry) if they do not exist yet."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=settings.kafka_request_timeout_ms)
+    admin = AIOKafkaAdminClient(**security_options(settings), bootstrap_servers=settings.kafka_bootstrap,
+                                request_timeout_ms=settings.kafka_request_timeout_ms)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -66,7 +99,7 @@ async def ensure_topics(settings: ServiceSettings, names: list[str]) -> None:
                 await admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
-            except KafkaError as exc:  # a concurrent creator won; anything else shows at subscribe
+            except KafkaError as exc:  # a concurrent creator won, or the ACLs let an operator create it; anything else shows at subscribe
                 log.info("create_topics: %s", exc)
     finally:
         await admin.close()

@@ -15,7 +15,7 @@ import dataclasses
 import os
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,6 +79,21 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_replication_factor: int = Field(1, ge=1, le=5)
     kafka_request_timeout_ms: int = Field(10_000, ge=1000)
+    # Kafka security (pana_kit.kafka.security_options): every producer, consumer and admin client of the service.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = Field(
+        "PLAINTEXT", description="SASL_SSL (SCRAM) or SSL (mutual TLS) in production; PLAINTEXT only in dev mode "
+                                 "or with kafka_allow_plaintext")
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(None, description="The service's own broker principal (User:<name>)")
+    kafka_sasl_password: str | None = Field(None, repr=False)
+    kafka_ssl_cafile: str | None = Field(None, description="PEM file of the CA that signed the broker's certificate; "
+                                                           "the system trust store when unset")
+    kafka_ssl_certfile: str | None = Field(None, description="Client certificate (PEM) for mutual TLS (protocol SSL)")
+    kafka_ssl_keyfile: str | None = Field(None, description="Client private key (PEM) for mutual TLS")
+    kafka_ssl_key_password: str | None = Field(None, repr=False)
+    kafka_allow_plaintext: bool = Field(
+        False, description="Accept PLAINTEXT outside dev mode: only for a broker on a private network the operator "
+                           "trusts, where anyone reaching it may publish any event")
     consumer_group: str | None = Field(None, description="Defaults to the service name")
     consumer_max_attempts: int = Field(5, ge=1, le=100)
     consumer_retry_backoff_ms: int = Field(200, ge=1)
@@ -138,6 +153,34 @@ class ServiceSettings(BaseSettings):
                                 "by this user; set it to a writable directory")
         return path
 
+    def kafka_security_problems(self) -> list[str]:
+        """What makes the Kafka security settings unusable for this service, each naming its variable."""
+        cls = type(self)
+        problems = []
+        protocol = self.kafka_security_protocol
+        if protocol == "PLAINTEXT" and not (self.dev_mode or self.kafka_allow_plaintext):
+            problems.append(
+                f"{env_name(cls, 'kafka_security_protocol')}: PLAINTEXT outside dev mode lets anyone who reaches the "
+                f"broker publish any event; use SASL_SSL or SSL, or set {env_name(cls, 'kafka_allow_plaintext')}=true "
+                f"for a private network only")
+        if protocol == "SASL_PLAINTEXT" and not (self.dev_mode or self.kafka_allow_plaintext):
+            problems.append(
+                f"{env_name(cls, 'kafka_security_protocol')}: SASL_PLAINTEXT sends events (personal data) unencrypted; "
+                f"use SASL_SSL, or set {env_name(cls, 'kafka_allow_plaintext')}=true for a private network only")
+        if protocol.startswith("SASL_"):
+            for name in ("kafka_sasl_username", "kafka_sasl_password"):
+                if not (getattr(self, name) or "").strip():
+                    problems.append(f"{env_name(cls, name)}: required with {protocol}")
+        if protocol == "SSL" and not (self.kafka_ssl_certfile and self.kafka_ssl_keyfile) and not self.dev_mode:
+            problems.append(f"{env_name(cls, 'kafka_ssl_certfile')}, {env_name(cls, 'kafka_ssl_keyfile')}: SSL "
+                            f"authenticates the service by its client certificate; both are required")
+        if protocol in ("SASL_SSL", "SSL"):
+            for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile"):
+                value = getattr(self, name)
+                if value and not Path(value).is_file():
+                    problems.append(f"{env_name(cls, name)}: {value} is not a readable file")
+        return problems
+
     def resolved_database_url(self) -> str:
         if self.database_url == "sqlite":
             return f"sqlite+aiosqlite:///{self.state_path() / (self.service_name + '.db')}"
@@ -175,6 +218,14 @@ def load_settings(settings_cls: type[BaseSettings], **values: Any) -> BaseSettin
             shown = env_name(settings_cls, field_name) if field_name else settings_cls.__name__
             problems.append(f"{shown}: {error['msg']} (got {error.get('input')!r})")
         raise SettingsError(f"invalid settings, {settings_cls.__name__} refuses to start: " + "; ".join(problems)) from None
+
+
+def refuse_unsafe_start(settings: ServiceSettings) -> None:
+    """What a service checks before it starts for real (`serve`): settings each valid alone but unsafe together
+    outside dev mode (a broker spoken to in plaintext). Raises SettingsError naming every variable at fault."""
+    problems = settings.kafka_security_problems()
+    if problems:
+        raise SettingsError(f"unsafe settings, {type(settings).__name__} refuses to start: " + "; ".join(problems))
 
 
 def rules_from_settings(settings: BaseSettings, rules_cls: type[T], **computed: Any) -> T:

@@ -11,6 +11,7 @@ Run one in the foreground with ``python -m pana_dev.launchers kafka|cluster|post
 """
 
 from .kafka import KAFKA_VERSION, ApacheKafka, ApacheKafkaCluster, ensure_kafka_jars
+from .kafka_security import KafkaSecurity
 from .ports import free_port, free_ports, wait_for_port
 from .postgres import EmbeddedPostgres
 from .process import ManagedProcess
@@ -22,6 +23,7 @@ __all__ = [
     "ApacheKafkaCluster",
     "EmbeddedBroker",
     "EmbeddedPostgres",
+    "KafkaSecurity",
     "ManagedProcess",
     "ensure_kafka_jars",
     "free_port",

@@ -11,6 +11,13 @@ Quorum: the controller quorum is *static* (``controller.quorum.voters``), so
 storage is formatted with plain ``StorageTool format -t <id> -c <props>`` on
 every node alike (no ``--standalone``/``--initial-controllers`` bookkeeping),
 and a node restarted on the same data directory and ports simply rejoins.
+
+Security: by default a PLAINTEXT listener (the test suite's broker). With
+``security=KafkaSecurity(dir)`` (`pana_dev.launchers.kafka_security`) the one
+client listener is SASL_SSL (SCRAM-SHA-512, credentials added at format time),
+the controller listener mutual TLS, and the StandardAuthorizer enforces per-service
+ACLs, created with the topics once the broker is up (``kafka.security.client_options()``
+for the admin, ``.service_environment(service, prefix)`` for a service).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ._repo import find_repo_file
 from ._sync import run_sync
+from .kafka_security import KafkaSecurity
 from .ports import LOOPBACK, free_ports, port_open
 from .process import ManagedProcess
 
@@ -205,11 +213,12 @@ def random_cluster_id() -> str:
 # -- metadata (via aiokafka) ------------------------------------------------------
 
 
-async def fetch_metadata(bootstrap: str, timeout_ms: int = 5000):
-    """aiokafka `ClusterMetadata` as seen through ``bootstrap``."""
+async def fetch_metadata(bootstrap: str, timeout_ms: int = 5000, **options: Any):
+    """aiokafka `ClusterMetadata` as seen through ``bootstrap`` (``options``: security, see KafkaSecurity)."""
     from aiokafka.client import AIOKafkaClient
 
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, metadata_max_age_ms=1000)
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, metadata_max_age_ms=1000,
+                            **options)
     try:
         await client.bootstrap()
         return await client.fetch_all_metadata()
@@ -217,7 +226,8 @@ async def fetch_metadata(bootstrap: str, timeout_ms: int = 5000):
         await client.close()
 
 
-def _wait_for_broker(bootstrap: str, node_ids: set[int], timeout: float, alive: Callable[[], None]) -> None:
+def _wait_for_broker(bootstrap: str, node_ids: set[int], timeout: float, alive: Callable[[], None],
+                     security: KafkaSecurity | None = None) -> None:
     """Block until metadata fetched from ``bootstrap`` lists every broker in ``node_ids``.
 
     A KRaft broker appears in metadata only once registered and unfenced, which
@@ -237,7 +247,8 @@ def _wait_for_broker(bootstrap: str, node_ids: set[int], timeout: float, alive: 
                 await asyncio.sleep(0.1)
                 continue
             try:
-                md = await asyncio.wait_for(fetch_metadata(bootstrap, 2000), 5)
+                options = security.client_options() if security else {}
+                md = await asyncio.wait_for(fetch_metadata(bootstrap, 2000, **options), 5)
                 if node_ids <= {b.nodeId for b in md.brokers()}:
                     return
                 last = RuntimeError(f"brokers {sorted(b.nodeId for b in md.brokers())}, want {sorted(node_ids)}")
@@ -279,7 +290,9 @@ class ApacheKafka(ManagedProcess):
         jvm_options: Sequence[str] = (),
         quick_start: bool = True,
         start_timeout: float = 90.0,
+        security: KafkaSecurity | None = None,
     ) -> None:
+        self.security = security
         self.jvm_options = list(jvm_options)
         self.quick_start = quick_start
         self.data_dir = Path(data_dir).resolve()
@@ -371,6 +384,8 @@ class ApacheKafka(ManagedProcess):
             "controller.quorum.election.timeout.ms": 1000,
             "controller.quorum.fetch.timeout.ms": 2000,
         }
+        if self.security is not None:
+            props.update(self.security.server_properties(self.port, self.controller_port, LOOPBACK))
         props.update(self.extra_config)
         return props
 
@@ -412,6 +427,7 @@ class ApacheKafka(ManagedProcess):
             "--ignore-formatted",
             "-t", self.cluster_id,
             "-c", str(self.properties_path),
+            *(self.security.format_arguments() if self.security else ()),
         ]
 
     def command(self) -> list[str]:
@@ -471,7 +487,11 @@ class ApacheKafka(ManagedProcess):
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until this node serves metadata listing itself as a live broker."""
         try:
-            _wait_for_broker(self.bootstrap, {self.node_id}, timeout or self.start_timeout, self.check_alive)
+            _wait_for_broker(self.bootstrap, {self.node_id}, timeout or self.start_timeout, self.check_alive,
+                             self.security)
+            if self.security is not None:
+                security, bootstrap, rf = self.security, self.bootstrap, self.replication_factor
+                run_sync(lambda: security.provision(bootstrap, replication_factor=rf))
         except BaseException:
             self.kill()
             raise
