@@ -200,10 +200,10 @@ class StatelessnessCase:
     def __init__(self, stack, person_id: str, birth_date: str):
         self.stack, self.person_id = stack, person_id
         self.url = stack.url("statelessness") + "/api/v1/cases"
-        self.officer = headers("statelessness-officer", purpose=None, subject="slo-1")
+        officer = headers("statelessness-officer", purpose=None, subject="slo-1")
         r = httpx.post(self.url, json={"person_id": person_id, "birth_date": birth_date,
                                        "reason_note": "applied in person"},
-                       headers={**self.officer, "Idempotency-Key": str(uuid.uuid4())}, timeout=HTTP_TIMEOUT)
+                       headers={**officer, "Idempotency-Key": str(uuid.uuid4())}, timeout=HTTP_TIMEOUT)
         if r.status_code == 409:  # registered without citizenship: statelessness opened a case ex officio already
             assert r.json().get("rule") == "one_case_at_a_time", r.text
             r = httpx.get(self.url, params={"person_id": person_id}, headers=headers("statelessness-officer"),
@@ -212,11 +212,12 @@ class StatelessnessCase:
         else:
             self.case = ok(r, 201)
 
-    def step(self, path: str, body: dict) -> dict:
+    def step(self, path: str, body: dict, *, officer: str = "slo-1") -> dict:
         r = httpx.get(f"{self.url}/{self.case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
         ok(r)
         r = httpx.post(f"{self.url}/{self.case['id']}{path}", json=body,
-                       headers={**self.officer, "If-Match": r.headers["ETag"]}, timeout=HTTP_TIMEOUT)
+                       headers={**headers("statelessness-officer", purpose=None, subject=officer),
+                                "If-Match": r.headers["ETag"]}, timeout=HTTP_TIMEOUT)
         self.case = ok(r)
         return self.case
 
@@ -331,6 +332,27 @@ class Journey:
         except AssertionError:
             self.wrong.append(f"after {step} (waited {STEP_TIMEOUT:.0f}s):\n    "
                               + "\n    ".join(last[0] or ["(no answer observed)"]))
+            return None
+
+    def papers(self, step: str, statuses: dict[str, str], *, kind: str, at_least: int) -> Seen | None:
+        """Wait until the statuses are these and at least `at_least` papers of `kind` (one holder's succession of
+        them) were issued, the newest valid; a paper it replaced may stay valid to its own last day."""
+        last: list[str] = []
+
+        def probe():
+            seen = observe(self.stack, self.family)
+            held = [d for d in seen.documents if d.kind == kind]  # in the order registration issued them
+            wrong = wrong_answers(seen, statuses, {}, {(d.holder, kind): ANY for d in held})
+            answers = [d.answer for d in held]
+            if len(held) < at_least or answers[-1] != "valid":
+                wrong.append(f"{kind}: {answers}, expected at least {at_least} issued, the newest valid")
+            last[:] = wrong
+            return seen if not wrong else None
+
+        try:
+            return wait_for(probe, timeout=STEP_TIMEOUT, interval=1.0, what=step)
+        except AssertionError:
+            self.wrong.append(f"after {step} (waited {STEP_TIMEOUT:.0f}s):\n    " + "\n    ".join(last or ["-"]))
             return None
 
     def finish(self) -> None:
