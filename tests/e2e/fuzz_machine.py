@@ -47,8 +47,8 @@ COMMANDS = ("POST", "PUT", "PATCH", "DELETE")
 TODAY = date.today()
 
 #: Scenarios per service and steps in each; raise both for a longer run.
-SCENARIOS = int(os.environ.get("PANA_FUZZ_STATEFUL_EXAMPLES", "12"))
-STEPS = int(os.environ.get("PANA_FUZZ_STATEFUL_STEPS", "20"))
+SCENARIOS = int(os.environ.get("PANA_FUZZ_STATEFUL_EXAMPLES", "10"))
+STEPS = int(os.environ.get("PANA_FUZZ_STATEFUL_STEPS", "12"))
 
 
 def days(n: int) -> str:
@@ -69,7 +69,7 @@ SUBJECTS = ("fuzzer", "fuzzer-2")
 @dataclass
 class Step:
     """One call of a walk along the procedure: `path` relative to the record, a body, who calls."""
-    path: str
+    path: Callable[["ApiFuzzer", str], str] | str
     body: Callable[["ApiFuzzer", str], dict] | dict
     subject: str = "fuzzer"
 
@@ -226,6 +226,7 @@ class Tally:
     setup: Counter = field(default_factory=Counter)        # (label, status) -> n, seeds and walks
     if_match: Counter = field(default_factory=Counter)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
+    samples: dict[tuple[str, int], str] = field(default_factory=dict)  # a refusal's answer, for PANA_FUZZ_SHOW
 
     def fail(self, label: str, kind: str, detail: str):
         self.failures.setdefault((label, kind), detail[:600])
@@ -287,7 +288,13 @@ class ApiFuzzer:
         assert r.status_code in (200, 201, 202), f"setup POST {path} refused: {r.status_code} {r.text[:500]}"
         return r.json()
 
-    def seed(self, seed: Seed, walk_steps: int, walk: int):
+    def seed(self, seed: Seed, walk_steps: int, walk: int, data=None):
+        """Create a record, walk it `walk_steps` along one of its walks, then fuzz the walk's next step on it.
+
+        A walk stops at its first refusal (counted with the setup calls, shown by PANA_FUZZ_SHOW); the
+        fuzzed command is then the step it could not take. So every step of a walk is fuzzed on a
+        record in the state it needs, not only on whatever record the machine picks.
+        """
         label = seed.create
         method, path = label.split(" ", 1)
         body = seed.body(self)
@@ -302,21 +309,38 @@ class ApiFuzzer:
         self.pools.harvest(r.json(), parent=record_id)
         if not seed.walks:
             return
-        steps = seed.walks[walk % len(seed.walks)][:walk_steps]
+        steps = seed.walks[walk % len(seed.walks)]
         base = seed.get.replace("{" + seed.param + "}", record_id) if seed.get else path + "/" + record_id
-        for step in steps:
+        taken = 0
+        def where(step: Step) -> str:
+            return step.path(self, record_id) if callable(step.path) else step.path
+
+        for step in steps[:walk_steps]:
             current = self.http.get(base, headers=self.callers["fuzzer"])
-            assert current.status_code == 200, current.text
             body = step.body(self, record_id) if callable(step.body) else step.body
-            r = self.http.post(f"{base}/{step.path}", json=body,
-                               headers={**self.callers[step.subject], "If-Match": current.headers["ETag"]})
-            self.tally.setup[f"walk {step.path}", r.status_code] += 1
-            assert r.status_code == 200, f"walk step {step.path} refused: {r.status_code} {r.text[:500]}"
+            r = self.http.post(f"{base}/{where(step)}", json=body,
+                               headers={**self.callers[step.subject], "If-Match": current.headers.get("ETag", "")})
+            self.tally.setup[f"walk {re.sub(r'/[0-9a-f-]{20,}', '/{id}', where(step))}", r.status_code] += 1
+            if r.status_code != 200:
+                break
+            taken += 1
             self.pools.harvest(r.json(), parent=record_id)
+        if data is not None and taken < len(steps):
+            template = (seed.get or path + "/{" + seed.param + "}") + "/" + where(steps[taken])
+            op = self.by_label.get("POST " + template) or self._matching(template)
+            if op is not None:
+                self.command(op, data, fixed={seed.param: record_id})
+
+    def _matching(self, concrete: str) -> Operation | None:
+        """The operation whose path template matches a walk step's path (`interviews/i1/record`)."""
+        for op in self.operations:
+            if op.method == "POST" and re.fullmatch(re.sub(r"\\{\w+\\}", "[^/]+", re.escape(op.path)), concrete):
+                return op
+        return None
 
     # -- one fuzzed command -------------------------------------------------------------------
 
-    def command(self, op: Operation, data):
+    def command(self, op: Operation, data, fixed: dict[str, str] | None = None):
         case = data.draw(op.strategy, label="generated")
         # Every choice that depends on what exists (pools grow, records move on) is made with this
         # Random, so hypothesis sees the same draws whatever the service holds.
@@ -325,6 +349,9 @@ class ApiFuzzer:
         rnd = random.Random(f"{data.draw(st.integers(0, 2**32), label='choices')}-{self.steps}")
         ids: dict[str, str] = {}
         for param in op.params:
+            if fixed and param in fixed:
+                ids[param] = fixed[param]
+                continue
             parent = ids.get(op.params[0]) if param != op.params[0] else None
             choices = (self.pools.children[parent][param] if parent else []) or self.pools.ids[param]
             if choices and rnd.random() < 0.9:
@@ -369,6 +396,8 @@ class ApiFuzzer:
         response = case.call(headers=headers, timeout=60)
         status = response.status_code
         self.tally.calls[op.label, status] += 1
+        if status >= 400:
+            self.tally.samples.setdefault((op.label, status), f"{response.text[:300]} <- {body}"[:700])
         try:
             case.validate_response(response, checks=self.checks)
         except Exception as exc:  # noqa: BLE001 - every kind of check failure is a finding
@@ -409,9 +438,9 @@ class ApiFuzzer:
 
         def make_seed(index: int, seed: Seed):
             def seed_rule(self, data):
-                depth = data.draw(st.integers(0, max((len(w) for w in seed.walks), default=0)), label="walk depth")
+                depth = data.draw(st.integers(0, 2 * max((len(w) for w in seed.walks), default=0)), label="walk depth")
                 walk = data.draw(st.integers(0, max(len(seed.walks) - 1, 0)), label="walk")
-                fuzzer.seed(seed, depth, walk)
+                fuzzer.seed(seed, depth, walk, data)
             seed_rule.__name__ = f"seed_{index}"
             return rule(data=st.data())(seed_rule)
 
@@ -428,8 +457,8 @@ class ApiFuzzer:
                 if listed.status_code == 200:
                     fuzzer.pools.harvest(listed.json())
             for i, seed in enumerate(fuzzer.profile.seeds):
-                depth = data.draw(st.integers(0, max((len(w) for w in seed.walks), default=0)), label="walk depth")
-                fuzzer.seed(seed, depth, data.draw(st.integers(0, max(len(seed.walks) - 1, 0))))
+                depth = data.draw(st.integers(0, 2 * max((len(w) for w in seed.walks), default=0)), label="walk depth")
+                fuzzer.seed(seed, depth, data.draw(st.integers(0, max(len(seed.walks) - 1, 0))), data)
 
         attrs["first_records"] = first_records
         for i, seed in enumerate(self.profile.seeds):
@@ -461,5 +490,8 @@ class ApiFuzzer:
                  f"{self.tally.setup.total()} setup calls, {self.elapsed:.0f}s; If-Match {dict(self.tally.if_match)})"]
         for label, n, ok, statuses in rows:
             lines.append(f"  {'+' if ok else ' '} {label:<{width}}  {n:4d} calls {ok:4d} 2xx   {statuses}")
+        if os.environ.get("PANA_FUZZ_SHOW"):  # why commands were refused: one answer per operation and status
+            lines += [f"    {label} {status}: {text}" for (label, status), text in sorted(self.tally.samples.items())]
+            lines += [f"    setup {label}: {status} x{n}" for (label, status), n in sorted(self.tally.setup.items())]
         print("\n".join(lines))
         return len(rows), exercised, reached
