@@ -7,7 +7,8 @@ every 4xx, and a refused command changes nothing. Each test prints, per operatio
 calls and how many answered 2xx, and fails if fewer of the service's state-changing operations
 reached 2xx than its floor (measured: see FLOORS). Single random calls are fuzzed by
 test_fuzz.py. `PANA_FUZZ_STATEFUL_EXAMPLES` (scenarios per service) and
-`PANA_FUZZ_STATEFUL_STEPS` (steps in each) lengthen the run.
+`PANA_FUZZ_STATEFUL_STEPS` (steps in each) lengthen the run; `PANA_FUZZ_SHOW=1` also prints
+why commands were refused (one answer per operation and status) and how the walks went.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from support import referral_body
 pytestmark = pytest.mark.e2e
 
 #: Of each service's state-changing operations, how many must answer 2xx at least once in a run.
-#: Set from measured runs at the CI defaults, a little below what they reached (see the report).
-FLOORS = {"registration": 9, "rsd": 10, "statelessness": 5, "bridge": 1}
+#: Measured at the defaults (12 scenarios x 16 steps): registration 12 of 17, rsd 14 of 23,
+#: statelessness 7 of 13 (6-9 over runs), bridge 1 of 2 (its registry callback needs a signature);
+#: the schemathesis link chains this replaced reached 2, 3, 2 and 1. Each floor is about half.
+FLOORS = {"registration": 9, "rsd": 11, "statelessness": 5, "bridge": 1}
 
 _n = itertools.count(1)
 
@@ -181,8 +184,8 @@ RSD_WALKS = [
                           Step("ending/response", {"response": "I still fear return.", "on": days(0)}),
                           Step("ending/decision", {"end_status": True, "on": days(0)}, subject="fuzzer-2")],
     _to_decision(False) + [Step("appeals", {"lodged_on": days(-1)}),
-                           # heard by another officer than the one who decided (fuzzer-2)
-                           Step("appeals/decision", {"outcome": "rejected", "on": days(0)}),
+                           # heard by an officer who took no part in the first decision
+                           Step("appeals/decision", {"outcome": "rejected", "on": days(0)}, subject="fuzzer-3"),
                            Step("closure", {"reason": "appeal_rejected", "on": days(0)}),
                            Step("reopening", {"ground": "new_evidence", "reason": "new documents arrived", "on": days(0)})],
     [Step("fingerprinting", {"fingerprinted_on": days(-39)}),
@@ -266,6 +269,15 @@ def _case(fuzzer) -> dict:
     return {"person_id": str(uuid.uuid4()), "birth_date": "1990-05-01", "opened_on": days(-300)}
 
 
+def _track(fuzzer: ApiFuzzer) -> dict:
+    """A naturalization track needs a person determined stateless: open and determine a case first."""
+    case = fuzzer.create("/api/v1/cases", _case(fuzzer))["id"]
+    fuzzer.pools.add("case_id", case)
+    fuzzer.advance(f"/api/v1/cases/{case}/interview", {"notes": "born in Shymkent in 1990"})
+    fuzzer.advance(f"/api/v1/cases/{case}/determination", {"outcome": "stateless", "reasons": "no State claims her"})
+    return {"case_id": case, "lawful_residence_from": days(-4000)}
+
+
 def _inquiry(fuzzer, case_id: str) -> str:
     """The case's newest inquiry."""
     return (fuzzer.pools.children[case_id]["inquiry_id"] or ["none"])[-1]
@@ -288,11 +300,13 @@ STATELESSNESS = Profile(
                         Step(lambda f, case: f"inquiries/{_inquiry(f, case)}/unanswered", {"found_on": days(0)}),
                         Step("inquiries", {"state": "UZB", "link": "descent", "sent_on": days(-5)}),
                         Step(lambda f, case: f"inquiries/{_inquiry(f, case)}/answer", {"answer": "denies"}),
-                        Step("extension", {"new_due": days(60), "reasons": "replies awaited"})]])],
+                        Step("extension", {"new_due": days(60), "reasons": "replies awaited"})]]),
+           Seed("POST /api/v1/naturalization/tracks", _track, "track_id", "track_id",
+                get="/api/v1/naturalization/tracks/{track_id}",
+                walks=[[Step("decision", {"outcome": "granted"}), Step("decision", {"outcome": "granted"})]])],
     reads={"case_id": "/api/v1/cases/{case_id}", "flag_id": "/api/v1/children-at-risk/{flag_id}",
            "track_id": "/api/v1/naturalization/tracks/{track_id}"},
     lists=["/api/v1/children-at-risk"],
-    scale=0.75,
     templates={
         "POST /api/v1/cases": lambda p, ids, rnd: _case(None),
         "POST /api/v1/cases/{case_id}/evidence": lambda p, ids, rnd: {
@@ -336,7 +350,7 @@ BRIDGE = Profile(
     seeds=[Seed("POST /api/v1/birth-verifications", _birth, "request_id", "id",
                 get="/api/v1/birth-verifications/{request_id}")],
     reads={"request_id": "/api/v1/birth-verifications/{request_id}"},
-    scale=0.25,
+    scale=0.4,
     templates={"POST /api/v1/birth-verifications": lambda p, ids, rnd: _birth(None)},
 )
 
