@@ -5,22 +5,26 @@ so the rules that change state were barely reached. Here each service gets a
 `RuleBasedStateMachine` whose rules are its state-changing operations (read from its OpenAPI
 document). The machine keeps what it has created: the ids it has seen in responses (pooled by
 the path parameter they fill: `application_id`, `interview_id`, `person_id`, ...) and, before
-every command, reads the record's current ETag. A profile per service seeds records and walks
-some of them a random way along the procedure, so commands meet records at every stage.
+every command, reads the record's current ETag. A profile per service seeds records, walks each a
+random number of steps along one of its procedures and fuzzes the step it stands before, so
+commands meet records at every stage, not only freshly created ones.
 
 Each command's body is generated from its schema by schemathesis, then mostly nudged towards
 sense: a known-good body for the operation (the profile's `templates`) with some fields taken
 from the generated one instead, dates near today, ids of records that exist. Its `If-Match` is
-mostly the current ETag, sometimes `*`, a stale or made-up one or none, and the caller one of two
-subjects (four eyes). Every response is checked:
+mostly the current ETag, sometimes `*`, a stale or made-up one or none, and the caller one of three
+subjects (four eyes). Choices that depend on what the service holds are made with a `Random`
+seeded from a draw, so hypothesis' own draws never depend on the service's state. Every response is checked:
 
 - no 5xx, and the response conforms to the schema documented for it (schemathesis' checks);
 - every 4xx is `application/problem+json`;
 - a refused command (4xx) changes nothing: the record's ETag and body read after it are those read
   before it.
 
-Calls are counted per operation and status, and the test asserts a floor on how many of the
-service's state-changing operations answered 2xx at least once.
+Fuzzed calls (not the seeds' and walks' setup calls) are counted per operation and status, and the
+test asserts a floor on how many of the service's state-changing operations answered 2xx at least
+once. Hypothesis only generates here (records outlive a scenario, so nothing could be replayed or
+shrunk); a finding is reported with the body sent and the answer.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ def _members(fuzzer: ApiFuzzer, household_id: str) -> dict[str, str]:
     return {m["relationship"]: m["person_id"] for m in household["members"] if m.get("state", "present") != "left"}
 
 
-def _member(pools, ids, rnd, *, focal: bool = False) -> str:
+def _member(pools, ids, rnd) -> str:
     members = pools.children[ids.get("household_id", "")]["person_id"] or pools.ids["person_id"] or ["p-0"]
     return rnd.choice(members)
 
