@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
+
+sys.path.insert(0, str(Path(__file__).parent))  # fuzz_machine, shared by the fuzzing tests
 
 # No generated input may produce a 5xx; every response must match the schema documented for it.
 FUZZ_CHECKS = (not_a_server_error, response_schema_conformance)
