@@ -64,6 +64,9 @@ class ServiceDefinition:
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+    # Production is the default: a default or missing secret, the dev issuer, no token keys refuse the start
+    # (naming the variable); dev mode must be asked for and binds loopback only.
+    settings.refuse_insecure()
     configure_logging(definition.name, settings.log_level)
     if settings.otel_enabled:
         configure_tracing(definition.name, console=settings.otel_console_export)
@@ -92,7 +95,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
         for job in definition.background:
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "background")))
-        log.info("%s started", definition.name)
+        if settings.dev_mode:
+            log.warning("%s started in DEV MODE: dev tokens (issuer pana-dev, HS256 key in the repository) are "
+                        "accepted; loopback only, never in production", definition.name)
+        else:
+            log.info("%s started", definition.name)
         try:
             yield
         finally:
