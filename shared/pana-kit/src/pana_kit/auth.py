@@ -334,3 +334,81 @@ def mint_dev_token(settings: ServiceSettings, *, role: str, subject: str | None 
         **extra,
     }
     return jwt.encode(claims, settings.auth_dev_secret or DEV_SECRET, algorithm=DEV_ALG, headers={"typ": "at+jwt"})
+
+
+# -- OpenAPI: OAuth2 with a scope per operation ---------------------------------------------------------
+
+OAUTH2_SCHEME = "OAuth2"
+
+
+def required_scope(dependant) -> str | None:
+    """The scope a route's `require(...)` dependency demands, searched through nested dependencies."""
+    for dep in dependant.dependencies:
+        scope = getattr(dep.call, "required_scope", None)
+        if scope:
+            return scope
+        nested = required_scope(dep)
+        if nested:
+            return nested
+    return None
+
+
+def route_scopes(app) -> dict[tuple[str, str], str | None]:
+    """(METHOD, path) -> the scope its `require(...)` demands (None: no token needed), for every API route."""
+    from fastapi.routing import APIRoute
+
+    try:  # FastAPI >= 0.16x keeps included routers as such; walk through them
+        from fastapi.routing import _iter_routes_with_context
+
+        pairs = [(route, ctx.path if ctx is not None and ctx.path else getattr(route, "path", ""))
+                 for route, ctx in _iter_routes_with_context(app.routes)]
+    except ImportError:
+        pairs = [(route, getattr(route, "path", "")) for route in app.routes]
+    out: dict[tuple[str, str], str | None] = {}
+    for route, path in pairs:
+        if isinstance(route, APIRoute):
+            for method in route.methods:
+                out[(method, path)] = required_scope(route.dependant)
+    return out
+
+
+def oauth2_urls(settings: ServiceSettings) -> tuple[str, str]:
+    """(authorization URL, token URL) of the identity provider (Keycloak's paths under the issuer by default)."""
+    base = settings.auth_issuer.rstrip("/") + "/protocol/openid-connect"
+    return settings.auth_authorization_url or f"{base}/auth", settings.auth_token_url or f"{base}/token"
+
+
+def add_oauth2_to_openapi(app, settings: ServiceSettings) -> None:
+    """Declare OAuth2 (client credentials for systems, authorization code for officers) in the app's OpenAPI,
+    with each operation's security requirement naming the scope its `require(...)` demands, so an operator
+    can authorize in /docs. The plain bearer scheme stays as the alternative (a token pasted in)."""
+    from .roles import SCOPES
+
+    default_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = default_openapi()
+        authorization_url, token_url = oauth2_urls(settings)
+        components = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        components[OAUTH2_SCHEME] = {
+            "type": "oauth2",
+            "description": "Access tokens from the identity provider (Keycloak realm `pana`): systems use the "
+                           "client credentials flow, officers the authorization code flow (client `pana-console`).",
+            "flows": {
+                "clientCredentials": {"tokenUrl": token_url, "scopes": dict(SCOPES)},
+                "authorizationCode": {"authorizationUrl": authorization_url, "tokenUrl": token_url,
+                                      "scopes": dict(SCOPES)},
+            },
+        }
+        scopes = route_scopes(app)
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                scope = scopes.get((method.upper(), path))
+                if scope and isinstance(operation, dict):
+                    operation["security"] = [{OAUTH2_SCHEME: [scope]}, {"HTTPBearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
