@@ -179,6 +179,7 @@ def production_stack(tmp_root, keycloak):
         service_env[spec.name] = {
             f"{p}DEV_MODE": "false", f"{p}AUTH_ISSUER": keycloak.issuer, f"{p}AUTH_JWKS_URL": keycloak.jwks_url,
             f"{p}KEYRING_FILE": str(keyring), f"{p}OTEL_ENABLED": "false",
+            f"{p}AUTH_JWKS_MIN_REFRESH_SECONDS": "2",  # the rotation test waits for at most this
         }
     signing_key = secrets_dir / "registration-signing-key.pem"
     signing_key.write_bytes(Ed25519PrivateKey.generate().private_bytes(

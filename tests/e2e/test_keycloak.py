@@ -148,3 +148,26 @@ def test_production_refuses_dev_tokens_and_tokens_for_another_audience(productio
     r = httpx.post(stack.url("statelessness") + "/api/v1/cases", json={"person_id": "p-1", "birth_date": "1990-05-01"},
                    headers=bearer(eligibility, key=True, purpose=None), timeout=HTTP_TIMEOUT)
     assert r.status_code == 403, r.text
+
+
+def test_z_a_key_rotation_at_keycloak_needs_no_restart(production_stack, keycloak):
+    """A new signing key with a higher priority at Keycloak: its tokens carry a key id the services have not
+    seen, they fetch the JWKS again (asynchronously, at most every AUTH_JWKS_MIN_REFRESH_SECONDS) and accept them."""
+    from support import wait_for
+
+    stack = production_stack
+    url = stack.url("rsd") + "/api/v1/audit"
+    auditor = system_token(keycloak, "audit-system")
+    expect(httpx.get(url, headers=bearer(auditor, purpose="audit"), timeout=HTTP_TIMEOUT), 200)  # JWKS cached
+    old_kid = decoded(auditor)[0]["kid"]
+    admin = {"Authorization": f"Bearer {keycloak.admin_token()}"}
+    realm = expect(httpx.get(f"{keycloak.url}/admin/realms/pana", headers=admin, timeout=HTTP_TIMEOUT), 200)
+    created = httpx.post(f"{keycloak.url}/admin/realms/pana/components", headers=admin, timeout=HTTP_TIMEOUT, json={
+        "name": "rotated-rsa", "providerId": "rsa-generated", "providerType": "org.keycloak.keys.KeyProvider",
+        "parentId": realm["id"], "config": {"priority": ["500"], "enabled": ["true"], "active": ["true"],
+                                            "keySize": ["2048"], "algorithm": ["RS256"]}})
+    assert created.status_code == 201, created.text
+    rotated = system_token(keycloak, "audit-system")
+    assert decoded(rotated)[0]["kid"] != old_kid
+    wait_for(lambda: httpx.get(url, headers=bearer(rotated, purpose="audit"), timeout=HTTP_TIMEOUT).status_code == 200,
+             timeout=120, what="rsd to accept a token signed with Keycloak's new key")
