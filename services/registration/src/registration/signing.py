@@ -11,7 +11,8 @@ from pana_kit.settings import repo_root
 
 
 def load_signing_key(path: str | None, dev_mode: bool) -> Ed25519PrivateKey | None:
-    """None outside dev mode without a configured key: QR endpoints then answer 503, nothing else breaks."""
+    """The configured key; generated under var/ in dev mode. Outside dev mode the service does not start without
+    one (`signing_key_path` is a secret setting); None here only for an app built without that check."""
     if path:
         key_path = Path(path)
     elif dev_mode:
