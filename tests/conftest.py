@@ -155,10 +155,11 @@ def _stop_keycloak() -> None:
         _keycloak.pop().stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def production_stack(tmp_root, keycloak):
     """The four services in production mode (dev mode off) trusting only Keycloak's issuer and JWKS, with
-    their own secrets and keyrings, on the embedded broker and SQLite (what is tested here is the tokens)."""
+    their own secrets and keyrings, on the embedded broker and SQLite (what is tested here is the tokens).
+    Stopped after the module that uses it, so its pollers do not weigh on the tests after it."""
     import time
 
     from cryptography.hazmat.primitives import serialization
@@ -167,7 +168,9 @@ def production_stack(tmp_root, keycloak):
     from pana_dev.stack import SERVICES
     from pana_kit.crypto import rotate_file
 
-    var = tmp_root / "production"
+    import tempfile
+
+    var = Path(tempfile.mkdtemp(prefix="production-", dir=tmp_root))
     secrets_dir = var / "secrets"
     secrets_dir.mkdir(parents=True)
     registry_key = "registry-key-" + os.urandom(8).hex()
