@@ -69,6 +69,7 @@ def tmp_root(request) -> Path:
     for stack in _stacks.values():
         stack.stop()
     _stacks.clear()
+    _stop_keycloak()
     if request.session.testsfailed or os.environ.get("PANA_TEST_KEEP"):
         print(f"\n[pana] logs and data kept in {root}")
     else:
@@ -102,3 +103,101 @@ def pytest_sessionfinish(session, exitstatus):
     for stack in _stacks.values():
         stack.stop()
     _stacks.clear()
+    _stop_keycloak()
+
+
+# -- the identity provider (issue #15): one Keycloak a session, and the services in production mode ---------
+
+#: Timings worth a line in the summary (the slow infrastructure: CI must stay within its budget).
+TIMINGS: dict[str, float] = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TIMINGS:
+        terminalreporter.write_sep("-", "pana infrastructure timings")
+        for what, seconds in TIMINGS.items():
+            terminalreporter.write_line(f"{what}: {seconds:.1f}s")
+
+
+_keycloak: list = []
+
+
+@pytest.fixture(scope="session")
+def keycloak(tmp_root):
+    """Keycloak 26 with deploy/keycloak/pana-realm.json, started once a session (fetched and built once per cache).
+
+    Needs Java 17+ and Maven, as Apache Kafka does; without them the test is skipped, except in CI (CI=true),
+    where that is a failure.
+    """
+    import shutil
+    import time
+
+    if not (shutil.which("java") and shutil.which("mvn")):
+        if os.environ.get("CI"):
+            pytest.fail("CI needs java and mvn for Keycloak")
+        pytest.skip("Keycloak needs java and mvn")
+    from pana_dev.launchers.keycloak import Keycloak, ensure_keycloak
+
+    if not _keycloak:
+        started = time.monotonic()
+        ensure_keycloak()
+        TIMINGS["keycloak fetch and build (once per cache)"] = time.monotonic() - started
+        kc = Keycloak(tmp_root / "keycloak")
+        _keycloak.append(kc)
+        kc.start()
+        TIMINGS["keycloak start (realm imported, serving)"] = kc.started_in
+        print(f"\n[pana] keycloak started in {kc.started_in:.1f}s: {kc.issuer}", flush=True)
+    return _keycloak[0]
+
+
+def _stop_keycloak() -> None:
+    while _keycloak:
+        _keycloak.pop().stop()
+
+
+@pytest.fixture(scope="module")
+def production_stack(tmp_root, keycloak):
+    """The four services in production mode (dev mode off) trusting only Keycloak's issuer and JWKS, with
+    their own secrets and keyrings, on the embedded broker and SQLite (what is tested here is the tokens).
+    Stopped after the module that uses it, so its pollers do not weigh on the tests after it."""
+    import time
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from pana_dev.stack import SERVICES
+    from pana_kit.crypto import rotate_file
+
+    import tempfile
+
+    var = Path(tempfile.mkdtemp(prefix="production-", dir=tmp_root))
+    secrets_dir = var / "secrets"
+    secrets_dir.mkdir(parents=True)
+    registry_key = "registry-key-" + os.urandom(8).hex()
+    service_env: dict[str, dict[str, str]] = {}
+    for spec in SERVICES:
+        p = spec.env_prefix
+        keyring = secrets_dir / f"{spec.name}-keyring.json"
+        rotate_file(keyring)
+        service_env[spec.name] = {
+            f"{p}DEV_MODE": "false", f"{p}AUTH_ISSUER": keycloak.issuer, f"{p}AUTH_JWKS_URL": keycloak.jwks_url,
+            f"{p}KEYRING_FILE": str(keyring), f"{p}OTEL_ENABLED": "false",
+            f"{p}AUTH_JWKS_MIN_REFRESH_SECONDS": "2",  # the rotation test waits for at most this
+        }
+    signing_key = secrets_dir / "registration-signing-key.pem"
+    signing_key.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    service_env["registration"]["REGISTRATION_SIGNING_KEY_PATH"] = str(signing_key)
+    service_env["civil-registry-bridge"].update({
+        "BRIDGE_REGISTRY_API_KEY": registry_key, "BRIDGE_CALLBACK_SECRET": "callback-" + os.urandom(16).hex()})
+    stack = Stack(var_dir=var, broker="embedded", database="sqlite", service_env=service_env,
+                  simulator_env={"SIM_API_KEY": registry_key, "SIM_REGISTRATION_DELAY_S": "0.3", "SIM_RECORDS": "50"})
+    started = time.monotonic()
+    try:
+        stack.start()
+    except Exception:
+        stack.stop()
+        raise
+    TIMINGS["production-mode stack start (embedded broker, four services)"] = time.monotonic() - started
+    yield stack
+    stack.stop()

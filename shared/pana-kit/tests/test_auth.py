@@ -38,8 +38,8 @@ def test_expired_and_not_yet_valid_tokens_are_refused():
     verifier = TokenVerifier(settings)
     refused(verifier, mint_dev_token(settings, role="supervisor", ttl_seconds=-60), "expired")
     now = int(time.time())
-    early = jwt.encode({"iss": settings.auth_issuer, "aud": "rsd", "sub": "x", "iat": now, "nbf": now + 600,
-                        "exp": now + 1200, "roles": ["supervisor"]}, settings.auth_dev_secret, algorithm="HS256",
+    early = jwt.encode({"iss": "pana-dev", "aud": "rsd", "sub": "x", "iat": now, "nbf": now + 600,
+                        "exp": now + 1200, "roles": ["supervisor"], "client_id": "c", "jti": "j"}, settings.auth_dev_secret, algorithm="HS256",
                        headers={"typ": "at+jwt"})
     refused(verifier, early, "not yet valid")
 
@@ -49,7 +49,7 @@ def test_wrong_signature_audience_issuer_and_type_are_refused():
     verifier = TokenVerifier(settings)
     refused(verifier, mint_dev_token(dev(auth_dev_secret="another-secret-another-secret-0123456789"), role="supervisor"), "invalid token")
     refused(verifier, mint_dev_token(settings, role="supervisor", audience=["registration"]), "not for this service")
-    refused(verifier, mint_dev_token(dev(auth_issuer="https://evil.example"), role="supervisor"), "issuer")
+    refused(verifier, mint_dev_token(settings, role="supervisor", iss="https://evil.example"), "issuer")
     now = int(time.time())
     id_token = jwt.encode({"iss": settings.auth_issuer, "aud": "rsd", "sub": "x", "iat": now, "exp": now + 60},
                           settings.auth_dev_secret, algorithm="HS256", headers={"typ": "JWT"})
@@ -78,7 +78,7 @@ def test_symmetric_tokens_only_in_dev_mode(tmp_path):
     refused(verifier, mint_dev_token(production, role="supervisor"), "only in dev mode")
     now = int(time.time())
     claims = {"iss": production.auth_issuer, "aud": "rsd", "sub": "officer-7", "iat": now, "exp": now + 60,
-              "roles": ["eligibility-officer"], "scope": "rsd:read rsd:decide"}
+              "client_id": "rsd-portal", "jti": "t-1", "roles": ["eligibility-officer"], "scope": "rsd:read rsd:decide"}
     token = jwt.encode(claims, key, algorithm="EdDSA", headers={"typ": "at+jwt"})
     principal = verifier.verify(token)
     # A scope the role does not hold is not granted, whatever the token says.

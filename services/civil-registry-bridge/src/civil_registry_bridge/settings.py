@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from pana_kit.settings import ServiceSettings, rules_from_settings, split_list
+from pana_kit.settings import ServiceSettings, rules_from_settings, secret, split_list
 
 from .domain.rules import KAZAKHSTAN_FIXED_HOLIDAYS_2026_2027, BridgeRules
 
@@ -21,7 +21,8 @@ class BridgeSettings(ServiceSettings):
 
     # The civil registry (its wire format is known only to adapters/registry_http.py)
     registry_url: str = Field("http://127.0.0.1:8009", description="Base URL of the civil registry API")
-    registry_api_key: str = Field("sim-registry-key", description="Bearer API key the registry expects")
+    registry_api_key: str = secret("sim-registry-key", description="Bearer API key the registry expects (the "
+                                    "simulator's default works in dev mode only)")
     registry_timeout_s: float = Field(10.0, gt=0, le=300, description="Read timeout of one registry call")
     registry_connect_timeout_s: float = Field(3.0, gt=0, le=60)
     registry_retries: int = Field(2, ge=0, le=10, description="Extra tries of a safe call inside one attempt")
@@ -35,7 +36,7 @@ class BridgeSettings(ServiceSettings):
     callback_enabled: bool = Field(True, description="Ask the registry to call back when a submission is decided")
     callback_base_url: str | None = Field(None, description="This service's URL as the registry reaches it "
                                                             "(default http://<host>:<port>)")
-    callback_secret: str = Field("pana-registry-callback-secret-change-me", min_length=16,
+    callback_secret: str = secret("pana-registry-callback-secret-change-me", min_length=16,
                                  description="Shared secret signing callback URLs (HMAC of the request id)")
 
     # The worker and the reconciler

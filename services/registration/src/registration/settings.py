@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from pana_kit.settings import ServiceSettings, rules_from_settings, split_list
+from pana_kit.settings import ServiceSettings, rules_from_settings, secret, split_list
 
 from .domain.rules import ALL_SERVICES, RegistrationRules
 
@@ -28,8 +28,9 @@ class RegistrationSettings(ServiceSettings):
     matching_config_path: str | None = Field(
         None, description="JSON file with the duplicate-matching rules (fields, weights, thresholds, blocking keys); "
                           "the domain's MatchingConfig defaults when unset")
-    signing_key_path: str | None = Field(
-        None, description="Ed25519 private key (PEM) that signs document QR payloads; generated in the state directory in dev mode")
+    signing_key_path: str | None = secret(
+        None, description="Ed25519 private key (PEM) that signs document QR payloads; required outside dev mode, "
+                          "generated in the state directory in dev mode")
     verify_rate_per_minute: int = Field(60, ge=1, description="Document verifications one client may make a minute")
     stateless_certificate_watch_interval_s: int = Field(
         86400, ge=1, description="How often (seconds; daily by default) the stateless person's certificate is issued "

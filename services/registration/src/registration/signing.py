@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
 def load_signing_key(path: str | None, dev_mode: bool, state_dir: Path | None = None) -> Ed25519PrivateKey | None:
-    """None outside dev mode without a configured key: QR endpoints then answer 503, nothing else breaks."""
+    """The configured key; generated in the state directory in dev mode. Outside dev mode the service does not
+    start without one (`signing_key_path` is a secret setting); None here only for an app built without that check."""
     if path:
         key_path = Path(path)
     elif dev_mode:

@@ -139,7 +139,8 @@ def register(sub) -> None:
     token.add_argument("--subject", default=None, help="user id (default: <role>-dev)")
     token.add_argument("--office", default="almaty")
     token.add_argument("--audience", default=None, help="comma-separated services (default: all four)")
-    token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds (services refuse more than their "
+                       "AUTH_MAX_TOKEN_LIFETIME_SECONDS, 3600 by default)")
     token.set_defaults(func=_token)
 
     run = sub.add_parser("run", help="start the whole system")

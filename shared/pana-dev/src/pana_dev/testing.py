@@ -140,29 +140,12 @@ def route_scopes(app: FastAPI) -> dict[tuple[str, str], str | None]:
     """(method, path) -> the scope its `require(...)` dependency demands (None: no auth at all)."""
     from fastapi.routing import APIRoute
 
-    def find(dependant) -> str | None:
-        for dep in dependant.dependencies:
-            scope = getattr(dep.call, "required_scope", None)
-            if scope:
-                return scope
-            nested = find(dep)
-            if nested:
-                return nested
-        return None
+    from pana_kit.auth import route_scopes as all_route_scopes
 
-    try:  # FastAPI >= 0.16x keeps included routers as such; walk through them
-        from fastapi.routing import _iter_routes_with_context
-
-        pairs = [(route, ctx.path if ctx is not None and ctx.path else getattr(route, "path", ""))
-                 for route, ctx in _iter_routes_with_context(app.routes)]
-    except ImportError:
-        pairs = [(route, getattr(route, "path", "")) for route in app.routes]
-    out: dict[tuple[str, str], str | None] = {}
-    for route, path in pairs:
-        if isinstance(route, APIRoute) and path not in OPERATIONAL_PATHS and route.include_in_schema:
-            for method in route.methods:
-                out[(method, path)] = find(route.dependant)
-    return out
+    schema_paths = {(method, getattr(route, "path", "")) for route in app.routes if isinstance(route, APIRoute)
+                    and not route.include_in_schema for method in route.methods}
+    return {key: scope for key, scope in all_route_scopes(app).items()
+            if key[1] not in OPERATIONAL_PATHS and key not in schema_paths}
 
 
 async def assert_every_route_is_guarded(harness: ServiceHarness, callback_paths: frozenset[str] = frozenset()) -> int:
@@ -308,3 +291,30 @@ def assert_rules_documented(rules_type: type, settings_type: type, *, renamed: d
     prefix = (settings_type.model_config.get("env_prefix") or "").upper()
     for variable in set(re.findall(rf"\b{re.escape(prefix)}[A-Z0-9_]+", doc)):
         assert variable[len(prefix):].lower() in settings_type.model_fields, f"docs/domain.md names unknown {variable}"
+
+
+async def assert_openapi_declares_scopes(harness: ServiceHarness) -> int:
+    """/openapi.json declares OAuth2 (client credentials and authorization code, the identity provider's URLs)
+    and every operation guarded by `require(scope)` names that scope in its security requirement, so an
+    operator can authorize in /docs. Returns how many operations were checked."""
+    from pana_kit.auth import OAUTH2_SCHEME, oauth2_urls
+    from pana_kit.roles import SCOPES
+
+    response = await harness.client.get("/openapi.json")
+    assert response.status_code == 200, response.text
+    schema = response.json()
+    scheme = schema["components"]["securitySchemes"][OAUTH2_SCHEME]
+    authorization_url, token_url = oauth2_urls(harness.settings)
+    assert scheme["type"] == "oauth2"
+    assert scheme["flows"]["clientCredentials"]["tokenUrl"] == token_url
+    assert scheme["flows"]["authorizationCode"] == {"authorizationUrl": authorization_url, "tokenUrl": token_url,
+                                                     "scopes": dict(SCOPES)}
+    checked = 0
+    for (method, path), scope in sorted(route_scopes(harness.app).items()):
+        if scope is None:
+            continue
+        operation = schema["paths"][path][method.lower()]
+        assert {OAUTH2_SCHEME: [scope]} in operation.get("security", []), (method, path, operation.get("security"))
+        assert scope in scheme["flows"]["clientCredentials"]["scopes"], scope
+        checked += 1
+    return checked

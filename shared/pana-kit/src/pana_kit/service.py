@@ -18,14 +18,14 @@ from typing import Any, Callable
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pana_events.asyncapi import asyncapi_document
 
-from .auth import TokenVerifier
+from .auth import TokenVerifier, add_oauth2_to_openapi
 from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
 from .crypto import keyring_from_settings
@@ -65,6 +65,9 @@ class ServiceDefinition:
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+    # Production is the default: a default or missing secret, the dev issuer, no token keys refuse the start
+    # (naming the variable); dev mode must be asked for and binds loopback only.
+    settings.refuse_insecure()
     configure_logging(definition.name, settings.log_level)
     if settings.otel_enabled:
         configure_tracing(definition.name, console=settings.otel_console_export)
@@ -95,7 +98,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
         for job in definition.background:
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "background")))
-        log.info("%s started", definition.name)
+        if settings.dev_mode:
+            log.warning("%s started in DEV MODE: dev tokens (issuer pana-dev, HS256 key in the repository) are "
+                        "accepted; loopback only, never in production", definition.name)
+        else:
+            log.info("%s started", definition.name)
         try:
             yield
         finally:
@@ -134,6 +141,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     for router in definition.routers:
         app.include_router(router)
     _add_operational_routes(app, definition)
+    add_oauth2_to_openapi(app, settings)
     return app
 
 
@@ -144,10 +152,17 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui():
+        # "Authorize" offers the identity provider's OAuth2 flows (pana_kit.auth.add_oauth2_to_openapi).
         return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{definition.title} — API",
                                    swagger_js_url="/_docs-static/swagger-ui-bundle.js",
                                    swagger_css_url="/_docs-static/swagger-ui.css",
-                                   swagger_favicon_url="/_docs-static/favicon.png")
+                                   swagger_favicon_url="/_docs-static/favicon.png",
+                                   oauth2_redirect_url="/docs/oauth2-redirect",
+                                   init_oauth={"clientId": "pana-console", "usePkceWithAuthorizationCodeGrant": True})
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_ui_redirect():
+        return get_swagger_ui_oauth2_redirect_html()
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc():

@@ -22,6 +22,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 T = TypeVar("T")
 
+#: The issuer of dev tokens (`pana token`): accepted in dev mode only, never in production.
+DEV_ISSUER = "pana-dev"
+#: The dev tokens' HS256 key, in the repository on purpose: dev mode only.
+DEV_SECRET = "pana-dev-secret-change-me-0123456789abcdef"
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def secret(default: Any = None, **kwargs: Any) -> Any:
+    """A settings field holding a secret: outside dev mode the service refuses to start while it is missing or
+    still its (repository) default (`ServiceSettings.startup_problems`)."""
+    extra = dict(kwargs.pop("json_schema_extra", None) or {})
+    extra["secret"] = True
+    return Field(default, json_schema_extra=extra, **kwargs)
+
 
 # Each service's settings prefix (its Settings class); `pana keys` and the developer stack read it.
 ENV_PREFIX = {
@@ -112,13 +126,27 @@ class ServiceSettings(BaseSettings):
     otel_console_export: bool = False
 
     # Auth (RFC 9068 access tokens)
-    dev_mode: bool = Field(False, description="Allows the symmetric dev key; never in production")
-    auth_issuer: str = "https://auth.pana.gov.kz"
+    dev_mode: bool = Field(False, description="Development: accepts the symmetric dev key and dev-issued tokens, "
+                                              "binds loopback only; never in production (the default is off)")
+    auth_issuer: str = Field("https://auth.pana.gov.kz", description="The identity provider's issuer (`iss`); "
+                             "for Keycloak https://<host>/realms/<realm>")
     auth_audience: str | None = Field(None, description="Defaults to the service name")
-    auth_jwks_url: str | None = None
+    auth_jwks_url: str | None = Field(None, description="The identity provider's JWKS (fetched asynchronously, "
+                                      "cached, refetched on an unknown key id); for Keycloak "
+                                      "<issuer>/protocol/openid-connect/certs")
     auth_public_keys_file: str | None = Field(None, description="PEM file(s) of trusted EdDSA/RS256 public keys")
-    auth_dev_secret: str = "pana-dev-secret-change-me-0123456789abcdef"
+    auth_dev_secret: str = Field(DEV_SECRET, description="HS256 key of dev tokens; used in dev mode only",
+                                 json_schema_extra={"dev_only": True})
     auth_leeway_seconds: int = Field(30, ge=0, le=300)
+    auth_max_token_lifetime_seconds: int = Field(3600, ge=60, le=86_400,
+                                                 description="A token whose exp - iat is longer is refused")
+    auth_jwks_min_refresh_seconds: float = Field(30.0, ge=0, le=3600, description=(
+        "An unknown key id refetches the JWKS at most this often (key rotation without a restart)"))
+    auth_jwks_cache_seconds: float = Field(300.0, ge=1, le=86_400, description="The JWKS is refetched after this long")
+    auth_authorization_url: str | None = Field(None, description=(
+        "OAuth2 authorization endpoint shown in /docs (default: <issuer>/protocol/openid-connect/auth)"))
+    auth_token_url: str | None = Field(None, description=(
+        "OAuth2 token endpoint shown in /docs (default: <issuer>/protocol/openid-connect/token)"))
 
     # Field encryption at rest (pana_kit.crypto)
     keyring_file: str | None = Field(
@@ -131,6 +159,52 @@ class ServiceSettings(BaseSettings):
         if not v.strip():
             raise ValueError("database_url must not be blank")
         return v.strip()
+
+    @field_validator("auth_issuer")
+    @classmethod
+    def _issuer_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("auth_issuer must not be blank")
+        return v.strip()
+
+    def startup_problems(self) -> list[str]:
+        """Why this configuration must not start, each naming its environment variable (empty: it may start).
+
+        Outside dev mode: a secret (a field made with `secret(...)`) missing or equal to its repository default,
+        a token issuer equal to the dev issuer, no token keys. In dev mode: a host other than loopback.
+        """
+        cls = type(self)
+        problems: list[str] = []
+        if self.dev_mode:
+            if self.host not in LOOPBACK_HOSTS:
+                problems.append(f"{env_name(cls, 'host')}={self.host}: dev mode binds loopback only "
+                                f"(its tokens are signed with a key in the repository); use 127.0.0.1 or turn "
+                                f"{env_name(cls, 'dev_mode')} off")
+            return problems
+        for name, info in cls.model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if not extra.get("secret"):
+                continue
+            value = getattr(self, name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                problems.append(f"{env_name(cls, name)} is not set (a secret; required outside dev mode)")
+            elif info.default is not None and value == info.default:
+                problems.append(f"{env_name(cls, name)} is the default from the repository (a secret; set your own)")
+        if self.auth_issuer == DEV_ISSUER:
+            problems.append(f"{env_name(cls, 'auth_issuer')}={DEV_ISSUER} is the dev tokens' issuer; production "
+                            "never trusts it")
+        if not self.auth_jwks_url and not self.auth_public_keys_file:
+            problems.append(f"no token keys: set {env_name(cls, 'auth_jwks_url')} or "
+                            f"{env_name(cls, 'auth_public_keys_file')} (or {env_name(cls, 'dev_mode')}=true for "
+                            "development)")
+        return problems
+
+    def refuse_insecure(self) -> None:
+        """Raise SettingsError naming every problem of `startup_problems` (the service does not start)."""
+        problems = self.startup_problems()
+        if problems:
+            mode = "dev mode" if self.dev_mode else "production mode (dev mode is off)"
+            raise SettingsError(f"{type(self).__name__} refuses to start in {mode}: " + "; ".join(problems))
 
     @property
     def group(self) -> str:
