@@ -183,6 +183,9 @@ def production_stack(tmp_root, keycloak):
             f"{p}DEV_MODE": "false", f"{p}AUTH_ISSUER": keycloak.issuer, f"{p}AUTH_JWKS_URL": keycloak.jwks_url,
             f"{p}KEYRING_FILE": str(keyring), f"{p}OTEL_ENABLED": "false",
             f"{p}AUTH_JWKS_MIN_REFRESH_SECONDS": "2",  # the rotation test waits for at most this
+            # The embedded broker speaks plaintext only: allowed here by name, as on a private network (the secured
+            # bus has its own tests: shared/pana-kit/tests/test_kafka_sasl.py, the deploy smoke test).
+            f"{p}KAFKA_ALLOW_PLAINTEXT": "true",
         }
     signing_key = secrets_dir / "registration-signing-key.pem"
     signing_key.write_bytes(Ed25519PrivateKey.generate().private_bytes(
