@@ -104,6 +104,7 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
             {"name": "registry-callbacks", "description": "Called by the civil registry, not by people"},
         ],
         background=[registry_worker, reconciler],
+        signed_body_paths=("/api/v1/registry-callbacks/birth-registrations",),
         on_startup=[start_work],
         on_shutdown=[stop_work],
     )

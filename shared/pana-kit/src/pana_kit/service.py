@@ -33,7 +33,7 @@ from .db import Database
 from .delivery import purge_job
 from .errors import install_problem_handlers, problem_response
 from .logs import configure_logging
-from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, SecurityAndMetricsMiddleware
+from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMiddleware, SecurityAndMetricsMiddleware
 from .migrations import upgrade
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
@@ -62,6 +62,9 @@ class ServiceDefinition:
     # Encrypts fields at rest: the keyring (pana_kit.crypto) is loaded at start-up into app.state.keyring,
     # and a service without one refuses to start outside dev mode.
     encrypts: bool = False
+    # Routes whose body is signed and authenticated by the route before anything reads it (the civil registry's
+    # callback): the kit's text checks leave those bodies alone.
+    signed_body_paths: tuple[str, ...] = ()
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -125,6 +128,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     if definition.encrypts:
         app.state.keyring = keyring_from_settings(settings)
     install_problem_handlers(app)
+    app.add_middleware(PlainTextMiddleware, signed_body_paths=definition.signed_body_paths)
     app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(SecurityAndMetricsMiddleware, service=definition.name)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
