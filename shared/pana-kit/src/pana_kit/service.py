@@ -33,6 +33,7 @@ from .db import Database
 from .delivery import purge_job
 from .errors import install_problem_handlers, problem_response
 from .logs import configure_logging
+from .ratelimit import ReadLimiter
 from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMiddleware, SecurityAndMetricsMiddleware
 from .migrations import upgrade
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
@@ -125,6 +126,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     app.state.settings = settings
     app.state.definition = definition
     app.state.verifier = TokenVerifier(settings)
+    app.state.read_limiter = ReadLimiter.from_settings(settings)  # reads per principal, checked by `require`
     if definition.encrypts:
         app.state.keyring = keyring_from_settings(settings)
     install_problem_handlers(app)
