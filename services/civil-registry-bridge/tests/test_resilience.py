@@ -255,3 +255,30 @@ def from_record_child(record):
     return ChildDetails.from_document({"surname": c.surname, "given_name": c.given_name,
                                        "birth_date": c.birth_date.isoformat(), "sex": c.sex,
                                        "place_of_birth": {"in_kazakhstan": True}})
+
+
+async def test_the_registrys_own_signed_callback_registers_the_birth(tmp_path, monkeypatch):
+    # The simulator signs and POSTs its callback itself (as in the e2e birth flow); here it reaches the bridge in
+    # process. The submit response is held, so only the callback can tell the bridge the outcome.
+    import httpx
+    from civil_registry_simulator import app as simulator_app
+
+    sim = Simulator()
+    submit = sim.hold_responses("POST", "/registry/v1/birth-registrations")
+    async with bridge(tmp_path, sim, callback_enabled=True, callback_base_url="http://bridge.test") as h:
+        real_client = httpx.AsyncClient
+
+        def to_the_bridge(*args, **kwargs):
+            return real_client(*args, **{**kwargs, "transport": httpx.ASGITransport(app=h.app)})
+
+        monkeypatch.setattr(simulator_app.httpx, "AsyncClient", to_the_bridge)
+        event = birth_recorded()
+        await h.deliver(event, subject=event.child_person_id)
+
+        async def delivered():
+            return (await sim.stats())["callbacks"]["delivered"] >= 1
+
+        await wait_until(delivered, timeout=20, what="the registry's callback to be delivered")
+        [request] = await items(h, event.child_person_id)
+        assert request["status"] == "registered", request
+        submit.release.set()
