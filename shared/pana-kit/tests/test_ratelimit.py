@@ -148,6 +148,8 @@ async def test_reads_are_limited_per_principal_in_every_service(tmp_path, servic
         # Another officer of the same client has a bucket of their own.
         [other] = await _reads(h, path, role, 1, subject=f"{role}-2")
         assert other.status_code != 429, other.text
+        spec = (await h.client.get("/openapi.json")).json()
+        assert "429" in spec["paths"][path.replace("h-1", "{household_id}")]["get"]["responses"]
 
 
 async def test_document_verification_keeps_its_own_limit_and_the_read_limit_can_be_turned_off(tmp_path):

@@ -31,7 +31,7 @@ from .consumer import EventConsumer, Handler
 from .crypto import keyring_from_settings
 from .db import Database
 from .delivery import purge_job
-from .errors import install_problem_handlers, problem_response
+from .errors import install_problem_handlers, problem_response, problem_responses
 from .logs import configure_logging
 from .ratelimit import ReadLimiter
 from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMiddleware, SecurityAndMetricsMiddleware
@@ -140,7 +140,31 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     for router in definition.routers:
         app.include_router(router)
     _add_operational_routes(app, definition)
+    if app.state.read_limiter is not None:
+        _document_read_limit(app)
     return app
+
+
+def _document_read_limit(app: FastAPI) -> None:
+    """Every guarded read may answer 429 (the per-principal read limit): say so in its OpenAPI operation
+    (a GET that documents 401 is guarded; the route-walking auth tests prove every route is)."""
+    generate = app.openapi
+    done = {"schema": None}
+
+    def openapi() -> dict:
+        if done["schema"] is not None:
+            return done["schema"]
+        schema = generate()
+        too_many = problem_responses(429)[429]
+        for item in schema.get("paths", {}).values():
+            get = item.get("get")
+            if get and "401" in get.get("responses", {}) and "429" not in get["responses"]:
+                get["responses"]["429"] = {**too_many, "description": "Too many reads by this principal; "
+                                                                       "see Retry-After"}
+        done["schema"] = schema
+        return schema
+
+    app.openapi = openapi
 
 
 def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None:
