@@ -18,7 +18,10 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-# The API flow helpers live with rsd's tests.
+# The API flow helpers live with rsd's tests; common.py turns the per-principal read limit off for benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402,F401
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "rsd" / "tests"))
 
 from api_flows import FAILS, INTERVIEW, SUPERVISOR, SUPERVISOR_2, Api, harness  # noqa: E402

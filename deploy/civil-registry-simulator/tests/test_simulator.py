@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import socket
 import os
 import subprocess
@@ -15,7 +17,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from pana_events.identifiers import check_iin, make_iin
-from civil_registry_simulator import SimConfig, create_app
+from civil_registry_simulator import SimConfig, create_app, sign_callback
 from civil_registry_simulator import gate
 from civil_registry_simulator.config import FaultConfig
 from pana_dev.testing import eventually, wait_for
@@ -66,7 +68,8 @@ class Receiver:
 
         @api.post("/callback")
         async def callback(request: Request):
-            self.received.append({"body": await request.json(), "headers": dict(request.headers)})
+            self.received.append({"body": await request.json(), "headers": dict(request.headers),
+                                  "raw": await request.body()})
             self.event.set()
             return {"ok": True}
 
@@ -215,6 +218,14 @@ async def test_submission_registered_with_callback(client, receiver):
     assert cb["body"]["submissionId"] == sub["submissionId"]
     assert cb["body"]["status"] == "registered"
     assert cb["headers"]["x-registry-event"] == "birth-registration.completed"
+    # Signed over "<timestamp>.<raw body>" with the shared callback secret (the bridge checks it).
+    timestamp = cb["headers"]["x-registry-timestamp"]
+    assert abs(int(timestamp) - time.time()) < 120
+    expected = hmac.new(SimConfig().callback_secret.encode(), timestamp.encode() + b"." + cb["raw"],
+                        hashlib.sha256).hexdigest()
+    assert cb["headers"]["x-registry-signature"] == f"sha256={expected}"
+    assert sign_callback(SimConfig().callback_secret, cb["raw"], timestamp=int(timestamp)) == {
+        "X-Registry-Timestamp": timestamp, "X-Registry-Signature": f"sha256={expected}"}
     final = await wait_final(client, sub["submissionId"])
     assert final == cb["body"]
     assert check_iin(final["childIin"]).valid

@@ -50,3 +50,10 @@ def test_patronymic_stem():
     assert patronymic_stem("Мұхаммедұлы") == match_key("Muhammad")
     assert patronymic_stem("Ivanovna") == "ivan"
     assert patronymic_stem("Smith") == ""
+
+
+def test_a_zero_width_non_joiner_shapes_the_arabic_script_and_leaves_no_trace_in_latin():
+    # Persian writes "Alizadeh" with ZWNJ between its parts; on main the Latin form kept the invisible character.
+    latin = transliterate("علی\u200cزاده")
+    assert "\u200c" not in latin and latin == transliterate("علیزاده")
+    assert match_key("علی\u200cزاده") == match_key("علیزاده")

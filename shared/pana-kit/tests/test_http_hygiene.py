@@ -94,3 +94,18 @@ async def test_a_nul_character_in_the_url_is_a_422_problem_not_a_database_error(
             assert r.json()["errors"][0]["code"] == "nul_character"
             assert r.headers["x-content-type-options"] == "nosniff"
         assert (await h.client.get("/api/v1/audit?subject=ab", headers=auditor)).status_code == 200
+
+
+async def test_a_body_over_the_limit_is_413_whether_announced_or_streamed(tmp_path):
+    async with service_harness(create, RsdSettings, tmp_path, max_body_bytes=4096) as h:
+        headers = {**h.headers("eligibility-officer"), "Content-Type": "application/json"}
+        big = b'{"narrative": "' + b"x" * 8192 + b'"}'
+        r = await h.client.post("/api/v1/applications", content=big, headers=headers)
+        assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json", r.text
+
+        async def chunks():
+            for _ in range(4):
+                yield b"x" * 2048
+
+        r = await h.client.post("/api/v1/applications", content=chunks(), headers=headers)
+        assert r.status_code == 413, r.text

@@ -110,3 +110,60 @@ async def test_the_rate_can_come_from_the_service_settings(app_and_clock):
 def test_the_route_walk_still_sees_the_scope(app_and_clock):
     app, _, _ = app_and_clock
     assert route_scopes(app)[("GET", "/verify/{number}")] == "registration:verify"
+
+
+# -- reads per principal, in every service ----------------------------------------------------------------
+# On main only /verify was limited: one officer or integrator could read as fast as the server answered.
+
+async def _reads(h, path, role, n, **claims):
+    return [await h.client.get(path, headers=h.headers(role, **claims)) for _ in range(n)]
+
+
+@pytest.mark.parametrize("service, role, path", [
+    ("rsd", "eligibility-officer", "/api/v1/applications"),
+    ("statelessness", "statelessness-officer", "/api/v1/cases"),
+    ("civil-registry-bridge", "civil-registrar", "/api/v1/birth-verifications"),
+    ("registration", "registration-officer", "/api/v1/households/h-1"),
+])
+async def test_reads_are_limited_per_principal_in_every_service(tmp_path, service, role, path):
+    import importlib
+
+    from pana_dev.testing import service_harness
+
+    module = {"civil-registry-bridge": "civil_registry_bridge"}.get(service, service)
+    create = importlib.import_module(f"{module}.app").create
+    settings_cls = {"rsd": "RsdSettings", "statelessness": "StatelessnessSettings",
+                    "civil-registry-bridge": "BridgeSettings", "registration": "RegistrationSettings"}[service]
+    settings_cls = getattr(importlib.import_module(f"{module}.settings"), settings_cls)
+    async with service_harness(create, settings_cls, tmp_path, read_rate_per_minute=3, read_rate_burst=3) as h:
+        for _ in range(5):  # refused tokens use up nothing
+            assert (await h.client.get(path)).status_code == 401
+        first = await _reads(h, path, role, 3)
+        assert all(r.status_code != 429 for r in first), [r.text for r in first]
+        [over] = await _reads(h, path, role, 1)
+        assert over.status_code == 429, over.text
+        assert over.headers["content-type"].startswith("application/problem+json")
+        assert over.json()["type"].endswith("/rate-limited")
+        assert int(over.headers["Retry-After"]) >= 1
+        # Another officer of the same client has a bucket of their own.
+        [other] = await _reads(h, path, role, 1, subject=f"{role}-2")
+        assert other.status_code != 429, other.text
+        spec = (await h.client.get("/openapi.json")).json()
+        assert "429" in spec["paths"][path.replace("h-1", "{household_id}")]["get"]["responses"]
+
+
+async def test_document_verification_keeps_its_own_limit_and_the_read_limit_can_be_turned_off(tmp_path):
+    from pana_dev.testing import service_harness
+    from registration.app import create
+    from registration.settings import RegistrationSettings
+
+    async with service_harness(create, RegistrationSettings, tmp_path, read_rate_per_minute=1, read_rate_burst=1,
+                               verify_rate_per_minute=5) as h:
+        codes = [(await h.client.get("/api/v1/verify/RF0000000001", params={"birth_date": "1990-01-01"},
+                                     headers=h.headers("service-provider"))).status_code for _ in range(6)]
+        assert 429 not in codes[:5] and codes[5] == 429, codes  # the verify limit (5), not the read limit (1)
+    (tmp_path / "off").mkdir()
+    async with service_harness(create, RegistrationSettings, tmp_path / "off", read_rate_per_minute=0) as h:
+        codes = {(await h.client.get("/api/v1/households/h-1", headers=h.headers("registration-officer"))).status_code
+                 for _ in range(30)}
+        assert 429 not in codes

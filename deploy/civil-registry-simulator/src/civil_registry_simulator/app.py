@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 import logging
 import random
+import time
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -242,8 +246,17 @@ async def _process(sim: SimState, submission_id: str) -> None:
         await _deliver(sim, str(entry.request.callback_url), result)
 
 
+def sign_callback(secret: str, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    """The signature headers of one callback delivery: `X-Registry-Timestamp` (Unix seconds) and
+    `X-Registry-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), str(ts).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"X-Registry-Timestamp": str(ts), "X-Registry-Signature": f"sha256={digest}"}
+
+
 async def _deliver(sim: SimState, url: str, result: Submission) -> None:
     payload = result.model_dump(mode="json", by_alias=True)
+    body = json.dumps(payload, separators=(",", ":")).encode()
     backoff = sim.config.callback_backoff_s
     headers = {"X-Registry-Event": "birth-registration.completed",
                "X-Registry-Submission-Id": result.submission_id}
@@ -251,7 +264,10 @@ async def _deliver(sim: SimState, url: str, result: Submission) -> None:
         for attempt in range(1, sim.config.callback_attempts + 1):
             sim.stats.callbacks["attempts"] += 1
             try:
-                r = await client.post(url, json=payload, headers=headers)
+                # Signed afresh each attempt: a new timestamp, so a retry is not a replay.
+                signed = {**headers, "Content-Type": "application/json",
+                          **sign_callback(sim.config.callback_secret, body)}
+                r = await client.post(url, content=body, headers=signed)
                 if r.status_code < 300:
                     sim.stats.callbacks["delivered"] += 1
                     return

@@ -38,6 +38,8 @@ class SimConfig:
     callback_attempts: int = 4
     callback_backoff_s: float = 0.25  # doubled after each failed attempt
     callback_timeout_s: float = 5.0
+    # Signs every callback (the bridge's BRIDGE_CALLBACK_SECRET; the default is the bridge's development default)
+    callback_secret: str = "pana-registry-callback-secret-change-me"
 
     @classmethod
     def from_env(cls, **overrides) -> "SimConfig":
@@ -59,6 +61,7 @@ class SimConfig:
             seed=_env("SIM_SEED", int, c.seed),
             faults=faults,
             callback_attempts=_env("SIM_CALLBACK_ATTEMPTS", int, c.callback_attempts),
+            callback_secret=_env("SIM_CALLBACK_SECRET", str, c.callback_secret),
         )
         known = {f.name for f in fields(cls)}
         return replace(config, **{k: v for k, v in overrides.items() if k in known and v is not None})

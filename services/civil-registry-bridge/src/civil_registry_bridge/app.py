@@ -17,7 +17,6 @@ from .api import birth_verifications, callbacks, iin
 from .domain.circuit import CircuitBreaker
 from .handlers import BridgeHandlers
 from .settings import BridgeSettings
-from .api.callbacks import callback_signature
 from .worker import RegistryWork
 
 MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
@@ -50,7 +49,7 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
         if not settings.callback_enabled:
             return None
         base = (settings.callback_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-        query = urlencode({"request_id": request_id, "signature": callback_signature(settings.callback_secret, request_id)})
+        query = urlencode({"request_id": request_id})  # routing only: each delivery is signed (api/callbacks.py)
         return f"{base}/api/v1/registry-callbacks/birth-registrations?{query}"
 
     async def start_work(app: FastAPI) -> None:
@@ -105,6 +104,7 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
             {"name": "registry-callbacks", "description": "Called by the civil registry, not by people"},
         ],
         background=[registry_worker, reconciler],
+        signed_body_paths=("/api/v1/registry-callbacks/birth-registrations",),
         on_startup=[start_work],
         on_shutdown=[stop_work],
     )

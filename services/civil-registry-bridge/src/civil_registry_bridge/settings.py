@@ -37,7 +37,11 @@ class BridgeSettings(ServiceSettings):
     callback_base_url: str | None = Field(None, description="This service's URL as the registry reaches it "
                                                             "(default http://<host>:<port>)")
     callback_secret: str = secret("pana-registry-callback-secret-change-me", min_length=16,
-                                 description="Shared secret signing callback URLs (HMAC of the request id)")
+                                 description="Shared secret the registry signs each callback with "
+                                             "(HMAC-SHA256 of '<timestamp>.<raw body>')")
+    callback_replay_window_s: float = Field(300.0, gt=0, le=3600,
+                                            description="A callback's timestamp may differ from now by at most this "
+                                                        "much; an accepted signature is refused again (replay)")
 
     # The worker and the reconciler
     run_worker: bool = Field(True, description="Run the worker that calls the registry for due requests")

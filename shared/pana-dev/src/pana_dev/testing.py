@@ -72,11 +72,12 @@ class ServiceHarness:
 async def service_harness(create: Callable[[ServiceSettings], FastAPI], settings_cls: type[ServiceSettings],
                           tmp_path: Path, database_url: str | None = None, **overrides) -> AsyncIterator[ServiceHarness]:
     """Start the service's app in process (lifespan included) with the relay and consumer loops off."""
-    settings = settings_cls(
+    defaults = dict(
         database_url=database_url or f"sqlite+aiosqlite:///{tmp_path / 'service.db'}",
         dev_mode=True, run_consumers=False, run_outbox_relay=False, otel_enabled=False,
-        kafka_bootstrap="127.0.0.1:1", **overrides,
+        kafka_bootstrap="127.0.0.1:1",
     )
+    settings = settings_cls(**{**defaults, **overrides})
     app = create(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -303,6 +303,9 @@ def require(scope: str):
             raise Problem(403, f"this action needs the scope {scope}", type_suffix="insufficient-scope",
                           headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
         request.state.principal = principal
+        read_limiter = getattr(request.app.state, "read_limiter", None)
+        if read_limiter is not None:  # per-principal read limit (pana_kit.ratelimit.ReadLimiter), after auth
+            read_limiter.check(request, principal)
         return principal
 
     dependency.__name__ = f"require_{scope.replace(':', '_').replace('-', '_')}"

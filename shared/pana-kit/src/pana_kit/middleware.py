@@ -1,13 +1,16 @@
-"""ASGI middleware every service runs: body size limit, NUL refusal in URLs, security headers, metrics."""
+"""ASGI middleware every service runs: body size limit, NUL refusal in URLs, invisible characters refused in
+text, security headers, metrics."""
 
 from __future__ import annotations
 
 import json
 import time
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import problem_response
+from .fields import format_character_problem
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 SECURITY_HEADERS = [
@@ -134,3 +137,103 @@ class SecurityAndMetricsMiddleware:
             template = getattr(route, "path", "unmatched")
             HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status_holder["status"])).inc()
             HTTP_LATENCY.labels(self.service, scope["method"], template).observe(time.perf_counter() - started)
+
+
+def _text_problems(value, path: list[str]):
+    """(field, rule, message) for the first string under `value` holding a refused invisible character."""
+    if isinstance(value, str):
+        problem = format_character_problem(value)
+        if problem is not None:
+            return ".".join(path) or "body", problem[0], problem[1]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _text_problems(key, path + [str(key)]) if isinstance(key, str) else None
+            found = found or _text_problems(item, path + [str(key)])
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _text_problems(item, path + [str(index)])
+            if found:
+                return found
+    return None
+
+
+class PlainTextMiddleware:
+    """Refuses bidi controls and zero-width characters (pana_kit.fields.format_character_problem) in any
+    string of a JSON body, any query parameter and the path, with 422 problem+json naming the field
+    (`members.0.name`, `query.name`) and the rule (`bidi_control`, `zero_width_character`,
+    `format_character`). One place for every field of every service: a field added tomorrow is covered.
+    A body that is not JSON is left to the route (its schema's 422, or the upload's own checks)."""
+
+    def __init__(self, app: ASGIApp, signed_body_paths: tuple[str, ...] = ()):
+        self.app = app
+        self.signed_body_paths = frozenset(signed_body_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = _text_problems(scope.get("path", ""), ["path"])
+        if not found:
+            query = scope.get("query_string", b"").decode("utf-8", "replace")
+            for name, value in parse_qsl(query, keep_blank_values=True):
+                found = _text_problems(name, ["query", name]) or _text_problems(value, ["query", name])
+                if found:
+                    break
+        # A signed body (the registry's callback) is authenticated by its route before anything reads it.
+        if not found and _is_json(scope) and scope.get("path") not in self.signed_body_paths:
+            chunks = []
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    await self.app(scope, _replay([], message, receive), send)
+                    return
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            try:
+                found = _text_problems(json.loads(body), []) if body else None
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                found = None
+            if not found:
+                await self.app(scope, _replay([body], None, receive), send)
+                return
+        if found:
+            field, rule, message = found
+            response = problem_response(
+                422, f"{field}: {message}; invisible and direction-changing characters are refused",
+                instance=_printable(scope.get("path", "")),
+                errors=[{"field": field, "message": message, "code": rule}])
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _printable(path: str) -> str:
+    return "".join(ch for ch in path if format_character_problem(ch) is None)
+
+
+def _is_json(scope: Scope) -> bool:
+    if scope.get("method") not in ("POST", "PUT", "PATCH"):
+        return False
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
+def _replay(bodies: list[bytes], pending: Message | None, receive: Receive) -> Receive:
+    """A receive that hands the app the body already read, then whatever the client sends next."""
+    queue: list[Message] = [{"type": "http.request", "body": b, "more_body": False} for b in bodies]
+    if pending is not None:
+        queue.append(pending)
+
+    async def replayed() -> Message:
+        if queue:
+            return queue.pop(0)
+        return await receive()
+
+    return replayed

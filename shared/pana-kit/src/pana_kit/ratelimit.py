@@ -14,10 +14,20 @@ principal; a request refused for auth does not use up the bucket. Without
 the principal that `require` left in `request.state` (or, lacking one, the peer
 address).
 
+Every read (GET or HEAD) of every service is also limited per principal (client and
+subject) by `ReadLimiter`, which the kit's `require(...)` calls once the token is
+checked, so a refused token never uses up a bucket and a new route is covered without
+a line of its own. Settings per service: `<PREFIX>READ_RATE_PER_MINUTE` (0 turns it
+off) and `<PREFIX>READ_RATE_BURST`. A route that has its own `rate_limit(...)`
+(document verification, registration searches) is limited by that one alone.
+
 Over the limit: 429 `application/problem+json` (type `.../rate-limited`) with
 `Retry-After` in whole seconds. Buckets live in this process: with N instances a
-client gets up to N times the rate (put a shared limit at the gateway if that
-matters). The number of buckets is bounded; the least recently used is dropped.
+client gets up to N times the rate. With several instances, either divide the
+setting by the number of instances (the load balancer spreads a client's requests
+evenly enough for a ceiling), or put the shared limit in front (the API gateway or
+ingress, keyed on the token's `client_id` and `sub`) and keep these as a per-instance
+backstop. The number of buckets is bounded; the least recently used is dropped.
 Metrics count refusals by limiter name only, never by client.
 """
 
@@ -83,6 +93,55 @@ def client_key(principal: Principal) -> str:
     return f"{principal.client_id or '-'}|{principal.subject}"
 
 
+def _refuse(name: str, rate: int, wait: float) -> Problem:
+    RATE_LIMITED.labels(name).inc()
+    retry_after = max(1, math.ceil(wait))
+    return Problem(429, f"too many requests to {name}: at most {rate} a minute; retry after {retry_after} s",
+                   type_suffix="rate-limited", headers={"Retry-After": str(retry_after)})
+
+
+def _has_own_limit(call) -> bool:
+    return bool(getattr(call, "own_rate_limit", False))
+
+
+class ReadLimiter:
+    """Reads per principal for one app (`app.state.read_limiter`); called by `require` after the token is checked."""
+
+    def __init__(self, per_minute: int, burst: int | None = None, *, clock: Callable[[], float] = time.monotonic):
+        self.per_minute = per_minute
+        self.bucket = TokenBucket(per_minute / 60.0, burst or max(1, per_minute // 4), clock=clock)
+        self._exempt: dict[int, bool] = {}
+
+    @classmethod
+    def from_settings(cls, settings) -> "ReadLimiter | None":
+        rate = int(getattr(settings, "read_rate_per_minute", 0) or 0)
+        return cls(rate, getattr(settings, "read_rate_burst", None)) if rate > 0 else None
+
+    def _route_has_own_limit(self, request: Request) -> bool:
+        route = request.scope.get("route")
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:
+            return False
+        known = self._exempt.get(id(route))
+        if known is None:
+            pending, known = [dependant], False
+            while pending and not known:
+                d = pending.pop()
+                known = _has_own_limit(d.call)
+                pending.extend(d.dependencies)
+            self._exempt[id(route)] = known
+        return known
+
+    def check(self, request: Request, principal: Principal) -> None:
+        if request.method not in ("GET", "HEAD") or getattr(request.state, "read_counted", False) \
+                or self._route_has_own_limit(request):
+            return
+        request.state.read_counted = True  # a route that checks two scopes counts one read
+        wait = self.bucket.take(client_key(principal))
+        if wait > 0:
+            raise _refuse("reads", self.per_minute, wait)
+
+
 def rate_limit(name: str, per_minute: int, *, burst: int | None = None, scope: str | None = None,
                setting: str | None = None, key: Callable[[Principal], str] = client_key,
                clock: Callable[[], float] = time.monotonic):
@@ -114,10 +173,7 @@ def rate_limit(name: str, per_minute: int, *, burst: int | None = None, scope: s
         bucket, rate = bucket_of(request)
         wait = bucket.take(who)
         if wait > 0:
-            RATE_LIMITED.labels(name).inc()
-            retry_after = max(1, math.ceil(wait))
-            raise Problem(429, f"too many requests to {name}: at most {rate} a minute; retry after {retry_after} s",
-                          type_suffix="rate-limited", headers={"Retry-After": str(retry_after)})
+            raise _refuse(name, rate, wait)
 
     if scope is not None:
         async def limited(request: Request, principal: Principal = Depends(require(scope))) -> Principal:
@@ -130,4 +186,5 @@ def rate_limit(name: str, per_minute: int, *, burst: int | None = None, scope: s
             return principal
 
     limited.__name__ = f"rate_limit_{name.replace(':', '_').replace('-', '_')}"
+    limited.own_rate_limit = True  # the route's reads are limited by this, not by ReadLimiter
     return limited

@@ -31,9 +31,10 @@ from .consumer import EventConsumer, Handler
 from .crypto import keyring_from_settings
 from .db import Database
 from .delivery import purge_job
-from .errors import install_problem_handlers, problem_response
+from .errors import install_problem_handlers, problem_response, problem_responses
 from .logs import configure_logging
-from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, SecurityAndMetricsMiddleware
+from .ratelimit import ReadLimiter
+from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMiddleware, SecurityAndMetricsMiddleware
 from .migrations import upgrade
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
@@ -62,6 +63,9 @@ class ServiceDefinition:
     # Encrypts fields at rest: the keyring (pana_kit.crypto) is loaded at start-up into app.state.keyring,
     # and a service without one refuses to start outside dev mode.
     encrypts: bool = False
+    # Routes whose body is signed and authenticated by the route before anything reads it (the civil registry's
+    # callback): the kit's text checks leave those bodies alone.
+    signed_body_paths: tuple[str, ...] = ()
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -129,9 +133,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     app.state.settings = settings
     app.state.definition = definition
     app.state.verifier = TokenVerifier(settings)
+    app.state.read_limiter = ReadLimiter.from_settings(settings)  # reads per principal, checked by `require`
     if definition.encrypts:
         app.state.keyring = keyring_from_settings(settings)
     install_problem_handlers(app)
+    app.add_middleware(PlainTextMiddleware, signed_body_paths=definition.signed_body_paths)
     app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(SecurityAndMetricsMiddleware, service=definition.name)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -142,7 +148,31 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         app.include_router(router)
     _add_operational_routes(app, definition)
     add_oauth2_to_openapi(app, settings)
+    if app.state.read_limiter is not None:
+        _document_read_limit(app)
     return app
+
+
+def _document_read_limit(app: FastAPI) -> None:
+    """Every guarded read may answer 429 (the per-principal read limit): say so in its OpenAPI operation
+    (a GET that documents 401 is guarded; the route-walking auth tests prove every route is)."""
+    generate = app.openapi
+    done = {"schema": None}
+
+    def openapi() -> dict:
+        if done["schema"] is not None:
+            return done["schema"]
+        schema = generate()
+        too_many = problem_responses(429)[429]
+        for item in schema.get("paths", {}).values():
+            get = item.get("get")
+            if get and "401" in get.get("responses", {}) and "429" not in get["responses"]:
+                get["responses"]["429"] = {**too_many, "description": "Too many reads by this principal; "
+                                                                       "see Retry-After"}
+        done["schema"] = schema
+        return schema
+
+    app.openapi = openapi
 
 
 def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None:

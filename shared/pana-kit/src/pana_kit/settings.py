@@ -120,6 +120,13 @@ class ServiceSettings(BaseSettings):
     run_consumers: bool = True
     run_outbox_relay: bool = True
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # Reads (GET) per principal (client + subject), in this process (pana_kit.ratelimit.ReadLimiter); a route with
+    # its own limit (document verification, registration searches) is limited by that one instead. 0 turns it off.
+    read_rate_per_minute: int = Field(1200, ge=0, le=1_000_000,
+                                      description="Reads one principal may make a minute, per instance (0: no limit)")
+    read_rate_burst: int | None = Field(None, ge=1, le=1_000_000,
+                                        description="Reads a principal may save up for a burst (default: a quarter "
+                                                    "of the minute's rate)")
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
     otel_enabled: bool = True

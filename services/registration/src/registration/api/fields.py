@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from pana_kit.fields import PastDate  # noqa: F401 - re-exported for the routers
+from pana_kit.fields import no_format_characters
 
 from ..domain import LegalStatus, Sex, SpecificNeed
 
-# Printable text only: control characters in a name corrupt documents and logs.
+# Printable text only: control characters in a name corrupt documents and logs; bidi overrides and
+# zero-width characters (pana_kit.fields) make one name display or compare as another.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
-                                        pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+                                        pattern=r"^[^\x00-\x1f\x7f-\x9f]+$"), AfterValidator(no_format_characters)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000,
-                                          pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
+                                          pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"),
+                   AfterValidator(no_format_characters)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{3}$")]

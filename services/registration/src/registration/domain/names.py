@@ -126,6 +126,8 @@ def transliterate(text: str) -> str:
     result = _transliterate_cyrillic(text)
     if script_of(result) in ("arabic", "mixed"):
         result = _transliterate_arabic(result)
+    # ZWNJ/ZWJ shape letters in Arabic script and Indic scripts ("علی‌زاده"); a Latin form has nothing to shape.
+    result = result.replace("\u200c", "").replace("\u200d", "")
     return re.sub(r"\s+", " ", result).strip()
 
 
