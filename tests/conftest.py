@@ -194,8 +194,8 @@ def production_stack(tmp_root, keycloak):
     service_env["civil-registry-bridge"].update({
         "BRIDGE_REGISTRY_API_KEY": registry_key, "BRIDGE_CALLBACK_SECRET": "callback-" + os.urandom(16).hex()})
     stack = Stack(var_dir=var, broker="embedded", database="sqlite", service_env=service_env,
-                  simulator_env={"SIM_API_KEY": registry_key,
-                                 "SIM_CALLBACK_SECRET": service_env["civil-registry-bridge"]["BRIDGE_CALLBACK_SECRET"], "SIM_REGISTRATION_DELAY_S": "0.3", "SIM_RECORDS": "50"})
+                  simulator_env={"SIM_API_KEY": registry_key, "SIM_REGISTRATION_DELAY_S": "0.3", "SIM_RECORDS": "50",
+                                 "SIM_CALLBACK_SECRET": service_env["civil-registry-bridge"]["BRIDGE_CALLBACK_SECRET"]})
     started = time.monotonic()
     try:
         stack.start()
