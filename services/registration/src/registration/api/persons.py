@@ -241,7 +241,7 @@ async def register_person(
 ):
     settings = request.app.state.settings
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, f"person:{principal.subject}", idempotency_key, body)
+        idem = Idempotency(uow.session, f"person:{principal.subject}", idempotency_key, body, principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         done = await service.register_person(

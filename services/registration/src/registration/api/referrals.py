@@ -83,7 +83,7 @@ async def refer(
 ):
     settings = request.app.state.settings
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, f"border-referral:{principal.subject}", idempotency_key, body)
+        idem = Idempotency(uow.session, f"border-referral:{principal.subject}", idempotency_key, body, principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         referral, person = await service.refer(

@@ -56,7 +56,7 @@ async def lodge(body: LodgeApplication, request: Request,
     if not principal.office:
         raise Problem(403, "the access token names no office to lodge the application at")
     async with caseworker(request, principal) as cw:
-        idem = Idempotency(cw.uow.session, f"rsd-lodge:{principal.subject}", idempotency_key, body)
+        idem = Idempotency(cw.uow.session, f"rsd-lodge:{principal.subject}", idempotency_key, body, principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         done = await service.lodge(

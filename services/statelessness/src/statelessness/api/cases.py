@@ -153,7 +153,7 @@ async def open_case(
     principal: Principal = Depends(require("statelessness:write")),
 ):
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, "statelessness:open-case", idempotency_key, body)
+        idem = Idempotency(uow.session, "statelessness:open-case", idempotency_key, body, principal=principal)
         replay = await idem.replay()
         if replay is not None:
             return replay
