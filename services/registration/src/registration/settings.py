@@ -31,6 +31,9 @@ class RegistrationSettings(ServiceSettings):
     signing_key_path: str | None = Field(
         None, description="Ed25519 private key (PEM) that signs document QR payloads; generated under var/ in dev mode")
     verify_rate_per_minute: int = Field(60, ge=1, description="Document verifications one client may make a minute")
+    search_rate_per_minute: int = Field(
+        30, ge=1, le=10_000, description="Searches of the register one caller (token subject) may make a minute; "
+                                          "counted per process (N instances allow up to N times as many)")
     stateless_certificate_watch_interval_s: int = Field(
         86400, ge=1, description="How often (seconds; daily by default) the stateless person's certificate is issued "
                                  "to recognised stateless persons who have reached the age and hold none "

@@ -261,9 +261,11 @@ async def register_person(
 
 async def read_person(session, principal: Principal, person_id: str, purpose: str, action: str = "read"):
     """Load a person for a read, auditing the read whether or not the person exists."""
-    row = await service.audited_read(session, await Persons(session).find_row(person_id[:64]), principal=principal,
+    found = await Persons(session).find_row(person_id[:64])
+    row = await service.audited_read(session, found, principal=principal,
                                      action=action, resource=f"person/{person_id[:64]}", purpose=purpose,
-                                     what=f"person {person_id[:64]}")
+                                     what=f"person {person_id[:64]}",
+                                     visible=found is None or service.reader(principal).may_read(found.office))
     return row, Person.from_document(row.document)
 
 
