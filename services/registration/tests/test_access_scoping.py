@@ -132,3 +132,20 @@ async def test_searches_are_rate_limited_per_caller(reg):
     assert int(r.headers["Retry-After"]) >= 1
     other = reg.headers("registration-officer", subject="officer-b")
     assert (await reg.client.get("/api/v1/persons", headers=other)).status_code == 200
+
+
+async def test_the_duplicate_queue_is_audited_with_the_persons_it_shows_and_rate_limited(reg):
+    first = await register(reg, "Ahmad", family_name="Karimi", birth_date="1990-05-04", sex="male")
+    second = await register(reg, "Ахмад", family_name="Карими", birth_date="1990-09-20", sex="male")
+    reg.app.state.settings.list_rate_per_minute = 2
+    h = reg.headers("registration-officer", subject="officer-q")
+    page = await reg.client.get("/api/v1/duplicate-reviews", headers=h)
+    assert page.status_code == 200 and page.json()["items"], page.text
+    async with reg.app.state.db.transaction() as session:
+        shown = (await session.execute(select(AuditEntry.resource).where(
+            AuditEntry.subject == "officer-q", AuditEntry.action == "search-result"))).scalars().all()
+    # On main: one entry for the whole page and no ids.
+    assert set(shown) == {f"person/{first}", f"person/{second}"}
+    assert (await reg.client.get("/api/v1/duplicate-reviews", headers=h)).status_code == 200
+    limited = await reg.client.get("/api/v1/duplicate-reviews", headers=h)
+    assert limited.status_code == 429 and limited.headers["Retry-After"]

@@ -117,9 +117,7 @@ async def search_persons(
             items = [_summary(row, score) for row, score in found.items]
             await audit.record(session, principal, "search", resource + (f"@{office}" if office else "@national"),
                                purpose=purpose, outcome=f"{len(items)} found", service=SERVICE)
-            for item in items:  # who was shown to whom: one entry per person returned
-                await audit.record(session, principal, "search-result", f"person/{item.person_id}", purpose=purpose,
-                                   outcome="returned", service=SERVICE)
+            await service.audit_returned(session, principal, [f"person/{i.person_id}" for i in items], purpose=purpose)
     if denied is not None:
         raise denied
     return PersonPage(items=items, next_cursor=found.next_cursor)

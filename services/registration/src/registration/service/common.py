@@ -38,3 +38,10 @@ async def audited_read(session, found, *, principal, action: str, resource: str,
 def reader(principal) -> Reader:
     """The caller of a read, as the access rules see it (scopes and office)."""
     return Reader(scopes=frozenset(principal.scopes), office=principal.office)
+
+
+async def audit_returned(session, principal, ids, *, purpose: str) -> None:
+    """Who was shown to whom: one `search-result` entry per record a search or a list returned."""
+    for resource in ids:
+        await audit_log.record(session, principal, "search-result", resource, purpose=purpose, outcome="returned",
+                               service=SERVICE)
