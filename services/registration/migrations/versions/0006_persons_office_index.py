@@ -2,7 +2,7 @@
 
 The column exists since 0001 and is set from the registering officer's token. Backfill: none is possible
 (the office was not recorded elsewhere); rows with no office stay NULL and are read only with the scope
-registration:read:national, until an officer with that scope corrects them.
+registration:read:national.
 
 Revision ID: 0006
 Revises: 0005
