@@ -206,14 +206,22 @@ class StatelessnessCase:
                        headers={**officer, "Idempotency-Key": str(uuid.uuid4())}, timeout=HTTP_TIMEOUT)
         if r.status_code == 409:  # registered without citizenship: statelessness opened a case ex officio already
             assert r.json().get("rule") == "one_case_at_a_time", r.text
-            r = httpx.get(self.url, params={"person_id": person_id}, headers=headers("statelessness-officer"),
-                          timeout=HTTP_TIMEOUT)
+            r = httpx.get(self.url, params={"person_id": person_id}, headers=self.reader, timeout=HTTP_TIMEOUT)
             [self.case] = ok(r)["items"]
+            # A case opened ex officio has no statelessness officer: slo-1 takes it (only the assigned officer
+            # and the deciders read a case, issue #15).
+            ok(httpx.post(f"{self.url}/{self.case['id']}/assignment", json={"officer_id": "slo-1"},
+                          headers=self.reader, timeout=HTTP_TIMEOUT))
         else:
             self.case = ok(r, 201)
 
+    @property
+    def reader(self) -> dict[str, str]:
+        """The assigned officer: only they (and who decided the case) read it."""
+        return headers("statelessness-officer", subject="slo-1")
+
     def step(self, path: str, body: dict, *, officer: str = "slo-1") -> dict:
-        r = httpx.get(f"{self.url}/{self.case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
+        r = httpx.get(f"{self.url}/{self.case['id']}", headers=self.reader, timeout=HTTP_TIMEOUT)
         ok(r)
         r = httpx.post(f"{self.url}/{self.case['id']}{path}", json=body,
                        headers={**headers("statelessness-officer", purpose=None, subject=officer),

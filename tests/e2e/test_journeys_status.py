@@ -96,7 +96,7 @@ def test_a_stateless_person_who_seeks_asylum_keeps_the_stateless_certificate(sta
     journey.expect("lodging an asylum claim (precedence: asylum_seeker over stateless)", statuses={me: "asylum_seeker"},
                    documents={(me, STATELESS_CERT): "valid", (me, AS_CERT): "valid", (me, PROCEDURE_CERT): "revoked"})
 
-    r = httpx.get(f"{case.url}/{case.case['id']}", headers=headers("statelessness-officer"), timeout=HTTP_TIMEOUT)
+    r = httpx.get(f"{case.url}/{case.case['id']}", headers=case.reader, timeout=HTTP_TIMEOUT)
     assert ok(r)["outcome"] == "stateless", r.text  # the determination still stands in statelessness
     journey.finish()
 

@@ -47,6 +47,11 @@ async def test_a_child_of_a_stateless_mother_is_flagged_and_a_case_opened(svc):
     assert len(flagged) == len(opened) == 1
     assert flagged[0]["data"]["child_person_id"] == "c-1" and flagged[0]["subject"] == "c-1"
     assert opened[0]["data"]["reason"] == "child_at_risk" and opened[0]["data"]["ex_officio"] is True
+    # Opened ex officio, the case has no statelessness officer: one takes it before reading it (issue #15).
+    assert (await svc.client.get(f"/api/v1/cases/{case['id']}", headers=h)).status_code == 403
+    taken = await svc.client.post(f"/api/v1/cases/{case['id']}/assignment", json={"officer_id": "statelessness-officer-dev"},
+                                  headers=h)
+    assert taken.status_code == 200, taken.text
     one = await svc.client.get(f"/api/v1/cases/{case['id']}", headers=h)
     assert one.status_code == 200 and one.headers["ETag"]
 

@@ -96,6 +96,8 @@ async def test_a_merged_person_s_case_and_flag_follow_the_surviving_record(svc):
                       subject="c-new")
     h = officer(svc)
     [case] = (await svc.client.get("/api/v1/cases", params={"person_id": "c-new"}, headers=h)).json()["items"]
+    # Opened ex officio: an officer takes the case before reading it (issue #15).
+    await svc.client.post(f"/api/v1/cases/{case['id']}/assignment", json={"officer_id": "officer-a"}, headers=h)
     assert (await svc.client.get(f"/api/v1/cases/{case['id']}", headers=h)).json()["person_id"] == "c-new"
     [flag] = (await svc.client.get("/api/v1/children-at-risk", params={"child_person_id": "c-new"}, headers=h)).json()["items"]
     r = await svc.client.get(f"/api/v1/children-at-risk/{flag['flag_id']}", headers=h)

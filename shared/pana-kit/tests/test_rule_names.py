@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-ERRORS = {"RuleViolation", "InvalidInput", "NotFound", "DomainError", "PreconditionFailed", "PreconditionRequired"}
+ERRORS = {"RuleViolation", "AccessDenied", "InvalidInput", "NotFound", "DomainError", "PreconditionFailed", "PreconditionRequired"}
 
 
 def _literal(node: ast.AST) -> str | None:
@@ -43,7 +43,7 @@ def rule_names(path: Path) -> list[tuple[str, int, str]]:
                             if (text := _literal(part)) is not None:
                                 found.append(("x" + text.strip("_") if text.strip("_") else "x", node.lineno, "f-string"))
             name = _name(node.func)
-            if name == "RuleViolation" and node.args and (value := _literal(node.args[0])) is not None:
+            if name in ("RuleViolation", "AccessDenied") and node.args and (value := _literal(node.args[0])) is not None:
                 found.append((value, node.lineno, "RuleViolation(...)"))
             if (name == "Problem" and len(node.args) >= 2 and _literal(node.args[0]) is not None
                     and (value := _literal(node.args[1])) is not None):  # a field problem: (field, rule, detail)

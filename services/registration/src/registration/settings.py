@@ -32,6 +32,12 @@ class RegistrationSettings(ServiceSettings):
         None, description="Ed25519 private key (PEM) that signs document QR payloads; required outside dev mode, "
                           "generated in the state directory in dev mode")
     verify_rate_per_minute: int = Field(60, ge=1, description="Document verifications one client may make a minute")
+    search_rate_per_minute: int = Field(
+        30, ge=1, le=10_000, description="Searches of the register one caller (token subject) may make a minute; "
+                                          "counted per process (N instances allow up to N times as many)")
+    list_rate_per_minute: int = Field(
+        60, ge=1, le=10_000, description="Pages of the border-referral list and the duplicate-review queue one caller "
+                                          "may read a minute (per process)")
     stateless_certificate_watch_interval_s: int = Field(
         86400, ge=1, description="How often (seconds; daily by default) the stateless person's certificate is issued "
                                  "to recognised stateless persons who have reached the age and hold none "

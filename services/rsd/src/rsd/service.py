@@ -15,13 +15,14 @@ from typing import Any, Callable
 from pana_kit import audit as audit_log
 from pana_kit.application import ANY_VERSION, Audit, Outcome, run_command, run_creation
 from pana_kit.crypto import Keyring
-from pana_kit.domain import NotFound
+from pana_kit.domain import AccessDenied, NotFound
 from pana_kit.paging import Page
 
 from .domain import (AppealOutcome, Application, ArrivalManner, Assessment, ClosureReason, ContactKind, EndingKind,
                      Interpreter,
                      Member, MemberOutcome, Outcome as DecisionOutcome, ProcessingMode, RejectionReason,
                      ReopeningGround, RsdRules, Sex, SpecificNeed)
+from .domain.access import check_claim_reader
 from .publishing import publish
 from .store.repository import EVERY_OFFICE, Applications, ClaimTexts
 from .store.tables import ApplicationRow
@@ -305,9 +306,19 @@ async def read(session, rules: RsdRules, keyring: Keyring, principal, applicatio
         await audit_log.record(session, principal, action, f"application/{application_id[:64]}", purpose=purpose,
                                outcome="not_found", service=SERVICE)
         raise
+    app = Application.from_document(row.document, rules=rules)
+    if action == "read-claim":
+        try:
+            check_claim_reader(assigned_officer=app.officer_id, subject=principal.subject,
+                               scopes=frozenset(principal.scopes))
+        except AccessDenied:
+            # Audited, and committed by the caller's transaction before the refusal reaches the client.
+            await audit_log.record(session, principal, action, f"application/{row.id}", purpose=purpose,
+                                   outcome="denied", service=SERVICE)
+            raise
     await audit_log.record(session, principal, action, f"application/{row.id}", purpose=purpose, service=SERVICE)
     texts = await ClaimTexts(session, keyring).read(row.id) if action == "read-claim" else None
-    return row, Application.from_document(row.document, rules=rules), texts
+    return row, app, texts
 
 
 async def list_applications(session, rules: RsdRules, principal, *, purpose: str, limit: int, cursor: dict | None,

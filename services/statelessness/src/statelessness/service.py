@@ -18,7 +18,7 @@ from pana_kit import audit
 from pana_kit.application import ANY_VERSION, Audit, Outcome, run_command, run_creation
 from pana_kit.auth import Principal
 from pana_kit.crypto import Keyring
-from pana_kit.domain import NotFound, RuleViolation
+from pana_kit.domain import AccessDenied, NotFound, RuleViolation
 from pana_kit.paging import Page
 
 from .domain import (
@@ -141,6 +141,12 @@ class Statelessness:
             legal_representative_present=legal_representative_present, notes=notes),
             if_match=if_match, principal=principal, action="interview")
 
+    async def assign(self, case_id: str, *, officer_id: str, if_match, principal):
+        # If-Match is optional here: an officer takes an unassigned case (opened ex officio) without having
+        # been able to read it, and an assignment changes no content of the case.
+        return await self._change_case(case_id, lambda c: c.assign(officer_id=officer_id),
+                                       if_match=if_match or ANY_VERSION, principal=principal, action="assign")
+
     async def extend_decision_deadline(self, case_id: str, *, new_due: date, reasons: str, extended_on: date,
                                        if_match, principal):
         return await self._change_case(case_id, lambda c: c.extend_decision_deadline(
@@ -251,8 +257,23 @@ async def _read(state, find, record_id: str, resource: str, missing: str, princi
 
 
 async def read_case(state, case_id: str, principal: Principal, purpose: str) -> tuple[DeterminationCase, int]:
-    return await _read(state, lambda session, i: Cases(session, state.keyring).find(i), case_id, f"case/{case_id}",
-                       f"no case {case_id}", principal, purpose)
+    """One case, for its assigned officer and its deciders only (`DeterminationCase.check_reader`); audited
+    either way (`denied` for a refusal)."""
+    denied: AccessDenied | None = None
+    async with state.db.transaction() as session:
+        found = await Cases(session, state.keyring).find(case_id)
+        if found is not None:
+            try:
+                found[0].check_reader(principal.subject)
+            except AccessDenied as exc:
+                denied = exc
+        outcome = "not_found" if found is None else "denied" if denied else "ok"
+        await audited(session, principal, "read", f"case/{case_id}", purpose=purpose, outcome=outcome)
+    if found is None:
+        raise NotFound(f"no case {case_id}")
+    if denied is not None:
+        raise denied
+    return found
 
 
 async def read_flag(state, flag_id: str, principal: Principal, purpose: str) -> tuple[ChildAtRiskFlag, int]:

@@ -31,6 +31,15 @@ class SpecificNeed(StrEnum):
         return SPECIFIC_NEED_ALIASES.get(value) if isinstance(value, str) else None
 
 
+# Needs whose mere presence on a record discloses violence suffered (sexual and gender-based violence,
+# torture): a search filtering by them lists the survivors, so it needs a supervisor's scope
+# (registration: `registration:search:sensitive`). Defined once, here, next to the list.
+SENSITIVE_SPECIFIC_NEEDS: frozenset[SpecificNeed] = frozenset({
+    SpecificNeed.SURVIVOR_OF_SGBV,
+    SpecificNeed.SURVIVOR_OF_TORTURE,
+})
+
+
 # rsd's own codes before issue 13, still accepted where rsd accepted them: old code -> the one word.
 SPECIFIC_NEED_ALIASES: dict[str, SpecificNeed] = {
     "torture_survivor": SpecificNeed.SURVIVOR_OF_TORTURE,

@@ -25,6 +25,15 @@ def not_stored(**kwargs: Any) -> Any:
     return dataclasses.field(metadata={_NOT_STORED: True}, **kwargs)
 
 
+_WHEN_SET = "pana.stored_when_set"
+
+
+def stored_when_set(**kwargs: Any) -> Any:
+    """A field added to an aggregate later: left out of the document while it is None, so documents written
+    before it existed are written back unchanged (and read with the default)."""
+    return dataclasses.field(metadata={_WHEN_SET: True}, **kwargs)
+
+
 def _stored(f: dataclasses.Field) -> bool:
     return f.name not in _SKIP and not f.metadata.get(_NOT_STORED, False)
 
@@ -34,7 +43,7 @@ def to_jsonable(value: Any) -> Any:
         return {
             f.name: to_jsonable(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if _stored(f)
+            if _stored(f) and not (f.metadata.get(_WHEN_SET) and getattr(value, f.name) is None)
         }
     if isinstance(value, Enum):
         return value.value

@@ -40,6 +40,16 @@ class NotFound(DomainError):
     type_suffix = "not-found"
 
 
+class AccessDenied(DomainError):
+    """The caller may not read or change this record (403); `rule` names the access rule (snake_case)."""
+
+    status = 403
+    type_suffix = "access-denied"
+
+    def __init__(self, rule: str, detail: str, **extra: Any):
+        super().__init__(detail, rule=rule, extra=extra)
+
+
 class InvalidInput(DomainError):
     """Input that passes the schema but breaks a rule of form (422)."""
 

@@ -2,29 +2,42 @@
 
 The stored answer is written in the same transaction as the write it describes,
 so a retry after a lost response can never create a second record.
+
+Keys belong to the caller: a record is found by (principal subject, scope, key), so two
+users who happen to send the same key get independent answers and never each other's
+stored response. The key is claimed at the start of the request (a row inserted and
+flushed before the write runs); a second request with the same key while the first is
+still running meets that row and is answered 409 (`idempotency-key-in-use`), never a 500.
+Records are purged `idempotency_ttl_hours` after they were written (job `idempotency-purge`,
+every `outbox_purge_interval_s`); after that the key may be used again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 
 from .errors import Problem
 from .tables import IdempotencyRecord
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:\-]{8,200}$"
+IN_PROGRESS = 0  # status_code of a claimed key whose answer is not written yet
 
 
 def idempotency_key_header(
     idempotency_key: str = Header(
         ..., alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN,
-        description="A unique key per intended write (8-200 characters: letters, digits, . _ : -); a retry reuses it.",
+        description="A unique key per intended write (8-200 characters: letters, digits, . _ : -); a retry reuses it. "
+                    "Keys are the caller's own (another user's same key is a different key) and expire after "
+                    "the service's idempotency period (default 24 h).",
         examples=["3f6b2a9e-0c41-4b7e-9d0e-2f1c5a7b8d90"],
     ),
 ) -> str:
@@ -36,30 +49,90 @@ def request_hash(body: BaseModel | dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-class Idempotency:
-    """`idem = Idempotency(session, scope, key, body)`; `await idem.replay()` then `idem.remember(...)`."""
+def _in_use() -> Problem:
+    return Problem(409, "a request with this Idempotency-Key is already being processed; retry it later to get its answer",
+                   type_suffix="idempotency-key-in-use", headers={"Retry-After": "1"})
 
-    def __init__(self, session, scope: str, key: str, body: BaseModel | dict[str, Any]):
+
+class Idempotency:
+    """`idem = Idempotency(session, scope, key, body, principal=p)`; `await idem.replay()` then `idem.remember(...)`.
+
+    `principal` is the caller (a `Principal`, or its subject): the key is looked up and stored under it.
+    """
+
+    def __init__(self, session, scope: str, key: str, body: BaseModel | dict[str, Any], *, principal):
+        subject = principal if isinstance(principal, str) else getattr(principal, "subject", None)
+        if not subject:
+            raise ValueError("an Idempotency-Key is scoped per principal: pass the caller")
         self.session = session
+        self.subject = str(subject)[:200]
         self.scope = scope
         self.key = key
         self.hash = request_hash(body)
+        self._claim: IdempotencyRecord | None = None
 
     async def replay(self) -> JSONResponse | None:
-        record = await self.session.get(IdempotencyRecord, (self.scope, self.key))
-        if record is None:
-            return None
+        """The stored answer for this caller's key, or None after claiming the key for this request."""
+        record = await self.session.get(IdempotencyRecord, (self.subject, self.scope, self.key))
+        if record is not None:
+            return self._replay(record)
+        claim = IdempotencyRecord(subject=self.subject, scope=self.scope, key=self.key, request_hash=self.hash,
+                                  status_code=IN_PROGRESS, response_body="null", headers={},
+                                  created_at=datetime.now(timezone.utc))
+        self.session.add(claim)
+        try:
+            await self.session.flush()
+        except IntegrityError:
+            # Another request with this key claimed it after our look-up (concurrent reuse).
+            raise _in_use() from None
+        self._claim = claim
+        return None
+
+    def _replay(self, record: IdempotencyRecord) -> JSONResponse:
         if record.request_hash != self.hash:
             raise Problem(422, "this Idempotency-Key was already used with a different request body",
                           type_suffix="idempotency-key-reused")
+        if record.status_code == IN_PROGRESS:
+            raise _in_use()
         headers = dict(record.headers or {})
         headers["Idempotent-Replayed"] = "true"
         return JSONResponse(json.loads(record.response_body), status_code=record.status_code, headers=headers)
 
     def remember(self, status_code: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
         data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-        self.session.add(IdempotencyRecord(
-            scope=self.scope, key=self.key, request_hash=self.hash, status_code=status_code,
-            response_body=json.dumps(data), headers=headers or {}, created_at=datetime.now(timezone.utc),
-        ))
+        record = self._claim
+        if record is None:  # remember without replay: claim now (the commit refuses a concurrent duplicate)
+            record = IdempotencyRecord(subject=self.subject, scope=self.scope, key=self.key, request_hash=self.hash,
+                                       status_code=IN_PROGRESS, response_body="null", headers={},
+                                       created_at=datetime.now(timezone.utc))
+            self.session.add(record)
+        record.status_code = status_code
+        record.response_body = json.dumps(data)
+        record.headers = headers or {}
         return JSONResponse(data, status_code=status_code, headers=headers)
+
+
+async def purge_expired(db, *, ttl: timedelta, now: datetime | None = None) -> int:
+    """Delete idempotency records written more than `ttl` ago; answers how many."""
+    cutoff = (now or datetime.now(timezone.utc)) - ttl
+    async with db.transaction() as session:
+        result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return result.rowcount or 0
+
+
+def purge_job(name: str = "idempotency-purge"):
+    """The periodic purge of expired Idempotency-Keys every service runs (`create_app` adds it)."""
+    import logging
+
+    from .jobs import periodic
+
+    async def run_pass(app) -> int:
+        settings = app.state.settings
+        return await purge_expired(app.state.db, ttl=timedelta(hours=settings.idempotency_ttl_hours))
+
+    async def job(app) -> None:
+        await periodic(name, run_pass, interval_s=app.state.settings.outbox_purge_interval_s,
+                       log=logging.getLogger("pana.idempotency"), done="purged %d expired idempotency keys")(app)
+
+    job.__name__ = job.__qualname__ = name
+    return job

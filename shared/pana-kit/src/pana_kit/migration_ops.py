@@ -86,3 +86,52 @@ def downgrade_kit_tables_v2() -> None:
 def drop_kit_tables_v1() -> None:
     for table in ("audit_log", "idempotency_keys", "inbox", "outbox"):
         op.drop_table(table)
+
+
+_IDEMPOTENCY_COLUMNS = "scope, key, request_hash, status_code, response_body, headers, created_at"
+
+
+def upgrade_kit_tables_v3() -> None:
+    """Idempotency-Keys belong to the caller: the key is (subject, scope, key), and rows are purged by age.
+
+    Backfill: rows written before this migration have no recorded caller; they are kept with subject ''
+    (which no token has), so they are never replayed to anyone, and are purged with the others after the
+    idempotency period. A client retrying across the upgrade gets a fresh write, not the old answer."""
+    op.rename_table("idempotency_keys", "idempotency_keys_v2")
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("scope", sa.String(300), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("response_body", sa.Text(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.PrimaryKeyConstraint("subject", "scope", "key", name="pk_idempotency_keys_v3"),
+    )
+    op.create_index("ix_idempotency_created", "idempotency_keys", ["created_at"])
+    op.execute(f"INSERT INTO idempotency_keys (subject, {_IDEMPOTENCY_COLUMNS}) "
+               f"SELECT '', {_IDEMPOTENCY_COLUMNS} FROM idempotency_keys_v2")
+    op.drop_table("idempotency_keys_v2")
+
+
+def downgrade_kit_tables_v3() -> None:
+    """Back to one key per scope: of a key used by several callers, the earliest row is kept."""
+    op.rename_table("idempotency_keys", "idempotency_keys_v3")
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(300), primary_key=True),
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("response_body", sa.Text(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+    )
+    op.execute(f"INSERT INTO idempotency_keys ({_IDEMPOTENCY_COLUMNS}) "
+               f"SELECT {_IDEMPOTENCY_COLUMNS} FROM idempotency_keys_v3 AS v WHERE v.status_code <> 0 AND NOT EXISTS ("
+               f"SELECT 1 FROM idempotency_keys_v3 AS o WHERE o.scope = v.scope AND o.key = v.key "
+               f"AND (o.created_at < v.created_at OR (o.created_at = v.created_at AND o.subject < v.subject)))")
+    op.drop_index("ix_idempotency_created", table_name="idempotency_keys_v3")
+    op.drop_table("idempotency_keys_v3")

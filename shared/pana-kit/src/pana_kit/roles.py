@@ -6,7 +6,9 @@ SERVICES = ("registration", "rsd", "statelessness", "civil-registry-bridge")
 
 SCOPES: dict[str, str] = {
     "registration:refer": "Refer a person who asks for asylum at the border",
-    "registration:read": "Read person, household and document records",
+    "registration:read": "Read person, household and document records of the caller's office",
+    "registration:read:national": "Read person records of every office (with registration:read)",
+    "registration:search:sensitive": "Search the register by a sensitive specific need (supervisor)",
     "registration:write": "Register and update persons and households",
     "registration:merge": "Review and merge duplicate records",
     "registration:verify": "Verify a document's status (service providers)",
@@ -39,13 +41,16 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
         "civil-registry:read", "civil-registry:verify", "iin:check",
     }),
     "eligibility-officer": frozenset(_ELIGIBILITY),
+    # Supervisors alone may list survivors of SGBV or torture (to plan protection), within their office.
     "supervisor": frozenset(_ELIGIBILITY | {
-        "rsd:decide", "rsd:manage", "rsd:statistics", "registration:statistics",
+        "registration:search:sensitive", "rsd:decide", "rsd:manage", "rsd:statistics", "registration:statistics",
         "statelessness:read", "statelessness:determine", "statelessness:statistics",
     }),
+    # Statelessness determination is one national procedure (cases open from any office, ex officio from
+    # events): its officers read the register nationally. Every other role reads its own office only.
     "statelessness-officer": frozenset({
         "statelessness:read", "statelessness:write", "statelessness:determine", "statelessness:statistics",
-        "registration:read",
+        "registration:read", "registration:read:national",
     }),
     "civil-registrar": frozenset({"civil-registry:read", "civil-registry:verify", "civil-registry:submit", "iin:check"}),
     "service-provider": frozenset({"registration:verify"}),

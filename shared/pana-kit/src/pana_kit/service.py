@@ -32,6 +32,7 @@ from .crypto import keyring_from_settings
 from .db import Database
 from .delivery import purge_job
 from .errors import install_problem_handlers, problem_response, problem_responses
+from .idempotency import purge_job as idempotency_purge_job
 from .logs import configure_logging
 from .ratelimit import ReadLimiter
 from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMiddleware, SecurityAndMetricsMiddleware
@@ -98,6 +99,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
             # Published rows are kept for the retention period (replay, reconciliation), then purged.
             tasks.append(asyncio.create_task(purge_job()(app), name="outbox-purge"))
+            tasks.append(asyncio.create_task(idempotency_purge_job()(app), name="idempotency-purge"))
         if settings.run_consumers and definition.consumes and definition.handlers:
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
         for job in definition.background:

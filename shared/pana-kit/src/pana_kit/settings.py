@@ -117,6 +117,9 @@ class ServiceSettings(BaseSettings):
         30, ge=1, le=3650, description="Published outbox rows are kept this long (replay by range, reconciliation), "
                                        "then purged; keep it longer than any outage you would reconcile after")
     outbox_purge_interval_s: float = Field(3600, gt=0, le=86_400, description="How often the purge of old published rows runs")
+    idempotency_ttl_hours: int = Field(
+        24, ge=1, le=24 * 30, description="An Idempotency-Key's stored answer is kept this long, then purged "
+                                          "(job idempotency-purge, every outbox_purge_interval_s)")
     run_consumers: bool = True
     run_outbox_relay: bool = True
     max_body_bytes: int = Field(1_048_576, ge=1024)

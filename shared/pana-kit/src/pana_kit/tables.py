@@ -54,10 +54,15 @@ class InboxMessage(SQLModel, table=True):
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """The answer given to a create request, replayed when the same key comes again."""
+    """The answer given to a create request, replayed when the same caller sends the same key again.
+
+    Keyed by the caller (`subject`), so one user's key never replays another's answer; purged after
+    `idempotency_ttl_hours` (`created_at`)."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_created", "created_at"),)
 
+    subject: str = Field(sa_column=Column(String(200), primary_key=True))
     scope: str = Field(sa_column=Column(String(300), primary_key=True))
     key: str = Field(sa_column=Column(String(200), primary_key=True))
     request_hash: str = Field(sa_column=Column(String(64), nullable=False))

@@ -89,7 +89,7 @@ async def record_birth(
 ):
     settings = request.app.state.settings
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, f"birth:{principal.subject}:{household_id[:64]}", idempotency_key, body)
+        idem = Idempotency(uow.session, f"birth:{principal.subject}:{household_id[:64]}", idempotency_key, body, principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         child = await service.record_birth(
@@ -122,7 +122,7 @@ async def register_foundling(
 ):
     settings = request.app.state.settings
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, f"foundling:{principal.subject}", idempotency_key, body)
+        idem = Idempotency(uow.session, f"foundling:{principal.subject}", idempotency_key, body, principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         child = await service.register_foundling(

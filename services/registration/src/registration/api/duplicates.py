@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pana_kit import audit
+from pana_kit.ratelimit import rate_limit
 from pana_kit.auth import Principal, require
 from pana_kit.domain import as_utc
 from pana_kit.errors import problem_responses
@@ -177,8 +178,9 @@ def _review_out(row: DuplicateReviewRow) -> ReviewOut:
     response_model=ReviewPage,
     summary="The queue of possible duplicates",
     description="Pairs of records that may be one person, oldest first, a page at a time (`state=open` by "
-                "default). Needs `X-Purpose`; audited.",
-    responses=problem_responses(400, 401, 403, 422),
+                "default). Needs `X-Purpose`; rate-limited per caller (`REGISTRATION_LIST_RATE_PER_MINUTE`, default "
+                "60; 429 with `Retry-After`); audited with one entry per person the page shows.",
+    responses=problem_responses(400, 401, 403, 422, 429),
 )
 async def list_reviews(
     request: Request,
@@ -186,13 +188,16 @@ async def list_reviews(
     person_id: Identifier | None = Query(None, description="Only reviews involving this person"),
     page: tuple = Depends(page_params),
     purpose: str = Depends(purpose_header),
-    principal: Principal = Depends(require("registration:merge")),
+    principal: Principal = Depends(rate_limit("duplicate-review-list", per_minute=60, scope="registration:merge",
+                                              setting="list_rate_per_minute")),
 ) -> ReviewPage:
     limit, cursor = page
     async with request.app.state.db.transaction() as session:
         found = await DuplicateReviews(session).page(state=state, person_id=person_id, cursor=cursor, limit=limit)
         await audit.record(session, principal, "list-duplicate-reviews", f"duplicate-reviews?state={state}",
-                           purpose=purpose, service=SERVICE)
+                           purpose=purpose, outcome=f"{len(found.items)} found", service=SERVICE)
+        shown = dict.fromkeys(f"person/{p}" for r in found.items for p in (r.person_id, r.candidate_person_id))
+        await service.audit_returned(session, principal, list(shown), purpose=purpose)
     return ReviewPage(items=[_review_out(r) for r in found.items], next_cursor=found.next_cursor)
 
 

@@ -129,7 +129,7 @@ async def form_household(
     principal: Principal = Depends(require("registration:write")),
 ):
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, f"household:{principal.subject}", idempotency_key, body)
+        idem = Idempotency(uow.session, f"household:{principal.subject}", idempotency_key, body, principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         household = await service.form_household(

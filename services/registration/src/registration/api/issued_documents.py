@@ -102,7 +102,7 @@ async def renew_document(
     today = date.today()
     async with unit_of_work(request) as uow:
         idem = Idempotency(uow.session, f"document-renewal:{principal.subject}", idempotency_key,
-                           _fingerprint(person_id[:64], document_id[:64], body))
+                           _fingerprint(person_id[:64], document_id[:64], body), principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         done = await service.renew(uow, person_id[:64], document_id[:64], on=today, principal=principal,
@@ -134,7 +134,7 @@ async def replace_document(
     today = date.today()
     async with unit_of_work(request) as uow:
         idem = Idempotency(uow.session, f"document-replacement:{principal.subject}", idempotency_key,
-                           _fingerprint(person_id[:64], document_id[:64], body))
+                           _fingerprint(person_id[:64], document_id[:64], body), principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         done = await service.replace(uow, person_id[:64], document_id[:64], reason=body.reason, on=today,

@@ -242,7 +242,7 @@ async def register_person(
 ):
     settings = request.app.state.settings
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, f"person:{principal.subject}", idempotency_key, body)
+        idem = Idempotency(uow.session, f"person:{principal.subject}", idempotency_key, body, principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         done = await service.register_person(
@@ -262,9 +262,11 @@ async def register_person(
 
 async def read_person(session, principal: Principal, person_id: str, purpose: str, action: str = "read"):
     """Load a person for a read, auditing the read whether or not the person exists."""
-    row = await service.audited_read(session, await Persons(session).find_row(person_id[:64]), principal=principal,
+    found = await Persons(session).find_row(person_id[:64])
+    row = await service.audited_read(session, found, principal=principal,
                                      action=action, resource=f"person/{person_id[:64]}", purpose=purpose,
-                                     what=f"person {person_id[:64]}")
+                                     what=f"person {person_id[:64]}",
+                                     visible=found is None or service.reader(principal).may_read(found.office))
     return row, Person.from_document(row.document)
 
 

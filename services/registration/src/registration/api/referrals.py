@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pana_kit import audit
+from pana_kit.ratelimit import rate_limit
 from pana_kit.auth import Principal, require
 from pana_kit.errors import problem_responses
 from pana_kit.http import page_params, purpose_header
@@ -83,7 +84,7 @@ async def refer(
 ):
     settings = request.app.state.settings
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, f"border-referral:{principal.subject}", idempotency_key, body)
+        idem = Idempotency(uow.session, f"border-referral:{principal.subject}", idempotency_key, body, principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         referral, person = await service.refer(
@@ -248,8 +249,10 @@ def referral_summary(referral: BorderReferral, today: date) -> ReferralSummary:
     description="Referrals by due date. `overdue=true`: those not yet registered whose registration window "
                 "(docs/domain.md, Registration: 5 days after arrival, 1 after irregular entry) has passed — the ones to chase. "
                 "`registered=true|false` filters on registration. Each shows the time from referral to "
-                "registration. What was said at the border is not listed. Needs `X-Purpose`; audited.",
-    responses=problem_responses(400, 401, 403, 422),
+                "registration. What was said at the border is not listed. Needs `X-Purpose`; rate-limited per caller "
+                "(`REGISTRATION_LIST_RATE_PER_MINUTE`, default 60; 429 with `Retry-After`); audited with one entry "
+                "per referral returned.",
+    responses=problem_responses(400, 401, 403, 422, 429),
 )
 async def list_referrals(
     request: Request,
@@ -257,7 +260,8 @@ async def list_referrals(
     registered: bool | None = Query(None, description="Only registered (true) or not yet registered (false)"),
     page: tuple = Depends(page_params),
     purpose: str = Depends(purpose_header),
-    principal: Principal = Depends(require("registration:read")),
+    principal: Principal = Depends(rate_limit("referral-list", per_minute=60, scope="registration:read",
+                                              setting="list_rate_per_minute")),
 ) -> ReferralPage:
     limit, cursor = page
     today = date.today()
@@ -265,5 +269,7 @@ async def list_referrals(
         found = await Referrals(session).page(overdue=overdue, registered=registered, today=today, cursor=cursor,
                                               limit=limit)
         await audit.record(session, principal, "list-referrals", f"border-referrals?overdue={str(overdue).lower()}",
-                           purpose=purpose, service=SERVICE)
+                           purpose=purpose, outcome=f"{len(found.items)} found", service=SERVICE)
+        await service.audit_returned(session, principal, [f"border-referral/{r.referral_id}" for r in found.items],
+                                     purpose=purpose)
     return ReferralPage(items=[referral_summary(r, today) for r in found.items], next_cursor=found.next_cursor)

@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.errors import problem_responses
+from pana_kit.domain import AccessDenied
 from pana_kit.http import page_params, purpose_header
+from pana_kit.ratelimit import rate_limit
 
 from ..domain import LegalStatus, Person
 from .. import service
@@ -69,8 +71,13 @@ Name = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f
     description="Filters combine (AND). `name` is fuzzy across scripts and spellings through the stored match and "
                 "blocking keys: results are ranked by similarity, the best "
                 f"{NAME_SEARCH_POOL} at most. Without `name`, results come in a stable order. Cursor pagination; "
-                "needs `X-Purpose`; every search is audited.",
-    responses=problem_responses(400, 401, 403, 422),
+                "needs `X-Purpose`. Only persons of the caller's office (the token's `office`), unless the caller "
+                "holds `registration:read:national`. Filtering by a sensitive specific need (`survivor_of_sgbv`, "
+                "`survivor_of_torture`) needs `registration:search:sensitive` (supervisors; 403 "
+                "`sensitive_need_filter_needs_supervisor` otherwise). Each caller may search "
+                "`REGISTRATION_SEARCH_RATE_PER_MINUTE` times a minute (default 30; 429 with `Retry-After` past it). "
+                "Every search is audited, with one entry per person returned (`search-result`, `person/{id}`).",
+    responses=problem_responses(400, 401, 403, 422, 429),
 )
 async def search_persons(
     request: Request,
@@ -84,18 +91,33 @@ async def search_persons(
     include_merged: bool = Query(False, description="Also list records merged into another"),
     page: tuple = Depends(page_params),
     purpose: str = Depends(purpose_header),
-    principal: Principal = Depends(require("registration:read")),
+    principal: Principal = Depends(rate_limit("person-search", per_minute=30, scope="registration:read",
+                                              setting="search_rate_per_minute")),
 ) -> PersonPage:
     limit, cursor = page
     filters = {k: v for k, v in dict(name=name, document_number=document_number, iin=iin,
                                       registration_number=registration_number, legal_status=legal_status,
                                       specific_need=specific_need, household_id=household_id).items() if v}
+    resource = "persons?" + "&".join(sorted(filters))
+    denied: AccessDenied | None = None
     async with request.app.state.db.transaction() as session:
-        found = await service.search_persons(
-            session, request.app.state.matching, name=name, include_merged=include_merged, cursor=cursor,
-            limit=limit, document_number=document_number, iin=iin, registration_number=registration_number,
-            legal_status=legal_status, specific_need=specific_need, household_id=household_id)
-        items = [_summary(row, score) for row, score in found.items]
-        await audit.record(session, principal, "search", "persons?" + "&".join(sorted(filters)), purpose=purpose,
-                           outcome=f"{len(items)} found", service=SERVICE)
+        reader = service.reader(principal)
+        try:
+            reader.check_need_filter(specific_need)
+            office = reader.office_filter()
+        except AccessDenied as exc:  # audited, then refused
+            await audit.record(session, principal, "search", resource, purpose=purpose, outcome="denied",
+                               service=SERVICE)
+            denied = exc
+        else:
+            found = await service.search_persons(
+                session, request.app.state.matching, name=name, include_merged=include_merged, cursor=cursor,
+                limit=limit, document_number=document_number, iin=iin, registration_number=registration_number,
+                legal_status=legal_status, specific_need=specific_need, household_id=household_id, office=office)
+            items = [_summary(row, score) for row, score in found.items]
+            await audit.record(session, principal, "search", resource + (f"@{office}" if office else "@national"),
+                               purpose=purpose, outcome=f"{len(items)} found", service=SERVICE)
+            await service.audit_returned(session, principal, [f"person/{i.person_id}" for i in items], purpose=purpose)
+    if denied is not None:
+        raise denied
     return PersonPage(items=items, next_cursor=found.next_cursor)

@@ -70,3 +70,4 @@ __all__ = [
     "skeleton", "status_changes", "transliterate", "verification_delay", "verify_document",
     "verify_qr_payload",
 ]
+from .access import NATIONAL_SCOPE, SENSITIVE_SEARCH_SCOPE, Reader

@@ -6,7 +6,7 @@ Event handlers call the same use cases as system commands (`ANY_VERSION`).
 """
 
 from .births import Birth, record_birth, register_foundling
-from .common import SERVICE, audit, audited_read
+from .common import SERVICE, audit, audit_returned, audited_read, reader
 from .documents import (
     DocumentChange, issue_due_stateless_certificates, issue_stateless_certificate_if_due, renew, replace,
     stateless_certificate_key,
@@ -25,7 +25,7 @@ __all__ = [
     "DocumentChange", "issue_due_stateless_certificates", "issue_stateless_certificate_if_due", "renew", "replace",
     "stateless_certificate_key",
     "Birth", "NAME_SEARCH_POOL", "Registered", "SERVICE", "add_identity_document", "add_status_fact", "arrival",
-    "audit", "audited_read", "change_household", "death", "departure", "extend_asylum_seeker_certificate",
+    "audit", "audit_returned", "audited_read", "reader", "change_household", "death", "departure", "extend_asylum_seeker_certificate",
     "form_household", "issue_document", "marriage", "merge_persons", "name_score", "name_words", "person_fields",
     "population", "record_birth", "record_civil_registration", "refer", "refer_group", "register_foundling", "register_person",
     "registered_person", "resolve_review", "search_persons", "split", "update_person",

@@ -6,6 +6,8 @@ from pana_kit import audit as audit_log
 from pana_kit.application import Audit
 from pana_kit.domain import NotFound
 
+from ..domain import Reader
+
 
 SERVICE = "registration"
 
@@ -20,10 +22,26 @@ async def record_audit(uow, entry: Audit, **outcome: str) -> None:
                            service=entry.service, **outcome)
 
 
-async def audited_read(session, found, *, principal, action: str, resource: str, purpose: str, what: str):
-    """Every read of personal data is audited, whether or not the record exists; `NotFound` when it does not."""
-    await audit_log.record(session, principal, action, resource, purpose=purpose,
-                           outcome="ok" if found is not None else "not_found", service=SERVICE)
-    if found is None:
+async def audited_read(session, found, *, principal, action: str, resource: str, purpose: str, what: str,
+                       visible: bool = True):
+    """Every read of personal data is audited, whether or not the record exists; `NotFound` when it does not.
+
+    `visible=False` (a record outside the caller's scope, e.g. a person of another office) is answered as
+    not found, so a refusal never reveals that the record exists, and audited as `out_of_scope`."""
+    outcome = "not_found" if found is None else "ok" if visible else "out_of_scope"
+    await audit_log.record(session, principal, action, resource, purpose=purpose, outcome=outcome, service=SERVICE)
+    if found is None or not visible:
         raise NotFound(f"no {what}")
     return found
+
+
+def reader(principal) -> Reader:
+    """The caller of a read, as the access rules see it (scopes and office)."""
+    return Reader(scopes=frozenset(principal.scopes), office=principal.office)
+
+
+async def audit_returned(session, principal, ids, *, purpose: str) -> None:
+    """Who was shown to whom: one `search-result` entry per record a search or a list returned."""
+    for resource in ids:
+        await audit_log.record(session, principal, "search-result", resource, purpose=purpose, outcome="returned",
+                               service=SERVICE)

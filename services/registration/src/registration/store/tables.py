@@ -22,6 +22,7 @@ class PersonRow(Base, table=True):
         Index("ix_persons_household", "household_id"),
         Index("ix_persons_legal_status", "legal_status"),
         Index("ix_persons_iin", "iin"),
+        Index("ix_persons_office", "office"),
     )
 
     person_id: str = Field(sa_column=Column(String(64), primary_key=True))
@@ -32,6 +33,8 @@ class PersonRow(Base, table=True):
     sex: str = Field(sa_column=Column(String(20), nullable=False))
     legal_status: Optional[str] = Field(default=None, sa_column=Column(String(60)))
     household_id: Optional[str] = Field(default=None, sa_column=Column(String(64)))
+    # The person's office: the registering office (the registering officer's token `office`); reads are
+    # scoped by it (domain/access.py). NULL on records registered without one: national readers only.
     office: Optional[str] = Field(default=None, sa_column=Column(String(100)))
     # Search columns, kept in step with the document by the repository.
     iin: Optional[str] = Field(default=None, sa_column=Column(String(12)))

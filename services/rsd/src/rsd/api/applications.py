@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from pana_kit.auth import Principal, require
+from pana_kit.domain import AccessDenied
 from pana_kit.errors import Problem, problem_responses
 from pana_kit.http import encode_cursor, etag_of, page_params, purpose_header
 from pana_kit.idempotency import Idempotency, idempotency_key_header
@@ -56,7 +57,7 @@ async def lodge(body: LodgeApplication, request: Request,
     if not principal.office:
         raise Problem(403, "the access token names no office to lodge the application at")
     async with caseworker(request, principal) as cw:
-        idem = Idempotency(cw.uow.session, f"rsd-lodge:{principal.subject}", idempotency_key, body)
+        idem = Idempotency(cw.uow.session, f"rsd-lodge:{principal.subject}", idempotency_key, body, principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         done = await service.lodge(
@@ -96,9 +97,14 @@ async def list_applications(
 
 
 async def _read(request: Request, application_id: str, principal: Principal, purpose: str, action: str):
+    denied: AccessDenied | None = None
     async with request.app.state.db.transaction() as session:
-        return await service.read(session, request.app.state.rules, request.app.state.keyring, principal,
-                                  application_id, purpose=purpose, action=action)
+        try:
+            return await service.read(session, request.app.state.rules, request.app.state.keyring, principal,
+                                      application_id, purpose=purpose, action=action)
+        except AccessDenied as exc:  # the refusal's audit entry commits
+            denied = exc
+    raise denied
 
 
 @router.get(
@@ -120,9 +126,11 @@ async def get_application(application_id: str = APP_ID, *, request: Request, res
 @router.get(
     "/{application_id}/claim",
     response_model=Claim,
-    summary="Read the claim (deciding roles only)",
+    summary="Read the claim (the assigned officer and the deciding supervisor only)",
     description="The narrative, interview records, assessment notes and responses to ending notices, decrypted. "
-                "Only roles that assess or decide hold the scope `rsd:assess`; every read is audited.",
+                "Needs the scope `rsd:assess`, and the caller must be the officer the application is assigned to "
+                "(its latest assignment) or a supervisor of its office (`rsd:decide`), who decides it; anyone else "
+                "gets 403 `claim_reader_not_assigned`. Every read and every refusal is audited.",
     responses=problem_responses(401, 403, 404, 422),
 )
 async def read_claim(application_id: str = APP_ID, *, request: Request, purpose: str = Depends(purpose_header),

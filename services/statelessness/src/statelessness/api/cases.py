@@ -116,7 +116,9 @@ async def list_cases(
     response_model=s.CaseDetail,
     summary="Read one case",
     description="The whole case: evidence (with who brought it), inquiries, interviews, extensions, determination "
-                "and appeal. The `ETag` header is needed (as `If-Match`) to change it. Audited.",
+                "and appeal. Only for the officer the case is assigned to and the officers who decided it (403 "
+                "`case_reader_not_assigned` for anyone else, whatever their scopes). The `ETag` header is needed "
+                "(as `If-Match`) to change it. Audited, refusals too.",
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_case(
@@ -153,7 +155,7 @@ async def open_case(
     principal: Principal = Depends(require("statelessness:write")),
 ):
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, "statelessness:open-case", idempotency_key, body)
+        idem = Idempotency(uow.session, "statelessness:open-case", idempotency_key, body, principal=principal)
         replay = await idem.replay()
         if replay is not None:
             return replay
@@ -229,6 +231,22 @@ async def hold_interview(body: s.HoldInterview, request: Request, case_id: str =
         case_id, held_on=body.held_on or date.today(), interpreter_id=body.interpreter_id,
         legal_representative_present=body.legal_representative_present, notes=body.notes, if_match=if_match,
         principal=principal))
+
+
+@router.post("/{case_id}/assignment", response_model=s.CaseDetail, summary="Assign the case to an officer",
+             description="The case's evidence, interview records and notes are read by the officer it is assigned to "
+                         "and the officers who decided it only (`GET /cases/{case_id}`: 403 "
+                         "`case_reader_not_assigned` for anyone else). A case is assigned to the officer who opened "
+                         "it (a case opened ex officio, by an event, has no statelessness officer until one takes it); "
+                         "this gives it to another (e.g. the officer who hears the appeal), or to the caller. Scope "
+                         "`statelessness:write` (statelessness officers only: the supervisor role cannot take a case "
+                         "to read it). Audited. `If-Match` is optional (checked when sent).",
+             responses=CASE_WRITE_ERRORS)
+async def assign(body: s.Assign, request: Request, case_id: str = CaseId,
+                 if_match: str | None = Depends(if_match_header),
+                 principal: Principal = Depends(require("statelessness:write"))):
+    return await _step(request, lambda uc: uc.assign(case_id, officer_id=body.officer_id, if_match=if_match,
+                                                     principal=principal))
 
 
 @router.post("/{case_id}/extension", response_model=s.CaseDetail, summary="Extend the decision deadline",

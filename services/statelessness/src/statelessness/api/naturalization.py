@@ -47,7 +47,7 @@ def _reply(track: NaturalizationTrack, version: int, status_code: int = 200) -> 
 async def open_track(body: s.OpenTrack, request: Request, idempotency_key: str = Depends(idempotency_key_header),
                      principal: Principal = Depends(require("statelessness:write"))):
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, "statelessness:open-track", idempotency_key, body)
+        idem = Idempotency(uow.session, "statelessness:open-track", idempotency_key, body, principal=principal)
         replay = await idem.replay()
         if replay is not None:
             return replay

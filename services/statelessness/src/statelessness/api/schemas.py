@@ -91,6 +91,12 @@ class Determine(Command):
     notified_on: Day | None = None
 
 
+class Assign(Command):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"officer_id": "officer-b"}]})
+
+    officer_id: str = Field(min_length=1, max_length=200, description="The officer (token subject) given the case")
+
+
 class ExtendDeadline(Command):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"new_due": "2027-11-27", "reasons": "awaiting the reply of RUS"}]})
 

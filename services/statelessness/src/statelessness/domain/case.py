@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from pana_events.vocabulary import APPEAL_OUTCOME_ALIASES, AppealOutcome
-from pana_kit.documents import from_document
-from pana_kit.domain import Aggregate, InvalidInput, NotFound, RuleViolation, add_months, age_on
+from pana_kit.documents import from_document, stored_when_set
+from pana_kit.domain import AccessDenied, Aggregate, InvalidInput, NotFound, RuleViolation, add_months, age_on
 
 from .events import (
     AppealDecided,
@@ -128,6 +128,34 @@ class DeterminationCase(Aggregate):
     extensions: list[Extension] = field(default_factory=list)
     determination: Determination | None = None
     appeal: Appeal | None = None
+    # The officer the case is assigned to (POST .../assignment); None: the officer who opened it (`opened_by`),
+    # which is also how cases stored before assignments existed read.
+    officer_id: str | None = stored_when_set(default=None)
+
+    # ------------------------------------------------------------------ who reads the case (issue #15)
+    @property
+    def assigned_officer(self) -> str | None:
+        return self.officer_id if self.officer_id is not None else self.opened_by
+
+    @property
+    def readers(self) -> frozenset[str]:
+        """Who may read the case's evidence, interview records and notes: the assigned officer and the officers
+        who decided it (the determination, the appeal). Nobody else, whatever their role's scopes."""
+        deciders = (self.determination.officer_id if self.determination else None,
+                    self.appeal.officer_id if self.appeal else None)
+        return frozenset(o for o in (self.assigned_officer, *deciders) if o)
+
+    def check_reader(self, subject: str) -> None:
+        if subject not in self.readers:
+            raise AccessDenied("case_reader_not_assigned", "the case is read only by the officer it is assigned to "
+                                                           "and the officers who decided it")
+
+    def assign(self, *, officer_id: str) -> None:
+        """Give the case to an officer (e.g. the officer who hears the appeal); the previous one stops reading it
+        unless they decided it."""
+        if _blank(officer_id):
+            raise InvalidInput("an assignment names the officer")
+        self.officer_id = officer_id.strip()
     recognised_on: date | None = None
 
     @classmethod
