@@ -2,13 +2,12 @@
 replayed to anyone, purged by age); down and up again."""
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
-from pana_kit.migrations import alembic_config, upgrade
+from pana_kit.migrations import alembic_config, packaged_migrations, upgrade
 
-MIGRATIONS = Path(__file__).parents[1] / "migrations"
+MIGRATIONS = packaged_migrations("rsd")
 
 
 def test_idempotency_keys_move_to_per_caller_keys(tmp_path):

@@ -50,7 +50,7 @@ def test_plaintext_is_refused_at_start_outside_dev_mode_naming_the_setting(monke
     refuse_unsafe_start(load_settings(RegistrationLike))  # development
 
 
-def test_serve_refuses_before_building_the_app(monkeypatch):
+def test_serve_refuses_before_building_the_app(monkeypatch, capsys):
     """`python -m <service>` runs `serve`: the refusal happens there, before anything listens or connects."""
     from pana_kit.serve import serve
 
@@ -60,8 +60,10 @@ def test_serve_refuses_before_building_the_app(monkeypatch):
     def create(settings):
         raise AssertionError("the app was built with a plaintext broker in production")
 
-    with pytest.raises(SettingsError, match="REGISTRATION_KAFKA_SECURITY_PROTOCOL"):
+    with pytest.raises(SystemExit) as exit_:
         serve(create, RegistrationLike)
+    assert exit_.value.code == 2
+    assert "REGISTRATION_KAFKA_SECURITY_PROTOCOL" in capsys.readouterr().err
 
 
 def test_sasl_needs_the_services_credentials_and_an_unknown_protocol_is_refused(monkeypatch, tmp_path):

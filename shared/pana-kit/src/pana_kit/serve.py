@@ -13,14 +13,13 @@ from typing import Callable
 import uvicorn
 from fastapi import FastAPI
 
-from .settings import ServiceSettings, SettingsError, load_settings, refuse_unsafe_start
+from .settings import ServiceSettings, SettingsError, load_settings
 
 
 def serve(create: Callable[[ServiceSettings], FastAPI], settings_cls: type[ServiceSettings]) -> None:
     try:
         settings = load_settings(settings_cls)  # an invalid setting refuses start, naming the variable
-        settings.refuse_insecure()  # so does a default secret or missing token keys outside dev mode
-        refuse_unsafe_start(settings)  # and a plaintext broker outside dev mode
+        settings.refuse_insecure()  # so does a default secret, missing token keys or a plaintext broker outside dev mode
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None

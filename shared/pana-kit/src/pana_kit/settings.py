@@ -181,10 +181,11 @@ class ServiceSettings(BaseSettings):
         """Why this configuration must not start, each naming its environment variable (empty: it may start).
 
         Outside dev mode: a secret (a field made with `secret(...)`) missing or equal to its repository default,
-        a token issuer equal to the dev issuer, no token keys. In dev mode: a host other than loopback.
+        a token issuer equal to the dev issuer, no token keys. In dev mode: a host other than loopback. In both: a
+        broker spoken to in a way the mode does not allow (`kafka_security_problems`).
         """
         cls = type(self)
-        problems: list[str] = []
+        problems: list[str] = self.kafka_security_problems()
         if self.dev_mode:
             if self.host not in LOOPBACK_HOSTS:
                 problems.append(f"{env_name(cls, 'host')}={self.host}: dev mode binds loopback only "

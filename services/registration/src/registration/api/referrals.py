@@ -183,7 +183,8 @@ async def refer_group(
 ):
     settings = request.app.state.settings
     async with unit_of_work(request) as uow:
-        idem = Idempotency(uow.session, f"border-referral-group:{principal.subject}", idempotency_key, body)
+        idem = Idempotency(uow.session, f"border-referral-group:{principal.subject}", idempotency_key, body,
+                           principal=principal)
         if (replayed := await idem.replay()) is not None:
             return replayed
         referral, registered, household_id = await service.refer_group(
