@@ -56,7 +56,8 @@ def test_an_event_delivered_twice_changes_nothing(stack):
 def test_poison_messages_reach_the_dead_letter_topic_and_the_partition_moves_on(stack):
     poison_id = str(uuid.uuid4())
     person_id = str(uuid.uuid4())
-    bad_headers = [("ce_id", poison_id.encode()), ("ce_source", b"/evil"), ("ce_type", b"registration.referral.registered.v1"),
+    bad_headers = [("ce_id", poison_id.encode()), ("ce_source", b"/pana/registration"),
+                   ("ce_type", b"registration.referral.registered.v1"),
                    ("ce_specversion", b"1.0"), ("ce_subject", person_id.encode())]
     produce(stack.kafka_bootstrap, "registration.events", [
         (person_id.encode(), bad_headers, b"{this is not json"),  # unreadable payload
@@ -64,6 +65,10 @@ def test_poison_messages_reach_the_dead_letter_topic_and_the_partition_moves_on(
         (person_id.encode(), [*bad_headers[:-1], ("ce_subject", person_id.encode())],
          json.dumps({"referral_id": 5}).encode()),  # fails the schema
     ])
+    # A well-formed referral from someone who is not registration: forged, whatever it says.
+    forged = _referral_records(person_id, str(uuid.uuid4()), str(uuid.uuid4()))[1]
+    produce(stack.kafka_bootstrap, "registration.events", [
+        (forged[0], [(k, b"/evil" if k == "ce_source" else v) for k, v in forged[1]], forged[2])])
     # Same key (same partition) right behind the poison: must still be handled.
     produce(stack.kafka_bootstrap, "registration.events", _referral_records(person_id, str(uuid.uuid4()), str(uuid.uuid4())))
     wait_for(lambda: _applications(stack, person_id), timeout=90, what="the valid event behind the poison")
@@ -71,12 +76,13 @@ def test_poison_messages_reach_the_dead_letter_topic_and_the_partition_moves_on(
     def dead_letters():
         records = read_topic(stack.kafka_bootstrap, "rsd.dlq")
         mine = [r for r in records if r.key == person_id.encode()]
-        return mine if len(mine) >= 3 else None
-    letters = wait_for(dead_letters, timeout=120, what="three dead letters in rsd.dlq")
+        return mine if len(mine) >= 4 else None
+    letters = wait_for(dead_letters, timeout=120, what="four dead letters in rsd.dlq")
     reasons = [dict(r.headers)["dlq_reason"].decode() for r in letters]
     assert any("not JSON" in r for r in reasons)
     assert any("missing CloudEvents headers" in r for r in reasons)
     assert any("does not match" in r for r in reasons)
+    assert any("not of this topic" in r for r in reasons)
     assert all(dict(r.headers)["dlq_topic"] == b"registration.events" for r in letters)
 
 
