@@ -73,9 +73,15 @@ class ServiceSettings(BaseSettings):
     auth_leeway_seconds: int = Field(30, ge=0, le=300)
 
     # Field encryption at rest (pana_kit.crypto)
+    key_provider: str = Field("file", description="Where keys come from: `file` (KEYRING_FILE) or `module:callable` "
+                                                 "(called with these settings, returns a pana_kit.crypto.KeyProvider)")
     keyring_file: str | None = Field(
         None, description='JSON keyring {"active": "<key id>", "keys": {"<key id>": "<base64 32-byte key>"}}; '
                           "required outside dev mode; dev mode generates var/<service>-keyring.json when unset")
+
+    audit_checkpoint_file: str | None = Field(
+        None, description="JSON-lines file of signed audit checkpoints (pana_kit.audit), outside the database; default "
+                          "<state dir>/<service>-<database digest>-audit-checkpoints.jsonl")
 
     @field_validator("database_url")
     @classmethod
