@@ -314,9 +314,11 @@ def field_context(service: str, aggregate: str, aggregate_id: str, field: str) -
     """The associated data of an encrypted field: ``<service>:<aggregate>:<id>:<field>`` (ids only).
 
     A ciphertext decrypts only in the place it was written for: not in another service, record or field."""
-    for part in (service, aggregate, aggregate_id, field):
+    for part in (service, aggregate, aggregate_id):
         if not part or ":" in part:
             raise ValueError(f"a context part must be a non-empty id without ':' ({part!r})")
+    if not field:
+        raise ValueError("a context needs the field's name")
     return f"{service}:{aggregate}:{aggregate_id}:{field}"
 
 
