@@ -545,3 +545,136 @@ def _write(path: Path, active: str, keys: dict[str, bytes], *, exclusive: bool =
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# -- sealed documents: an aggregate's personal fields encrypted inside its JSON document -----------------------
+
+from sqlalchemy import JSON as _JSON  # noqa: E402
+from sqlalchemy.types import TypeDecorator  # noqa: E402
+
+SEALED_MARK = "_sealed"  # in a stored document: the sealing version its fields carry
+_DIALECT_ATTR = "_pana_keyring"
+
+
+def attach_keyring(engine, keyring: "Keyring") -> None:
+    """Sealed columns of this engine's tables encrypt and decrypt with `keyring` (per engine, so several services
+    in one process each use their own)."""
+    sync_engine = getattr(engine, "sync_engine", engine)
+    setattr(sync_engine.dialect, _DIALECT_ATTR, keyring)
+
+
+def keyring_of(session_or_engine) -> "Keyring":
+    """The keyring attached to a session's (or engine's) engine; refuses when there is none."""
+    bind = getattr(session_or_engine, "bind", None) or session_or_engine
+    sync_engine = getattr(bind, "sync_engine", bind)
+    keyring = getattr(sync_engine.dialect, _DIALECT_ATTR, None)
+    if keyring is None:
+        raise KeyringError("no keyring attached to this database: personal fields are encrypted at rest")
+    return keyring
+
+
+class SealedDocument(TypeDecorator):
+    """A JSON document whose personal `fields` are stored as ciphertexts, each bound to
+    (service, aggregate, the document's own id, field name) by `field_context`.
+
+    `nested` names lists of dicts holding more of the same fields, as (list key, dict key) pairs: a person's
+    history keeps old values under history[i].previous, sealed as `history/<i>/previous/<field>`.
+    Writing seals (every listed field present, empty values too); reading requires the mark and a ciphertext in
+    every listed field: plain text, or a value moved from another field or record, is refused. Documents written
+    before sealing have no mark: `upgrade_sealed_rows` re-seals them (a service does it at start-up).
+    """
+
+    impl = _JSON
+    cache_ok = True
+
+    def __init__(self, *, service: str, aggregate: str, id_key: str, fields: tuple[str, ...],
+                 nested: tuple[tuple[str, str], ...] = ()):
+        super().__init__()
+        self.service, self.aggregate, self.id_key = service, aggregate, id_key
+        self.fields, self.nested = tuple(fields), tuple(nested)
+
+    def _places(self, doc: dict):
+        for name in self.fields:
+            if name in doc:
+                yield doc, name, name
+        for list_key, dict_key in self.nested:
+            for i, item in enumerate(doc.get(list_key) or []):
+                inner = item.get(dict_key) if isinstance(item, dict) else None
+                if isinstance(inner, dict):
+                    for name in self.fields:
+                        if name in inner:
+                            yield inner, name, f"{list_key}/{i}/{dict_key}/{name}"
+
+    @staticmethod
+    def _copy(doc: dict, nested) -> dict:
+        doc = dict(doc)
+        for list_key, dict_key in nested:
+            if isinstance(doc.get(list_key), list):
+                doc[list_key] = [{**item, dict_key: dict(item[dict_key])} if isinstance(item, dict)
+                                 and isinstance(item.get(dict_key), dict) else item for item in doc[list_key]]
+        return doc
+
+    def seal(self, doc: dict, keyring: "Keyring") -> dict:
+        if SEALED_MARK in doc:
+            raise ValueError("the document is already sealed")
+        doc = self._copy(doc, self.nested)
+        ident = str(doc[self.id_key])
+        for container, key, name in list(self._places(doc)):
+            container[key] = keyring.encrypt_field(json.dumps(container[key], separators=(",", ":")),
+                                                   service=self.service, aggregate=self.aggregate, aggregate_id=ident,
+                                                   field=name)
+        doc[SEALED_MARK] = 1
+        return doc
+
+    def open(self, doc: dict, keyring: "Keyring") -> dict:
+        if doc.get(SEALED_MARK) != 1:
+            raise DecryptionError(f"{self.aggregate} {doc.get(self.id_key)} is stored without its fields sealed "
+                                  "(not yet upgraded, or written around the service)")
+        doc = self._copy(doc, self.nested)
+        del doc[SEALED_MARK]
+        ident = str(doc[self.id_key])
+        for container, key, name in list(self._places(doc)):
+            container[key] = json.loads(keyring.decrypt_field(container[key], service=self.service,
+                                                              aggregate=self.aggregate, aggregate_id=ident, field=name))
+        return doc
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        keyring = getattr(dialect, _DIALECT_ATTR, None)
+        if keyring is None:
+            raise KeyringError("no keyring attached to this database: personal fields are encrypted at rest")
+        return self.seal(value, keyring)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        keyring = getattr(dialect, _DIALECT_ATTR, None)
+        if keyring is None:
+            raise KeyringError("no keyring attached to this database: personal fields are encrypted at rest")
+        return self.open(value, keyring)
+
+
+async def upgrade_sealed_rows(session, table, *, id_column: str, column: str, batch_size: int = 200,
+                              also: Callable[[dict], dict] | None = None) -> int:
+    """Seal, batch by batch, every document of `table.column` (a SealedDocument) stored before sealing; `also(doc)`
+    gives other columns to write with it (search columns derived from the fields). Idempotent: a sealed document
+    is skipped without decrypting. Returns how many were sealed."""
+    from sqlalchemy import select, type_coerce, update
+
+    id_col, doc_col = table.c[id_column], table.c[column]
+    raw = type_coerce(doc_col, _JSON)  # the stored JSON as it is, not through the sealing type
+    done, last = 0, None
+    while True:
+        stmt = select(id_col, raw).order_by(id_col).limit(batch_size)
+        if last is not None:
+            stmt = stmt.where(id_col > last)
+        rows = (await session.execute(stmt)).all()
+        if not rows:
+            return done
+        for row_id, doc in rows:
+            if isinstance(doc, dict) and SEALED_MARK not in doc:
+                extra = also(doc) if also else {}
+                await session.execute(update(table).where(id_col == row_id).values({column: doc, **extra}))
+                done += 1
+        last = rows[-1][0]

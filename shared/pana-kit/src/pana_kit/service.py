@@ -29,7 +29,7 @@ from .auth import TokenVerifier
 from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
 from .audit import AuditKey
-from .crypto import keyring_from_settings
+from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
 from .delivery import purge_job
 from .errors import install_problem_handlers, problem_response
@@ -76,6 +76,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         db = Database(settings.resolved_database_url())
         # Audit entries carry a MAC with a key from the key provider, never stored in the database.
         db.use_audit_key(AuditKey.of(app.state.keyring))
+        attach_keyring(db.engine, app.state.keyring)  # sealed document columns (pana_kit.crypto.SealedDocument)
         upgrade(definition.migrations_dir, settings.resolved_database_url())
         signal = OutboxSignal()
         app.state.db = db
