@@ -77,6 +77,18 @@ def _audit_verify(args) -> int:
     return 1
 
 
+def _attach_service_keyring(service: str, db) -> None:
+    """Attach the service's keyring (file provider: $<PREFIX>KEYRING_FILE or var/<service>-keyring.json) when
+    there is one, so sealed documents read; without one they are refused, naming the missing keyring."""
+    from .crypto import Keyring, KeyringError, attach_keyring
+
+    path = _keyring_path(argparse.Namespace(service=service, keyring_file=None))
+    try:
+        attach_keyring(db.engine, Keyring.from_file(path))
+    except (KeyringError, OSError):
+        pass
+
+
 def _keyring_path(args) -> Path:
     """--keyring-file, else the service's <PREFIX>KEYRING_FILE, else var/<service>-keyring.json."""
     from .crypto import default_keyring_path
@@ -254,6 +266,8 @@ def _reconcile(args) -> int:
 
     async def one_pass() -> tuple[delivery.Reconciliation, list]:
         databases = {s: Database(u) for s, u in urls.items()}
+        for service, db in databases.items():  # the domain checks read sealed documents
+            _attach_service_keyring(service, db)
         try:
             since = _when(args.since)
             result = await delivery.reconcile(databases, since=since, until=_when(args.until),
