@@ -100,7 +100,7 @@ async def bulk_load(h, n: int, config: MatchingConfig, rng: random.Random) -> li
             p = synthetic_person(rng, i)
             persons.append({"person_id": p.person_id, "registration_number": f"KZR-25-{i:08d}", "office": "almaty",
                             "version": 1, "document": p.to_document(), "created_at": now, "updated_at": now,
-                            **search_columns(p)})
+                            **search_columns(p, h.app.state.keyring)})
             keys.extend({"key": k, "person_id": p.person_id} for k in blocking_keys(MatchRecord.of(p), config))
             if i % max(1, n // 400) == 0:
                 sample.append(p)

@@ -460,10 +460,14 @@ class Bulk:
     (...), (...)` batches ("insertmanyvalues") with a cached statement; building a fresh
     `insert().values(rows)` per batch spent most of its time compiling the statement."""
 
-    def __init__(self, url: str, batch: int, label: str = "bulk"):
+    def __init__(self, url: str, batch: int, label: str = "bulk", keyring=None):
         from sqlalchemy.ext.asyncio import create_async_engine
 
         self.engine = create_async_engine(url)
+        if keyring is not None:  # sealed document columns encrypt with the service's (dev) keyring
+            from pana_kit.crypto import attach_keyring
+
+            attach_keyring(self.engine, keyring)
         self.batch = batch
         self.pending: dict = {}
         self.rows = 0
@@ -524,9 +528,13 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
         BlockingKeyRow, HouseholdRow, IssuedDocumentRow, PersonRow, StatusFactRow,
     )
 
+    from pana_kit.crypto import keyring_from_settings
+    from registration.settings import RegistrationSettings
+
     _memoise_name_functions()
     rules, matching = RegistrationRules(), MatchingConfig()
-    bulk = Bulk(url, batch, "registration")
+    keyring = keyring_from_settings(RegistrationSettings(dev_mode=True))
+    bulk = Bulk(url, batch, "registration", keyring)
     serials: dict[tuple, int] = {}
     counts = {"persons": 0, "households": 0, "documents": 0, "blocking_keys": 0}
     fact = {"asylum_seeker": "asylum_application_registered", "refugee": "refugee_status_recognised",
@@ -554,7 +562,7 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
             status = LEGAL_STATUS[h.procedure] if not p.born_in_kazakhstan or h.procedure in ("refugee", "stateless") else None
             number = f"KZR-{h.arrived_on:%y}-{(counts['persons'] * number_step) % 10**8:08d}"
             await bulk.add(PersonRow.__table__, {
-                "person_id": p.person_id, "registration_number": number, **search_columns(person),
+                "person_id": p.person_id, "registration_number": number, **search_columns(person, keyring),
                 "legal_status": status, "household_id": h.household_id, "office": "almaty", "version": 1,
                 "document": person.to_document(), "created_at": now, "updated_at": now})
             for key in blocking_keys(MatchRecord.of(person), matching):
@@ -604,8 +612,11 @@ async def bulk_rsd(url: str, persons: int, seed: int, batch: int) -> dict:
     from rsd.store.repository import _columns
     from rsd.store.tables import ApplicantRow, ApplicationRow
 
+    from pana_kit.crypto import keyring_from_settings
+    from rsd.settings import RsdSettings
+
     rules = RsdRules()
-    bulk = Bulk(url, batch, "rsd")
+    bulk = Bulk(url, batch, "rsd", keyring_from_settings(RsdSettings(dev_mode=True)))
     counts = {"applicants": 0, "applications": 0}
     now = _now()
     from rsd.domain.application import ArrivalManner

@@ -94,6 +94,9 @@ async def test_verify_finds_a_tampered_row(tmp_path):
         assert len(intact["head_hash"]) == 64
 
         async with h.app.state.db.transaction() as session:
+            # The database refuses UPDATE and DELETE on the log; an attacker who owns it drops the triggers first.
+            for trigger in ("audit_log_no_update", "audit_log_no_delete"):
+                await session.execute(text(f"DROP TRIGGER {trigger}"))
             seq = (await session.execute(text("SELECT seq FROM audit_log WHERE resource = 'application/0002'"))).scalar_one()
             await session.execute(text("UPDATE audit_log SET resource = 'application/9999' WHERE seq = :seq"), {"seq": seq})
         r = await h.client.get("/api/v1/audit/verify", headers=auditor)

@@ -153,3 +153,89 @@ async def test_reencrypt_column_moves_every_value_to_the_active_key(tmp_path):
     assert await crypto.reencrypt_column(db, ring, notes, id_column="id", value_column="body",
                                          context=lambda i: f"t:note:{i}") == 0
     await db.dispose()
+
+
+# -- issue 15: keys through a KMS-style provider; keyed blind indexes; field-bound contexts ----------------------
+
+class MemoryKms:
+    """A stand-in for a KMS: data keys by id and a current id, as crypto.KeyProvider asks."""
+
+    def __init__(self):
+        self.keys = {"kms-1": os.urandom(32)}
+        self.current = "kms-1"
+        self.fetched: list[str] = []
+
+    def current_key_id(self) -> str:
+        return self.current
+
+    def data_key(self, key_id: str) -> bytes:
+        self.fetched.append(key_id)
+        if key_id not in self.keys:
+            raise KeyringError(f"key {key_id} is not in the KMS")
+        return self.keys[key_id]
+
+    def key_ids(self):
+        return tuple(self.keys)
+
+    def secret(self, purpose: str) -> bytes:
+        return b"m" * 32 if purpose == "mac-root" else crypto._derive(b"m" * 32, purpose)
+
+
+def make_memory_kms(settings):
+    return MemoryKms()
+
+
+def test_keys_come_from_the_provider_the_settings_name(tmp_path):
+    kms = MemoryKms()
+    keyring = Keyring.from_provider(kms, reload_interval=0)
+    token = keyring.encrypt("narrative", context=CTX)
+    assert keyring.key_id_of(token) == "kms-1" and keyring.decrypt(token, context=CTX) == "narrative"
+    kms.keys["kms-2"] = os.urandom(32)
+    kms.current = "kms-2"  # rotated in the KMS: new writes move without a restart, old values still read
+    assert keyring.key_id_of(keyring.encrypt("x", context=CTX)) == "kms-2"
+    assert keyring.decrypt(token, context=CTX) == "narrative"
+
+    settings = ServiceSettings(service_name="rsd", dev_mode=False, key_provider=f"{__name__}:make_memory_kms")
+    assert keyring_from_settings(settings).active == "kms-1"
+    with pytest.raises(KeyringError, match="cannot be loaded"):
+        keyring_from_settings(ServiceSettings(service_name="rsd", key_provider="no_such_module:x"))
+    file_provider = crypto.FileKeyProvider(tmp_path / "k.json")
+    Keyring.generate_file(tmp_path / "k.json", key_id="f1")
+    assert isinstance(file_provider, crypto.KeyProvider)
+    assert Keyring.from_provider(file_provider).decrypt(Keyring.from_file(tmp_path / "k.json").encrypt("y", context=CTX),
+                                                        context=CTX) == "y"
+
+
+def test_blind_index_is_keyed_per_field_and_survives_rotation(tmp_path):
+    path = tmp_path / "keyring.json"
+    keyring = Keyring.generate_file(path, key_id="k1")
+    tag = keyring.blind_index("survivor_of_sgbv", context="registration:person:specific_need")
+    assert len(tag) == 32 and "sgbv" not in tag
+    assert tag == keyring.blind_index("survivor_of_sgbv", context="registration:person:specific_need")
+    assert tag != keyring.blind_index("survivor_of_sgbv", context="registration:person:other")
+    assert tag != Keyring.generate_file(tmp_path / "other.json").blind_index("survivor_of_sgbv",
+                                                                             context="registration:person:specific_need")
+    crypto.rotate_file(path, key_id="k2")
+    crypto.retire_in_file(path, "k1")  # the MAC root is kept: tags (and the audit chain) outlive data keys
+    assert Keyring.from_file(path).blind_index("survivor_of_sgbv", context="registration:person:specific_need") == tag
+
+
+def test_a_keyring_written_before_the_mac_root_keeps_its_tags_through_rotation(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"active": "k1", "keys": {"k1": base64.b64encode(os.urandom(32)).decode()}}))
+    tag = Keyring.from_file(path).blind_index("x", context="c")
+    crypto.rotate_file(path, key_id="k2")
+    crypto.retire_in_file(path, "k1")
+    assert Keyring.from_file(path).blind_index("x", context="c") == tag
+
+
+def test_field_context_binds_service_aggregate_id_and_field(keyring):
+    token = keyring.encrypt_field("Hazara", service="registration", aggregate="person", aggregate_id="p1", field="ethnicity")
+    assert keyring.decrypt_field(token, service="registration", aggregate="person", aggregate_id="p1",
+                                 field="ethnicity") == "Hazara"
+    for elsewhere in (dict(service="rsd"), dict(aggregate="referral"), dict(aggregate_id="p2"), dict(field="address")):
+        place = {"service": "registration", "aggregate": "person", "aggregate_id": "p1", "field": "ethnicity", **elsewhere}
+        with pytest.raises(DecryptionError):
+            keyring.decrypt_field(token, **place)
+    with pytest.raises(DecryptionError):  # plain text where a ciphertext belongs
+        keyring.decrypt_field("Hazara", service="registration", aggregate="person", aggregate_id="p1", field="ethnicity")

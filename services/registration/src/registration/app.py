@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
@@ -30,6 +32,17 @@ providers.
 """
 
 
+async def _upgrade_sealed(app) -> None:
+    """Before serving: seal persons and referrals stored before their personal fields were encrypted (the border
+    statement, specific needs, ethnicity, contacts, address were in clear). Idempotent."""
+    from .store.repository import upgrade_sealed
+
+    async with app.state.db.transaction() as session:
+        sealed = await upgrade_sealed(session)
+    if sealed:
+        logging.getLogger("registration").info("sealed the personal fields of %d stored record(s)", sealed)
+
+
 def create(settings: RegistrationSettings | None = None) -> FastAPI:
     settings = settings or load_settings(RegistrationSettings)
     rules = settings.rules()  # every open rule from REGISTRATION_* (docs/domain.md); an invalid one refuses start
@@ -56,6 +69,8 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
             {"name": "duplicates", "description": "Duplicate checks, the review queue and merging records"},
             {"name": "statistics", "description": "Aggregated population figures (UNHCR conventions)"},
         ],
+        encrypts=True,
+        on_startup=[_upgrade_sealed],
     )
     app = create_app(definition, settings)
     app.state.rules = rules

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
@@ -27,6 +29,18 @@ leaves this service.
 """
 
 
+async def _upgrade_sealed(app) -> None:
+    """Before serving: seal the members and contacts of applications stored before they were encrypted. Idempotent."""
+    from pana_kit.crypto import upgrade_sealed_rows
+
+    from .store.tables import ApplicationRow
+
+    async with app.state.db.transaction() as session:
+        sealed = await upgrade_sealed_rows(session, ApplicationRow.__table__, id_column="id", column="document")
+    if sealed:
+        logging.getLogger("rsd").info("sealed the members and contacts of %d stored application(s)", sealed)
+
+
 def create(settings: RsdSettings | None = None) -> FastAPI:
     settings = settings or load_settings(RsdSettings)
     rules = settings.rules()  # every open rule from RSD_* (docs/domain.md); an invalid one refuses start
@@ -46,6 +60,7 @@ def create(settings: RsdSettings | None = None) -> FastAPI:
               {"name": "statistics", "description": "Figures as UNHCR publishes them"}],
         background=[deadline_watcher(settings.deadline_watch_interval_s, settings.deadline_watch_batch)],
         encrypts=True,
+        on_startup=[_upgrade_sealed],
     )
     app = create_app(definition, settings)
     app.state.rules = rules

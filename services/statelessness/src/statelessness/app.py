@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
@@ -35,6 +37,17 @@ def rules_from(settings: StatelessnessSettings) -> StatelessnessRules:
     return settings.rules()
 
 
+async def _upgrade_sealed_cases(app) -> None:
+    """Before serving: re-seal cases written before field-bound encryption (reason note and evidence source were
+    plain, values bound to the case only). Idempotent; the read path refuses a case not yet upgraded."""
+    from .store.repository import upgrade_sealed_cases
+
+    async with app.state.db.transaction() as session:
+        upgraded = await upgrade_sealed_cases(session, app.state.keyring)
+    if upgraded:
+        logging.getLogger("statelessness").info("re-sealed %d case(s) with field-bound encryption", upgraded)
+
+
 def create(settings: StatelessnessSettings | None = None) -> FastAPI:
     settings = settings or load_settings(StatelessnessSettings)
     rules = rules_from(settings)
@@ -56,6 +69,7 @@ def create(settings: StatelessnessSettings | None = None) -> FastAPI:
             {"name": "statistics", "description": "Aggregates by UNHCR conventions, small cells masked"},
         ],
         encrypts=True,
+        on_startup=[_upgrade_sealed_cases],
     )
     app = create_app(definition, settings)
     app.state.rules = rules

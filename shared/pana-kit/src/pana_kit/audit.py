@@ -1,15 +1,39 @@
-"""Append-only audit log chained by hashes: who did what to which record, why, and when.
+"""Append-only, tamper-evident audit log: who did what to which record, why, and when.
 
-Each entry's hash covers its content and the previous entry's hash, so changing
-or deleting a row breaks the chain at that point (`verify_chain`).
+Three layers, each catching what the one before cannot:
+
+1. A hash chain: each entry's `hash` covers its content and the previous entry's hash, so
+   changing or deleting a row breaks the chain at that point.
+2. A keyed MAC per entry: `mac` = HMAC-SHA256 over (seq, hash) with the audit key, which comes
+   from the service's key provider (`Keyring.secret("audit-chain")`) and is never in the
+   database. Whoever can write the database can recompute plain hashes ("re-chain" after
+   deleting rows) but not the MACs. Keyed entries have contiguous seqs (seq = previous + 1,
+   taken under the append lock), so a removed row shows even where its neighbours were
+   re-chained. Entries written before the MAC existed (`mac` NULL) are accepted only as a
+   prefix: an unkeyed entry after a keyed one is a break.
+3. Signed checkpoints outside the database: `write_checkpoint` appends (seq, head hash) signed
+   with an Ed25519 key derived from the same provider to a JSON-lines file (the
+   `<PREFIX>AUDIT_CHECKPOINT_FILE`, by default under the state directory). `verify_chain` checks
+   the log against every checkpoint, which catches a removed tail (or a log rewritten from the
+   start) that the chain alone cannot show.
+
+PostgreSQL refuses UPDATE, DELETE and TRUNCATE on audit_log (a trigger, migration_ops
+`upgrade_audit_log_keyed`); SQLite refuses UPDATE and DELETE the same way.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sqlalchemy import select, text
 
@@ -20,6 +44,36 @@ from .tracing import current_trace_id
 
 GENESIS = "0" * 64
 _AUDIT_LOCK_ID = 7_261_003
+SESSION_KEY = "pana_audit_key"  # session.info[SESSION_KEY]: the AuditKey entries are written with
+
+
+@dataclass(frozen=True)
+class AuditKey:
+    """The audit chain's secrets, from the key provider (`AuditKey.of(keyring)`), never from the database."""
+
+    mac_key: bytes
+    signing_seed: bytes
+
+    @classmethod
+    def of(cls, keyring) -> "AuditKey":
+        return cls(keyring.secret("audit-chain"), keyring.secret("audit-checkpoint"))
+
+    def mac(self, seq: int, entry_hash_: str) -> str:
+        return hmac.new(self.mac_key, f"{seq}:{entry_hash_}".encode(), hashlib.sha256).hexdigest()
+
+    @property
+    def signing_key(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(self.signing_seed)
+
+    @property
+    def public_key_b64(self) -> str:
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        return base64.b64encode(self.signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+
+
+def _session_key(session) -> AuditKey | None:
+    return session.info.get(SESSION_KEY)
 
 
 def entry_hash(prev_hash: str, *, at: datetime, subject: str, client_id: str | None, role: str | None, action: str,
@@ -35,8 +89,10 @@ async def record(session, principal: Principal | None, action: str, resource: st
     if session.bind.dialect.name == "postgresql":
         # Serialise appends so the chain has one line, even with several instances.
         await session.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"))
-    last = (await session.execute(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).scalar_one_or_none()
-    prev = last or GENESIS
+    last = (await session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
+    prev = last.hash if last else GENESIS
+    seq = (last.seq if last else 0) + 1  # contiguous: not the database sequence, which skips on rollback
+    key = _session_key(session)
     at = datetime.now(timezone.utc)
     fields = dict(
         at=at,
@@ -49,7 +105,8 @@ async def record(session, principal: Principal | None, action: str, resource: st
         outcome=outcome,
         trace_id=current_trace_id(),
     )
-    entry = AuditEntry(**fields, prev_hash=prev, hash=entry_hash(prev, **fields))
+    digest = entry_hash(prev, **fields)
+    entry = AuditEntry(seq=seq, **fields, prev_hash=prev, hash=digest, mac=key.mac(seq, digest) if key else None)
     session.add(entry)
     await session.flush()
     AUDIT_ENTRIES.labels(service, action).inc()
@@ -57,7 +114,7 @@ async def record(session, principal: Principal | None, action: str, resource: st
 
 
 _CHAIN_COLUMNS = ("seq", "at", "subject", "client_id", "role", "action", "resource", "purpose", "outcome", "trace_id",
-                  "prev_hash", "hash")
+                  "prev_hash", "hash", "mac")
 
 
 @dataclass(frozen=True)
@@ -68,12 +125,30 @@ class ChainReport:
     reason: str | None = None
     head_seq: int | None = None  # the last entry, when intact: anchor it outside the database
     head_hash: str | None = None
+    unkeyed: int = 0  # entries from before the keyed MAC (a prefix)
+    checkpoints: int = 0  # signed checkpoints the log was checked against
 
 
-async def verify_chain(session, *, batch_size: int = 5000) -> ChainReport:
-    """Walk the chain in seq order, a batch at a time (the log can be long)."""
+def _broken(count: int, seq: int | None, reason: str, unkeyed: int = 0) -> ChainReport:
+    return ChainReport(count, False, seq, reason, unkeyed=unkeyed)
+
+
+async def verify_chain(session, *, batch_size: int = 5000, key: AuditKey | None = None,
+                       checkpoints: list[dict] | None = None) -> ChainReport:
+    """Walk the chain in seq order, a batch at a time (the log can be long).
+
+    `key` (else the session's) checks each keyed entry's MAC; without a key a keyed log does not verify.
+    `checkpoints` (`read_checkpoints`) must each name an entry the log still has, with that hash."""
+    key = key or _session_key(session)
+    pinned: dict[int, str] = {}
+    for cp in checkpoints or []:
+        if key is None or not checkpoint_signature_ok(cp, key):
+            return _broken(0, cp.get("seq"), "a checkpoint's signature does not verify with the audit key")
+        pinned[int(cp["seq"])] = cp["hash"]
     prev = GENESIS
     count = 0
+    unkeyed = 0
+    keyed_seen = False
     last_seq: int | None = None
     while True:
         # Plain rows, not ORM objects: nothing piles up in the caller's session.
@@ -93,8 +168,92 @@ async def verify_chain(session, *, batch_size: int = 5000) -> ChainReport:
                                   trace_id=entry.trace_id)
             if entry.hash != expected:
                 return ChainReport(count, False, entry.seq, "content does not match its hash: the row was changed")
+            if entry.mac is None:
+                if keyed_seen:
+                    return _broken(count, entry.seq, "an entry without its MAC after keyed entries: the log was rewritten")
+                unkeyed += 1
+            else:
+                if key is None:
+                    return _broken(count, entry.seq, "keyed entries, but no audit key to check them with")
+                if keyed_seen and entry.seq != last_seq + 1:
+                    return _broken(count, entry.seq, f"entries {last_seq + 1}..{entry.seq - 1} are missing")
+                if not hmac.compare_digest(entry.mac, key.mac(entry.seq, entry.hash)):
+                    return _broken(count, entry.seq, "the entry's MAC does not match: the row was changed, or the "
+                                                     "chain was recomputed without the audit key")
+                keyed_seen = True
+            if entry.seq in pinned and pinned.pop(entry.seq) != entry.hash:
+                return _broken(count, entry.seq, "the entry differs from the signed checkpoint kept outside the database")
             prev = entry.hash
             last_seq = entry.seq
         if len(batch) < batch_size:
             break
-    return ChainReport(count, True, head_seq=last_seq, head_hash=prev if last_seq is not None else None)
+    if pinned:
+        missing = min(pinned)
+        return _broken(count, missing, f"a signed checkpoint names entry {missing}, which the log no longer has "
+                                       "(entries were removed)", unkeyed)
+    return ChainReport(count, True, head_seq=last_seq, head_hash=prev if last_seq is not None else None,
+                       unkeyed=unkeyed, checkpoints=len(checkpoints or []))
+
+
+# -- signed checkpoints, kept outside the database -------------------------------------------------
+
+def _checkpoint_message(service: str, seq: int, head_hash: str, at: str) -> bytes:
+    return json.dumps(["pana-audit-checkpoint-v1", service, seq, head_hash, at], separators=(",", ":")).encode()
+
+
+def checkpoint_signature_ok(cp: dict, key: AuditKey) -> bool:
+    try:
+        signature = base64.b64decode(cp["signature"], validate=True)
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key_b64)).verify(
+            signature, _checkpoint_message(cp["service"], int(cp["seq"]), cp["hash"], cp["at"]))
+        return True
+    except (InvalidSignature, KeyError, TypeError, ValueError):
+        return False
+
+
+def read_checkpoints(path: Path | str) -> list[dict]:
+    """The checkpoints in the file (none when it does not exist); a line that is not JSON fails verification."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                out.append({"seq": None, "signature": ""})
+    return out
+
+
+def write_checkpoint(path: Path | str, *, service: str, report: ChainReport, key: AuditKey) -> dict | None:
+    """Append a signed (seq, head hash) of an intact chain to the file (JSON lines, mode 0600)."""
+    if not report.intact or report.head_seq is None:
+        return None
+    at = datetime.now(timezone.utc).isoformat()
+    signature = key.signing_key.sign(_checkpoint_message(service, report.head_seq, report.head_hash, at))
+    cp = {"service": service, "seq": report.head_seq, "hash": report.head_hash, "at": at,
+          "public_key": key.public_key_b64, "signature": base64.b64encode(signature).decode()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as fh:
+        fh.write(json.dumps(cp) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return cp
+
+
+def checkpoint_path(settings) -> Path:
+    """Where a service's checkpoints are kept: `<PREFIX>AUDIT_CHECKPOINT_FILE`, else one file per database in the
+    state directory (a checkpoint is about one database's log)."""
+    configured = getattr(settings, "audit_checkpoint_file", None)
+    if configured:
+        return Path(configured)
+    state = settings.state_path() if hasattr(settings, "state_path") else None
+    if state is None:
+        from .settings import repo_root
+
+        state = repo_root() / "var"
+    digest = hashlib.sha256(settings.resolved_database_url().encode()).hexdigest()[:12]
+    return Path(state) / f"{settings.service_name}-{digest}-audit-checkpoints.jsonl"

@@ -139,15 +139,18 @@ async def query_audit_log(
 @router.get(
     "/verify", response_model=ChainVerification,
     summary="Verify the audit log's hash chain",
-    description="Recomputes every entry's hash from its content and the previous entry's hash. A changed, "
-                "removed or reordered row shows as `intact: false` with the first broken `seq`. A removed tail "
-                "is found only by comparing `head_seq`/`head_hash` with a value kept outside the database. "
+    description="Recomputes every entry's hash from its content and the previous entry's hash, and checks each "
+                "entry's keyed MAC (its key is not in the database) and that seqs are contiguous. A changed, "
+                "removed or reordered row, or a chain recomputed after removing rows, shows as `intact: false` "
+                "with the first broken `seq`. The log is also checked against the signed checkpoints kept "
+                "outside the database (`pana audit verify` writes them), which shows a removed tail. "
                 "Needs `audit:read`. The verification itself is recorded in the log.",
     responses=problem_responses(401, 403),
 )
 async def verify_audit_log(request: Request, principal: Principal = Depends(require("audit:read"))) -> ChainVerification:
+    checkpoints = audit.read_checkpoints(audit.checkpoint_path(request.app.state.settings))
     async with request.app.state.db.session() as session:
-        report = await audit.verify_chain(session)
+        report = await audit.verify_chain(session, checkpoints=checkpoints)
     async with request.app.state.db.transaction() as session:
         await audit.record(session, principal, "audit.verify", "audit_log", purpose="audit",
                            outcome="intact" if report.intact else "broken", service=request.app.state.definition.name)

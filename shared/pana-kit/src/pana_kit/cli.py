@@ -1,6 +1,7 @@
 """`pana` — the operator's command line.
 
-  pana audit verify --service S   verify the audit hash chain of a service's database
+  pana audit verify --service S [--no-checkpoint]   verify the audit chain (hashes, keyed MACs, contiguous seqs)
+                                 against the signed checkpoints outside the database; append one for the head
   pana keys rotate --service S [--no-activate]   add a field-encryption key (active for new writes)
   pana keys activate --service S --key-id ID     make a key active (second step of a staged rotation)
   pana keys retire --service S --key-id ID       remove a key no value uses any more
@@ -33,27 +34,59 @@ from .roles import SERVICES
 
 
 def _audit_verify(args) -> int:
-    from .audit import verify_chain
+    """Verify the chain (hashes, keyed MACs, contiguous seqs) against the signed checkpoints kept outside the
+    database; when intact, append a new checkpoint for the head (unless --no-checkpoint)."""
+    from . import audit
+    from .crypto import Keyring, KeyringError
     from .db import Database
-    from .settings import ServiceSettings
+    from .settings import ENV_PREFIX, ServiceSettings
 
-    url = args.database_url or ServiceSettings(service_name=args.service, database_url="sqlite").resolved_database_url()
+    prefix = ENV_PREFIX[args.service]
+    raw_url = args.database_url or os.environ.get(f"{prefix}DATABASE_URL") or "sqlite"
+    settings = ServiceSettings(service_name=args.service, database_url=raw_url,
+                               audit_checkpoint_file=args.checkpoint_file or os.environ.get(f"{prefix}AUDIT_CHECKPOINT_FILE"))
+    url = settings.resolved_database_url()
+    keyring_path = _keyring_path(args)
+    try:
+        key = audit.AuditKey.of(Keyring.from_file(keyring_path))
+    except (KeyringError, OSError) as exc:
+        print(f"cannot load the audit key from {keyring_path}: {exc}", file=sys.stderr)
+        return 2
+    cp_path = audit.checkpoint_path(settings)
+    checkpoints = audit.read_checkpoints(cp_path)
 
     async def go():
         db = Database(url)
         async with db.session() as session:
-            report = await verify_chain(session)
+            report = await audit.verify_chain(session, key=key, checkpoints=checkpoints)
         await db.dispose()
         return report
 
     report = asyncio.run(go())
     if report.intact:
-        print(f"audit chain intact: {report.entries} entries")
-        if report.head_seq is not None:  # keep outside the database: a removed tail shows only against it
+        print(f"audit chain intact: {report.entries} entries, checked against {report.checkpoints} signed checkpoint(s)")
+        if report.unkeyed:
+            print(f"note: the first {report.unkeyed} entries were written before entries were keyed (hash chain only)")
+        if report.head_seq is not None:
             print(f"head: seq {report.head_seq} hash {report.head_hash}")
+            if getattr(args, "checkpoint", True):
+                audit.write_checkpoint(cp_path, service=args.service, report=report, key=key)
+                print(f"signed checkpoint written to {cp_path}")
         return 0
     print(f"audit chain BROKEN at entry {report.first_broken_seq}: {report.reason}")
     return 1
+
+
+def _attach_service_keyring(service: str, db) -> None:
+    """Attach the service's keyring (file provider: $<PREFIX>KEYRING_FILE or var/<service>-keyring.json) when
+    there is one, so sealed documents read; without one they are refused, naming the missing keyring."""
+    from .crypto import Keyring, KeyringError, attach_keyring
+
+    path = _keyring_path(argparse.Namespace(service=service, keyring_file=None))
+    try:
+        attach_keyring(db.engine, Keyring.from_file(path))
+    except (KeyringError, OSError):
+        pass
 
 
 def _keyring_path(args) -> Path:
@@ -233,6 +266,8 @@ def _reconcile(args) -> int:
 
     async def one_pass() -> tuple[delivery.Reconciliation, list]:
         databases = {s: Database(u) for s, u in urls.items()}
+        for service, db in databases.items():  # the domain checks read sealed documents
+            _attach_service_keyring(service, db)
         try:
             since = _when(args.since)
             result = await delivery.reconcile(databases, since=since, until=_when(args.until),
@@ -350,6 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     verify = audit_sub.add_parser("verify", help="verify the hash chain")
     verify.add_argument("--service", required=True, choices=SERVICES)
     verify.add_argument("--database-url", default=None)
+    verify.add_argument("--keyring-file", default=None, help="the audit key's keyring: default $<PREFIX>KEYRING_FILE "
+                                                             "or var/<service>-keyring.json")
+    verify.add_argument("--checkpoint-file", default=None, help="signed checkpoints: default "
+                                                                "$<PREFIX>AUDIT_CHECKPOINT_FILE or one beside the state")
+    verify.add_argument("--no-checkpoint", dest="checkpoint", action="store_false",
+                        help="verify only; do not append a signed checkpoint for the head")
     verify.set_defaults(func=_audit_verify)
 
     keys = sub.add_parser("keys", help="field-encryption keys (AES-GCM keyring)")

@@ -15,6 +15,11 @@ Keyring file (JSON, mode 0600)::
 
     {"active": "k2", "keys": {"k1": "<base64 32 bytes>", "k2": "<base64 32 bytes>"}}
 
+plus ``"mac_root": "<base64 32 bytes>"``, the root of the keyed hashes (blind indexes of encrypted
+fields, the audit chain's HMAC and checkpoint signatures); it does not rotate with the data keys. A file
+written before it had one derives it from its first key, and `pana keys` commands then write it out.
+Keys come through a `KeyProvider` (`FileKeyProvider` for this file; a KMS provider in production).
+
 (``"current"`` is read as a synonym of ``"active"``, for keyrings written by the
 rsd service's earlier local helper.) In dev mode a missing keyring is generated
 under var/; with dev mode off a missing keyring refuses to start.
@@ -60,10 +65,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 VERSION = "v1"
 KEY_BYTES = 32
@@ -122,9 +129,37 @@ def is_token(value: Any) -> bool:
         return False
 
 
+@runtime_checkable
+class KeyProvider(Protocol):
+    """Where the keys come from: the file below in development, a KMS or secret store in production.
+
+    Data keys encrypt fields (AES-256-GCM); `secret(purpose)` gives a stable 32-byte secret for keyed
+    hashes (blind indexes of encrypted fields, the audit chain's HMAC, the audit checkpoints' signing
+    key). A provider for a KMS unwraps data keys it keeps wrapped; none of them is ever in the database.
+    Select one with `<PREFIX>KEY_PROVIDER` = `file` (the default) or `module:callable` (called with the
+    service's settings, returns a KeyProvider).
+    """
+
+    def current_key_id(self) -> str: ...
+
+    def data_key(self, key_id: str) -> bytes: ...
+
+    def key_ids(self) -> Iterable[str]: ...
+
+    def secret(self, purpose: str) -> bytes: ...
+
+
+def _derive(root: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"pana:{purpose}".encode()).derive(root)
+
+
 class Keyring:
-    def __init__(self, active: str, keys: dict[str, bytes], *, path: Path | None = None, reload_interval: float = 5.0):
+    def __init__(self, active: str, keys: dict[str, bytes], *, path: Path | None = None, reload_interval: float = 5.0,
+                 mac_root: bytes | None = None, provider: KeyProvider | None = None):
         self._install(active, keys)
+        # The root of the keyed hashes (blind indexes, audit chain): stable across data-key rotation.
+        self._mac_root = mac_root if mac_root is not None else _derive(next(iter(keys.values())), "mac-root")
+        self.provider = provider
         self.path = path
         self.reload_interval = reload_interval
         self._mtime = _mtime(path) if path else None
@@ -141,14 +176,22 @@ class Keyring:
         if active not in keys:
             raise KeyringError(f"the active key {active!r} is not among the keyring's keys")
         self.active = active
+        self._keys = dict(keys)
         self._aead = {k: AESGCM(v) for k, v in keys.items()}
 
     # -- loading -------------------------------------------------------------------------
     @classmethod
     def from_file(cls, path: Path | str, **kw) -> "Keyring":
         path = Path(path)
-        active, keys = _read(path)
-        return cls(active, keys, path=path, **kw)
+        active, keys, mac_root = _read_all(path)
+        return cls(active, keys, path=path, mac_root=mac_root, **kw)
+
+    @classmethod
+    def from_provider(cls, provider: KeyProvider, **kw) -> "Keyring":
+        """A keyring whose keys come from `provider` (a KMS): data keys are fetched when first needed."""
+        active = provider.current_key_id()
+        return cls(active, {active: provider.data_key(active)}, mac_root=provider.secret("mac-root"), provider=provider,
+                   **kw)
 
     @classmethod
     def generate_file(cls, path: Path | str, *, key_id: str | None = None, **kw) -> "Keyring":
@@ -166,12 +209,21 @@ class Keyring:
         mtime = _mtime(self.path)
         if mtime is None or mtime == self._mtime:
             return False
-        active, keys = _read(self.path)
+        active, keys, _ = _read_all(self.path)
         self._install(active, keys)
         self._mtime = mtime
         return True
 
     def _maybe_reload(self, *, force: bool = False) -> None:
+        if self.provider is not None:
+            if force or time.monotonic() - self._checked >= self.reload_interval:
+                self._checked = time.monotonic()
+                active = self.provider.current_key_id()
+                keys = {k: self._keys[k] for k in self._aead}
+                if active not in keys:
+                    keys[active] = self.provider.data_key(active)
+                self._install(active, keys)
+            return
         if self.path is None:
             return
         if force or time.monotonic() - self._checked >= self.reload_interval:
@@ -201,6 +253,12 @@ class Keyring:
 
     def open(self, sealed: Sealed, *, context: str) -> str:
         aead = self._aead.get(sealed.key_id)
+        if aead is None and self.provider is not None:
+            try:
+                self._install(self.active, {**self._keys, sealed.key_id: self.provider.data_key(sealed.key_id)})
+            except KeyringError:
+                pass
+            aead = self._aead.get(sealed.key_id)
         if aead is None:
             self._maybe_reload(force=True)
             aead = self._aead.get(sealed.key_id)
@@ -217,6 +275,27 @@ class Keyring:
     def decrypt(self, token: str, *, context: str) -> str:
         return self.open(Sealed.parse(token), context=context)
 
+    def secret(self, purpose: str) -> bytes:
+        """A 32-byte secret for one purpose (HKDF of the keyring's MAC root); never stored in the database."""
+        return _derive(self._mac_root, purpose)
+
+    def blind_index(self, value: str, *, context: str) -> str:
+        """A keyed tag of `value` for exact-match search of an encrypted field (HMAC-SHA256, 32 hex).
+
+        `context` names the field (``"registration:person:specific_need"``), so equal values of two fields
+        give different tags; without the key nobody can test a guessed value against the column."""
+        mac = hmac.HMAC(self.secret("blind-index"), hashes.SHA256())
+        mac.update(context.encode() + b"\x00" + value.encode())
+        return mac.finalize().hex()[:32]
+
+    def encrypt_field(self, plaintext: str, *, service: str, aggregate: str, aggregate_id: str, field: str) -> str:
+        """`encrypt` with the context that binds service, aggregate and field (`field_context`)."""
+        return self.encrypt(plaintext, context=field_context(service, aggregate, aggregate_id, field))
+
+    def decrypt_field(self, token: str, *, service: str, aggregate: str, aggregate_id: str, field: str) -> str:
+        """The field's plaintext; plain text where a ciphertext is expected is refused (DecryptionError)."""
+        return self.decrypt(token, context=field_context(service, aggregate, aggregate_id, field))
+
     def key_id_of(self, token: str) -> str:
         return Sealed.parse(token).key_id
 
@@ -229,6 +308,42 @@ class Keyring:
         if not self.needs_reencrypt(token):
             return token
         return self.encrypt(self.decrypt(token, context=context), context=context)
+
+
+def field_context(service: str, aggregate: str, aggregate_id: str, field: str) -> str:
+    """The associated data of an encrypted field: ``<service>:<aggregate>:<id>:<field>`` (ids only).
+
+    A ciphertext decrypts only in the place it was written for: not in another service, record or field."""
+    for part in (service, aggregate, aggregate_id):
+        if not part or ":" in part:
+            raise ValueError(f"a context part must be a non-empty id without ':' ({part!r})")
+    if not field:
+        raise ValueError("a context needs the field's name")
+    return f"{service}:{aggregate}:{aggregate_id}:{field}"
+
+
+class FileKeyProvider:
+    """The development provider: the JSON keyring file (see the module's doc), re-read when it changes."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+
+    def current_key_id(self) -> str:
+        return _read_all(self.path)[0]
+
+    def data_key(self, key_id: str) -> bytes:
+        keys = _read_all(self.path)[1]
+        if key_id not in keys:
+            raise KeyringError(f"key {key_id} is not in the keyring")
+        return keys[key_id]
+
+    def key_ids(self) -> Iterable[str]:
+        return tuple(_read_all(self.path)[1])
+
+    def secret(self, purpose: str) -> bytes:
+        _, keys, mac_root = _read_all(self.path)
+        root = mac_root if mac_root is not None else _derive(next(iter(keys.values())), "mac-root")
+        return root if purpose == "mac-root" else _derive(root, purpose)
 
 
 # -- the keyring file, the service's settings and the `pana keys` commands -----------------------
@@ -245,7 +360,11 @@ def default_keyring_path(service: str, state_dir: Path | None = None) -> Path:
 
 
 def keyring_from_settings(settings) -> Keyring:
-    """The service's keyring: `<PREFIX>KEYRING_FILE`; dev mode generates <state dir>/<service>-keyring.json."""
+    """The service's keyring: from `<PREFIX>KEY_PROVIDER` (`module:callable`), else the file provider:
+    `<PREFIX>KEYRING_FILE`; dev mode generates <state dir>/<service>-keyring.json."""
+    provider = getattr(settings, "key_provider", "file") or "file"
+    if provider != "file":
+        return Keyring.from_provider(load_provider(provider, settings))
     configured = getattr(settings, "keyring_file", None)
     path = Path(configured) if configured else None
     if path is None:
@@ -262,6 +381,23 @@ def keyring_from_settings(settings) -> Keyring:
         return Keyring.from_file(path)
 
 
+def load_provider(spec: str, settings) -> KeyProvider:
+    """`module:callable` → the callable(settings), which must give a KeyProvider."""
+    import importlib
+
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise KeyringError(f"key provider {spec!r}: expected 'file' or 'module:callable'")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise KeyringError(f"key provider {spec!r} cannot be loaded: {exc}") from exc
+    provider = factory(settings)
+    if not isinstance(provider, KeyProvider):
+        raise KeyringError(f"key provider {spec!r} does not give a KeyProvider")
+    return provider
+
+
 def rotate_file(path: Path | str, *, activate: bool = True, key_id: str | None = None) -> str:
     """Add a new key (active unless told otherwise); creates the file when missing. Returns its id."""
     path = Path(path)
@@ -274,8 +410,9 @@ def rotate_file(path: Path | str, *, activate: bool = True, key_id: str | None =
     active, keys = _read(path)
     if key_id in keys:
         raise KeyringError(f"key {key_id} already exists")
+    mac_root = _mac_root_of(path)
     keys[key_id] = AESGCM.generate_key(bit_length=256)
-    _write(path, key_id if activate else active, keys)
+    _write(path, key_id if activate else active, keys, mac_root=mac_root)
     return key_id
 
 
@@ -284,7 +421,7 @@ def activate_in_file(path: Path | str, key_id: str) -> None:
     _, keys = _read(path)
     if key_id not in keys:
         raise KeyringError(f"key {key_id} is not in {path}")
-    _write(path, key_id, keys)
+    _write(path, key_id, keys, mac_root=_mac_root_of(path))
 
 
 def retire_in_file(path: Path | str, key_id: str) -> None:
@@ -295,8 +432,9 @@ def retire_in_file(path: Path | str, key_id: str) -> None:
         raise KeyringError("the active key cannot be retired; rotate first")
     if key_id not in keys:
         raise KeyringError(f"key {key_id} is not in {path}")
+    mac_root = _mac_root_of(path)  # kept: blind indexes and the audit chain outlive the data keys
     del keys[key_id]
-    _write(path, active, keys)
+    _write(path, active, keys, mac_root=mac_root)
 
 
 def describe_file(path: Path | str) -> dict[str, Any]:
@@ -358,22 +496,39 @@ def _mtime(path: Path) -> tuple[int, int, int] | None:
 
 
 def _read(path: Path) -> tuple[str, dict[str, bytes]]:
+    active, keys, _ = _read_all(path)
+    return active, keys
+
+
+def _mac_root_of(path: Path) -> bytes:
+    """The file's MAC root; a file written before it had one derives it from its first key (and keeps that)."""
+    _, keys, mac_root = _read_all(path)
+    return mac_root if mac_root is not None else _derive(next(iter(keys.values())), "mac-root")
+
+
+def _read_all(path: Path) -> tuple[str, dict[str, bytes], bytes | None]:
     try:
         data = json.loads(path.read_text())
         active = str(data.get("active") or data["current"])
         keys = {str(k): base64.b64decode(v, validate=True) for k, v in data["keys"].items()}
+        mac_root = base64.b64decode(data["mac_root"], validate=True) if data.get("mac_root") else None
+        if not keys or (mac_root is not None and len(mac_root) != KEY_BYTES):
+            raise ValueError("no keys, or a MAC root that is not 256 bits")
     except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         # Never echo the file's content: it holds the keys.
         raise KeyringError(f"cannot read the keyring {path}: {type(exc).__name__}") from exc
     if active not in keys:
         raise KeyringError(f"the keyring {path} names an active key it does not hold")
-    return active, keys
+    return active, keys, mac_root
 
 
-def _write(path: Path, active: str, keys: dict[str, bytes], *, exclusive: bool = False) -> None:
+def _write(path: Path, active: str, keys: dict[str, bytes], *, exclusive: bool = False,
+           mac_root: bytes | None = None) -> None:
     """Atomically (temp file + rename), owner-readable only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps({"active": active, "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()}}, indent=2)
+    mac_root = mac_root if mac_root is not None else secrets.token_bytes(KEY_BYTES)
+    data = json.dumps({"active": active, "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
+                       "mac_root": base64.b64encode(mac_root).decode()}, indent=2)
     if exclusive:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -391,3 +546,136 @@ def _write(path: Path, active: str, keys: dict[str, bytes], *, exclusive: bool =
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# -- sealed documents: an aggregate's personal fields encrypted inside its JSON document -----------------------
+
+from sqlalchemy import JSON as _JSON  # noqa: E402
+from sqlalchemy.types import TypeDecorator  # noqa: E402
+
+SEALED_MARK = "_sealed"  # in a stored document: the sealing version its fields carry
+_DIALECT_ATTR = "_pana_keyring"
+
+
+def attach_keyring(engine, keyring: "Keyring") -> None:
+    """Sealed columns of this engine's tables encrypt and decrypt with `keyring` (per engine, so several services
+    in one process each use their own)."""
+    sync_engine = getattr(engine, "sync_engine", engine)
+    setattr(sync_engine.dialect, _DIALECT_ATTR, keyring)
+
+
+def keyring_of(session_or_engine) -> "Keyring":
+    """The keyring attached to a session's (or engine's) engine; refuses when there is none."""
+    bind = getattr(session_or_engine, "bind", None) or session_or_engine
+    sync_engine = getattr(bind, "sync_engine", bind)
+    keyring = getattr(sync_engine.dialect, _DIALECT_ATTR, None)
+    if keyring is None:
+        raise KeyringError("no keyring attached to this database: personal fields are encrypted at rest")
+    return keyring
+
+
+class SealedDocument(TypeDecorator):
+    """A JSON document whose personal `fields` are stored as ciphertexts, each bound to
+    (service, aggregate, the document's own id, field name) by `field_context`.
+
+    `nested` names lists of dicts holding more of the same fields, as (list key, dict key) pairs: a person's
+    history keeps old values under history[i].previous, sealed as `history/<i>/previous/<field>`.
+    Writing seals (every listed field present, empty values too); reading requires the mark and a ciphertext in
+    every listed field: plain text, or a value moved from another field or record, is refused. Documents written
+    before sealing have no mark: `upgrade_sealed_rows` re-seals them (a service does it at start-up).
+    """
+
+    impl = _JSON
+    cache_ok = True
+
+    def __init__(self, *, service: str, aggregate: str, id_key: str, fields: tuple[str, ...],
+                 nested: tuple[tuple[str, str], ...] = ()):
+        super().__init__()
+        self.service, self.aggregate, self.id_key = service, aggregate, id_key
+        self.fields, self.nested = tuple(fields), tuple(nested)
+
+    def _places(self, doc: dict):
+        for name in self.fields:
+            if name in doc:
+                yield doc, name, name
+        for list_key, dict_key in self.nested:
+            for i, item in enumerate(doc.get(list_key) or []):
+                inner = item.get(dict_key) if isinstance(item, dict) else None
+                if isinstance(inner, dict):
+                    for name in self.fields:
+                        if name in inner:
+                            yield inner, name, f"{list_key}/{i}/{dict_key}/{name}"
+
+    @staticmethod
+    def _copy(doc: dict, nested) -> dict:
+        doc = dict(doc)
+        for list_key, dict_key in nested:
+            if isinstance(doc.get(list_key), list):
+                doc[list_key] = [{**item, dict_key: dict(item[dict_key])} if isinstance(item, dict)
+                                 and isinstance(item.get(dict_key), dict) else item for item in doc[list_key]]
+        return doc
+
+    def seal(self, doc: dict, keyring: "Keyring") -> dict:
+        if SEALED_MARK in doc:
+            raise ValueError("the document is already sealed")
+        doc = self._copy(doc, self.nested)
+        ident = str(doc[self.id_key])
+        for container, key, name in list(self._places(doc)):
+            container[key] = keyring.encrypt_field(json.dumps(container[key], separators=(",", ":")),
+                                                   service=self.service, aggregate=self.aggregate, aggregate_id=ident,
+                                                   field=name)
+        doc[SEALED_MARK] = 1
+        return doc
+
+    def open(self, doc: dict, keyring: "Keyring") -> dict:
+        if doc.get(SEALED_MARK) != 1:
+            raise DecryptionError(f"{self.aggregate} {doc.get(self.id_key)} is stored without its fields sealed "
+                                  "(not yet upgraded, or written around the service)")
+        doc = self._copy(doc, self.nested)
+        del doc[SEALED_MARK]
+        ident = str(doc[self.id_key])
+        for container, key, name in list(self._places(doc)):
+            container[key] = json.loads(keyring.decrypt_field(container[key], service=self.service,
+                                                              aggregate=self.aggregate, aggregate_id=ident, field=name))
+        return doc
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        keyring = getattr(dialect, _DIALECT_ATTR, None)
+        if keyring is None:
+            raise KeyringError("no keyring attached to this database: personal fields are encrypted at rest")
+        return self.seal(value, keyring)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        keyring = getattr(dialect, _DIALECT_ATTR, None)
+        if keyring is None:
+            raise KeyringError("no keyring attached to this database: personal fields are encrypted at rest")
+        return self.open(value, keyring)
+
+
+async def upgrade_sealed_rows(session, table, *, id_column: str, column: str, batch_size: int = 200,
+                              also: Callable[[dict], dict] | None = None) -> int:
+    """Seal, batch by batch, every document of `table.column` (a SealedDocument) stored before sealing; `also(doc)`
+    gives other columns to write with it (search columns derived from the fields). Idempotent: a sealed document
+    is skipped without decrypting. Returns how many were sealed."""
+    from sqlalchemy import select, type_coerce, update
+
+    id_col, doc_col = table.c[id_column], table.c[column]
+    raw = type_coerce(doc_col, _JSON)  # the stored JSON as it is, not through the sealing type
+    done, last = 0, None
+    while True:
+        stmt = select(id_col, raw).order_by(id_col).limit(batch_size)
+        if last is not None:
+            stmt = stmt.where(id_col > last)
+        rows = (await session.execute(stmt)).all()
+        if not rows:
+            return done
+        for row_id, doc in rows:
+            if isinstance(doc, dict) and SEALED_MARK not in doc:
+                extra = also(doc) if also else {}
+                await session.execute(update(table).where(id_col == row_id).values({column: doc, **extra}))
+                done += 1
+        last = rows[-1][0]

@@ -22,7 +22,16 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
+        # Copied into each new session's `info`: the audit key (pana_kit.audit.SESSION_KEY) lives here, not in
+        # the database.
+        self.info: dict = {}
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession, info=self.info)
+
+    def use_audit_key(self, key) -> None:
+        """Audit entries written through this database's sessions carry a MAC with `key` (pana_kit.audit.AuditKey)."""
+        from .audit import SESSION_KEY
+
+        self.info[SESSION_KEY] = key
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

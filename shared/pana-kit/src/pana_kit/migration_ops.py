@@ -83,6 +83,44 @@ def downgrade_kit_tables_v2() -> None:
         batch.drop_column("topic")
 
 
+_PG_APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION pana_audit_log_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql
+"""
+
+
+def upgrade_audit_log_keyed() -> None:
+    """The audit log: a keyed MAC per entry (the key is not in the database), and append-only enforced by the
+    database: PostgreSQL refuses UPDATE, DELETE and TRUNCATE on audit_log; SQLite refuses UPDATE and DELETE."""
+    with op.batch_alter_table("audit_log") as batch:
+        batch.add_column(sa.Column("mac", sa.String(64), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_PG_APPEND_ONLY)
+        op.execute("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+                   "FOR EACH ROW EXECUTE FUNCTION pana_audit_log_append_only()")
+        op.execute("CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+                   "FOR EACH STATEMENT EXECUTE FUNCTION pana_audit_log_append_only()")
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+                       "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+
+
+def downgrade_audit_log_keyed() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
+        op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+        op.execute("DROP FUNCTION IF EXISTS pana_audit_log_append_only()")
+    else:
+        for verb in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS audit_log_no_{verb}")
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_column("mac")
+
+
 def drop_kit_tables_v1() -> None:
     for table in ("audit_log", "idempotency_keys", "inbox", "outbox"):
         op.drop_table(table)

@@ -28,7 +28,8 @@ from pana_events.asyncapi import asyncapi_document
 from .auth import TokenVerifier, add_oauth2_to_openapi
 from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
-from .crypto import keyring_from_settings
+from .audit import AuditKey
+from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
 from .delivery import purge_job
 from .errors import install_problem_handlers, problem_response, problem_responses
@@ -61,8 +62,8 @@ class ServiceDefinition:
     background: list[Callable[[FastAPI], Any]] = field(default_factory=list)
     on_startup: list[Callable[[FastAPI], Any]] = field(default_factory=list)
     on_shutdown: list[Callable[[FastAPI], Any]] = field(default_factory=list)
-    # Encrypts fields at rest: the keyring (pana_kit.crypto) is loaded at start-up into app.state.keyring,
-    # and a service without one refuses to start outside dev mode.
+    # Encrypts fields at rest. Every service loads its keyring (pana_kit.crypto) at start-up into app.state.keyring
+    # (the audit chain is keyed from it) and refuses to start without one outside dev mode.
     encrypts: bool = False
     # Routes whose body is signed and authenticated by the route before anything reads it (the civil registry's
     # callback): the kit's text checks leave those bodies alone.
@@ -81,6 +82,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         db = Database(settings.resolved_database_url())
+        # Audit entries carry a MAC with a key from the key provider, never stored in the database.
+        db.use_audit_key(AuditKey.of(app.state.keyring))
+        attach_keyring(db.engine, app.state.keyring)  # sealed document columns (pana_kit.crypto.SealedDocument)
         upgrade(definition.migrations_dir, settings.resolved_database_url())
         signal = OutboxSignal()
         app.state.db = db
@@ -136,8 +140,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     app.state.definition = definition
     app.state.verifier = TokenVerifier(settings)
     app.state.read_limiter = ReadLimiter.from_settings(settings)  # reads per principal, checked by `require`
-    if definition.encrypts:
-        app.state.keyring = keyring_from_settings(settings)
+    # Every service loads its keyring: the audit chain's key comes from it even where no field is encrypted.
+    app.state.keyring = keyring_from_settings(settings)
     install_problem_handlers(app)
     app.add_middleware(PlainTextMiddleware, signed_body_paths=definition.signed_body_paths)
     app.add_middleware(NulRefusalMiddleware)

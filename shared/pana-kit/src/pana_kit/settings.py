@@ -159,9 +159,15 @@ class ServiceSettings(BaseSettings):
         "OAuth2 token endpoint shown in /docs (default: <issuer>/protocol/openid-connect/token)"))
 
     # Field encryption at rest (pana_kit.crypto)
+    key_provider: str = Field("file", description="Where keys come from: `file` (KEYRING_FILE) or `module:callable` "
+                                                 "(called with these settings, returns a pana_kit.crypto.KeyProvider)")
     keyring_file: str | None = Field(
         None, description='JSON keyring {"active": "<key id>", "keys": {"<key id>": "<base64 32-byte key>"}}; '
                           "required outside dev mode; dev mode generates <state dir>/<service>-keyring.json when unset")
+
+    audit_checkpoint_file: str | None = Field(
+        None, description="JSON-lines file of signed audit checkpoints (pana_kit.audit), outside the database; default "
+                          "<state dir>/<service>-<database digest>-audit-checkpoints.jsonl")
 
     @field_validator("database_url")
     @classmethod

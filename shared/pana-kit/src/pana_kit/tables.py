@@ -73,7 +73,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """Append-only; each row carries the hash of the one before, so tampering shows."""
+    """Append-only; each row carries the hash of the one before and a keyed MAC, so tampering shows."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_resource", "resource"), Index("ix_audit_subject", "subject"))
@@ -90,6 +90,8 @@ class AuditEntry(SQLModel, table=True):
     trace_id: Optional[str] = Field(default=None, sa_column=Column(String(64)))
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
     hash: str = Field(sa_column=Column(String(64), nullable=False))
+    # HMAC-SHA256(audit key, "seq:hash"): the key is not in the database (pana_kit.audit). NULL before v3.
+    mac: Optional[str] = Field(default=None, sa_column=Column(String(64)))
 
 
 KIT_TABLES = (OutboxMessage, InboxMessage, IdempotencyRecord, AuditEntry)

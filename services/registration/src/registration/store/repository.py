@@ -10,6 +10,7 @@ from datetime import date
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
+from pana_kit.crypto import Keyring, keyring_of, upgrade_sealed_rows
 from pana_kit.domain import NotFound, StaleVersion
 from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
@@ -29,17 +30,36 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def needs_column(person: Person) -> str:
-    """Specific needs as `|a|b|` so that one need is found with LIKE '%|a|%'."""
-    needs = sorted(n.value for n in person.specific_needs)
-    return "|" + "|".join(needs) + "|" if needs else ""
+NEED_INDEX = "registration:person:specific_need"  # the blind index's context
 
 
-def search_columns(person: Person) -> dict:
+def need_tag(keyring: Keyring, need: str) -> str:
+    """The keyed tag a need is filtered by (the column never holds the need itself)."""
+    return keyring.blind_index(need, context=NEED_INDEX)
+
+
+def needs_column(needs, keyring: Keyring) -> str:
+    """Specific needs as `|tag|tag|` (keyed blind index) so that one need is found with LIKE '%|tag|%'."""
+    tags = sorted(need_tag(keyring, getattr(n, "value", n)) for n in needs)
+    return "|" + "|".join(tags) + "|" if tags else ""
+
+
+def search_columns(person: Person, keyring: Keyring) -> dict:
     return {"family_name_key": match_key(person.family_name_latin or person.family_name),
             "given_name_key": match_key(person.given_name_latin or person.given_name),
             "birth_date": person.birth_date, "sex": person.sex.value, "iin": person.iin,
-            "specific_needs": needs_column(person)}
+            "specific_needs": needs_column(person.specific_needs, keyring)}
+
+
+async def upgrade_sealed(session) -> int:
+    """Seal persons and referrals stored before their personal fields were encrypted, and replace the needs column
+    (which held the needs in clear) by its blind index. Run at start-up before serving; idempotent."""
+    keyring = keyring_of(session)
+    persons = await upgrade_sealed_rows(session, PersonRow.__table__, id_column="person_id", column="document",
+                                        also=lambda doc: {"specific_needs": needs_column(doc.get("specific_needs") or [],
+                                                                                         keyring)})
+    referrals = await upgrade_sealed_rows(session, ReferralRow.__table__, id_column="referral_id", column="document")
+    return persons + referrals
 
 
 class Persons:
@@ -88,7 +108,7 @@ class Persons:
         """Store a newly registered person (its number drawn with `new_registration_number`)."""
         now = _now()
         self.session.add(PersonRow(
-            person_id=person.person_id, registration_number=person.registration_number, **search_columns(person),
+            person_id=person.person_id, registration_number=person.registration_number, **search_columns(person, keyring_of(self.session)),
             office=person.office, household_id=person.household_id, version=1, document=person.to_document(),
             created_at=now, updated_at=now,
         ))
@@ -105,7 +125,8 @@ class Persons:
             update(PersonRow)
             .where(PersonRow.person_id == person.person_id, PersonRow.version == expected_version)
             .values(version=expected_version + 1, updated_at=_now(), document=person.to_document(),
-                    household_id=person.household_id, legal_status=person.legal_status, **search_columns(person))
+                    household_id=person.household_id, legal_status=person.legal_status,
+                    **search_columns(person, keyring_of(self.session)))
         )
         if result.rowcount != 1:
             raise StaleVersion("the person changed since it was read; read it again and reapply your change")
@@ -149,7 +170,8 @@ class Persons:
             if not value:
                 continue
             if column == "specific_need":
-                query = query.where(PersonRow.specific_needs.like(f"%|{value}|%"))
+                tag = need_tag(keyring_of(self.session), value)
+                query = query.where(PersonRow.specific_needs.like(f"%|{tag}|%"))
             else:
                 query = query.where(getattr(PersonRow, column) == value)
         if document_number:

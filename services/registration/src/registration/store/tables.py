@@ -9,10 +9,19 @@ import sqlalchemy
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, Integer, String
 from sqlmodel import Field
 
+from pana_kit.crypto import SealedDocument
 from pana_kit.tables import table_base
 
 # registration's own metadata: statelessness has a `persons` table too.
 Base = table_base("registration")
+
+# Personal fields encrypted inside the documents, each bound to (registration, aggregate, id, field)
+# (pana_kit.crypto.SealedDocument). A person's history keeps old values of these fields: sealed too.
+PERSON_SEALED_FIELDS = ("ethnicity", "address", "contacts", "specific_needs")
+PersonDocument = SealedDocument(service="registration", aggregate="person", id_key="person_id",
+                                fields=PERSON_SEALED_FIELDS, nested=(("history", "previous"),))
+ReferralDocument = SealedDocument(service="registration", aggregate="referral", id_key="referral_id",
+                                  fields=("statement", "provisional_details", "members"))
 
 
 class PersonRow(Base, table=True):
@@ -38,9 +47,10 @@ class PersonRow(Base, table=True):
     office: Optional[str] = Field(default=None, sa_column=Column(String(100)))
     # Search columns, kept in step with the document by the repository.
     iin: Optional[str] = Field(default=None, sa_column=Column(String(12)))
-    specific_needs: Optional[str] = Field(default=None, sa_column=Column(String(1000)))  # "|need|need|"
+    # "|tag|tag|": a keyed blind index (HMAC) of each need, for exact-match filters; never the need itself.
+    specific_needs: Optional[str] = Field(default=None, sa_column=Column(String(1000)))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
-    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(PersonDocument, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
@@ -56,7 +66,7 @@ class ReferralRow(Base, table=True):
     registration_due: date = Field(sa_column=Column(Date, nullable=False))
     registered_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     late: Optional[bool] = Field(default=None, sa_column=Column(Boolean))
-    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(ReferralDocument, nullable=False))
 
 
 class HouseholdRow(Base, table=True):

@@ -8,9 +8,11 @@ from typing import Any, Optional
 from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, LargeBinary, String
 from sqlmodel import Field
 
+from pana_kit.crypto import SealedDocument
 from pana_kit.tables import table_base
 
 Base = table_base("rsd")  # rsd's own metadata (another service may have a table of the same name)
+ApplicationDocument = SealedDocument(service="rsd", aggregate="application", id_key="id", fields=("members", "contacts"))
 
 
 class ApplicationRow(Base, table=True):
@@ -40,7 +42,9 @@ class ApplicationRow(Base, table=True):
     watch_due: Optional[date] = Field(default=None, sa_column=Column(Date),
                                       description="Earliest open deadline not yet reported missed")
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
-    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # The members (their specific needs, names of members added later) and the contact notes are sealed, each
+    # bound to (rsd, application, id, field) (pana_kit.crypto.SealedDocument).
+    document: dict[str, Any] = Field(sa_column=Column(ApplicationDocument, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 

@@ -3,8 +3,8 @@
 Every query of these tables goes through here. Each aggregate is a row: the columns its
 queries need plus its document (pana_kit.documents), and a version for optimistic
 concurrency. Evidence text and interview notes are encrypted with the service's keyring
-(pana_kit.crypto; AES-GCM, key id in each value, the case id as context) on the way in and
-decrypted on the way out.
+(pana_kit.crypto; AES-GCM, key id in each value, bound to service, case and field) on the way in
+and decrypted on the way out; plain text where a ciphertext belongs is refused.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from pana_kit.crypto import Keyring, is_token
+from pana_kit.crypto import DecryptionError, Keyring, is_token
 from pana_kit.documents import from_document, to_document
 from pana_kit.domain import NotFound, StaleVersion
 from pana_kit.paging import Key, Keyset, Page, by_creation
@@ -30,25 +30,88 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-# The personal free text of a case document: (list, field) pairs.
-_ENCRYPTED_FIELDS = (("evidence", "description"), ("interviews", "notes"))
+# The personal text of a case document. Each value is sealed with the context
+# `statelessness:case:<case id>:<field>` (pana_kit.crypto.field_context), the field naming its place in the
+# case: `reason_note`, `evidence/<evidence id>/source`, `evidence/<evidence id>/description`,
+# `interviews/<n>/notes`. A value moved to another field, item or case does not decrypt.
+SEALED = 2  # document["sealed"]: the version of the sealing the document's values carry
+SERVICE = "statelessness"
 
 
-def _map_document(doc: dict, transform) -> dict:
+def _places(doc: dict):
+    """(container, key, field name) of every sealed value of a case document."""
+    yield doc, "reason_note", "reason_note"
+    for item in doc.get("evidence", []):
+        for name in ("source", "description"):
+            yield item, name, f"evidence/{item.get('evidence_id', '')}/{name}"
+    for n, item in enumerate(doc.get("interviews", [])):
+        yield item, "notes", f"interviews/{n}/notes"
+
+
+def _copy(doc: dict) -> dict:
     doc = dict(doc)
-    ctx = doc["case_id"]  # the context of values already stored: changing it would leave them undecryptable
-    for items, name in _ENCRYPTED_FIELDS:
-        doc[items] = [{**item, name: transform(item.get(name, ""), ctx)} for item in doc.get(items, [])]
+    for items in ("evidence", "interviews"):
+        doc[items] = [dict(item) for item in doc.get(items, [])]
     return doc
 
 
 def _seal_document(doc: dict, keyring: Keyring) -> dict:
-    return _map_document(doc, lambda text, ctx: keyring.encrypt(text, context=ctx) if text else text)
+    """Every sealed field encrypted (empty text too: a blanked value would otherwise pass unnoticed)."""
+    doc = _copy(doc)
+    for container, key, name in _places(doc):
+        if key in container:
+            container[key] = keyring.encrypt_field(container.get(key) or "", service=SERVICE, aggregate="case",
+                                                   aggregate_id=doc["case_id"], field=name)
+    doc["sealed"] = SEALED
+    return doc
+
+
+def _open_sealed_document(doc: dict, keyring: Keyring) -> dict:
+    """The case's plaintext. A ciphertext is required in every sealed field: plain text, a value from another
+    place, or a document not yet upgraded (`upgrade_sealed_cases`) is refused (DecryptionError)."""
+    if doc.get("sealed") != SEALED:
+        raise DecryptionError(f"case {doc.get('case_id')} is not sealed with field-bound encryption (upgrade it)")
+    doc = _copy(doc)
+    doc.pop("sealed")
+    for container, key, name in _places(doc):
+        if key in container:
+            container[key] = keyring.decrypt_field(container[key], service=SERVICE, aggregate="case",
+                                                   aggregate_id=doc["case_id"], field=name)
+    return doc
 
 
 def _open_document(doc: dict, keyring: Keyring) -> dict:
-    # Earlier values may be `enc:v1:` tokens (the kit reads them) or, from before encryption, plain text.
-    return _map_document(doc, lambda value, ctx: keyring.decrypt(value, context=ctx) if is_token(value) else value)
+    """A document as stored by any version: sealed (field-bound), or earlier: values bound to the case id only
+    (`v1.` or the older `enc:v1:` tokens) or plain text. Only the upgrade reads this way."""
+    if doc.get("sealed") == SEALED:
+        return _open_sealed_document(doc, keyring)
+    doc = _copy(doc)
+    ctx = doc["case_id"]  # the context earlier values were sealed with
+    for container, key, _ in _places(doc):
+        value = container.get(key)
+        if value and is_token(value):
+            container[key] = keyring.decrypt(value, context=ctx)
+    return doc
+
+
+async def upgrade_sealed_cases(session, keyring: Keyring, *, batch_size: int = 200) -> int:
+    """Re-seal every case document written before field-bound sealing (run at start-up, before serving; idempotent:
+    an upgraded document is skipped without decrypting). Returns how many were upgraded."""
+    done = 0
+    last = None
+    while True:
+        stmt = select(CaseRow.id, CaseRow.document).order_by(CaseRow.id).limit(batch_size)
+        if last is not None:
+            stmt = stmt.where(CaseRow.id > last)
+        rows = (await session.execute(stmt)).all()
+        if not rows:
+            return done
+        for case_id, document in rows:
+            if document.get("sealed") != SEALED:
+                fresh = _seal_document(_open_document(document, keyring), keyring)
+                await session.execute(update(CaseRow).where(CaseRow.id == case_id).values(document=fresh))
+                done += 1
+        last = rows[-1][0]
 
 
 def case_index(case: DeterminationCase) -> dict[str, Any]:
@@ -141,7 +204,7 @@ class Cases(_Versioned):
         self.source_event_id = source_event_id  # the consumed event cases added here are opened on
 
     def _aggregate(self, row: CaseRow) -> DeterminationCase:
-        return DeterminationCase.from_document(_open_document(row.document, self.keyring))
+        return DeterminationCase.from_document(_open_sealed_document(row.document, self.keyring))
 
     def _columns(self, case: DeterminationCase) -> dict[str, Any]:
         return _case_columns(case, self.keyring)

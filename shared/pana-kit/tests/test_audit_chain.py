@@ -1,0 +1,226 @@
+"""The audit log is tamper-evident against someone who can write the database (issue 15).
+
+Each of deletion, edit and re-chaining (delete entries, recompute every later hash) is detected by
+`pana audit verify`, on SQLite and on PostgreSQL with the service's own migrations (which also make the
+log append-only: UPDATE and DELETE are refused until the attacker drops the triggers). A plain SHA-256
+chain, as before, verified the re-chained log as intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+import uuid
+from datetime import timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from pana_kit import audit
+from pana_kit.auth import Principal
+from pana_kit.cli import main as pana
+from pana_kit.crypto import Keyring
+from pana_kit.db import Database
+from pana_kit.migrations import upgrade
+
+MIGRATIONS = Path(__import__("rsd.app", fromlist=["MIGRATIONS"]).MIGRATIONS)
+OFFICER = Principal(subject="officer-17", client_id="pana-web", roles=("eligibility-officer",), scopes=frozenset())
+PG_DIR = Path(tempfile.gettempdir()) / "pana-kit-audit-tests" / "postgres"
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    from pana_dev.launchers.postgres import EmbeddedPostgres
+
+    shutil.rmtree(PG_DIR, ignore_errors=True)
+    pg = EmbeddedPostgres(PG_DIR, start_timeout=180).start()  # initdb on a busy machine: a bound on a hang only
+    yield pg
+    pg.stop()
+    shutil.rmtree(PG_DIR.parent, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'rsd.db'}"
+    pg = request.getfixturevalue("postgres")
+    name = f"audit_{uuid.uuid4().hex[:8]}"
+    pg.create_database(name)
+    return pg.url(name)
+
+
+@pytest.fixture
+def keyring(tmp_path) -> Keyring:
+    return Keyring.generate_file(tmp_path / "keyring.json", key_id="k1")
+
+
+async def seeded(url: str, keyring: Keyring, n: int = 10) -> Database:
+    upgrade(MIGRATIONS, url)
+    db = Database(url)
+    db.use_audit_key(audit.AuditKey.of(keyring))
+    async with db.transaction() as session:
+        for i in range(n):
+            await audit.record(session, OFFICER, "read", f"application/{i:04d}", purpose="case-work", service="rsd")
+    return db
+
+
+async def as_attacker(db: Database, *statements: str) -> None:
+    """Run statements as the database's owner would: first drop what makes the log append-only."""
+    async with db.transaction() as session:
+        if db.is_sqlite:
+            await session.execute(text("DROP TRIGGER audit_log_no_update"))
+            await session.execute(text("DROP TRIGGER audit_log_no_delete"))
+        else:
+            await session.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+        for statement in statements:
+            await session.execute(text(statement))
+
+
+async def rechain(db: Database, *, renumber: bool) -> None:
+    """Recompute every hash from genesis (what defeated the plain SHA-256 chain); optionally close the seq gap."""
+    async with db.transaction() as session:
+        rows = (await session.execute(text("SELECT * FROM audit_log ORDER BY seq"))).mappings().all()
+        await session.execute(text("DELETE FROM audit_log"))
+        prev = audit.GENESIS
+        for i, row in enumerate(rows, start=1):
+            at = row["at"] if not isinstance(row["at"], str) else __import__("datetime").datetime.fromisoformat(row["at"])
+            at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+            fields = {k: row[k] for k in ("subject", "client_id", "role", "action", "resource", "purpose", "outcome",
+                                          "trace_id")}
+            digest = audit.entry_hash(prev, at=at, **fields)
+            await session.execute(text("INSERT INTO audit_log (seq, at, subject, client_id, role, action, resource, "
+                                       "purpose, outcome, trace_id, prev_hash, hash, mac) VALUES (:seq, :at, :subject, "
+                                       ":client_id, :role, :action, :resource, :purpose, :outcome, :trace_id, :prev, "
+                                       ":hash, :mac)"),
+                                  {**fields, "seq": i if renumber else row["seq"], "at": at, "prev": prev,
+                                   "hash": digest, "mac": row["mac"]})
+            prev = digest
+
+
+async def verify(db: Database, keyring: Keyring, checkpoints=None) -> audit.ChainReport:
+    async with db.session() as session:
+        return await audit.verify_chain(session, key=audit.AuditKey.of(keyring), checkpoints=checkpoints)
+
+
+async def test_an_intact_keyed_log_verifies_with_contiguous_seqs(url, keyring):
+    db = await seeded(url, keyring)
+    report = await verify(db, keyring)
+    assert report.intact and report.entries == 10 and report.unkeyed == 0 and report.head_seq == 10
+    async with db.session() as session:
+        seqs = (await session.execute(text("SELECT seq FROM audit_log ORDER BY seq"))).scalars().all()
+        macs = (await session.execute(text("SELECT mac FROM audit_log"))).scalars().all()
+    assert seqs == list(range(1, 11)) and all(m and len(m) == 64 for m in macs)
+    # Without the audit key (which the database does not hold) a keyed log does not verify.
+    keyless = Database(url)
+    async with keyless.session() as session:
+        assert not (await audit.verify_chain(session)).intact
+    await keyless.dispose()
+    await db.dispose()
+
+
+async def test_the_database_refuses_update_and_delete_on_the_log(url, keyring):
+    db = await seeded(url, keyring, 3)
+    for statement in ("UPDATE audit_log SET resource = 'x' WHERE seq = 2", "DELETE FROM audit_log WHERE seq = 2"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with db.transaction() as session:
+                await session.execute(text(statement))
+    if not db.is_sqlite:
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with db.transaction() as session:
+                await session.execute(text("TRUNCATE audit_log"))
+    assert (await verify(db, keyring)).intact
+    await db.dispose()
+
+
+async def test_an_edit_is_detected_even_with_its_hash_recomputed(url, keyring):
+    db = await seeded(url, keyring)
+    await as_attacker(db, "UPDATE audit_log SET resource = 'application/9999' WHERE seq = 4")
+    report = await verify(db, keyring)
+    assert not report.intact and report.first_broken_seq == 4 and "changed" in report.reason
+    await rechain(db, renumber=False)  # the edit with every hash recomputed
+    report = await verify(db, keyring)
+    assert not report.intact and report.first_broken_seq == 4 and "MAC" in report.reason
+    await db.dispose()
+
+
+async def test_a_deletion_is_detected(url, keyring):
+    db = await seeded(url, keyring)
+    await as_attacker(db, "DELETE FROM audit_log WHERE seq = 5")
+    report = await verify(db, keyring)
+    assert not report.intact and report.first_broken_seq == 6 and "removed" in report.reason
+    await db.dispose()
+
+
+@pytest.mark.parametrize("renumber", [False, True], ids=["gap", "renumbered"])
+async def test_deleting_three_entries_and_rechaining_the_rest_does_not_verify(url, keyring, renumber):
+    db = await seeded(url, keyring)
+    await as_attacker(db, "DELETE FROM audit_log WHERE seq IN (4, 5, 6)")
+    await rechain(db, renumber=renumber)
+    async with db.session() as session:  # the plain chain now holds: the check that used to pass
+        rows = (await session.execute(text("SELECT prev_hash, hash FROM audit_log ORDER BY seq"))).all()
+    assert all(rows[i].prev_hash == rows[i - 1].hash for i in range(1, len(rows)))
+    report = await verify(db, keyring)
+    assert not report.intact and report.first_broken_seq == (4 if renumber else 7)
+    assert ("missing" if not renumber else "MAC") in report.reason
+    await db.dispose()
+
+
+async def test_a_removed_tail_shows_against_the_signed_checkpoint(url, keyring, tmp_path):
+    db = await seeded(url, keyring)
+    key = audit.AuditKey.of(keyring)
+    cp_file = tmp_path / "checkpoints.jsonl"
+    audit.write_checkpoint(cp_file, service="rsd", report=await verify(db, keyring), key=key)
+    [cp] = audit.read_checkpoints(cp_file)
+    assert (cp["seq"], cp["hash"]) == ((await verify(db, keyring)).head_seq, (await verify(db, keyring)).head_hash)
+    assert (await verify(db, keyring, audit.read_checkpoints(cp_file))).intact
+
+    await as_attacker(db, "DELETE FROM audit_log WHERE seq IN (8, 9, 10)")  # a tail: the chain alone still holds
+    assert (await verify(db, keyring)).intact
+    report = await verify(db, keyring, audit.read_checkpoints(cp_file))
+    assert not report.intact and report.first_broken_seq == 10 and "checkpoint" in report.reason
+
+    forged = {**cp, "seq": 7}  # a checkpoint edited to match the shortened log: its signature fails
+    cp_file.write_text(json.dumps(forged) + "\n")
+    assert not (await verify(db, keyring, audit.read_checkpoints(cp_file))).intact
+    await db.dispose()
+
+
+async def test_pana_audit_verify_reports_each_tampering(tmp_path, keyring, capsys):
+    """The operator's command: intact (and a checkpoint written), then broken by a re-chained deletion."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rsd.db'}"
+    db = await seeded(url, keyring)
+    args = ["audit", "verify", "--service", "rsd", "--database-url", url, "--keyring-file", str(tmp_path / "keyring.json"),
+            "--checkpoint-file", str(tmp_path / "cp.jsonl")]
+    assert await asyncio.to_thread(pana, args) == 0
+    assert "intact: 10 entries" in capsys.readouterr().out and len(audit.read_checkpoints(tmp_path / "cp.jsonl")) == 1
+    await as_attacker(db, "DELETE FROM audit_log WHERE seq IN (4, 5, 6)")
+    await rechain(db, renumber=True)
+    assert await asyncio.to_thread(pana, args) == 1
+    assert "BROKEN at entry 4" in capsys.readouterr().out
+    await db.dispose()
+
+
+async def test_entries_written_before_keying_are_accepted_only_as_a_prefix(tmp_path, keyring):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rsd.db'}"
+    upgrade(MIGRATIONS, url)
+    db = Database(url)  # no key: entries as written before this change (mac NULL)
+    async with db.transaction() as session:
+        for i in range(3):
+            await audit.record(session, OFFICER, "read", f"application/{i}", service="rsd")
+    db.use_audit_key(audit.AuditKey.of(keyring))
+    db2 = Database(url)
+    db2.use_audit_key(audit.AuditKey.of(keyring))
+    async with db2.transaction() as session:
+        await audit.record(session, OFFICER, "read", "application/keyed", service="rsd")
+    report = await verify(db2, keyring)
+    assert report.intact and report.unkeyed == 3 and report.entries == 4
+    async with Database(url).transaction() as session:  # an unkeyed entry after a keyed one: rewritten
+        await audit.record(session, OFFICER, "read", "application/unkeyed", service="rsd")
+    report = await verify(db2, keyring)
+    assert not report.intact and report.first_broken_seq == 5
+    await db.dispose()
+    await db2.dispose()
