@@ -17,7 +17,9 @@ from pana_kit.settings import SettingsError
 def production(tmp_path, **over) -> BridgeSettings:
     values = dict(dev_mode=False, database_url=f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", otel_enabled=False,
                   auth_issuer="https://idp.pana.test/realms/pana", auth_jwks_url="https://idp.pana.test/certs",
-                  registry_api_key="a-real-registry-key-0001", callback_secret="a-real-callback-secret-0001")
+                  registry_api_key="a-real-registry-key-0001", callback_secret="a-real-callback-secret-0001",
+                  kafka_security_protocol="SASL_SSL", kafka_sasl_username="civil-registry-bridge",
+                  kafka_sasl_password="a-real-broker-password")
     values.update(over)
     return BridgeSettings(**values)
 

@@ -13,7 +13,8 @@ from registration.settings import RegistrationSettings
 def production(tmp_path, **over) -> RegistrationSettings:
     values = dict(dev_mode=False, database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", otel_enabled=False,
                   auth_issuer="https://idp.pana.test/realms/pana", auth_jwks_url="https://idp.pana.test/certs",
-                  signing_key_path=str(tmp_path / "signing.pem"))
+                  signing_key_path=str(tmp_path / "signing.pem"), kafka_security_protocol="SASL_SSL",
+                  kafka_sasl_username="registration", kafka_sasl_password="a-real-broker-password")
     values.update(over)
     return RegistrationSettings(**values)
 

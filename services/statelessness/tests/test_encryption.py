@@ -29,7 +29,9 @@ def _doc(description: str, notes: str) -> dict:
 
 def test_without_a_keyring_outside_dev_mode_the_service_refuses_to_start(tmp_path):
     settings = StatelessnessSettings(dev_mode=False, database_url=f"sqlite+aiosqlite:///{tmp_path / 's.db'}",
-                                     otel_enabled=False, auth_jwks_url="https://auth.pana.test/jwks")
+                                     otel_enabled=False, auth_jwks_url="https://auth.pana.test/jwks",
+                                     kafka_security_protocol="SASL_SSL", kafka_sasl_username="statelessness",
+                                     kafka_sasl_password="a-real-broker-password")
     with pytest.raises(KeyringError, match="no keyring configured"):
         create(settings)
 
