@@ -53,7 +53,8 @@ async def register(reg) -> str:
 
 
 async def search_need(reg, need: str) -> list[str]:
-    r = await reg.client.get("/api/v1/persons", params={"specific_need": need}, headers=reg.headers("registration-officer"))
+    # A supervisor: filtering by a sensitive need (SGBV, torture) needs their scope.
+    r = await reg.client.get("/api/v1/persons", params={"specific_need": need}, headers=reg.headers("supervisor"))
     assert r.status_code == 200, r.text
     return [p["person_id"] for p in r.json()["items"]]
 
