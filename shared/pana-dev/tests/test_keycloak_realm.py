@@ -48,3 +48,14 @@ def test_roles_scopes_audiences_and_clients():
 
 def test_realm_is_plain_json():
     assert json.loads(realm_json()) == realm()
+
+
+def test_every_description_fits_keycloaks_column():
+    """Keycloak stores descriptions in VARCHAR(255): a longer one makes the realm import fail at start."""
+    from pana_dev.keycloak_realm import realm
+
+    r = realm()
+    described = [*r["roles"]["realm"], *r.get("clientScopes", []), *r.get("clients", [])]
+    too_long = [(d.get("name") or d.get("clientId"), len(d["description"])) for d in described
+                if len(d.get("description") or "") > 255]
+    assert too_long == []

@@ -63,6 +63,15 @@ OFFICERS: dict[str, tuple[str, str | None]] = {
 SERVICE_PORTS = (8001, 8002, 8003, 8004)
 
 
+def _role_description(role: str) -> str:
+    """Keycloak keeps a role's description in 255 characters: the scopes, cut short with a count when too many."""
+    scopes = sorted(ROLE_SCOPES[role])
+    text = f"Pana role {role}: " + ", ".join(scopes)
+    if len(text) <= 255:
+        return text
+    return f"Pana role {role}: {len(scopes)} scopes (see pana_kit.roles)"
+
+
 def _scope(name: str, description: str, mappers: list[dict] | None = None, in_token: bool = True) -> dict:
     return {
         "name": name, "description": description, "protocol": "openid-connect",
@@ -159,7 +168,7 @@ def realm() -> dict[str, Any]:
         "realm": REALM, "displayName": "Pana", "enabled": True, "sslRequired": "external",
         "accessTokenLifespan": ACCESS_TOKEN_LIFESPAN_S, "ssoSessionIdleTimeout": 1800,
         "registrationAllowed": False, "resetPasswordAllowed": False, "bruteForceProtected": True,
-        "roles": {"realm": [{"name": role, "description": f"Pana role {role}: " + ", ".join(sorted(ROLE_SCOPES[role]))}
+        "roles": {"realm": [{"name": role, "description": _role_description(role)}
                             for role in ROLES]},
         "clientScopes": scopes,
         # A scope reaches a token only when its user holds one of the roles that grant it.
