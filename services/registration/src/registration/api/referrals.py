@@ -88,10 +88,7 @@ async def refer(
         if (replayed := await idem.replay()) is not None:
             return replayed
         referral, person = await service.refer(
-            uow, {"given_name": body.given_name, "family_name": body.family_name, "patronymic": body.patronymic,
-                  "birth_date": body.birth_date, "sex": body.sex, "citizenships": [body.citizenship],
-                  "country_of_origin": body.citizenship if body.citizenship not in ("XXA", "XXB", "XXC", "XXX") else None,
-                  "languages": [body.language], "specific_needs": body.specific_needs},
+            uow, _person_details(body, body.language),
             crossing_point=body.crossing_point, statement=BorderStatement(text=body.statement or "", language=body.language),
             arrived_on=body.arrived_on, irregular_entry=body.irregular_entry, principal=principal,
             office=body.office or principal.office or settings.default_office,
@@ -205,7 +202,8 @@ async def refer_group(
         return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{referral.person_id}"})
 
 
-def _person_details(m: GroupMemberIn, language: str) -> dict:
+def _person_details(m: BorderReferralIn | GroupMemberIn, language: str) -> dict:
+    """What registration records of a referred person, alone or in a group."""
     return {"given_name": m.given_name, "family_name": m.family_name, "patronymic": m.patronymic,
             "birth_date": m.birth_date, "sex": m.sex, "citizenships": [m.citizenship],
             "country_of_origin": m.citizenship if m.citizenship not in ("XXA", "XXB", "XXC", "XXX") else None,
