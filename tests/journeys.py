@@ -17,8 +17,9 @@ import httpx
 from support import HTTP_TIMEOUT, headers, read_topic, wait_for
 
 
-#: How long a step may take to reach registration on a busy machine: a bound on a failure, not a pace.
-STEP_TIMEOUT = 120.0
+#: How long a step may take to reach registration on a busy machine: a bound on a failure, not a pace. CI runs
+#: the journeys after the fuzzing, whose backlog registration is still draining on two cores (120 s was once short).
+STEP_TIMEOUT = 300.0
 
 AS_CERT = "asylum_seeker_certificate"
 REFUGEE_CERT = "refugee_certificate"
@@ -195,25 +196,24 @@ class Rsd:
 
 # ---------------------------------------------------------------------------------------------- statelessness
 class StatelessnessCase:
-    """A person's statelessness case, driven over HTTP: opened on application (or found opened ex officio)."""
+    """A stateless person's case, driven over HTTP. Everyone the journeys register as stateless (citizenship XXA)
+    gets a case opened ex officio from registration's event: the journey waits for that case and takes it, rather
+    than applying at the same moment (an application racing the ex-officio opening is a known gap, see issue #15's
+    note: statelessness does not yet enforce one open case per person in the database)."""
 
     def __init__(self, stack, person_id: str, birth_date: str):
         self.stack, self.person_id = stack, person_id
         self.url = stack.url("statelessness") + "/api/v1/cases"
-        officer = headers("statelessness-officer", purpose=None, subject="slo-1")
-        r = httpx.post(self.url, json={"person_id": person_id, "birth_date": birth_date,
-                                       "reason_note": "applied in person"},
-                       headers={**officer, "Idempotency-Key": str(uuid.uuid4())}, timeout=HTTP_TIMEOUT)
-        if r.status_code == 409:  # registered without citizenship: statelessness opened a case ex officio already
-            assert r.json().get("rule") == "one_case_at_a_time", r.text
+
+        def opened():
             r = httpx.get(self.url, params={"person_id": person_id}, headers=self.reader, timeout=HTTP_TIMEOUT)
-            [self.case] = ok(r)["items"]
-            # A case opened ex officio has no statelessness officer: slo-1 takes it (only the assigned officer
-            # and the deciders read a case, issue #15).
-            ok(httpx.post(f"{self.url}/{self.case['id']}/assignment", json={"officer_id": "slo-1"},
-                          headers=self.reader, timeout=HTTP_TIMEOUT))
-        else:
-            self.case = ok(r, 201)
+            return ok(r)["items"]
+
+        [self.case] = wait_for(opened, timeout=STEP_TIMEOUT, what=f"the case opened ex officio for {person_id}")
+        # A case opened ex officio has no statelessness officer: slo-1 takes it (only the assigned officer
+        # and the deciders read a case, issue #15).
+        ok(httpx.post(f"{self.url}/{self.case['id']}/assignment", json={"officer_id": "slo-1"},
+                      headers=self.reader, timeout=HTTP_TIMEOUT))
 
     @property
     def reader(self) -> dict[str, str]:
