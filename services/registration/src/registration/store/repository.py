@@ -314,6 +314,12 @@ class Households:
         return expected_version + 1
 
 
+# Arrival order (sequence, then the time recorded for facts stored before sequences were assigned); never the
+# database's physical order, which PostgreSQL does not keep.
+_FACT_ORDER = (StatusFactRow.occurred_on, StatusFactRow.sequence, StatusFactRow.recorded_at,
+               StatusFactRow.source_event_id)
+
+
 class StatusFacts:
     """The facts behind legal status; the projection is rebuilt from them, never edited."""
 
@@ -324,8 +330,14 @@ class StatusFacts:
         """Store a fact once (by its source id); False when it was already known."""
         if await self.session.get(StatusFactRow, (fact.source_event_id, person_id)) is not None:
             return False
+        # Facts of one day replay in the order registration learned them: each procedure's events arrive in
+        # order (one partition per aggregate), so a case opened and determined on one day is never replayed
+        # as determined-then-opened, whatever order the database returns rows in.
+        last = (await self.session.execute(select(func.max(StatusFactRow.sequence))
+                                           .where(StatusFactRow.person_id == person_id))).scalar()
         self.session.add(StatusFactRow(source_event_id=fact.source_event_id, person_id=person_id,
-                                       kind=fact.kind.value, occurred_on=fact.occurred_on, sequence=fact.sequence,
+                                       kind=fact.kind.value, occurred_on=fact.occurred_on,
+                                       sequence=max(fact.sequence, -1 if last is None else last + 1),
                                        recorded_at=_now()))
         await self.session.flush()
         return True
@@ -333,14 +345,16 @@ class StatusFacts:
     async def known_on(self, on: date) -> dict[str, list[StatusFact]]:
         """Every person's facts that had happened by `on` (for statistics)."""
         facts: dict[str, list[StatusFact]] = {}
-        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.occurred_on <= on))).scalars()
+        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.occurred_on <= on)
+                                           .order_by(*_FACT_ORDER))).scalars()
         for r in rows:
             facts.setdefault(r.person_id, []).append(StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id,
                                                                 r.sequence))
         return facts
 
     async def of(self, person_id: str) -> list[StatusFact]:
-        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.person_id == person_id))).scalars()
+        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.person_id == person_id)
+                                           .order_by(*_FACT_ORDER))).scalars()
         return [StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id, r.sequence) for r in rows]
 
 
