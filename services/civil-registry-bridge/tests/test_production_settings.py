@@ -11,6 +11,7 @@ import pytest
 
 from civil_registry_bridge.app import create
 from civil_registry_bridge.settings import BridgeSettings
+from pana_kit.crypto import rotate_file
 from pana_kit.settings import SettingsError
 
 
@@ -26,7 +27,8 @@ def production(tmp_path, **over) -> BridgeSettings:
 
 def test_production_with_its_own_secrets_starts(tmp_path):
     assert production(tmp_path).startup_problems() == []
-    create(production(tmp_path))
+    rotate_file(tmp_path / "keyring.json")  # the keyring production needs (the audit chain, sealed requests)
+    create(production(tmp_path, keyring_file=str(tmp_path / "keyring.json")))
 
 
 @pytest.mark.parametrize("field,value,variable", [
