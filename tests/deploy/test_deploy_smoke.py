@@ -6,6 +6,7 @@ There is no container engine here, so this does what an image does, by hand:
 - installs the services' wheels, not editable, into a fresh virtual environment, their third-party
   dependencies pinned to the lock (`uv export --no-dev`), from the uv cache when it can (offline);
 - copies nothing else from the repository, compiles the bytecode and makes the install read-only;
+- runs each service through the launcher its image runs (`pana-service`, `pana_kit.container`);
 - runs each service as an unprivileged user (`nobody` when we are root), from `/`, in production mode
   (no dev mode, no defaults for anything secret), with its own writable state directory, against
   Apache Kafka and PostgreSQL started by `pana_dev.launchers` on free ports;
@@ -194,6 +195,10 @@ def build_and_install(root: Path, timings: dict[str, float]) -> Path:
         assert str(ROOT) not in pth.read_text(), f"{pth.name} points into the checkout"
     for name in NOT_INSTALLED:
         assert not list(venv.glob(f"lib/python*/site-packages/{name.replace('-', '_')}")), f"{name} was installed"
+    # The command an image runs (Dockerfile: `pana-service`), written the same way, one per service here.
+    for service in SERVICES:
+        _run([str(venv / "bin" / "python"), "-m", "pana_kit.container", "write-launcher", service,
+              str(venv / "bin" / f"pana-{service}")], cwd=root, env=env)
     subprocess.run(["chmod", "-R", "a-w", str(venv)], check=True)
     (root / "installed").touch()  # anything in the install newer than this was written by a running service
     return venv
@@ -241,7 +246,7 @@ def deployment():
         deployment = Deployment(root=root, venv=venv, signing_key=signing)
 
         started = time.monotonic()
-        for service, (module, prefix) in SERVICES.items():
+        for service, (_, prefix) in SERVICES.items():
             db_name = service.replace("-", "_")
             postgres.create_database(db_name)
             state = root / "state" / service
@@ -279,7 +284,7 @@ def deployment():
             log.parent.mkdir(exist_ok=True)
             with open(log, "ab") as out:
                 deployment.procs[service] = subprocess.Popen(
-                    [str(venv / "bin" / "python"), "-m", module], cwd="/", env=env, stdin=subprocess.DEVNULL,
+                    [str(venv / "bin" / f"pana-{service}")], cwd="/", env=env, stdin=subprocess.DEVNULL,
                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **_identity())
             deployment.logs[service] = log
             deployment.urls[service] = f"http://127.0.0.1:{port}"
