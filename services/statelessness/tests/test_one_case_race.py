@@ -10,16 +10,12 @@ and the loser's insert waits for it (PostgreSQL blocks on the unique index until
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pana_dev.launchers.postgres import EmbeddedPostgres
-from pana_dev.testing import service_harness
+from pana_dev.testing import module_postgres, service_harness
 from pana_events.events import registration as reg
 from pana_kit.migrations import packaged_migrations, upgrade
 from sqlalchemy import func, select
@@ -28,16 +24,10 @@ from statelessness.settings import StatelessnessSettings
 from statelessness.store.repository import Cases
 from statelessness.store.tables import CaseRow
 
-PG_DIR = Path(tempfile.gettempdir()) / "pana-statelessness-tests" / "postgres"
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    shutil.rmtree(PG_DIR, ignore_errors=True)
-    pg = EmbeddedPostgres(PG_DIR, start_timeout=180).start()  # initdb on a busy machine: a bound on a hang only
-    yield pg
-    pg.stop()
-    shutil.rmtree(PG_DIR.parent, ignore_errors=True)
+    with module_postgres("statelessness") as pg:
+        yield pg
 
 
 def _stateless_person(person_id: str) -> reg.PersonRegistered:
