@@ -609,7 +609,7 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
 async def bulk_rsd(url: str, persons: int, seed: int, batch: int) -> dict:
     from rsd.domain import Application, RsdRules
     from rsd.domain.members import Member, Relationship
-    from rsd.store.repository import _columns
+    from rsd.store.repository import _columns, applicant_document
     from rsd.store.tables import ApplicantRow, ApplicationRow
 
     from pana_kit.crypto import keyring_from_settings
@@ -632,9 +632,10 @@ async def bulk_rsd(url: str, persons: int, seed: int, batch: int) -> dict:
             counts["applicants"] += 1
             bulk.tick(counts["applicants"])
             await bulk.add(ApplicantRow.__table__, {
-                "person_id": p.person_id, "given_name": p.given_name_latin, "family_name": p.family_name_latin,
-                "sex": p.sex, "birth_date": p.birth_date, "citizenship": p.citizenship,
-                "specific_needs": sorted({RSD_NEEDS[n] for n in p.specific_needs if n in RSD_NEEDS}), "updated_at": now})
+                "person_id": p.person_id, "updated_at": now, "document": applicant_document(
+                    p.person_id, given_name=p.given_name_latin, family_name=p.family_name_latin, sex=p.sex,
+                    birth_date=p.birth_date, citizenship=p.citizenship,
+                    specific_needs=sorted({RSD_NEEDS[n] for n in p.specific_needs if n in RSD_NEEDS}))})
         lodged = max(h.arrived_on + timedelta(days=3), TODAY - timedelta(days=80))
         app = Application.lodge(application_id=str(uuid.UUID(h.household_id)), office="almaty", principal=members[0],
                                 family=members[1:], lodged_on=lodged, arrived_on=min(h.arrived_on, lodged),

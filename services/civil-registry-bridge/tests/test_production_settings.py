@@ -35,7 +35,7 @@ def production(tmp_path, **over) -> BridgeSettings:
 
 def test_production_with_its_own_secrets_starts(tmp_path):
     assert production(tmp_path).startup_problems() == []
-    create(production(tmp_path))
+    create(production(tmp_path))  # with the keyring production needs (the audit chain, sealed requests)
 
 
 @pytest.mark.parametrize("field,value,variable", [

@@ -30,15 +30,17 @@ leaves this service.
 
 
 async def _upgrade_sealed(app) -> None:
-    """Before serving: seal the members and contacts of applications stored before they were encrypted. Idempotent."""
+    """Before serving: seal the members and contacts of applications, and the applicants (names, birth date, needs),
+    stored before they were encrypted. Idempotent."""
     from pana_kit.crypto import upgrade_sealed_rows
 
-    from .store.tables import ApplicationRow
+    from .store.tables import ApplicantRow, ApplicationRow
 
     async with app.state.db.transaction() as session:
         sealed = await upgrade_sealed_rows(session, ApplicationRow.__table__, id_column="id", column="document")
-    if sealed:
-        logging.getLogger("rsd").info("sealed the members and contacts of %d stored application(s)", sealed)
+        applicants = await upgrade_sealed_rows(session, ApplicantRow.__table__, id_column="person_id", column="document")
+    if sealed or applicants:
+        logging.getLogger("rsd").info("sealed %d stored application(s) and %d applicant(s)", sealed, applicants)
 
 
 def create(settings: RsdSettings | None = None) -> FastAPI:

@@ -11,6 +11,11 @@ Three layers, each catching what the one before cannot:
    taken under the append lock), so a removed row shows even where its neighbours were
    re-chained. Entries written before the MAC existed (`mac` NULL) are accepted only as a
    prefix: an unkeyed entry after a keyed one is a break.
+   The audit key rotates (`pana keys rotate-audit`): each entry's `mac` names the key it was made with
+   (`<key id>.<HMAC truncated to 192 bits>`; a bare 64-hex MAC is the original key, derived from the MAC
+   root), and `verify_chain` checks each entry with its own key. Keys only move forward along the chain: an
+   entry with an older key after a newer one is a break (a leaked old key cannot add entries), and an
+   instance never writes with a key older than the last entry's (it refuses when it lacks that key).
 3. Signed checkpoints outside the database: `write_checkpoint` appends (seq, head hash) signed
    with an Ed25519 key derived from the same provider to a JSON-lines file (the
    `<PREFIX>AUDIT_CHECKPOINT_FILE`, by default under the state directory). `verify_chain` checks
@@ -28,7 +33,7 @@ import hashlib
 import hmac
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,19 +52,65 @@ _AUDIT_LOCK_ID = 7_261_003
 SESSION_KEY = "pana_audit_key"  # session.info[SESSION_KEY]: the AuditKey entries are written with
 
 
+class AuditKeyError(RuntimeError):
+    """The audit log's last entry was written with an audit key this instance does not hold."""
+
+
+def mac_key_id(mac: str | None) -> str:
+    """The id of the audit key an entry's MAC was made with ("" : the original key, a bare 64-hex MAC)."""
+    return mac.split(".", 1)[0] if mac and "." in mac else ""
+
+
 @dataclass(frozen=True)
 class AuditKey:
-    """The audit chain's secrets, from the key provider (`AuditKey.of(keyring)`), never from the database."""
+    """The audit chain's secrets, from the key provider (`AuditKey.of(keyring)`), never from the database.
+
+    `key_id` names it in the entries' MACs ("" : the original key, derived from the MAC root); `ring` holds every
+    audit key the provider has, oldest first, to verify entries and checkpoints made with any of them."""
 
     mac_key: bytes
     signing_seed: bytes
+    key_id: str = ""
+    ring: tuple["AuditKey", ...] = ()
 
     @classmethod
     def of(cls, keyring) -> "AuditKey":
-        return cls(keyring.secret("audit-chain"), keyring.secret("audit-checkpoint"))
+        ids = getattr(keyring, "audit_key_ids", ("",))
+        ring = tuple(cls(keyring.audit_secret(i, "audit-chain"), keyring.audit_secret(i, "audit-checkpoint"), i)
+                     if i else cls(keyring.secret("audit-chain"), keyring.secret("audit-checkpoint")) for i in ids)
+        active = getattr(keyring, "audit_active", "")
+        return replace(next(k for k in ring if k.key_id == active), ring=ring)
+
+    def _ids(self) -> list[str]:
+        return [k.key_id for k in self.ring] if self.ring else [self.key_id]
+
+    def for_id(self, key_id: str) -> "AuditKey | None":
+        """The key called `key_id`, when the provider holds it."""
+        for k in self.ring or (self,):
+            if k.key_id == key_id:
+                return replace(k, ring=self.ring)
+        return None
+
+    def generation(self, key_id: str) -> int | None:
+        """The place of `key_id` in the order the keys were added (None: not held)."""
+        ids = self._ids()
+        return ids.index(key_id) if key_id in ids else None
+
+    def for_append(self, head_mac: str | None) -> "AuditKey":
+        """The key to write the next entry with: this one, or the last entry's when that is newer (during a staged
+        rotation another instance may have moved on already). Refuses when the last entry's key is not held."""
+        head = mac_key_id(head_mac)
+        head_generation = self.generation(head)
+        if head_generation is None:
+            raise AuditKeyError(f"the audit log's last entry was written with audit key {head!r}, which this instance "
+                                "does not hold: give it the keyring with that key before it writes")
+        return self if self.generation(self.key_id) >= head_generation else self.for_id(head)
 
     def mac(self, seq: int, entry_hash_: str) -> str:
-        return hmac.new(self.mac_key, f"{seq}:{entry_hash_}".encode(), hashlib.sha256).hexdigest()
+        if not self.key_id:  # the original key: as every entry before rotation has it
+            return hmac.new(self.mac_key, f"{seq}:{entry_hash_}".encode(), hashlib.sha256).hexdigest()
+        tag = hmac.new(self.mac_key, f"{self.key_id}:{seq}:{entry_hash_}".encode(), hashlib.sha256).hexdigest()
+        return f"{self.key_id}.{tag[:48]}"  # within the column's 64 characters
 
     @property
     def signing_key(self) -> Ed25519PrivateKey:
@@ -89,10 +140,13 @@ async def record(session, principal: Principal | None, action: str, resource: st
     if session.bind.dialect.name == "postgresql":
         # Serialise appends so the chain has one line, even with several instances.
         await session.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"))
-    last = (await session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
+    last = (await session.execute(select(AuditEntry.seq, AuditEntry.hash, AuditEntry.mac)
+                                  .order_by(AuditEntry.seq.desc()).limit(1))).first()
     prev = last.hash if last else GENESIS
     seq = (last.seq if last else 0) + 1  # contiguous: not the database sequence, which skips on rollback
     key = _session_key(session)
+    if key is not None:
+        key = key.for_append(last.mac if last else None)  # never back to an older audit key than the log's
     at = datetime.now(timezone.utc)
     fields = dict(
         at=at,
@@ -149,6 +203,7 @@ async def verify_chain(session, *, batch_size: int = 5000, key: AuditKey | None 
     count = 0
     unkeyed = 0
     keyed_seen = False
+    generation = 0  # of the newest audit key met so far: keys only move forward along the chain
     last_seq: int | None = None
     while True:
         # Plain rows, not ORM objects: nothing piles up in the caller's session.
@@ -177,7 +232,16 @@ async def verify_chain(session, *, batch_size: int = 5000, key: AuditKey | None 
                     return _broken(count, entry.seq, "keyed entries, but no audit key to check them with")
                 if keyed_seen and entry.seq != last_seq + 1:
                     return _broken(count, entry.seq, f"entries {last_seq + 1}..{entry.seq - 1} are missing")
-                if not hmac.compare_digest(entry.mac, key.mac(entry.seq, entry.hash)):
+                entry_key_id = mac_key_id(entry.mac)
+                entry_key, entry_generation = key.for_id(entry_key_id), key.generation(entry_key_id)
+                if entry_key is None:
+                    return _broken(count, entry.seq, f"the entry names audit key {entry_key_id!r}, which the key "
+                                                     "provider does not hold")
+                if entry_generation < generation:
+                    return _broken(count, entry.seq, f"the entry was made with audit key {entry_key_id!r}, older than "
+                                                     "an earlier entry's: keys only move forward (a retired key forged it)")
+                generation = entry_generation
+                if not hmac.compare_digest(entry.mac, entry_key.mac(entry.seq, entry.hash)):
                     return _broken(count, entry.seq, "the entry's MAC does not match: the row was changed, or the "
                                                      "chain was recomputed without the audit key")
                 keyed_seen = True
@@ -202,6 +266,10 @@ def _checkpoint_message(service: str, seq: int, head_hash: str, at: str) -> byte
 
 
 def checkpoint_signature_ok(cp: dict, key: AuditKey) -> bool:
+    """Whether the checkpoint is signed by the audit key it names (`key_id`; none: the original key)."""
+    key = key.for_id(str(cp.get("key_id") or ""))
+    if key is None:
+        return False
     try:
         signature = base64.b64decode(cp["signature"], validate=True)
         Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key_b64)).verify(
@@ -234,6 +302,8 @@ def write_checkpoint(path: Path | str, *, service: str, report: ChainReport, key
     signature = key.signing_key.sign(_checkpoint_message(service, report.head_seq, report.head_hash, at))
     cp = {"service": service, "seq": report.head_seq, "hash": report.head_hash, "at": at,
           "public_key": key.public_key_b64, "signature": base64.b64encode(signature).decode()}
+    if key.key_id:
+        cp["key_id"] = key.key_id
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, LargeBinary, String
+from sqlalchemy import Column, Date, DateTime, Index, Integer, LargeBinary, String
 from sqlmodel import Field
 
 from pana_kit.crypto import SealedDocument
@@ -13,6 +13,9 @@ from pana_kit.tables import table_base
 
 Base = table_base("rsd")  # rsd's own metadata (another service may have a table of the same name)
 ApplicationDocument = SealedDocument(service="rsd", aggregate="application", id_key="id", fields=("members", "contacts"))
+# What rsd keeps of a registered person: every field but the id is personal, so every field is sealed.
+APPLICANT_FIELDS = ("given_name", "family_name", "sex", "birth_date", "citizenship", "specific_needs")
+ApplicantDocument = SealedDocument(service="rsd", aggregate="applicant", id_key="person_id", fields=APPLICANT_FIELDS)
 
 
 class ApplicationRow(Base, table=True):
@@ -65,12 +68,9 @@ class ApplicantRow(Base, table=True):
     __tablename__ = "applicants"
 
     person_id: str = Field(sa_column=Column(String(64), primary_key=True))
-    given_name: str = Field(sa_column=Column(String(200), nullable=False))
-    family_name: str = Field(sa_column=Column(String(200), nullable=False))
-    sex: str = Field(sa_column=Column(String(20), nullable=False))
-    birth_date: Optional[date] = Field(default=None, sa_column=Column(Date))
-    citizenship: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    specific_needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # {"person_id", "given_name", "family_name", "sex", "birth_date" (ISO), "citizenship", "specific_needs"}: the
+    # personal fields sealed, each bound to (rsd, applicant, person id, field) (pana_kit.crypto.SealedDocument).
+    document: dict[str, Any] = Field(sa_column=Column(ApplicantDocument, nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

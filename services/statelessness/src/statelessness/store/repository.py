@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from pana_kit.crypto import DecryptionError, Keyring, is_token
 from pana_kit.documents import from_document, to_document
@@ -21,7 +22,7 @@ from pana_kit.paging import Key, Keyset, Page, by_creation
 
 from ..domain import ChildAtRiskFlag, DeterminationCase, NaturalizationTrack
 from ..domain.inquiry import normalise_state as normalise_state_code
-from .tables import AsylumClaimRow, CaseRow, ChildFlagRow, InquiryRow, NaturalizationTrackRow, PersonRow
+from .tables import IN_PROCEDURE_STATES, ONE_CASE_INDEX, AsylumClaimRow, CaseRow, ChildFlagRow, InquiryRow, NaturalizationTrackRow, PersonRow
 
 NO_NATIONALITY_CODES = frozenset({"XXA", "XXX"})
 
@@ -195,6 +196,18 @@ class _Versioned:
         return expected_version + 1
 
 
+class PersonInProcedure(IntegrityError):
+    """The person already has a case in the procedure: another opening committed between the check and the insert
+    (the partial unique index ONE_CASE_INDEX refused this one). The transaction is spoiled: an HTTP request answers
+    409; a consumed event is handled again in a new transaction (pana_kit.consumer retries an IntegrityError), which
+    finds the case and opens nothing."""
+
+
+def _one_case_conflict(exc: IntegrityError) -> bool:
+    message = str(exc.orig)
+    return ONE_CASE_INDEX in message or "cases.person_id" in message  # PostgreSQL names the index; SQLite the column
+
+
 class Cases(_Versioned):
     row_type, aggregate_type, id_field, called, short = CaseRow, DeterminationCase, "case_id", "case", "case"
 
@@ -211,6 +224,12 @@ class Cases(_Versioned):
 
     async def add(self, case: DeterminationCase) -> int:
         version = await super().add(case, source_event_id=self.source_event_id)
+        try:
+            await self.session.flush()  # now, so a second case in the procedure is refused here (PersonInProcedure)
+        except IntegrityError as exc:
+            if _one_case_conflict(exc):
+                raise PersonInProcedure(exc.statement, exc.params, exc.orig) from None
+            raise
         self._index_inquiries(case)
         return version
 
@@ -230,15 +249,20 @@ class Cases(_Versioned):
 
     async def in_procedure(self, person_id: str) -> bool:
         """Whether the person has a case still in the procedure (open, or under appeal)."""
-        stmt = select(CaseRow.id).where(CaseRow.person_id == person_id, CaseRow.status.in_(("open", "under_appeal")))
+        stmt = select(CaseRow.id).where(CaseRow.person_id == person_id, CaseRow.status.in_(IN_PROCEDURE_STATES))
         return (await self.session.execute(stmt.limit(1))).first() is not None
 
     async def any_for_person(self, person_id: str) -> bool:
         stmt = select(CaseRow.id).where(CaseRow.person_id == person_id).limit(1)
         return (await self.session.execute(stmt)).first() is not None
 
-    async def ids_for_person(self, person_id: str) -> list[str]:
-        return list((await self.session.execute(select(CaseRow.id).where(CaseRow.person_id == person_id))).scalars())
+    async def ids_for_person(self, person_id: str, *, in_procedure: bool | None = None) -> list[str]:
+        """The person's cases; only those in the procedure (open, under appeal), or only the others."""
+        stmt = select(CaseRow.id).where(CaseRow.person_id == person_id)
+        if in_procedure is not None:
+            live = CaseRow.status.in_(IN_PROCEDURE_STATES)
+            stmt = stmt.where(live if in_procedure else ~live)
+        return list((await self.session.execute(stmt.order_by(CaseRow.id))).scalars())
 
     async def page(self, *, person_id: str | None, status: str | None, reason: str | None, cursor: dict | None,
                    limit: int) -> Page[CaseRow]:

@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, String
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, String, text
 from sqlmodel import Field
 
 from pana_kit.tables import table_base
+
+ONE_CASE_INDEX = "uq_cases_person_in_procedure"
+IN_PROCEDURE_STATES = ("open", "under_appeal")  # CaseStatus.OPEN, CaseStatus.UNDER_APPEAL
+IN_PROCEDURE = text("status IN ('open', 'under_appeal')")
 
 # This service's own metadata: registration has a `persons` table too, and both load in one process.
 Base = table_base("statelessness")
@@ -22,6 +26,9 @@ class CaseRow(Base, table=True):
         Index("ix_cases_person", "person_id"),
         Index("ix_cases_status_due", "status", "decision_due"),
         Index("ix_cases_created", "created_at", "id"),
+        # One case in the procedure per person, held by the database: an application and an ex-officio opening
+        # arriving at the same moment both pass the use case's check, and only one insert may succeed.
+        Index(ONE_CASE_INDEX, "person_id", unique=True, sqlite_where=IN_PROCEDURE, postgresql_where=IN_PROCEDURE),
     )
 
     id: str = Field(sa_column=Column(String(64), primary_key=True))
