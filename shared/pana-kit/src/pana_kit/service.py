@@ -38,6 +38,7 @@ from .logs import configure_logging
 from .ratelimit import ReadLimiter
 from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMiddleware, SecurityAndMetricsMiddleware
 from .migrations import upgrade
+from .openapi import finish_openapi
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
 from .telemetry import configure_tracing, instrument_app
@@ -156,6 +157,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     add_oauth2_to_openapi(app, settings)
     if app.state.read_limiter is not None:
         _document_read_limit(app)
+    finish_openapi(app)  # operationIds, the one Problem, open routes, headers, examples (last: sees it all)
     return app
 
 
@@ -206,11 +208,11 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
                               redoc_js_url="/_docs-static/redoc.standalone.js",
                               redoc_favicon_url="/_docs-static/favicon.png", with_google_fonts=False)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness", description="The process is up.")
+    @app.get("/healthz", tags=["operations"], operation_id="getHealth", summary="Liveness", description="The process is up.")
     async def healthz():
         return {"status": "ok", "service": definition.name}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness",
+    @app.get("/readyz", tags=["operations"], operation_id="getReadiness", summary="Readiness",
              description="Ready when the database answers. The broker's state is a detail of the answer (`broker`) "
                          "and the metric `pana_broker_up`, never a reason to be taken out of service: while the "
                          "broker is away, commands still succeed and their events wait in the outbox.",
@@ -228,7 +230,7 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
             return {"status": "ready", "checks": checks, "details": details}
         return problem_response(503, f"not ready: database {checks['database']}", checks=checks, details=details)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
+    @app.get("/metrics", tags=["operations"], operation_id="getMetrics", summary="Prometheus metrics", response_class=Response)
     async def metrics(request: Request):
         from .metrics import BROKER_UP, OUTBOX_PENDING
 
@@ -239,7 +241,7 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
             pass
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI 3.0 document of the events",
+    @app.get("/asyncapi.json", tags=["operations"], operation_id="getAsyncApi", summary="AsyncAPI 3.0 document of the events",
              description="Topics, keys and event schemas this service publishes and consumes.")
     async def asyncapi():
         return JSONResponse(asyncapi_document(definition.name))

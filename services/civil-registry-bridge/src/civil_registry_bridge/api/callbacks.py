@@ -100,6 +100,7 @@ async def _forget(request: Request, signature: str) -> None:
 
 @router.post(
     "/birth-registrations",
+    operation_id="receiveBirthRegistration",
     response_model=CallbackAck,
     summary="The registry reports a decided birth registration",
     description=(

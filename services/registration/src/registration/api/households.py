@@ -34,7 +34,7 @@ class MemberIn(Strict):
 
 class HouseholdIn(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "focal_person_id": "0f8e…", "members": [{"person_id": "7a1c…", "relationship": "spouse"}]}]})
+        "focal_person_id": "0f8e3a52-7c1d-4b9e-a6f0-2d4c8b1e5a73", "members": [{"person_id": "7a1c9d03-5e2b-4f8a-b1c6-9d0e3f7a2b48", "relationship": "spouse"}]}]})
 
     focal_person_id: Identifier
     members: list[MemberIn] = Field(default_factory=list, max_length=50)

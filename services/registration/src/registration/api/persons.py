@@ -318,6 +318,7 @@ async def update_person(
 
 @router.get(
     "/{person_id}/history",
+    operation_id="getPersonHistory",
     response_model=HistoryPage,
     summary="A person's change history",
     description="Who changed what, when and why (with the previous values), oldest first, a page at a time. "
@@ -344,6 +345,7 @@ async def person_history(
 
 @router.get(
     "/{person_id}/documents",
+    operation_id="listPersonDocuments",
     response_model=DocumentsPage,
     summary="The documents issued to a person",
     description="Every certificate registration issued to the person as holder (asylum-seeker, refugee, stateless "

@@ -44,6 +44,7 @@ class PopulationOut(BaseModel):
 
 @router.get(
     "/population",
+    operation_id="getPopulationStatistics",
     response_model=PopulationOut,
     summary="Persons by legal status, sex, age and country of origin",
     description="The population of concern on `as_of` (default today): legal status as projected on that day from "

@@ -173,7 +173,7 @@ class InterviewOut(BaseModel):
 
 class CaseSummary(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "5b0c…", "person_id": "0f8e…", "reason": "child_at_risk", "ex_officio": True, "status": "open",
+        "id": "5b0c7e12-8a3f-4d6b-9c2e-1f5a0b8d3c67", "person_id": "0f8e3a52-7c1d-4b9e-a6f0-2d4c8b1e5a73", "reason": "child_at_risk", "ex_officio": True, "status": "open",
         "opened_on": "2026-11-27", "decision_due": "2027-05-27", "decided_on": None, "outcome": None,
         "recognised_on": None, "overdue": False}]})
 
@@ -264,7 +264,7 @@ class ChildFlagPage(BaseModel):
 
 # ------------------------------------------------------------------ naturalization
 class OpenTrack(Command):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"case_id": "5b0c…", "lawful_residence_from": "2022-03-01"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"case_id": "5b0c7e12-8a3f-4d6b-9c2e-1f5a0b8d3c67", "lawful_residence_from": "2022-03-01"}]})
 
     case_id: str = Field(pattern=ID_PATTERN)
     lawful_residence_from: Day
