@@ -187,7 +187,8 @@ def _headers(operation: dict, method: str, route) -> None:
 
 def _examples(operation: dict, document: dict) -> None:
     for parameter in operation.get("parameters", []):
-        if "example" in parameter or "examples" in parameter:
+        # Only required parameters: an optional one (a cursor, a time window) is left out, as a client would.
+        if "example" in parameter or "examples" in parameter or not parameter.get("required"):
             continue
         value = example_for(parameter.get("schema", {}), document, required_only=True, name=parameter.get("name", ""))
         if value is not _NONE:
@@ -348,6 +349,7 @@ def _has_example(schema: dict, document: dict) -> bool:
     return any(_has_example(o, document) for o in resolved.get("anyOf", []) if o.get("type") != "null")
 
 
+_LATER = re.compile(r"expir|until|valid_to|end|deadline|due")
 _ID_CANDIDATES = ("0f8e3a52-7c1d-4b9e-a6f0-2d4c8b1e5a73", "P-00000001", "00000001", "P00000001")
 _TEXT_CANDIDATES = ("Example", "example", "EXAMPLE")
 
@@ -355,6 +357,8 @@ _TEXT_CANDIDATES = ("Example", "example", "EXAMPLE")
 def _string(schema: dict, name: str = "") -> Any:
     pattern = schema.get("pattern")
     fmt = schema.get("format")
+    if fmt in ("date", "date-time") and not pattern and _LATER.search(name):
+        return _FORMATS[fmt].replace("2024", "2030")  # an expiry, an end: after the other dates of the example
     if fmt in _FORMATS and not pattern:
         return _FORMATS[fmt]
     lo, hi = schema.get("minLength", 0), schema.get("maxLength")

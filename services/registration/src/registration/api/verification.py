@@ -83,7 +83,7 @@ class FailureCounter:
 )
 async def verify(
     request: Request,
-    document_number: str = Path(max_length=20, description="e.g. RF2500001234"),
+    document_number: str = Path(max_length=20, description="e.g. RF2500012349", examples=["RF2500012349"]),
     birth_date: date = Query(description="The holder's birth date (YYYY-MM-DD)"),
     principal: Principal = Depends(rate_limit("document-verify", per_minute=60, scope="registration:verify",
                                               setting="verify_rate_per_minute")),
