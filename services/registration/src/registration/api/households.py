@@ -17,6 +17,7 @@ from pana_kit.service import unit_of_work
 
 from .. import service
 from ..domain import Household
+from ..domain.household import MemberState, RelationKind, Relationship
 from ..store.repository import Households
 from .fields import Identifier, PastDate, Reason, Strict
 from .reading import audited_reading
@@ -47,15 +48,15 @@ class HouseholdCreated(BaseModel):
 
 class MemberOut(BaseModel):
     person_id: str
-    relationship: str
-    state: str
+    relationship: Relationship
+    state: MemberState
     joined_on: date
     left_on: date | None
 
 
 class RelationOut(BaseModel):
     person_id: str
-    kind: str
+    kind: RelationKind
     related_person_id: str
 
 

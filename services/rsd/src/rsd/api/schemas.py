@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pana_events.vocabulary import SPECIFIC_NEED_ALIAS_NOTE, AppealOutcome, SpecificNeed, canonical_need
 
 from pana_kit.fields import Day, PastDate
+from ..domain.state import ApplicationState
 
 PublicStatus = Literal["lodged", "recommended", "rejected", "under_appeal", "recognised", "status_ended", "closed"]
 
@@ -24,7 +25,7 @@ class ApplicationSummary(BaseModel):
     id: str
     person_id: str
     status: PublicStatus = Field(description="Where the application stands. `lodged` covers lodging and registration up to the recommendation; `stage` gives the exact step.")
-    stage: str = Field(description="The state in the procedure's state machine")
+    stage: ApplicationState = Field(description="The state in the procedure's state machine")
     office: str
     officer_id: str | None
     priority: bool = Field(description="Priority from the applicant's specific needs")
@@ -373,7 +374,7 @@ class DeadlineEntry(BaseModel):
     office: str
     officer_id: str | None
     priority: bool
-    stage: str
+    stage: ApplicationState
     deadline: str | None = Field(description="fingerprinting, interview, decision, appeal, appeal_grace, "
                                              "certificate_expiry; none when no deadline is open")
     due_on: date | None

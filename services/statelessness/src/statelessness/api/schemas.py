@@ -11,6 +11,10 @@ from pana_events.vocabulary import APPEAL_OUTCOME_ALIASES, AppealOutcome
 from pana_kit.fields import Day
 
 from .common import ID_PATTERN, STATE_PATTERN
+from ..domain.case import CaseStatus, OpeningReason, Outcome
+from ..domain.evidence import BroughtBy, EvidenceKind, EvidenceWeight
+from ..domain.inquiry import InquiryStatus, StateLink
+from ..domain.naturalization import NaturalizationOutcome
 
 Text = Field(min_length=1, max_length=10_000)
 
@@ -143,10 +147,10 @@ class DecideAppeal(Command):
 
 class EvidenceOut(BaseModel):
     evidence_id: str
-    kind: str
+    kind: EvidenceKind
     source: str
-    weight: str
-    brought_by: str
+    weight: EvidenceWeight
+    brought_by: BroughtBy
     received_on: date
     description: str
 
@@ -154,10 +158,10 @@ class EvidenceOut(BaseModel):
 class InquiryOut(BaseModel):
     inquiry_id: str
     state: str
-    link: str
+    link: StateLink
     sent_on: date
     reply_due: date
-    status: str
+    status: InquiryStatus
     answer: str | None
     answered_on: date | None
     unanswered_found_on: date | None
@@ -179,13 +183,13 @@ class CaseSummary(BaseModel):
 
     id: str
     person_id: str
-    reason: str = Field(description="application | registered_without_citizenship | child_at_risk | rsd_rejected_without_nationality")
+    reason: OpeningReason = Field(description="Why the case was opened (ex officio unless `application`)")
     ex_officio: bool
-    status: str = Field(description="open | determined | under_appeal | closed | closed_on_death (the person died)")
+    status: CaseStatus = Field(description="`closed_on_death`: the person died")
     opened_on: date
     decision_due: date = Field(description="Six months after opening unless extended with reasons (at most 12)")
     decided_on: date | None = None
-    outcome: str | None = None
+    outcome: Outcome | None = None
     recognised_on: date | None = None
     overdue: bool = False
 
@@ -286,7 +290,7 @@ class TrackOut(BaseModel):
     lawful_residence_from: date
     eligible_from: date
     opened_on: date
-    outcome: str | None
+    outcome: NaturalizationOutcome | None
     decided_on: date | None
 
 
