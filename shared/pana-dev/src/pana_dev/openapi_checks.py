@@ -13,7 +13,6 @@ Imports schemathesis and jsonschema lazily: they are test dependencies (the work
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -167,6 +166,3 @@ def accept_documented_example(case, app: FastAPI) -> int:
     return status
 
 
-def dump(document: dict, path: Path) -> Path:
-    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
-    return path

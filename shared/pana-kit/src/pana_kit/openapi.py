@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import re
 from typing import Any
 
@@ -97,7 +98,7 @@ def _mentions(route, word: str) -> bool:
         return False
 
 
-def finish_openapi(app, open_scopes: dict[tuple[str, str], str | None] | None = None) -> None:
+def finish_openapi(app) -> None:
     """Wrap `app.openapi` so the generated document is finished once (see the module's doc)."""
     generate = app.openapi
     done: dict[str, Any] = {}
@@ -129,16 +130,11 @@ def finish_document(schema: dict, routes: dict[tuple[str, str], Any]) -> dict:
             _problems(operation)
             _headers(operation, method, route)
             _examples(operation, schema)
-    for name in ("HTTPValidationError", "ValidationError"):
-        if f'"#/components/schemas/{name}"' not in _dump({k: v for k, v in schema.items()}):
+    text = json.dumps(schema)
+    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body, which this API never answers
+        if f'"#/components/schemas/{name}"' not in text:
             schemas.pop(name, None)
     return schema
-
-
-def _dump(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 def _problems(operation: dict) -> None:
@@ -174,7 +170,7 @@ def _headers(operation: dict, method: str, route) -> None:
         headers = response.get("headers", {})
         if status.startswith("2") and sends_etag:
             headers.setdefault("ETag", copy.deepcopy(HEADERS["ETag"]))
-        if (status == "201" or (status.startswith("2") and sends_location)) and sends_location:
+        if status.startswith("2") and sends_location:
             headers.setdefault("Location", copy.deepcopy(HEADERS["Location"]))
         if status in ("429", "503") or (status == "409" and method in ("post", "put", "patch")):
             headers.setdefault("Retry-After", copy.deepcopy(HEADERS["Retry-After"]))
