@@ -120,9 +120,9 @@ class NulRefusalMiddleware:
 
 class SecurityAndMetricsMiddleware:
     def __init__(self, app: ASGIApp, service: str, docs_policy: bytes = DOCS_CSP):
+        self.docs_policy = docs_policy  # /docs may fetch tokens from the identity provider (docs_csp)
         self.app = app
         self.service = service
-        self.docs_policy = docs_policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
