@@ -381,6 +381,25 @@ def oauth2_urls(settings: ServiceSettings) -> tuple[str, str]:
     return settings.auth_authorization_url or f"{base}/auth", settings.auth_token_url or f"{base}/token"
 
 
+#: The officers' client in the identity provider's realm (pana_dev.keycloak_realm.CONSOLE) and the secret the
+#: DEVELOPMENT realm gives it (pana_dev.keycloak_realm.dev_secret; a deployment regenerates every secret).
+DOCS_CLIENT_ID = "pana-console"
+DEV_DOCS_CLIENT_SECRET = "pana-console-dev-secret"
+
+
+def docs_oauth_settings(settings: ServiceSettings) -> dict[str, Any]:
+    """Swagger UI's `initOAuth` for /docs: the officers' client with PKCE, every scope offered. In dev mode the
+    development realm's client secret is filled in too, so "Authorize" logs in to a local Keycloak
+    (`python -m pana_dev.launchers.keycloak`) in one click; production never shows a secret."""
+    from .roles import SCOPES
+
+    init: dict[str, Any] = {"clientId": DOCS_CLIENT_ID, "usePkceWithAuthorizationCodeGrant": True,
+                            "appName": "Pana /docs", "scopes": " ".join(SCOPES)}
+    if settings.dev_mode:
+        init["clientSecret"] = DEV_DOCS_CLIENT_SECRET
+    return init
+
+
 def add_oauth2_to_openapi(app, settings: ServiceSettings) -> None:
     """Declare OAuth2 (client credentials for systems, authorization code for officers) in the app's OpenAPI,
     with each operation's security requirement naming the scope its `require(...)` demands, so an operator

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pana_events import Envelope, Event, topic_of
 from pana_events.topics import TOPIC_OF_EVENT
-from pana_events.envelope import to_kafka
+from pana_events.envelope import kafka_headers, to_kafka
 
 from .db import Database
 from .kafka import backoff_sleep, ensure_topics, make_producer
@@ -182,8 +182,7 @@ class OutboxRelay:
                 return 0
             futures = []
             for row in rows:
-                headers = [("ce_" + k, str(v).encode()) for k, v in row.attributes.items()]
-                headers.append(("content-type", b"application/json"))
+                headers = kafka_headers(row.attributes)  # datacontenttype as `content-type` (binary mode)
                 futures.append(await self.producer.send(row.topic, row.payload.encode(), key=row.key.encode(), headers=headers))
             await asyncio.gather(*futures)
             now = utcnow()

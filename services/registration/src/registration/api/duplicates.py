@@ -77,6 +77,7 @@ def transient_person(body: DuplicateCheckIn) -> Person:
 
 @router.post(
     "/api/v1/persons/duplicate-check",
+    operation_id="checkDuplicates",
     response_model=DuplicateCheckOut,
     summary="Check a person against the register for duplicates",
     description="Scores the described person against registered records that share a blocking key (names across "
@@ -116,6 +117,7 @@ class MergeIn(Strict):
 
 @router.post(
     "/api/v1/persons/{person_id}/merge",
+    operation_id="mergePersons",
     response_model=PersonOut,
     summary="Merge a duplicate record into this person",
     description="The record in the path survives; `duplicate_person_id` is marked merged into it, leaves the "

@@ -17,6 +17,7 @@ from pana_kit.service import unit_of_work
 from .. import service
 from ..domain import Person, effective_status
 from ..domain.countries import NO_CITIZENSHIP, UNDETERMINED
+from ..domain.person import MaritalStatus
 from ..pages import offset_of, offset_page
 from ..publishing import citizenship_status
 from ..store.repository import IssuedDocuments, Persons
@@ -139,12 +140,12 @@ class PersonOut(BaseModel):
     birth_date_precision: str
     sex: str
     citizenship: list[str]
-    citizenship_status: str
+    citizenship_status: Literal["known", "none", "undetermined"]
     country_of_origin: str | None
     ethnicity: str | None
     languages: list[str]
     interpreter_needed: bool
-    marital_status: str
+    marital_status: MaritalStatus
     address: dict[str, Any] | None
     contacts: list[dict[str, Any]]
     specific_needs: list[str]
@@ -318,6 +319,7 @@ async def update_person(
 
 @router.get(
     "/{person_id}/history",
+    operation_id="getPersonHistory",
     response_model=HistoryPage,
     summary="A person's change history",
     description="Who changed what, when and why (with the previous values), oldest first, a page at a time. "
@@ -344,6 +346,7 @@ async def person_history(
 
 @router.get(
     "/{person_id}/documents",
+    operation_id="listPersonDocuments",
     response_model=DocumentsPage,
     summary="The documents issued to a person",
     description="Every certificate registration issued to the person as holder (asylum-seeker, refugee, stateless "

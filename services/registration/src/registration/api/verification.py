@@ -70,6 +70,7 @@ class FailureCounter:
 
 @router.get(
     "/api/v1/verify/{document_number}",
+    operation_id="verifyDocument",
     response_model=VerificationOut,
     response_model_exclude_unset=True,
     summary="Verify a protection document (service providers)",
@@ -82,7 +83,7 @@ class FailureCounter:
 )
 async def verify(
     request: Request,
-    document_number: str = Path(max_length=20, description="e.g. RF2500001234"),
+    document_number: str = Path(max_length=20, description="e.g. RF2500012349", examples=["RF2500012349"]),
     birth_date: date = Query(description="The holder's birth date (YYYY-MM-DD)"),
     principal: Principal = Depends(rate_limit("document-verify", per_minute=60, scope="registration:verify",
                                               setting="verify_rate_per_minute")),
@@ -123,11 +124,13 @@ def _signing_key(request: Request):
 
 @router.get(
     "/api/v1/documents/public-key",
+    operation_id="getPublicKey",
     response_class=PlainTextResponse,
     summary="The public key that verifies document QR codes",
     description="PEM (SubjectPublicKeyInfo) of the Ed25519 key. A QR payload `PANA1.<claims>.<signature>` is "
                 "verified offline by checking the signature over `PANA1.<claims>`.",
-    responses={200: {"content": {"text/plain": {}}}, **problem_responses(401, 403, 503)},
+    responses={200: {"content": {"text/plain": {"example": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n"}}},
+               **problem_responses(401, 403, 503)},
 )
 async def public_key(request: Request, principal: Principal = Depends(require("registration:verify"))):
     return PlainTextResponse(public_pem(_signing_key(request)), media_type="application/x-pem-file")
@@ -135,6 +138,7 @@ async def public_key(request: Request, principal: Principal = Depends(require("r
 
 @router.get(
     "/api/v1/documents/{document_id}/qr",
+    operation_id="getDocumentQr",
     response_class=Response,
     summary="A document's QR code (PNG)",
     description="PNG carrying the document's number, kind, status category and dates, signed with Ed25519. "

@@ -20,6 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["statistics"])
 
 @router.get(
     "/statistics",
+    operation_id="getStatistics",
     response_model=Statistics,
     summary="RSD statistics at a date",
     description="Applications (new, repeat, appeal), decisions (recognised, rejected, otherwise closed), pending at "
