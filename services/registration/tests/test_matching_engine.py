@@ -99,3 +99,43 @@ def test_the_query_reads_only_within_the_generation_window_when_relatives_cannot
     sql = str(matching_engine.candidate_query(["f:nrlp"], 1990, config, 10))
     assert "birth_year < :hi" in sql and "birth_year IS NULL" in sql and "GROUP BY" not in sql
     assert matching_engine.year_window(MatchingConfig(relative_score_cap=0.75)) is None
+
+
+async def test_pana_registration_reindex_matching(reg, capsys):
+    import asyncio
+
+    from pana_kit import cli
+
+    r = await reg.client.post("/api/v1/persons", json=BODY, headers=officer(reg, 40))
+    assert r.status_code == 201, r.text
+    async with reg.app.state.db.transaction() as session:
+        await session.execute(delete(MatchRecordRow))
+    url = reg.app.state.db.engine.url.render_as_string(hide_password=False)
+    assert await asyncio.to_thread(cli.main, ["registration", "reindex-matching", "--database-url", url]) == 0
+    assert "re-indexed 1 persons" in capsys.readouterr().out
+    async with reg.app.state.db.transaction() as session:
+        assert (await session.execute(select(func.count()).select_from(MatchRecordRow))).scalar_one() == 1
+
+
+def test_migration_0008_backfills_match_records_and_keys(tmp_path):
+    import sqlalchemy as sa
+
+    from pana_kit.migrations import upgrade
+    from registration.app import MIGRATIONS
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    upgrade(MIGRATIONS, url, revision="0007")
+    person = Person.register(person_id="p1", registered_by="t", now=datetime(2025, 1, 1, tzinfo=timezone.utc),
+                             given_name="Мухаммад", family_name="Нұрлыбеков", birth_date=date(1990, 5, 4), sex="male")
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO persons (person_id, registration_number, family_name_key, given_name_key, "
+                             "sex, version, document, created_at, updated_at) VALUES ('p1', 'KZR-1', 'x', 'y', "
+                             "'male', 1, :doc, '2025-01-01', '2025-01-01')"),
+                     {"doc": __import__("json").dumps(person.to_document())})
+    upgrade(MIGRATIONS, url)
+    with engine.connect() as conn:
+        records = conn.execute(sa.text("SELECT person_id FROM person_match_records")).scalars().all()
+        years = set(conn.execute(sa.text("SELECT birth_year FROM person_blocking_keys")).scalars())
+    engine.dispose()
+    assert records == ["p1"] and years == {1990}
