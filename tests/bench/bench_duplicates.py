@@ -69,7 +69,7 @@ async def count_persons(url: str) -> int:
         await engine.dispose()
 
 
-def prepare(pg, persons: int, reuse: bool) -> str:
+def prepare(pg, persons: int, reuse: bool) -> tuple[str, int]:
     from pana_kit.migrations import upgrade
     from registration.app import MIGRATIONS
 
@@ -77,9 +77,10 @@ def prepare(pg, persons: int, reuse: bool) -> str:
     url = pg.url("registration")
     upgrade(MIGRATIONS, url)
     have = asyncio.run(count_persons(url))
-    if reuse and have == persons:
-        print(f"reusing {have:,} persons already loaded", flush=True)
-        return url
+    if reuse and have > 0:
+        print(f"reusing the {have:,} persons already loaded", flush=True)
+        analyse(url)
+        return url, have
     if have:
         pg.drop_database("registration")
         pg.create_database("registration")
@@ -88,7 +89,7 @@ def prepare(pg, persons: int, reuse: bool) -> str:
     counts = asyncio.run(bulk_registration(url, persons, SEED, 2000))
     print(f"bulk load: {counts} in {time.perf_counter() - t:.0f} s", flush=True)
     analyse(url)
-    return url
+    return url, persons
 
 
 def analyse(url: str) -> None:
@@ -311,7 +312,8 @@ def main() -> None:
     p.add_argument("--persons", type=int, default=100_000)
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--seconds", type=float, default=60)
-    p.add_argument("--reuse", action="store_true")
+    p.add_argument("--reuse", action="store_true", help="keep the persons already loaded (a load stopped early: its "
+                                                         "size is what is measured; --persons should say it)")
     p.add_argument("--before", default=None, help="git ref of the code to compare with, e.g. crypt-merge")
     p.add_argument("--in-process", type=int, default=0, help="also the in-process figure at this many persons")
     p.add_argument("--load-only", action="store_true")
@@ -326,7 +328,7 @@ def main() -> None:
     var.mkdir(parents=True, exist_ok=True)
     pg = start_postgres(var)
     try:
-        url = prepare(pg, args.persons, args.reuse)
+        url, args.persons = prepare(pg, args.persons, args.reuse)
         if not args.load_only:
             run_http(args, var, url)
     finally:
