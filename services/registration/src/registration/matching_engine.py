@@ -112,7 +112,7 @@ def record_of_person_document(doc: dict[str, Any]) -> MatchRecord:
         birth_date=date.fromisoformat(birth) if isinstance(birth, str) else birth,
         birth_date_precision=doc.get("birth_date_precision") or "exact", sex=doc.get("sex") or "unknown",
         country_of_origin=doc.get("country_of_origin"), citizenships=tuple(doc.get("citizenships") or ()),
-        identity_documents=[SimpleNamespace(**{"number": d.get("number") or "", **d})
+        identity_documents=[SimpleNamespace(**{**d, "number": d.get("number") or ""})
                             for d in doc.get("identity_documents") or () if isinstance(d, dict)],
         merged_into=doc.get("merged_into"))
     return MatchRecord.of(person)
@@ -150,8 +150,9 @@ def year_window(config: MatchingConfig) -> int | None:
 
 
 def candidate_query(keys: Iterable[str], birth_year: int | None, config: MatchingConfig, per_key: int):
-    """One statement: for each key the `per_key` holders nearest in birth year on either side (and up to
-    `per_key` without a birth date), deduplicated, joined to their match records.
+    """One statement: for each key the `per_key` holders nearest in birth year (within the generation window; up
+    to `per_key` from each side read by two index range scans, the nearest `per_key` of those kept) and up to
+    `per_key` holders without a birth date; deduplicated, joined to their match records.
 
     Written as text with bound values: the statement's shape depends only on the number of keys, so building it
     costs microseconds (an ORM-built UNION of subqueries cost milliseconds per check)."""
