@@ -168,7 +168,7 @@ def start_service(url: str, var: Path, name: str, pythonpath: str | None = None)
         env["PYTHONPATH"] = pythonpath
     proc = HttpProcess(name, ["nice", sys.executable, "-m", "registration"], port, env=env,
                        log_path=var / f"{name}.log")
-    return proc.start(120)
+    return proc.start(900)  # start-up reads every person once (upgrade_sealed): minutes at national scale
 
 
 def start_anchor(var: Path) -> HttpProcess:
