@@ -239,12 +239,11 @@ def name_similarities(record: MatchRecord, others: list[MatchRecord], config: Ma
     match_key, skeleton, script_of = _names.match_key, _names.skeleton, _names.script_of
     table: dict[tuple[str, str], float] = {}
     name_fields = [r.field for r in config.fields if r.comparator == "name"]
-    for name in name_fields:
-        mine = getattr(record, name, "") or ""
-        if not mine:
-            continue
-        theirs = sorted({getattr(o, name, "") or "" for o in others} - {""})
-        if not theirs:
+    # Every name of the check against every name of the candidates, whatever the slot: a model that compares
+    # given with family names (swapped names) finds those pairs here too.
+    theirs = sorted({getattr(o, name, "") or "" for o in others for name in name_fields} - {""})
+    for mine in dict.fromkeys(getattr(record, name, "") or "" for name in name_fields):
+        if not mine or not theirs:
             continue
         left = [(v, match_key(v)) for v in _variants(mine)]
         left = [(v, k) for v, k in left if k]
@@ -291,17 +290,19 @@ def score(record: MatchRecord, others: list[MatchRecord], config: MatchingConfig
         documents = set(record.document_numbers)
 
         def may_match(other: MatchRecord) -> bool:
-            """Not when every name both records have disagrees and they share no document: no model calls
-            such a pair a duplicate, and most candidates of a common key are such pairs."""
+            """Not when every name of one disagrees with every name of the other (any slot) and they share no
+            document: no model calls such a pair a duplicate, and most candidates of a common key are such pairs."""
             if documents & set(other.document_numbers):
                 return True
             compared = False
-            for name in name_fields:
-                mine, theirs = getattr(record, name, ""), getattr(other, name, "")
-                if mine and theirs:
-                    compared = True
-                    if table.get((mine, theirs), 1.0) >= floor:
-                        return True
+            for name in name_fields:  # whatever the slot: swapped given and family names are not dropped
+                mine = getattr(record, name, "")
+                for other_name in name_fields:
+                    theirs = getattr(other, other_name, "")
+                    if mine and theirs:
+                        compared = True
+                        if table.get((mine, theirs), 1.0) >= floor:
+                            return True
             return not compared
 
         results = [r for r in (_duplicates.score_pair(record, other, config) for other in others
