@@ -19,6 +19,7 @@ from ..domain import (
     blocking_keys, document_number,
 )
 from ..domain.names import match_key
+from .. import matching_engine
 from .tables import (
     BlockingKeyRow, DuplicateReviewRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow,
 )
@@ -138,21 +139,14 @@ class Persons:
                                    .values(version=PersonRow.version + 1, updated_at=_now(), **columns))
 
     async def index(self, person: Person) -> None:
-        """Replace the person's blocking keys (a merged record leaves the index)."""
-        await self.session.execute(delete(BlockingKeyRow).where(BlockingKeyRow.person_id == person.person_id))
-        if person.merged_into:
-            return
-        for key in blocking_keys(MatchRecord.of(person), self.matching):
-            self.session.add(BlockingKeyRow(key=key[:220], person_id=person.person_id))
-        await self.session.flush()
+        """Replace the person's match record and blocking keys (a merged record leaves the index)."""
+        await self.session.flush()  # the person's row first: the index follows it
+        await matching_engine.index_person(self.session, None if person.merged_into else MatchRecord.of(person),
+                                           person.person_id, self.matching)
 
-    async def candidates_for(self, record: MatchRecord) -> list[Person]:
-        """Persons sharing a blocking key with `record`, those sharing most keys first (bounded)."""
-        ids = await self.ids_sharing_keys(blocking_keys(record, self.matching), self.matching.candidate_limit)
-        if not ids:
-            return []
-        rows = (await self.session.execute(select(PersonRow).where(PersonRow.person_id.in_(ids)))).scalars()
-        return [Person.from_document(r.document) for r in rows if r.person_id != record.person_id]
+    async def candidates_for(self, record: MatchRecord) -> list[MatchRecord]:
+        """Match records of persons sharing a blocking key with `record` (per key, the nearest in age; bounded)."""
+        return await matching_engine.candidate_records(self.session, record, self.matching)
 
     async def everyone(self) -> list[Person]:
         """The whole register (statistics count it)."""

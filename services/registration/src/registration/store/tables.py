@@ -82,13 +82,28 @@ class HouseholdRow(Base, table=True):
 
 
 class BlockingKeyRow(Base, table=True):
-    """Duplicate-matching index: a person is compared only with those sharing a key."""
+    """Duplicate-matching index: a person is compared only with those sharing a key.
+
+    `birth_year` beside the key lets a check read, per key, the holders nearest in age first (an index range
+    scan with LIMIT, matching_engine.py) instead of aggregating over every holder of a common name."""
 
     __tablename__ = "person_blocking_keys"
-    __table_args__ = (Index("ix_blocking_key", "key"),)
+    __table_args__ = (Index("ix_blocking_key_year", "key", "birth_year", "person_id"),)
 
     key: str = Field(sa_column=Column(String(220), primary_key=True))
     person_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    birth_year: Optional[int] = Field(default=None, sa_column=Column(Integer))
+
+
+class MatchRecordRow(Base, table=True):
+    """The compact comparable view of a person (`MatchRecord`, its fields as JSON), kept beside the blocking keys
+    so that a duplicate check reads a few hundred small rows, never the persons' (sealed) documents. Only
+    names, birth date, sex, citizenships and identity document numbers: nothing sealed is copied here."""
+
+    __tablename__ = "person_match_records"
+
+    person_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    record: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class StatusFactRow(Base, table=True):
