@@ -54,8 +54,9 @@ def test_config_from_dict_changes_the_outcome():
     # score averaged over the fields present. A field is now evidence by its weight, and one shared family name
     # is not enough; what the config still changes is which fields count, the thresholds and the blocking keys.
     config = MatchingConfig.from_dict({
-        "fields": [{"field": "given_name", "weight": 1.0, "comparator": "name"}, "family_name"],
-        "likely_threshold": 0.95, "possible_threshold": 0.9, "blocking_keys": ["family_phonetic"],
+        "fields": [{"field": "given_name", "weight": 1.0, "comparator": "name"}, "family_name", "sex",
+                   "country_of_origin", "citizenships"],
+        "likely_threshold": 0.9, "possible_threshold": 0.8, "blocking_keys": ["family_phonetic"],
     })
     assert MatchingConfig.from_dict(config.to_dict()) == config
     a, b = rec("a", "Ahmad", "Karimi", date(1990, 5, 4)), rec("b", "Ahmad", "Karimi", date(1951, 1, 9))

@@ -7,10 +7,12 @@ his father) are recognised and kept apart.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
@@ -52,6 +54,8 @@ class MatchingConfig:
     given_name_disagreement_cap: float = 0.8
     # How many people sharing blocking keys the store scores per check; when reached, the answer says so.
     candidate_limit: int = 200
+    # Name frequencies of the register (term-frequency adjustment); runtime data, not part of `to_dict`.
+    frequencies: "NameFrequencies | None" = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.candidate_limit <= 5000:
@@ -208,22 +212,28 @@ def name_level_of(similarity: float, exact: bool, skeleton_equal: bool) -> str:
 _NAME_RANK = {lv: i for i, lv in enumerate(LEVELS["given_name"])}
 
 
-def name_level(a: Sequence[NameForm], b: Sequence[NameForm]) -> str | None:
-    """Best level over the spellings of two name fields; None when either is missing."""
+def name_match(a: Sequence[NameForm], b: Sequence[NameForm]) -> tuple[str | None, str]:
+    """(best level over the spellings of two name fields, the match key when they agree exactly); level None
+    when either is missing."""
     if not a or not b:
-        return None
+        return None, ""
     best = "differs"
     for x in a:
         for y in b:
             if x.key == y.key:
-                return "exact"
+                return "exact", x.key
             # Consonant skeletons only where a side is Arabic script written without its short vowels:
             # between two vowelled spellings they would equate Shirin and Zarina.
             skel = (x.arabic or y.arabic) and len(x.skeleton) >= 2 and x.skeleton == y.skeleton
             level = name_level_of(key_similarity(x.key, y.key), False, skel)
             if _NAME_RANK[level] < _NAME_RANK[best]:
                 best = level
-    return best
+    return best, ""
+
+
+def name_level(a: Sequence[NameForm], b: Sequence[NameForm]) -> str | None:
+    """Best level over the spellings of two name fields; None when either is missing."""
+    return name_match(a, b)[0]
 
 
 _COARSE = {"year", "estimated"}
@@ -270,22 +280,70 @@ def _equal_level(x: Any, y: Any, agree: str = "equal") -> str | None:
     return agree if x == y else "differs"
 
 
-def compare(a: Normalised, b: Normalised, config: MatchingConfig | None = None) -> tuple[dict[str, str | None], bool]:
-    """The level of each field (None: missing on a side), and whether given and family names were compared
-    crosswise (recorded swapped: one record's given name is the other's family name)."""
+@dataclass(frozen=True)
+class NameFrequencies:
+    """How many records of the register hold each name (match key), given and family names apart: a name
+    shared by few people is stronger evidence than Muhammad (term-frequency adjustment of the exact level).
+    Counts, not names' owners; kept by whoever keeps the register (`name_frequencies(records)` builds one)."""
+    given: Mapping[str, int]
+    family: Mapping[str, int]
+    total: int
+
+    def u(self, name: str, key: str, level_u: float) -> float:
+        """u of an exact agreement on `key`: the share of records holding it (at least one record's)."""
+        table = self.given if name == "given_name" else self.family
+        return max(table.get(key, 0), 1) / max(self.total, 1) if self.total else level_u
+
+
+def name_frequencies(records: Iterable[MatchRecord | Normalised], block_length: int = 4) -> NameFrequencies:
+    given: Counter = Counter()
+    family: Counter = Counter()
+    total = 0
+    for record in records:
+        n = record if isinstance(record, Normalised) else normalise(record, block_length)
+        total += 1
+        given.update({f.key for f in n.given})
+        family.update({f.key for f in n.family})
+    return NameFrequencies(dict(given), dict(family), total)
+
+
+_PATRONYMIC_LEVEL = {"exact": "exact", "skeleton": "close", "close": "close", "similar": "differs", "differs": "differs"}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    levels: dict[str, str | None]  # the level of each field of FIELDS (None: missing on a side)
+    swapped: bool  # given and family names compared crosswise (one record's given name is the other's family name)
+    exact_keys: dict[str, str]  # the shared match key of a name field compared at its exact level
+
+    def evidence(self, config: MatchingConfig) -> float:
+        """Summed log2 Bayes factors; with `config.frequencies`, an exact name weighs by how rare it is."""
+        model, frequencies = config.model, config.frequencies
+        total = 0.0
+        for name, level in self.levels.items():
+            if level == "exact" and frequencies is not None and self.exact_keys.get(name):
+                u = frequencies.u(name, self.exact_keys[name], model.u[name]["exact"])
+                total += math.log2(model.m[name]["exact"] / u)
+            else:
+                total += model.weight(name, level)
+        return total
+
+
+def compare(a: Normalised, b: Normalised, config: MatchingConfig | None = None) -> Comparison:
+    """The level of each field, given and family names in whichever order agrees better."""
     model = (config or _default_config()).model
-    straight = (name_level(a.given, b.given), name_level(a.family, b.family))
-    crossed = (name_level(a.given, b.family), name_level(a.family, b.given))
+    straight = (name_match(a.given, b.given), name_match(a.family, b.family))
+    crossed = (name_match(a.given, b.family), name_match(a.family, b.given))
 
     def evidence(pair) -> float:
-        return model.weight("given_name", pair[0]) + model.weight("family_name", pair[1])
+        return model.weight("given_name", pair[0][0]) + model.weight("family_name", pair[1][0])
 
-    swapped = None not in crossed and evidence(crossed) > evidence(straight)
-    given, family = crossed if swapped else straight
+    swapped = crossed[0][0] is not None and crossed[1][0] is not None and evidence(crossed) > evidence(straight)
+    (given, given_key), (family, family_key) = crossed if swapped else straight
     levels: dict[str, str | None] = {
         "given_name": given,
         "family_name": family,
-        "patronymic": name_level(a.patronymic, b.patronymic),
+        "patronymic": _PATRONYMIC_LEVEL.get(name_level(a.patronymic, b.patronymic)),
         "birth_date": birth_date_level(a.birth_date, a.birth_date_precision, b.birth_date, b.birth_date_precision),
         "sex": _equal_level(a.sex, b.sex),
         "country_of_origin": _equal_level(a.country_of_origin, b.country_of_origin),
@@ -296,12 +354,12 @@ def compare(a: Normalised, b: Normalised, config: MatchingConfig | None = None) 
     }
     if config is not None:
         levels = {n: (lv if n in config.fields else None) for n, lv in levels.items()}
-    return levels, swapped
+    return Comparison(levels, swapped, {"given_name": given_key, "family_name": family_key})
 
 
 def comparison_vector(a: Normalised, b: Normalised, config: MatchingConfig | None = None) -> tuple:
     """The levels in `FIELDS` order: what EM trains on (`matching_model.train`)."""
-    levels, _ = compare(a, b, config)
+    levels = compare(a, b, config).levels
     return tuple(levels[n] for n in FIELDS)
 
 
@@ -338,10 +396,10 @@ def _reason(name: str, level: str) -> str:
 
 
 def score_normalised(a: Normalised, b: Normalised, config: MatchingConfig) -> MatchResult:
-    levels, swapped = compare(a, b, config)
-    model = config.model
-    evidence = sum(model.weight(n, lv) for n, lv in levels.items())
-    score = model.probability(evidence)
+    comparison = compare(a, b, config)
+    levels, swapped = comparison.levels, comparison.swapped
+    evidence = comparison.evidence(config)
+    score = config.model.probability(evidence)
     reasons: list[str] = []
     for name in ("given_name", "family_name", "patronymic"):
         if levels[name] is not None:
