@@ -81,7 +81,7 @@ def best_f1(scores: dict[frozenset, float], truth: set[frozenset]) -> tuple[floa
     return best
 
 
-CAPS = ("guard", "different_generation", "father_son_patronymic")
+CAPS = ("given_name_guard", "birth_date_guard", "different_generation", "father_son_patronymic")
 
 
 def pana(left, right, config: MatchingConfig) -> tuple[dict[frozenset, float], dict[str, set]]:
@@ -92,8 +92,11 @@ def pana(left, right, config: MatchingConfig) -> tuple[dict[frozenset, float], d
         pair = frozenset((a.person_id, b.person_id))
         scores[pair] = result.score
         if "given_name_differs" in result.reasons and result.score == config.given_name_disagreement_cap:
-            capped["guard"].add(pair)
-        for c in CAPS[1:]:
+            capped["given_name_guard"].add(pair)
+        if {"birth_date_differs", "birth_year_equal_date_differs"} & set(result.reasons) and \
+                result.score == config.birth_date_disagreement_cap:
+            capped["birth_date_guard"].add(pair)
+        for c in CAPS[2:]:
             if c in result.reasons:
                 capped[c].add(pair)
     return scores, capped

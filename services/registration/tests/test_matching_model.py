@@ -122,6 +122,13 @@ def test_disagreeing_given_names_cap_below_likely():
     assert score_pair(rec("a", "Hasan", "Karimi"), rec("b", "Zarina", "Karimi"), uncapped).score > twins.score
 
 
+def test_disagreeing_exact_birth_dates_cap_below_likely():
+    config = MatchingConfig()
+    result = score_pair(rec("a", "Ahmad", "Karimi", date(1990, 5, 4)), rec("b", "Ахмад", "Карими", date(1990, 9, 20)))
+    assert "birth_year_equal_date_differs" in result.reasons
+    assert config.possible_threshold <= result.score <= config.birth_date_disagreement_cap < config.likely_threshold
+
+
 def test_relatives_stay_apart():
     father = rec("f", "Мухаммад", "Нурлыбеков", date(1962, 3, 1), patronymic="Алиевич")
     son = rec("s", "Mukhammad", "Nurlybekov", date(1990, 3, 1), patronymic="Mukhammadovich")

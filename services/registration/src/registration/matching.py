@@ -6,7 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from .domain import MatchingConfig, MatchRecord, MatchResult, Person, find_candidates
+from .domain import Candidates, MatchingConfig, MatchRecord, MatchResult, Person, score_candidates
 from .store.repository import Persons
 
 
@@ -17,14 +17,17 @@ def load_matching_config(path: str | None) -> MatchingConfig:
     return MatchingConfig.from_dict(json.loads(Path(path).read_text()))
 
 
-async def candidates(persons: Persons, person: Person, config: MatchingConfig) -> list[MatchResult]:
-    """Scored candidates at or above the review threshold, best first."""
+async def candidates(persons: Persons, person: Person, config: MatchingConfig) -> Candidates:
+    """Scored candidates at or above the review threshold, best first, and whether the candidate limit was reached."""
     record = MatchRecord.of(person)
-    others = [p for p in await persons.candidates_for(record) if not p.merged_into]
+    found, limit_reached = await persons.candidates_for(record)
+    others = [p for p in found if not p.merged_into]
     # Scoring is CPU-bound pure Python: off the event loop, other requests (verification,
     # reads) interleave with it instead of queueing behind a whole check.
-    return await asyncio.to_thread(_score, record, others, config)
+    results = await asyncio.to_thread(_score, record, others, config)
+    return Candidates(tuple(results), limit_reached)
 
 
 def _score(record: MatchRecord, others: list[Person], config: MatchingConfig) -> list[MatchResult]:
-    return find_candidates(record, [MatchRecord.of(p) for p in others], config)
+    # The store brought these together through the blocking keys: score them, without recomputing keys.
+    return score_candidates(record, [MatchRecord.of(p) for p in others], config)

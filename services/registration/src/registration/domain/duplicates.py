@@ -52,6 +52,9 @@ class MatchingConfig:
     # Given names that disagree (both present) cap the score below "likely": siblings and twins share a family
     # name, a birth date and often a household; an officer decides (review queue), never the matcher alone.
     given_name_disagreement_cap: float = 0.8
+    # Likewise two birth dates that disagree in more than one part (or by estimate): the same name born on
+    # another day is an officer's question, never a refusal by the matcher.
+    birth_date_disagreement_cap: float = 0.8
     # How many people sharing blocking keys the store scores per check; when reached, the answer says so.
     candidate_limit: int = 200
     # Name frequencies of the register (term-frequency adjustment); runtime data, not part of `to_dict`.
@@ -88,7 +91,8 @@ class MatchingConfig:
             "possible_threshold": self.possible_threshold, "blocking_keys": list(self.blocking_keys),
             "blocking_key_length": self.blocking_key_length, "generation_gap_years": self.generation_gap_years,
             "relative_score_cap": self.relative_score_cap, "sex_mismatch_cap": self.sex_mismatch_cap,
-            "given_name_disagreement_cap": self.given_name_disagreement_cap, "candidate_limit": self.candidate_limit,
+            "given_name_disagreement_cap": self.given_name_disagreement_cap,
+            "birth_date_disagreement_cap": self.birth_date_disagreement_cap, "candidate_limit": self.candidate_limit,
         }
 
 
@@ -416,6 +420,8 @@ def score_normalised(a: Normalised, b: Normalised, config: MatchingConfig) -> Ma
         reasons.append("same_identity_document")
     if levels["given_name"] == "differs":
         score = min(score, config.given_name_disagreement_cap)
+    if levels["birth_date"] in ("same_year", "differs"):
+        score = min(score, config.birth_date_disagreement_cap)
     if levels["sex"] == "differs":
         score = min(score, config.sex_mismatch_cap)
     relative = _relatives(a, b, config)

@@ -146,13 +146,16 @@ class Persons:
             self.session.add(BlockingKeyRow(key=key[:220], person_id=person.person_id))
         await self.session.flush()
 
-    async def candidates_for(self, record: MatchRecord) -> list[Person]:
-        """Persons sharing a blocking key with `record`, those sharing most keys first (bounded)."""
-        ids = await self.ids_sharing_keys(blocking_keys(record, self.matching), self.matching.candidate_limit)
+    async def candidates_for(self, record: MatchRecord) -> tuple[list[Person], bool]:
+        """Persons sharing a blocking key with `record`, those sharing most keys first (bounded), and whether the
+        bound was reached (then people beyond it were not compared, and the answer says so)."""
+        limit = self.matching.candidate_limit
+        ids = await self.ids_sharing_keys(blocking_keys(record, self.matching), limit + 1)
+        reached, ids = len(ids) > limit, ids[:limit]
         if not ids:
-            return []
+            return [], reached
         rows = (await self.session.execute(select(PersonRow).where(PersonRow.person_id.in_(ids)))).scalars()
-        return [Person.from_document(r.document) for r in rows if r.person_id != record.person_id]
+        return [Person.from_document(r.document) for r in rows if r.person_id != record.person_id], reached
 
     async def everyone(self) -> list[Person]:
         """The whole register (statistics count it)."""
