@@ -135,3 +135,17 @@ async def test_merge_endpoint(reg):
                                     headers={**h, "If-Match": r.headers["ETag"]})
     assert missing.status_code == 404
     assert len(await reg.published("registration.persons.merged.v1")) == 1
+
+
+async def test_a_check_says_when_the_candidate_limit_cut_it_short(reg):
+    from dataclasses import replace
+
+    for given in ("Ahmad", "Yusuf", "Ibrahim"):
+        await register(reg, given_name=given, family_name="Karimi", birth_date="1970-01-02")
+    r = await reg.client.post("/api/v1/persons/duplicate-check", json=person(given_name="Hasan", family_name="Karimi"),
+                              headers=reg.headers("registration-officer"))
+    assert r.status_code == 200 and r.json()["candidate_limit_reached"] is False
+    reg.app.state.matching = replace(reg.app.state.matching, candidate_limit=2)
+    r = await reg.client.post("/api/v1/persons/duplicate-check", json=person(given_name="Hasan", family_name="Karimi"),
+                              headers=reg.headers("registration-officer"))
+    assert r.status_code == 200 and r.json()["candidate_limit_reached"] is True
