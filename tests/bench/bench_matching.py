@@ -20,7 +20,6 @@ import argparse
 import logging
 import time
 import warnings
-from collections import Counter
 from datetime import date
 
 from registration.domain import MatchingConfig, MatchRecord, score_pair

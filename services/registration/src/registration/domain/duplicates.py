@@ -1,8 +1,15 @@
 """Duplicate detection: scoring two person records across scripts and spellings.
 
-What is compared, with which weights, the thresholds and the blocking keys are data
-(`MatchingConfig.from_dict`), not code. Relatives with the same name (a son named after
-his father) are recognised and kept apart.
+Fellegi–Sunter: each field of a pair falls into a comparison level, each level weighs log2(m/u) from the
+trained model (`matching_model.py`, `match_model.json`), and the score is the probability of one person. A
+field missing on either side, or a differing document number, is no evidence. Caps no weight overrides keep
+twins, siblings and relatives below "likely". The thresholds, caps, fields compared and blocking keys are data
+(`MatchingConfig.from_dict`), not code.
+
+For a matching engine: `normalise(record)` gives the precomputable `Normalised` value (its names are cached
+`NameForm`s); `score_candidates(probe, candidates)` scores already-blocked candidates, records or `Normalised`,
+without recomputing blocking keys; `name_level_of`/`birth_date_level` and `config.model.weight` let a vectorised
+scorer grade and weigh whole columns at once.
 """
 
 from __future__ import annotations
@@ -560,7 +567,6 @@ def train_model(records: Sequence[MatchRecord | Normalised], config: MatchingCon
         for a, b in blocked_pairs(left, keyed, right=None if right is None else other):
             yield tuple(None if n in exclude else lv for n, lv in zip(FIELDS, comparison_vector(a, b, config)))
 
-    names = ("given_name", "family_name")
     sessions = [("pairs met on the birth date", met(("birth_date",), ("birth_date",)), NAME_SESSION_FIELDS),
                 ("pairs met on the family name", met(("family_phonetic",), ("family_name",)), ("birth_date",))]
     return train(randoms(), sessions, total_pairs=total, data=data or f"{len(records)} records", version=version)
