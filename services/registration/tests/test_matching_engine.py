@@ -8,8 +8,9 @@ from sqlalchemy import delete, func, select
 
 from registration import matching_engine
 from registration.domain import (
-    IdentityDocument, IdentityDocumentKind, MatchingConfig, MatchRecord, Person, find_candidates, name_similarity,
+    IdentityDocument, IdentityDocumentKind, MatchingConfig, MatchRecord, Person, find_candidates,
 )
+from registration.domain.duplicates import key_similarity, name_level, normalise, score_candidates
 from registration.store.tables import BlockingKeyRow, MatchRecordRow
 
 NAMES = ["Мухаммад", "Mohammad", "Muhammad|Mukhammad", "محمد", "مُحَمَّد", "Нұрлыбеков", "Nurlybekov", "Zarina",
@@ -21,26 +22,48 @@ def record(pid: str, given: str, family: str, born: date | None = date(1990, 5, 
     return MatchRecord(person_id=pid, given_name=given, family_name=family, birth_date=born, sex="male", **more)
 
 
-def test_name_similarities_in_bulk_equal_the_domain_comparator_pair_by_pair():
+def test_key_similarities_in_bulk_equal_the_model_comparator_pair_by_pair():
     config = MatchingConfig()
-    others = [record(f"p{i}", given, family) for i, given in enumerate(NAMES) for family in NAMES[:6]]
+    others = [normalise(record(f"p{i}", given, family, patronymic=given if i % 3 else ""))
+              for i, given in enumerate(NAMES) for family in NAMES[:6]]
     for mine in NAMES[:-1]:
-        query = record("q", mine, "Nurlybekov")
-        table = matching_engine.name_similarities(query, others, config)
+        query = normalise(record("q", mine, "Nurlybekov", patronymic="Алиевич"))
+        table = matching_engine.key_similarities(query, others)
+        assert table
         for other in others:
-            for field in ("given_name", "family_name"):
-                a, b = getattr(query, field), getattr(other, field)
-                if a and b:
-                    assert table[(a, b)] == pytest.approx(name_similarity(a, b), abs=1e-12), (a, b)
+            for left in (query.given, query.family, query.patronymic):
+                for right in (other.given, other.family, other.patronymic):  # whatever the slot (swaps)
+                    for x in left:
+                        for y in right:
+                            assert table[(x.key, y.key)] == pytest.approx(key_similarity(x.key, y.key), abs=1e-12)
+                    assert name_level(left, right, lambda x, y: table[(x, y)]) == name_level(left, right)
+    assert matching_engine.score(query, others, config) == score_candidates(query, others, config)
 
 
-def test_scoring_equals_find_candidates():
+def test_scoring_equals_the_models_pair_by_pair():
     config = MatchingConfig()
     query = record("q", "Мухаммад", "Нұрлыбеков", document_numbers=("P123",))
     others = [record("a", "Mohammad", "Nurlybekov"), record("b", "Muhammad", "Nurlybekov", date(1990, 4, 5)),
               record("c", "Zarina", "Nurlybekova"), record("d", "Yusuf", "Ahmadi", document_numbers=("P123",)),
-              record("e", "Mohammad", "Nurlybekov", date(1960, 1, 1)), record("f", "محمد", "Нурлыбеков")]
-    assert matching_engine.score(query, others, config) == find_candidates(query, others, config)
+              record("e", "Mohammad", "Nurlybekov", date(1960, 1, 1)), record("f", "محمد", "Нурлыбеков"),
+              record("g", "Nurlybekov", "Mohammad")]  # swapped names
+    scored = matching_engine.score(query, others, config)
+    assert scored == score_candidates(query, others, config) == find_candidates(query, others, config)
+    assert "g" in [r.person_id for r in scored]
+
+
+def test_the_index_holds_the_merged_blocking_keys():
+    config = MatchingConfig()
+    row, keys = matching_engine.index_rows(record("q", "Mohammad", "Nurlybekov", date(1990, 5, 4)), config)
+    kinds = {k["key"].split(":")[0] for k in keys}
+    assert {"p", "b", "f", "g"} <= kinds and {k["birth_year"] for k in keys} == {1990}
+
+
+def test_a_keys_bound_reached_is_reported():
+    rows = [(0, 1990 + i, f"p{i}", {}) for i in range(4)] + [(1, None, "z", {})]
+    kept, reached = matching_engine.bounded(rows, 1990, 3)
+    assert reached and set(kept) == {"p0", "p1", "p2", "z"}
+    assert matching_engine.bounded(rows[1:], 1990, 3)[1] is False
 
 
 def test_match_record_from_a_stored_document_equals_the_one_from_the_person():
@@ -137,5 +160,9 @@ def test_migration_0008_backfills_match_records_and_keys(tmp_path):
     with engine.connect() as conn:
         records = conn.execute(sa.text("SELECT person_id FROM person_match_records")).scalars().all()
         years = set(conn.execute(sa.text("SELECT birth_year FROM person_blocking_keys")).scalars())
+        keys = set(conn.execute(sa.text("SELECT key FROM person_blocking_keys")).scalars())
     engine.dispose()
     assert records == ["p1"] and years == {1990}
+    # the keys the merged `blocking_keys` yields, the model's name-pair and exact-birth-date keys among them
+    expected = {k["key"] for k in matching_engine.index_rows(MatchRecord.of(person), MatchingConfig())[1]}
+    assert keys == expected and any(k.startswith("p:") for k in keys) and "b:1990-04-05" in keys

@@ -5,6 +5,9 @@
       service's matching rules (REGISTRATION_MATCHING_CONFIG_PATH); run after changing the rules' blocking keys.
       Reads only the persons' matching fields (never a sealed one): no keyring needed. Safe beside a running
       service (one transaction per batch; a person registered meanwhile is indexed by the service itself).
+
+  pana matching train ...
+      retrain the duplicate-matching model (m/u by EM) from the register (train_matching.py).
 """
 
 from __future__ import annotations
@@ -44,10 +47,13 @@ def _reindex(args) -> int:
 
 
 def register(sub) -> None:
-    """Add `pana registration ...` to the `pana` parser's subcommands."""
+    """Add `pana registration ...` and `pana matching train` to the `pana` parser's subcommands (one entry point)."""
     registration = sub.add_parser("registration", help="registration's operator commands")
     commands = registration.add_subparsers(dest="registration_command", required=True)
     reindex = commands.add_parser("reindex-matching", help="rebuild the duplicate-matching index from the register")
     reindex.add_argument("--database-url", default=None, help="default: $REGISTRATION_DATABASE_URL, else var/")
     reindex.add_argument("--batch", type=int, default=2000)
     reindex.set_defaults(func=_reindex)
+
+    from .train_matching import register as register_training
+    register_training(sub)  # `pana matching train`

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from . import matching_engine
-from .domain import MatchingConfig, MatchRecord, MatchResult, Person
+from .domain import Candidates, MatchingConfig, MatchRecord, Person
 from .store.repository import Persons
 
 # Candidate sets at least this large are scored off the event loop, so other requests interleave with them.
@@ -21,11 +21,14 @@ def load_matching_config(path: str | None) -> MatchingConfig:
     return MatchingConfig.from_dict(json.loads(Path(path).read_text()))
 
 
-async def candidates(persons: Persons, person: Person, config: MatchingConfig) -> list[MatchResult]:
-    """Scored candidates at or above the review threshold, best first (matching_engine.py: compact match records,
-    per-key bounded reads, name similarities in bulk). Merged records are not in the index."""
+async def candidates(persons: Persons, person: Person, config: MatchingConfig) -> Candidates:
+    """Scored candidates at or above the review threshold, best first, and whether the candidate limit was reached
+    (matching_engine.py: compact match records, per-key bounded reads, name similarities in bulk, the domain's
+    model). Merged records are not in the index."""
     record = MatchRecord.of(person)
-    others = await persons.candidates_for(record)
+    others, limit_reached = await persons.candidates_for(record)
     if len(others) < THREAD_FROM:
-        return matching_engine.score(record, others, config)
-    return await asyncio.to_thread(matching_engine.score, record, others, config)
+        results = matching_engine.score(record, others, config)
+    else:
+        results = await asyncio.to_thread(matching_engine.score, record, others, config)
+    return Candidates(tuple(results), limit_reached)

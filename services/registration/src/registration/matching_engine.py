@@ -8,10 +8,15 @@ Beside each person the store keeps (store/tables.py)
 
 A check reads, for each of its keys, the holders nearest in birth year (an index range scan each way with LIMIT;
 no aggregate over every holder of a common key), their match records in the same statement, and scores them.
-The model — which keys, which comparisons, which weights — is the domain's (domain/duplicates.py); this module
-only makes it cheap: the pure name functions are memoised (names repeat a great deal in a register) and the name
-similarities of a check are computed for all candidates at once with RapidFuzz's `process.cdist` (C++), then
-looked up by the scorer, instead of pair by pair in Python.
+The model — which keys, which comparisons, which weights — is the domain's (domain/duplicates.py, the trained
+Fellegi–Sunter model); this module only makes it cheap: records are normalised once (`normalise`, its name forms
+cached: names repeat a great deal in a register) and fed to the model as `Normalised` values, and the key
+similarities of a check are computed for all candidates at once with RapidFuzz's `process.cdist` (C++) — the same
+best of Jaro-Winkler and token-sorted ratio as the model's `key_similarity` — then looked up by the model's
+comparison instead of computed pair by pair in Python.
+
+Bounds: per key at most `min(PER_KEY, candidate_limit)` holders are read; when a key has more (in the birth-year
+window), the check's answer says `candidate_limit_reached`.
 
 Birth-year window: under the domain's rules two records whose birth years are `generation_gap_years` or more apart
 are relatives (capped at `relative_score_cap`), so when that cap is below the review threshold such holders can
@@ -20,9 +25,6 @@ never be candidates and are not read. Holders without a birth date are always re
 
 from __future__ import annotations
 
-import contextvars
-import functools
-import sys
 from dataclasses import fields as dataclass_fields
 from datetime import date
 from types import SimpleNamespace
@@ -32,40 +34,15 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy import text as _text
 
 from .domain import MatchingConfig, MatchRecord, MatchResult, blocking_keys
-from .domain import duplicates as _duplicates
-from .domain import names as _names
+from .domain.duplicates import Normalised, key_similarity, normalise, score_candidates
 from .store.tables import BlockingKeyRow, MatchRecordRow
 
 KEY_LENGTH = 220  # the key column's width
-# Per blocking key, the holders nearest in birth year read by a check. A key held by more people in the birth-year
-# window is a common name: its holders farther in age than the nearest PER_KEY are not read through that key
-# (they are through the check's other keys: family and given name, document numbers).
+# Per blocking key, the holders nearest in birth year read by a check (at most the config's candidate_limit). A key
+# held by more people in the birth-year window is a common name: its holders farther in age than the nearest
+# PER_KEY are not read through that key (they may be through the check's other keys), and the answer says
+# `candidate_limit_reached`.
 PER_KEY = 100
-
-
-# --- memoised normalisation -------------------------------------------------------------------
-
-_NAME_FUNCTIONS = ("transliterate", "fold", "match_key", "skeleton", "blocking_key", "script_of", "patronymic_stem")
-
-
-def memoise_name_functions(maxsize: int = 200_000) -> None:
-    """Replace the pure name functions, where the domain modules look them up, by memoised ones (idempotent).
-
-    They are pure functions of a short string, and a register holds a few thousand distinct names: after warm-up
-    normalisation costs a dictionary look-up."""
-    for name in _NAME_FUNCTIONS:
-        fn = getattr(_names, name, None)
-        if fn is None or hasattr(fn, "cache_info"):
-            continue
-        cached = functools.lru_cache(maxsize=maxsize)(fn)
-        # Wherever it was imported by name so far (the domain package re-exports it; modules imported later take
-        # the memoised one from there).
-        for module_name, module in list(sys.modules.items()):
-            if module_name.startswith("registration") and getattr(module, name, None) is fn:
-                setattr(module, name, cached)
-
-
-memoise_name_functions()
 
 
 # --- records -------------------------------------------------------------------------------------
@@ -144,15 +121,16 @@ def year_window(config: MatchingConfig) -> int | None:
     """Holders this many years apart or more can never be candidates (see the module's note); None: no window."""
     gap = getattr(config, "generation_gap_years", None)
     cap = getattr(config, "relative_score_cap", None)
-    if gap is None or cap is None or cap >= config.possible_threshold:
+    if gap is None or cap is None or cap >= config.possible_threshold or "birth_date" not in config.fields:
         return None
     return int(gap)
 
 
 def candidate_query(keys: Iterable[str], birth_year: int | None, config: MatchingConfig, per_key: int):
-    """One statement: for each key the `per_key` holders nearest in birth year (within the generation window; up
-    to `per_key` from each side read by two index range scans, the nearest `per_key` of those kept) and up to
-    `per_key` holders without a birth date; deduplicated, joined to their match records.
+    """One statement: for each key the `per_key + 1` holders nearest in birth year (within the generation window;
+    up to `per_key + 1` from each side read by two index range scans, the nearest of those kept) and up to
+    `per_key + 1` holders without a birth date, each row labelled with its part, joined to their match records.
+    One row more than `per_key` per part tells the caller the part's bound was reached.
 
     Written as text with bound values: the statement's shape depends only on the number of keys, so building it
     costs microseconds (an ORM-built UNION of subqueries cost milliseconds per check)."""
@@ -160,7 +138,7 @@ def candidate_query(keys: Iterable[str], birth_year: int | None, config: Matchin
     if not keys:
         return None
     window = year_window(config) if birth_year is not None else None
-    params: dict[str, Any] = {"n": per_key}
+    params: dict[str, Any] = {"n": per_key + 1}
     if birth_year is not None:
         params["y"] = birth_year
     if window is not None:
@@ -170,7 +148,7 @@ def candidate_query(keys: Iterable[str], birth_year: int | None, config: Matchin
         params[f"k{i}"] = key
         base = f"SELECT person_id, birth_year FROM person_blocking_keys WHERE key = :k{i}"
         if birth_year is None:
-            parts.append(f"SELECT person_id FROM ({base} LIMIT :n) AS p{i}")
+            parts.append(f"SELECT person_id, birth_year, {2 * i} AS part FROM ({base} LIMIT :n) AS p{i}")
             continue
         up = f"{base} AND birth_year >= :y{' AND birth_year < :hi' if window is not None else ''} " \
              "ORDER BY birth_year LIMIT :n"
@@ -178,139 +156,87 @@ def candidate_query(keys: Iterable[str], birth_year: int | None, config: Matchin
                "ORDER BY birth_year DESC LIMIT :n"
         # The key's `n` holders nearest in birth year: n from each side (two index range scans), the nearest n
         # of those; and up to n holders with no birth date.
-        parts.append(f"SELECT person_id FROM (SELECT person_id FROM (SELECT person_id, birth_year FROM ({up}) AS u{i} "
+        parts.append(f"SELECT person_id, birth_year, {2 * i} AS part FROM (SELECT person_id, birth_year FROM "
+                     f"(SELECT person_id, birth_year FROM ({up}) AS u{i} "
                      f"UNION ALL SELECT person_id, birth_year FROM ({down}) AS d{i}) AS b{i} "
                      f"ORDER BY abs(birth_year - :y), person_id LIMIT :n) AS p{i}")
-        parts.append(f"SELECT person_id FROM ({base} AND birth_year IS NULL LIMIT :n) AS z{i}")
-    ids = " UNION ".join(parts)
-    return _text(f"SELECT r.person_id, r.record FROM person_match_records AS r JOIN ({ids}) AS c "
+        parts.append(f"SELECT person_id, birth_year, {2 * i + 1} AS part FROM "
+                     f"({base} AND birth_year IS NULL LIMIT :n) AS z{i}")
+    ids = " UNION ALL ".join(parts)
+    return _text(f"SELECT c.part, c.birth_year, r.person_id, r.record FROM person_match_records AS r JOIN ({ids}) AS c "
                  "ON c.person_id = r.person_id").bindparams(**params).columns(
         person_id=MatchRecordRow.__table__.c.person_id.type, record=MatchRecordRow.__table__.c.record.type)
 
 
-async def candidate_records(session, record: MatchRecord, config: MatchingConfig) -> list[MatchRecord]:
-    """Match records of persons sharing a blocking key with `record` (bounded per key, nearest in age first)."""
-    query = candidate_query(blocking_keys(record, config), record.birth_date.year if record.birth_date else None,
-                            config, min(PER_KEY, config.candidate_limit))
+def bounded(rows, birth_year: int | None, per_key: int) -> tuple[dict[str, Any], bool]:
+    """The holders each part keeps (its `per_key` nearest in birth year) and whether a part had more."""
+    by_part: dict[int, list] = {}
+    for part, year, pid, doc in rows:
+        by_part.setdefault(part, []).append((year, pid, doc))
+    reached = False
+    kept: dict[str, Any] = {}
+    for holders in by_part.values():
+        if len(holders) > per_key:
+            reached = True
+            holders.sort(key=lambda h: (abs(h[0] - birth_year) if h[0] is not None and birth_year is not None else 0,
+                                        h[1]))
+            holders = holders[:per_key]
+        for _, pid, doc in holders:
+            kept.setdefault(pid, doc)
+    return kept, reached
+
+
+async def candidate_records(session, record: MatchRecord, config: MatchingConfig) -> tuple[list[MatchRecord], bool]:
+    """Match records of persons sharing a blocking key with `record` (bounded per key, nearest in age first), and
+    whether a key had more holders than were read."""
+    birth_year = record.birth_date.year if record.birth_date else None
+    per_key = min(PER_KEY, config.candidate_limit)
+    query = candidate_query(blocking_keys(record, config), birth_year, config, per_key)
     if query is None:
-        return []
-    rows = (await session.execute(query)).all()
-    return [record_of_document(pid, doc) for pid, doc in rows if pid != record.person_id]
+        return [], False
+    kept, reached = bounded((await session.execute(query)).all(), birth_year, per_key)
+    return [record_of_document(pid, doc) for pid, doc in kept.items() if pid != record.person_id], reached
 
 
 # --- scoring -------------------------------------------------------------------------------------
 
-_similarities: contextvars.ContextVar[dict | None] = contextvars.ContextVar("name_similarities", default=None)
-_plain_name_similarity = getattr(_duplicates, "name_similarity", None)
+def _keys(n: Normalised) -> set[str]:
+    return {f.key for forms in (n.given, n.family, n.patronymic) for f in forms if f.key}
 
 
-def _looked_up_name_similarity(a: str, b: str) -> float:
-    table = _similarities.get()
-    if table is not None:
-        found = table.get((a, b))
-        if found is not None:
-            return found
-    return _plain_name_similarity(a, b)
-
-
-def _install_lookup() -> None:
-    if _plain_name_similarity is not None and _duplicates.name_similarity is _plain_name_similarity:
-        _duplicates.name_similarity = _looked_up_name_similarity
-
-
-_install_lookup()
-
-
-def _variants(value: str) -> list[str]:
-    return [v for v in value.split("|") if v.strip()]
-
-
-def name_similarities(record: MatchRecord, others: list[MatchRecord], config: MatchingConfig) -> dict:
-    """`name_similarity(x, y)` for the check's names against every candidate's, computed at once.
-
-    Same value as `domain.duplicates.name_similarity` (best over variants of: equal keys -> 1, else the larger of
-    Jaro-Winkler and token-sort ratio on match keys, raised to 0.9 for equal consonant skeletons where a side is
-    Arabic script): the two metrics run as RapidFuzz `cdist` matrices (C++), the rest is looked up per distinct
-    name, so the per-pair Python work is a few dictionary reads."""
+def key_similarities(probe: Normalised, others: list[Normalised]) -> dict[tuple[str, str], float]:
+    """`key_similarity(x, y)` for every name key of the probe (any slot) against every name key of the candidates
+    (any slot: the model compares given with family names for swaps), computed at once: the two metrics run as
+    RapidFuzz `cdist` matrices (C++), so the model's comparisons become dictionary reads."""
     import numpy as np
     from rapidfuzz import fuzz, process
     from rapidfuzz.distance import JaroWinkler
 
-    match_key, skeleton, script_of = _names.match_key, _names.skeleton, _names.script_of
-    table: dict[tuple[str, str], float] = {}
-    name_fields = [r.field for r in config.fields if r.comparator == "name"]
-    # Every name of the check against every name of the candidates, whatever the slot: a model that compares
-    # given with family names (swapped names) finds those pairs here too.
-    theirs = sorted({getattr(o, name, "") or "" for o in others for name in name_fields} - {""})
-    for mine in dict.fromkeys(getattr(record, name, "") or "" for name in name_fields):
-        if not mine or not theirs:
-            continue
-        left = [(v, match_key(v)) for v in _variants(mine)]
-        left = [(v, k) for v, k in left if k]
-        right_variants = sorted({v for t in theirs for v in _variants(t)})
-        right_keys = [match_key(v) for v in right_variants]
-        usable = [i for i, k in enumerate(right_keys) if k]
-        if not left or not usable:
-            for t in theirs:
-                table[(mine, t)] = 0.0
-            continue
-        lk = [k for _, k in left]
-        rk = [right_keys[i] for i in usable]
-        rv = [right_variants[i] for i in usable]
-        best = np.maximum(process.cdist(lk, rk, scorer=JaroWinkler.normalized_similarity, dtype=np.float64),
-                          process.cdist(lk, rk, scorer=fuzz.token_sort_ratio, dtype=np.float64) / 100)
-        best[np.asarray(lk, dtype=object)[:, None] == np.asarray(rk, dtype=object)[None, :]] = 1.0
-        left_arabic = [script_of(v) == "arabic" for v, _ in left]
-        for col, v in enumerate(rv):  # equal consonant skeletons where a side is Arabic script: at least 0.9
-            v_arabic = script_of(v) == "arabic"
-            for row, (lv, _) in enumerate(left):
-                if (v_arabic or left_arabic[row]) and best[row, col] < 0.9:
-                    sx, sy = skeleton(lv), skeleton(v)
-                    if sx and sx == sy and len(sx) >= 2:
-                        best[row, col] = 0.9
-        by_variant = dict(zip(rv, best.max(axis=0).tolist()))
-        for t in theirs:
-            scores = [by_variant[v] for v in _variants(t) if v in by_variant]
-            table[(mine, t)] = max(scores) if scores else 0.0
-    return table
+    left = sorted(_keys(probe))
+    right = sorted(set().union(*(_keys(o) for o in others))) if others else []
+    if not left or not right:
+        return {}
+    best = np.maximum(process.cdist(left, right, scorer=JaroWinkler.normalized_similarity, dtype=np.float64),
+                      process.cdist(left, right, scorer=fuzz.token_sort_ratio, dtype=np.float64) / 100)
+    return {(x, y): value for x, row in zip(left, best.tolist()) for y, value in zip(right, row)}
 
 
-def score(record: MatchRecord, others: list[MatchRecord], config: MatchingConfig) -> list[MatchResult]:
-    """The domain's `find_candidates` over `others` (which share a key with `record`), with the name similarities
-    precomputed in bulk."""
+def score(record: MatchRecord | Normalised, others: list[MatchRecord | Normalised],
+          config: MatchingConfig) -> list[MatchResult]:
+    """The domain's `score_candidates` over `others` (which share a key with `record`: no keys recomputed), fed
+    normalised records and the key similarities computed in bulk."""
     if not others:
         return []
-    token = _similarities.set(name_similarities(record, others, config))
-    try:
-        # The candidates share a blocking key by construction (the query): `score_pair` each, without
-        # `find_candidates` recomputing every candidate's keys to check it again.
-        table = _similarities.get()
-        floor = getattr(config, "name_agreement_floor", 0.0)
-        name_fields = [r.field for r in config.fields if r.comparator == "name"]
-        documents = set(record.document_numbers)
+    length = config.blocking_key_length
+    probe = record if isinstance(record, Normalised) else normalise(record, length)
+    normalised = [o if isinstance(o, Normalised) else normalise(o, length) for o in others]
+    table = key_similarities(probe, normalised)
 
-        def may_match(other: MatchRecord) -> bool:
-            """Not when every name of one disagrees with every name of the other (any slot) and they share no
-            document: no model calls such a pair a duplicate, and most candidates of a common key are such pairs."""
-            if documents & set(other.document_numbers):
-                return True
-            compared = False
-            for name in name_fields:  # whatever the slot: swapped given and family names are not dropped
-                mine = getattr(record, name, "")
-                for other_name in name_fields:
-                    theirs = getattr(other, other_name, "")
-                    if mine and theirs:
-                        compared = True
-                        if table.get((mine, theirs), 1.0) >= floor:
-                            return True
-            return not compared
+    def similarity(x: str, y: str) -> float:
+        found = table.get((x, y))
+        return key_similarity(x, y) if found is None else found
 
-        results = [r for r in (_duplicates.score_pair(record, other, config) for other in others
-                               if other.person_id != record.person_id and may_match(other))
-                   if r.score >= config.possible_threshold]
-    finally:
-        _similarities.reset(token)
-    return sorted(results, key=lambda r: (-r.score, r.person_id))
+    return score_candidates(probe, normalised, config, similarity)
 
 
 # --- re-index ------------------------------------------------------------------------------------

@@ -116,6 +116,8 @@ class PersonCreated(BaseModel):
     family_name_latin: str | None
     possible_duplicates: list[Candidate] = Field(default_factory=list,
                                                  description="Queued for review; registration went ahead")
+    candidate_limit_reached: bool = Field(False, description="More people shared a blocking key than the matching "
+                                                             "compares (`candidate_limit`); those beyond were not")
 
 
 class IdentityDocumentOut(BaseModel):
@@ -257,7 +259,8 @@ async def register_person(
         out = PersonCreated(person_id=person.person_id, registration_number=person.registration_number,
                             registered_at=person.registered_at, given_name_latin=person.given_name_latin,
                             family_name_latin=person.family_name_latin,
-                            possible_duplicates=[Candidate(**c.to_document()) for c in done.possible_duplicates])
+                            possible_duplicates=[Candidate(**c.to_document()) for c in done.possible_duplicates],
+                            candidate_limit_reached=done.candidate_limit_reached)
         return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
 
 

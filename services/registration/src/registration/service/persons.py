@@ -39,6 +39,7 @@ def person_fields(data: dict[str, Any]) -> dict[str, Any]:
 class Registered:
     person: Person
     possible_duplicates: list[MatchResult]  # queued for review; registration went ahead
+    candidate_limit_reached: bool = False  # more people shared a blocking key than were compared
 
 
 async def register_person(uow, details: dict[str, Any], *, override_reason: str | None, principal, office: str | None,
@@ -49,7 +50,8 @@ async def register_person(uow, details: dict[str, Any], *, override_reason: str 
     person = Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
                              registration_number=await persons.new_registration_number(prefix), office=office,
                              **person_fields(details))
-    found = await candidates(persons, person, matching)
+    checked = await candidates(persons, person, matching)
+    found = list(checked.results)
     likely = [c for c in found if c.verdict == "likely_duplicate"]
     if likely and not override_reason:
         raise RuleViolation("likely_duplicate", "a record of this person probably exists already; check the "
@@ -62,7 +64,7 @@ async def register_person(uow, details: dict[str, Any], *, override_reason: str 
     DuplicateReviews(uow.session).add_found(person.person_id, found, likely, override_reason=override_reason, now=now)
     await run_creation(uow, persons, person, person.person_id, publish=publish,
                        audit=audit(principal, "register", f"person/{person.person_id}"))
-    return Registered(person, [c for c in found if c not in likely])
+    return Registered(person, [c for c in found if c not in likely], checked.limit_reached)
 
 
 async def update_person(uow, person_id: str, changes: dict[str, Any], *, reason: str, principal, if_match: str | None,

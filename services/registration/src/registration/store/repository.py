@@ -144,8 +144,9 @@ class Persons:
         await matching_engine.index_person(self.session, None if person.merged_into else MatchRecord.of(person),
                                            person.person_id, self.matching)
 
-    async def candidates_for(self, record: MatchRecord) -> list[MatchRecord]:
-        """Match records of persons sharing a blocking key with `record` (per key, the nearest in age; bounded)."""
+    async def candidates_for(self, record: MatchRecord) -> tuple[list[MatchRecord], bool]:
+        """Match records of persons sharing a blocking key with `record` (per key, the nearest in age; bounded), and
+        whether a key's bound was reached (then holders beyond it were not compared, and the answer says so)."""
         return await matching_engine.candidate_records(self.session, record, self.matching)
 
     async def everyone(self) -> list[Person]:

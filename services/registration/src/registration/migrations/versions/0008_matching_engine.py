@@ -4,8 +4,9 @@
 identity document numbers; nothing sealed) so a duplicate check never loads persons' documents;
 `person_blocking_keys.birth_year` and the index (key, birth_year, person_id) let a check read each key's holders
 nearest in age with LIMIT instead of aggregating over every holder. Backfill: every person's match record and keys
-are rebuilt from the stored documents with the default matching rules (a service configured with other rules runs
-`pana registration reindex-matching` after upgrading).
+are rebuilt from the stored documents with the default matching rules — the keys `blocking_keys` yields, so the
+Fellegi–Sunter model's name-pair (`p:`, either order) and exact-birth-date (`b:`) keys too (a service configured
+with other rules runs `pana registration reindex-matching` after upgrading).
 
 Revision ID: 0008
 Revises: 0007
