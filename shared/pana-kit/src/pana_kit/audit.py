@@ -23,10 +23,12 @@ PostgreSQL refuses UPDATE, DELETE and TRUNCATE on audit_log (a trigger, migratio
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -42,6 +44,7 @@ from .metrics import AUDIT_ENTRIES
 from .tables import AuditEntry
 from .tracing import current_trace_id
 
+log = logging.getLogger("pana.audit")
 GENESIS = "0" * 64
 _AUDIT_LOCK_ID = 7_261_003
 SESSION_KEY = "pana_audit_key"  # session.info[SESSION_KEY]: the AuditKey entries are written with
@@ -83,19 +86,9 @@ def entry_hash(prev_hash: str, *, at: datetime, subject: str, client_id: str | N
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-async def record(session, principal: Principal | None, action: str, resource: str, *, purpose: str | None = None,
-                 outcome: str = "ok", service: str = "") -> AuditEntry:
-    """Append an entry in the caller's transaction (so it commits with the effect)."""
-    if session.bind.dialect.name == "postgresql":
-        # Serialise appends so the chain has one line, even with several instances.
-        await session.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"))
-    last = (await session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
-    prev = last.hash if last else GENESIS
-    seq = (last.seq if last else 0) + 1  # contiguous: not the database sequence, which skips on rollback
-    key = _session_key(session)
-    at = datetime.now(timezone.utc)
-    fields = dict(
-        at=at,
+def _fields(principal: Principal | None, action: str, resource: str, purpose: str | None, outcome: str) -> dict:
+    return dict(
+        at=datetime.now(timezone.utc),
         subject=principal.subject if principal else "system",
         client_id=principal.client_id if principal else None,
         role=principal.role if principal else None,
@@ -105,12 +98,138 @@ async def record(session, principal: Principal | None, action: str, resource: st
         outcome=outcome,
         trace_id=current_trace_id(),
     )
+
+
+async def _head(session) -> tuple[int, str]:
+    """Take the append lock (PostgreSQL: one line even with several instances) and read the chain's head."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"))
+    last = (await session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
+    return (last.seq, last.hash) if last else (0, GENESIS)
+
+
+def _chained(seq: int, prev: str, fields: dict, key: AuditKey | None) -> dict:
     digest = entry_hash(prev, **fields)
-    entry = AuditEntry(seq=seq, **fields, prev_hash=prev, hash=digest, mac=key.mac(seq, digest) if key else None)
+    return dict(seq=seq, **fields, prev_hash=prev, hash=digest, mac=key.mac(seq, digest) if key else None)
+
+
+async def record(session, principal: Principal | None, action: str, resource: str, *, purpose: str | None = None,
+                 outcome: str = "ok", service: str = "") -> AuditEntry:
+    """Append an entry in the caller's transaction (so it commits with the effect)."""
+    last_seq, prev = await _head(session)
+    # seq contiguous: not the database sequence, which skips on rollback
+    entry = AuditEntry(**_chained(last_seq + 1, prev, _fields(principal, action, resource, purpose, outcome),
+                                  _session_key(session)))
     session.add(entry)
     await session.flush()
     AUDIT_ENTRIES.labels(service, action).inc()
     return entry
+
+
+class AuditWriter:
+    """Group commit for audit entries that need not commit with a change (a read, a verification): `submit`
+    only queues the entry (taking its time and trace id then); one task per process appends what is queued in
+    batches, each batch one transaction that takes the append lock once, chains every entry (contiguous seqs,
+    keyed MACs, exactly as `record`) and inserts them in one statement. No request waits for the lock.
+
+    `stop` (the app's shutdown) writes everything queued before it returns; a batch that fails is kept and
+    tried again. A crash loses what is queued and not yet committed (at most about one batch interval's
+    entries); docs/SECURITY.md says so."""
+
+    def __init__(self, db, service: str = "", *, max_batch: int = 1000, retry_seconds: float = 0.5):
+        self.db = db
+        self.service = service
+        self.max_batch = max_batch
+        self.retry_seconds = retry_seconds
+        self._queue: list[dict] = []
+        self._wake: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self.written = 0
+
+    def submit(self, principal: Principal | None, action: str, resource: str, *, purpose: str | None = None,
+               outcome: str = "ok") -> None:
+        self._queue.append(_fields(principal, action, resource, purpose, outcome))
+        if self._wake is not None:
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def start(self) -> asyncio.Task:
+        self._wake, self._idle = asyncio.Event(), asyncio.Event()
+        self._idle.set()
+        self._task = asyncio.create_task(self._run(), name="audit-writer")
+        return self._task
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                self._idle.set()
+                if self._stopping:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            self._idle.clear()
+            try:
+                await self.write_batch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("audit batch not written; kept and tried again")
+                await asyncio.sleep(self.retry_seconds)
+
+    async def write_batch(self) -> int:
+        """Append up to `max_batch` queued entries in one transaction; they leave the queue only once committed."""
+        batch = self._queue[:self.max_batch]
+        if not batch:
+            return 0
+        async with self.db.transaction() as session:
+            last_seq, prev = await _head(session)
+            key = _session_key(session)
+            rows = []
+            for offset, fields in enumerate(batch, start=1):
+                row = _chained(last_seq + offset, prev, fields, key)
+                prev = row["hash"]
+                rows.append(row)
+            await session.execute(AuditEntry.__table__.insert(), rows)
+        del self._queue[:len(batch)]
+        self.written += len(batch)
+        for fields in batch:
+            AUDIT_ENTRIES.labels(self.service, fields["action"]).inc()
+        return len(batch)
+
+    async def flush(self) -> None:
+        """Until everything queued so far is committed (tests; shutdown)."""
+        if self._task is None or self._task.done():
+            while self._queue:
+                await self.write_batch()
+            return
+        while self._queue:
+            self._wake.set()
+            await self._idle.wait()
+            if self._queue:
+                await asyncio.sleep(0)
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Write everything queued, then end the task (a database that stays away for `timeout` seconds loses
+        the queue, and the log says how many entries)."""
+        self._stopping = True
+        if self._task is not None and not self._task.done():
+            self._wake.set()
+            try:
+                await asyncio.wait_for(self._task, timeout)
+            except asyncio.TimeoutError:
+                log.error("audit writer stopped with %d entries not written (the database did not answer)",
+                          len(self._queue))
+                return
+            except Exception:
+                log.exception("audit writer failed on stop")
+        while self._queue:  # the task never ran, or failed: write what is left here
+            await self.write_batch()
 
 
 _CHAIN_COLUMNS = ("seq", "at", "subject", "client_id", "role", "action", "resource", "purpose", "outcome", "trace_id",

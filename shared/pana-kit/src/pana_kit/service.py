@@ -28,7 +28,7 @@ from pana_events.asyncapi import asyncapi_document
 from .auth import TokenVerifier, add_oauth2_to_openapi
 from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
-from .audit import AuditKey
+from .audit import AuditKey, AuditWriter
 from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
 from .delivery import purge_job
@@ -94,6 +94,10 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         consumer = EventConsumer(db, settings, signal, definition.consumes, definition.handlers, source)
         app.state.relay = relay
         app.state.consumer = consumer
+        # Audit entries that need not commit with a change (verifications) are appended in batches by one task.
+        audit_writer = AuditWriter(db, definition.name)
+        app.state.audit_writer = audit_writer
+        audit_writer.start()
         if settings.otel_enabled:
             instrument_app(app, db.engine)
         tasks: list[asyncio.Task] = []
@@ -121,6 +125,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await audit_writer.stop()  # nothing queued is lost on a clean stop
             for hook in definition.on_shutdown:
                 await hook(app)
             await db.dispose()
