@@ -104,6 +104,10 @@ async def _head(session) -> tuple[int, str]:
     """Take the append lock (PostgreSQL: one line even with several instances) and read the chain's head."""
     if session.bind.dialect.name == "postgresql":
         await session.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"))
+    else:
+        # SQLite: take the write lock before reading the head (a statement that writes no row still begins the
+        # transaction and holds the lock), so two appenders never read the same head.
+        await session.execute(text("UPDATE audit_log SET seq = seq WHERE 0 = 1"))
     last = (await session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
     return (last.seq, last.hash) if last else (0, GENESIS)
 
