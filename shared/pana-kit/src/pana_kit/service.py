@@ -40,7 +40,7 @@ from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMidd
 from .migrations import upgrade
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
-from .telemetry import configure_tracing, instrument_app
+from .telemetry import configure_tracing, exports_spans, instrument_app
 
 log = logging.getLogger("pana.service")
 _DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -75,7 +75,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     # (naming the variable); dev mode must be asked for and binds loopback only.
     settings.refuse_insecure()
     configure_logging(definition.name, settings.log_level)
-    if settings.otel_enabled:
+    if exports_spans(settings):
         configure_tracing(definition.name, console=settings.otel_console_export)
     source = f"/pana/{definition.name}"
 
@@ -98,7 +98,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         audit_writer = AuditWriter(db, definition.name)
         app.state.audit_writer = audit_writer
         audit_writer.start()
-        if settings.otel_enabled:
+        if exports_spans(settings):
             instrument_app(app, db.engine)
         tasks: list[asyncio.Task] = []
         for hook in definition.on_startup:
