@@ -288,6 +288,28 @@ def _unauthenticated(detail: str) -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+def bearer_token(request: Request) -> str | None:
+    """The access token of `Authorization: Bearer <token>` (what `HTTPBearer` reads), without a dependency."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+async def authorise(request: Request, token: str | None, scope: str) -> Principal:
+    """Authenticate the token and check it holds `scope`: 401 without a valid token, 403 without the scope.
+    Leaves the principal in `request.state.principal`. The body of `require` and of `rate_limit(scope=...)`."""
+    if not token:
+        raise Problem(401, "a bearer access token is required", headers={"WWW-Authenticate": "Bearer"})
+    principal = await request.app.state.verifier.authenticate(token)
+    if not principal.has(scope):
+        raise Problem(403, f"this action needs the scope {scope}", type_suffix="insufficient-scope",
+                      headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
+    request.state.principal = principal
+    return principal
+
+
 def require(scope: str):
     """Dependency: a valid token holding `scope`; 401 without a token, 403 without the scope.
 
@@ -296,13 +318,7 @@ def require(scope: str):
     """
 
     async def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
-        if credentials is None or not credentials.credentials:
-            raise Problem(401, "a bearer access token is required", headers={"WWW-Authenticate": "Bearer"})
-        principal = await request.app.state.verifier.authenticate(credentials.credentials)
-        if not principal.has(scope):
-            raise Problem(403, f"this action needs the scope {scope}", type_suffix="insufficient-scope",
-                          headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
-        request.state.principal = principal
+        principal = await authorise(request, credentials.credentials if credentials else None, scope)
         read_limiter = getattr(request.app.state, "read_limiter", None)
         if read_limiter is not None:  # per-principal read limit (pana_kit.ratelimit.ReadLimiter), after auth
             read_limiter.check(request, principal)
