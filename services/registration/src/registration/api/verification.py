@@ -25,7 +25,8 @@ from ..signing import public_pem
 from ..store.repository import IssuedDocuments, VerificationIndex
 from .reading import audited_reading
 
-router = APIRouter(tags=["verification"])
+router = APIRouter(tags=["verification"])  # the service providers' routes (the `verify` route group)
+qr_router = APIRouter(tags=["verification"])  # a document's QR code, for officers
 SERVICE = "registration"
 
 
@@ -129,7 +130,7 @@ async def public_key(request: Request, principal: Principal = Depends(require("r
     return PlainTextResponse(public_pem(_signing_key(request)), media_type="application/x-pem-file")
 
 
-@router.get(
+@qr_router.get(
     "/api/v1/documents/{document_id}/qr",
     response_class=Response,
     summary="A document's QR code (PNG)",
