@@ -214,6 +214,36 @@ def wrk(url: str, script: Path, connections: int, duration: int) -> dict:
             "socket_errors": errors.group(1) if errors else ""}
 
 
+def profile(process: subprocess.Popen, out: str, duration: int) -> subprocess.Popen:
+    """py-spy on the server's Python process (uvicorn's, under nice), raw collapsed stacks to `out`."""
+    spy = shutil.which("py-spy") or str(Path.home() / ".local" / "bin" / "py-spy")
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    pid = children[0] if children else str(process.pid)
+    return subprocess.Popen([spy, "record", "--pid", pid, "--duration", str(max(1, duration - 2)), "--format", "raw",
+                             "--output", out, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def top_functions(path: str, n: int = 25) -> None:
+    """Self and inclusive share of samples per function, from py-spy's collapsed stacks."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in Path(path).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        samples = int(count)
+        total += samples
+        frames = stack.split(";")
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + samples
+        own[frames[-1]] = own.get(frames[-1], 0) + samples
+    print(f"  profile: {total} samples; inclusive share (top {n}):")
+    for frame, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:n]:
+        print(f"    {100 * count / total:5.1f}%  {frame[:150]}")
+    print("  own share:")
+    for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:n]:
+        print(f"    {100 * count / total:5.1f}%  {frame[:150]}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--documents", type=int, default=100_000)
@@ -226,6 +256,8 @@ def main() -> None:
     p.add_argument("--source", help="run the servers from this checkout's sources (before/after)")
     p.add_argument("--var", default=str(ROOT / "var" / "bench-verify-http"))
     p.add_argument("--env", action="append", default=[], help="extra REGISTRATION_*=value for the service")
+    p.add_argument("--profile", help="py-spy (on PATH or ~/.local/bin) records the service during the first verify "
+                                     "round into this file (speedscope JSON) and prints its top functions")
     args = p.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -296,7 +328,12 @@ def main() -> None:
         runs: dict[str, list[dict]] = {"anchor": [], "verify": []}
         for r in range(args.rounds):
             for name, port in (("anchor", bare_port), ("verify", service_port)):
+                spy = None
+                if args.profile and name == "verify" and r == 0:
+                    spy = profile(service, args.profile, args.duration)
                 result = wrk(f"http://127.0.0.1:{port}", script, args.connections, args.duration)
+                if spy is not None:
+                    spy.wait()
                 runs[name].append(result)
                 print(f"  round {r + 1} {name:6s}: {result['rps']:8.0f} req/s  p50 {result['p50']:7.2f} ms  "
                       f"p99 {result['p99']:7.2f} ms  non-2xx {result['non2xx']}  {result['socket_errors']}",
@@ -310,6 +347,8 @@ def main() -> None:
               f"{median('verify', 'p50'):.2f} ms, p99 {median('verify', 'p99'):.2f} ms; bare FastAPI {a:.0f} req/s, "
               f"p50 {median('anchor', 'p50'):.2f} ms, p99 {median('anchor', 'p99'):.2f} ms; ratio {v / a:.3f}; "
               f"load average now {os.getloadavg()[0]:.1f}", flush=True)
+        if args.profile and Path(args.profile).exists():
+            top_functions(args.profile)
         if any(x["non2xx"] for x in runs["verify"]):
             print("WARNING: some verifications were not 200 (see non-2xx above)")
     finally:

@@ -137,14 +137,18 @@ class AuditWriter:
     keyed MACs, exactly as `record`) and inserts them in one statement. No request waits for the lock.
 
     `stop` (the app's shutdown) writes everything queued before it returns; a batch that fails is kept and
-    tried again. A crash loses what is queued and not yet committed (at most about one batch interval's
-    entries); docs/SECURITY.md says so."""
+    tried again. A crash loses what is queued and not yet committed: the entries of the last `linger_seconds`
+    and of the batch in flight (docs/SECURITY.md says so)."""
 
-    def __init__(self, db, service: str = "", *, max_batch: int = 1000, retry_seconds: float = 0.5):
+    def __init__(self, db, service: str = "", *, max_batch: int = 1000, retry_seconds: float = 0.5,
+                 linger_seconds: float = 0.02):
         self.db = db
         self.service = service
         self.max_batch = max_batch
         self.retry_seconds = retry_seconds
+        # After the first entry of a batch, wait this long for more (one transaction, lock and round trips for
+        # all of them): what a crash can lose is at most this window plus the batch being written.
+        self.linger_seconds = linger_seconds
         self._queue: list[dict] = []
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
@@ -178,6 +182,8 @@ class AuditWriter:
                 await self._wake.wait()
                 continue
             self._idle.clear()
+            if self.linger_seconds and not self._stopping and len(self._queue) < self.max_batch:
+                await asyncio.sleep(self.linger_seconds)
             try:
                 await self.write_batch()
             except asyncio.CancelledError:

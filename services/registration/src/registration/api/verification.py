@@ -96,7 +96,7 @@ async def verify(
     number = document_number.strip().upper()
     writer = state.audit_writer
     try:
-        entry = await VerificationIndex.lookup(state.db.engine, number) if len(number) <= 20 else None
+        entry = await VerificationIndex.lookup(state.db, number) if len(number) <= 20 else None
         result = verify_entry(number, entry, birth_date=birth_date, today=date.today(), rules=state.rules)
     except InvalidInput:
         counter.miss(client)

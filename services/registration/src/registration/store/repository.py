@@ -360,9 +360,9 @@ class VerificationIndex:
         return {name: getattr(entry, name) for name in VerificationIndex._COLUMNS}
 
     @classmethod
-    async def lookup(cls, engine, number: str) -> VerificationEntry | None:
-        async with engine.connect() as conn:
-            row = (await conn.execute(cls._LOOKUP, {"number": number})).first()
+    async def lookup(cls, db, number: str) -> VerificationEntry | None:
+        """One statement on the database's read engine (`Database.read_one`: autocommit, no ping)."""
+        row = await db.read_one(cls._LOOKUP, {"number": number})
         return VerificationEntry(**row._mapping) if row is not None else None
 
 
