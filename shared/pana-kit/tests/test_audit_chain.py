@@ -265,3 +265,36 @@ async def test_a_tampered_batch_entry_is_detected(url, keyring):
     report = await verify(db, keyring)
     assert not report.intact and report.first_broken_seq == 5
     await db.dispose()
+
+
+async def test_a_crashed_writers_journal_is_appended_once_at_the_next_start(url, keyring, tmp_path):
+    """With a journal, an entry queued but not committed when the process died is appended by the next start;
+    a batch that committed before the crash (its segment not yet deleted) is not appended twice; a segment a
+    live writer holds is left alone."""
+    db = await seeded(url, keyring, n=2)
+    journal = tmp_path / "journal"
+    crashed = audit.AuditWriter(db, "rsd", journal_dir=journal)
+    for i in range(3):
+        crashed.submit(OFFICER, "verify", f"document/committed-{i}", purpose="verification")
+    crashed.journal.committed = lambda: None  # dies after the commit, before deleting the segment
+    await crashed.write_batch()
+    for i in range(4):
+        crashed.submit(OFFICER, "verify", f"document/lost-{i}", purpose="verification")
+    crashed.journal.close()  # the process is gone: its segments stay, their locks are released
+    assert len(list(journal.glob("*.jsonl"))) == 2
+
+    alive = audit.AuditWriter(db, "rsd", journal_dir=journal)
+    alive.submit(OFFICER, "verify", "document/live", purpose="verification")  # its segment is held
+    restarted = audit.AuditWriter(db, "rsd", journal_dir=journal)
+    assert await restarted.recover() == 4
+    await restarted.stop()
+    await alive.stop()
+    report = await verify(db, keyring)
+    assert report.intact and report.entries == 2 + 3 + 4 + 1
+    async with db.session() as session:
+        resources = (await session.execute(text("SELECT resource FROM audit_log WHERE action = 'verify' "
+                                                "ORDER BY seq"))).scalars().all()
+    assert resources == [f"document/committed-{i}" for i in range(3)] + [f"document/lost-{i}" for i in range(4)] + [
+        "document/live"]
+    assert not journal.exists()  # every segment committed and deleted, the directory removed
+    await db.dispose()

@@ -28,7 +28,7 @@ from pana_events.asyncapi import asyncapi_document
 from .auth import TokenVerifier, add_oauth2_to_openapi
 from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
-from .audit import AuditKey, AuditWriter
+from .audit import AuditKey, AuditWriter, journal_path
 from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
 from .delivery import purge_job
@@ -95,7 +95,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         app.state.relay = relay
         app.state.consumer = consumer
         # Audit entries that need not commit with a change (verifications) are appended in batches by one task.
-        audit_writer = AuditWriter(db, definition.name)
+        audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings))
         app.state.audit_writer = audit_writer
         audit_writer.start()
         if exports_spans(settings):
