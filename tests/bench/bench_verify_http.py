@@ -16,7 +16,9 @@ What it does, in one run:
    database), under the same uvicorn with the same options;
 5. runs wrk (1 thread, C connections, D seconds, `--latency`) on each, alternating, `--rounds` times, every
    request a different number of the N (a Lua script cycles through 20,000 sampled numbers and birth dates);
-6. prints req/s, p50 and p99 of each run, and the ratio service/anchor of the medians.
+6. prints req/s, p50 and p99 of each run, the CPU seconds per request of the server (and of PostgreSQL) read
+   from /proc, and the ratios service/anchor of the medians (on a shared machine req/s moves with everyone
+   else's load; CPU per request much less).
 
 `--source DIR` runs the servers from another checkout's sources (e.g. `git archive crypt-merge` unpacked) with
 this environment, for a before/after in one session; `--loop asyncio --http h11` makes uvicorn use the pure-Python
@@ -244,6 +246,27 @@ def top_functions(path: str, n: int = 25) -> None:
         print(f"    {100 * count / total:5.1f}%  {frame[:150]}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (/proc/<pid>/stat), in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(var: Path) -> list[int]:
+    """The postmaster (its command line names the data directory) and its children (the backends)."""
+    def pgrep(*args: str) -> list[int]:
+        return [int(p) for p in subprocess.run(["pgrep", *args], capture_output=True, text=True).stdout.split()]
+
+    masters = pgrep("-f", str(var / "postgres" / "pgdata"))
+    return masters + [child for master in masters for child in pgrep("-P", str(master))]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--documents", type=int, default=100_000)
@@ -331,12 +354,21 @@ def main() -> None:
                 spy = None
                 if args.profile and name == "verify" and r == 0:
                     spy = profile(service, args.profile, args.duration)
+                server = service if name == "verify" else bare
+                database = postgres_pids(var) if pg is not None else []
+                before = cpu_seconds([server.pid]), cpu_seconds(database)
                 result = wrk(f"http://127.0.0.1:{port}", script, args.connections, args.duration)
+                served = result["rps"] * args.duration
+                # CPU per request: what a request costs whatever else the machine runs (the shared box's load
+                # moves req/s; it moves this much less).
+                result["cpu_ms"] = 1000 * (cpu_seconds([server.pid]) - before[0]) / max(1, served)
+                result["db_cpu_ms"] = 1000 * (cpu_seconds(database) - before[1]) / max(1, served)
                 if spy is not None:
                     spy.wait()
                 runs[name].append(result)
                 print(f"  round {r + 1} {name:6s}: {result['rps']:8.0f} req/s  p50 {result['p50']:7.2f} ms  "
-                      f"p99 {result['p99']:7.2f} ms  non-2xx {result['non2xx']}  {result['socket_errors']}",
+                      f"p99 {result['p99']:7.2f} ms  CPU/request: server {result['cpu_ms']:.3f} ms, database "
+                      f"{result['db_cpu_ms']:.3f} ms  non-2xx {result['non2xx']}  {result['socket_errors']}",
                       flush=True)
         def median(name: str, key: str) -> float:
             values = sorted(x[key] for x in runs[name])
@@ -346,7 +378,10 @@ def main() -> None:
         print(f"RESULT verify over HTTP, {n:,} documents, {args.database}: {v:.0f} req/s, p50 "
               f"{median('verify', 'p50'):.2f} ms, p99 {median('verify', 'p99'):.2f} ms; bare FastAPI {a:.0f} req/s, "
               f"p50 {median('anchor', 'p50'):.2f} ms, p99 {median('anchor', 'p99'):.2f} ms; ratio {v / a:.3f}; "
-              f"load average now {os.getloadavg()[0]:.1f}", flush=True)
+              f"server CPU per request {median('verify', 'cpu_ms'):.3f} ms (+ database "
+              f"{median('verify', 'db_cpu_ms'):.3f} ms) vs anchor {median('anchor', 'cpu_ms'):.3f} ms: CPU ratio "
+              f"{median('anchor', 'cpu_ms') / median('verify', 'cpu_ms'):.3f}; load average now "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
         if args.profile and Path(args.profile).exists():
             top_functions(args.profile)
         if any(x["non2xx"] for x in runs["verify"]):
