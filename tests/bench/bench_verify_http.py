@@ -222,7 +222,7 @@ def profile(process: subprocess.Popen, out: str, duration: int) -> subprocess.Po
     children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
     pid = children[0] if children else str(process.pid)
     return subprocess.Popen([spy, "record", "--pid", pid, "--duration", str(max(1, duration - 2)), "--format", "raw",
-                             "--output", out, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--output", out, "--nonblocking"] + (["--native"] if os.environ.get("PYSPY_NATIVE") else []), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def top_functions(path: str, n: int = 25) -> None:

@@ -44,10 +44,12 @@ async def _upgrade_sealed(app) -> None:
 
 
 # (router, route group), in the order they are mounted; REGISTRATION_ROUTE_GROUPS picks the groups an instance serves.
-ROUTERS = [(births.router, "officers"), (duplicates.router, "officers"), (search.router, "officers"),
-           (persons.router, "officers"), (identity_documents.router, "officers"),
+# Verification first: a request is matched against the routes in order, and it is the hot path (no path of
+# another router overlaps its paths).
+ROUTERS = [(verification.router, "verify"), (births.router, "officers"), (duplicates.router, "officers"),
+           (search.router, "officers"), (persons.router, "officers"), (identity_documents.router, "officers"),
            (issued_documents.router, "officers"), (households.router, "officers"), (referrals.router, "officers"),
-           (verification.router, "verify"), (verification.qr_router, "officers"), (statistics.router, "officers")]
+           (verification.qr_router, "officers"), (statistics.router, "officers")]
 
 
 def create(settings: RegistrationSettings | None = None) -> FastAPI:
