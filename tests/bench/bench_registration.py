@@ -41,8 +41,8 @@ from registration.domain import (  # noqa: E402
     issue_refugee_certificate, score_pair,
 )
 from registration.settings import RegistrationSettings  # noqa: E402
-from registration.store.repository import search_columns  # noqa: E402
-from registration.store.tables import BlockingKeyRow, IssuedDocumentRow, PersonRow  # noqa: E402
+from registration.store.repository import IssuedDocuments, search_columns  # noqa: E402
+from registration.store.tables import BlockingKeyRow, PersonRow  # noqa: E402
 
 GIVEN = ["Мухаммад", "Ahmad", "Aziz", "Zarina", "Laila", "Айгерим", "Нурлан", "Yusuf", "Omid", "Farida", "Ali",
          "Hassan", "Parisa", "Mariam", "Rustam", "Dilnoza", "Timur", "Sabina", "Karim", "Shirin", "Али", "Фарид",
@@ -271,15 +271,15 @@ async def bench_verification(n: int) -> None:
         return {"result": "valid"}
 
     with tempfile.TemporaryDirectory() as tmp:
-        async with service_harness(create, RegistrationSettings, Path(tmp),
+        # The verify limit (60 a minute per client by default) is raised: otherwise 959 of 1,000 requests were 429
+        # and the bench measured the limiter.
+        async with service_harness(create, RegistrationSettings, Path(tmp), verify_rate_per_minute=10**9,
                                    signing_key_path=str(Path(tmp) / "k.pem")) as h:
             number = document_number("refugee_certificate", 2025, 1234)
             doc = issue_refugee_certificate(number=number, holder_person_id="p1", holder_birth_date=date(1990, 4, 12),
                                             issued_on=date.today(), rules=RegistrationRules())
             async with h.app.state.db.transaction() as session:
-                session.add(IssuedDocumentRow(document_id="d1", document_number=number, kind=doc.kind.value,
-                                              holder_person_id="p1", state=doc.state.value,
-                                              document=doc.to_document(), created_at=datetime.now(timezone.utc)))
+                await IssuedDocuments(session).add(doc)  # the document and its verification entry
             url = f"/api/v1/verify/{number}?birth_date=1990-04-12"
             headers = h.headers("service-provider")
             check = await h.client.get(url, headers=headers)
@@ -289,7 +289,7 @@ async def bench_verification(n: int) -> None:
                 baseline = await rps(c, "/ping", {}, n)
     print(f"(d) verification (in-process ASGI, SQLite, 8 concurrent, {n} requests each): {service:.0f} req/s; bare "
           f"FastAPI endpoint {baseline:.0f} req/s; ratio {service / baseline:.3f} ({baseline / service:.1f}x slower: "
-          f"JWT check, audit append, SQLite read per request)")
+          f"JWT check, one projection read, an audit entry queued per request)")
 
 
 def main() -> None:

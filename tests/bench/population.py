@@ -649,10 +649,10 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
         IssuedDocumentKind, issue_asylum_seeker_certificate, issue_refugee_certificate,
         issue_stateless_person_certificate,
     )
-    from registration.store.repository import search_columns
+    from registration.store.repository import VerificationIndex, search_columns
     from registration.matching_engine import index_rows
     from registration.store.tables import (
-        BlockingKeyRow, HouseholdRow, IssuedDocumentRow, MatchRecordRow, PersonRow, StatusFactRow,
+        BlockingKeyRow, HouseholdRow, IssuedDocumentRow, MatchRecordRow, PersonRow, StatusFactRow, VerificationRow,
     )
 
     from pana_kit.crypto import keyring_from_settings
@@ -727,6 +727,7 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
                     "document_id": str(uuid.UUID(p.person_id).hex[:24]) + "-doc", "document_number": doc.document_number,
                     "kind": doc.kind.value, "holder_person_id": p.person_id, "state": doc.state.value,
                     "source_event_id": f"bulk:{p.person_id}", "document": doc.to_document(), "created_at": now})
+                await bulk.add(VerificationRow.__table__, VerificationIndex.values(doc))  # what verification reads
         counts["households"] += 1
         await bulk.add(HouseholdRow.__table__, {
             "household_id": h.household_id, "focal_person_id": h.focal.person_id, "version": 1,

@@ -10,7 +10,7 @@ from .documents import (
     issue_statelessness_procedure_certificate, reissue_procedure_certificate,
     qr_payload, backed_by, certificate_expiry, effective_status, revoke_unbacked, unaccompanied_minor,
     ReplacementReason, renew_document, renewal_period_start, replace_document, stateless_certificate_due,
-    verify_document,
+    verify_document, VerificationEntry, verify_entry,
     verify_qr_payload,
 )
 from .duplicates import (
@@ -67,7 +67,7 @@ __all__ = [
     "project_legal_status", "qr_payload", "revoke_unbacked", "backed_by", "certificate_expiry",
     "ReplacementReason", "renew_document", "renewal_period_start", "replace_document", "stateless_certificate_due",
     "effective_status", "PRECEDENCE", "combined_status", "unaccompanied_minor", "score_pair", "script_of",
-    "skeleton", "status_changes", "transliterate", "verification_delay", "verify_document",
+    "skeleton", "status_changes", "transliterate", "verification_delay", "verify_document", "VerificationEntry", "verify_entry",
     "verify_qr_payload",
 ]
 from .access import NATIONAL_SCOPE, SENSITIVE_SEARCH_SCOPE, Reader

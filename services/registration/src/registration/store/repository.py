@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from datetime import date
 
+import sqlalchemy
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from pana_kit.crypto import Keyring, keyring_of, upgrade_sealed_rows
@@ -16,12 +17,13 @@ from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
 from ..domain import (
     BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
-    blocking_keys, document_number,
+    VerificationEntry, blocking_keys, document_number,
 )
 from ..domain.names import match_key
 from .. import matching_engine
 from .tables import (
     BlockingKeyRow, DuplicateReviewRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow,
+    VerificationRow,
 )
 
 # Bounded candidate query: a blocking key shared by more people than this is too common to help.
@@ -352,6 +354,32 @@ class StatusFacts:
         return [StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id, r.sequence) for r in rows]
 
 
+class VerificationIndex:
+    """The verification projection (`VerificationRow`): written with the documents (`IssuedDocuments.add`/`save`,
+    in their transaction), read by one Core statement on a pooled connection, no ORM session."""
+
+    TABLE = VerificationRow.__table__
+    _COLUMNS = ("document_number", "kind", "state", "expires_on", "holder_birth_date", "revocation_reason")
+    _LOOKUP = select(*TABLE.c).where(TABLE.c.document_number.in_(sqlalchemy.bindparam("numbers", expanding=True)))
+
+    @staticmethod
+    def values(document: IssuedDocument) -> dict:
+        entry = VerificationEntry.of(document)
+        return {name: getattr(entry, name) for name in VerificationIndex._COLUMNS}
+
+    @classmethod
+    async def fetch(cls, db, numbers: list[str]) -> dict[str, VerificationEntry]:
+        """One statement on the database's read engine (`Database.read_all`: autocommit, no ping)."""
+        rows = await db.read_all(cls._LOOKUP, {"numbers": numbers})
+        return {row.document_number: VerificationEntry(**row._mapping) for row in rows}
+
+    @classmethod
+    async def lookup(cls, db, number: str) -> VerificationEntry | None:
+        """The entry of one number. Lookups that arrive while one is in flight share the next statement
+        (`pana_kit.db.Coalesced`, one per database): eight concurrent checks, one round trip."""
+        return await db.coalesced("verification", lambda numbers: cls.fetch(db, numbers)).get(number)
+
+
 class IssuedDocuments:
     def __init__(self, session, *, source_key: str | None = None):
         self.session = session
@@ -423,11 +451,15 @@ class IssuedDocuments:
             document_id=document.document_id, document_number=document.document_number, kind=document.kind.value,
             holder_person_id=document.holder_person_id, state=document.state.value, source_event_id=self.source_key,
             document=document.to_document(), created_at=_now()))
+        await self.session.execute(VerificationIndex.TABLE.insert().values(VerificationIndex.values(document)))
         return 1
 
     async def save(self, document: IssuedDocument) -> None:
         row = await self.session.get(IssuedDocumentRow, document.document_id)
         row.state, row.document = document.state.value, document.to_document()
+        table = VerificationIndex.TABLE
+        await self.session.execute(table.update().where(table.c.document_number == document.document_number)
+                                   .values(VerificationIndex.values(document)))
 
     @staticmethod
     def _document(row: IssuedDocumentRow) -> IssuedDocument:

@@ -134,6 +134,23 @@ class IssuedDocumentRow(Base, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class VerificationRow(Base, table=True):
+    """The verification projection: one row per issued document number, what `GET /api/v1/verify/{number}` reads
+    with one primary-key lookup. Written in the transaction that issues, revokes or replaces the document
+    (`IssuedDocuments.add`/`save`); expiry is a date compared with today, so nothing updates it when it passes.
+    Entitlements follow from `kind` and the rules at read time (a rule change applies to every document)."""
+
+    __tablename__ = "verification_index"
+
+    document_number: str = Field(sa_column=Column(String(40), primary_key=True))
+    kind: str = Field(sa_column=Column(String(60), nullable=False))
+    state: str = Field(sa_column=Column(String(20), nullable=False))
+    expires_on: date = Field(sa_column=Column(Date, nullable=False))
+    holder_birth_date: Optional[date] = Field(default=None, sa_column=Column(Date))  # the caller must match it
+    # Only lost, stolen or damaged (what verification tells); never the claim's outcome.
+    revocation_reason: Optional[str] = Field(default=None, sa_column=Column(String(20)))
+
+
 class DuplicateReviewRow(Base, table=True):
     """A pair of records that may be one person, waiting for an officer's review."""
 
