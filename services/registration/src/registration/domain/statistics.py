@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Iterable, Mapping
 
-from pana_kit.domain import AGE_BRACKETS, age_bracket, mask_small_cells
+from pana_kit.domain import age_bracket, bracket_change_days, mask_small_cells
 
 from .legal_status import LegalStatus, LegalStatusProjection
 from .person import Person
@@ -47,18 +47,6 @@ class PopulationStatistics:
 
 
 Cell = tuple[str, str, str, str]  # legal status, sex, age bracket, country of origin ('unknown' when none)
-
-# The ages at which a person moves to the next bracket (AGE_BRACKETS' lower bounds); 0: born.
-_BRACKET_AGES = tuple(low for _, low, _ in AGE_BRACKETS)
-
-
-def _birthday(birth: date, age: int) -> date:
-    """The day `age_on` first gives `age` (29 February: 1 March in a common year)."""
-    try:
-        return birth.replace(year=birth.year + age)
-    except ValueError:
-        return date(birth.year + age, 3, 1)
-
 
 @dataclass(frozen=True)
 class PopulationMember:
@@ -124,8 +112,7 @@ class PopulationMember:
         days = {self.registered_on, *(since for since, _ in self.statuses)}
         if self.died_on:
             days.add(self.died_on)
-        if self.birth_date:
-            days.update(_birthday(self.birth_date, age) for age in _BRACKET_AGES)
+        days.update(bracket_change_days(self.birth_date))
         out: list[tuple[date, Cell | None]] = []
         previous: Cell | None = None
         for day in sorted(days):

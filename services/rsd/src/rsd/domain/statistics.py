@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from pana_kit.domain import median_of_counts
+
 from .appeal import AppealAgainst, AppealOutcome
 from .state import ApplicationState, ClosureReason
 
@@ -185,32 +187,12 @@ def tally_changes(app: Application) -> dict[tuple, int]:
     return {k: n for k, n in out.items() if n}
 
 
-def tally_difference(before: dict[tuple, int] | None, after: dict[tuple, int] | None) -> dict[tuple, int]:
-    """How the summary moves when an application's changes go from `before` to `after`."""
-    out = dict(after or {})
-    for k, n in (before or {}).items():
-        out[k] = out.get(k, 0) - n
-    return {k: n for k, n in out.items() if n}
-
-
 def tally_of_sums(sums: dict[str, int]) -> dict:
     """`tally`'s figures from the summary's sums up to a day (figure -> sum)."""
     def cell(figure: str) -> dict:
         return {"cases": sums.get(f"{figure}.cases", 0), "persons": sums.get(f"{figure}.persons", 0)}
 
-    histogram = sorted((int(k.split(".", 1)[1]), n) for k, n in sums.items() if k.startswith("days.") and n)
-    decided = sum(n for _, n in histogram)
-
-    def nth(i: int) -> int:  # the i-th smallest (0-based) of the days
-        for value, n in histogram:
-            if i < n:
-                return value
-            i -= n
-        raise IndexError(i)
-    median = None
-    if decided:
-        mid = decided // 2
-        median = float(nth(mid)) if decided % 2 else (nth(mid - 1) + nth(mid)) / 2
+    days = {int(k.split(".", 1)[1]): n for k, n in sums.items() if k.startswith("days.") and n}
     return {"applications": {k.value: cell(f"applications.{k.value}") for k in ApplicationKind},
             "decisions": {k.value: cell(f"decisions.{k.value}") for k in DecisionClass},
-            "pending": cell("pending"), "median_days": median, "decided_cases": decided}
+            "pending": cell("pending"), "median_days": median_of_counts(days), "decided_cases": sum(days.values())}

@@ -1,28 +1,21 @@
 """The statistics' summary (statistics_counts), kept in the transaction of each save of an application
 (`Applications.add` / `save`): each row remembers what was counted of it (`applications.tally`), a save adds the
-difference. Read per office and day with one aggregate query."""
+difference (pana_kit.counters). Read per office and day with one aggregate query."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from pana_kit.counters import add_counts, shard_of
+from pana_kit.counters import add_counts, changes_from_json, changes_to_json, moved_counts, sums_up_to
 
 from ..domain.statistics import tally_changes, tally_of_sums
 from .tables import ApplicationRow, StatisticsCountRow
 
 KEY = ("office", "day", "figure", "shard")
 BACKFILL_BATCH = 500
-
-
-def stored(changes: dict[tuple, int]) -> list:
-    return [[day.isoformat(), figure, n] for (day, figure), n in sorted(changes.items())]
-
-
-def loaded(doc: list | None) -> dict[tuple, int] | None:
-    return None if doc is None else {(date.fromisoformat(day), figure): n for day, figure, n in doc}
+stored = changes_to_json
 
 
 class Statistics:
@@ -33,29 +26,20 @@ class Statistics:
         """The office and changes last counted of an application (None: never counted)."""
         row = (await self.session.execute(select(ApplicationRow.office, ApplicationRow.tally)
                                           .where(ApplicationRow.id == application_id))).first()
-        return (row.office, loaded(row.tally)) if row and row.tally is not None else (None, None)
+        return (row.office, changes_from_json(row.tally)) if row and row.tally is not None else (None, None)
 
     async def move(self, application_id: str, before: tuple[str | None, dict | None], office: str,
                    after: dict[tuple, int]) -> list:
         """Move the summary from what was counted (`before`: office, changes) to `after`; the stored form."""
-        deltas: dict[tuple, int] = {}
-        shard = shard_of(application_id)
         old_office, old = before
-        if old:
-            for (day, figure), n in old.items():
-                deltas[(old_office, day, figure, shard)] = deltas.get((old_office, day, figure, shard), 0) - n
-        for (day, figure), n in after.items():
-            deltas[(office, day, figure, shard)] = deltas.get((office, day, figure, shard), 0) + n
-        await add_counts(self.session, StatisticsCountRow.__table__, deltas, key=KEY)
+        await add_counts(self.session, StatisticsCountRow.__table__,
+                         moved_counts(application_id, old, after, before_scope=(old_office,), after_scope=(office,)),
+                         key=KEY)
         return stored(after)
 
     async def tally(self, office: str | None, as_of: date) -> dict:
         """`tally`'s figures for an office (None: none) on a day, from the summary."""
-        n = func.sum(StatisticsCountRow.count)
-        rows = await self.session.execute(select(StatisticsCountRow.figure, n).where(
-            StatisticsCountRow.office == (office or ""), StatisticsCountRow.day <= as_of)
-            .group_by(StatisticsCountRow.figure))
-        return tally_of_sums({figure: int(total) for figure, total in rows if total})
+        return tally_of_sums(await sums_up_to(self.session, StatisticsCountRow.__table__, as_of, office=office or ""))
 
     async def backfill(self, application) -> int:
         """Count every application not counted yet (stored before the summary existed, or around the write path),
