@@ -299,12 +299,13 @@ async def bench_verification(n: int) -> None:
 
 # --- (e) registrations over HTTP on PostgreSQL at scale, vs a bare insert ------------------------------
 
-def wrk(url: str, bodies: Path, token: str, tag: str, seconds: int, clients: int) -> dict:
+def wrk(url: str, bodies: Path, token: str, tag: str, seconds: int, clients: int, offset: int = 0) -> dict:
     import re
     import subprocess
     script = Path(__file__).with_name("register.lua")
     out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "60s", "-s", str(script), url,
-                          "--", str(bodies), token, tag], capture_output=True, text=True, check=True).stdout
+                          "--", str(bodies), token, tag, str(offset)], capture_output=True, text=True,
+                         check=True).stdout
     m = re.search(r"RESULT requests=(\d+) seconds=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) statuses=(\S*)", out)
     if not m:
         raise RuntimeError(out)
@@ -325,7 +326,8 @@ def write_bodies(path: Path, n: int, seed: int) -> None:
                 count += 1
 
 
-def bench_http_registration(persons: int, seconds: int, clients: int, var: Path, reuse: bool, profile: bool) -> None:
+def bench_http_registration(persons: int, seconds: int, clients: int, var: Path, reuse: bool, profile: bool,
+                            matching: str = "default") -> None:
     import subprocess
     from population import run_bulk
     from sqlalchemy import text
@@ -340,6 +342,12 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
     p = reg.env_prefix
     stack.service_env["registration"] = {f"{p}RUN_CONSUMERS": "false", f"{p}RUN_OUTBOX_RELAY": "false",
                                          f"{p}OTEL_ENABLED": "false"}
+    if matching == "selective":
+        # Only the combined given+family key (and document numbers): the bulk-loaded persons are not indexed under
+        # it, so a registration meets next to no candidates. What is left is the write path without the matching.
+        config = var / "matching-selective.json"
+        config.write_text('{"blocking_keys": ["given_family_phonetic", "document_number"]}')
+        stack.service_env["registration"][f"{p}MATCHING_CONFIG_PATH"] = str(config)
     try:
         url = stack.database_url("registration")
         service = stack.start_service(reg)
@@ -370,20 +378,49 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
         anchor.start(120)
         try:
             wrk(anchor.url, bodies, token, f"warm-a{tag}", 3, clients)
-            a = wrk(anchor.url, bodies, token, f"a{tag}", seconds, clients)
+            a = wrk(anchor.url, bodies, token, f"a{tag}", seconds, clients)  # a table of its own: same bodies
         finally:
             anchor.stop()
-        wrk(service.url, bodies, token, f"warm-s{tag}", 3, clients)
+        per = sum(1 for _ in bodies.open()) // 8
+        wrk(service.url, bodies, token, f"warm-s{tag}", 3, clients, offset=per // 2)  # not the bodies measured
         spy = None
         if profile:
             spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-o", str(var / f"profile-{tag}.txt"), "-f", "raw", "-r", "50",
                                     "-d", str(seconds), "-p", str(service._proc.pid)], stdout=subprocess.DEVNULL)
+        waits: dict = {}
+        sampler = None
+        if profile:  # what the database sessions wait on during the run
+            import threading
+            stop = threading.Event()
+
+            def sample() -> None:
+                async def run() -> None:
+                    e = create_async_engine(url)
+                    async with e.connect() as conn:
+                        while not stop.is_set():
+                            for r in await conn.execute(text(
+                                    "SELECT coalesce(wait_event_type, 'cpu'), coalesce(wait_event, state), "
+                                    "left(regexp_replace(query, '\\s+', ' ', 'g'), 70) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                                    "AND state <> 'idle'")):
+                                waits[tuple(r)] = waits.get(tuple(r), 0) + 1
+                            await asyncio.sleep(0.2)
+                    await e.dispose()
+                asyncio.run(run())
+            sampler = threading.Thread(target=sample)
+            sampler.start()
         s = wrk(service.url, bodies, token, f"s{tag}", seconds, clients)
         if spy:
             spy.wait()
+        if sampler:
+            stop.set()
+            sampler.join()
+            print("    database sessions, sampled every 0.2 s during the run (wait type, event, query):")
+            for (kind, event, query), n in sorted(waits.items(), key=lambda kv: -kv[1])[:12]:
+                print(f"      {n:5d}  {kind}/{event}  {query}")
     finally:
         stack.stop()
-    print(f"(e) POST /api/v1/persons over HTTP, wrk {clients} connections {seconds} s, PostgreSQL, {loaded:,} persons "
+    print(f"(e) POST /api/v1/persons over HTTP (matching: {matching}), wrk {clients} connections {seconds} s, PostgreSQL, {loaded:,} persons "
           f"registered: {s['ok_per_s']:.1f} registrations/s ({s['rps']:.1f} req/s, statuses {s['statuses']}), "
           f"p50 {s['p50']:.0f} ms, p99 {s['p99']:.0f} ms")
     print(f"    anchor (bare FastAPI, same uvicorn, one INSERT of the same row): {a['ok_per_s']:.1f}/s, p50 "
@@ -403,6 +440,8 @@ def main() -> None:
     p.add_argument("--var", default="/tmp/pana-bench-registration", help="(e) PostgreSQL and logs")
     p.add_argument("--reuse", action="store_true", help="(e) keep the population already loaded under --var")
     p.add_argument("--profile", action="store_true", help="(e) py-spy the service during its run")
+    p.add_argument("--matching", default="default", choices=["default", "selective"],
+                   help="(e) selective: blocking on given+family keys only (the write path without the matching)")
     p.add_argument("--only", default="a,b,c,d")
     args = p.parse_args()
     only = set(args.only.split(","))
@@ -420,7 +459,7 @@ def main() -> None:
         asyncio.run(bench_verification(args.verifications))
     if "e" in only:
         bench_http_registration(args.http_register, args.seconds, args.clients, Path(args.var), args.reuse,
-                                args.profile)
+                                args.profile, args.matching)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 -- wrk script for bench_registration.py (e): POST one generated person per request, a fresh Idempotency-Key each.
--- args: bodies file (one JSON per line), bearer token, run tag
+-- args: bodies file (one JSON per line), bearer token, run tag, offset into the bodies (runs use different ones)
 local threads = {}
 local counter = 0
 statuses = {}
@@ -12,13 +12,13 @@ end
 function init(args)
   bodies = {}
   for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
-  token, tag = args[2], args[3]
+  token, tag, offset = args[2], args[3], tonumber(args[4] or "0")
   per = math.floor(#bodies / 8)
 end
 
 function request()
   counter = counter + 1
-  local body = bodies[(id * per + counter) % #bodies + 1]
+  local body = bodies[(offset + id * per + counter) % #bodies + 1]
   return wrk.format("POST", "/api/v1/persons", {
     ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token, ["X-Purpose"] = "case-work",
     ["Idempotency-Key"] = tag .. "-" .. id .. "-" .. counter}, body)
