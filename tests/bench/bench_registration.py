@@ -327,7 +327,7 @@ def write_bodies(path: Path, n: int, seed: int) -> None:
 
 
 def bench_http_registration(persons: int, seconds: int, clients: int, var: Path, reuse: bool, profile: bool,
-                            matching: str = "default") -> None:
+                            matching: str = "default", audit: str = "on") -> None:
     import subprocess
     from population import run_bulk
     from sqlalchemy import text
@@ -350,7 +350,15 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
         stack.service_env["registration"][f"{p}MATCHING_CONFIG_PATH"] = str(config)
     try:
         url = stack.database_url("registration")
-        service = stack.start_service(reg)
+        if audit == "off":  # diagnostic: the write path without the audit append (serve_without_audit.py)
+            port = free_port()
+            service = HttpProcess("registration", [sys.executable, str(Path(__file__).with_name(
+                "serve_without_audit.py")), "registration"], port, env=stack.service_environment(reg, port),
+                log_path=var / "logs" / "registration-no-audit.log")
+            stack.processes["registration"] = service
+            service.start(180)
+        else:
+            service = stack.start_service(reg)
         from sqlalchemy.ext.asyncio import create_async_engine
 
         async def count() -> int:
@@ -420,7 +428,7 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
                 print(f"      {n:5d}  {kind}/{event}  {query}")
     finally:
         stack.stop()
-    print(f"(e) POST /api/v1/persons over HTTP (matching: {matching}), wrk {clients} connections {seconds} s, PostgreSQL, {loaded:,} persons "
+    print(f"(e) POST /api/v1/persons over HTTP (matching: {matching}, audit: {audit}), wrk {clients} connections {seconds} s, PostgreSQL, {loaded:,} persons "
           f"registered: {s['ok_per_s']:.1f} registrations/s ({s['rps']:.1f} req/s, statuses {s['statuses']}), "
           f"p50 {s['p50']:.0f} ms, p99 {s['p99']:.0f} ms")
     print(f"    anchor (bare FastAPI, same uvicorn, one INSERT of the same row): {a['ok_per_s']:.1f}/s, p50 "
@@ -442,6 +450,8 @@ def main() -> None:
     p.add_argument("--profile", action="store_true", help="(e) py-spy the service during its run")
     p.add_argument("--matching", default="default", choices=["default", "selective"],
                    help="(e) selective: blocking on given+family keys only (the write path without the matching)")
+    p.add_argument("--audit", default="on", choices=["on", "off"],
+                   help="(e) off: diagnostic only, the service with its audit append replaced by nothing")
     p.add_argument("--only", default="a,b,c,d")
     args = p.parse_args()
     only = set(args.only.split(","))
@@ -459,7 +469,7 @@ def main() -> None:
         asyncio.run(bench_verification(args.verifications))
     if "e" in only:
         bench_http_registration(args.http_register, args.seconds, args.clients, Path(args.var), args.reuse,
-                                args.profile, args.matching)
+                                args.profile, args.matching, args.audit)
 
 
 if __name__ == "__main__":

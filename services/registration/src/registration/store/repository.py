@@ -116,7 +116,7 @@ class Persons:
             created_at=now, updated_at=now, population=member.to_document(),
         ))
         await Population(self.session).count(None, member)
-        await self.index(person)
+        await self.index(person, new=True)
         return 1
 
     async def save(self, person: Person, expected_version: int) -> int:
@@ -149,9 +149,10 @@ class Persons:
         await self.session.execute(update(PersonRow).where(PersonRow.person_id == person_id)
                                    .values(version=PersonRow.version + 1, updated_at=_now(), **columns))
 
-    async def index(self, person: Person) -> None:
-        """Replace the person's blocking keys (a merged record leaves the index)."""
-        await self.session.execute(delete(BlockingKeyRow).where(BlockingKeyRow.person_id == person.person_id))
+    async def index(self, person: Person, *, new: bool = False) -> None:
+        """Replace the person's blocking keys (a merged record leaves the index); a new person has none yet."""
+        if not new:
+            await self.session.execute(delete(BlockingKeyRow).where(BlockingKeyRow.person_id == person.person_id))
         if person.merged_into:
             return
         for key in blocking_keys(MatchRecord.of(person), self.matching):
