@@ -258,7 +258,9 @@ async def register_person(
                             registered_at=person.registered_at, given_name_latin=person.given_name_latin,
                             family_name_latin=person.family_name_latin,
                             possible_duplicates=[Candidate(**c.to_document()) for c in done.possible_duplicates])
-        return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
+        response = idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
+        await service.record_audits(uow, done)  # last: the audit append holds writers back until the commit
+        return response
 
 
 async def read_person(session, principal: Principal, person_id: str, purpose: str, action: str = "read"):

@@ -38,7 +38,8 @@ from .referral import (
 )
 from .rules import ALL_SERVICES, RegistrationRules, verification_delay
 from .statistics import (
-    PopulationRecord, PopulationStatistics, StatisticsCell, population_record, population_statistics,
+    PopulationMember, PopulationRecord, PopulationStatistics, StatisticsCell, count_changes, population_record,
+    population_statistics, statistics_of_counts,
 )
 
 __all__ = [
@@ -63,7 +64,8 @@ __all__ = [
     "fold", "issue_asylum_seeker_certificate", "issue_refugee_certificate",
     "issue_stateless_person_certificate", "issue_statelessness_procedure_certificate",
     "reissue_procedure_certificate", "match_key", "name_similarity", "overdue_referrals",
-    "parse_mrz", "patronymic_stem", "population_record", "population_statistics",
+    "parse_mrz", "patronymic_stem", "population_record", "population_statistics", "PopulationMember",
+    "count_changes", "statistics_of_counts",
     "project_legal_status", "qr_payload", "revoke_unbacked", "backed_by", "certificate_expiry",
     "ReplacementReason", "renew_document", "renewal_period_start", "replace_document", "stateless_certificate_due",
     "effective_status", "PRECEDENCE", "combined_status", "unaccompanied_minor", "score_pair", "script_of",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from datetime import date
@@ -16,11 +17,12 @@ from pana_kit.domain import NotFound, StaleVersion
 from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
 from ..domain import (
-    BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
-    VerificationEntry, blocking_keys, document_number,
+    BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person,
+    PopulationMember, StatusFact, VerificationEntry, blocking_keys, document_number, project_legal_status,
 )
 from ..domain.names import match_key
 from .. import matching_engine
+from .statistics import Population
 from .tables import (
     BlockingKeyRow, DuplicateReviewRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow,
     VerificationRow,
@@ -110,12 +112,14 @@ class Persons:
     async def add(self, person: Person) -> int:
         """Store a newly registered person (its number drawn with `new_registration_number`)."""
         now = _now()
+        member = PopulationMember.of(person, None)  # a new person has no status facts yet
         self.session.add(PersonRow(
             person_id=person.person_id, registration_number=person.registration_number, **search_columns(person, keyring_of(self.session)),
             office=person.office, household_id=person.household_id, version=1, document=person.to_document(),
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, population=member.to_document(),
         ))
-        await self.index(person)
+        await Population(self.session).count(None, member)
+        await self.index(person, new=True)
         return 1
 
     async def save(self, person: Person, expected_version: int) -> int:
@@ -124,15 +128,23 @@ class Persons:
         A command that recorded nothing changed nothing: the version stays."""
         if not person.pending_events:
             return expected_version
+        population = Population(self.session)
+        before = await population.member(person.person_id, lock=True)
+        if before is not None:
+            after = replace(PopulationMember.of(person, None), statuses=before.statuses)
+        else:  # never counted (loaded in bulk): its status from its facts
+            after = PopulationMember.of(person, project_legal_status(
+                person.person_id, await StatusFacts(self.session).of(person.person_id)))
         result = await self.session.execute(
             update(PersonRow)
             .where(PersonRow.person_id == person.person_id, PersonRow.version == expected_version)
             .values(version=expected_version + 1, updated_at=_now(), document=person.to_document(),
                     household_id=person.household_id, legal_status=person.legal_status,
-                    **search_columns(person, keyring_of(self.session)))
+                    population=after.to_document(), **search_columns(person, keyring_of(self.session)))
         )
         if result.rowcount != 1:
             raise StaleVersion("the person changed since it was read; read it again and reapply your change")
+        await population.count(before, after)
         await self.index(person)
         return expected_version + 1
 
@@ -140,11 +152,12 @@ class Persons:
         await self.session.execute(update(PersonRow).where(PersonRow.person_id == person_id)
                                    .values(version=PersonRow.version + 1, updated_at=_now(), **columns))
 
-    async def index(self, person: Person) -> None:
-        """Replace the person's match record and blocking keys (a merged record leaves the index)."""
+    async def index(self, person: Person, *, new: bool = False) -> None:
+        """Replace the person's match record and blocking keys (a merged record leaves the index; a new person has
+        none yet)."""
         await self.session.flush()  # the person's row first: the index follows it
         await matching_engine.index_person(self.session, None if person.merged_into else MatchRecord.of(person),
-                                           person.person_id, self.matching)
+                                           person.person_id, self.matching, new=new)
 
     async def candidates_for(self, record: MatchRecord) -> list[MatchRecord]:
         """Match records of persons sharing a blocking key with `record` (per key, the nearest in age; bounded)."""

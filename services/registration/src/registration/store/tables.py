@@ -53,6 +53,24 @@ class PersonRow(Base, table=True):
     document: dict[str, Any] = Field(sa_column=Column(PersonDocument, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # What the population statistics last counted of this person (domain PopulationMember, no sealed field):
+    # a change moves the summary counts by the difference (store/statistics.py). NULL: never counted.
+    population: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON))
+
+
+class PopulationCountRow(Base, table=True):
+    """The population statistics' summary: from `day` on, `count` more (or fewer) persons in the cell. The count
+    of a cell on a date is the sum up to it; `shard` spreads one day's cell over rows (concurrent writers)."""
+
+    __tablename__ = "population_counts"
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    legal_status: str = Field(sa_column=Column(String(60), primary_key=True))
+    sex: str = Field(sa_column=Column(String(20), primary_key=True))
+    age_bracket: str = Field(sa_column=Column(String(10), primary_key=True))
+    country_of_origin: str = Field(sa_column=Column(String(40), primary_key=True))
+    shard: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    count: int = Field(sa_column=Column(Integer, nullable=False))
 
 
 class ReferralRow(Base, table=True):
