@@ -649,11 +649,15 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
         IssuedDocumentKind, issue_asylum_seeker_certificate, issue_refugee_certificate,
         issue_stateless_person_certificate,
     )
-    from registration.store.repository import search_columns
+    from registration.domain import PopulationMember, StatusFact, count_changes, project_legal_status
+    from registration.store.repository import VerificationIndex, search_columns
+    from registration.store.statistics import count_rows
     from registration.matching_engine import index_rows
     from registration.store.tables import (
-        BlockingKeyRow, HouseholdRow, IssuedDocumentRow, MatchRecordRow, PersonRow, StatusFactRow,
+        BlockingKeyRow, HouseholdRow, IssuedDocumentRow, MatchRecordRow, PersonRow, PopulationCountRow, StatusFactRow,
+        VerificationRow,
     )
+    from collections import Counter
 
     from pana_kit.crypto import keyring_from_settings
     from registration.settings import RegistrationSettings
@@ -674,6 +678,7 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
         return document_number(kind, year, serials[(kind, year)])
 
     now = _now()
+    population: Counter = Counter()
     for h in Generator(seed).households(persons=persons):
         everyone = h.everyone()
         hh = Household.form(household_id=h.household_id, focal_person_id=h.focal.person_id, formed_on=h.arrived_on)
@@ -688,10 +693,15 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
             person = Person.register(person_id=p.person_id, registered_by="bulk-load", now=now, **details)
             status = LEGAL_STATUS[h.procedure] if not p.born_in_kazakhstan or h.procedure in ("refugee", "stateless") else None
             number = f"KZR-{h.arrived_on:%y}-{(counts['persons'] * number_step) % 10**8:08d}"
+            # counted in the population statistics' summary as the write path would (store/statistics.py)
+            member = PopulationMember.of(person, project_legal_status(p.person_id, [
+                StatusFact(fact[h.procedure], h.arrived_on, f"bulk:{p.person_id}")]) if status else None)
+            population.update(count_rows(p.person_id, count_changes(None, member)))
             await bulk.add(PersonRow.__table__, {
                 "person_id": p.person_id, "registration_number": number, **search_columns(person, keyring),
                 "legal_status": status, "household_id": h.household_id, "office": "almaty", "version": 1,
-                "document": person.to_document(), "created_at": now, "updated_at": now})
+                "document": person.to_document(), "created_at": now, "updated_at": now,
+                "population": member.to_document()})
             match_row, key_rows = index_rows(MatchRecord.of(person), matching)
             await bulk.add(MatchRecordRow.__table__, match_row)
             for key_row in key_rows:
@@ -727,10 +737,16 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
                     "document_id": str(uuid.UUID(p.person_id).hex[:24]) + "-doc", "document_number": doc.document_number,
                     "kind": doc.kind.value, "holder_person_id": p.person_id, "state": doc.state.value,
                     "source_event_id": f"bulk:{p.person_id}", "document": doc.to_document(), "created_at": now})
+                await bulk.add(VerificationRow.__table__, VerificationIndex.values(doc))  # what verification reads
         counts["households"] += 1
         await bulk.add(HouseholdRow.__table__, {
             "household_id": h.household_id, "focal_person_id": h.focal.person_id, "version": 1,
             "document": hh.to_document(), "created_at": now, "updated_at": now})
+    for (day, status, sex, bracket, country, shard), n in sorted(population.items()):
+        if n:
+            await bulk.add(PopulationCountRow.__table__, {"day": day, "legal_status": status, "sex": sex,
+                                                          "age_bracket": bracket, "country_of_origin": country,
+                                                          "shard": shard, "count": n})
     await bulk.close()
     return counts
 

@@ -103,10 +103,13 @@ def index_rows(record: MatchRecord, config: MatchingConfig) -> tuple[dict, list[
     return {"person_id": record.person_id, "record": record_document(record)}, keys
 
 
-async def index_person(session, record: MatchRecord | None, person_id: str, config: MatchingConfig) -> None:
-    """Replace a person's match record and keys; `record` None (a merged record) leaves the index."""
-    await session.execute(delete(BlockingKeyRow).where(BlockingKeyRow.person_id == person_id))
-    await session.execute(delete(MatchRecordRow).where(MatchRecordRow.person_id == person_id))
+async def index_person(session, record: MatchRecord | None, person_id: str, config: MatchingConfig, *,
+                       new: bool = False) -> None:
+    """Replace a person's match record and keys; `record` None (a merged record) leaves the index; a `new` person
+    has nothing to replace (two statements fewer per registration)."""
+    if not new:
+        await session.execute(delete(BlockingKeyRow).where(BlockingKeyRow.person_id == person_id))
+        await session.execute(delete(MatchRecordRow).where(MatchRecordRow.person_id == person_id))
     if record is None:
         return
     row, keys = index_rows(record, config)

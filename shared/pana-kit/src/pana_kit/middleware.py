@@ -123,6 +123,8 @@ class SecurityAndMetricsMiddleware:
         self.docs_policy = docs_policy  # /docs may fetch tokens from the identity provider (docs_csp)
         self.app = app
         self.service = service
+        self._counters: dict[tuple, object] = {}  # the metrics' label children, looked up once per label set
+        self._latencies: dict[tuple, object] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -148,8 +150,16 @@ class SecurityAndMetricsMiddleware:
             route = scope.get("route")
             # The route template, never the raw path: ids in paths are personal data.
             template = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status_holder["status"])).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], template).observe(time.perf_counter() - started)
+            method, status = scope["method"], status_holder["status"]
+            counter = self._counters.get((method, template, status))
+            if counter is None:
+                counter = self._counters[(method, template, status)] = HTTP_REQUESTS.labels(
+                    self.service, method, template, str(status))
+            latency = self._latencies.get((method, template))
+            if latency is None:
+                latency = self._latencies[(method, template)] = HTTP_LATENCY.labels(self.service, method, template)
+            counter.inc()
+            latency.observe(time.perf_counter() - started)
 
 
 def _text_problems(value, path: list[str]):

@@ -28,7 +28,7 @@ from pana_events.asyncapi import asyncapi_document
 from .auth import TokenVerifier, add_oauth2_to_openapi, docs_oauth_settings, oauth2_urls
 from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
-from .audit import AuditKey
+from .audit import AuditKey, AuditWriter, journal_path
 from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
 from .delivery import purge_job
@@ -42,7 +42,7 @@ from .migrations import upgrade
 from .openapi import finish_openapi
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
-from .telemetry import configure_tracing, instrument_app
+from .telemetry import configure_tracing, exports_spans, instrument_app
 
 log = logging.getLogger("pana.service")
 _DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -77,7 +77,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     # (naming the variable); dev mode must be asked for and binds loopback only.
     settings.refuse_insecure()
     configure_logging(definition.name, settings.log_level)
-    if settings.otel_enabled:
+    if exports_spans(settings):
         configure_tracing(definition.name, console=settings.otel_console_export)
     source = f"/pana/{definition.name}"
 
@@ -96,7 +96,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         consumer = EventConsumer(db, settings, signal, definition.consumes, definition.handlers, source)
         app.state.relay = relay
         app.state.consumer = consumer
-        if settings.otel_enabled:
+        # Audit entries that need not commit with a change (verifications) are appended in batches by one task.
+        audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings))
+        app.state.audit_writer = audit_writer
+        audit_writer.start()
+        if exports_spans(settings):
             instrument_app(app, db.engine)
         tasks: list[asyncio.Task] = []
         for hook in definition.on_startup:
@@ -123,6 +127,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await audit_writer.stop()  # nothing queued is lost on a clean stop
             for hook in definition.on_shutdown:
                 await hook(app)
             await db.dispose()

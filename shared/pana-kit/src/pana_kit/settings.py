@@ -132,6 +132,8 @@ class ServiceSettings(BaseSettings):
                                                     "of the minute's rate)")
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
+    # Spans are built only when something exports them (`telemetry.exports_spans`): with tracing on and no exporter
+    # (the console one here), nothing is instrumented, so no request pays for spans nobody sees.
     otel_enabled: bool = True
     otel_console_export: bool = False
 

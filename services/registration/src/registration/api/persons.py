@@ -261,7 +261,9 @@ async def register_person(
                             family_name_latin=person.family_name_latin,
                             possible_duplicates=[Candidate(**c.to_document()) for c in done.possible_duplicates],
                             candidate_limit_reached=done.candidate_limit_reached)
-        return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
+        response = idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
+        await service.record_audits(uow, done)  # last: the audit append holds writers back until the commit
+        return response
 
 
 async def read_person(session, principal: Principal, person_id: str, purpose: str, action: str = "read"):

@@ -10,7 +10,7 @@ from .documents import (
     issue_statelessness_procedure_certificate, reissue_procedure_certificate,
     qr_payload, backed_by, certificate_expiry, effective_status, revoke_unbacked, unaccompanied_minor,
     ReplacementReason, renew_document, renewal_period_start, replace_document, stateless_certificate_due,
-    verify_document,
+    verify_document, VerificationEntry, verify_entry,
     verify_qr_payload,
 )
 from .duplicates import (
@@ -40,7 +40,8 @@ from .referral import (
 )
 from .rules import ALL_SERVICES, RegistrationRules, verification_delay
 from .statistics import (
-    PopulationRecord, PopulationStatistics, StatisticsCell, population_record, population_statistics,
+    PopulationMember, PopulationRecord, PopulationStatistics, StatisticsCell, count_changes, population_record,
+    population_statistics, statistics_of_counts,
 )
 
 __all__ = [
@@ -67,11 +68,12 @@ __all__ = [
     "fold", "issue_asylum_seeker_certificate", "issue_refugee_certificate",
     "issue_stateless_person_certificate", "issue_statelessness_procedure_certificate",
     "reissue_procedure_certificate", "match_key", "name_similarity", "overdue_referrals",
-    "parse_mrz", "patronymic_stem", "population_record", "population_statistics",
+    "parse_mrz", "patronymic_stem", "population_record", "population_statistics", "PopulationMember",
+    "count_changes", "statistics_of_counts",
     "project_legal_status", "qr_payload", "revoke_unbacked", "backed_by", "certificate_expiry",
     "ReplacementReason", "renew_document", "renewal_period_start", "replace_document", "stateless_certificate_due",
     "effective_status", "PRECEDENCE", "combined_status", "unaccompanied_minor", "score_pair", "script_of",
-    "skeleton", "status_changes", "transliterate", "verification_delay", "verify_document",
+    "skeleton", "status_changes", "transliterate", "verification_delay", "verify_document", "VerificationEntry", "verify_entry",
     "verify_qr_payload",
 ]
 from .access import NATIONAL_SCOPE, SENSITIVE_SEARCH_SCOPE, Reader

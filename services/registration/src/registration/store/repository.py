@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from datetime import date
 
+import sqlalchemy
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from pana_kit.crypto import Keyring, keyring_of, upgrade_sealed_rows
@@ -15,13 +17,15 @@ from pana_kit.domain import NotFound, StaleVersion
 from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
 from ..domain import (
-    BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
-    blocking_keys, document_number,
+    BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person,
+    PopulationMember, StatusFact, VerificationEntry, blocking_keys, document_number, project_legal_status,
 )
 from ..domain.names import match_key
 from .. import matching_engine
+from .statistics import Population
 from .tables import (
     BlockingKeyRow, DuplicateReviewRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow,
+    VerificationRow,
 )
 
 # Bounded candidate query: a blocking key shared by more people than this is too common to help.
@@ -108,12 +112,14 @@ class Persons:
     async def add(self, person: Person) -> int:
         """Store a newly registered person (its number drawn with `new_registration_number`)."""
         now = _now()
+        member = PopulationMember.of(person, None)  # a new person has no status facts yet
         self.session.add(PersonRow(
             person_id=person.person_id, registration_number=person.registration_number, **search_columns(person, keyring_of(self.session)),
             office=person.office, household_id=person.household_id, version=1, document=person.to_document(),
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, population=member.to_document(),
         ))
-        await self.index(person)
+        await Population(self.session).count(None, member)
+        await self.index(person, new=True)
         return 1
 
     async def save(self, person: Person, expected_version: int) -> int:
@@ -122,15 +128,23 @@ class Persons:
         A command that recorded nothing changed nothing: the version stays."""
         if not person.pending_events:
             return expected_version
+        population = Population(self.session)
+        before = await population.member(person.person_id, lock=True)
+        if before is not None:
+            after = replace(PopulationMember.of(person, None), statuses=before.statuses)
+        else:  # never counted (loaded in bulk): its status from its facts
+            after = PopulationMember.of(person, project_legal_status(
+                person.person_id, await StatusFacts(self.session).of(person.person_id)))
         result = await self.session.execute(
             update(PersonRow)
             .where(PersonRow.person_id == person.person_id, PersonRow.version == expected_version)
             .values(version=expected_version + 1, updated_at=_now(), document=person.to_document(),
                     household_id=person.household_id, legal_status=person.legal_status,
-                    **search_columns(person, keyring_of(self.session)))
+                    population=after.to_document(), **search_columns(person, keyring_of(self.session)))
         )
         if result.rowcount != 1:
             raise StaleVersion("the person changed since it was read; read it again and reapply your change")
+        await population.count(before, after)
         await self.index(person)
         return expected_version + 1
 
@@ -138,11 +152,12 @@ class Persons:
         await self.session.execute(update(PersonRow).where(PersonRow.person_id == person_id)
                                    .values(version=PersonRow.version + 1, updated_at=_now(), **columns))
 
-    async def index(self, person: Person) -> None:
-        """Replace the person's match record and blocking keys (a merged record leaves the index)."""
+    async def index(self, person: Person, *, new: bool = False) -> None:
+        """Replace the person's match record and blocking keys (a merged record leaves the index; a new person has
+        none yet)."""
         await self.session.flush()  # the person's row first: the index follows it
         await matching_engine.index_person(self.session, None if person.merged_into else MatchRecord.of(person),
-                                           person.person_id, self.matching)
+                                           person.person_id, self.matching, new=new)
 
     async def candidates_for(self, record: MatchRecord) -> tuple[list[MatchRecord], bool]:
         """Match records of persons sharing a blocking key with `record` (per key, the nearest in age; bounded), and
@@ -353,6 +368,32 @@ class StatusFacts:
         return [StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id, r.sequence) for r in rows]
 
 
+class VerificationIndex:
+    """The verification projection (`VerificationRow`): written with the documents (`IssuedDocuments.add`/`save`,
+    in their transaction), read by one Core statement on a pooled connection, no ORM session."""
+
+    TABLE = VerificationRow.__table__
+    _COLUMNS = ("document_number", "kind", "state", "expires_on", "holder_birth_date", "revocation_reason")
+    _LOOKUP = select(*TABLE.c).where(TABLE.c.document_number.in_(sqlalchemy.bindparam("numbers", expanding=True)))
+
+    @staticmethod
+    def values(document: IssuedDocument) -> dict:
+        entry = VerificationEntry.of(document)
+        return {name: getattr(entry, name) for name in VerificationIndex._COLUMNS}
+
+    @classmethod
+    async def fetch(cls, db, numbers: list[str]) -> dict[str, VerificationEntry]:
+        """One statement on the database's read engine (`Database.read_all`: autocommit, no ping)."""
+        rows = await db.read_all(cls._LOOKUP, {"numbers": numbers})
+        return {row.document_number: VerificationEntry(**row._mapping) for row in rows}
+
+    @classmethod
+    async def lookup(cls, db, number: str) -> VerificationEntry | None:
+        """The entry of one number. Lookups that arrive while one is in flight share the next statement
+        (`pana_kit.db.Coalesced`, one per database): eight concurrent checks, one round trip."""
+        return await db.coalesced("verification", lambda numbers: cls.fetch(db, numbers)).get(number)
+
+
 class IssuedDocuments:
     def __init__(self, session, *, source_key: str | None = None):
         self.session = session
@@ -424,11 +465,15 @@ class IssuedDocuments:
             document_id=document.document_id, document_number=document.document_number, kind=document.kind.value,
             holder_person_id=document.holder_person_id, state=document.state.value, source_event_id=self.source_key,
             document=document.to_document(), created_at=_now()))
+        await self.session.execute(VerificationIndex.TABLE.insert().values(VerificationIndex.values(document)))
         return 1
 
     async def save(self, document: IssuedDocument) -> None:
         row = await self.session.get(IssuedDocumentRow, document.document_id)
         row.state, row.document = document.state.value, document.to_document()
+        table = VerificationIndex.TABLE
+        await self.session.execute(table.update().where(table.c.document_number == document.document_number)
+                                   .values(VerificationIndex.values(document)))
 
     @staticmethod
     def _document(row: IssuedDocumentRow) -> IssuedDocument:

@@ -17,6 +17,8 @@ from pana_kit.domain import NotFound, StaleVersion, as_utc
 from pana_kit.paging import Key, Keyset, Page, by_creation
 
 from ..domain import Application, RsdRules, deadlines
+from ..domain.statistics import tally_changes
+from .statistics import Statistics, stored
 from .tables import APPLICANT_FIELDS, ApplicantRow, ApplicationMemberRow, ApplicationRow, ClaimTextRow
 
 EVERY_OFFICE = object()  # marker for system work (handlers, background jobs)
@@ -76,8 +78,9 @@ class Applications:
 
     async def add(self, app: Application, *, source_referral_id: str | None = None) -> int:
         now = _now()
+        tally = await Statistics(self.session).move(app.id, (None, None), app.office, tally_changes(app))
         self.session.add(ApplicationRow(id=app.id, person_id=app.person_id, source_referral_id=source_referral_id,
-                                        version=1, created_at=now, updated_at=now, **_columns(app)))
+                                        version=1, created_at=now, updated_at=now, tally=tally, **_columns(app)))
         await self._members(app)
         return 1
 
@@ -92,14 +95,19 @@ class Applications:
         return FromReferral(self, referral_id)
 
     async def save(self, app: Application, expected_version: int) -> int:
-        """Write the new state if nobody else did in between (optimistic concurrency)."""
+        """Write the new state if nobody else did in between (optimistic concurrency); the statistics' summary moves
+        with it (what was counted is read before the versioned update: if another save came in between, the update
+        finds no row and all of this rolls back)."""
+        statistics = Statistics(self.session)
+        before, after = await statistics.counted(app.id), tally_changes(app)
         result = await self.session.execute(
             self._visible(update(ApplicationRow))
             .where(ApplicationRow.id == app.id, ApplicationRow.version == expected_version)
-            .values(version=expected_version + 1, updated_at=_now(), **_columns(app))
+            .values(version=expected_version + 1, updated_at=_now(), tally=stored(after), **_columns(app))
         )
         if result.rowcount != 1:
             raise StaleVersion("the application changed since it was read; read it again and reapply your change")
+        await statistics.move(app.id, before, app.office, after)
         await self._members(app)
         return expected_version + 1
 

@@ -50,6 +50,22 @@ class ApplicationRow(Base, table=True):
     document: dict[str, Any] = Field(sa_column=Column(ApplicationDocument, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # What the statistics' summary last counted of this application ([day, figure, amount], domain tally_changes);
+    # a save moves the summary by the difference. NULL: not counted yet (counted at start-up, store/statistics.py).
+    tally: Optional[list[Any]] = Field(default=None, sa_column=Column(JSON))
+
+
+class StatisticsCountRow(Base, table=True):
+    """The statistics' summary per office: from `day` on, `count` more (or fewer) of a figure (e.g.
+    `decisions.recognised.persons`, `pending.cases`, `days.<n>`). A figure on a date is the sum up to it."""
+
+    __tablename__ = "statistics_counts"
+
+    office: str = Field(sa_column=Column(String(100), primary_key=True))
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    figure: str = Field(sa_column=Column(String(60), primary_key=True))
+    shard: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    count: int = Field(sa_column=Column(Integer, nullable=False))
 
 
 class ApplicationMemberRow(Base, table=True):

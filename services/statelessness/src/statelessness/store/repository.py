@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from pana_kit.counters import changes_to_json
 from pana_kit.crypto import DecryptionError, Keyring, is_token
 from pana_kit.documents import from_document, to_document
 from pana_kit.domain import NotFound, StaleVersion
@@ -22,6 +23,7 @@ from pana_kit.paging import Key, Keyset, Page, by_creation
 
 from ..domain import ChildAtRiskFlag, DeterminationCase, NaturalizationTrack
 from ..domain.inquiry import normalise_state as normalise_state_code
+from .summary import Summary, changes_of, inquiry_facts
 from .tables import IN_PROCEDURE_STATES, ONE_CASE_INDEX, AsylumClaimRow, CaseRow, ChildFlagRow, InquiryRow, NaturalizationTrackRow, PersonRow
 
 NO_NATIONALITY_CODES = frozenset({"XXA", "XXX"})
@@ -178,22 +180,43 @@ class _Versioned:
         row = await self.session.get(self.row_type, aggregate_id)
         return (self._aggregate(row), row.version) if row is not None else None
 
+    def _inquiries(self, aggregate) -> list:
+        return []
+
     async def add(self, aggregate, **extra) -> int:
         now = _now()
-        self.session.add(self.row_type(id=getattr(aggregate, self.id_field), version=1, created_at=now, updated_at=now,
-                                       **self._columns(aggregate), **extra))
+        columns = self._columns(aggregate)
+        changes = changes_of(self.row_type, columns, self._inquiries(aggregate))
+        row_id = getattr(aggregate, self.id_field)
+        self.session.add(self.row_type(id=row_id, version=1, created_at=now, updated_at=now,
+                                       tally=changes_to_json(changes), **columns, **extra))
+        await self._counted(row_id, None, changes, aggregate)
         return 1
 
     async def save(self, aggregate, expected_version: int) -> int:
-        """Write the new state if nobody else did in between (optimistic concurrency)."""
+        """Write the new state if nobody else did in between (optimistic concurrency); the statistics' summary moves
+        by the difference with what was counted (read before the versioned update: a save in between makes the
+        update find no row, and all of this rolls back)."""
         row = self.row_type
+        row_id = getattr(aggregate, self.id_field)
+        columns = self._columns(aggregate)
+        summary = Summary(self.session)
+        before, after = await summary.counted(row, row_id), changes_of(row, columns, self._inquiries(aggregate))
         result = await self.session.execute(
-            update(row).where(row.id == getattr(aggregate, self.id_field), row.version == expected_version)
-            .values(version=expected_version + 1, updated_at=_now(), **self._columns(aggregate))
+            update(row).where(row.id == row_id, row.version == expected_version)
+            .values(version=expected_version + 1, updated_at=_now(), tally=changes_to_json(after), **columns)
         )
         if result.rowcount != 1:
             raise StaleVersion(f"the {self.short} changed since it was read; read it again and reapply your change")
+        await self._counted(row_id, before, after, aggregate)
         return expected_version + 1
+
+    async def _counted(self, row_id: str, before, after, aggregate) -> None:
+        summary = Summary(self.session)
+        if before != after:
+            await summary.move(row_id, before, after)
+        if self.row_type is not ChildFlagRow:  # cases and tracks decide who is counted as stateless
+            await summary.person_changed(aggregate.person_id)
 
 
 class PersonInProcedure(IntegrityError):
@@ -221,6 +244,9 @@ class Cases(_Versioned):
 
     def _columns(self, case: DeterminationCase) -> dict[str, Any]:
         return _case_columns(case, self.keyring)
+
+    def _inquiries(self, case: DeterminationCase) -> list:
+        return inquiry_facts(case)
 
     async def add(self, case: DeterminationCase) -> int:
         version = await super().add(case, source_event_id=self.source_event_id)
@@ -345,6 +371,8 @@ class Persons:
             for key, value in values.items():
                 setattr(row, key, value)
             row.updated_at = _now()
+        if {"sex", "birth_date"} & set(values):  # a stateless person is counted by sex and age
+            await Summary(self.session).person_changed(person_id)
         return row
 
     async def record_claim(self, person_id: str, application_id: str, status: str, *, only_if_known: bool = False) -> None:
