@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import Column, Date, DateTime, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, LargeBinary, String
 from sqlmodel import Field
 
 from pana_kit.crypto import SealedDocument
