@@ -16,7 +16,7 @@ from statelessness.domain import (
     ResolutionBasis, StateLink,
 )
 from statelessness.settings import StatelessnessSettings
-from statelessness.store.repository import Cases, ChildFlags, NaturalizationTracks, Persons
+from statelessness.store.repository import Cases, ChildFlags, NaturalizationTracks, PersonInProcedure, Persons
 from statelessness.store.summary import Summary
 from statelessness.store.tables import CaseRow, StatisticsCountRow
 
@@ -60,7 +60,7 @@ async def test_summary_equals_recount_after_random_steps_and_after_backfill(tmp_
         rules = h.app.state.rules
         keyring = h.app.state.keyring
         db = h.app.state.db
-        persons = [f"p{i}" for i in range(8)]
+        persons = [f"p{i}" for i in range(24)]
         clock: dict[str, date] = {}
         for n in range(220):
             op = rng.random()
@@ -72,7 +72,11 @@ async def test_summary_equals_recount_after_random_steps_and_after_backfill(tmp_
                         case = DeterminationCase.open(case_id=cid, person_id=rng.choice(persons),
                                                       reason=OpeningReason.APPLICATION, opened_on=clock[cid],
                                                       rules=rules, birth_date=date(1990, 5, 1), feared_states=())
-                        await Cases(session, keyring).add(case)
+                        try:
+                            await Cases(session, keyring).add(case)
+                        except PersonInProcedure:  # one case at a time per person: refused, never stored
+                            del clock[cid]
+                            raise
                     elif op < 0.7:
                         cid = rng.choice(sorted(clock))
                         clock[cid] += timedelta(days=rng.randint(0, 60))
@@ -113,7 +117,7 @@ async def test_summary_equals_recount_after_random_steps_and_after_backfill(tmp_
                         await Persons(session).upsert(rng.choice(persons), sex=rng.choice(["female", "male", None]),
                                                       birth_date=date(2019, 2, 28) + timedelta(days=rng.randint(0, 800)))
                 outcomes["done"] = outcomes.get("done", 0) + 1
-            except (DomainError, StaleVersion, IndexError) as refused:  # rolled back, the summary with it
+            except (DomainError, StaleVersion, IndexError, PersonInProcedure) as refused:  # rolled back, the summary with it
                 outcomes[type(refused).__name__] = outcomes.get(type(refused).__name__, 0) + 1
         assert outcomes["done"] > 60 and sum(outcomes.values()) - outcomes["done"] > 20, outcomes
 

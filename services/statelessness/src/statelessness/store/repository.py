@@ -249,9 +249,11 @@ class Cases(_Versioned):
         return inquiry_facts(case)
 
     async def add(self, case: DeterminationCase) -> int:
-        version = await super().add(case, source_event_id=self.source_event_id)
         try:
-            await self.session.flush()  # now, so a second case in the procedure is refused here (PersonInProcedure)
+            # The insert reaches the database here (the statistics' summary reads autoflush it, or this flush): a
+            # second case in the procedure is refused here (PersonInProcedure).
+            version = await super().add(case, source_event_id=self.source_event_id)
+            await self.session.flush()
         except IntegrityError as exc:
             if _one_case_conflict(exc):
                 raise PersonInProcedure(exc.statement, exc.params, exc.orig) from None
