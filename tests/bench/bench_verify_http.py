@@ -37,9 +37,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
