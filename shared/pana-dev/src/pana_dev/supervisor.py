@@ -158,6 +158,8 @@ class Supervisor:
 
     def add(self, proc: ManagedProcess, *, infra: bool = False) -> None:
         """Supervise ``proc`` too (a web process is started here; infrastructure is expected running)."""
+        if self.began is None:
+            self.began = time.monotonic()
         self._adopt(proc, infra)
         if not infra:
             proc.start_process()
