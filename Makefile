@@ -11,7 +11,7 @@ install:
 # bootstrap says what it installs (the first time ~540 MB, with uv's progress), then `pana run` says what it
 # starts and prints each part as it becomes ready.
 run:
-	@scripts/bootstrap >/dev/null && exec .venv/bin/pana run
+	@scripts/bootstrap >/dev/null && echo "make run: .venv is ready; starting .venv/bin/pana run ..." && exec .venv/bin/pana run
 
 # A dev token (dev mode only; one hour) alone on stdout (what it is, on stderr): TOKEN=$$(make token ROLE=eligibility-officer).
 # OFFICE=<office> for an office other than almaty.
