@@ -6,6 +6,7 @@ The deploy smoke test (tests/deploy) proves it end to end from built wheels; the
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,54 @@ def test_pana_migrations_revision_writes_into_the_package(monkeypatch):
     import civil_registry_bridge
 
     assert seen == [(Path(civil_registry_bridge.__file__).resolve().parent / "migrations", "x")]
+
+
+# -- the README's walk-through from a fresh shell: nothing on PATH but the system's (no uv, no .venv/bin)
+
+def _fresh_shell_env() -> dict[str, str]:
+    import os
+    import shutil
+
+    env = {"HOME": os.environ.get("HOME", "/root"), "PATH": "/usr/bin:/bin"}
+    uv = shutil.which("uv") or os.path.expanduser("~/.local/bin/uv")
+    if os.path.dirname(uv) not in ("/usr/bin", "/bin", os.path.expanduser("~/.local/bin")):
+        env["PATH"] += f":{os.path.dirname(uv)}"  # where this machine keeps uv; bootstrap finds ~/.local/bin itself
+    return env
+
+
+def test_make_token_prints_a_dev_token_alone_from_a_fresh_shell():
+    import subprocess
+
+    import jwt
+
+    from pana_kit.settings import DEV_ISSUER, DEV_SECRET
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(["make", "--no-print-directory", "token", "ROLE=eligibility-officer", "OFFICE=astana"],
+                          cwd=root, env=_fresh_shell_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (token,) = done.stdout.split()  # alone on stdout: TOKEN=$(make token ROLE=...) works
+    claims = jwt.decode(token, DEV_SECRET, algorithms=["HS256"], options={"verify_aud": False})
+    assert claims["iss"] == DEV_ISSUER and "eligibility-officer" in json.dumps(claims) and "astana" in json.dumps(claims)
+
+
+def test_make_token_without_a_role_names_the_roles():
+    import subprocess
+
+    from pana_kit.roles import ROLES
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(["make", "--no-print-directory", "token"], cwd=root, env=_fresh_shell_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and done.stdout == ""
+    assert "make token ROLE=" in done.stderr and all(role in done.stderr for role in ROLES)
+
+
+def test_make_run_needs_neither_uv_nor_the_venv_on_path():
+    """`make run` execs the venv's `pana` (no `uv run`: one sync check, not three)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    plan = subprocess.run(["make", "--no-print-directory", "-n", "run"], cwd=root, env=_fresh_shell_env(),
+                          capture_output=True, text=True, timeout=60).stdout
+    assert "scripts/bootstrap" in plan and ".venv/bin/pana run" in plan and "uv run" not in plan

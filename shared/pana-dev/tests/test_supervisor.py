@@ -259,3 +259,29 @@ def test_the_launcher_restarts_a_killed_child_and_ctrl_c_stops_it_and_every_chil
     finally:
         if launcher.proc.poll() is None:
             launcher.proc.kill()
+
+
+def test_each_part_is_announced_once_as_it_becomes_ready_with_its_address(tmp_path):
+    said: list[str] = []
+    progress: list[str] = []
+    sup = Supervisor(Stack(var_dir=tmp_path), say=said.append, progress=progress.append)
+    procs = [dummy(tmp_path, "first"), dummy(tmp_path, "second")]
+    try:
+        for proc in procs:
+            sup.add(proc)
+        sup.wait_started(timeout=60)
+        assert sorted(line.split()[2] for line in progress) == ["first", "second"]
+        for proc in procs:
+            (line,) = [line for line in progress if f" {proc.name} " in line]
+            assert line.endswith(f"ready  {proc.url}/docs") and line.split()[1] == "s", line
+        first = procs[0].pid
+        os.kill(first, signal.SIGKILL)  # after the start, a restart is said once (say), not announced again
+
+        def back():
+            sup.poll()
+            return procs[0].pid != first and sup.children["first"].up_since is not None
+
+        wait_for(back, interval=0.05, what="first restarted")
+        assert len(progress) == 2 and said[-1] == "first is back (restart 1)"
+    finally:
+        sup.stop()

@@ -77,7 +77,7 @@ def _run(args) -> int:
     if refused:
         print(refused, file=sys.stderr, flush=True)
         return 2
-    supervisor = Supervisor(stack)
+    supervisor = Supervisor(stack, progress=lambda line: print(line, flush=True))
 
     signalled_at: list[float] = []
 
@@ -100,7 +100,10 @@ def _run(args) -> int:
             print(f"port {', '.join(taken)} already in use: is another Pana running? "
                   f"(set the *_PORT variables to move it)", file=sys.stderr, flush=True)
             return 1
-        print(f"starting broker ({args.broker}) and database ({args.database}) ...", flush=True)
+        parts = (["the broker"] if specs else []) + (["the civil-registry simulator"] if simulator else []) + \
+            ([f"{len(specs)} services"] if specs else [])
+        print(f"starting {', '.join(parts)} (broker: {args.broker}, database: {args.database}; logs under "
+              f"{var / 'logs'}) ...", flush=True)
         began = time.monotonic()
         supervisor.start(specs, simulator)
         supervisor.wait_started()
@@ -109,7 +112,7 @@ def _run(args) -> int:
             print(f"  {name:<26} {proc.url}/docs", flush=True)
         if stack.kafka_bootstrap:
             print(f"  kafka bootstrap            {stack.kafka_bootstrap}")
-        print("\nA crashed process is restarted. A token:  uv run pana token --role border-officer\n"
+        print("\nA crashed process is restarted. A token, in another terminal:  make token ROLE=border-officer\n"
               "Ctrl-C stops everything.", flush=True)
         supervisor.run()
     except _Stop:

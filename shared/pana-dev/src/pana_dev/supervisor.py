@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +70,13 @@ def _say(line: str) -> None:
 
 class Supervisor:
     def __init__(self, stack, *, backoff: Backoff = Backoff(), say: Callable[[str], None] = _say,
-                 tick: float = 0.1, startup_restarts: int = 3, infra_restarts: int = 5) -> None:
+                 tick: float = 0.1, startup_restarts: int = 3, infra_restarts: int = 5,
+                 progress: Callable[[str], None] | None = None) -> None:
         self.stack = stack
+        #: While starting, one line per part as it becomes ready (`pana run` prints them; None: quiet).
+        self.progress = progress
+        self.began: float | None = None
+        self._broker_wait: threading.Thread | None = None
         self.backoff = backoff
         self.say = say
         self.tick = tick
@@ -152,6 +158,8 @@ class Supervisor:
 
     def add(self, proc: ManagedProcess, *, infra: bool = False) -> None:
         """Supervise ``proc`` too (a web process is started here; infrastructure is expected running)."""
+        if self.began is None:
+            self.began = time.monotonic()
         self._adopt(proc, infra)
         if not infra:
             proc.start_process()
@@ -164,14 +172,17 @@ class Supervisor:
         self._write_state()
 
     def start(self, services, simulator: bool = True) -> None:
-        """Start the broker and database (waiting for them), then every web process without waiting:
-        `wait_started` watches them come up."""
+        """Start the broker (without waiting: the services start while its JVM boots, and reach it once it
+        listens), the database, then every web process without waiting: `wait_started` watches them come up."""
         stack = self.stack
+        self.began = time.monotonic()
         Path(stack.var_dir).mkdir(parents=True, exist_ok=True)
         self._write_state()  # from the first moment: a launcher killed while starting is found again
         if services:
-            stack.start_broker()
+            stack.start_broker(wait=False)
             self._adopt_infra()
+            self._broker_wait = threading.Thread(target=self._wait_broker, name="broker-ready", daemon=True)
+            self._broker_wait.start()
         procs = [stack.simulator_process()] if simulator else []
         for spec in services:
             procs.append(stack.service_process(spec))  # a PostgreSQL database is created here
@@ -180,6 +191,28 @@ class Supervisor:
             self._adopt(proc, infra=False)
             proc.start_process()
             self._write_state()
+
+    def _wait_broker(self) -> None:
+        try:
+            self.stack.wait_broker()
+        except BaseException:  # noqa: BLE001 - the broker was killed: `poll` restarts it (or gives up) as a crash
+            pass
+
+    def _infra_ready(self) -> bool:
+        """The broker started without waiting serves clients (or is being handled as a crash by `poll`)."""
+        return self._broker_wait is None or not self._broker_wait.is_alive()
+
+    def _ready(self, child: _Child) -> None:
+        if self.progress is None or self.announced or self.began is None:
+            return
+        took = time.monotonic() - self.began
+        proc = child.proc
+        where = getattr(proc, "url", None)
+        if where:
+            where = f"{where}/docs"
+        elif getattr(proc, "bootstrap", None):
+            where = f"bootstrap {proc.bootstrap}"
+        self.progress(f"  {took:5.1f} s  {child.name:<26} ready{f'  {where}' if where else ''}")
 
     def wait_started(self, timeout: float | None = None) -> None:
         """Supervise until every part answers (restarting what exits), then return; `GaveUp` if one cannot."""
@@ -212,9 +245,10 @@ class Supervisor:
             elif child.restart_at is not None and now >= child.restart_at:
                 self._restart(child)
             elif proc.is_running and child.up_since is None:
-                if child.infra or proc.healthy(timeout=0.5):
+                if self._infra_ready() if child.infra else proc.healthy(timeout=0.5):
                     child.up_since = time.monotonic()
                     child.failed_starts = 0
+                    self._ready(child)
                     if child.total_restarts and self.announced:
                         self.say(f"{child.name} is back (restart {child.total_restarts})")
             elif child.up_since is not None and child.restarts and now - child.up_since >= self.backoff.reset_after:
