@@ -9,6 +9,11 @@
   pana keys activate-audit --service S --key-id ID     make an audit-chain key active (staged rotation)
   pana keys list --service S                     key ids and the active one (never the keys)
   pana migrations revision --service S -m MSG   autogenerate a migration
+  pana migrations upgrade|current [--service S]  apply migrations / show each database's revision
+  pana keys reencrypt --service S [--dry-run]    re-seal every sealed value under the active key
+  pana dlq list|show|replay --service S ...      dead letters: list, show (redacted), replay via the consumer
+  pana outbox status [--service S]               backlog, oldest unsent age, last send
+  pana retention prune [--service S] [--dry-run] outbox (sent), inbox, idempotency rows past their periods
   pana outbox replay --service S --since T [--until T] [--topic T]   re-publish a range (same event ids)
   pana outbox purge --service S [--retention-days N]                 delete published rows past retention
   pana inbox --service S [--since T] [--until T] [--topic T] [--cursor C]   events a consumer received
@@ -32,6 +37,7 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from . import ops_cli
 from .roles import SERVICES
 
 
@@ -361,6 +367,7 @@ def _add_delivery_commands(sub) -> None:
         cmd.add_argument("--service", required=True, choices=_services)
         cmd.add_argument("--database-url", default=None)
         cmd.set_defaults(func=_outbox)
+    ops_cli.add_outbox_status(outbox_sub)
 
     inbox = sub.add_parser("inbox", help="the events a service's consumer received in a window (oldest first)")
     inbox.add_argument("--service", required=True, choices=_services)
@@ -421,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         elif name in ("activate", "retire", "activate-audit"):
             cmd.add_argument("--key-id", required=True)
         cmd.set_defaults(func=_keys)
+    ops_cli.add_keys_reencrypt(keys_sub)
 
     migrations = sub.add_parser("migrations", help="database migrations")
     migrations_sub = migrations.add_subparsers(dest="migrations_command", required=True)
@@ -428,8 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     revision.add_argument("--service", required=True, choices=SERVICES)
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(func=_revision)
+    ops_cli.add_migrations(migrations_sub)
 
     _add_delivery_commands(sub)
+    ops_cli.add_dlq(sub)
+    ops_cli.add_retention(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

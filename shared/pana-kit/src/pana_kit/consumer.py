@@ -279,6 +279,15 @@ class EventConsumer:
             waited += 1
 
     async def _dead_letter(self, record, reason: str, envelope: Envelope | None) -> Outcome:
+        from . import dead_letters
+
+        if isinstance(record, dead_letters.ReplayRecord):  # a replay that failed again: its row waits once more
+            await dead_letters.mark_failed(self.db, record.dead_letter_id, reason)
+            log.warning("dead letter %s failed again on replay: %s", record.dead_letter_id, reason[:300])
+            return Outcome("dead_lettered", reason)
+        # In the database first (`pana dlq`): a redelivery after a failure below finds the row and adds none.
+        await dead_letters.record(self.db, service=self.settings.service_name, group=self.group, record=record,
+                                  reason=reason, envelope=envelope)
         headers = list(record.headers or ()) + [
             ("dlq_reason", reason[:2000].encode()),
             ("dlq_topic", record.topic.encode()),

@@ -1,7 +1,7 @@
 """Belt and braces around the outbox and the inbox: retention, replay by range, reconciliation.
 
 - **Retention.** The relay marks an outbox row published; it is kept for `outbox_retention_days`
-  and then purged (`purge_published`, run by every service as the periodic job `outbox-purge`).
+  and then purged (`purge_published`, run by every service's periodic job `retention`, pana_kit.retention).
 - **Replay.** `replay` marks a range of published rows unpublished again, so the relay (of the running
   service, or at its next start) re-publishes them in their original order with their original event
   ids; consumers' inboxes absorb what they already have.
@@ -68,28 +68,6 @@ async def purge_published(db: Database, *, retention: timedelta, now: datetime |
                 return total
             await session.execute(delete(OutboxMessage).where(OutboxMessage.seq.in_(seqs)))
         total += len(seqs)
-
-
-def purge_job(name: str = "outbox-purge"):
-    """The periodic purge every service runs (`create_app` adds it next to the relay)."""
-    import logging
-
-    from .jobs import periodic
-    from .metrics import OUTBOX_PURGED
-
-    async def run_pass(app) -> int:
-        settings = app.state.settings
-        count = await purge_published(app.state.db, retention=timedelta(days=settings.outbox_retention_days))
-        if count:
-            OUTBOX_PURGED.labels(settings.service_name).inc(count)
-        return count
-
-    async def job(app) -> None:
-        await periodic(name, run_pass, interval_s=app.state.settings.outbox_purge_interval_s,
-                       log=logging.getLogger("pana.outbox"), done="purged %d published outbox rows past retention")(app)
-
-    job.__name__ = job.__qualname__ = name
-    return job
 
 
 # -- replay --------------------------------------------------------------------------------------
@@ -238,3 +216,25 @@ async def count_unpublished(db: Database) -> int:
     async with db.session() as session:
         return (await session.execute(select(func.count()).select_from(OutboxMessage)
                                       .where(OutboxMessage.published_at.is_(None)))).scalar_one()
+
+
+@dataclass
+class OutboxStatus:
+    """A service's outbox at a glance (`pana outbox status`): unsent rows, the oldest one's creation, the last send."""
+
+    backlog: int
+    oldest_unsent: datetime | None
+    last_sent: datetime | None
+    sent_kept: int  # published rows still kept (retention)
+
+    def oldest_age(self, now: datetime | None = None) -> timedelta | None:
+        return None if self.oldest_unsent is None else as_utc(now or utcnow()) - as_utc(self.oldest_unsent)
+
+
+async def outbox_status(db: Database) -> OutboxStatus:
+    async with db.session() as session:
+        backlog, oldest = (await session.execute(select(func.count(), func.min(OutboxMessage.created_at))
+                                                 .where(OutboxMessage.published_at.is_(None)))).one()
+        kept, last = (await session.execute(select(func.count(), func.max(OutboxMessage.published_at))
+                                            .where(OutboxMessage.published_at.is_not(None)))).one()
+    return OutboxStatus(backlog=backlog, oldest_unsent=oldest, last_sent=last, sent_kept=kept)

@@ -8,8 +8,8 @@ users who happen to send the same key get independent answers and never each oth
 stored response. The key is claimed at the start of the request (a row inserted and
 flushed before the write runs); a second request with the same key while the first is
 still running meets that row and is answered 409 (`idempotency-key-in-use`), never a 500.
-Records are purged `idempotency_ttl_hours` after they were written (job `idempotency-purge`,
-every `outbox_purge_interval_s`); after that the key may be used again.
+Records are purged `idempotency_ttl_hours` after they were written (job `retention`,
+every `outbox_purge_interval_s`; pana_kit.retention); after that the key may be used again.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from .errors import Problem
@@ -113,26 +112,7 @@ class Idempotency:
 
 
 async def purge_expired(db, *, ttl: timedelta, now: datetime | None = None) -> int:
-    """Delete idempotency records written more than `ttl` ago; answers how many."""
-    cutoff = (now or datetime.now(timezone.utc)) - ttl
-    async with db.transaction() as session:
-        result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
-    return result.rowcount or 0
+    """Delete idempotency records written more than `ttl` ago; answers how many (pana_kit.retention)."""
+    from .retention import prune_idempotency
 
-
-def purge_job(name: str = "idempotency-purge"):
-    """The periodic purge of expired Idempotency-Keys every service runs (`create_app` adds it)."""
-    import logging
-
-    from .jobs import periodic
-
-    async def run_pass(app) -> int:
-        settings = app.state.settings
-        return await purge_expired(app.state.db, ttl=timedelta(hours=settings.idempotency_ttl_hours))
-
-    async def job(app) -> None:
-        await periodic(name, run_pass, interval_s=app.state.settings.outbox_purge_interval_s,
-                       log=logging.getLogger("pana.idempotency"), done="purged %d expired idempotency keys")(app)
-
-    job.__name__ = job.__qualname__ = name
-    return job
+    return await prune_idempotency(db, retention=ttl, now=now)

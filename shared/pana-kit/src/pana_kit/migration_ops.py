@@ -121,6 +121,43 @@ def downgrade_audit_log_keyed() -> None:
         batch.drop_column("mac")
 
 
+def upgrade_kit_tables_v4() -> None:
+    """Operations: dead letters kept in the database (`pana dlq`), and the index retention deletes the inbox by
+    (age across consumer groups; outbox and idempotency rows already have theirs: ix_outbox_unpublished,
+    ix_idempotency_created)."""
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", _BIGINT_PK, primary_key=True, autoincrement=True),
+        sa.Column("consumer_group", sa.String(200), nullable=False),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("event_id", sa.String(200)),
+        sa.Column("event_type", sa.String(200)),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("key", sa.Text()),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("failed_at", _TS, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False, server_default="dead"),
+        sa.Column("replays", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("replay_requested_at", _TS),
+        sa.Column("replayed_at", _TS),
+        sa.Column("outcome", sa.String(20)),
+    )
+    op.create_index("ux_dead_letters_record", "dead_letters", ["consumer_group", "topic", "partition", "offset"],
+                    unique=True)
+    op.create_index("ix_dead_letters_status", "dead_letters", ["consumer_group", "status", "id"])
+    op.create_index("ix_inbox_handled_at", "inbox", ["handled_at"])
+
+
+def downgrade_kit_tables_v4() -> None:
+    op.drop_index("ix_inbox_handled_at", table_name="inbox")
+    op.drop_index("ix_dead_letters_status", table_name="dead_letters")
+    op.drop_index("ux_dead_letters_record", table_name="dead_letters")
+    op.drop_table("dead_letters")
+
+
 def drop_kit_tables_v1() -> None:
     for table in ("audit_log", "idempotency_keys", "inbox", "outbox"):
         op.drop_table(table)

@@ -127,3 +127,40 @@ def run_env(target_metadata) -> None:
         await engine.dispose()
 
     asyncio.run(run_async())
+
+
+def head_revisions(migrations_dir: Path) -> tuple[str, ...]:
+    """The head revision(s) of a service's migrations."""
+    from alembic.script import ScriptDirectory
+
+    return tuple(ScriptDirectory.from_config(alembic_config(migrations_dir, "")).get_heads())
+
+
+def current_revisions(url: str) -> tuple[str, ...]:
+    """The revision(s) a database is at (empty: never migrated); safe inside a running event loop."""
+    from alembic.runtime.migration import MigrationContext
+
+    found: list[tuple[str, ...]] = []
+    errors: list[BaseException] = []
+
+    async def read() -> None:
+        engine = async_engine_from_config({"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool)
+        try:
+            async with engine.connect() as connection:
+                found.append(tuple(await connection.run_sync(
+                    lambda sync: MigrationContext.configure(sync).get_current_heads())))
+        finally:
+            await engine.dispose()
+
+    def run() -> None:
+        try:
+            asyncio.run(read())
+        except BaseException as exc:  # surfaced to the caller below
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, name="alembic-current")
+    worker.start()
+    worker.join()
+    if errors:
+        raise errors[0]
+    return found[0]

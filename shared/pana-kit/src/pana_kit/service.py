@@ -31,9 +31,7 @@ from .consumer import EventConsumer, Handler
 from .audit import AuditKey, AuditWriter, journal_path
 from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
-from .delivery import purge_job
 from .errors import install_problem_handlers, problem_response, problem_responses
-from .idempotency import purge_job as idempotency_purge_job
 from .logs import configure_logging
 from .ratelimit import ReadLimiter
 from .middleware import (BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMiddleware, SecurityAndMetricsMiddleware,
@@ -41,6 +39,8 @@ from .middleware import (BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMid
 from .migrations import upgrade
 from .openapi import finish_openapi
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
+from .retention import retention_job
+from .dead_letters import replay_job
 from .settings import ServiceSettings
 from .telemetry import configure_tracing, exports_spans, instrument_app
 
@@ -107,11 +107,12 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             await hook(app)
         if settings.run_outbox_relay:
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-            # Published rows are kept for the retention period (replay, reconciliation), then purged.
-            tasks.append(asyncio.create_task(purge_job()(app), name="outbox-purge"))
-            tasks.append(asyncio.create_task(idempotency_purge_job()(app), name="idempotency-purge"))
+            # Published outbox rows, inbox rows and Idempotency-Key answers are kept for their periods, then pruned.
+            tasks.append(asyncio.create_task(retention_job()(app), name="retention"))
         if settings.run_consumers and definition.consumes and definition.handlers:
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
+            # Dead letters an operator marked for replay (`pana dlq replay`) go through the consumer again.
+            tasks.append(asyncio.create_task(replay_job()(app), name="dead-letter-replay"))
         for job in definition.background:
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "background")))
         if settings.dev_mode:

@@ -116,10 +116,16 @@ class ServiceSettings(BaseSettings):
     outbox_retention_days: int = Field(
         30, ge=1, le=3650, description="Published outbox rows are kept this long (replay by range, reconciliation), "
                                        "then purged; keep it longer than any outage you would reconcile after")
-    outbox_purge_interval_s: float = Field(3600, gt=0, le=86_400, description="How often the purge of old published rows runs")
+    outbox_purge_interval_s: float = Field(3600, gt=0, le=86_400, description="How often the retention job prunes outbox, inbox and idempotency rows past their periods")
+    inbox_retention_days: int = Field(
+        30, ge=1, le=3650, description="Inbox rows (which events a consumer has settled) are kept this long, then "
+                                       "pruned (job retention); keep it at least as long as the producers' outbox "
+                                       "retention, so an event replayed from an outbox is still recognised")
+    dead_letter_replay_interval_s: float = Field(5.0, gt=0, le=3600, description=(
+        "How often the consumer delivers the dead letters an operator marked for replay (`pana dlq replay`)"))
     idempotency_ttl_hours: int = Field(
         24, ge=1, le=24 * 30, description="An Idempotency-Key's stored answer is kept this long, then purged "
-                                          "(job idempotency-purge, every outbox_purge_interval_s)")
+                                          "(job retention, every outbox_purge_interval_s)")
     run_consumers: bool = True
     run_outbox_relay: bool = True
     max_body_bytes: int = Field(1_048_576, ge=1024)

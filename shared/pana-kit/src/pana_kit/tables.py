@@ -43,7 +43,9 @@ class InboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "inbox"
-    __table_args__ = (Index("ix_inbox_handled", "consumer_group", "handled_at", "event_id"),)
+    # ix_inbox_handled_at: retention deletes by age across groups (pana_kit.retention).
+    __table_args__ = (Index("ix_inbox_handled", "consumer_group", "handled_at", "event_id"),
+                      Index("ix_inbox_handled_at", "handled_at"))
 
     consumer_group: str = Field(sa_column=Column(String(200), primary_key=True))
     event_id: str = Field(sa_column=Column(String(200), primary_key=True))
@@ -94,7 +96,40 @@ class AuditEntry(SQLModel, table=True):
     mac: Optional[str] = Field(default=None, sa_column=Column(String(64)))
 
 
-KIT_TABLES = (OutboxMessage, InboxMessage, IdempotencyRecord, AuditEntry)
+class DeadLetter(SQLModel, table=True):
+    """A record the consumer gave up on (pana_kit.dead_letters), kept beside its copy on the dead-letter topic so an
+    operator can list, read (redacted) and replay it with `pana dlq` without a broker.
+
+    `payload` is the record's value, sealed with the service's keyring when one is attached (it carries the
+    event's personal data); `headers` the record's headers (base64 values). `status`: `dead` (waiting), `replay`
+    (the operator asked for it: the service's consumer delivers it again through its usual path, inbox and all),
+    `replayed` (settled: `outcome` says handled, duplicate or skipped). A replay that fails again goes back to
+    `dead` with the new reason and `replays` counted."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ux_dead_letters_record", "consumer_group", "topic", "partition", "offset", unique=True),
+                      Index("ix_dead_letters_status", "consumer_group", "status", "id"))
+
+    id: Optional[int] = Field(default=None, sa_column=Column(BigIntPK, primary_key=True, autoincrement=True))
+    consumer_group: str = Field(sa_column=Column(String(200), nullable=False))
+    topic: str = Field(sa_column=Column(String(200), nullable=False))
+    partition: int = Field(sa_column=Column(Integer, nullable=False))
+    offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    event_id: Optional[str] = Field(default=None, sa_column=Column(String(200)))
+    event_type: Optional[str] = Field(default=None, sa_column=Column(String(200)))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    key: Optional[str] = Field(default=None, sa_column=Column(Text))
+    headers: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    failed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    status: str = Field(default="dead", sa_column=Column(String(20), nullable=False, server_default="dead"))
+    replays: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    replay_requested_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    replayed_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    outcome: Optional[str] = Field(default=None, sa_column=Column(String(20)))
+
+
+KIT_TABLES = (OutboxMessage, InboxMessage, IdempotencyRecord, AuditEntry, DeadLetter)
 
 
 def table_base(service: str) -> type[SQLModel]:

@@ -47,3 +47,10 @@ class BirthRequestRow(Base, table=True):
     document: dict[str, Any] = Field(sa_column=Column(RequestDocument, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+def sealed_places():
+    """Where the bridge keeps sealed values (`pana keys reencrypt`; entry point `pana.sealed`)."""
+    from pana_kit.rekey import sealed_document_places
+
+    return sealed_document_places(Base.metadata)

@@ -183,3 +183,10 @@ class DuplicateReviewRow(Base, table=True):
     state: str = Field(sa_column=Column(String(20), nullable=False))
     override_reason: Optional[str] = Field(default=None, sa_column=Column(String(1000)))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+def sealed_places():
+    """Where registration keeps sealed values (`pana keys reencrypt`; entry point `pana.sealed`)."""
+    from pana_kit.rekey import sealed_document_places
+
+    return sealed_document_places(Base.metadata)

@@ -105,3 +105,23 @@ class ClaimTextRow(Base, table=True):
     ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     written_by: str = Field(sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+def sealed_places():
+    """Where rsd keeps sealed values (`pana keys reencrypt`; entry point `pana.sealed`): the sealed documents, and
+    the claim texts (key id, nonce and ciphertext in three columns, bound to application, kind and ref)."""
+    from pana_kit.crypto import Sealed
+    from pana_kit.rekey import SealedPlace, sealed_document_places
+
+    def context(row) -> str:
+        return f"rsd:{row['application_id']}:{row['kind']}:{row['ref']}"  # as store.repository.ClaimTexts
+
+    def reseal(row, keyring) -> dict:
+        plain = keyring.open(Sealed(row["key_id"], row["nonce"], row["ciphertext"]), context=context(row))
+        fresh = keyring.seal(plain, context=context(row))
+        return {"key_id": fresh.key_id, "nonce": fresh.nonce, "ciphertext": fresh.ciphertext}
+
+    texts = SealedPlace("claim_texts", ClaimTextRow.__table__, "id",
+                        ("key_id", "nonce", "ciphertext", "application_id", "kind", "ref"),
+                        lambda row: {row["key_id"]}, reseal)
+    return [*sealed_document_places(Base.metadata), texts]
