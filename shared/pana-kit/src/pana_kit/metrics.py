@@ -29,6 +29,11 @@ CONSUMER_LAG = Gauge("pana_consumer_lag",
                      ["service", "group", "topic", "partition"])
 BREAKER_STATE = Gauge("pana_circuit_breaker_state",
                       "Circuit breaker state: 0 closed, 1 half-open, 2 open", ["service", "breaker"])
+AUDIT_CHAIN_INTACT = Gauge("pana_audit_chain_intact",
+                           "1 when the last verification of the audit chain found it intact, 0 when broken",
+                           ["service"])
+AUDIT_VERIFICATIONS = Counter("pana_audit_verifications_total", "Verifications of the audit chain by result",
+                              ["service", "result"])
 AUDIT_ENTRIES = Counter("pana_audit_entries_total", "Audit entries written", ["service", "action"])
 OUTBOX_PURGED = Counter("pana_outbox_purged_total", "Published outbox rows purged after the retention period", ["service"])
 RECONCILE_MISSING = Gauge(
@@ -77,6 +82,12 @@ def webhook_backlog(service: str, *, pending: int, parked: int) -> None:
     """Set the webhook backlog: deliveries waiting for a retry, and parked ones."""
     WEBHOOK_PENDING.labels(service).set(pending)
     WEBHOOK_PARKED.labels(service).set(parked)
+
+
+def audit_verified(service: str, intact: bool) -> None:
+    """Record a verification of the audit chain (the alert `PanaAuditChainBroken` watches it)."""
+    AUDIT_CHAIN_INTACT.labels(service).set(1 if intact else 0)
+    AUDIT_VERIFICATIONS.labels(service, "intact" if intact else "broken").inc()
 
 
 def breaker_state(service: str, breaker: str, state: str) -> None:
