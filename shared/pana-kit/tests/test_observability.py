@@ -23,7 +23,7 @@ from pana_events.events.rsd import InterviewScheduled
 
 from pana_dev.testing import assert_no_personal_data, capture_json_logs, eventually, service_harness, wait_for
 from pana_kit.metrics import breaker_state, event_type_label, http_method, webhook_backlog, webhook_delivered
-from pana_kit.telemetry import env_trace_exporters, exports_spans
+from pana_kit.telemetry import env_trace_exporters, exports_spans, otlp_exporter
 from registration.app import create
 from registration.settings import RegistrationSettings
 
@@ -133,6 +133,11 @@ def test_the_otel_variables_name_the_exporters():
     assert env_trace_exporters({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}) == []
     with pytest.raises(ValueError, match="zipkin"):
         env_trace_exporters({"OTEL_TRACES_EXPORTER": "zipkin"})
+    grpc = otlp_exporter({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    assert type(grpc).__module__.startswith("opentelemetry.exporter.otlp.proto.grpc")
+    assert type(otlp_exporter({})).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
+    with pytest.raises(ValueError, match="http/json"):
+        otlp_exporter({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"})
     on, off = RegistrationSettings(otel_enabled=True), RegistrationSettings(otel_enabled=False)
     named = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
     assert exports_spans(on, named) and not exports_spans(off, named)
