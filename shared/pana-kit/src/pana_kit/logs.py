@@ -38,6 +38,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": redact(record.getMessage()),
         }
+        fields = getattr(record, "pana_fields", None)  # structured fields (the access log's), never free text
+        if fields:
+            entry.update(fields)
         trace_id = current_trace_id()
         if trace_id:
             entry["trace_id"] = trace_id

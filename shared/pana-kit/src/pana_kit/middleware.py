@@ -1,17 +1,20 @@
 """ASGI middleware every service runs: body size limit, NUL refusal in URLs, invisible characters refused in
-text, security headers, metrics."""
+text, security headers, metrics, request ids and the access log."""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
+import uuid
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import problem_response
 from .fields import format_character_problem
-from .metrics import HTTP_LATENCY, HTTP_REQUESTS
+from .metrics import HTTP_LATENCY, HTTP_REQUESTS, http_method
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -118,11 +121,34 @@ class NulRefusalMiddleware:
         await self.app(scope, receive, send)
 
 
+access_log = logging.getLogger("pana.access")
+# A request id a caller may choose: a UUID or 16-32 hex digits (a W3C trace or span id). Anything else (free text,
+# an IIN, a case number) is replaced by our own, so the access log never carries what a client put in a header.
+_REQUEST_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,32}")
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes: the access log's DEBUG level
+
+
+def request_id_of(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if _REQUEST_ID.fullmatch(text):
+                return text.lower()
+            break
+    return uuid.uuid4().hex
+
+
 class SecurityAndMetricsMiddleware:
-    def __init__(self, app: ASGIApp, service: str, docs_policy: bytes = DOCS_CSP):
+    """Security headers, the HTTP metrics, the request id (`X-Request-ID`: the caller's when it is a UUID or hex
+    id, else a new one; answered in the response and kept in `scope["state"]["request_id"]`) and the access log:
+    one JSON line per request on logger `pana.access` with method, route template, status, duration and request
+    id. Never the path as sent, the query, a body or a header: ids in paths and queries are personal data."""
+
+    def __init__(self, app: ASGIApp, service: str, docs_policy: bytes = DOCS_CSP, access_log: bool = True):
         self.docs_policy = docs_policy  # /docs may fetch tokens from the identity provider (docs_csp)
         self.app = app
         self.service = service
+        self.access_log = access_log
         self._counters: dict[tuple, object] = {}  # the metrics' label children, looked up once per label set
         self._latencies: dict[tuple, object] = {}
 
@@ -134,6 +160,8 @@ class SecurityAndMetricsMiddleware:
         status_holder = {"status": 500}
         path = scope.get("path", "")
         csp = self.docs_policy if path.startswith(("/docs", "/redoc", "/_docs")) else API_CSP
+        request_id = request_id_of(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -141,6 +169,7 @@ class SecurityAndMetricsMiddleware:
                 headers = list(message.get("headers", []))
                 headers.extend(SECURITY_HEADERS)
                 headers.append((b"content-security-policy", csp))
+                headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -150,7 +179,7 @@ class SecurityAndMetricsMiddleware:
             route = scope.get("route")
             # The route template, never the raw path: ids in paths are personal data.
             template = getattr(route, "path", "unmatched")
-            method, status = scope["method"], status_holder["status"]
+            method, status = http_method(scope["method"]), status_holder["status"]
             counter = self._counters.get((method, template, status))
             if counter is None:
                 counter = self._counters[(method, template, status)] = HTTP_REQUESTS.labels(
@@ -158,8 +187,15 @@ class SecurityAndMetricsMiddleware:
             latency = self._latencies.get((method, template))
             if latency is None:
                 latency = self._latencies[(method, template)] = HTTP_LATENCY.labels(self.service, method, template)
+            elapsed = time.perf_counter() - started
             counter.inc()
-            latency.observe(time.perf_counter() - started)
+            latency.observe(elapsed)
+            if self.access_log:
+                level = logging.DEBUG if template in QUIET_ROUTES and status < 500 else logging.INFO
+                if access_log.isEnabledFor(level):
+                    access_log.log(level, "%s %s %s", method, template, status, extra={"pana_fields": {
+                        "method": method, "route": template, "status": status,
+                        "duration_ms": round(elapsed * 1000, 3), "request_id": request_id}})
 
 
 def _text_problems(value, path: list[str]):

@@ -194,10 +194,20 @@ class OutboxRelay:
         return len(rows)
 
     async def pending(self) -> int:
+        return (await self.backlog())[0]
+
+    async def backlog(self) -> tuple[int, float]:
+        """(events waiting, age in seconds of the oldest of them; 0 when none waits)."""
         from sqlalchemy import func
 
         async with self.db.session() as session:
-            return (await session.execute(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None)))).scalar_one()
+            count, oldest = (await session.execute(
+                select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.published_at.is_(None)))).one()
+        if not count or oldest is None:
+            return 0, 0.0
+        if oldest.tzinfo is None:  # SQLite hands timestamps back naive; they are stored in UTC
+            oldest = oldest.replace(tzinfo=timezone.utc)
+        return count, max(0.0, (utcnow() - oldest).total_seconds())
 
     async def stop(self) -> None:
         self._stopping.set()

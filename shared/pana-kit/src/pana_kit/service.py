@@ -70,6 +70,9 @@ class ServiceDefinition:
     # Routes whose body is signed and authenticated by the route before anything reads it (the civil registry's
     # callback): the kit's text checks leave those bodies alone.
     signed_body_paths: tuple[str, ...] = ()
+    # Gauges of the service's own (a circuit breaker's state): each is called with the app when /metrics is
+    # scraped, before the registry is rendered (sync or async; one that fails is logged, not fatal to the scrape).
+    metrics: list[Callable[[FastAPI], Any]] = field(default_factory=list)
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -154,11 +157,12 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     app.add_middleware(PlainTextMiddleware, signed_body_paths=definition.signed_body_paths)
     app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(SecurityAndMetricsMiddleware, service=definition.name,
-                       docs_policy=docs_csp(oauth2_urls(settings)[1]))
+                       docs_policy=docs_csp(oauth2_urls(settings)[1]), access_log=settings.access_log)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Purpose"])
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Purpose",
+                                          "X-Request-ID"], expose_headers=["X-Request-ID"])
     for router in definition.routers:
         app.include_router(router)
     _add_operational_routes(app, definition, settings)
@@ -240,19 +244,44 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition, setting
 
     @app.get("/metrics", tags=["operations"], operation_id="getMetrics", summary="Prometheus metrics", response_class=Response)
     async def metrics(request: Request):
-        from .metrics import BROKER_UP, OUTBOX_PENDING
-
-        BROKER_UP.labels(definition.name).set(1 if broker_connected(request.app) else 0)
-        try:
-            OUTBOX_PENDING.labels(definition.name).set(await request.app.state.relay.pending())
-        except Exception:  # metrics must answer even when the database does not
-            pass
+        await refresh_gauges(request.app, definition)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/asyncapi.json", tags=["operations"], operation_id="getAsyncApi", summary="AsyncAPI 3.0 document of the events",
              description="Topics, keys and event schemas this service publishes and consumes.")
     async def asyncapi():
         return JSONResponse(asyncapi_document(definition.name))
+
+
+async def refresh_gauges(app: FastAPI, definition: ServiceDefinition) -> None:
+    """Set the gauges read from the database and the broker at scrape time: broker up, outbox backlog and its
+    oldest age, consumer lag and dead letters, and the service's own (`ServiceDefinition.metrics`). Each is
+    bounded by a timeout; metrics answer even when the database or the broker does not."""
+    import inspect
+
+    from .metrics import BROKER_UP, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
+
+    name = definition.name
+    BROKER_UP.labels(name).set(1 if broker_connected(app) else 0)
+    try:
+        pending, oldest = await asyncio.wait_for(app.state.relay.backlog(), 5)
+        OUTBOX_PENDING.labels(name).set(pending)
+        OUTBOX_OLDEST_AGE.labels(name).set(oldest)
+    except Exception as exc:  # noqa: BLE001 - the database is away: the last values stand
+        log.debug("outbox backlog not measured: %s", type(exc).__name__)
+    consumer = getattr(app.state, "consumer", None)
+    if consumer is not None:
+        try:
+            await asyncio.wait_for(consumer.measure_lag(), 5)
+        except Exception as exc:  # noqa: BLE001 - the broker is away
+            log.debug("consumer lag not measured: %s", type(exc).__name__)
+    for gauge in definition.metrics:
+        try:
+            result = gauge(app)
+            if inspect.isawaitable(result):
+                await asyncio.wait_for(result, 5)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("gauge %s failed: %s", getattr(gauge, "__name__", gauge), type(exc).__name__)
 
 
 def broker_connected(app: FastAPI) -> bool:

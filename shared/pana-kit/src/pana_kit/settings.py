@@ -138,6 +138,8 @@ class ServiceSettings(BaseSettings):
                                                     "of the minute's rate)")
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
+    access_log: bool = Field(True, description="One JSON line per request on logger pana.access: method, route "
+                                               "template, status, duration, request id (never the path as sent)")
     # Spans are built only when something exports them (`telemetry.exports_spans`): with tracing on and no exporter
     # (the console one here), nothing is instrumented, so no request pays for spans nobody sees.
     otel_enabled: bool = True

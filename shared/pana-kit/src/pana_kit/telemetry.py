@@ -7,12 +7,21 @@ through `redacted` on its way to any exporter, which keeps `http.route` (the tem
 sets `url.path` to it, drops the raw target, query and full URL, keeps only scheme and
 host of an outgoing call's URL, and cuts any query from a span's name (the FastAPI
 instrumentation names server spans by template, or by method alone when no route matched).
+
+Where spans go is configured by OpenTelemetry's standard variables, as any collector or vendor documents them:
+`OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`, or a list), `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf`, the default, or `grpc`),
+`OTEL_EXPORTER_OTLP_HEADERS`, `…_TIMEOUT`, `…_COMPRESSION`, `…_CERTIFICATE`, `OTEL_SERVICE_NAME`,
+`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER(_ARG)`, `OTEL_BSP_*` and `OTEL_SDK_DISABLED`. Unlike the SDK's
+own default, naming no exporter (no `OTEL_TRACES_EXPORTER` and no OTLP endpoint) exports nothing, and then no span
+is built at all (`exports_spans`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from opentelemetry import trace
@@ -104,27 +113,84 @@ def span_pipeline(exporter: SpanExporter, *, batch: bool = True) -> SpanProcesso
     return BatchSpanProcessor(redacting) if batch else SimpleSpanProcessor(redacting)
 
 
-def exports_spans(settings) -> bool:
-    """Whether this service has anywhere to send spans: tracing on and an exporter (the console one, or one
-    handed to `configure_tracing`, as tests do). Without one the app is not instrumented: no span is built for a
-    request (they cost a few per cent of a verification), and logs and audit entries carry no trace id."""
-    return bool(settings.otel_enabled and (settings.otel_console_export or _exporting))
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_trace_exporters(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The exporters the `OTEL_*` variables name: `OTEL_TRACES_EXPORTER`'s list (`none` empties it), or `otlp` when
+    only an OTLP endpoint is given; nothing when `OTEL_SDK_DISABLED` is true or neither is set."""
+    env = os.environ if environ is None else environ
+    if _truthy(env.get("OTEL_SDK_DISABLED")):
+        return []
+    named = [name.strip().lower() for name in env.get("OTEL_TRACES_EXPORTER", "").split(",") if name.strip()]
+    if named:
+        if "none" in named:
+            return []
+        unknown = sorted(set(named) - {"otlp", "console"})
+        if unknown:
+            raise ValueError(f"OTEL_TRACES_EXPORTER names exporters this service does not have: {', '.join(unknown)} "
+                             "(otlp, console or none)")
+        return list(dict.fromkeys(named))
+    if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return ["otlp"]
+    return []
+
+
+def otlp_exporter(environ: Mapping[str, str] | None = None) -> SpanExporter:
+    """The OTLP span exporter of `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` (http/protobuf unless grpc); it reads its
+    endpoint, headers, timeout, compression and certificate from the `OTEL_EXPORTER_OTLP_*` variables itself."""
+    env = os.environ if environ is None else environ
+    protocol = (env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+                or "http/protobuf").strip().lower()
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        return GrpcExporter()
+    if protocol != "http/protobuf":
+        raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL {protocol!r} is not supported (http/protobuf or grpc)")
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+    return HttpExporter()
+
+
+def exports_spans(settings, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this service has anywhere to send spans: tracing on and an exporter (one the `OTEL_*` variables
+    name, the console one of `otel_console_export`, or one handed to `configure_tracing`, as tests do). Without one
+    the app is not instrumented: no span is built for a request (they cost a few per cent of a verification), and
+    logs and audit entries carry no trace id."""
+    return bool(settings.otel_enabled and (settings.otel_console_export or _exporting or env_trace_exporters(environ)))
+
+
+def service_resource(service: str, environ: Mapping[str, str] | None = None) -> Resource:
+    """`service.name` is the service's own unless `OTEL_SERVICE_NAME` (or `OTEL_RESOURCE_ATTRIBUTES`) names one;
+    the other resource attributes come from `OTEL_RESOURCE_ATTRIBUTES`."""
+    env = os.environ if environ is None else environ
+    named = env.get("OTEL_SERVICE_NAME") or "service.name=" in env.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    return Resource.create({} if named else {"service.name": service})
 
 
 def configure_tracing(service: str, *, console: bool = False, exporter: SpanExporter | None = None,
-                      batch: bool = True) -> None:
+                      batch: bool = True, environ: Mapping[str, str] | None = None) -> None:
+    """Set up the tracer provider once per process, with the exporters the `OTEL_*` variables name (see the
+    module's doc), the console one when `console`, and `exporter` when given."""
     global _configured, _exporting
-    if exporter is not None or console:
+    exporters: list[SpanExporter] = [] if exporter is None else [exporter]
+    if not _configured:
+        for name in env_trace_exporters(environ):
+            exporters.append(otlp_exporter(environ) if name == "otlp" else ConsoleSpanExporter())
+        if console and not any(isinstance(e, ConsoleSpanExporter) for e in exporters):
+            exporters.append(ConsoleSpanExporter())
+    if exporters:
         _exporting = True
     if _configured:
-        if exporter is not None:
-            trace.get_tracer_provider().add_span_processor(span_pipeline(exporter, batch=batch))
+        for added in exporters:
+            trace.get_tracer_provider().add_span_processor(span_pipeline(added, batch=batch))
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    if exporter is not None:
-        provider.add_span_processor(span_pipeline(exporter, batch=batch))
-    elif console:
-        provider.add_span_processor(span_pipeline(ConsoleSpanExporter()))
+    provider = TracerProvider(resource=service_resource(service, environ))
+    for added in exporters:
+        provider.add_span_processor(span_pipeline(added, batch=batch if added is exporter else True))
+        log.info("spans of %s are exported by %s", service, type(added).__name__)
     trace.set_tracer_provider(provider)
     try:
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor

@@ -1,0 +1,308 @@
+"""Observability (issue 17): OTLP export by the OTEL_* variables to a real OTLP/HTTP receiver, the access log
+(route templates, no personal data), bounded labels, and the gauges read at scrape time with real values
+(outbox backlog and age, circuit breaker, webhook deliveries; consumer lag and dead letters on a real broker)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import uuid
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from prometheus_client import REGISTRY
+
+from pana_events import EVENT_TYPES
+from pana_events.events.rsd import InterviewScheduled
+
+from pana_dev.testing import assert_no_personal_data, capture_json_logs, eventually, service_harness, wait_for
+from pana_kit.metrics import breaker_state, event_type_label, http_method, webhook_backlog, webhook_delivered
+from pana_kit.telemetry import env_trace_exporters, exports_spans, otlp_exporter
+from registration.app import create
+from registration.settings import RegistrationSettings
+
+PERSON_ID = "7c9e6679-7425-40de-944b-e07fc1f0d2f1"
+
+
+def interview(n: int) -> InterviewScheduled:
+    return InterviewScheduled(application_id=f"app-{n}", person_id=f"person-{n}", interview_id=f"iv-{n}",
+                              scheduled_for=date(2026, 12, 1))
+
+
+# -- OTLP -------------------------------------------------------------------------------------------------
+
+class OtlpReceiver:
+    """A minimal OTLP/HTTP trace receiver (http/protobuf): decodes each export with the OTLP protobuf types."""
+
+    def __init__(self):
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (ExportTraceServiceRequest,
+                                                                              ExportTraceServiceResponse)
+
+        self.spans: list[dict] = []
+        self.paths: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                receiver.paths.append(self.path)
+                for resource_spans in request.resource_spans:
+                    resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+                    for scope_spans in resource_spans.scope_spans:
+                        for span in scope_spans.spans:
+                            attributes = {a.key: (a.value.string_value or a.value.int_value) for a in span.attributes}
+                            receiver.spans.append({"name": span.name, "attributes": attributes, "resource": resource})
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+SERVICE_IN_A_FRESH_PROCESS = textwrap.dedent("""
+    import asyncio, sys
+    from pathlib import Path
+    from opentelemetry import trace
+    from pana_dev.testing import service_harness
+    from registration.app import create
+    from registration.settings import RegistrationSettings
+
+    async def main(tmp):
+        async with service_harness(create, RegistrationSettings, Path(tmp), otel_enabled=True) as h:
+            r = await h.client.get("/api/v1/persons/%s", headers=h.headers("registration-officer"))
+            print("status", r.status_code)
+        trace.get_tracer_provider().force_flush()
+
+    asyncio.run(main(sys.argv[1]))
+""") % PERSON_ID
+
+
+def test_spans_reach_an_otlp_receiver_named_by_the_otel_variables(tmp_path):
+    """A service started with only OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME sends its request's server
+    span over OTLP/HTTP, named by the route template, with no id from the path in it."""
+    with OtlpReceiver() as receiver:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        env.update(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_SERVICE_NAME="registration-under-test",
+                   OTEL_BSP_SCHEDULE_DELAY="100")
+        done = subprocess.run([sys.executable, "-c", SERVICE_IN_A_FRESH_PROCESS, str(tmp_path)], env=env,
+                               capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "status 404" in done.stdout, done.stdout + done.stderr[-2000:]
+        wait_for(lambda: any(s["attributes"].get("http.route") == "/api/v1/persons/{person_id}"
+                             for s in receiver.spans), timeout=30, what="the request's span at the receiver")
+    assert set(receiver.paths) == {"/v1/traces"}
+    server = next(s for s in receiver.spans if s["attributes"].get("http.route") == "/api/v1/persons/{person_id}")
+    assert server["name"] == "GET /api/v1/persons/{person_id}"
+    assert server["resource"]["service.name"] == "registration-under-test"
+    assert PERSON_ID not in json.dumps(receiver.spans)
+
+
+def test_the_otel_variables_name_the_exporters():
+    assert env_trace_exporters({}) == []
+    assert env_trace_exporters({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}) == ["otlp"]
+    assert env_trace_exporters({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"}) == ["otlp"]
+    assert env_trace_exporters({"OTEL_TRACES_EXPORTER": "otlp,console"}) == ["otlp", "console"]
+    assert env_trace_exporters({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c"}) == []
+    assert env_trace_exporters({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}) == []
+    with pytest.raises(ValueError, match="zipkin"):
+        env_trace_exporters({"OTEL_TRACES_EXPORTER": "zipkin"})
+    grpc = otlp_exporter({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    assert type(grpc).__module__.startswith("opentelemetry.exporter.otlp.proto.grpc")
+    assert type(otlp_exporter({})).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
+    with pytest.raises(ValueError, match="http/json"):
+        otlp_exporter({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"})
+    on, off = RegistrationSettings(otel_enabled=True), RegistrationSettings(otel_enabled=False)
+    named = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
+    assert exports_spans(on, named) and not exports_spans(off, named)
+
+
+# -- access log ---------------------------------------------------------------------------------------------
+
+async def test_the_access_log_has_the_route_template_and_nothing_personal(tmp_path):
+    with capture_json_logs("registration") as logs:
+        async with service_harness(create, RegistrationSettings, tmp_path) as h:
+            officer = h.headers("registration-officer")
+            await h.client.get(f"/api/v1/persons/{PERSON_ID}", headers=officer)
+            await h.client.get("/api/v1/persons", params={"name": "Karimov Azizbek", "iin": "900412300123"},
+                               headers={**officer, "X-Request-ID": "not a uuid: Karimov"})
+            chosen = uuid.uuid4()
+            answered = await h.client.get("/no-such-route/900412300123", headers={"X-Request-ID": str(chosen)})
+    access = [json.loads(line) for line in logs.text.splitlines() if '"logger": "pana.access"' in line]
+    by_route = {entry["route"]: entry for entry in access}
+    person = by_route["/api/v1/persons/{person_id}"]
+    assert person["method"] == "GET" and person["status"] == 404 and person["service"] == "registration"
+    assert set(person) >= {"time", "level", "duration_ms", "request_id", "message"}
+    assert person["message"] == "GET /api/v1/persons/{person_id} 404"
+    assert by_route["/api/v1/persons"]["request_id"] != "not a uuid: Karimov"
+    assert by_route["unmatched"]["request_id"] == str(chosen) == answered.headers["x-request-id"]
+    assert_no_personal_data("\n".join(json.dumps(e) for e in access),
+                            [PERSON_ID, "Karimov", "Azizbek", "900412300123"])
+
+
+# -- bounded labels -----------------------------------------------------------------------------------------
+
+def test_labels_take_bounded_values():
+    known = next(iter(EVENT_TYPES))
+    assert event_type_label(known) == known
+    assert event_type_label("registration.anything-a-sender-likes." + "x" * 50) == "other"
+    assert event_type_label(None) == "unreadable"
+    assert http_method("GET") == "GET" and http_method("PROPFIND-Karimov") == "other"
+
+
+async def test_an_invented_http_method_is_counted_as_other(tmp_path):
+    async with service_harness(create, RegistrationSettings, tmp_path) as h:
+        await h.client.request("BREW", "/api/v1/persons")
+        metrics = (await h.client.get("/metrics")).text
+    assert 'method="other"' in metrics and "BREW" not in metrics
+
+
+# -- gauges with real values ---------------------------------------------------------------------------------
+
+def sample(name: str, **labels) -> float | None:
+    return REGISTRY.get_sample_value(name, labels)
+
+
+async def test_outbox_backlog_and_its_oldest_age(tmp_path):
+
+    async with service_harness(create, RegistrationSettings, tmp_path) as h:
+        await h.client.get("/metrics")
+        assert sample("pana_outbox_pending", service="registration") == 0
+        assert sample("pana_outbox_oldest_age_seconds", service="registration") == 0
+        from pana_kit.outbox import UnitOfWork
+
+        async with UnitOfWork(h.app.state.db, "/pana/registration") as uow:
+            uow.emit(interview(1), subject="person-1")
+        await h.client.get("/metrics")
+        assert sample("pana_outbox_pending", service="registration") == 1
+        assert sample("pana_outbox_oldest_age_seconds", service="registration") > 0
+
+
+def test_webhook_delivery_metrics_api():
+    before = sample("pana_webhook_deliveries_total", service="kit-test", outcome="delivered") or 0
+    webhook_delivered("kit-test", "delivered", 0.12)
+    webhook_delivered("kit-test", "something-else")
+    webhook_backlog("kit-test", pending=3, parked=1)
+    assert sample("pana_webhook_deliveries_total", service="kit-test", outcome="delivered") == before + 1
+    assert sample("pana_webhook_deliveries_total", service="kit-test", outcome="other") >= 1
+    assert sample("pana_webhook_delivery_seconds_count", service="kit-test") >= 1
+    assert sample("pana_webhook_pending", service="kit-test") == 3
+    assert sample("pana_webhook_parked", service="kit-test") == 1
+    breaker_state("kit-test", "registry", "half_open")
+    assert sample("pana_circuit_breaker_state", service="kit-test", breaker="registry") == 1
+    with pytest.raises(ValueError):
+        breaker_state("kit-test", "registry", "ajar")
+
+
+# -- consumer lag and dead letters on a real broker ----------------------------------------------------------
+
+async def test_consumer_lag_and_dead_letters_from_a_real_broker(broker, tmp_path):
+    """Lag is the end offset minus the group's committed offset, per partition; the dead-letter gauge counts what
+    the group's dead-letter topic holds. A handler held back leaves its events as lag; released, lag is 0."""
+    from pana_kit.consumer import EventConsumer
+    from pana_kit.db import Database
+    from pana_kit.kafka import make_producer
+    from pana_kit.outbox import OutboxRelay, OutboxSignal, UnitOfWork
+    from pana_kit.settings import ServiceSettings
+    from pana_kit.tables import KIT_METADATA
+
+    def database(name: str) -> Database:
+        return Database(f"sqlite+aiosqlite:///{tmp_path / name}")
+
+    rsd_db, stateless_db = database("rsd.db"), database("statelessness.db")
+    for db in (rsd_db, stateless_db):
+        async with db.engine.begin() as conn:
+            await conn.run_sync(KIT_METADATA.create_all)
+    group = f"statelessness-{uuid.uuid4().hex[:8]}"
+    common = dict(kafka_bootstrap=broker, otel_enabled=False, outbox_poll_interval_ms=20, consumer_retry_backoff_ms=10)
+    producer_settings = ServiceSettings(service_name="rsd", **common)
+    consumer_settings = ServiceSettings(service_name="statelessness", consumer_group=group, **common)
+    release, entered = asyncio.Event(), asyncio.Event()
+
+    async def held(event, envelope, uow):
+        entered.set()
+        await release.wait()
+
+    signal = OutboxSignal()
+    relay = OutboxRelay(rsd_db, producer_settings, signal, ["rsd.events"])
+    consumer = EventConsumer(stateless_db, consumer_settings, OutboxSignal(), ["rsd.events"],
+                             {InterviewScheduled.event_type: held}, "/pana/statelessness")
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+
+    def lag() -> float:
+        return sum(s.value for m in REGISTRY.collect() if m.name == "pana_consumer_lag" for s in m.samples
+                   if s.labels["group"] == group)
+
+    try:
+        await eventually(lambda: consumer.connected and relay.connected, timeout=120, what="both connected")
+        # An unreadable record goes to the group's dead-letter topic.
+        garbage = make_producer(producer_settings)
+        await garbage.start()
+        try:
+            await garbage.send_and_wait("rsd.events", b"not an event", key=b"k")
+        finally:
+            await garbage.stop()
+
+        async def dead_lettered():
+            await consumer.measure_lag()
+            return sample("pana_dead_letter_messages", service="statelessness", group=group) == 1
+        await eventually(dead_lettered, timeout=120, what="the unreadable record in the dead-letter topic")
+
+        for n in range(3):
+            async with UnitOfWork(rsd_db, "/pana/rsd", signal=signal) as uow:
+                uow.emit(interview(n), subject=f"person-{n}")
+        await eventually(entered.is_set, timeout=120, what="the handler holding the first event")
+
+        seen: dict = {}
+
+        async def lagging():
+            seen["lags"] = {f"{tp.topic}[{tp.partition}]": n for tp, n in (await consumer.measure_lag()).items()}
+            return 1 <= lag() <= 3
+
+        # The held event is fetched, not committed: its partition lags (the others as their events arrive; one
+        # run in the loaded quick suite saw 2 of the 3 for a minute, so the exact sum is not asserted).
+        await eventually(lagging, timeout=60, what="lag while the handler is held")
+
+        async def lag_is(expected: int):
+            await consumer.measure_lag()
+            return lag() == expected
+        partitions = {s.labels["partition"] for m in REGISTRY.collect() if m.name == "pana_consumer_lag"
+                      for s in m.samples if s.labels["group"] == group}
+        assert partitions and all(p.isdigit() for p in partitions)
+        release.set()
+        await eventually(lambda: lag_is(0), timeout=120, what="no lag once the handler is released")
+    finally:
+        release.set()
+        await consumer.stop()
+        await relay.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await rsd_db.dispose()
+        await stateless_db.dispose()
