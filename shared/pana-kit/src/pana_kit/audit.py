@@ -22,6 +22,15 @@ Three layers, each catching what the one before cannot:
    the log against every checkpoint, which catches a removed tail (or a log rewritten from the
    start) that the chain alone cannot show.
 
+Commands do not hold the chain's lock (which would serialise every writer of a service until its commit): with
+a chainer (`AuditChainer`, every service's app has one), `record` inserts an *intent* into `audit_intents` in the
+command's transaction, lock-free and carrying a keyed MAC over its content; after the commit one chaining pass
+at a time per process (group commit: every intent committed meanwhile goes in the same pass; several processes
+serialise on the same lock) moves the intents into the chain. A committed intent is in the database, so a
+process killed between its commit and the chaining loses nothing: the next pass (any process's; each chains at
+start-up) takes it. An intent whose MAC does not verify (forged in the database) is never chained; it is kept,
+marked rejected, and `verify_chain` reports it with the backlog.
+
 PostgreSQL refuses UPDATE, DELETE and TRUNCATE on audit_log (a trigger, migration_ops
 `upgrade_audit_log_keyed`); SQLite refuses UPDATE and DELETE the same way.
 """
@@ -46,13 +55,15 @@ from sqlalchemy import select, text
 
 from .auth import Principal
 from .metrics import AUDIT_ENTRIES
-from .tables import AuditEntry
+from .tables import AuditEntry, AuditIntent
 from .tracing import current_trace_id
 
 log = logging.getLogger("pana.audit")
 GENESIS = "0" * 64
 _AUDIT_LOCK_ID = 7_261_003
 SESSION_KEY = "pana_audit_key"  # session.info[SESSION_KEY]: the AuditKey entries are written with
+CHAINER_KEY = "pana_audit_chainer"  # session.info[CHAINER_KEY]: the AuditChainer; `record` then writes intents
+WROTE_INTENTS = "pana_audit_wrote_intents"  # session.info flag: this session's commit has intents to chain
 
 
 class AuditKeyError(RuntimeError):
@@ -115,6 +126,11 @@ class AuditKey:
         tag = hmac.new(self.mac_key, f"{self.key_id}:{seq}:{entry_hash_}".encode(), hashlib.sha256).hexdigest()
         return f"{self.key_id}.{tag[:48]}"  # within the column's 64 characters
 
+    def intent_mac(self, digest: str) -> str:
+        """The MAC of an intent's content (`entry_hash("intent", ...)`), named by this key's id as `mac` is."""
+        tag = hmac.new(self.mac_key, f"intent:{self.key_id}:{digest}".encode(), hashlib.sha256).hexdigest()
+        return f"{self.key_id}.{tag[:48]}" if self.key_id else tag
+
     @property
     def signing_key(self) -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(self.signing_seed)
@@ -173,9 +189,24 @@ def _chained(seq: int, prev: str, fields: dict, key: AuditKey | None) -> dict:
     return dict(seq=seq, **fields, prev_hash=prev, hash=digest, mac=key.mac(seq, digest) if key else None)
 
 
+def _intent_digest(fields: dict) -> str:
+    return entry_hash("intent", **fields)
+
+
 async def record(session, principal: Principal | None, action: str, resource: str, *, purpose: str | None = None,
-                 outcome: str = "ok", service: str = "") -> AuditEntry:
-    """Append an entry in the caller's transaction (so it commits with the effect)."""
+                 outcome: str = "ok", service: str = "") -> AuditEntry | AuditIntent:
+    """Record an entry in the caller's transaction (so it commits with the effect).
+
+    With a chainer on the database (`Database.use_audit_chainer`, every service's app): an intent, lock-free,
+    chained after the commit. Without one: appended to the chain at once, under the chain's lock."""
+    if session.info.get(CHAINER_KEY) is not None:
+        fields = _fields(principal, action, resource, purpose, outcome)
+        key = _session_key(session)
+        intent = AuditIntent(**fields, mac=key.intent_mac(_intent_digest(fields)) if key else None)
+        session.add(intent)
+        session.info[WROTE_INTENTS] = True
+        AUDIT_ENTRIES.labels(service, action).inc()
+        return intent
     last_seq, prev, key = await _head(session)
     # seq contiguous: not the database sequence, which skips on rollback
     entry = AuditEntry(**_chained(last_seq + 1, prev, _fields(principal, action, resource, purpose, outcome), key))
@@ -338,6 +369,166 @@ class AuditWriter:
             self.journal.close()
 
 
+class AuditChainer:
+    """Links committed intents (`audit_intents`) into the chain: group commit for the audit log.
+
+    One pass runs at a time per process: it takes the chain's lock (PostgreSQL: an advisory lock shared by every
+    process; SQLite: the write lock), reads the head, chains every intent committed so far in id order (contiguous
+    seqs, keyed MACs, as `record` without a chainer), inserts them and deletes the intents, in one transaction.
+    `settle()` returns once a pass that started after the call has ended, so a caller that committed intents and
+    then settles knows they are chained (or that the pass failed, logged: they stay intents, taken by the next
+    pass). Commits through `UnitOfWork` and `Database.transaction` settle before they return; other commits start
+    a pass without waiting. `start` runs a pass at once (intents left by a process killed between its commit and
+    the chaining) and then one every `sweep_seconds` (intents another process left)."""
+
+    def __init__(self, db, service: str = "", *, batch_size: int = 2000, sweep_seconds: float = 5.0):
+        self.db = db
+        self.service = service
+        self.batch_size = batch_size
+        self.sweep_seconds = sweep_seconds
+        self.started = 0  # passes started
+        self.done = 0  # passes ended
+        self.chained = 0
+        self.rejected = 0
+        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._runner: asyncio.Task | None = None
+        self._wanted = 0
+        self._sweeper: asyncio.Task | None = None
+
+    async def settle(self) -> None:
+        """Until a pass that starts after this call has ended."""
+        target = self.started + 1
+        if self.done >= target:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, future))
+        self.kick(target)
+        await future
+
+    def kick(self, target: int | None = None) -> None:
+        """Have a pass run (no waiting)."""
+        self._wanted = max(self._wanted, target if target is not None else self.started + 1)
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.get_running_loop().create_task(self._run(), name="audit-chainer")
+
+    async def _run(self) -> None:
+        while self._wanted > self.done:
+            self.started += 1
+            try:
+                await self.chain_pending()
+            except asyncio.CancelledError:
+                self.done = self.started
+                self._release()
+                raise
+            except Exception:
+                log.exception("audit intents not chained; they stay in audit_intents for the next pass")
+            self.done = self.started
+            self._release()
+
+    def _release(self) -> None:
+        keep = []
+        for target, future in self._waiters:
+            if target <= self.done:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                keep.append((target, future))
+        self._waiters = keep
+
+    async def chain_pending(self) -> int:
+        """Chain every committed intent, a batch (one transaction) at a time; the number chained."""
+        total = 0
+        while True:
+            chained, seen = await self._chain_batch()
+            total += chained
+            if seen < self.batch_size:
+                return total
+
+    async def _chain_batch(self) -> tuple[int, int]:
+        columns = [AuditIntent.id, AuditIntent.mac, *(getattr(AuditIntent, c) for c in _FIELD_COLUMNS)]
+        async with self.db.transaction() as session:
+            session.info.pop(CHAINER_KEY, None)
+            last_seq, prev, key = await _head(session)
+            intents = (await session.execute(select(*columns).where(AuditIntent.rejected == False)  # noqa: E712
+                                             .order_by(AuditIntent.id).limit(self.batch_size))).all()
+            if not intents:
+                return 0, 0
+            rows, good, bad = [], [], []
+            for intent in intents:
+                fields = {c: getattr(intent, c) for c in _FIELD_COLUMNS}
+                if fields["at"].tzinfo is None:
+                    fields["at"] = fields["at"].replace(tzinfo=timezone.utc)
+                if not _intent_ok(intent.mac, fields, _session_key(session)):
+                    bad.append(intent.id)
+                    continue
+                row = _chained(last_seq + len(rows) + 1, prev, fields, key)
+                prev = row["hash"]
+                rows.append(row)
+                good.append(intent.id)
+            if rows:
+                await session.execute(AuditEntry.__table__.insert(), rows)
+                await session.execute(AuditIntent.__table__.delete().where(AuditIntent.id.in_(good)))
+            if bad:
+                await session.execute(AuditIntent.__table__.update().where(AuditIntent.id.in_(bad))
+                                      .values(rejected=True))
+        self.chained += len(rows)
+        if bad:
+            self.rejected += len(bad)
+            log.error("audit: %d intents whose MAC does not verify were not chained (kept, marked rejected): "
+                      "written to the database without the audit key", len(bad))
+        return len(rows), len(intents)
+
+    def start(self) -> None:
+        self.kick()
+        if self.sweep_seconds and self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="audit-chainer-sweep")
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            self.kick()
+
+    async def stop(self) -> None:
+        """Chain what is committed, then end the tasks."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
+        try:
+            await self.settle()
+        except Exception:  # pragma: no cover - logged by the pass
+            log.exception("audit chainer failed on stop")
+
+
+_FIELD_COLUMNS = ("at", "subject", "client_id", "role", "action", "resource", "purpose", "outcome", "trace_id")
+
+
+def _intent_ok(mac: str | None, fields: dict, key: AuditKey | None) -> bool:
+    """Whether an intent was written by an instance holding the audit key (no key configured: any intent)."""
+    if key is None:
+        return True
+    if mac is None:
+        return False
+    made_with = key.for_id(mac_key_id(mac))
+    return made_with is not None and hmac.compare_digest(mac, made_with.intent_mac(_intent_digest(fields)))
+
+
+async def after_commit(session) -> None:
+    """What a unit of work does once committed: when it wrote intents, wait for them to be chained."""
+    chainer = session.info.get(CHAINER_KEY)
+    if chainer is not None and session.info.pop(WROTE_INTENTS, False):
+        await chainer.settle()
+
+
+async def backlog(session) -> tuple[int, int]:
+    """(intents waiting to be chained, intents rejected: their MAC does not verify)."""
+    from sqlalchemy import func
+
+    rows = (await session.execute(select(AuditIntent.rejected, func.count()).group_by(AuditIntent.rejected))).all()
+    counts = {bool(r[0]): r[1] for r in rows}
+    return counts.get(False, 0), counts.get(True, 0)
+
+
 class _Journal:
     """Segments of JSON lines in one directory per database; each held with an exclusive `flock` while its
     process lives, so a live process's segments are never taken for orphans."""
@@ -436,6 +627,8 @@ class ChainReport:
     head_hash: str | None = None
     unkeyed: int = 0  # entries from before the keyed MAC (a prefix)
     checkpoints: int = 0  # signed checkpoints the log was checked against
+    pending: int = 0  # intents committed but not yet chained (AuditChainer): not covered by this report
+    rejected: int = 0  # intents never chained because their MAC does not verify (forged in the database)
 
 
 def _broken(count: int, seq: int | None, reason: str, unkeyed: int = 0) -> ChainReport:
@@ -510,8 +703,13 @@ async def verify_chain(session, *, batch_size: int = 5000, key: AuditKey | None 
         missing = min(pinned)
         return _broken(count, missing, f"a signed checkpoint names entry {missing}, which the log no longer has "
                                        "(entries were removed)", unkeyed)
+    pending, rejected = await backlog(session)
+    if rejected:
+        return ChainReport(count, False, None, f"{rejected} audit intents were written without the audit key "
+                                               "(forged in the database) and were not chained", unkeyed=unkeyed,
+                           pending=pending, rejected=rejected)
     return ChainReport(count, True, head_seq=last_seq, head_hash=prev if last_seq is not None else None,
-                       unkeyed=unkeyed, checkpoints=len(checkpoints or []))
+                       unkeyed=unkeyed, checkpoints=len(checkpoints or []), pending=pending)
 
 
 # -- signed checkpoints, kept outside the database -------------------------------------------------

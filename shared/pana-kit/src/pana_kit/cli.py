@@ -67,6 +67,9 @@ def _audit_verify(args) -> int:
     report = asyncio.run(go())
     if report.intact:
         print(f"audit chain intact: {report.entries} entries, checked against {report.checkpoints} signed checkpoint(s)")
+        if report.pending:
+            print(f"note: {report.pending} entries committed but not yet chained (the chainer's backlog; a running "
+                  "service chains them within moments, or at its next start)")
         if report.unkeyed:
             print(f"note: the first {report.unkeyed} entries were written before entries were keyed (hash chain only)")
         if report.head_seq is not None:

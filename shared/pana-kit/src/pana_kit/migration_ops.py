@@ -121,6 +121,30 @@ def downgrade_audit_log_keyed() -> None:
         batch.drop_column("mac")
 
 
+def create_audit_intents() -> None:
+    """Audit intents: entries committed with their command, waiting for the chainer (pana_kit.audit.AuditChainer),
+    so a command no longer holds the chain's lock until it commits."""
+    op.create_table(
+        "audit_intents",
+        sa.Column("id", _BIGINT_PK, primary_key=True, autoincrement=True),
+        sa.Column("at", _TS, nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("client_id", sa.String(200)),
+        sa.Column("role", sa.String(100)),
+        sa.Column("action", sa.String(100), nullable=False),
+        sa.Column("resource", sa.String(300), nullable=False),
+        sa.Column("purpose", sa.String(300)),
+        sa.Column("outcome", sa.String(50), nullable=False),
+        sa.Column("trace_id", sa.String(64)),
+        sa.Column("mac", sa.String(64)),
+        sa.Column("rejected", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+
+
+def drop_audit_intents() -> None:
+    op.drop_table("audit_intents")
+
+
 def drop_kit_tables_v1() -> None:
     for table in ("audit_log", "idempotency_keys", "inbox", "outbox"):
         op.drop_table(table)

@@ -28,7 +28,7 @@ from pana_events.asyncapi import asyncapi_document
 from .auth import TokenVerifier, add_oauth2_to_openapi, docs_oauth_settings, oauth2_urls
 from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
-from .audit import AuditKey, AuditWriter, journal_path
+from .audit import AuditChainer, AuditKey, AuditWriter, journal_path
 from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
 from .delivery import purge_job
@@ -100,6 +100,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings))
         app.state.audit_writer = audit_writer
         audit_writer.start()
+        # Commands record audit intents without the chain's lock; one chainer per process links them in batches.
+        audit_chainer = AuditChainer(db, definition.name)
+        app.state.audit_chainer = audit_chainer
+        db.use_audit_chainer(audit_chainer)
+        audit_chainer.start()  # first: intents a killed process committed but never chained
         if exports_spans(settings):
             instrument_app(app, db.engine)
         tasks: list[asyncio.Task] = []
@@ -128,6 +133,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await audit_writer.stop()  # nothing queued is lost on a clean stop
+            await audit_chainer.stop()
             for hook in definition.on_shutdown:
                 await hook(app)
             await db.dispose()
