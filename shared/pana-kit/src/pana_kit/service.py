@@ -28,6 +28,7 @@ from pana_events.asyncapi import asyncapi_document
 from .auth import TokenVerifier, add_oauth2_to_openapi, docs_oauth_settings, oauth2_urls
 from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
+from .audit_archive import partition_job
 from .audit import AuditChainer, AuditKey, AuditWriter, journal_path
 from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
@@ -117,6 +118,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             tasks.append(asyncio.create_task(idempotency_purge_job()(app), name="idempotency-purge"))
         if settings.run_consumers and definition.consumes and definition.handlers:
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
+        # PostgreSQL: the audit log's partitions for the coming months, made ahead (pana_kit.audit_archive).
+        tasks.append(asyncio.create_task(partition_job()(app), name="audit-partitions"))
         for job in definition.background:
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "background")))
         if settings.dev_mode:
