@@ -391,8 +391,12 @@ class AuditChainer:
     a pass without waiting. `start` runs a pass at once (intents left by a process killed between its commit and
     the chaining) and then one every `sweep_seconds` (intents another process left)."""
 
-    def __init__(self, db, service: str = "", *, batch_size: int = 2000, sweep_seconds: float = 5.0):
+    def __init__(self, db, service: str = "", *, batch_size: int = 2000, sweep_seconds: float = 5.0,
+                 wait: bool = True):
         self.db = db
+        # wait=False: a commit only starts a pass (the caller answers before its entry is chained; a crash then
+        # still loses nothing, the intent is committed). The services wait: an answer means the entry is chained.
+        self.wait = wait
         self.service = service
         self.batch_size = batch_size
         self.sweep_seconds = sweep_seconds
@@ -527,7 +531,10 @@ async def after_commit(session) -> None:
     """What a unit of work does once committed: when it wrote intents, wait for them to be chained."""
     chainer = session.info.get(CHAINER_KEY)
     if chainer is not None and session.info.pop(WROTE_INTENTS, False):
-        await chainer.settle()
+        if chainer.wait:
+            await chainer.settle()
+        else:
+            chainer.kick()
 
 
 async def backlog(session) -> tuple[int, int]:
