@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,33 +29,18 @@ from pana_kit.tables import AuditEntry, AuditIntent
 
 MIGRATIONS = Path(__import__("rsd.app", fromlist=["MIGRATIONS"]).MIGRATIONS)
 OFFICER = Principal(subject="officer-16", client_id="pana-web", roles=("eligibility-officer",), scopes=frozenset())
-PG_DIR = Path(tempfile.gettempdir()) / "pana-kit-audit-intent-tests" / "postgres"
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    from pana_dev.launchers.postgres import EmbeddedPostgres
-
-    shutil.rmtree(PG_DIR, ignore_errors=True)
-    pg = EmbeddedPostgres(PG_DIR, start_timeout=180).start()
-    yield pg
-    pg.stop()
-    shutil.rmtree(PG_DIR.parent, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'rsd.db'}"
-    pg = request.getfixturevalue("postgres")
-    name = f"intents_{uuid.uuid4().hex[:8]}"
-    pg.create_database(name)
-    return pg.url(name)
+    return request.getfixturevalue("pg_url")
 
 
 @pytest.fixture
-def keyring(tmp_path) -> Keyring:
-    return Keyring.generate_file(tmp_path / "keyring.json", key_id="k1")
+def keyring(audit_keyring) -> Keyring:
+    return audit_keyring
 
 
 def _db(url: str, keyring: Keyring, *, chainer: bool = True) -> tuple[Database, audit.AuditChainer | None]:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
-import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -29,30 +26,11 @@ from pana_kit.tables import AuditEntry
 
 MIGRATIONS = Path(__import__("rsd.app", fromlist=["MIGRATIONS"]).MIGRATIONS)
 OFFICER = Principal(subject="officer-17", client_id="pana-web", roles=("eligibility-officer",), scopes=frozenset())
-PG_DIR = Path(tempfile.gettempdir()) / "pana-kit-audit-partition-tests" / "postgres"
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    from pana_dev.launchers.postgres import EmbeddedPostgres
-
-    shutil.rmtree(PG_DIR, ignore_errors=True)
-    pg = EmbeddedPostgres(PG_DIR, start_timeout=180).start()
-    yield pg
-    pg.stop()
-    shutil.rmtree(PG_DIR.parent, ignore_errors=True)
 
 
 @pytest.fixture
-def pg_url(postgres) -> str:
-    name = f"partitions_{uuid.uuid4().hex[:8]}"
-    postgres.create_database(name)
-    return postgres.url(name)
-
-
-@pytest.fixture
-def keyring(tmp_path) -> Keyring:
-    return Keyring.generate_file(tmp_path / "keyring.json", key_id="k1")
+def keyring(audit_keyring) -> Keyring:
+    return audit_keyring
 
 
 async def _append(db: Database, at: datetime, resource: str) -> None:
