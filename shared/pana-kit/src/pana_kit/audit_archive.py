@@ -161,10 +161,15 @@ class Archived:
     entries: int
     first_seq: int | None
     last_seq: int | None
+    seal: dict | None = None
 
 
 class ArchiveRefused(RuntimeError):
-    pass
+    """Archiving stopped; `done` holds the months archived before it did."""
+
+    def __init__(self, message: str, done: list | None = None):
+        super().__init__(message)
+        self.done = done or []
 
 
 async def archive_months(db, *, before: str, service: str, key: audit.AuditKey, out_dir: Path,
@@ -184,39 +189,51 @@ async def archive_months(db, *, before: str, service: str, key: audit.AuditKey, 
                                  f"{report.reason}); nothing archived")
         months = [(y, m, name) for y, m, name in await partitions(session) if (y, m) < limit]
     out_dir.mkdir(parents=True, exist_ok=True)
-    select_cols = ", ".join(_COLUMNS)
     for y, m, name in months:
-        label = f"{y:04d}-{m:02d}"
-        async with db.session() as session:
-            rows = list((await session.execute(text(f"SELECT {select_cols} FROM {name} ORDER BY seq"))).all())
-            first_elsewhere = (await session.execute(text(
-                f"SELECT min(seq) FROM audit_log WHERE tableoid <> '{name}'::regclass"))).scalar()
-            head = (await session.execute(text("SELECT max(seq) FROM audit_log"))).scalar()
-        if rows:
-            if rows[-1].seq == head:
-                raise ArchiveRefused(f"{label} holds the chain's newest entry; it is archived once a later "
-                                     "month has entries")
-            if first_elsewhere is not None and first_elsewhere < rows[-1].seq:
-                raise ArchiveRefused(f"{label}'s entries are not a run of seqs at the start of the log (entry "
-                                     f"{first_elsewhere} is in another partition); nothing more archived")
-            seal = audit.signed_checkpoint(service=service, seq=rows[-1].seq, head_hash=rows[-1].hash, key=key,
-                                           sealed_month=label)
-            path = out_dir / f"{service}-audit-{label}.jsonl"
-            write_archive(path, service=service, month=label, rows=rows, seal=seal)
-            archived = read_archive(path, key)  # read back: what is dropped must be in the file, sealed
-            if [(e.seq, e.hash) for e in archived] != [(r.seq, r.hash) for r in rows]:
-                raise ArchiveRefused(f"{path} does not read back as written; {label} kept")
-            audit.append_checkpoint(checkpoint_file, seal)
-            checkpoints = checkpoints + [seal]
-            async with db.session() as session:  # the database and the archives, as one chain
-                whole = await audit.verify_chain(session, key=key, checkpoints=checkpoints, archives=[path])
-            if not whole.intact:
-                raise ArchiveRefused(f"{label}: the archive and the log do not verify as one chain "
-                                     f"({whole.reason}); {label} kept")
-        else:
-            path = None
-        async with db.transaction() as session:
-            await session.execute(text(f"ALTER TABLE audit_log DETACH PARTITION {name}"))
-            await session.execute(text(f"DROP TABLE {name}"))
-        done.append(Archived(label, path, len(rows), rows[0].seq if rows else None, rows[-1].seq if rows else None))
+        try:
+            done.append(await _archive_month(db, y, m, name, service=service, key=key, out_dir=out_dir,
+                                             checkpoint_file=checkpoint_file, checkpoints=checkpoints))
+        except ArchiveRefused as exc:
+            raise ArchiveRefused(str(exc), done) from None
+        if done[-1].path is not None:
+            checkpoints = checkpoints + [done[-1].seal]
     return done
+
+
+async def _archive_month(db, y: int, m: int, name: str, *, service: str, key: audit.AuditKey, out_dir: Path,
+                         checkpoint_file: Path, checkpoints: list[dict]) -> Archived:
+    select_cols = ", ".join(_COLUMNS)
+    seal = None
+    label = f"{y:04d}-{m:02d}"
+    async with db.session() as session:
+        rows = list((await session.execute(text(f"SELECT {select_cols} FROM {name} ORDER BY seq"))).all())
+        first_elsewhere = (await session.execute(text(
+            f"SELECT min(seq) FROM audit_log WHERE tableoid <> '{name}'::regclass"))).scalar()
+        head = (await session.execute(text("SELECT max(seq) FROM audit_log"))).scalar()
+    if rows:
+        if rows[-1].seq == head:
+            raise ArchiveRefused(f"{label} holds the chain's newest entry; it is archived once a later "
+                                 "month has entries")
+        if first_elsewhere is not None and first_elsewhere < rows[-1].seq:
+            raise ArchiveRefused(f"{label}'s entries are not a run of seqs at the start of the log (entry "
+                                 f"{first_elsewhere} is in another partition); nothing more archived")
+        seal = audit.signed_checkpoint(service=service, seq=rows[-1].seq, head_hash=rows[-1].hash, key=key,
+                                       sealed_month=label)
+        path = out_dir / f"{service}-audit-{label}.jsonl"
+        write_archive(path, service=service, month=label, rows=rows, seal=seal)
+        archived = read_archive(path, key)  # read back: what is dropped must be in the file, sealed
+        if [(e.seq, e.hash) for e in archived] != [(r.seq, r.hash) for r in rows]:
+            raise ArchiveRefused(f"{path} does not read back as written; {label} kept")
+        audit.append_checkpoint(checkpoint_file, seal)
+        checkpoints = checkpoints + [seal]
+        async with db.session() as session:  # the database and the archives, as one chain
+            whole = await audit.verify_chain(session, key=key, checkpoints=checkpoints, archives=[path])
+        if not whole.intact:
+            raise ArchiveRefused(f"{label}: the archive and the log do not verify as one chain "
+                                 f"({whole.reason}); {label} kept")
+    else:
+        path = None
+    async with db.transaction() as session:
+        await session.execute(text(f"ALTER TABLE audit_log DETACH PARTITION {name}"))
+        await session.execute(text(f"DROP TABLE {name}"))
+    return Archived(label, path, len(rows), rows[0].seq if rows else None, rows[-1].seq if rows else None, seal)

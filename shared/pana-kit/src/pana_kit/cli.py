@@ -120,17 +120,20 @@ def _audit_archive(args) -> int:
         finally:
             await db.dispose()
 
+    refused = None
     try:
         done = asyncio.run(go())
     except ArchiveRefused as exc:
-        print(f"not archived: {exc}")
-        return 1
+        done, refused = exc.done, exc
     for month in done:
         if month.path is None:
             print(f"{month.month}: no entries; partition dropped")
         else:
             print(f"{month.month}: {month.entries} entries (seq {month.first_seq}..{month.last_seq}) archived to "
                   f"{month.path}, sealed and verified; partition dropped")
+    if refused is not None:
+        print(f"not archived: {refused}")
+        return 1
     if not done:
         print(f"no month before {args.before} to archive")
     return 0
