@@ -138,3 +138,38 @@ def test_the_newest_month_and_sqlite_are_not_archived(pg_url, keyring, tmp_path,
     upgrade(MIGRATIONS, sqlite)
     assert _cli(tmp_path, sqlite, "archive", "--before", "2020-02") == 1
     assert "not partitioned" in capsys.readouterr().out
+
+
+def test_the_migration_keeps_the_chain_both_ways(pg_url, keyring, tmp_path, capsys):
+    """Entries written before the log is partitioned are copied into the months (and back on downgrade)."""
+    from alembic import command
+
+    from pana_kit.migrations import alembic_config
+
+    command.upgrade(alembic_config(MIGRATIONS, pg_url), "0009")  # rsd: audit intents, one audit_log table
+    asyncio.run(_one_table_history(pg_url, keyring))
+    assert _cli(tmp_path, pg_url, "verify") == 0
+    upgrade(MIGRATIONS, pg_url)
+    assert _cli(tmp_path, pg_url, "verify") == 0
+    assert "3 entries" in capsys.readouterr().out
+
+    async def partitioned() -> bool:
+        db = Database(pg_url)
+        async with db.session() as session:
+            found = await is_partitioned(session)
+        await db.dispose()
+        return found
+
+    assert asyncio.run(partitioned())
+    command.downgrade(alembic_config(MIGRATIONS, pg_url), "0009")
+    assert not asyncio.run(partitioned())
+    assert _cli(tmp_path, pg_url, "verify", "--no-checkpoint") == 0
+
+
+async def _one_table_history(url: str, keyring: Keyring) -> None:
+    db = Database(url)
+    db.use_audit_key(audit.AuditKey.of(keyring))
+    for i in range(3):
+        async with db.transaction() as session:
+            await audit.record(session, OFFICER, "read", f"application/{i}", service="rsd")
+    await db.dispose()
