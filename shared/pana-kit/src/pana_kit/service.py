@@ -102,7 +102,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         app.state.audit_writer = audit_writer
         audit_writer.start()
         # Commands record audit intents without the chain's lock; one chainer per process links them in batches.
-        audit_chainer = AuditChainer(db, definition.name)
+        audit_chainer = AuditChainer(db, definition.name, wait=settings.audit_wait_for_chain)
         app.state.audit_chainer = audit_chainer
         db.use_audit_chainer(audit_chainer)
         audit_chainer.start()  # first: intents a killed process committed but never chained
