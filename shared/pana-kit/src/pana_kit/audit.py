@@ -22,6 +22,15 @@ Three layers, each catching what the one before cannot:
    the log against every checkpoint, which catches a removed tail (or a log rewritten from the
    start) that the chain alone cannot show.
 
+Commands do not hold the chain's lock (which would serialise every writer of a service until its commit): with
+a chainer (`AuditChainer`, every service's app has one), `record` inserts an *intent* into `audit_intents` in the
+command's transaction, lock-free and carrying a keyed MAC over its content; after the commit one chaining pass
+at a time per process (group commit: every intent committed meanwhile goes in the same pass; several processes
+serialise on the same lock) moves the intents into the chain. A committed intent is in the database, so a
+process killed between its commit and the chaining loses nothing: the next pass (any process's; each chains at
+start-up) takes it. An intent whose MAC does not verify (forged in the database) is never chained; it is kept,
+marked rejected, and `verify_chain` reports it with the backlog.
+
 PostgreSQL refuses UPDATE, DELETE and TRUNCATE on audit_log (a trigger, migration_ops
 `upgrade_audit_log_keyed`); SQLite refuses UPDATE and DELETE the same way.
 """
@@ -46,13 +55,15 @@ from sqlalchemy import select, text
 
 from .auth import Principal
 from .metrics import AUDIT_ENTRIES
-from .tables import AuditEntry
+from .tables import AuditEntry, AuditIntent
 from .tracing import current_trace_id
 
 log = logging.getLogger("pana.audit")
 GENESIS = "0" * 64
 _AUDIT_LOCK_ID = 7_261_003
 SESSION_KEY = "pana_audit_key"  # session.info[SESSION_KEY]: the AuditKey entries are written with
+CHAINER_KEY = "pana_audit_chainer"  # session.info[CHAINER_KEY]: the AuditChainer; `record` then writes intents
+WROTE_INTENTS = "pana_audit_wrote_intents"  # session.info flag: this session's commit has intents to chain
 
 
 class AuditKeyError(RuntimeError):
@@ -115,6 +126,11 @@ class AuditKey:
         tag = hmac.new(self.mac_key, f"{self.key_id}:{seq}:{entry_hash_}".encode(), hashlib.sha256).hexdigest()
         return f"{self.key_id}.{tag[:48]}"  # within the column's 64 characters
 
+    def intent_mac(self, digest: str) -> str:
+        """The MAC of an intent's content (`entry_hash("intent", ...)`), named by this key's id as `mac` is."""
+        tag = hmac.new(self.mac_key, f"intent:{self.key_id}:{digest}".encode(), hashlib.sha256).hexdigest()
+        return f"{self.key_id}.{tag[:48]}" if self.key_id else tag
+
     @property
     def signing_key(self) -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(self.signing_seed)
@@ -151,34 +167,59 @@ def _fields(principal: Principal | None, action: str, resource: str, purpose: st
     )
 
 
-async def _head(session) -> tuple[int, str, AuditKey | None]:
+async def _head(session) -> tuple[int, str, AuditKey | None, datetime | None]:
     """Take the append lock (PostgreSQL: one line even with several instances) and read the chain's head: its
-    seq, its hash and the key to append with (never back to an older audit key than the head's)."""
+    seq, its hash, the key to append with (never back to an older audit key than the head's) and its time."""
     if session.bind.dialect.name == "postgresql":
         await session.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"))
     else:
         # SQLite: take the write lock before reading the head (a statement that writes no row still begins the
         # transaction and holds the lock), so two appenders never read the same head.
         await session.execute(text("UPDATE audit_log SET seq = seq WHERE 0 = 1"))
-    last = (await session.execute(select(AuditEntry.seq, AuditEntry.hash, AuditEntry.mac)
+    last = (await session.execute(select(AuditEntry.seq, AuditEntry.hash, AuditEntry.mac, AuditEntry.at)
                                   .order_by(AuditEntry.seq.desc()).limit(1))).first()
     key = _session_key(session)
     if key is not None:
         key = key.for_append(last.mac if last else None)
-    return (last.seq, last.hash, key) if last else (0, GENESIS, key)
+    return (last.seq, last.hash, key, _aware(last.at)) if last else (0, GENESIS, key, None)
 
 
-def _chained(seq: int, prev: str, fields: dict, key: AuditKey | None) -> dict:
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _chained(seq: int, prev: str, fields: dict, key: AuditKey | None, floor: datetime | None = None) -> dict:
+    """The chained row. Its time never goes back along the chain: an entry recorded a moment before the one
+    chained ahead of it (commits finish out of order) takes that one's time, so a month's entries are a run of
+    seqs and the log can be partitioned and archived by month."""
+    if floor is not None and _aware(fields["at"]) < floor:
+        fields = {**fields, "at": floor}
     digest = entry_hash(prev, **fields)
     return dict(seq=seq, **fields, prev_hash=prev, hash=digest, mac=key.mac(seq, digest) if key else None)
 
 
+def _intent_digest(fields: dict) -> str:
+    return entry_hash("intent", **fields)
+
+
 async def record(session, principal: Principal | None, action: str, resource: str, *, purpose: str | None = None,
-                 outcome: str = "ok", service: str = "") -> AuditEntry:
-    """Append an entry in the caller's transaction (so it commits with the effect)."""
-    last_seq, prev, key = await _head(session)
+                 outcome: str = "ok", service: str = "") -> AuditEntry | AuditIntent:
+    """Record an entry in the caller's transaction (so it commits with the effect).
+
+    With a chainer on the database (`Database.use_audit_chainer`, every service's app): an intent, lock-free,
+    chained after the commit. Without one: appended to the chain at once, under the chain's lock."""
+    if session.info.get(CHAINER_KEY) is not None:
+        fields = _fields(principal, action, resource, purpose, outcome)
+        key = _session_key(session)
+        intent = AuditIntent(**fields, mac=key.intent_mac(_intent_digest(fields)) if key else None)
+        session.add(intent)
+        session.info[WROTE_INTENTS] = True
+        AUDIT_ENTRIES.labels(service, action).inc()
+        return intent
+    last_seq, prev, key, floor = await _head(session)
     # seq contiguous: not the database sequence, which skips on rollback
-    entry = AuditEntry(**_chained(last_seq + 1, prev, _fields(principal, action, resource, purpose, outcome), key))
+    entry = AuditEntry(**_chained(last_seq + 1, prev, _fields(principal, action, resource, purpose, outcome), key,
+                                  floor))
     session.add(entry)
     await session.flush()
     AUDIT_ENTRIES.labels(service, action).inc()
@@ -289,11 +330,11 @@ class AuditWriter:
         if self.journal is not None:
             self.journal.rotate()  # the segments written so far hold exactly this batch
         async with self.db.transaction() as session:
-            last_seq, prev, key = await _head(session)
+            last_seq, prev, key, floor = await _head(session)
             rows = []
             for offset, fields in enumerate(batch, start=1):
-                row = _chained(last_seq + offset, prev, fields, key)
-                prev = row["hash"]
+                row = _chained(last_seq + offset, prev, fields, key, floor)
+                prev, floor = row["hash"], _aware(row["at"])
                 rows.append(row)
             await session.execute(AuditEntry.__table__.insert(), rows)
         del self._queue[:len(batch)]
@@ -336,6 +377,173 @@ class AuditWriter:
             await self.write_batch()
         if self.journal is not None:
             self.journal.close()
+
+
+class AuditChainer:
+    """Links committed intents (`audit_intents`) into the chain: group commit for the audit log.
+
+    One pass runs at a time per process: it takes the chain's lock (PostgreSQL: an advisory lock shared by every
+    process; SQLite: the write lock), reads the head, chains every intent committed so far in id order (contiguous
+    seqs, keyed MACs, as `record` without a chainer), inserts them and deletes the intents, in one transaction.
+    `settle()` returns once a pass that started after the call has ended, so a caller that committed intents and
+    then settles knows they are chained (or that the pass failed, logged: they stay intents, taken by the next
+    pass). Commits through `UnitOfWork` and `Database.transaction` settle before they return; other commits start
+    a pass without waiting. `start` runs a pass at once (intents left by a process killed between its commit and
+    the chaining) and then one every `sweep_seconds` (intents another process left)."""
+
+    def __init__(self, db, service: str = "", *, batch_size: int = 2000, sweep_seconds: float = 5.0,
+                 wait: bool = True):
+        self.db = db
+        # wait=False: a commit only starts a pass (the caller answers before its entry is chained; a crash then
+        # still loses nothing, the intent is committed). The services wait: an answer means the entry is chained.
+        self.wait = wait
+        self.service = service
+        self.batch_size = batch_size
+        self.sweep_seconds = sweep_seconds
+        self.started = 0  # passes started
+        self.done = 0  # passes ended
+        self.chained = 0
+        self.rejected = 0
+        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._runner: asyncio.Task | None = None
+        self._wanted = 0
+        self._sweeper: asyncio.Task | None = None
+
+    async def settle(self) -> None:
+        """Until a pass that starts after this call has ended."""
+        target = self.started + 1
+        if self.done >= target:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, future))
+        self.kick(target)
+        await future
+
+    def kick(self, target: int | None = None) -> None:
+        """Have a pass run (no waiting)."""
+        self._wanted = max(self._wanted, target if target is not None else self.started + 1)
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.get_running_loop().create_task(self._run(), name="audit-chainer")
+
+    async def _run(self) -> None:
+        while self._wanted > self.done:
+            self.started += 1
+            try:
+                await self.chain_pending()
+            except asyncio.CancelledError:
+                self.done = self.started
+                self._release()
+                raise
+            except Exception:
+                log.exception("audit intents not chained; they stay in audit_intents for the next pass")
+            self.done = self.started
+            self._release()
+
+    def _release(self) -> None:
+        keep = []
+        for target, future in self._waiters:
+            if target <= self.done:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                keep.append((target, future))
+        self._waiters = keep
+
+    async def chain_pending(self) -> int:
+        """Chain every committed intent, a batch (one transaction) at a time; the number chained."""
+        total = 0
+        while True:
+            chained, seen = await self._chain_batch()
+            total += chained
+            if seen < self.batch_size:
+                return total
+
+    async def _chain_batch(self) -> tuple[int, int]:
+        columns = [AuditIntent.id, AuditIntent.mac, *(getattr(AuditIntent, c) for c in _FIELD_COLUMNS)]
+        async with self.db.transaction() as session:
+            session.info.pop(CHAINER_KEY, None)
+            last_seq, prev, key, floor = await _head(session)
+            intents = (await session.execute(select(*columns).where(AuditIntent.rejected == False)  # noqa: E712
+                                             .order_by(AuditIntent.id).limit(self.batch_size))).all()
+            if not intents:
+                return 0, 0
+            rows, good, bad = [], [], []
+            for intent in intents:
+                fields = {c: getattr(intent, c) for c in _FIELD_COLUMNS}
+                if fields["at"].tzinfo is None:
+                    fields["at"] = fields["at"].replace(tzinfo=timezone.utc)
+                if not _intent_ok(intent.mac, fields, _session_key(session)):
+                    bad.append(intent.id)
+                    continue
+                row = _chained(last_seq + len(rows) + 1, prev, fields, key, floor)
+                prev, floor = row["hash"], _aware(row["at"])
+                rows.append(row)
+                good.append(intent.id)
+            if rows:
+                await session.execute(AuditEntry.__table__.insert(), rows)
+                await session.execute(AuditIntent.__table__.delete().where(AuditIntent.id.in_(good)))
+            if bad:
+                await session.execute(AuditIntent.__table__.update().where(AuditIntent.id.in_(bad))
+                                      .values(rejected=True))
+        self.chained += len(rows)
+        if bad:
+            self.rejected += len(bad)
+            log.error("audit: %d intents whose MAC does not verify were not chained (kept, marked rejected): "
+                      "written to the database without the audit key", len(bad))
+        return len(rows), len(intents)
+
+    def start(self) -> None:
+        self.kick()
+        if self.sweep_seconds and self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="audit-chainer-sweep")
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            self.kick()
+
+    async def stop(self) -> None:
+        """Chain what is committed, then end the tasks."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
+        try:
+            await self.settle()
+        except Exception:  # pragma: no cover - logged by the pass
+            log.exception("audit chainer failed on stop")
+
+
+_FIELD_COLUMNS = ("at", "subject", "client_id", "role", "action", "resource", "purpose", "outcome", "trace_id")
+
+
+def _intent_ok(mac: str | None, fields: dict, key: AuditKey | None) -> bool:
+    """Whether an intent was written by an instance holding the audit key (no key configured: any intent)."""
+    if key is None:
+        return True
+    if mac is None:
+        return False
+    made_with = key.for_id(mac_key_id(mac))
+    return made_with is not None and hmac.compare_digest(mac, made_with.intent_mac(_intent_digest(fields)))
+
+
+async def after_commit(session) -> None:
+    """What a unit of work does once committed: when it wrote intents, wait for them to be chained."""
+    chainer = session.info.get(CHAINER_KEY)
+    if chainer is not None and session.info.pop(WROTE_INTENTS, False):
+        if chainer.wait:
+            await chainer.settle()
+        else:
+            chainer.kick()
+
+
+async def backlog(session) -> tuple[int, int]:
+    """(intents waiting to be chained, intents rejected: their MAC does not verify)."""
+    from sqlalchemy import func
+
+    rows = (await session.execute(select(AuditIntent.rejected, func.count()).group_by(AuditIntent.rejected))).all()
+    counts = {bool(r[0]): r[1] for r in rows}
+    return counts.get(False, 0), counts.get(True, 0)
 
 
 class _Journal:
@@ -436,30 +644,106 @@ class ChainReport:
     head_hash: str | None = None
     unkeyed: int = 0  # entries from before the keyed MAC (a prefix)
     checkpoints: int = 0  # signed checkpoints the log was checked against
+    pending: int = 0  # intents committed but not yet chained (AuditChainer): not covered by this report
+    rejected: int = 0  # intents never chained because their MAC does not verify (forged in the database)
 
 
 def _broken(count: int, seq: int | None, reason: str, unkeyed: int = 0) -> ChainReport:
     return ChainReport(count, False, seq, reason, unkeyed=unkeyed)
 
 
+class _Walk:
+    """The chain's checks, one entry at a time, in seq order (database rows and archived rows alike)."""
+
+    def __init__(self, key: AuditKey | None, pinned: dict[int, str]):
+        self.key = key
+        self.pinned = pinned
+        self.prev = GENESIS
+        self.count = 0
+        self.unkeyed = 0
+        self.keyed_seen = False
+        self.generation = 0  # of the newest audit key met so far: keys only move forward along the chain
+        self.last_seq: int | None = None
+
+    def resume_after(self, seq: int, head_hash: str) -> None:
+        """Continue after entries archived away, sealed (signed) at `seq` with `head_hash`."""
+        self.prev, self.last_seq, self.keyed_seen = head_hash, seq, True
+        for pinned_seq in [s for s in self.pinned if s <= seq]:
+            self.pinned.pop(pinned_seq)  # in the archive: checked when the archive file is given
+
+    def feed(self, entry) -> ChainReport | None:
+        """None when the entry is in order; else the report of the break."""
+        key, prev = self.key, self.prev
+        self.count += 1
+        count = self.count
+        if entry.prev_hash != prev:
+            return ChainReport(count, False, entry.seq, "previous hash does not match: a row was removed or reordered")
+        expected = entry_hash(prev, at=_aware(entry.at), subject=entry.subject, client_id=entry.client_id,
+                              role=entry.role, action=entry.action, resource=entry.resource, purpose=entry.purpose,
+                              outcome=entry.outcome, trace_id=entry.trace_id)
+        if entry.hash != expected:
+            return ChainReport(count, False, entry.seq, "content does not match its hash: the row was changed")
+        if entry.mac is None:
+            if self.keyed_seen:
+                return _broken(count, entry.seq, "an entry without its MAC after keyed entries: the log was rewritten")
+            self.unkeyed += 1
+        else:
+            if key is None:
+                return _broken(count, entry.seq, "keyed entries, but no audit key to check them with")
+            if self.keyed_seen and entry.seq != self.last_seq + 1:
+                return _broken(count, entry.seq, f"entries {self.last_seq + 1}..{entry.seq - 1} are missing")
+            entry_key_id = mac_key_id(entry.mac)
+            entry_key, entry_generation = key.for_id(entry_key_id), key.generation(entry_key_id)
+            if entry_key is None:
+                return _broken(count, entry.seq, f"the entry names audit key {entry_key_id!r}, which the key "
+                                                 "provider does not hold")
+            if entry_generation < self.generation:
+                return _broken(count, entry.seq, f"the entry was made with audit key {entry_key_id!r}, older than "
+                                                 "an earlier entry's: keys only move forward (a retired key forged it)")
+            self.generation = entry_generation
+            if not hmac.compare_digest(entry.mac, entry_key.mac(entry.seq, entry.hash)):
+                return _broken(count, entry.seq, "the entry's MAC does not match: the row was changed, or the "
+                                                 "chain was recomputed without the audit key")
+            self.keyed_seen = True
+        if entry.seq in self.pinned and self.pinned.pop(entry.seq) != entry.hash:
+            return _broken(count, entry.seq, "the entry differs from the signed checkpoint kept outside the database")
+        self.prev = entry.hash
+        self.last_seq = entry.seq
+        return None
+
+
 async def verify_chain(session, *, batch_size: int = 5000, key: AuditKey | None = None,
-                       checkpoints: list[dict] | None = None) -> ChainReport:
+                       checkpoints: list[dict] | None = None, archives: list | None = None) -> ChainReport:
     """Walk the chain in seq order, a batch at a time (the log can be long).
 
     `key` (else the session's) checks each keyed entry's MAC; without a key a keyed log does not verify.
-    `checkpoints` (`read_checkpoints`) must each name an entry the log still has, with that hash."""
+    `checkpoints` (`read_checkpoints`) must each name an entry the log still has, with that hash, unless a signed
+    seal (`pana audit archive`) covers it: the log may then begin after the seal. `archives` (archive files,
+    oldest first, `pana_kit.audit_archive`) are walked before the database, so the whole history is verified."""
     key = key or _session_key(session)
     pinned: dict[int, str] = {}
+    seals: dict[int, str] = {}
     for cp in checkpoints or []:
         if key is None or not checkpoint_signature_ok(cp, key):
             return _broken(0, cp.get("seq"), "a checkpoint's signature does not verify with the audit key")
         pinned[int(cp["seq"])] = cp["hash"]
-    prev = GENESIS
-    count = 0
-    unkeyed = 0
-    keyed_seen = False
-    generation = 0  # of the newest audit key met so far: keys only move forward along the chain
-    last_seq: int | None = None
+        if cp.get("sealed_month"):
+            seals[int(cp["seq"])] = cp["hash"]
+    walk = _Walk(key, pinned)
+    for archive in archives or []:
+        from .audit_archive import read_archive
+
+        try:
+            entries = read_archive(archive, key)
+        except ValueError as exc:
+            return _broken(walk.count, None, f"archive {archive}: {exc}")
+        for entry in entries:
+            if walk.last_seq is None and entry.seq > 1 and entry.seq - 1 in seals:
+                walk.resume_after(entry.seq - 1, seals[entry.seq - 1])
+            if (broken := walk.feed(entry)) is not None:
+                return replace(broken, reason=f"archive {archive}: {broken.reason}")
+    last_seq: int | None = walk.last_seq
+    first = True
     while True:
         # Plain rows, not ORM objects: nothing piles up in the caller's session.
         stmt = select(*(getattr(AuditEntry, c) for c in _CHAIN_COLUMNS)).order_by(AuditEntry.seq).limit(batch_size)
@@ -468,55 +752,37 @@ async def verify_chain(session, *, batch_size: int = 5000, key: AuditKey | None 
         batch = list((await session.execute(stmt)).all())
         if not batch:
             break
+        if first and walk.last_seq is None and batch[0].seq > 1:
+            sealed = batch[0].seq - 1
+            if sealed in seals:  # entries before were archived, sealed by a signed checkpoint
+                walk.resume_after(sealed, seals[sealed])
+        first = False
         for entry in batch:
-            count += 1
-            if entry.prev_hash != prev:
-                return ChainReport(count, False, entry.seq, "previous hash does not match: a row was removed or reordered")
-            expected = entry_hash(prev, at=entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc),
-                                  subject=entry.subject, client_id=entry.client_id, role=entry.role, action=entry.action,
-                                  resource=entry.resource, purpose=entry.purpose, outcome=entry.outcome,
-                                  trace_id=entry.trace_id)
-            if entry.hash != expected:
-                return ChainReport(count, False, entry.seq, "content does not match its hash: the row was changed")
-            if entry.mac is None:
-                if keyed_seen:
-                    return _broken(count, entry.seq, "an entry without its MAC after keyed entries: the log was rewritten")
-                unkeyed += 1
-            else:
-                if key is None:
-                    return _broken(count, entry.seq, "keyed entries, but no audit key to check them with")
-                if keyed_seen and entry.seq != last_seq + 1:
-                    return _broken(count, entry.seq, f"entries {last_seq + 1}..{entry.seq - 1} are missing")
-                entry_key_id = mac_key_id(entry.mac)
-                entry_key, entry_generation = key.for_id(entry_key_id), key.generation(entry_key_id)
-                if entry_key is None:
-                    return _broken(count, entry.seq, f"the entry names audit key {entry_key_id!r}, which the key "
-                                                     "provider does not hold")
-                if entry_generation < generation:
-                    return _broken(count, entry.seq, f"the entry was made with audit key {entry_key_id!r}, older than "
-                                                     "an earlier entry's: keys only move forward (a retired key forged it)")
-                generation = entry_generation
-                if not hmac.compare_digest(entry.mac, entry_key.mac(entry.seq, entry.hash)):
-                    return _broken(count, entry.seq, "the entry's MAC does not match: the row was changed, or the "
-                                                     "chain was recomputed without the audit key")
-                keyed_seen = True
-            if entry.seq in pinned and pinned.pop(entry.seq) != entry.hash:
-                return _broken(count, entry.seq, "the entry differs from the signed checkpoint kept outside the database")
-            prev = entry.hash
+            if (broken := walk.feed(entry)) is not None:
+                return broken
             last_seq = entry.seq
         if len(batch) < batch_size:
             break
+    count, unkeyed = walk.count, walk.unkeyed
     if pinned:
         missing = min(pinned)
         return _broken(count, missing, f"a signed checkpoint names entry {missing}, which the log no longer has "
                                        "(entries were removed)", unkeyed)
-    return ChainReport(count, True, head_seq=last_seq, head_hash=prev if last_seq is not None else None,
-                       unkeyed=unkeyed, checkpoints=len(checkpoints or []))
+    pending, rejected = await backlog(session)
+    if rejected:
+        return ChainReport(count, False, None, f"{rejected} audit intents were written without the audit key "
+                                               "(forged in the database) and were not chained", unkeyed=unkeyed,
+                           pending=pending, rejected=rejected)
+    return ChainReport(count, True, head_seq=walk.last_seq, head_hash=walk.prev if walk.last_seq is not None else None,
+                       unkeyed=unkeyed, checkpoints=len(checkpoints or []), pending=pending)
 
 
 # -- signed checkpoints, kept outside the database -------------------------------------------------
 
-def _checkpoint_message(service: str, seq: int, head_hash: str, at: str) -> bytes:
+def _checkpoint_message(service: str, seq: int, head_hash: str, at: str, sealed_month: str | None = None) -> bytes:
+    if sealed_month:  # a seal: the entries up to seq were archived (that month and before), the log may begin after
+        return json.dumps(["pana-audit-seal-v1", service, seq, head_hash, at, sealed_month],
+                          separators=(",", ":")).encode()
     return json.dumps(["pana-audit-checkpoint-v1", service, seq, head_hash, at], separators=(",", ":")).encode()
 
 
@@ -528,7 +794,7 @@ def checkpoint_signature_ok(cp: dict, key: AuditKey) -> bool:
     try:
         signature = base64.b64decode(cp["signature"], validate=True)
         Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key_b64)).verify(
-            signature, _checkpoint_message(cp["service"], int(cp["seq"]), cp["hash"], cp["at"]))
+            signature, _checkpoint_message(cp["service"], int(cp["seq"]), cp["hash"], cp["at"], cp.get("sealed_month")))
         return True
     except (InvalidSignature, KeyError, TypeError, ValueError):
         return False
@@ -549,16 +815,22 @@ def read_checkpoints(path: Path | str) -> list[dict]:
     return out
 
 
-def write_checkpoint(path: Path | str, *, service: str, report: ChainReport, key: AuditKey) -> dict | None:
-    """Append a signed (seq, head hash) of an intact chain to the file (JSON lines, mode 0600)."""
-    if not report.intact or report.head_seq is None:
-        return None
+def signed_checkpoint(*, service: str, seq: int, head_hash: str, key: AuditKey,
+                      sealed_month: str | None = None) -> dict:
+    """A signed (seq, head hash); with `sealed_month`, a seal: entries up to seq were archived."""
     at = datetime.now(timezone.utc).isoformat()
-    signature = key.signing_key.sign(_checkpoint_message(service, report.head_seq, report.head_hash, at))
-    cp = {"service": service, "seq": report.head_seq, "hash": report.head_hash, "at": at,
+    signature = key.signing_key.sign(_checkpoint_message(service, seq, head_hash, at, sealed_month))
+    cp = {"service": service, "seq": seq, "hash": head_hash, "at": at,
           "public_key": key.public_key_b64, "signature": base64.b64encode(signature).decode()}
+    if sealed_month:
+        cp["sealed_month"] = sealed_month
     if key.key_id:
         cp["key_id"] = key.key_id
+    return cp
+
+
+def append_checkpoint(path: Path | str, cp: dict) -> dict:
+    """Append a checkpoint to the file (JSON lines, mode 0600, fsynced)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -567,6 +839,14 @@ def write_checkpoint(path: Path | str, *, service: str, report: ChainReport, key
         fh.flush()
         os.fsync(fh.fileno())
     return cp
+
+
+def write_checkpoint(path: Path | str, *, service: str, report: ChainReport, key: AuditKey) -> dict | None:
+    """Append a signed (seq, head hash) of an intact chain to the file (JSON lines, mode 0600)."""
+    if not report.intact or report.head_seq is None:
+        return None
+    return append_checkpoint(path, signed_checkpoint(service=service, seq=report.head_seq, head_hash=report.head_hash,
+                                                     key=key))
 
 
 def checkpoint_path(settings) -> Path:

@@ -62,6 +62,8 @@ class ChainVerification(BaseModel):
     head_seq: Optional[int] = Field(None, description="Last entry's seq when intact; keep it with head_hash outside "
                                                       "the database to detect a truncated tail later")
     head_hash: Optional[str] = None
+    pending: int = Field(0, description="Entries committed with their command but not yet linked into the chain "
+                                        "(the chainer's backlog; normally 0 within moments)")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -157,4 +159,5 @@ async def verify_audit_log(request: Request, principal: Principal = Depends(requ
         await audit.record(session, principal, "audit.verify", "audit_log", purpose="audit",
                            outcome="intact" if report.intact else "broken", service=request.app.state.definition.name)
     return ChainVerification(entries=report.entries, intact=report.intact, first_broken_seq=report.first_broken_seq,
-                             reason=report.reason, head_seq=report.head_seq, head_hash=report.head_hash)
+                             reason=report.reason, head_seq=report.head_seq, head_hash=report.head_hash,
+                             pending=report.pending)

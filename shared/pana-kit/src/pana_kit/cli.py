@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -41,38 +42,55 @@ from . import ops_cli
 from .roles import SERVICES
 
 
-def _audit_verify(args) -> int:
-    """Verify the chain (hashes, keyed MACs, contiguous seqs) against the signed checkpoints kept outside the
-    database; when intact, append a new checkpoint for the head (unless --no-checkpoint)."""
+def _audit_setup(args):
+    """(settings, database url, audit key, checkpoint file, checkpoints) for the audit commands; None when the
+    audit key does not load (said on stderr)."""
     from . import audit
     from .crypto import Keyring, KeyringError
-    from .db import Database
     from .settings import ENV_PREFIX, ServiceSettings
 
     prefix = ENV_PREFIX[args.service]
     raw_url = args.database_url or os.environ.get(f"{prefix}DATABASE_URL") or "sqlite"
     settings = ServiceSettings(service_name=args.service, database_url=raw_url,
                                audit_checkpoint_file=args.checkpoint_file or os.environ.get(f"{prefix}AUDIT_CHECKPOINT_FILE"))
-    url = settings.resolved_database_url()
     keyring_path = _keyring_path(args)
     try:
         key = audit.AuditKey.of(Keyring.from_file(keyring_path))
     except (KeyringError, OSError) as exc:
         print(f"cannot load the audit key from {keyring_path}: {exc}", file=sys.stderr)
-        return 2
+        return None
     cp_path = audit.checkpoint_path(settings)
-    checkpoints = audit.read_checkpoints(cp_path)
+    return settings, settings.resolved_database_url(), key, cp_path, audit.read_checkpoints(cp_path)
+
+
+def _audit_verify(args) -> int:
+    """Verify the chain (hashes, keyed MACs, contiguous seqs) against the signed checkpoints kept outside the
+    database, and the archived months given (--archive) with it; when intact, append a new checkpoint for the
+    head (unless --no-checkpoint)."""
+    from . import audit
+    from .db import Database
+
+    setup = _audit_setup(args)
+    if setup is None:
+        return 2
+    _settings, url, key, cp_path, checkpoints = setup
+    archives = [Path(a) for a in getattr(args, "archive", None) or []]
 
     async def go():
         db = Database(url)
         async with db.session() as session:
-            report = await audit.verify_chain(session, key=key, checkpoints=checkpoints)
+            report = await audit.verify_chain(session, key=key, checkpoints=checkpoints, archives=archives)
         await db.dispose()
         return report
 
     report = asyncio.run(go())
     if report.intact:
-        print(f"audit chain intact: {report.entries} entries, checked against {report.checkpoints} signed checkpoint(s)")
+        print(f"audit chain intact: {report.entries} entries"
+              f"{f' ({len(archives)} archive file(s) and the database)' if archives else ''}, checked against "
+              f"{report.checkpoints} signed checkpoint(s)")
+        if report.pending:
+            print(f"note: {report.pending} entries committed but not yet chained (the chainer's backlog; a running "
+                  "service chains them within moments, or at its next start)")
         if report.unkeyed:
             print(f"note: the first {report.unkeyed} entries were written before entries were keyed (hash chain only)")
         if report.head_seq is not None:
@@ -83,6 +101,48 @@ def _audit_verify(args) -> int:
         return 0
     print(f"audit chain BROKEN at entry {report.first_broken_seq}: {report.reason}")
     return 1
+
+
+def _audit_archive(args) -> int:
+    """Archive the audit log's months before --before (PostgreSQL, partitioned by month): each to a JSON-lines
+    file with its signed seal, verified, then the partition detached and dropped."""
+    from .audit_archive import ArchiveRefused, archive_months
+    from .db import Database
+
+    setup = _audit_setup(args)
+    if setup is None:
+        return 2
+    settings, url, key, cp_path, checkpoints = setup
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.before):
+        print("--before takes a month: YYYY-MM", file=sys.stderr)
+        return 2
+    out_dir = Path(args.out_dir) if args.out_dir else Path(cp_path).parent / f"{args.service}-audit-archive"
+
+    async def go():
+        db = Database(url)
+        try:
+            return await archive_months(db, before=args.before, service=args.service, key=key, out_dir=out_dir,
+                                        checkpoint_file=Path(cp_path), checkpoints=checkpoints)
+        finally:
+            await db.dispose()
+
+    refused = None
+    try:
+        done = asyncio.run(go())
+    except ArchiveRefused as exc:
+        done, refused = exc.done, exc
+    for month in done:
+        if month.path is None:
+            print(f"{month.month}: no entries; partition dropped")
+        else:
+            print(f"{month.month}: {month.entries} entries (seq {month.first_seq}..{month.last_seq}) archived to "
+                  f"{month.path}, sealed and verified; partition dropped")
+    if refused is not None:
+        print(f"not archived: {refused}")
+        return 1
+    if not done:
+        print(f"no month before {args.before} to archive")
+    return 0
 
 
 def _attach_service_keyring(service: str, db) -> None:
@@ -411,7 +471,20 @@ def main(argv: list[str] | None = None) -> int:
                                                                 "$<PREFIX>AUDIT_CHECKPOINT_FILE or one beside the state")
     verify.add_argument("--no-checkpoint", dest="checkpoint", action="store_false",
                         help="verify only; do not append a signed checkpoint for the head")
+    verify.add_argument("--archive", action="append", default=None, metavar="FILE",
+                        help="an archived month (`pana audit archive`), verified with the database as one chain; "
+                             "repeat, oldest first")
     verify.set_defaults(func=_audit_verify)
+    archive = audit_sub.add_parser("archive", help="export and drop the audit log's months before a month "
+                                                   "(PostgreSQL, partitioned by month)")
+    archive.add_argument("--service", required=True, choices=SERVICES)
+    archive.add_argument("--before", required=True, help="YYYY-MM: archive every month before this one")
+    archive.add_argument("--out-dir", default=None, help="where the archive files go (default: beside the "
+                                                         "checkpoint file)")
+    archive.add_argument("--database-url", default=None)
+    archive.add_argument("--keyring-file", default=None)
+    archive.add_argument("--checkpoint-file", default=None)
+    archive.set_defaults(func=_audit_archive)
 
     keys = sub.add_parser("keys", help="field-encryption keys (AES-GCM keyring)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

@@ -74,6 +74,13 @@ class Database:
 
         self.info[SESSION_KEY] = key
 
+    def use_audit_chainer(self, chainer) -> None:
+        """Audit entries recorded through this database's sessions are intents, chained by `chainer` after the
+        commit (pana_kit.audit.AuditChainer): no writer holds the chain's lock."""
+        from .audit import CHAINER_KEY
+
+        self.info[CHAINER_KEY] = chainer
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
@@ -85,6 +92,9 @@ class Database:
         async with self.sessions() as session:
             async with session.begin():
                 yield session
+            from .audit import after_commit
+
+            await after_commit(session)  # its audit intents chained before the caller goes on
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

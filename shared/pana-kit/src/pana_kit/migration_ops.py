@@ -158,6 +158,105 @@ def downgrade_kit_tables_v4() -> None:
     op.drop_table("dead_letters")
 
 
+def create_audit_intents() -> None:
+    """Audit intents: entries committed with their command, waiting for the chainer (pana_kit.audit.AuditChainer),
+    so a command no longer holds the chain's lock until it commits."""
+    op.create_table(
+        "audit_intents",
+        sa.Column("id", _BIGINT_PK, primary_key=True, autoincrement=True),
+        sa.Column("at", _TS, nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("client_id", sa.String(200)),
+        sa.Column("role", sa.String(100)),
+        sa.Column("action", sa.String(100), nullable=False),
+        sa.Column("resource", sa.String(300), nullable=False),
+        sa.Column("purpose", sa.String(300)),
+        sa.Column("outcome", sa.String(50), nullable=False),
+        sa.Column("trace_id", sa.String(64)),
+        sa.Column("mac", sa.String(64)),
+        sa.Column("rejected", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+
+
+def drop_audit_intents() -> None:
+    op.drop_table("audit_intents")
+
+
+_AUDIT_COLUMNS = "seq, at, subject, client_id, role, action, resource, purpose, outcome, trace_id, prev_hash, hash, mac"
+
+
+def partition_audit_log_by_month() -> None:
+    """PostgreSQL: audit_log partitioned by month of `at` (pana_kit.audit_archive), its rows copied over, the same
+    append-only triggers (UPDATE and DELETE refused on every partition, TRUNCATE on the parent and on each month).
+    The primary key becomes (seq, at), as a partitioned table needs; seqs are still given by the chain. A default
+    partition takes what falls outside the months made (the service makes the coming ones ahead of time).
+    SQLite keeps one table."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    from .audit_archive import month_start, partition_ddl
+
+    op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
+    op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+    op.execute("ALTER TABLE audit_log RENAME TO audit_log_unpartitioned")
+    op.execute("ALTER INDEX ix_audit_resource RENAME TO ix_audit_resource_unpartitioned")
+    op.execute("ALTER INDEX ix_audit_subject RENAME TO ix_audit_subject_unpartitioned")
+    op.execute("""
+        CREATE TABLE audit_log (
+            seq BIGINT NOT NULL, at TIMESTAMPTZ NOT NULL, subject VARCHAR(200) NOT NULL, client_id VARCHAR(200),
+            role VARCHAR(100), action VARCHAR(100) NOT NULL, resource VARCHAR(300) NOT NULL, purpose VARCHAR(300),
+            outcome VARCHAR(50) NOT NULL, trace_id VARCHAR(64), prev_hash VARCHAR(64) NOT NULL,
+            hash VARCHAR(64) NOT NULL, mac VARCHAR(64),
+            CONSTRAINT pk_audit_log_partitioned PRIMARY KEY (seq, at)
+        ) PARTITION BY RANGE (at)""")
+    op.execute("CREATE INDEX ix_audit_resource ON audit_log (resource)")
+    op.execute("CREATE INDEX ix_audit_subject ON audit_log (subject)")
+    op.execute("CREATE INDEX ix_audit_seq ON audit_log (seq)")
+    op.execute("CREATE TABLE audit_log_default PARTITION OF audit_log DEFAULT")
+    bind = op.get_bind()
+    first = bind.exec_driver_sql("SELECT min(at) AT TIME ZONE 'UTC' FROM audit_log_unpartitioned").scalar()
+    now = bind.exec_driver_sql("SELECT now() AT TIME ZONE 'UTC'").scalar()
+    start = month_start(first.year, first.month) if first else month_start(now.year, now.month)
+    end = month_start(now.year, now.month + 3)
+    while start <= end:
+        for statement in partition_ddl(start.year, start.month):
+            op.execute(statement)
+        start = month_start(start.year, start.month + 1)
+    op.execute(f"INSERT INTO audit_log ({_AUDIT_COLUMNS}) SELECT {_AUDIT_COLUMNS} FROM audit_log_unpartitioned")
+    op.execute("DROP TABLE audit_log_unpartitioned")
+    op.execute("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+               "FOR EACH ROW EXECUTE FUNCTION pana_audit_log_append_only()")
+    op.execute("CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+               "FOR EACH STATEMENT EXECUTE FUNCTION pana_audit_log_append_only()")
+
+
+def unpartition_audit_log() -> None:
+    """Back to one table (what archiving dropped stays in the archive files)."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
+    op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+    op.execute("ALTER TABLE audit_log RENAME TO audit_log_partitioned")
+    op.execute("DROP INDEX IF EXISTS ix_audit_resource")
+    op.execute("DROP INDEX IF EXISTS ix_audit_subject")
+    op.execute("DROP INDEX IF EXISTS ix_audit_seq")
+    op.execute("""
+        CREATE TABLE audit_log (
+            seq BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, subject VARCHAR(200) NOT NULL,
+            client_id VARCHAR(200), role VARCHAR(100), action VARCHAR(100) NOT NULL, resource VARCHAR(300) NOT NULL,
+            purpose VARCHAR(300), outcome VARCHAR(50) NOT NULL, trace_id VARCHAR(64), prev_hash VARCHAR(64) NOT NULL,
+            hash VARCHAR(64) NOT NULL, mac VARCHAR(64))""")
+    op.execute("CREATE INDEX ix_audit_resource ON audit_log (resource)")
+    op.execute("CREATE INDEX ix_audit_subject ON audit_log (subject)")
+    op.execute(f"INSERT INTO audit_log ({_AUDIT_COLUMNS}) SELECT {_AUDIT_COLUMNS} FROM audit_log_partitioned")
+    op.execute("SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), coalesce(max(seq), 0) + 1, false) "
+               "FROM audit_log")
+    op.execute("DROP TABLE audit_log_partitioned CASCADE")
+    op.execute("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+               "FOR EACH ROW EXECUTE FUNCTION pana_audit_log_append_only()")
+    op.execute("CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+               "FOR EACH STATEMENT EXECUTE FUNCTION pana_audit_log_append_only()")
+
+
 def drop_kit_tables_v1() -> None:
     for table in ("audit_log", "idempotency_keys", "inbox", "outbox"):
         op.drop_table(table)

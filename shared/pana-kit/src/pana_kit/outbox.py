@@ -20,6 +20,7 @@ from pana_events import Envelope, Event, topic_of
 from pana_events.topics import TOPIC_OF_EVENT
 from pana_events.envelope import kafka_headers, to_kafka
 
+from .audit import after_commit
 from .db import Database
 from .kafka import backoff_sleep, ensure_topics, make_producer
 from .metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
@@ -76,13 +77,17 @@ class UnitOfWork:
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
+        committed = False
         try:
             if exc_type is None:
                 await self.session.commit()
+                committed = True
             else:
                 await self.session.rollback()
         finally:
             await self.session.close()
+        if committed:
+            await after_commit(self.session)  # its audit intents chained before the caller answers
         if exc_type is None and self.emitted and self.signal:
             self.signal.notify()
 

@@ -28,7 +28,8 @@ from pana_events.asyncapi import asyncapi_document
 from .auth import TokenVerifier, add_oauth2_to_openapi, docs_oauth_settings, oauth2_urls
 from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
-from .audit import AuditKey, AuditWriter, journal_path
+from .audit_archive import partition_job
+from .audit import AuditChainer, AuditKey, AuditWriter, journal_path
 from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
 from .errors import install_problem_handlers, problem_response, problem_responses
@@ -103,6 +104,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings))
         app.state.audit_writer = audit_writer
         audit_writer.start()
+        # Commands record audit intents without the chain's lock; one chainer per process links them in batches.
+        audit_chainer = AuditChainer(db, definition.name, wait=settings.audit_wait_for_chain)
+        app.state.audit_chainer = audit_chainer
+        db.use_audit_chainer(audit_chainer)
+        audit_chainer.start()  # first: intents a killed process committed but never chained
         if exports_spans(settings):
             instrument_app(app, db.engine)
         tasks: list[asyncio.Task] = []
@@ -116,6 +122,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
             # Dead letters an operator marked for replay (`pana dlq replay`) go through the consumer again.
             tasks.append(asyncio.create_task(replay_job()(app), name="dead-letter-replay"))
+        # PostgreSQL: the audit log's partitions for the coming months, made ahead (pana_kit.audit_archive).
+        tasks.append(asyncio.create_task(partition_job()(app), name="audit-partitions"))
         for job in definition.background:
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "background")))
         if settings.dev_mode:
@@ -132,6 +140,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await audit_writer.stop()  # nothing queued is lost on a clean stop
+            await audit_chainer.stop()
             for hook in definition.on_shutdown:
                 await hook(app)
             await db.dispose()

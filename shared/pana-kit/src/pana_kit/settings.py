@@ -178,6 +178,10 @@ class ServiceSettings(BaseSettings):
     audit_checkpoint_file: str | None = Field(
         None, description="JSON-lines file of signed audit checkpoints (pana_kit.audit), outside the database; default "
                           "<state dir>/<service>-<database digest>-audit-checkpoints.jsonl")
+    audit_wait_for_chain: bool = Field(
+        True, description="A command answers only once its audit entry is in the chain (true), or at its commit, "
+                          "the chainer catching up behind (false: faster; nothing is lost either way, the entry is "
+                          "committed as an intent)")
 
     @field_validator("database_url")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, String, Text, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -129,7 +129,31 @@ class DeadLetter(SQLModel, table=True):
     outcome: Optional[str] = Field(default=None, sa_column=Column(String(20)))
 
 
-KIT_TABLES = (OutboxMessage, InboxMessage, IdempotencyRecord, AuditEntry, DeadLetter)
+class AuditIntent(SQLModel, table=True):
+    """An audit entry committed with its command but not yet in the chain (pana_kit.audit.AuditChainer).
+
+    Written without the chain's lock, so writers never queue behind each other; the chainer moves intents into
+    `audit_log` in batches (contiguous seqs, hash chain, keyed MAC) and deletes them here in the same
+    transaction. `mac` is a keyed MAC over the intent's content made by the writer (the key is not in the
+    database): an intent forged in the database is not chained but kept here with `rejected` set."""
+
+    __tablename__ = "audit_intents"
+
+    id: Optional[int] = Field(default=None, sa_column=Column(BigIntPK, primary_key=True, autoincrement=True))
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    subject: str = Field(sa_column=Column(String(200), nullable=False))
+    client_id: Optional[str] = Field(default=None, sa_column=Column(String(200)))
+    role: Optional[str] = Field(default=None, sa_column=Column(String(100)))
+    action: str = Field(sa_column=Column(String(100), nullable=False))
+    resource: str = Field(sa_column=Column(String(300), nullable=False))
+    purpose: Optional[str] = Field(default=None, sa_column=Column(String(300)))
+    outcome: str = Field(sa_column=Column(String(50), nullable=False))
+    trace_id: Optional[str] = Field(default=None, sa_column=Column(String(64)))
+    mac: Optional[str] = Field(default=None, sa_column=Column(String(64)))
+    rejected: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+
+
+KIT_TABLES = (OutboxMessage, InboxMessage, IdempotencyRecord, AuditEntry, DeadLetter, AuditIntent)
 
 
 def table_base(service: str) -> type[SQLModel]:

@@ -262,7 +262,6 @@ async def register_person(
                             possible_duplicates=[Candidate(**c.to_document()) for c in done.possible_duplicates],
                             candidate_limit_reached=done.candidate_limit_reached)
         response = idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
-        await service.record_audits(uow, done)  # last: the audit append holds writers back until the commit
         return response
 
 
