@@ -17,6 +17,7 @@ from .adapters.registry_http import RegistryHttp
 from .api import birth_verifications, callbacks, iin
 from .domain.circuit import CircuitBreaker
 from .handlers import BridgeHandlers
+from .sandbox import SANDBOX
 from .settings import BridgeSettings
 from .worker import RegistryWork
 
@@ -118,6 +119,7 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
         encrypts=True,
         on_startup=[upgrade_sealed, start_work],
         on_shutdown=[stop_work],
+        sandbox=SANDBOX,
     )
     app = create_app(definition, settings)
     app.state.rules = rules

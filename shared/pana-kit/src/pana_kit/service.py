@@ -40,6 +40,7 @@ from .middleware import (BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMid
                          docs_csp)
 from .migrations import upgrade
 from .openapi import finish_openapi
+from .sandbox import Sandbox, seed_sandbox
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
 from .telemetry import configure_tracing, exports_spans, instrument_app
@@ -70,6 +71,8 @@ class ServiceDefinition:
     # Routes whose body is signed and authenticated by the route before anything reads it (the civil registry's
     # callback): the kit's text checks leave those bodies alone.
     signed_body_paths: tuple[str, ...] = ()
+    # The example world of /docs (pana_kit.sandbox): seeded in dev mode when <PREFIX>SANDBOX_EXAMPLES is on.
+    sandbox: Sandbox | None = None
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -114,6 +117,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
         for job in definition.background:
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "background")))
+        if definition.sandbox is not None and settings.sandbox_examples:
+            await seed_sandbox(app, definition.sandbox)
         if settings.dev_mode:
             log.warning("%s started in DEV MODE: dev tokens (issuer pana-dev, HS256 key in the repository) are "
                         "accepted; loopback only, never in production", definition.name)
