@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 import httpx
@@ -72,27 +73,36 @@ class Sandbox:
     examples: dict[str, OperationExample]
     seed: Callable[["SandboxClient"], Awaitable[None]]
     marker: str  # a GET path that answers 200 once the world is seeded
+    # Who seeds (and so may read what only its officer reads): the dev token's subject of the role /docs users
+    # take (`pana token <role>` gives "<role>-dev").
+    subject: str = "supervisor-dev"
 
 
 class SandboxClient:
     """The service's own API, in process, with a dev token holding every role and scope."""
 
     def __init__(self, app: FastAPI):
+        self.app = app
+        self.headers = self.headers_of(app.state.definition.sandbox.subject)
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox")
+
+    def headers_of(self, subject: str) -> dict[str, str]:
         from .auth import mint_dev_token
         from .roles import ROLE_SCOPES, SCOPES
 
-        self.app = app
-        token = mint_dev_token(app.state.settings, role="supervisor", roles=list(ROLE_SCOPES),
-                               scope=" ".join(SCOPES), subject="sandbox")
-        self.headers = {"Authorization": f"Bearer {token}", "X-Purpose": "case-work"}
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox")
+        token = mint_dev_token(self.app.state.settings, role="supervisor", roles=list(ROLE_SCOPES),
+                               scope=" ".join(SCOPES), subject=subject)
+        return {"Authorization": f"Bearer {token}", "X-Purpose": "case-work"}
 
     async def call(self, method: str, path: str, *, ids: list[str] | tuple[str, ...] = (), json: Any = None,
-                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None) -> httpx.Response:
-        """Send one request; the records it creates take the planned ids of `ids` (labels), in order."""
+                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
+                   subject: str | None = None) -> httpx.Response:
+        """Send one request (as `subject` when another officer must act: one who decided cannot hear the appeal);
+        the records it creates take the planned ids of `ids` (labels), in order."""
+        own = self.headers_of(subject) if subject else self.headers
         with planned(_plan(ids, ())) as plan:
             response = await self.client.request(method, path, json=json, params=params,
-                                                 headers={**self.headers, **(headers or {})})
+                                                 headers={**own, **(headers or {})})
         if response.status_code >= 300:
             raise SandboxError(f"{method} {path}: {response.status_code} {response.text[:500]}")
         if plan.unused and response.headers.get("Idempotent-Replayed") != "true":  # a replay creates nothing
@@ -103,14 +113,16 @@ class SandboxClient:
         return (await self.call("GET", path)).headers["ETag"]
 
     async def deliver(self, event: Any, *, subject: str, ids: list[str] | tuple[str, ...] = (),
-                      serials: list[str] | tuple[str, ...] = (), source: str = "/pana/sandbox") -> None:
+                      serials: list[str] | tuple[str, ...] = (), source: str = "/pana/sandbox",
+                      time: datetime | None = None) -> None:
         """Hand an event to the service's own consumer, as if it came from the bus (inbox and all): for records
         only another service's event creates (a certificate after a decision)."""
         from pana_events.envelope import Envelope
 
         consumer = self.app.state.consumer
         envelope = Envelope(source=source, type=event.event_type, subject=subject,
-                            data=event.model_dump(mode="json"), id=sandbox_id(f"event:{subject}:{event.event_type}"))
+                            data=event.model_dump(mode="json"), id=sandbox_id(f"event:{subject}:{event.event_type}"),
+                            **({"time": time} if time else {}))
         handler = consumer.handlers[envelope.type]
         with planned(_plan(ids, serials)) as plan:
             outcome = await consumer.deliver(type(event).model_validate(envelope.data), envelope, handler)
@@ -174,13 +186,10 @@ def apply_examples(operation: dict, example: OperationExample | None, document: 
             if isinstance(model, dict) and "examples" in model:
                 model["examples"] = [example.body]
     names = {name: value for name, value in example.parameters.items() if isinstance(value, str)}
-    ids = [name for name in names if name.lower().endswith("id")]
     for response in operation.get("responses", {}).values():
         for media in response.get("content", {}).values():
             if "example" in media:
                 media["example"] = _renamed(media["example"], names)
-                if ids and isinstance(media["example"], dict) and isinstance(media["example"].get("id"), str):
-                    media["example"]["id"] = names[ids[-1]]  # the record read is the innermost path's
 
 
 def _renamed(value: Any, names: dict[str, str]) -> Any:
