@@ -18,6 +18,7 @@ from .adapters.registry_http import RegistryHttp
 from .api import birth_verifications, callbacks, iin
 from .domain.circuit import CircuitBreaker
 from .handlers import BridgeHandlers
+from .sandbox import SANDBOX
 from .settings import BridgeSettings
 from .worker import RegistryWork
 
@@ -126,6 +127,7 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
         on_startup=[upgrade_sealed, start_work],
         on_shutdown=[stop_work],
         metrics=[breaker_gauge],
+        sandbox=SANDBOX,
     )
     app = create_app(definition, settings)
     app.state.rules = rules

@@ -3,12 +3,11 @@ work with its inbox record; it only stores the request; the worker calls the reg
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from pana_events import Envelope
 from pana_events.events import registration as reg
-from pana_kit.domain import utcnow
+from pana_kit.domain import utcnow, new_id
 from pana_kit.outbox import UnitOfWork
 
 from . import service
@@ -52,6 +51,6 @@ class BridgeHandlers:
 
     async def birth_recorded(self, event: reg.BirthRecorded, envelope: Envelope, uow: UnitOfWork) -> None:
         """A child was born into a registered household: verify the birth (and register it if missing)."""
-        request = request_from_birth_recorded(event, request_id=str(uuid.uuid4()), now=utcnow(), rules=self.rules)
+        request = request_from_birth_recorded(event, request_id=new_id(), now=utcnow(), rules=self.rules)
         if await service.receive_recorded_birth(uow, request):
             self.wake()

@@ -19,6 +19,7 @@ from .handlers import RegistrationHandlers
 from .matching import load_matching_config
 from .signing import load_signing_key
 from .stateless_watch import stateless_certificate_watcher
+from .sandbox import SANDBOX
 from .settings import RegistrationSettings
 
 MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
@@ -84,6 +85,7 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
         ],
         encrypts=True,
         on_startup=[_upgrade_sealed] if officers else [],
+        sandbox=SANDBOX,
     )
     app = create_app(definition, settings)
     app.state.rules = rules

@@ -14,6 +14,7 @@ from pana_kit.settings import load_settings
 from .api import applications, commands, letters, statistics, work
 from .deadline_watch import deadline_watcher
 from .handlers import RsdHandlers
+from .sandbox import SANDBOX
 from .settings import RsdSettings
 
 MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
@@ -75,6 +76,7 @@ def create(settings: RsdSettings | None = None) -> FastAPI:
         background=[deadline_watcher(settings.deadline_watch_interval_s, settings.deadline_watch_batch)],
         encrypts=True,
         on_startup=[_upgrade_sealed, _count_statistics],
+        sandbox=SANDBOX,
     )
     app = create_app(definition, settings)
     app.state.rules = rules

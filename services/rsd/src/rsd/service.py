@@ -7,7 +7,6 @@ these; a caseworker acts on their own office's applications with the version the
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
@@ -15,7 +14,7 @@ from typing import Any, Callable
 from pana_kit import audit as audit_log
 from pana_kit.application import ANY_VERSION, Audit, Outcome, run_command, run_creation
 from pana_kit.crypto import Keyring
-from pana_kit.domain import AccessDenied, NotFound
+from pana_kit.domain import AccessDenied, NotFound, new_id
 from pana_kit.paging import Page
 
 from .domain import (AppealOutcome, Application, ArrivalManner, Assessment, ClosureReason, ContactKind, EndingKind,
@@ -69,7 +68,7 @@ async def lodge(cw: Caseworker, *, principal: Member, family: list[Member], lodg
                 previous_application_id: str | None, register_on: date | None,
                 narrative: str | None) -> Outcome[Application]:
     app = Application.lodge(
-        application_id=str(uuid.uuid4()), office=cw.principal.office, principal=principal, lodged_on=lodged_on,
+        application_id=new_id(), office=cw.principal.office, principal=principal, lodged_on=lodged_on,
         arrived_on=arrived_on, manner_of_arrival=manner_of_arrival, officer_id=officer_id, family=family,
         lodging_language=lodging_language, previous_application_id=previous_application_id, rules=cw.rules)
     if register_on:
@@ -94,7 +93,7 @@ async def lodge_referred(uow, rules: RsdRules, *, referral_id: str, principal: M
     if await applications.by_referral(referral_id) is not None:
         return None  # the same referral seen again under another event id
     app = Application.lodge(
-        application_id=str(uuid.uuid4()), office=office, principal=principal, family=family, lodged_on=registered_on,
+        application_id=new_id(), office=office, principal=principal, family=family, lodged_on=registered_on,
         arrived_on=min(arrived_on or referred_on, registered_on), rules=rules, reported_late=late,
         manner_of_arrival=ArrivalManner.IRREGULAR if irregular_entry else ArrivalManner.AT_BORDER_CROSSING)
     app.register(on=registered_on)

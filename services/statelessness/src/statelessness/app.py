@@ -14,6 +14,7 @@ from pana_kit.settings import load_settings
 from .api import cases, children, naturalization, statistics
 from .domain import StatelessnessRules
 from .handlers import StatelessnessHandlers
+from .sandbox import SANDBOX
 from .settings import StatelessnessSettings
 
 MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
@@ -70,6 +71,7 @@ def create(settings: StatelessnessSettings | None = None) -> FastAPI:
         ],
         encrypts=True,
         on_startup=[_upgrade_sealed_cases],
+        sandbox=SANDBOX,
     )
     app = create_app(definition, settings)
     app.state.rules = rules

@@ -9,7 +9,6 @@ caller's purpose in the read's own transaction, a miss included.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -18,7 +17,7 @@ from pana_kit import audit
 from pana_kit.application import ANY_VERSION, Audit, Outcome, run_command, run_creation
 from pana_kit.auth import Principal
 from pana_kit.crypto import Keyring
-from pana_kit.domain import AccessDenied, NotFound, RuleViolation
+from pana_kit.domain import AccessDenied, NotFound, RuleViolation, new_id
 from pana_kit.paging import Page
 
 from .domain import (
@@ -98,7 +97,7 @@ class Statelessness:
                     birth_date: date | None, opened_by: str, reason_note: str,
                     principal: Principal | None = None) -> Outcome[DeterminationCase]:
         case = DeterminationCase.open(
-            case_id=str(uuid.uuid4()), person_id=person_id, reason=reason, opened_on=opened_on, rules=self.rules,
+            case_id=new_id(), person_id=person_id, reason=reason, opened_on=opened_on, rules=self.rules,
             birth_date=birth_date, opened_by=opened_by, reason_note=reason_note,
             feared_states=await self.persons.feared_states(person_id),
         )
@@ -120,14 +119,14 @@ class Statelessness:
 
     async def add_evidence(self, case_id: str, *, kind: EvidenceKind, source: str, weight: EvidenceWeight,
                            brought_by: BroughtBy, received_on: date, description: str, if_match, principal):
-        item = Evidence(evidence_id=str(uuid.uuid4()), kind=kind, source=source, weight=weight, brought_by=brought_by,
+        item = Evidence(evidence_id=new_id(), kind=kind, source=source, weight=weight, brought_by=brought_by,
                         received_on=received_on, description=description)
         return await self._change_case(case_id, lambda c: c.add_evidence(item), if_match=if_match,
                                        principal=principal, action="add-evidence")
 
     async def send_inquiry(self, case_id: str, *, state: str, link: StateLink, sent_on: date, if_match, principal):
         return await self._change_case(case_id, lambda c: c.send_inquiry(
-            inquiry_id=str(uuid.uuid4()), state=state, link=link, sent_on=sent_on, rules=self.rules),
+            inquiry_id=new_id(), state=state, link=link, sent_on=sent_on, rules=self.rules),
             if_match=if_match, principal=principal, action="send-inquiry")
 
     async def record_inquiry_answer(self, case_id: str, inquiry_id: str, *, answer: InquiryAnswer, answered_on: date,
@@ -169,7 +168,7 @@ class Statelessness:
 
     async def lodge_appeal(self, case_id: str, *, lodged_on: date, if_match, principal):
         return await self._change_case(case_id, lambda c: c.lodge_appeal(
-            appeal_id=str(uuid.uuid4()), lodged_on=lodged_on, rules=self.rules),
+            appeal_id=new_id(), lodged_on=lodged_on, rules=self.rules),
             if_match=if_match, principal=principal, action="lodge-appeal")
 
     async def decide_appeal(self, case_id: str, *, outcome: AppealOutcome, decided_on: date, reasons: str,
@@ -186,7 +185,7 @@ class Statelessness:
         if await self.flags.open_for_child(child_id):
             return None
         flag = ChildAtRiskFlag.raise_for_birth(
-            flag_id=str(uuid.uuid4()), child_id=child_id, birth_date=birth_date, born_in_kazakhstan=born_in_kazakhstan,
+            flag_id=new_id(), child_id=child_id, birth_date=birth_date, born_in_kazakhstan=born_in_kazakhstan,
             foundling=foundling, parents=parents, parents_reside_permanently=parents_reside_permanently,
             flagged_on=flagged_on, rules=self.rules,
         )
@@ -206,7 +205,7 @@ class Statelessness:
         case, _ = await self.cases.load(case_id)
         if await self.tracks.for_case(case_id):
             raise RuleViolation("one_naturalization_track_per_case", "this case already has a naturalization track")
-        track = NaturalizationTrack.open_for(case, track_id=str(uuid.uuid4()),
+        track = NaturalizationTrack.open_for(case, track_id=new_id(),
                                              lawful_residence_from=lawful_residence_from, opened_on=opened_on,
                                              rules=self.rules)
         return await run_creation(self.uow, self.tracks, track, track.track_id, publish=track_events,

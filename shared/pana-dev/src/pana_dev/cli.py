@@ -71,8 +71,12 @@ def _run(args) -> int:
     if args.no_parent_death_signal:  # tests only: behave like a launcher whose children outlive it
         ManagedProcess.die_with_parent = False
     ports = {s.name: int(os.environ.get(f"{s.env_prefix}PORT", s.default_port)) for s in SPECS}
+    # /docs "Try it out" works out of the box: each service seeds its example world once (pana_kit.sandbox);
+    # <PREFIX>SANDBOX_EXAMPLES=false in the environment keeps a service's register free of it.
+    sandbox = {s.name: {f"{s.env_prefix}SANDBOX_EXAMPLES": os.environ.get(f"{s.env_prefix}SANDBOX_EXAMPLES", "true")}
+               for s in SPECS}
     stack = Stack(var_dir=var, broker=args.broker, database=args.database, ports=ports,
-                  simulator_port=int(os.environ.get("SIMULATOR_PORT", SIMULATOR_PORT)))
+                  simulator_port=int(os.environ.get("SIMULATOR_PORT", SIMULATOR_PORT)), service_env=sandbox)
     refused = _broker_preflight(stack)
     if refused:
         print(refused, file=sys.stderr, flush=True)

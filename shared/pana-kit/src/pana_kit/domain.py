@@ -7,6 +7,9 @@ the kit, so their unit tests run without a database, a broker or HTTP.
 from __future__ import annotations
 
 import calendar
+import secrets
+import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -73,6 +76,51 @@ class Aggregate:
     def collect_events(self) -> list["DomainEvent"]:
         events, self.pending_events = self.pending_events, []
         return events
+
+
+#: Ids and serials a caller planned for the records the next use case creates (the dev sandbox's example world,
+#: pana_kit.sandbox): `new_id` and `new_serial` hand them out in order, then fall back to random ones.
+_planned: ContextVar["Plan | None"] = ContextVar("pana_planned", default=None)
+
+
+@dataclass
+class Plan:
+    ids: list[str] = field(default_factory=list)
+    serials: list[int] = field(default_factory=list)
+
+    @property
+    def unused(self) -> list:
+        return [*self.ids, *self.serials]
+
+
+def new_id() -> str:
+    """A new record id: random (uuid4), unless ids were planned for this context (`planned`)."""
+    plan = _planned.get()
+    if plan is not None and plan.ids:
+        return plan.ids.pop(0)
+    return str(uuid.uuid4())
+
+
+def new_serial(upper: int) -> int:
+    """A random serial in [1, upper) (a document number must not lead to its neighbours), unless planned."""
+    plan = _planned.get()
+    if plan is not None and plan.serials:
+        return plan.serials.pop(0)
+    return 1 + secrets.randbelow(upper - 1)
+
+
+class planned:
+    """`with planned(Plan(ids=[a, b])):` the next records created in this context get ids a, then b."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+
+    def __enter__(self) -> Plan:
+        self._token = _planned.set(self.plan)
+        return self.plan
+
+    def __exit__(self, *exc: object) -> None:
+        _planned.reset(self._token)
 
 
 def utcnow() -> datetime:

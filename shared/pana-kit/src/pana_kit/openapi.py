@@ -26,6 +26,7 @@ import inspect
 import json
 import re
 from typing import Any
+from .sandbox import apply_examples
 
 PROBLEM_REF = "#/components/schemas/Problem"
 PROBLEM_JSON = "application/problem+json"
@@ -105,13 +106,16 @@ def finish_openapi(app) -> None:
 
     def openapi() -> dict:
         if "schema" not in done:
-            done["schema"] = finish_document(generate(), operation_routes(app))
+            sandbox = getattr(getattr(app.state, "definition", None), "sandbox", None)
+            done["schema"] = finish_document(generate(), operation_routes(app),
+                                             sandbox.examples if sandbox is not None else {})
         return done["schema"]
 
     app.openapi = openapi
 
 
-def finish_document(schema: dict, routes: dict[tuple[str, str], Any]) -> dict:
+def finish_document(schema: dict, routes: dict[tuple[str, str], Any],
+                    world: dict[str, Any] | None = None) -> dict:
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas["Problem"] = copy.deepcopy(PROBLEM_SCHEMA)
@@ -130,6 +134,7 @@ def finish_document(schema: dict, routes: dict[tuple[str, str], Any]) -> dict:
             _problems(operation)
             _headers(operation, method, route)
             _examples(operation, schema)
+            apply_examples(operation, (world or {}).get(operation["operationId"]), schema)
     text = json.dumps(schema)
     for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body, which this API never answers
         if f'"#/components/schemas/{name}"' not in text:

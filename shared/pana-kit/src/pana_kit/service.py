@@ -39,6 +39,7 @@ from .middleware import (BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMid
                          docs_csp)
 from .migrations import upgrade
 from .openapi import finish_openapi
+from .sandbox import Sandbox, seed_sandbox
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .retention import retention_job
 from .dead_letters import replay_job
@@ -74,6 +75,8 @@ class ServiceDefinition:
     # Gauges of the service's own (a circuit breaker's state): each is called with the app when /metrics is
     # scraped, before the registry is rendered (sync or async; one that fails is logged, not fatal to the scrape).
     metrics: list[Callable[[FastAPI], Any]] = field(default_factory=list)
+    # The example world of /docs (pana_kit.sandbox): seeded in dev mode when <PREFIX>SANDBOX_EXAMPLES is on.
+    sandbox: Sandbox | None = None
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -126,6 +129,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         tasks.append(asyncio.create_task(partition_job()(app), name="audit-partitions"))
         for job in definition.background:
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "background")))
+        if definition.sandbox is not None and settings.sandbox_examples:
+            await seed_sandbox(app, definition.sandbox)
         if settings.dev_mode:
             log.warning("%s started in DEV MODE: dev tokens (issuer pana-dev, HS256 key in the repository) are "
                         "accepted; loopback only, never in production", definition.name)

@@ -144,6 +144,8 @@ class ServiceSettings(BaseSettings):
     # (the console one here), nothing is instrumented, so no request pays for spans nobody sees.
     otel_enabled: bool = True
     otel_console_export: bool = False
+    sandbox_examples: bool = Field(False, description="Dev mode only: seed the example world of /docs "
+                                   "(pana_kit.sandbox) so \"Try it out\" succeeds with every documented example")
 
     # Auth (RFC 9068 access tokens)
     dev_mode: bool = Field(False, description="Development: accepts the symmetric dev key and dev-issued tokens, "
@@ -212,6 +214,9 @@ class ServiceSettings(BaseSettings):
                                 f"(its tokens are signed with a key in the repository); use 127.0.0.1 or turn "
                                 f"{env_name(cls, 'dev_mode')} off")
             return problems
+        if self.sandbox_examples:
+            problems.append(f"{env_name(cls, 'sandbox_examples')}=true: the example world of /docs holds made-up "
+                            f"people; dev mode only")
         for name, info in cls.model_fields.items():
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             if not extra.get("secret"):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from pana_kit.auth import Principal, require
-from pana_kit.domain import utcnow
+from pana_kit.domain import utcnow, new_id
 from pana_kit.errors import Problem, problem_responses
 from pana_kit.http import page_params, purpose_header
 from pana_kit.idempotency import idempotency_key_header
@@ -66,7 +65,7 @@ async def create_birth_verification(
     if body.kind == "submission" and not principal.has("civil-registry:submit"):
         raise Problem(403, "a direct submission needs the scope civil-registry:submit", type_suffix="insufficient-scope")
     candidate = BirthRequest.receive(
-        request_id=str(uuid.uuid4()), kind=body.kind, idempotency_key=idempotency_key, **_details(body),
+        request_id=new_id(), kind=body.kind, idempotency_key=idempotency_key, **_details(body),
         medical_birth_certificate_number=body.medical_birth_certificate_number,
         birth_certificate_number=body.birth_certificate_number, person_id=body.child_person_id,
         now=utcnow(), rules=request.app.state.rules,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from pana_kit.application import ANY_VERSION, run_command, run_creation
-from pana_kit.domain import utcnow
+from pana_kit.domain import utcnow, new_id
 
 from ..domain import Household, MatchingConfig, Person
 from ..domain.countries import UNDETERMINED
@@ -73,6 +72,6 @@ async def _parent(persons: Persons, person_id: str | None) -> Person | None:
 
 async def _register_child(persons: Persons, details: dict[str, Any], principal, prefix: str, office: str | None,
                           household_id: str | None) -> Person:
-    return Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=utcnow(),
+    return Person.register(person_id=new_id(), registered_by=principal.subject, now=utcnow(),
                            registration_number=await persons.new_registration_number(prefix), office=office,
                            household_id=household_id, citizenships=[UNDETERMINED], **details)

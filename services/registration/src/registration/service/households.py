@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 from pana_kit.application import ANY_VERSION, Outcome, run_command, run_creation
-from pana_kit.domain import RuleViolation, utcnow
+from pana_kit.domain import RuleViolation, utcnow, new_id
 
 from ..domain import FactKind, Household, Person
 from ..publishing import publish
@@ -17,7 +16,7 @@ from .status import add_status_fact
 
 async def form_household(uow, *, focal_person_id: str, members: list[tuple[str, str]], formed_on: date,
                          principal) -> Household:
-    household = Household.form(household_id=str(uuid.uuid4()), focal_person_id=focal_person_id, formed_on=formed_on)
+    household = Household.form(household_id=new_id(), focal_person_id=focal_person_id, formed_on=formed_on)
     for person_id, relationship in members:
         household.add_member(person_id, relationship, on=formed_on)
     persons = Persons(uow.session)
@@ -80,7 +79,7 @@ def marriage(person_id: str, spouse_person_id: str, married_on: date):
 
 def split(person_ids: list[str], *, new_focal_person_id: str, split_on: date, relationships: dict | None):
     async def change(uow, household: Household, persons: Persons) -> None:
-        new = household.split(person_ids, new_household_id=str(uuid.uuid4()), new_focal_person_id=new_focal_person_id,
+        new = household.split(person_ids, new_household_id=new_id(), new_focal_person_id=new_focal_person_id,
                               split_on=split_on, relationships=relationships)
         await run_creation(uow, Households(persons.session), new, new.household_id, publish=publish)
         for person_id in new.members:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pana_kit.application import Outcome, run_command, run_creation
-from pana_kit.domain import InvalidInput, RuleViolation, utcnow
+from pana_kit.domain import InvalidInput, RuleViolation, utcnow, new_id
 
 from ..domain import IdentityDocument, MachineReadableZone, MatchingConfig, MatchResult, Person
 from ..domain.countries import NO_CITIZENSHIP, UNDETERMINED
@@ -47,7 +46,7 @@ async def register_person(uow, details: dict[str, Any], *, override_reason: str 
     """Register after duplicate matching: a likely duplicate is refused unless the officer overrides it."""
     now = utcnow()
     persons = Persons(uow.session, matching)
-    person = Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
+    person = Person.register(person_id=new_id(), registered_by=principal.subject, now=now,
                              registration_number=await persons.new_registration_number(prefix), office=office,
                              **person_fields(details))
     checked = await candidates(persons, person, matching)

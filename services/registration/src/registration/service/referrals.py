@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
 from pana_kit.application import run_creation
-from pana_kit.domain import utcnow
+from pana_kit.domain import utcnow, new_id
 
 from ..domain import (
     BorderReferral, BorderStatement, GroupMember, GroupRelationship, Person, ReferralMember, RegistrationRules,
@@ -24,11 +23,11 @@ async def refer(uow, person_details: dict[str, Any], *, crossing_point: str, sta
                 rules: RegistrationRules) -> tuple[BorderReferral, Person]:
     """Record what was told at the border and register the person; rsd lodges the application from the event."""
     now = utcnow()
-    referral = BorderReferral.refer(referral_id=str(uuid.uuid4()), crossing_point=crossing_point, referred_at=now,
+    referral = BorderReferral.refer(referral_id=new_id(), crossing_point=crossing_point, referred_at=now,
                                     referred_by=principal.subject, rules=rules, arrived_on=arrived_on,
                                     irregular_entry=irregular_entry, statement=statement)
     persons = Persons(uow.session)
-    person = Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
+    person = Person.register(person_id=new_id(), registered_by=principal.subject, now=now,
                              registration_number=await persons.new_registration_number(prefix), office=office,
                              **person_details)
     referral.register(person_id=person.person_id, registered_at=now, office=office)
@@ -53,13 +52,13 @@ async def refer_group(uow, members: list[tuple[GroupRelationship, dict[str, Any]
     check_group([GroupMember(rel, d["given_name"], d["family_name"], d.get("birth_date")) for rel, d in members],
                 rules)
     now = utcnow()
-    referral = BorderReferral.refer(referral_id=str(uuid.uuid4()), crossing_point=crossing_point, referred_at=now,
+    referral = BorderReferral.refer(referral_id=new_id(), crossing_point=crossing_point, referred_at=now,
                                     referred_by=principal.subject, rules=rules, arrived_on=arrived_on,
                                     irregular_entry=irregular_entry, statement=statement)
     persons = Persons(uow.session)
     registered: list[tuple[GroupRelationship, Person]] = []
     for relationship, details in members:
-        person = Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
+        person = Person.register(person_id=new_id(), registered_by=principal.subject, now=now,
                                  registration_number=await persons.new_registration_number(prefix), office=office,
                                  **details)
         await run_creation(uow, persons, person, person.person_id, publish=publish)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -13,7 +12,7 @@ import sqlalchemy
 from sqlalchemy import and_, func, or_, select, update
 
 from pana_kit.crypto import Keyring, keyring_of, upgrade_sealed_rows
-from pana_kit.domain import NotFound, StaleVersion
+from pana_kit.domain import NotFound, StaleVersion, new_id, new_serial
 from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
 from ..domain import (
@@ -288,7 +287,7 @@ class DuplicateReviews:
         """Queue every candidate for review; the likely duplicates an officer overrode are closed as such."""
         for c in found:
             self.session.add(DuplicateReviewRow(
-                review_id=str(uuid.uuid4()), person_id=person_id, candidate_person_id=c.person_id,
+                review_id=new_id(), person_id=person_id, candidate_person_id=c.person_id,
                 score=c.score, reasons=list(c.reasons), state="overridden" if c in likely else "open",
                 override_reason=override_reason if c in likely else None, created_at=now))
 
@@ -402,7 +401,7 @@ class IssuedDocuments:
     async def new_number(self, kind: str, year: int) -> str:
         # Random serial, not sequential: a number must not lead to its neighbours.
         while True:
-            number = document_number(kind, year, 1 + secrets.randbelow(10**7 - 1))
+            number = document_number(kind, year, new_serial(10**7))
             if not (await self.session.execute(select(IssuedDocumentRow.document_id)
                                                .where(IssuedDocumentRow.document_number == number))).first():
                 return number
@@ -460,7 +459,7 @@ class IssuedDocuments:
         return [self._document(row) for row in rows]
 
     async def add(self, document: IssuedDocument) -> int:
-        document.document_id = str(uuid.uuid4())
+        document.document_id = new_id()
         self.session.add(IssuedDocumentRow(
             document_id=document.document_id, document_number=document.document_number, kind=document.kind.value,
             holder_person_id=document.holder_person_id, state=document.state.value, source_event_id=self.source_key,

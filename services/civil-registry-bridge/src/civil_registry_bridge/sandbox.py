@@ -1,0 +1,40 @@
+"""The bridge's example world for /docs (pana_kit.sandbox): the birth verification its documented examples read.
+
+The civil registry's callback is the one operation no static example can make succeed: it is signed over a fresh
+timestamp (a replay window), so a documented signature is stale by design; its example answers 401 as documented.
+"""
+
+from __future__ import annotations
+
+from pana_kit.sandbox import OperationExample, Sandbox, SandboxClient, sandbox_id
+
+PATH = "/api/v1/birth-verifications"
+
+
+def _id(label: str) -> str:
+    return sandbox_id(f"civil-registry-bridge:{label}")
+
+
+def _request(child: str, mother: str) -> dict:
+    return {"kind": "verification", "child_person_id": _id(f"person:{child}"),
+            "medical_birth_certificate_number": "MBC-2025-ALA-000777",
+            "child": {"given_name": child, "surname": "Omarov", "sex": "male", "birth_date": "2025-03-01",
+                      "place_of_birth": {"in_kazakhstan": True, "region": "Almaty", "locality": "Almaty"}},
+            "mother": {"given_name": mother, "surname": "Omarova", "birth_date": "1998-06-12",
+                       "nationality": "stateless", "legal_status": "stateless"}}
+
+
+EXAMPLES = {
+    "getBirthVerification": OperationExample({"request_id": _id("request:read")}),
+    "receiveBirthRegistration": OperationExample(
+        {"request_id": _id("request:read")},
+        only_documented="signed by the registry over a fresh timestamp: a static signature is stale by design"),
+}
+
+
+async def seed(client: SandboxClient) -> None:
+    await client.call("POST", PATH, ids=["civil-registry-bridge:request:read"], json=_request("Nurlan", "Aigerim"),
+                      headers={"Idempotency-Key": f"sandbox-{_id('request:read')}"})
+
+
+SANDBOX = Sandbox(examples=EXAMPLES, seed=seed, marker=f"{PATH}/{_id('request:read')}")

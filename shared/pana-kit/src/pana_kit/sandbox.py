@@ -1,0 +1,201 @@
+"""The dev sandbox's example world: records whose ids the OpenAPI examples name, so "Try it out" in /docs
+succeeds with the documented example on every operation (issue 17).
+
+A service declares a `Sandbox`:
+- `examples`: operationId -> the path parameters, query, headers and body its document shows;
+- `seed(client)`: a script of the service's own API calls (and events handed to its own consumer, for records
+  only events create) that makes, for each operation, a record in the state that operation accepts: one person
+  to read, another to correct, a household for each family event, and so on. A mutation never shares its record
+  with another operation, so their order does not matter.
+
+Ids are planned: `client.call(..., ids=["person:get"])` gives the record that call creates the id
+`sandbox_id("person:get")` (a uuid5: the same on every install), so the document names it statically; ETags
+follow (`etag_of(version, id)`), and `seed_sandbox` checks every example's If-Match against the record's ETag.
+
+Dev mode only, asked for with `<PREFIX>SANDBOX_EXAMPLES=true` (`make run` sets it): a production register never
+holds made-up people, and a service refuses to start with it outside dev mode. Seeded once per database: when the
+`marker` path already answers 200, nothing is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Awaitable, Callable
+
+import httpx
+from fastapi import FastAPI
+
+from .domain import Plan, planned
+
+log = logging.getLogger("pana.sandbox")
+
+NAMESPACE = uuid.UUID("5b0e7a52-3c1d-4f2e-9a6b-70a4d1c2e3f4")
+
+
+def sandbox_id(label: str) -> str:
+    """The id the sandbox gives the record it creates under `label` (stable across installs)."""
+    return str(uuid.uuid5(NAMESPACE, label))
+
+
+def sandbox_serial(label: str, upper: int = 10**7) -> int:
+    """The serial (a document number's) the sandbox gives the record it creates under `label`."""
+    return 1 + uuid.uuid5(NAMESPACE, label).int % (upper - 1)
+
+
+def _plan(ids, serials) -> Plan:
+    return Plan(ids=[sandbox_id(label) for label in ids], serials=[sandbox_serial(label) for label in serials])
+
+
+class SandboxError(RuntimeError):
+    """A seeding call was not answered as the example world needs (a bug in the service's seed script)."""
+
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class OperationExample:
+    """What the document shows for one operation: values for its parameters (by name, whatever their `in`)
+    and, when the body names a record, the body. `etag_from`: the GET path whose ETag the If-Match names.
+    `only_documented`: why no static example can succeed (a signature over a fresh timestamp); its example is
+    then held to a documented answer only."""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    body: Any = _UNSET
+    etag_from: str | None = None
+    only_documented: str | None = None
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    examples: dict[str, OperationExample]
+    seed: Callable[["SandboxClient"], Awaitable[None]]
+    marker: str  # a GET path that answers 200 once the world is seeded
+    # Who seeds (and so may read what only its officer reads): the dev token's subject of the role /docs users
+    # take (`pana token <role>` gives "<role>-dev").
+    subject: str = "supervisor-dev"
+
+
+class SandboxClient:
+    """The service's own API, in process, with a dev token holding every role and scope."""
+
+    def __init__(self, app: FastAPI):
+        self.app = app
+        self.headers = self.headers_of(app.state.definition.sandbox.subject)
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox")
+
+    def headers_of(self, subject: str) -> dict[str, str]:
+        from .auth import mint_dev_token
+        from .roles import ROLE_SCOPES, SCOPES
+
+        token = mint_dev_token(self.app.state.settings, role="supervisor", roles=list(ROLE_SCOPES),
+                               scope=" ".join(SCOPES), subject=subject)
+        return {"Authorization": f"Bearer {token}", "X-Purpose": "case-work"}
+
+    async def call(self, method: str, path: str, *, ids: list[str] | tuple[str, ...] = (), json: Any = None,
+                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
+                   subject: str | None = None) -> httpx.Response:
+        """Send one request (as `subject` when another officer must act: one who decided cannot hear the appeal);
+        the records it creates take the planned ids of `ids` (labels), in order."""
+        own = self.headers_of(subject) if subject else self.headers
+        with planned(_plan(ids, ())) as plan:
+            response = await self.client.request(method, path, json=json, params=params,
+                                                 headers={**own, **(headers or {})})
+        if response.status_code >= 300:
+            raise SandboxError(f"{method} {path}: {response.status_code} {response.text[:500]}")
+        if plan.unused and response.headers.get("Idempotent-Replayed") != "true":  # a replay creates nothing
+            raise SandboxError(f"{method} {path} created fewer records than planned; unused: {plan.unused}")
+        return response
+
+    async def etag(self, path: str) -> str:
+        return (await self.call("GET", path)).headers["ETag"]
+
+    async def deliver(self, event: Any, *, subject: str, ids: list[str] | tuple[str, ...] = (),
+                      serials: list[str] | tuple[str, ...] = (), source: str = "/pana/sandbox",
+                      time: datetime | None = None) -> None:
+        """Hand an event to the service's own consumer, as if it came from the bus (inbox and all): for records
+        only another service's event creates (a certificate after a decision)."""
+        from pana_events.envelope import Envelope
+
+        consumer = self.app.state.consumer
+        envelope = Envelope(source=source, type=event.event_type, subject=subject,
+                            data=event.model_dump(mode="json"), id=sandbox_id(f"event:{subject}:{event.event_type}"),
+                            **({"time": time} if time else {}))
+        handler = consumer.handlers[envelope.type]
+        with planned(_plan(ids, serials)) as plan:
+            outcome = await consumer.deliver(type(event).model_validate(envelope.data), envelope, handler)
+        if outcome.name == "dead_lettered" or (plan.unused and outcome.name != "duplicate"):
+            raise SandboxError(f"{event.event_type} for {subject} created fewer records than planned ({outcome}); "
+                               f"unused: {plan.unused}")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+async def seed_sandbox(app: FastAPI, sandbox: Sandbox) -> bool:
+    """Seed the example world once per database; then check each documented If-Match is the record's ETag.
+    Returns True when it seeded now."""
+    client = SandboxClient(app)
+    try:
+        marker = await client.client.get(sandbox.marker, headers=client.headers)
+        if marker.status_code == 200:
+            return False
+        await sandbox.seed(client)
+        await client.call("GET", sandbox.marker)
+        await check_if_match_examples(client, sandbox)
+        log.warning("sandbox: seeded the example world of /docs (dev mode; %d operations)", len(sandbox.examples))
+        return True
+    finally:
+        await client.aclose()
+
+
+async def check_if_match_examples(client: SandboxClient, sandbox: Sandbox) -> None:
+    """Every documented If-Match must be the ETag the record answers with now, or "Try it out" answers 412."""
+    for operation_id, example in sandbox.examples.items():
+        if "If-Match" not in example.parameters:
+            continue
+        if example.etag_from is None:  # no read answers this record's ETag: the 2xx test checks it instead
+            continue
+        current = await client.etag(example.etag_from)
+        if current != example.parameters["If-Match"]:
+            raise SandboxError(f"{operation_id}: documented If-Match {example.parameters['If-Match']} but "
+                               f"{example.etag_from} answers ETag {current}")
+
+
+def apply_examples(operation: dict, example: OperationExample | None, document: dict) -> None:
+    """Put the example world's values into one operation of the document (before the kit fills what is still
+    built: pana_kit.openapi). A body's model keeps the example too (it is that operation's body model), and the
+    operation's response examples name the same records: tools (schemathesis) also send a parameter's value found
+    in the operation's response examples, which must not name records that do not exist."""
+    if example is None:
+        return
+    for parameter in operation.get("parameters", []):
+        if parameter.get("name") in example.parameters:
+            parameter["example"] = example.parameters[parameter["name"]]
+            parameter.pop("examples", None)
+            if isinstance(parameter.get("schema"), dict) and "examples" in parameter["schema"]:
+                parameter["schema"]["examples"] = [parameter["example"]]  # tools send the schema's own too
+    if example.body is not _UNSET:
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            media["example"] = example.body
+            media.pop("examples", None)
+            ref = media.get("schema", {}).get("$ref", "")
+            model = document.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[-1]) if ref else None
+            if isinstance(model, dict) and "examples" in model:
+                model["examples"] = [example.body]
+    names = {name: value for name, value in example.parameters.items() if isinstance(value, str)}
+    for response in operation.get("responses", {}).values():
+        for media in response.get("content", {}).values():
+            if "example" in media:
+                media["example"] = _renamed(media["example"], names)
+
+
+def _renamed(value: Any, names: dict[str, str]) -> Any:
+    """`value` with every property named like a parameter set to that parameter's example."""
+    if isinstance(value, dict):
+        return {k: names[k] if k in names and isinstance(v, str) else _renamed(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(item, names) for item in value]
+    return value
