@@ -97,12 +97,13 @@ async def list_applications(
     return ApplicationPage(items=items, next_cursor=found.next_cursor)
 
 
-async def _read(request: Request, application_id: str, principal: Principal, purpose: str, action: str):
+async def _read(request: Request, application_id: str, principal: Principal, purpose: str, action: str, *,
+                reader=service.read):
     denied: AccessDenied | None = None
     async with request.app.state.db.transaction() as session:
         try:
-            return await service.read(session, request.app.state.rules, request.app.state.keyring, principal,
-                                      application_id, purpose=purpose, action=action)
+            return await reader(session, request.app.state.rules, request.app.state.keyring, principal,
+                                application_id, purpose=purpose, action=action)
         except AccessDenied as exc:  # the refusal's audit entry commits
             denied = exc
     raise denied

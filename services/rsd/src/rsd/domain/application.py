@@ -533,6 +533,9 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
             doc.pop("principal_member_id", None)
         if not doc.get("contacts"):
             doc.pop("contacts", None)
+        for decision in doc.get("decisions") or ():
+            if decision.get("decided_by_name") is None:
+                decision.pop("decided_by_name", None)
         for member in doc["members"]:
             for key in _MEMBER_FIELDS_IF_SET:
                 if member.get(key) is None:
