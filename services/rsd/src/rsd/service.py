@@ -24,7 +24,7 @@ from .domain import (AppealOutcome, Application, ArrivalManner, Assessment, Clos
                      ReopeningGround, RsdRules, Sex, SpecificNeed)
 from .domain.access import check_claim_reader
 from .publishing import publish
-from .store.repository import EVERY_OFFICE, Applicant, Applicants, Applications, ClaimTexts
+from .store.repository import EVERY_OFFICE, Applicant, Applicants, Applications, ClaimTexts, application_of
 from .store.statistics import Statistics
 from .store.tables import ApplicationRow
 
@@ -315,7 +315,7 @@ async def read(session, rules: RsdRules, keyring: Keyring, principal, applicatio
         await audit_log.record(session, principal, action, f"application/{application_id[:64]}", purpose=purpose,
                                outcome="not_found", service=SERVICE)
         raise
-    app = Application.from_document(row.document, rules=rules)
+    app = application_of(row, rules)
     if action == "read-claim":
         try:
             check_claim_reader(assigned_officer=app.officer_id, subject=principal.subject,

@@ -25,7 +25,7 @@ APP_ID = Path(..., max_length=64, description="The application's id")
 
 def summary(row: ApplicationRow, app: Application) -> ApplicationSummary:
     return ApplicationSummary(
-        id=row.id, person_id=row.person_id, status=public_status(row.status), stage=row.status,
+        id=row.id, reference=row.reference, person_id=row.person_id, status=public_status(row.status), stage=row.status,
         office=row.office, officer_id=row.officer_id, priority=row.priority, processing_mode=app.processing_mode.value,
         lodged_on=row.lodged_on, registered_on=row.registered_on, decision_due=row.decision_due,
         late_lodging=app.late_lodging,

@@ -56,7 +56,7 @@ async def decision_letter(
     if office is None:
         raise RuleViolation(rule="decision_letter_office",
                             detail=f"office {app.office} has no authority configured for letters (RSD_LETTER_OFFICES_FILE)")
-    context = letters.letter_context(app, reference=row.reference or row.id, office=office, lang=lang,
+    context = letters.letter_context(app, reference=app.reference or row.id, office=office, lang=lang,
                                      applicants=applicants)
     if format == "html":
         return HTMLResponse(letters.render_html(context, lang))

@@ -97,6 +97,9 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
     missed_deadlines: list[str] = field(default_factory=list)  # "kind:due" already reported
     principal_member_id: str | None = None  # set when another member carries on the claim (principal's death)
     rules: RsdRules = not_stored(default_factory=RsdRules, repr=False, compare=False)
+    # The case reference a person can quote (`RSD-2026-000123`): the store allocates it once and keeps it in its own
+    # column (store/repository.py allocate_reference), so it is not part of the document.
+    reference: str | None = not_stored(default=None, compare=False)
 
     # ---- lodging and registration --------------------------------------------------
     @classmethod

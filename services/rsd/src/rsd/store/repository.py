@@ -66,7 +66,7 @@ class Applications:
         return row
 
     def application(self, row: ApplicationRow) -> Application:
-        return Application.from_document(row.document, rules=self.rules)
+        return application_of(row, self.rules)
 
     async def load(self, application_id: str) -> tuple[Application, int]:
         row = await self.row(application_id)
@@ -79,9 +79,9 @@ class Applications:
     async def add(self, app: Application, *, source_referral_id: str | None = None) -> int:
         now = _now()
         tally = await Statistics(self.session).move(app.id, (None, None), app.office, tally_changes(app))
-        reference = await allocate_reference(self.session, app.lodged_on.year)
+        app.reference = await allocate_reference(self.session, app.lodged_on.year)
         self.session.add(ApplicationRow(id=app.id, person_id=app.person_id, source_referral_id=source_referral_id,
-                                        reference=reference, version=1, created_at=now, updated_at=now, tally=tally,
+                                        reference=app.reference, version=1, created_at=now, updated_at=now, tally=tally,
                                         **_columns(app)))
         await self._members(app)
         return 1
@@ -188,6 +188,13 @@ class Applications:
 # back with the rest of its transaction (no gaps).
 _NEXT_REFERENCE = text("INSERT INTO case_references (year, last) VALUES (:year, 1) "
                        "ON CONFLICT (year) DO UPDATE SET last = case_references.last + 1 RETURNING last")
+
+
+def application_of(row: ApplicationRow, rules: RsdRules) -> Application:
+    """The aggregate of a stored row, with its case reference."""
+    app = Application.from_document(row.document, rules=rules)
+    app.reference = row.reference
+    return app
 
 
 def format_reference(year: int, number: int) -> str:
