@@ -233,3 +233,13 @@ async def test_the_letter_route_refuses_as_problem_json(api):
     for response, status in cases:
         assert response.status_code == status, (status, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_latin_names_and_registration_numbers_are_kept_sealed(api):
+    from sqlalchemy import text
+
+    async with api.h.app.state.db.session() as session:
+        stored = [r[0] for r in (await session.execute(text("SELECT document FROM applicants"))).all()]
+    raw = " ".join(d if isinstance(d, str) else __import__("json").dumps(d, ensure_ascii=False) for d in stored)
+    for given, family, given_latin, family_latin, number, *_ in FAMILY.values():
+        assert given_latin not in raw and family_latin not in raw and number not in raw and family not in raw
