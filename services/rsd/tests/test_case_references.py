@@ -51,3 +51,12 @@ def test_migration_0009_gives_stored_applications_their_references_in_lodging_or
     assert refs == {"a-first": "RSD-2026-000001", "a-same-day": "RSD-2026-000002", "a-late": "RSD-2026-000003",
                     "a-2025": "RSD-2025-000001"}
     assert counters == {2025: 1, 2026: 3}  # the next lodging of 2026 gets RSD-2026-000004
+
+
+async def test_lodgings_at_the_same_moment_get_distinct_numbers_without_gaps(api):
+    import asyncio
+
+    ids = await asyncio.gather(*(lodged_id(api, principal={"id": "m1", "person_id": f"p-{i}", "relationship": "principal"})
+                                 for i in range(6)))
+    refs = sorted([(await api.get(i)).json()["reference"] for i in ids])
+    assert refs == [f"RSD-2026-{n:06d}" for n in range(1, 7)]
