@@ -243,3 +243,26 @@ async def test_the_latin_names_and_registration_numbers_are_kept_sealed(api):
     raw = " ".join(d if isinstance(d, str) else __import__("json").dumps(d, ensure_ascii=False) for d in stored)
     for given, family, given_latin, family_latin, number, *_ in FAMILY.values():
         assert given_latin not in raw and family_latin not in raw and number not in raw and family not in raw
+
+
+async def test_a_name_the_pdf_font_cannot_draw_is_never_dropped_silently(api):
+    # The packaged font has Latin, Greek and Cyrillic only: a name registered in Arabic script would vanish from the
+    # PDF, so the PDF is refused (503, problem+json) and the HTML letter, drawn with the reader's fonts, shows it.
+    event = reg.PersonRegistered(person_id="p-9", registration_number="KZR-26-000109", given_name="احمد",
+                                 family_name="کریمی", given_name_latin="Ahmad", family_name_latin="Karimi",
+                                 birth_date=date(1985, 1, 1), sex="male", citizenship=["AFG"],
+                                 registered_at=datetime(2026, 1, 7, tzinfo=timezone.utc))
+    assert (await api.h.deliver(event, subject="p-9")).name == "handled"
+    app_id = await lodged_id(api, principal={"id": "m1", "person_id": "p-9", "relationship": "principal",
+                                             "birth_date": "1985-01-01"})
+    for path, body in (("interviews", INTERVIEW), ("interviews/i1/record", {"held_on": "2026-02-02", "record": "."}),
+                       ("assessments", FAILS),
+                       ("recommendation", {"outcome": "rejected", "rejection_reasons": REASONS, "on": "2026-02-20"})):
+        assert (await api.step(app_id, path, body)).status_code == 200
+    assert (await api.step(app_id, "decision", {"on": "2026-03-01"}, who=DECIDER)).status_code == 200
+    url = f"/api/v1/applications/{app_id}/decision-letter"
+    pdf = await api.h.client.get(url, params={"lang": "ru", "format": "pdf"}, headers=api.headers())
+    assert pdf.status_code == 503 and pdf.headers["content-type"].startswith("application/problem+json")
+    assert "U+0627" in pdf.json()["detail"]
+    html = await api.h.client.get(url, params={"lang": "ru"}, headers=api.headers())
+    assert "کریمی احمد (Karimi Ahmad)" in html.text

@@ -33,7 +33,8 @@ _HTML_EXAMPLE = ('<!doctype html><html lang="ru"><head><meta charset="utf-8"><ti
                 "and the appeal (body, where to lodge, last day counted from the day served), for a recognition "
                 "the rights and the certificate to collect, the decision-maker's name and title and the date "
                 "served. Never the claim. 409 `decision_letter` before a decision, `decision_letter_office` when "
-                "the office has no authority configured. Scope `rsd:read`.",
+                "the office has no authority configured; 503 for a PDF whose names are in a script the embedded "
+                "font lacks (e.g. Arabic; the HTML letter shows them). Scope `rsd:read`.",
     responses={200: {"content": {"text/html": {"example": _HTML_EXAMPLE},
                                  "application/pdf": {"schema": {"type": "string", "format": "binary"}}},
                      "description": "The letter"},
@@ -62,5 +63,9 @@ async def decision_letter(
         return HTMLResponse(letters.render_html(context, lang))
     if letters.font_path() is None:
         raise Problem(503, "PDF letters need a Unicode font (DejaVuSans) that this server does not have; use HTML")
-    return Response(letters.render_pdf(context, lang), media_type="application/pdf",
+    try:
+        pdf = letters.render_pdf(context, lang)
+    except letters.MissingGlyphs as exc:  # a name in a script the packaged font lacks: never drop it silently
+        raise Problem(503, f"this letter cannot be printed as PDF: {exc}") from exc
+    return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="decision-{context["reference"]}-{lang}.pdf"'})

@@ -11,6 +11,7 @@ It never quotes the claim: nothing of the claim's text reaches `letter_context`.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -91,6 +92,23 @@ def font_path() -> Path | None:
     return next((p for p in FONT_CANDIDATES if p.exists()), None)
 
 
+class MissingGlyphs(RuntimeError):
+    """The PDF font cannot draw some letters of this letter (a name in a script it lacks, e.g. Arabic): the PDF
+    would silently drop them, so none is made (the HTML letter shows them with the reader's fonts)."""
+
+
+@lru_cache(maxsize=4)
+def _covered(font: Path) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(font).getBestCmap())
+
+
+def missing_glyphs(text: str, font: Path) -> list[str]:
+    covered = _covered(font)
+    return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in covered})
+
+
 def render_pdf(context: dict, lang: str) -> bytes:
     from fpdf import FPDF
 
@@ -98,6 +116,11 @@ def render_pdf(context: dict, lang: str) -> bytes:
     if font is None:  # Kazakh and Russian need a Unicode font; say so rather than print boxes
         raise RuntimeError("no Unicode TTF font (DejaVuSans) on this system for PDF letters")
     text = paragraphs(context, lang)
+    missing = missing_glyphs("".join(text), font)
+    if missing:
+        # code points only: the letters of a name are not repeated in an error
+        raise MissingGlyphs("the PDF font has no glyph for U+" + ", U+".join(f"{ord(ch):04X}" for ch in missing)
+                            + "; use the HTML letter")
     pdf = FPDF(format="A4")
     pdf.set_title(text[0])
     pdf.set_subject(context["reference"])
