@@ -27,6 +27,8 @@ async def test_register_read_update_and_history(reg):
     assert created["family_name_latin"] == "Karimov"
     [event] = await reg.published("registration.person.registered.v1")
     assert event["data"]["person_id"] == created["person_id"] and event["data"]["citizenship"] == ["AFG"]
+    # the Latin forms travel with the event (issue 18: rsd's letters print both)
+    assert event["data"]["family_name_latin"] == "Karimov" and event["data"]["given_name_latin"] == created["given_name_latin"]
     url = f"/api/v1/persons/{created['person_id']}"
     r = await reg.client.get(url, headers=reg.headers("registration-officer"))
     assert r.status_code == 200 and r.headers["ETag"]

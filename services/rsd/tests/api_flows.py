@@ -25,7 +25,8 @@ class Api:
         self.h = h
 
     def headers(self, who=OFFICER, *, office="almaty", etag=None, key=None, purpose="case-work"):
-        headers = self.h.headers(who["role"], subject=who["subject"], office=office, purpose=purpose)
+        claims = {k: v for k, v in who.items() if k not in ("role", "subject")}  # e.g. the officer's `name`
+        headers = self.h.headers(who["role"], subject=who["subject"], office=office, purpose=purpose, **claims)
         if etag:
             headers["If-Match"] = etag
         if key:

@@ -15,7 +15,9 @@ def test_the_font_is_package_data_and_preferred():
 
 def test_the_font_has_every_letter_the_templates_use():
     cmap = TTFont(letters.font_path()).getBestCmap()
-    for template in sorted(letters.TEMPLATES.glob("decision.*.txt.j2")):
+    from rsd.letters.offices import PACKAGED_OFFICES
+
+    for template in [*sorted(letters.TEMPLATES.glob("decision.*.txt.j2")), PACKAGED_OFFICES]:
         missing = {ch for ch in template.read_text(encoding="utf-8") if ch.strip() and ord(ch) not in cmap}
         assert not missing, f"{template.name}: no glyph for {sorted(missing)}"
     for word in ("Қазақстан Республикасы", "Ә ә Ғ ғ Қ қ Ң ң Ө ө Ұ ұ Ү ү Һ һ І і", "Решение № «ё»", "₸ — …"):

@@ -118,7 +118,8 @@ def _person_registered(person: Person, event: events.PersonRegistered) -> contra
     citizenships = [c for c in person.citizenships if len(c) == 3 and c.isupper()]
     return contract.PersonRegistered(
         person_id=person.person_id, registration_number=event.registration_number, given_name=person.given_name,
-        family_name=person.family_name, birth_date=person.birth_date,
+        family_name=person.family_name, given_name_latin=person.given_name_latin or None,
+        family_name_latin=person.family_name_latin or None, birth_date=person.birth_date,
         birth_date_precision=person.birth_date_precision.value, sex=person.sex.value, citizenship=citizenships,
         citizenship_status=citizenship_status(person), country_of_origin=person.country_of_origin,
         specific_needs=sorted(n.value for n in person.specific_needs), household_id=event.household_id,

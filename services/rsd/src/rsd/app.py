@@ -9,11 +9,12 @@ from fastapi import FastAPI
 from pana_events import topics_consumed_by
 from pana_kit.migrations import packaged_migrations
 from pana_kit.service import ServiceDefinition, create_app
-from pana_kit.settings import load_settings
+from pana_kit.settings import SettingsError, load_settings
 
 from .api import applications, commands, letters, statistics, work
 from .deadline_watch import deadline_watcher
 from .handlers import RsdHandlers
+from .letters.offices import OfficesError, load_offices
 from .sandbox import SANDBOX
 from .settings import RsdSettings
 
@@ -59,6 +60,10 @@ async def _count_statistics(app) -> None:
 def create(settings: RsdSettings | None = None) -> FastAPI:
     settings = settings or load_settings(RsdSettings)
     rules = settings.rules()  # every open rule from RSD_* (docs/domain.md); an invalid one refuses start
+    try:  # the authorities letters name, per office: an incomplete file refuses start
+        offices = load_offices(settings.letter_offices_file, required=(settings.default_office,))
+    except OfficesError as exc:
+        raise SettingsError(str(exc)) from exc
     handlers = RsdHandlers(rules, settings.default_office)
     definition = ServiceDefinition(
         name="rsd",
@@ -80,4 +85,5 @@ def create(settings: RsdSettings | None = None) -> FastAPI:
     )
     app = create_app(definition, settings)
     app.state.rules = rules
+    app.state.offices = offices
     return app

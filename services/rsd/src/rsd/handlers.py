@@ -34,6 +34,8 @@ class RsdHandlers:
         await Applicants(uow.session).upsert(
             person_id=event.person_id, given_name=event.given_name, family_name=event.family_name, sex=event.sex,
             birth_date=event.birth_date, citizenship=list(event.citizenship), specific_needs=list(event.specific_needs),
+            given_name_latin=event.given_name_latin, family_name_latin=event.family_name_latin,
+            registration_number=event.registration_number,
         )
 
     async def referral_registered(self, event: reg.ReferralRegistered, envelope: Envelope, uow: UnitOfWork) -> None:

@@ -23,7 +23,7 @@ from .domain import (AppealOutcome, Application, ArrivalManner, Assessment, Clos
                      ReopeningGround, RsdRules, Sex, SpecificNeed)
 from .domain.access import check_claim_reader
 from .publishing import publish
-from .store.repository import EVERY_OFFICE, Applications, ClaimTexts
+from .store.repository import EVERY_OFFICE, Applicant, Applicants, Applications, ClaimTexts, application_of
 from .store.statistics import Statistics
 from .store.tables import ApplicationRow
 
@@ -196,7 +196,15 @@ async def decide(cw: Caseworker, application_id: str, *, on: date, outcome: Deci
                  if_match: str | None):
     return await _change(cw, application_id, lambda app: app.issue_decision(
         decided_by=cw.principal.subject, on=on, outcome=outcome, rejection_reasons=rejection_reasons,
-        member_outcomes=member_outcomes), if_match=if_match, action="decide")
+        member_outcomes=member_outcomes, decided_by_name=_name_claim(cw.principal)), if_match=if_match,
+        action="decide")
+
+
+def _name_claim(principal) -> str | None:
+    """The decision-maker's name as the identity provider states it (OpenID `name` claim), kept with the decision for
+    the letter; None when the token carries none."""
+    name = (getattr(principal, "claims", None) or {}).get("name")
+    return name if isinstance(name, str) and name.strip() else None
 
 
 async def serve_notification(cw: Caseworker, application_id: str, *, on: date, language: str, if_match: str | None):
@@ -306,7 +314,7 @@ async def read(session, rules: RsdRules, keyring: Keyring, principal, applicatio
         await audit_log.record(session, principal, action, f"application/{application_id[:64]}", purpose=purpose,
                                outcome="not_found", service=SERVICE)
         raise
-    app = Application.from_document(row.document, rules=rules)
+    app = application_of(row, rules)
     if action == "read-claim":
         try:
             check_claim_reader(assigned_officer=app.officer_id, subject=principal.subject,
@@ -319,6 +327,15 @@ async def read(session, rules: RsdRules, keyring: Keyring, principal, applicatio
     await audit_log.record(session, principal, action, f"application/{row.id}", purpose=purpose, service=SERVICE)
     texts = await ClaimTexts(session, keyring).read(row.id) if action == "read-claim" else None
     return row, app, texts
+
+
+async def read_for_letter(session, rules: RsdRules, keyring: Keyring, principal, application_id: str, *,
+                          purpose: str, action: str = "read-decision-letter",
+                          ) -> tuple[ApplicationRow, Application, dict[str, Applicant]]:
+    """An application for its decision letter (audited) and the registered persons it covers (names and
+    registration numbers, from the sealed applicants projection)."""
+    row, app, _ = await read(session, rules, keyring, principal, application_id, purpose=purpose, action=action)
+    return row, app, await Applicants(session).of(m.person_id for m in app.members)
 
 
 async def list_applications(session, rules: RsdRules, principal, *, purpose: str, limit: int, cursor: dict | None,

@@ -24,6 +24,9 @@ class RsdSettings(ServiceSettings):
     deadline_watch_interval_s: int = Field(3600, ge=1, description="How often missed deadlines are looked for")
     deadline_watch_batch: int = Field(200, ge=1, le=5000, description="Applications checked per batch")
     small_cell_threshold: int = Field(5, ge=1, le=100, description="Statistics counts below this show as '*'")
+    letter_offices_file: str | None = Field(
+        None, description="TOML file naming each office's authority, address, decision-maker's title and appeal "
+                          "body for decision letters (default: the packaged rsd/letters/offices.toml); checked at start")
 
     # -- the open rules (RsdRules; defaults and sources in docs/domain.md) --
     lodging_window_days: int = Field(5, ge=0, le=365, description="Lodging window after arrival, calendar days")

@@ -25,7 +25,7 @@ APP_ID = Path(..., max_length=64, description="The application's id")
 
 def summary(row: ApplicationRow, app: Application) -> ApplicationSummary:
     return ApplicationSummary(
-        id=row.id, person_id=row.person_id, status=public_status(row.status), stage=row.status,
+        id=row.id, reference=row.reference, person_id=row.person_id, status=public_status(row.status), stage=row.status,
         office=row.office, officer_id=row.officer_id, priority=row.priority, processing_mode=app.processing_mode.value,
         lodged_on=row.lodged_on, registered_on=row.registered_on, decision_due=row.decision_due,
         late_lodging=app.late_lodging,
@@ -97,12 +97,13 @@ async def list_applications(
     return ApplicationPage(items=items, next_cursor=found.next_cursor)
 
 
-async def _read(request: Request, application_id: str, principal: Principal, purpose: str, action: str):
+async def _read(request: Request, application_id: str, principal: Principal, purpose: str, action: str, *,
+                reader=service.read):
     denied: AccessDenied | None = None
     async with request.app.state.db.transaction() as session:
         try:
-            return await service.read(session, request.app.state.rules, request.app.state.keyring, principal,
-                                      application_id, purpose=purpose, action=action)
+            return await reader(session, request.app.state.rules, request.app.state.keyring, principal,
+                                application_id, purpose=purpose, action=action)
         except AccessDenied as exc:  # the refusal's audit entry commits
             denied = exc
     raise denied

@@ -17,12 +17,15 @@ PublicStatus = Literal["lodged", "recommended", "rejected", "under_appeal", "rec
 
 class ApplicationSummary(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "5b0c7e12-8a3f-4d6b-9c2e-1f5a0b8d3c67", "person_id": "0f8e3a52-7c1d-4b9e-a6f0-2d4c8b1e5a73", "status": "lodged", "stage": "registered", "office": "almaty",
+        "id": "5b0c7e12-8a3f-4d6b-9c2e-1f5a0b8d3c67", "reference": "RSD-2026-000123",
+        "person_id": "0f8e3a52-7c1d-4b9e-a6f0-2d4c8b1e5a73", "status": "lodged", "stage": "registered", "office": "almaty",
         "officer_id": None, "priority": False, "processing_mode": "regular", "lodged_on": "2026-11-27",
         "registered_on": "2026-11-27", "decision_due": "2027-02-27", "late_lodging": False,
     }]})
 
     id: str
+    reference: str | None = Field(None, description="The case reference a person can quote (`RSD-<year of lodging>-"
+                                  "<number>`), given once when the application is first stored; letters print it")
     person_id: str
     status: PublicStatus = Field(description="Where the application stands. `lodged` covers lodging and registration up to the recommendation; `stage` gives the exact step.")
     stage: ApplicationState = Field(description="The state in the procedure's state machine")

@@ -21,7 +21,8 @@ def detail(app: Application) -> ApplicationDetail:
                for e in doc["endings"]]
     decision = app.decision
     return ApplicationDetail(
-        id=app.id, person_id=app.person_id, status=public_status(app.state.value), stage=app.state.value,
+        id=app.id, reference=app.reference, person_id=app.person_id, status=public_status(app.state.value),
+        stage=app.state.value,
         office=app.office, officer_id=app.officer_id, priority=app.priority,
         processing_mode=app.processing_mode.value, lodged_on=app.lodged_on, registered_on=app.registered_on,
         decision_due=app.decision_due if app.registered_on else None, late_lodging=app.late_lodging,

@@ -5,7 +5,7 @@ from .application import (Application, ArrivalManner, Assignment, CertificateReq
                           Reopening, ReopeningGround)
 from .assessment import Assessment, CredibilityConcern, CredibilityFinding, ExclusionClause, Ground
 from .deadlines import Deadline, DeadlineKind, DeadlineStatus, deadline_status, deadlines, due_soon
-from .decision import Decision, Extension, MemberOutcome, Outcome, Recommendation, RejectionReason
+from .decision import Decision, Extension, MemberOutcome, Outcome, Recommendation, RejectionReason, appeal_deadline
 from .ending import (CancellationGround, CessationGround, EndingKind, EndingProceeding, RevocationGround)
 from .events import (AppealDecided, AppealLodged, ApplicationClosed, ApplicationLodged, ApplicationRegistered,
                      ApplicationReopened, AssessmentRecorded, CertificateRequested, ContactRecorded, DeadlineMissed,

@@ -97,6 +97,9 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
     missed_deadlines: list[str] = field(default_factory=list)  # "kind:due" already reported
     principal_member_id: str | None = None  # set when another member carries on the claim (principal's death)
     rules: RsdRules = not_stored(default_factory=RsdRules, repr=False, compare=False)
+    # The case reference a person can quote (`RSD-2026-000123`): the store allocates it once and keeps it in its own
+    # column (store/repository.py allocate_reference), so it is not part of the document.
+    reference: str | None = not_stored(default=None, compare=False)
 
     # ---- lodging and registration --------------------------------------------------
     @classmethod
@@ -533,6 +536,9 @@ class Application(InterviewSteps, AssessmentSteps, DecisionSteps, AppealSteps, E
             doc.pop("principal_member_id", None)
         if not doc.get("contacts"):
             doc.pop("contacts", None)
+        for decision in doc.get("decisions") or ():
+            if decision.get("decided_by_name") is None:
+                decision.pop("decided_by_name", None)
         for member in doc["members"]:
             for key in _MEMBER_FIELDS_IF_SET:
                 if member.get(key) is None:

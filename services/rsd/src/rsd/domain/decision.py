@@ -71,6 +71,9 @@ class Decision:
     notified_on: date | None = None
     notification_language: str | None = None
     round: int = 0
+    # The decision-maker's name as the identity provider gave it (the token's `name` claim) when deciding; None
+    # when the token carried none (and for decisions recorded before names were kept).
+    decided_by_name: str | None = None
 
     @property
     def member_ids_covered(self) -> tuple[str, ...]:
@@ -88,6 +91,17 @@ class Extension:
     extended_on: date
     extended_by: str
     cycle: int = 0  # reopening starts a new decision period
+
+
+def appeal_deadline(notified_on: date, window_days: int) -> date:
+    """The last day to lodge an appeal (docs/domain.md, RSD periods: "Appeal window from notification", 30 days by
+    default). The window counts calendar days from the day after the decision was served, so the last day is the
+    notification date plus the window. The domain names no working-day rule for it (unlike the birth registration
+    deadline), so a last day on a weekend or a public holiday stays where it falls; if Kazakh law settles otherwise
+    (the route and deadline are *open*), change it here."""
+    if window_days < 1:
+        raise InvalidInput("an appeal window is a positive number of days")
+    return notified_on + timedelta(days=window_days)
 
 
 class DecisionSteps:
@@ -160,7 +174,8 @@ class DecisionSteps:
 
     def issue_decision(self, *, decided_by: str, on: date, outcome: Outcome | None = None,
                        rejection_reasons: tuple[RejectionReason, ...] | None = None,
-                       member_outcomes: dict[str, MemberOutcome] | None = None) -> Decision:
+                       member_outcomes: dict[str, MemberOutcome] | None = None,
+                       decided_by_name: str | None = None) -> Decision:
         """The supervisor decides on the recommendation (may differ from it, with reasons)."""
         self._require_state({ApplicationState.RECOMMENDED}, "issue a decision",
                             rule="recommendation_before_decision")
@@ -176,7 +191,8 @@ class DecisionSteps:
         outcomes = self._resolve_member_outcomes(outcome, member_outcomes or {}, check_criteria=True)
         decision = Decision(outcome=outcome, decided_by=decided_by, decided_on=on,
                                  recommended_by=rec.officer_id, member_outcomes=outcomes,
-                                 rejection_reasons=reasons, round=self.decision_round)
+                                 rejection_reasons=reasons, round=self.decision_round,
+                                 decided_by_name=(decided_by_name or "").strip()[:200] or None)
         self.decisions.append(decision)
         self.state = ApplicationState.RECOGNISED if outcome is Outcome.RECOGNISED else ApplicationState.REJECTED
         self.record(DecisionIssued(self.id, self.person_id, outcome.value, self.decision.member_ids_covered,
@@ -250,7 +266,7 @@ class DecisionSteps:
     def appeal_deadline(self) -> date | None:
         if self.decision is None or self.decision.notified_on is None:
             return None
-        return self.decision.notified_on + timedelta(days=self.rules.appeal_window_days)
+        return appeal_deadline(self.decision.notified_on, self.rules.appeal_window_days)
 
     @property
     def appeal_grace_ends(self) -> date | None:

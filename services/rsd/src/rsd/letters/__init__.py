@@ -1,17 +1,24 @@
 """Decision letters rendered from templates in Kazakh, Russian and English, as HTML or PDF.
 
-A letter states the decision, the members it covers, the categorised reasons of a
-rejection and the appeal window. It never quotes the claim.
+A letter names the people it covers (as registered, in their original script and in Latin), the case reference
+(`RSD-2026-000123`) and registration numbers, the deciding authority and its address (offices.toml), the legal
+basis, each member's outcome, for a rejection the reasons and the appeal (body, where to lodge, last day), for a
+recognition the rights and the certificate to collect, who decided (name from the identity provider's `name`
+claim recorded with the decision, title from the office's configuration) and the day it was served.
+It never quotes the claim: nothing of the claim's text reaches `letter_context`.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
+from typing import Any, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ..domain import Application
+from .offices import Office
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("kk", "ru", "en")
@@ -26,50 +33,105 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def letter_context(app: Application) -> dict:
+def person_names(registered: Any | None, fallback: str | None = None) -> dict[str, str | None]:
+    """`{"name": family and given name as registered, "latin": their Latin form}`; Latin is None when the register
+    gave none or it reads the same. `registered` is an applicant of the projection (store.repository.Applicant)."""
+    if registered is None or not (registered.given_name or registered.family_name):
+        return {"name": fallback or "", "latin": None}
+    name = " ".join(n for n in (registered.family_name, registered.given_name) if n)
+    latin = " ".join(n for n in (registered.family_name_latin, registered.given_name_latin) if n) or None
+    return {"name": name, "latin": latin if latin != name else None}
+
+
+def letter_context(app: Application, *, reference: str, office: Office, lang: str,
+                   applicants: Mapping[str, Any]) -> dict:
+    """What a letter says, in `lang`. `applicants`: the registered persons by person id (names, registration number)."""
     decision = app.decision
+    outcomes = decision.member_outcomes
+    members = []
+    for member in app.members:
+        if member.id not in outcomes:
+            continue  # not decided (deceased before the decision)
+        registered = applicants.get(member.person_id)
+        members.append({**person_names(registered, member.name), "relationship": member.relationship.value,
+                        "outcome": outcomes[member.id].value,
+                        "registration_number": getattr(registered, "registration_number", None)})
+    principal = applicants.get(app.principal.person_id)
     return {
-        "application_id": app.id,
-        "office": app.office,
-        "person_id": app.person_id,
+        "reference": reference,
+        "registration_number": getattr(principal, "registration_number", None),
+        "addressee": person_names(principal, app.principal.name),
+        "authority": office.text("authority", lang),
+        "address": office.text("address", lang),
+        "decision_maker_title": office.text("decision_maker_title", lang),
+        "appeal_body": office.text("appeal_body", lang),
+        "appeal_address": office.text("appeal_address", lang),
         "outcome": decision.outcome.value,
         "decided_on": decision.decided_on,
-        "members": [{"person_id": m.person_id, "relationship": m.relationship.value,
-                     "outcome": decision.member_outcomes.get(m.id).value if decision.member_outcomes.get(m.id) else "rejected"}
-                    for m in app.members],
+        "served_on": decision.notified_on,
+        "decided_by": decision.decided_by,
+        "decision_maker_name": decision.decided_by_name,
+        "members": members,
         "reasons": [r.value for r in decision.rejection_reasons],
         "appeal_days": app.rules.appeal_window_days,
         "appeal_until": app.appeal_deadline,
-        "notified_on": decision.notified_on,
     }
 
 
-def paragraphs(app: Application, lang: str) -> list[str]:
+def paragraphs(context: dict, lang: str) -> list[str]:
     """The letter's text in `lang`, paragraph by paragraph (the language template is the source)."""
-    text = _env.get_template(f"decision.{lang}.txt.j2").render(**letter_context(app), fmt=_fmt_date)
+    text = _env.get_template(f"decision.{lang}.txt.j2").render(**context, fmt=_fmt_date)
     return [p.strip() for p in text.split("\n\n") if p.strip()]
 
 
-def render_html(app: Application, lang: str) -> str:
-    return _env.get_template("letter.html.j2").render(lang=lang, paragraphs=paragraphs(app, lang))
+def render_html(context: dict, lang: str) -> str:
+    return _env.get_template("letter.html.j2").render(lang=lang, paragraphs=paragraphs(context, lang))
 
 
 def font_path() -> Path | None:
     return next((p for p in FONT_CANDIDATES if p.exists()), None)
 
 
-def render_pdf(app: Application, lang: str) -> bytes:
+class MissingGlyphs(RuntimeError):
+    """The PDF font cannot draw some letters of this letter (a name in a script it lacks, e.g. Arabic): the PDF
+    would silently drop them, so none is made (the HTML letter shows them with the reader's fonts)."""
+
+
+@lru_cache(maxsize=4)
+def _covered(font: Path) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(font).getBestCmap())
+
+
+def missing_glyphs(text: str, font: Path) -> list[str]:
+    covered = _covered(font)
+    return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in covered})
+
+
+def render_pdf(context: dict, lang: str) -> bytes:
     from fpdf import FPDF
 
     font = font_path()
     if font is None:  # Kazakh and Russian need a Unicode font; say so rather than print boxes
         raise RuntimeError("no Unicode TTF font (DejaVuSans) on this system for PDF letters")
+    text = paragraphs(context, lang)
+    missing = missing_glyphs("".join(text), font)
+    if missing:
+        # code points only: the letters of a name are not repeated in an error
+        raise MissingGlyphs("the PDF font has no glyph for U+" + ", U+".join(f"{ord(ch):04X}" for ch in missing)
+                            + "; use the HTML letter")
     pdf = FPDF(format="A4")
-    pdf.set_title(f"Decision {app.id}")
+    pdf.set_title(text[0])
+    pdf.set_subject(context["reference"])
+    pdf.set_lang(lang)
     pdf.add_page()
     pdf.add_font("DejaVu", fname=str(font))
+    pdf.set_font("DejaVu", size=14)
+    pdf.multi_cell(0, 8, text[0], new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
     pdf.set_font("DejaVu", size=11)
-    for paragraph in paragraphs(app, lang):
+    for paragraph in text[1:]:
         pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
     return bytes(pdf.output())
@@ -77,3 +139,6 @@ def render_pdf(app: Application, lang: str) -> bytes:
 
 def _fmt_date(value: date | None) -> str:
     return value.strftime("%d.%m.%Y") if value else "—"
+
+
+__all__ = ["LANGUAGES", "letter_context", "paragraphs", "render_html", "render_pdf", "font_path"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import case, false, func, select, update
+from sqlalchemy import case, false, func, select, text, update
 
 from pana_kit.crypto import Keyring, Sealed
 from pana_kit.domain import NotFound, StaleVersion, as_utc
@@ -66,7 +66,7 @@ class Applications:
         return row
 
     def application(self, row: ApplicationRow) -> Application:
-        return Application.from_document(row.document, rules=self.rules)
+        return application_of(row, self.rules)
 
     async def load(self, application_id: str) -> tuple[Application, int]:
         row = await self.row(application_id)
@@ -79,8 +79,10 @@ class Applications:
     async def add(self, app: Application, *, source_referral_id: str | None = None) -> int:
         now = _now()
         tally = await Statistics(self.session).move(app.id, (None, None), app.office, tally_changes(app))
+        app.reference = await allocate_reference(self.session, app.lodged_on.year)
         self.session.add(ApplicationRow(id=app.id, person_id=app.person_id, source_referral_id=source_referral_id,
-                                        version=1, created_at=now, updated_at=now, tally=tally, **_columns(app)))
+                                        reference=app.reference, version=1, created_at=now, updated_at=now, tally=tally,
+                                        **_columns(app)))
         await self._members(app)
         return 1
 
@@ -181,6 +183,30 @@ class Applications:
                 return apps
             after = rows[-1].id
 
+# One statement that both PostgreSQL and SQLite (3.35+) run atomically: the row of the year is locked by the update
+# until the transaction ends, so two lodgings never get the same number, and a rolled-back lodging gives its number
+# back with the rest of its transaction (no gaps).
+_NEXT_REFERENCE = text("INSERT INTO case_references (year, last) VALUES (:year, 1) "
+                       "ON CONFLICT (year) DO UPDATE SET last = case_references.last + 1 RETURNING last")
+
+
+def application_of(row: ApplicationRow, rules: RsdRules) -> Application:
+    """The aggregate of a stored row, with its case reference."""
+    app = Application.from_document(row.document, rules=rules)
+    app.reference = row.reference
+    return app
+
+
+def format_reference(year: int, number: int) -> str:
+    return f"RSD-{year}-{number:06d}"
+
+
+async def allocate_reference(session, year: int) -> str:
+    """The next case reference of `year` (`RSD-2026-000123`), counted in the same transaction as the lodging."""
+    number = (await session.execute(_NEXT_REFERENCE, {"year": year})).scalar_one()
+    return format_reference(year, number)
+
+
 def _columns(app: Application) -> dict:
     open_deadlines = deadlines(app, app.lodged_on)  # due dates do not depend on the day asked
     first = open_deadlines[0] if open_deadlines else None
@@ -251,6 +277,9 @@ class Applicant:
     birth_date: date | None = None
     citizenship: tuple[str, ...] = ()
     specific_needs: tuple[str, ...] = ()
+    given_name_latin: str | None = None
+    family_name_latin: str | None = None
+    registration_number: str | None = None
 
     @classmethod
     def from_document(cls, doc: dict) -> "Applicant":
@@ -258,7 +287,9 @@ class Applicant:
         return cls(person_id=doc["person_id"], given_name=doc.get("given_name") or "",
                    family_name=doc.get("family_name") or "", sex=doc.get("sex") or "",
                    birth_date=date.fromisoformat(born) if born else None,
-                   citizenship=tuple(doc.get("citizenship") or ()), specific_needs=tuple(doc.get("specific_needs") or ()))
+                   citizenship=tuple(doc.get("citizenship") or ()), specific_needs=tuple(doc.get("specific_needs") or ()),
+                   given_name_latin=doc.get("given_name_latin"), family_name_latin=doc.get("family_name_latin"),
+                   registration_number=doc.get("registration_number"))
 
 
 def applicant_document(person_id: str, **values) -> dict:
@@ -284,6 +315,12 @@ class Applicants:
     async def get(self, person_id: str) -> Applicant | None:
         row = await self.session.get(ApplicantRow, person_id)
         return Applicant.from_document(row.document) if row is not None else None
+
+    async def of(self, person_ids) -> dict[str, Applicant]:
+        """The applicants known of these persons, by person id (a person rsd never heard of is left out)."""
+        wanted = sorted(set(person_ids))[:1000]
+        rows = (await self.session.execute(select(ApplicantRow).where(ApplicantRow.person_id.in_(wanted)))).scalars()
+        return {row.person_id: Applicant.from_document(row.document) for row in rows}
 
     async def upsert(self, person_id: str, **values) -> None:
         row = await self.session.get(ApplicantRow, person_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field
 
 from pana_kit.crypto import SealedDocument
@@ -14,7 +14,9 @@ from pana_kit.tables import table_base
 Base = table_base("rsd")  # rsd's own metadata (another service may have a table of the same name)
 ApplicationDocument = SealedDocument(service="rsd", aggregate="application", id_key="id", fields=("members", "contacts"))
 # What rsd keeps of a registered person: every field but the id is personal, so every field is sealed.
-APPLICANT_FIELDS = ("given_name", "family_name", "sex", "birth_date", "citizenship", "specific_needs")
+# The Latin forms and the registration number came later (letters): a document stored before has none of them.
+APPLICANT_FIELDS = ("given_name", "family_name", "sex", "birth_date", "citizenship", "specific_needs",
+                    "given_name_latin", "family_name_latin", "registration_number")
 ApplicantDocument = SealedDocument(service="rsd", aggregate="applicant", id_key="person_id", fields=APPLICANT_FIELDS)
 
 
@@ -27,6 +29,7 @@ class ApplicationRow(Base, table=True):
         Index("ix_applications_office_next_due", "office", "next_due"),
         Index("ix_applications_officer_next_due", "officer_id", "next_due"),
         Index("ix_applications_watch_due", "watch_due"),
+        UniqueConstraint("reference", name="uq_applications_reference"),
     )
 
     id: str = Field(sa_column=Column(String(64), primary_key=True))
@@ -34,6 +37,8 @@ class ApplicationRow(Base, table=True):
     source_referral_id: Optional[str] = Field(default=None, sa_column=Column(String(64), unique=True))
     office: str = Field(sa_column=Column(String(100), nullable=False))
     officer_id: Optional[str] = Field(default=None, sa_column=Column(String(200)))
+    # The reference a person can quote (`RSD-2026-000123`): allocated once when first stored, never changed.
+    reference: Optional[str] = Field(default=None, sa_column=Column(String(20)))
     status: str = Field(sa_column=Column(String(40), nullable=False))
     priority: bool = Field(default=False)
     lodged_on: date = Field(sa_column=Column(Date, nullable=False))
@@ -66,6 +71,15 @@ class StatisticsCountRow(Base, table=True):
     figure: str = Field(sa_column=Column(String(60), primary_key=True))
     shard: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     count: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class CaseReferenceRow(Base, table=True):
+    """The last case reference number given in a year (store/repository.py `allocate_reference`)."""
+
+    __tablename__ = "case_references"
+
+    year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    last: int = Field(sa_column=Column(Integer, nullable=False))
 
 
 class ApplicationMemberRow(Base, table=True):

@@ -20,6 +20,9 @@ class PersonRegistered(Event):
     registration_number: str
     given_name: Name
     family_name: Name
+    given_name_latin: Name | None = Field(None, description="Latin form as registered (as in a passport, or "
+                                                             "transliterated at entry); added later, optional")
+    family_name_latin: Name | None = Field(None, description="Latin form of the family name, as registered")
     birth_date: date | None = None
     birth_date_precision: BirthDatePrecision = "exact"
     sex: Sex
