@@ -20,7 +20,7 @@ from pana_kit import delivery
 from pana_kit.db import Database
 from pana_kit.outbox import UnitOfWork
 from pana_kit.settings import ServiceSettings, SettingsError, load_settings
-from pana_kit.tables import KIT_METADATA, InboxMessage, OutboxMessage
+from pana_kit.tables import KIT_METADATA, InboxMessage, OutboxMessage, OutboxRelayPosition
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -83,19 +83,30 @@ def interview(n: int) -> InterviewScheduled:
 
 
 async def emit(db: Database, event, *, created_at: datetime, published_at: datetime | None) -> str:
-    """One event through the real unit of work, then dated as the test needs."""
+    """One event through the real unit of work, then dated as the test needs.
+
+    Published (`published_at` given) means the relay's position has reached it: the relay advances one
+    position, it marks no row."""
     async with UnitOfWork(db, "/pana/rsd") as uow:
         envelope = uow.emit(event, subject=getattr(event, "person_id", "x"))
     async with db.transaction() as session:
-        await session.execute(update(OutboxMessage).where(OutboxMessage.event_id == envelope.id)
-                              .values(created_at=created_at, published_at=published_at))
+        seq = (await session.execute(update(OutboxMessage).where(OutboxMessage.event_id == envelope.id)
+                                     .values(created_at=created_at).returning(OutboxMessage.seq))).scalar_one()
+        if published_at is not None:
+            position = await session.get(OutboxRelayPosition, "outbox")
+            if position is None:
+                session.add(OutboxRelayPosition(name="outbox", position=seq, updated_at=published_at))
+            else:
+                position.position = seq
     return envelope.id
 
 
 async def outbox_state(db: Database) -> dict[str, datetime | None]:
+    """Each event id with its creation time once published (None while not, or while waiting for a replay)."""
     async with db.session() as session:
-        rows = (await session.execute(select(OutboxMessage.event_id, OutboxMessage.published_at))).all()
-    return dict(rows)
+        rows = (await session.execute(select(OutboxMessage.event_id, OutboxMessage.created_at,
+                                             delivery.published_clause()))).all()
+    return {event_id: (at if published else None) for event_id, at, published in rows}
 
 
 # -- retention -------------------------------------------------------------------------------------
@@ -144,7 +155,7 @@ async def test_the_relay_keeps_published_rows(rsd_db, tmp_path):
     relay.producer = Producer()
     async with UnitOfWork(rsd_db, "/pana/rsd") as uow:
         envelope = uow.emit(interview(1), subject="person-1")
-    assert await relay.publish_batch() == 1 and len(sent) == 1
+    assert await relay.publish_pending() == 1 and len(sent) == 1
     state = await outbox_state(rsd_db)
     assert state[envelope.id] is not None and await relay.pending() == 0
 
