@@ -438,3 +438,171 @@ def test_the_periodic_reconcile_exports_the_missing_count(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# -- the relay: pipelined, a position, gaps, wake-ups, one leader ---------------------------------------
+
+class FakeProducer:
+    """A stand-in for the broker client only: acknowledgements come when the test says (`ack`)."""
+
+    def __init__(self, sent: list, *, auto_ack: bool = False):
+        self.sent, self.auto_ack, self.futures = sent, auto_ack, []
+
+    async def start(self):
+        pass
+
+    async def stop(self):
+        pass
+
+    async def send(self, topic, value, key=None, headers=None):
+        import asyncio
+
+        future = asyncio.get_running_loop().create_future()
+        self.sent.append((topic, key, dict(headers)["ce_id"].decode()))
+        if self.auto_ack:
+            future.set_result(None)
+        self.futures.append(future)
+        return future
+
+    def ack(self, first: int, last: int, error: Exception | None = None):
+        for future in self.futures[first:last]:
+            future.set_exception(error) if error else future.set_result(None)
+
+
+async def emit_many(db, n: int, start: int = 0, signal=None) -> list[str]:
+    ids = []
+    for i in range(start, start + n):
+        async with UnitOfWork(db, "/pana/rsd", signal=signal) as uow:
+            ids.append(uow.emit(interview(i), subject=f"person-{i}").id)
+    return ids
+
+
+async def test_the_relay_pipelines_batches_and_its_position_follows_the_acknowledgements(rsd_db):
+    import asyncio
+
+    from pana_kit.outbox import OutboxRelay, OutboxSignal
+
+    signal = OutboxSignal()
+    ids = await emit_many(rsd_db, 25, signal=signal)
+    sent: list = []
+    relay = OutboxRelay(rsd_db, ServiceSettings(service_name="rsd", outbox_batch_size=10), signal, ["rsd.events"])
+    relay.producer = FakeProducer(sent)
+    await relay._load_position()
+    # Two batches handed to the producer before any acknowledgement: the second is selected while the first waits.
+    assert await relay.publish_batch() == 10 and await relay.publish_batch() == 10
+    assert [s[2] for s in sent] == ids[:20] and relay.position == 0
+    relay.producer.ack(10, 20)  # the second batch first: the position still waits for the first
+    await asyncio.sleep(0)
+    relay._retire()
+    assert relay.position == 0
+    relay.producer.ack(0, 10)
+    await asyncio.sleep(0)
+    relay._retire()
+    assert relay.position == 20
+    # The ready records came from the units of work: the headers are the envelope's own.
+    assert not signal.ready.keys() & set(ids[:20]) and signal.ready.keys() >= set(ids[20:])
+
+    # A failed acknowledgement: the relay starts again from its position (the same event ids again).
+    assert await relay.publish_batch() == 5
+    relay.producer.ack(20, 25, error=RuntimeError("broker gone"))
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError):
+        relay._retire()
+    await relay._abandon()
+    assert relay.position == 20 and relay.high == 20
+    relay.producer = FakeProducer(sent, auto_ack=True)
+    assert await relay.publish_pending() == 5 and [s[2] for s in sent[25:]] == ids[20:]
+    assert relay.position == 25 and await delivery.count_unpublished(rsd_db) == 0
+
+    # The position is one saved row: a new relay starts from it.
+    fresh = OutboxRelay(rsd_db, ServiceSettings(service_name="rsd"), OutboxSignal(), ["rsd.events"])
+    fresh.producer = FakeProducer(sent := [], auto_ack=True)
+    assert await fresh.publish_pending() == 0 and fresh.position == 25
+
+
+async def test_the_position_never_passes_a_seq_that_commits_later(database):
+    """Concurrent transactions commit out of seq order: the relay publishes what is visible, and its position
+    waits at the gap until the transaction holding it has ended (committed: published then; rolled back: gone)."""
+    from pana_kit.outbox import OutboxRelay, OutboxSignal
+
+    db = await database("gaps")
+    try:
+        if db.is_sqlite:
+            pytest.skip("one writer at a time on SQLite: seqs commit in order")
+        sent: list = []
+        relay = OutboxRelay(db, ServiceSettings(service_name="rsd"), OutboxSignal(), ["rsd.events"])
+        relay.producer = FakeProducer(sent, auto_ack=True)
+
+        slow = UnitOfWork(db, "/pana/rsd")
+        await slow.__aenter__()
+        late = slow.emit(interview(1), subject="person-1").id
+        await slow.session.flush()  # seq 1 taken, not committed
+        [after] = await emit_many(db, 1, start=2)  # seq 2, committed
+
+        assert await relay.publish_pending() == 1 and [s[2] for s in sent] == [after]
+        assert relay.position == 0 and [(g.lo, g.hi) for g in relay.gaps] == [(1, 1)]
+        assert await delivery.count_unpublished(db) == 1  # seq 2 is sent but not past the position; seq 1 not visible
+
+        await slow.__aexit__(None, None, None)  # seq 1 commits after seq 2 was published
+        assert await relay.publish_pending() == 1 and [s[2] for s in sent] == [after, late]
+        assert relay.position == 2 and not relay.gaps
+
+        # A rolled-back transaction leaves a gap that never fills: passed once the transaction has ended.
+        doomed = UnitOfWork(db, "/pana/rsd")
+        await doomed.__aenter__()
+        doomed.emit(interview(3), subject="person-3")
+        await doomed.session.flush()  # seq 3
+        [last] = await emit_many(db, 1, start=4)  # seq 4
+        await relay.publish_pending()
+        assert relay.position == 2
+        await doomed.__aexit__(RuntimeError, RuntimeError("refused"), None)
+        await relay.publish_pending()
+        assert relay.position == 4 and [s[2] for s in sent] == [after, late, last]
+        assert await delivery.count_unpublished(db) == 0
+    finally:
+        await db.dispose()
+
+
+async def test_a_commit_elsewhere_wakes_the_leading_relay_and_one_relay_leads(database, monkeypatch):
+    """On PostgreSQL: NOTIFY wakes the relay (its poll is ten minutes here); of two relays on one database
+    one publishes; when it stops, the other takes over."""
+    import asyncio
+
+    from pana_dev.testing import eventually
+    from pana_kit import outbox
+
+    db = await database("leader")
+    try:
+        if db.is_sqlite:
+            pytest.skip("LISTEN/NOTIFY and the leader lock are PostgreSQL's")
+        sent: list = []
+        monkeypatch.setattr(outbox, "make_producer", lambda settings: FakeProducer(sent, auto_ack=True))
+
+        async def no_topics(settings, names):
+            pass
+
+        monkeypatch.setattr(outbox, "ensure_topics", no_topics)
+        settings = ServiceSettings(service_name="rsd", outbox_poll_interval_ms=600_000)
+        relays = [outbox.OutboxRelay(db, settings, outbox.OutboxSignal(), ["rsd.events"]) for _ in range(2)]
+        tasks = [asyncio.create_task(r.run()) for r in relays]
+        await eventually(lambda: _true(any(r.leading for r in relays)), timeout=60, what="a relay leading")
+        ids = await emit_many(db, 5)  # no signal: as from another process
+        await eventually(lambda: _true(len(sent) == 5), timeout=60, what="the five events published")
+        assert [s[2] for s in sent] == ids and [r.leading for r in relays].count(True) == 1
+
+        leader = next(i for i, r in enumerate(relays) if r.leading)
+        await relays[leader].stop()
+        await asyncio.wait_for(tasks[leader], 30)
+        other = relays[1 - leader]
+        await eventually(lambda: _true(other.leading), timeout=60, what="the other relay leading")
+        more = await emit_many(db, 3, start=5)
+        await eventually(lambda: _true(len(sent) >= 8), timeout=60, what="the next events published")
+        assert set(s[2] for s in sent) == set(ids + more) and [s[2] for s in sent][-3:] == more
+        await other.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await db.dispose()
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -248,6 +248,8 @@ class OutboxRelay:
         self._listener = None  # SQLAlchemy connection holding the leader lock and the LISTEN (PostgreSQL)
         self._lost = False
         self._last_replay_check = 0.0
+        self._last_gap_check = 0.0
+        self._replay_wanted = True
         self._loaded = False
         self._unmarking: set[asyncio.Task] = set()
 
@@ -331,7 +333,9 @@ class OutboxRelay:
             except asyncio.TimeoutError:
                 pass
 
-    def _notified(self, *_args) -> None:
+    def _notified(self, _conn, _pid, _channel, payload) -> None:
+        if payload == "replay":
+            self._replay_wanted = True
         self.signal.notify()
 
     def _terminated(self, *_args) -> None:
@@ -419,14 +423,16 @@ class OutboxRelay:
             self._retire()
             self.signal.event.clear()
             sent = await self.publish_batch()
+            loop = asyncio.get_running_loop()
+            if self.gaps and (not sent or loop.time() - self._last_gap_check > 0.05):
+                self._last_gap_check = loop.time()
+                sent += await self._recheck_gaps()
             if sent:
                 while len(self.inflight) >= limit:
                     await self._await_one()
                 continue
-            if self.gaps:
-                await self._recheck_gaps()
-            loop = asyncio.get_running_loop()
-            if loop.time() - self._last_replay_check > 1.0 or not self.inflight:
+            if self._replay_wanted or loop.time() - self._last_replay_check > 1.0:
+                self._replay_wanted = False
                 self._last_replay_check = loop.time()
                 if await self._publish_replays():
                     continue
@@ -452,9 +458,9 @@ class OutboxRelay:
         total = 0
         while True:
             sent = await self.publish_batch()
-            total += sent
             if self.gaps:
-                await self._recheck_gaps()
+                sent += await self._recheck_gaps()
+            total += sent
             sent_replays = await self._publish_replays()
             total += sent_replays
             while self.inflight:
@@ -546,7 +552,7 @@ class OutboxRelay:
         xmax, xmin = rows[0][0], rows[0][1]
         return [tuple(r[2:]) for r in rows if r[2] is not None], xmax, xmin
 
-    async def _recheck_gaps(self) -> None:
+    async def _recheck_gaps(self) -> int:
         """Publish what committed late in a gap; drop a gap once no transaction can still fill it."""
         clauses, params = [], {}
         for n, gap in enumerate(self.gaps[:200]):
@@ -566,6 +572,7 @@ class OutboxRelay:
         checked = self.gaps[:200]
         self.gaps = [g for g in checked if g.horizon > xmin] + self.gaps[200:]
         self._advance()
+        return len(late)
 
     # -- replay ------------------------------------------------------------------------------------
     async def _publish_replays(self) -> int:
