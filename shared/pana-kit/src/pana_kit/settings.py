@@ -111,6 +111,8 @@ class ServiceSettings(BaseSettings):
     consumer_group: str | None = Field(None, description="Defaults to the service name")
     consumer_max_attempts: int = Field(5, ge=1, le=100)
     consumer_retry_backoff_ms: int = Field(200, ge=1)
+    kafka_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000, description="How long the broker may hold a "
+                                         "consumer's fetch when there is nothing to read (low: an event is read at once)")
     outbox_poll_interval_ms: int = Field(1000, ge=10, description="The relay's safety poll: it is woken by commits "
                                          "(in process, and by NOTIFY on PostgreSQL), this only bounds a missed wake-up")
     outbox_batch_size: int = Field(500, ge=1, le=10_000)
