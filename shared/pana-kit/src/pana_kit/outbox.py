@@ -246,6 +246,7 @@ class OutboxRelay:
         self._progress = asyncio.Event()  # set (and replaced) at every move: `wait_position` wakes
         self._stopping = asyncio.Event()
         self._listener = None  # SQLAlchemy connection holding the leader lock and the LISTEN (PostgreSQL)
+        self._raw = None  # its asyncpg connection
         self._lost = False
         self._last_replay_check = 0.0
         self._last_gap_check = 0.0
@@ -284,7 +285,7 @@ class OutboxRelay:
                     attempt = 0
                     await self._pump()
                 except Exception as exc:
-                    self.connected = not isinstance(exc, RelayLost) and self.connected
+                    self.connected = False
                     log.warning("outbox publish failed (%s: %s); events stay in the outbox", type(exc).__name__, exc)
                     await self._abandon()
                     await backoff_sleep(attempt, base_s=0.2, cap_s=5)
@@ -318,7 +319,7 @@ class OutboxRelay:
                     self._lost = False
                     await raw.add_listener(NOTIFY_CHANNEL, self._notified)
                     raw.add_termination_listener(self._terminated)
-                    self._listener = conn
+                    self._listener, self._raw = conn, raw
                     self.leading = True
                     log.info("outbox relay leads (advisory lock %d)", _LEADER_LOCK)
                     return
@@ -343,7 +344,7 @@ class OutboxRelay:
         self.signal.notify()
 
     async def _release(self) -> None:
-        conn, self._listener = self._listener, None
+        conn, self._listener, self._raw = self._listener, None, None
         self.leading = False
         if conn is not None:
             try:
@@ -361,7 +362,8 @@ class OutboxRelay:
     def _check_leadership(self) -> None:
         if self._listener is None and not self.db.is_sqlite:
             raise RelayLost("no leader connection")
-        if self._lost:
+        if self._lost or (self._raw is not None and self._raw.is_closed()):
+            self._lost = True
             raise RelayLost("the leader connection closed")
 
     # -- the position ------------------------------------------------------------------------------
@@ -481,6 +483,7 @@ class OutboxRelay:
                 still.append(batch)
                 continue
             batch.done.result()  # a failed send raises here: the pipeline starts again from the position
+            self.connected = True
             for topic, count in batch.topics.items():
                 EVENTS_PUBLISHED.labels(self.settings.service_name, topic).inc(count)
             if batch.replayed:
