@@ -85,9 +85,11 @@ class LodgedWatcher:
             await consumer.stop()
 
 
-def post_referrals(stack: Stack, n: int, rate: float, tag: str) -> dict[str, float]:
-    """Posts n referrals at `rate` per second (8 clients); person id -> when its POST was sent (epoch seconds)."""
+def post_referrals(stack: Stack, n: int, rate: float, tag: str, answered: dict[str, float] | None = None) -> dict[str, float]:
+    """Posts n referrals at `rate` per second (8 clients); person id -> when its POST was sent (epoch seconds);
+    `answered` gets when each answer came."""
     posted: dict[str, float] = {}
+    answered = {} if answered is None else answered
     border = headers("border-officer", purpose=None)
     url = stack.url("registration") + "/api/v1/border-referrals"
     local = threading.local()
@@ -99,6 +101,7 @@ def post_referrals(stack: Stack, n: int, rate: float, tag: str) -> dict[str, flo
         r = client.post(url, json=referral_body(i, family_name=f"Bench{tag}{i}"),
                         headers={**border, "Idempotency-Key": f"bench-{tag}-{i:06d}"})
         r.raise_for_status()
+        answered[r.json()["person_id"]] = time.time()
         posted[r.json()["person_id"]] = sent
 
     interval = 1.0 / rate
@@ -110,8 +113,9 @@ def post_referrals(stack: Stack, n: int, rate: float, tag: str) -> dict[str, flo
     return posted
 
 
-def referral_latency(stack: Stack, n: int, rate: float, warmup: int = 20) -> tuple[list[float], list[float]]:
-    """(referral posted -> application lodged on rsd, -> its lodged event received), in ms, in the steady state.
+def referral_latency(stack: Stack, n: int, rate: float, warmup: int = 20) -> tuple[list[float], ...]:
+    """(referral posted -> application lodged on rsd, -> its lodged event received, -> registration's answer,
+    registration's answer -> lodged: the events' part), in ms, in the steady state.
 
     The warm-up referrals are posted and awaited first: rsd's consumer then has its partitions and every
     client its connections, so the figures are not the start-up's."""
@@ -124,13 +128,16 @@ def referral_latency(stack: Stack, n: int, rate: float, warmup: int = 20) -> tup
             time.sleep(0.2)
         print(f"warm-up: {sum(p in watcher.seen for p in warm)}/{warmup} referrals lodged "
               f"in {max((watcher.seen.get(p, 0) - t for p, t in warm.items()), default=0):.1f} s at most")
-        posted = post_referrals(stack, n, rate, tag)
+        answered: dict[str, float] = {}
+        posted = post_referrals(stack, n, rate, tag, answered)
         deadline = time.monotonic() + 600
         while not posted.keys() <= watcher.seen.keys() and time.monotonic() < deadline:
             time.sleep(0.2)
         lodged = [(watcher.lodged[p] - t) * 1000 for p, t in posted.items() if p in watcher.lodged]
         seen = [(watcher.seen[p] - t) * 1000 for p, t in posted.items() if p in watcher.seen]
-        return lodged, seen
+        http = [(answered[p] - t) * 1000 for p, t in posted.items()]
+        events = [(watcher.lodged[p] - answered[p]) * 1000 for p in posted if p in watcher.lodged]
+        return lodged, seen, http, events
     finally:
         watcher.stop()
 
@@ -240,9 +247,11 @@ def main() -> None:
     try:
         stack.start(services=(spec("registration"), spec("rsd")), simulator=False)
         print(f"machine: {machine()}; broker={args.broker} database={args.database}")
-        lodged, seen = referral_latency(stack, args.referrals, args.rate)
+        lodged, seen, http, events = referral_latency(stack, args.referrals, args.rate)
         print(summary(f"border referral posted -> application lodged on rsd ({args.rate:g}/s)", lodged))
         print(summary(f"border referral posted -> rsd's lodged event received ({args.rate:g}/s)", seen))
+        print(summary(f"  of which: POST answered by registration ({args.rate:g}/s)", http))
+        print(summary(f"  of which: registration's answer -> application lodged on rsd ({args.rate:g}/s)", events))
         db_url = stack.database_url("bench-relay") if args.database == "postgres" else f"sqlite+aiosqlite:///{var / 'relay.db'}"
         relay_rate, raw_rate = asyncio.run(relay_throughput(stack, db_url, args.events))
         print(f"outbox relay: {relay_rate:,.0f} events/s; raw aiokafka: {raw_rate:,.0f} events/s; "
