@@ -596,8 +596,9 @@ async def test_a_commit_elsewhere_wakes_the_leading_relay_and_one_relay_leads(da
         other = relays[1 - leader]
         await eventually(lambda: _true(other.leading), timeout=60, what="the other relay leading")
         more = await emit_many(db, 3, start=5)
-        await eventually(lambda: _true(len(sent) >= 8), timeout=60, what="the next events published")
-        assert set(s[2] for s in sent) == set(ids + more) and [s[2] for s in sent][-3:] == more
+        await eventually(lambda: _true(set(more) <= {s[2] for s in sent}), timeout=60, what="the next events published")
+        # At least once: a takeover may send again what the old leader published after its last saved position.
+        assert set(s[2] for s in sent) == set(ids + more) and [s[2] for s in sent if s[2] in more] == more
         await other.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:

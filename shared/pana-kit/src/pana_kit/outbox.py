@@ -292,12 +292,12 @@ class OutboxRelay:
                     attempt += 1
         finally:
             await self._abandon()
-            await self._release()
             saver.cancel()
-            try:
+            try:  # before the lock goes: the next leader starts from here, not from an older position
                 await self._save()
             except Exception:  # noqa: BLE001 - the next leader starts from the last saved position
                 pass
+            await self._release()
 
     async def stop(self) -> None:
         self._stopping.set()
