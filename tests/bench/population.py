@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import subprocess
 import sys
 import time
@@ -123,9 +124,134 @@ NAMES: dict[str, dict[str, list[tuple[str, list[str]]]]] = {
              ("Нурланов", ["Nurlanov"]), ("Kasim", ["Kasim", "Qasim"])],
     },
 }
-NAMES["XXA"] = {k: NAMES["UZB"][k] + NAMES["RUS"][k] + NAMES["KGZ"][k] for k in (_M, _F, _S)}
-NAMES["undetermined"] = NAMES["XXA"]
 CYRILLIC_FAMILY = {"UZB", "TJK", "KGZ", "RUS", "XXA", "undetermined", "CHN"}
+
+# --- name pools of hundreds per country and sex -----------------------------------------------
+#
+# The curated names above are each country's commonest; behind them every pool is filled to POOL_SIZE with names
+# synthesised deterministically (no lists downloaded) from the region's syllables and endings, written in the
+# country's script by a Latin -> Cyrillic / Arabic-script table, with the odd second Latin spelling. Names are
+# drawn with Zipf-like weights (rank^-ZIPF_EXPONENT): the commonest given name of a country holds a few per cent
+# of its people, as in registration data, and no blocking key holds a tenth of the register.
+
+POOL_SIZE = {_M: 400, _F: 400, _S: 900}
+ZIPF_EXPONENT = 0.6
+
+_PHONOLOGY = {
+    # onsets, vowels, codas, male endings, female endings, family endings
+    "persian": (["b", "d", "f", "gh", "h", "j", "k", "kh", "l", "m", "n", "p", "q", "r", "s", "sh", "t", "w", "y", "z",
+                 "zh", "ch", "g"],
+                ["a", "a", "i", "u", "o", "e", "aa", "ee"], ["", "", "", "r", "n", "m", "b", "d", "sh", "l", "z", "f"],
+                ["ullah", "uddin", "ir", "id", "ad", "ood", "an", "ar", "ib", "at", "am", "ullo", "mal", "gul", "shah"],
+                ["a", "ah", "een", "ina", "ara", "eh", "ima", "ia", "ana", "gul", "jan", "noor"],
+                ["i", "zai", "khel", "yar", "zada", "wal", "ani", "i", "i", "zoy"]),
+    "arabic": (["b", "d", "f", "gh", "h", "j", "k", "kh", "l", "m", "n", "q", "r", "s", "sh", "t", "th", "w", "y", "z"],
+               ["a", "a", "i", "u", "aa", "ee", "oo"], ["", "", "", "r", "n", "m", "b", "d", "l", "s"],
+               ["ad", "id", "im", "ir", "ar", "an", "ul", "ah", "ab", "eer", "oon", "ik"],
+               ["a", "ah", "ia", "een", "ara", "ima", "ida", "aa"],
+               ["", "i", "ani", "awi", "ali"]),
+    "turkic": (["b", "d", "g", "j", "k", "kh", "l", "m", "n", "r", "s", "sh", "t", "y", "z", "zh", "ch", "q", "",
+                "t", "b"],
+               ["a", "a", "e", "i", "o", "u", "ay", "uy"], ["", "", "r", "n", "m", "l", "t", "s", "z", "k", "sh"],
+               ["bek", "jon", "zhan", "bay", "ali", "dor", "mat", "ur", "bol", "khan", "nazar", "at", "ir", "an", "mir"],
+               ["gul", "oy", "ara", "ina", "a", "nur", "zhan", "ima", "noza", "bibi", "khon", "ay"],
+               ["ov", "ev", "bekov", "baev", "ov", "ov", "aliev", "nazarov", "uly"]),
+    "slavic": (["b", "v", "g", "d", "zh", "z", "k", "l", "m", "n", "p", "r", "s", "t", "f", "kh", "ts", "ch", "sh",
+                "br", "gr", "dr", "kr", "pr", "st", "sv", "tr", "vl", "sl", "gl"],
+               ["a", "o", "e", "i", "u", "ya", "yu"], ["", "", "", "r", "n", "l", "s", "v", "m", "k"],
+               ["slav", "mir", "ei", "il", "an", "ei", "ii", "or", "ik", "ud", "im", "at", "ad"],
+               ["a", "ina", "ana", "iya", "slava", "mila", "ena", "ya", "ora", "ia"],
+               ["ov", "ev", "in", "skii", "ov", "ov", "enko", "uk", "chuk", "ych", "ko"]),
+}
+_COUNTRY_PHONOLOGY = {"AFG": "persian", "SYR": "arabic", "UZB": "turkic", "TJK": "persian", "KGZ": "turkic",
+                      "RUS": "slavic", "UKR": "slavic", "CHN": "turkic"}
+_ARABIC_SCRIPT = {"AFG", "SYR"}
+_LATIN_TO_CYRILLIC = [
+    ("shch", "щ"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("ch", "ч"), ("sh", "ш"), ("yu", "ю"), ("ya", "я"),
+    ("yo", "ё"), ("ay", "ай"), ("ey", "ей"), ("iy", "ий"), ("oy", "ой"), ("uy", "уй"), ("ii", "ий"), ("ee", "и"),
+    ("aa", "а"), ("oo", "у"),
+    ("a", "а"), ("b", "б"), ("v", "в"), ("g", "г"), ("d", "д"), ("e", "е"), ("z", "з"), ("i", "и"), ("y", "ы"),
+    ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"), ("r", "р"), ("s", "с"), ("t", "т"),
+    ("u", "у"), ("f", "ф"), ("h", "х"), ("j", "дж"), ("q", "к"), ("w", "в"), ("x", "кс"), ("c", "к"),
+]
+_LATIN_TO_ARABIC = [
+    ("sh", "ش"), ("kh", "خ"), ("gh", "غ"), ("th", "ث"), ("ch", "چ"), ("zh", "ژ"), ("aa", "ا"), ("ee", "ی"),
+    ("oo", "و"), ("a", "ا"), ("e", "ی"), ("i", "ی"), ("o", "و"), ("u", "و"), ("b", "ب"), ("p", "پ"), ("t", "ت"),
+    ("j", "ج"), ("h", "ه"), ("d", "د"), ("r", "ر"), ("z", "ز"), ("s", "س"), ("f", "ف"), ("q", "ق"), ("k", "ک"),
+    ("g", "گ"), ("l", "ل"), ("m", "م"), ("n", "ن"), ("w", "و"), ("y", "ی"), ("v", "و"), ("c", "ک"), ("x", "کس"),
+]
+_SPELLING_VARIANTS = [("kh", "h"), ("y", "i"), ("ee", "i"), ("oo", "u"), ("ou", "u"), ("zh", "j"), ("q", "k"),
+                      ("ii", "iy"), ("aa", "a"), ("u", "ou"), ("i", "e"), ("o", "u")]
+
+
+def _by_table(latin: str, table: list[tuple[str, str]]) -> str:
+    text, out, i = latin.lower(), [], 0
+    while i < len(text):
+        for src, dst in table:
+            if text.startswith(src, i):
+                out.append(dst)
+                i += len(src)
+                break
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _native(latin: str, country: str) -> str:
+    if country in _ARABIC_SCRIPT:
+        native = _by_table(latin.replace("-", ""), _LATIN_TO_ARABIC)
+        return native.replace("ی", "ي").replace("ک", "ك") if country == "SYR" else native
+    if country in CYRILLIC_FAMILY or country == "UKR":
+        native = _by_table(latin, _LATIN_TO_CYRILLIC)
+        return native[:1].upper() + native[1:]
+    return latin
+
+
+def _synthesised(country: str, kind: str, count: int, taken: set[str]) -> list[tuple[str, list[str]]]:
+    """`count` names of a country's kind (male, female, family) not in `taken`, the same for the same arguments."""
+    onsets, vowels, codas, male, female, family = _PHONOLOGY[_COUNTRY_PHONOLOGY[country]]
+    endings = {_M: male, _F: female, _S: family}[kind]
+    rng = random.Random(f"names:{country}:{kind}")
+    made: list[tuple[str, list[str]]] = []
+    while len(made) < count:
+        stem = "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.choice((1, 2, 2, 3))))
+        stem = re.sub(r"([aeiouy])([aeiou])", r"\1", stem)  # no vowel runs across syllables
+        latin = (stem + rng.choice(codas) + rng.choice(endings)).capitalize()
+        if len(latin) < 4 or latin.lower() in taken:
+            continue
+        taken.add(latin.lower())
+        spellings = [latin]
+        if rng.random() < 0.35:
+            src, dst = rng.choice(_SPELLING_VARIANTS)
+            other = latin.lower().replace(src, dst, 1).capitalize()
+            if other != latin:
+                spellings.append(other)
+        made.append((_native(latin, country), spellings))
+    return made
+
+
+for _country in list(NAMES):
+    for _kind in (_M, _F, _S):
+        _pool = NAMES[_country][_kind]
+        _taken = {v.lower() for _, variants in _pool for v in variants}
+        _pool.extend(_synthesised(_country, _kind, POOL_SIZE[_kind] - len(_pool), _taken))
+NAMES["XXA"] = {k: NAMES["UZB"][k][: POOL_SIZE[k] // 3] + NAMES["RUS"][k][: POOL_SIZE[k] // 3]
+                + NAMES["KGZ"][k][: POOL_SIZE[k] // 3] for k in (_M, _F, _S)}
+NAMES["undetermined"] = NAMES["XXA"]
+_CUMULATIVE = {}
+for _country, _pools in NAMES.items():
+    for _kind, _pool in _pools.items():
+        _total, _cum = 0.0, []
+        for _rank in range(1, len(_pool) + 1):
+            _total += _rank ** -ZIPF_EXPONENT
+            _cum.append(_total)
+        _CUMULATIVE[(_country, _kind)] = _cum
+
+
+def pick_name(rng: random.Random, country: str, kind: str) -> tuple[str, list[str]]:
+    """A name of the country's pool, common names commonly (Zipf-like)."""
+    return rng.choices(NAMES[country][kind], cum_weights=_CUMULATIVE[(country, kind)])[0]
 
 # --- procedures -------------------------------------------------------------------------
 
@@ -222,7 +348,7 @@ class Generator:
         focal_age = int(min(75, max(18, r.gauss(34, 10))))
         if size == 1 and r.random() < 0.06:  # unaccompanied or separated child
             focal_age = r.randint(14, 17)
-        family = r.choice(NAMES[origin][_S])
+        family = pick_name(r, origin, _S)
         focal = self.person(h, "focal", focal_sex, focal_age, family)
         h.members.append(focal)
         spouse = None
@@ -242,7 +368,7 @@ class Generator:
                 h.members.append(self.person(h, "sibling", r.choice([_M, _F]), max(0, focal_age + r.randint(-10, 10)), family))
             else:
                 h.members.append(self.person(h, r.choice(["other_relative", "grandchild", "non_relative"]),
-                                             r.choice([_M, _F]), r.randint(0, 70), r.choice(NAMES[origin][_S])))
+                                             r.choice([_M, _F]), r.randint(0, 70), pick_name(r, origin, _S)))
         # Births in Kazakhstan: a woman of 18-45 in the household, some years after arrival.
         mother = next((m for m in h.members if m.sex == _F and 18 <= m.age() <= 45 and m.relationship in ("focal", "spouse")), None)
         if mother and (TODAY - arrived_on).days > 300:
@@ -261,14 +387,14 @@ class Generator:
                *, birth_date: date | None = None) -> PersonSpec:
         r = self.rng
         origin = h.origin
-        given = r.choice(NAMES[origin][sex])
+        given = pick_name(r, origin, sex)
         # One spelling of the family name per household, with the odd variant (another passport).
         fam_native, fam_latin = family[0], family[1][h.index % len(family[1])] if r.random() < 0.9 else r.choice(family[1])
         if sex == _F and origin in CYRILLIC_FAMILY and fam_native[-2:] in ("ов", "ев", "ин"):
             fam_native, fam_latin = fam_native + "а", fam_latin + "a"
         patronymic = None
         if origin in ("RUS", "UKR", "XXA", "undetermined") and r.random() < 0.8:
-            father = r.choice(NAMES["RUS"][_M])[0]
+            father = pick_name(r, "RUS", _M)[0]
             patronymic = father + ("ович" if sex == _M else "овна")
         if birth_date is None:
             birth_date = TODAY - timedelta(days=age * 365 + r.randint(0, 364))
@@ -517,16 +643,21 @@ def _memoise_name_functions() -> None:
 
 async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> dict:
     from registration.domain import (
-        Dependant, Household, MatchingConfig, MatchRecord, Person, RegistrationRules, blocking_keys, document_number,
+        Dependant, Household, MatchingConfig, MatchRecord, Person, RegistrationRules, document_number,
     )
     from registration.domain.documents import (
         IssuedDocumentKind, issue_asylum_seeker_certificate, issue_refugee_certificate,
         issue_stateless_person_certificate,
     )
-    from registration.store.repository import search_columns
+    from registration.domain import PopulationMember, StatusFact, count_changes, project_legal_status
+    from registration.store.repository import VerificationIndex, search_columns
+    from registration.store.statistics import count_rows
+    from registration.matching_engine import index_rows
     from registration.store.tables import (
-        BlockingKeyRow, HouseholdRow, IssuedDocumentRow, PersonRow, StatusFactRow,
+        BlockingKeyRow, HouseholdRow, IssuedDocumentRow, MatchRecordRow, PersonRow, PopulationCountRow, StatusFactRow,
+        VerificationRow,
     )
+    from collections import Counter
 
     from pana_kit.crypto import keyring_from_settings
     from registration.settings import RegistrationSettings
@@ -547,6 +678,7 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
         return document_number(kind, year, serials[(kind, year)])
 
     now = _now()
+    population: Counter = Counter()
     for h in Generator(seed).households(persons=persons):
         everyone = h.everyone()
         hh = Household.form(household_id=h.household_id, focal_person_id=h.focal.person_id, formed_on=h.arrived_on)
@@ -561,13 +693,20 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
             person = Person.register(person_id=p.person_id, registered_by="bulk-load", now=now, **details)
             status = LEGAL_STATUS[h.procedure] if not p.born_in_kazakhstan or h.procedure in ("refugee", "stateless") else None
             number = f"KZR-{h.arrived_on:%y}-{(counts['persons'] * number_step) % 10**8:08d}"
+            # counted in the population statistics' summary as the write path would (store/statistics.py)
+            member = PopulationMember.of(person, project_legal_status(p.person_id, [
+                StatusFact(fact[h.procedure], h.arrived_on, f"bulk:{p.person_id}")]) if status else None)
+            population.update(count_rows(p.person_id, count_changes(None, member)))
             await bulk.add(PersonRow.__table__, {
                 "person_id": p.person_id, "registration_number": number, **search_columns(person, keyring),
                 "legal_status": status, "household_id": h.household_id, "office": "almaty", "version": 1,
-                "document": person.to_document(), "created_at": now, "updated_at": now})
-            for key in blocking_keys(MatchRecord.of(person), matching):
+                "document": person.to_document(), "created_at": now, "updated_at": now,
+                "population": member.to_document()})
+            match_row, key_rows = index_rows(MatchRecord.of(person), matching)
+            await bulk.add(MatchRecordRow.__table__, match_row)
+            for key_row in key_rows:
                 counts["blocking_keys"] += 1
-                await bulk.add(BlockingKeyRow.__table__, {"key": key[:220], "person_id": p.person_id})
+                await bulk.add(BlockingKeyRow.__table__, key_row)
             if p is not h.focal:
                 hh.add_member(p.person_id, p.relationship, on=max(h.arrived_on, p.birth_date))
             if status:
@@ -598,10 +737,16 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
                     "document_id": str(uuid.UUID(p.person_id).hex[:24]) + "-doc", "document_number": doc.document_number,
                     "kind": doc.kind.value, "holder_person_id": p.person_id, "state": doc.state.value,
                     "source_event_id": f"bulk:{p.person_id}", "document": doc.to_document(), "created_at": now})
+                await bulk.add(VerificationRow.__table__, VerificationIndex.values(doc))  # what verification reads
         counts["households"] += 1
         await bulk.add(HouseholdRow.__table__, {
             "household_id": h.household_id, "focal_person_id": h.focal.person_id, "version": 1,
             "document": hh.to_document(), "created_at": now, "updated_at": now})
+    for (day, status, sex, bracket, country, shard), n in sorted(population.items()):
+        if n:
+            await bulk.add(PopulationCountRow.__table__, {"day": day, "legal_status": status, "sex": sex,
+                                                          "age_bracket": bracket, "country_of_origin": country,
+                                                          "shard": shard, "count": n})
     await bulk.close()
     return counts
 
@@ -609,7 +754,7 @@ async def bulk_registration(url: str, persons: int, seed: int, batch: int) -> di
 async def bulk_rsd(url: str, persons: int, seed: int, batch: int) -> dict:
     from rsd.domain import Application, RsdRules
     from rsd.domain.members import Member, Relationship
-    from rsd.store.repository import _columns
+    from rsd.store.repository import _columns, applicant_document
     from rsd.store.tables import ApplicantRow, ApplicationRow
 
     from pana_kit.crypto import keyring_from_settings
@@ -632,9 +777,10 @@ async def bulk_rsd(url: str, persons: int, seed: int, batch: int) -> dict:
             counts["applicants"] += 1
             bulk.tick(counts["applicants"])
             await bulk.add(ApplicantRow.__table__, {
-                "person_id": p.person_id, "given_name": p.given_name_latin, "family_name": p.family_name_latin,
-                "sex": p.sex, "birth_date": p.birth_date, "citizenship": p.citizenship,
-                "specific_needs": sorted({RSD_NEEDS[n] for n in p.specific_needs if n in RSD_NEEDS}), "updated_at": now})
+                "person_id": p.person_id, "updated_at": now, "document": applicant_document(
+                    p.person_id, given_name=p.given_name_latin, family_name=p.family_name_latin, sex=p.sex,
+                    birth_date=p.birth_date, citizenship=p.citizenship,
+                    specific_needs=sorted({RSD_NEEDS[n] for n in p.specific_needs if n in RSD_NEEDS}))})
         lodged = max(h.arrived_on + timedelta(days=3), TODAY - timedelta(days=80))
         app = Application.lodge(application_id=str(uuid.UUID(h.household_id)), office="almaty", principal=members[0],
                                 family=members[1:], lodged_on=lodged, arrived_on=min(h.arrived_on, lodged),

@@ -6,11 +6,13 @@ There is no container engine here, so this does what an image does, by hand:
 - installs the services' wheels, not editable, into a fresh virtual environment, their third-party
   dependencies pinned to the lock (`uv export --no-dev`), from the uv cache when it can (offline);
 - copies nothing else from the repository, compiles the bytecode and makes the install read-only;
+- runs each service through the launcher its image runs (`pana-service`, `pana_kit.container`);
 - runs each service as an unprivileged user (`nobody` when we are root), from `/`, in production mode
   (no dev mode, no defaults for anything secret), with its own writable state directory, against
   Apache Kafka and PostgreSQL started by `pana_dev.launchers` on free ports;
-- verifies tokens signed by a key pair the test makes (Ed25519, `<PREFIX>AUTH_PUBLIC_KEYS_FILE`), as an
-  identity provider's would be, with a non-development issuer;
+- verifies tokens Keycloak issues (deploy/keycloak/pana-realm.json; officers log in with the password grant of
+  the development realm), against its issuer and JWKS, as in production. Keycloak is the session's
+  (`tests/conftest.py::keycloak`, started once and shared with tests/e2e/test_keycloak.py: no second start);
 - walks the border-referral flow (referral -> rsd application -> asylum_seeker in registration) and
   fetches a QR code (Pillow) and a PDF decision letter (the packaged font).
 
@@ -34,7 +36,6 @@ from datetime import date
 from pathlib import Path
 
 import httpx
-import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -53,7 +54,7 @@ SERVICES = {  # distribution -> (module, env prefix)
 }
 LIBRARIES = ("pana-events", "pana-kit")
 NOT_INSTALLED = ("pana-dev", "civil-registry-simulator")  # built (every member is), never installed
-ISSUER = "https://idp.deploy-smoke.test/realms/pana"
+TOKEN_REUSE_S = 60.0  # a token is fetched again after this (well within the realm's access-token lifespan)
 HTTP_TIMEOUT = 60.0
 STEP_TIMEOUT = 180.0  # a bound on a hang on a busy two-core machine, not a pace
 RUN_AS = "nobody"
@@ -117,24 +118,26 @@ def _kafka_security(root: Path):
 class Deployment:
     root: Path
     venv: Path
-    signing_key: Ed25519PrivateKey
+    keycloak: object  # pana_dev.launchers.keycloak.Keycloak
     urls: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     logs: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
 
-    def token(self, role: str, *, subject: str | None = None) -> str:
-        from pana_kit.roles import ROLE_SCOPES, SERVICES as AUDIENCES
+    def token(self, role: str) -> str:
+        """An access token Keycloak issues to the development realm's officer of `role` (password grant)."""
+        from pana_dev.keycloak_realm import CONSOLE, DEV_PASSWORD, OFFICERS, dev_secret
 
-        now = int(time.time())
-        claims = {"iss": ISSUER, "sub": subject or f"{role}-smoke", "aud": list(AUDIENCES), "iat": now, "nbf": now,
-                  "exp": now + 900, "jti": str(uuid.uuid4()), "client_id": "pana-deploy-smoke", "roles": [role],
-                  "scope": " ".join(sorted(ROLE_SCOPES[role])), "office": "almaty"}
-        return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers={"typ": "at+jwt", "kid": "smoke-1"})
+        fetched, token = self.tokens.get(role, (0.0, ""))
+        if time.monotonic() - fetched > TOKEN_REUSE_S:
+            [username] = [name for name, (officer_role, _) in OFFICERS.items() if officer_role == role]
+            token = self.keycloak.password_grant(CONSOLE, dev_secret(CONSOLE), username, DEV_PASSWORD)
+            self.tokens[role] = (time.monotonic(), token)
+        return token
 
-    def headers(self, role: str, *, purpose: str | None = "case-work", subject: str | None = None,
-                **extra: str) -> dict[str, str]:
-        h = {"Authorization": "Bearer " + self.token(role, subject=subject)}
+    def headers(self, role: str, *, purpose: str | None = "case-work", **extra: str) -> dict[str, str]:
+        h = {"Authorization": "Bearer " + self.token(role)}
         if purpose:
             h["X-Purpose"] = purpose
         h.update(extra)
@@ -194,13 +197,17 @@ def build_and_install(root: Path, timings: dict[str, float]) -> Path:
         assert str(ROOT) not in pth.read_text(), f"{pth.name} points into the checkout"
     for name in NOT_INSTALLED:
         assert not list(venv.glob(f"lib/python*/site-packages/{name.replace('-', '_')}")), f"{name} was installed"
+    # The command an image runs (Dockerfile: `pana-service`), written the same way, one per service here.
+    for service in SERVICES:
+        _run([str(venv / "bin" / "python"), "-m", "pana_kit.container", "write-launcher", service,
+              str(venv / "bin" / f"pana-{service}")], cwd=root, env=env)
     subprocess.run(["chmod", "-R", "a-w", str(venv)], check=True)
     (root / "installed").touch()  # anything in the install newer than this was written by a running service
     return venv
 
 
 @pytest.fixture(scope="module")
-def deployment():
+def deployment(keycloak):
     if not (shutil.which("java") and shutil.which("mvn")):
         pytest.skip("Apache Kafka needs java and mvn")
     from pana_dev.launchers.kafka import ApacheKafka
@@ -225,23 +232,18 @@ def deployment():
         infra.append(postgres)
         timings["infrastructure"] = time.monotonic() - started
 
-        # Configuration an operator provides: token keys, keyrings, the QR signing key, writable state.
+        # Configuration an operator provides: the identity provider, keyrings, the QR signing key, writable state.
         config = root / "config"
         config.mkdir()
         config.chmod(0o755)
-        signing = Ed25519PrivateKey.generate()
-        public_keys = config / "token-keys.pem"
-        public_keys.write_bytes(signing.public_key().public_bytes(serialization.Encoding.PEM,
-                                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
-        public_keys.chmod(0o644)
         qr_key = config / "registration-qr-key.pem"
         qr_key.write_bytes(Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         _own(qr_key, 0o600)
-        deployment = Deployment(root=root, venv=venv, signing_key=signing)
+        deployment = Deployment(root=root, venv=venv, keycloak=keycloak)
 
         started = time.monotonic()
-        for service, (module, prefix) in SERVICES.items():
+        for service, (_, prefix) in SERVICES.items():
             db_name = service.replace("-", "_")
             postgres.create_database(db_name)
             state = root / "state" / service
@@ -259,8 +261,8 @@ def deployment():
                 f"{prefix}STATE_DIR": str(state),
                 f"{prefix}DATABASE_URL": postgres.dsn(db_name),
                 f"{prefix}KAFKA_BOOTSTRAP": kafka.bootstrap,
-                f"{prefix}AUTH_ISSUER": ISSUER,
-                f"{prefix}AUTH_PUBLIC_KEYS_FILE": str(public_keys),
+                f"{prefix}AUTH_ISSUER": keycloak.issuer,
+                f"{prefix}AUTH_JWKS_URL": keycloak.jwks_url,
                 f"{prefix}KEYRING_FILE": str(keyring),
                 f"{prefix}OTEL_ENABLED": "false",
             }
@@ -279,7 +281,7 @@ def deployment():
             log.parent.mkdir(exist_ok=True)
             with open(log, "ab") as out:
                 deployment.procs[service] = subprocess.Popen(
-                    [str(venv / "bin" / "python"), "-m", module], cwd="/", env=env, stdin=subprocess.DEVNULL,
+                    [str(venv / "bin" / f"pana-{service}")], cwd="/", env=env, stdin=subprocess.DEVNULL,
                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **_identity())
             deployment.logs[service] = log
             deployment.urls[service] = f"http://127.0.0.1:{port}"
@@ -329,7 +331,7 @@ def test_services_run_unprivileged_in_production_mode_from_a_read_only_install(d
     from pana_kit.auth import mint_dev_token
     from pana_kit.settings import ServiceSettings
 
-    dev = mint_dev_token(ServiceSettings(auth_issuer=ISSUER), role="registration-officer")
+    dev = mint_dev_token(ServiceSettings(auth_issuer=deployment.keycloak.issuer), role="registration-officer")
     r = httpx.get(deployment.urls["registration"] + "/api/v1/persons", headers={"Authorization": f"Bearer {dev}"},
                   timeout=HTTP_TIMEOUT)
     assert r.status_code == 401, r.text
@@ -384,23 +386,24 @@ def test_border_referral_flow_qr_code_and_pdf_letter(deployment):
     member_id = current["members"][0]["id"]
     today = date.today().isoformat()
 
-    def step(path: str, body: dict, role: str, subject: str) -> dict:
-        h = d.headers(role, purpose=None, subject=subject, **{"If-Match": etag[0]})
+    def step(path: str, body: dict, role: str) -> dict:
+        # Officers as Keycloak knows them: the recommending eligibility officer and a supervisor (four eyes).
+        h = d.headers(role, purpose=None, **{"If-Match": etag[0]})
         r = httpx.post(app_url + path, json=body, headers=h, timeout=HTTP_TIMEOUT)
         answer = _ok(r)
         etag[0] = r.headers["ETag"]
         return answer
 
     after = step("/interviews", {"member_id": member_id, "scheduled_on": today, "interviewer_id": "eo-1",
-                                 "interpreter": {"id": "int-1", "language": "prs"}}, "eligibility-officer", "eo-1")
+                                 "interpreter": {"id": "int-1", "language": "prs"}}, "eligibility-officer")
     interview_id = after["interviews"][-1].get("id", "i1")
     step(f"/interviews/{interview_id}/record", {"held_on": today, "record": "the applicant's account"},
-         "eligibility-officer", "eo-1")
+         "eligibility-officer")
     step("/assessments", {"member_id": member_id, "outside_country": True, "well_founded_fear": True,
                           "persecution": True, "nexus_grounds": ["political_opinion"], "no_state_protection": True,
-                          "exclusion": []}, "eligibility-officer", "eo-1")
-    step("/recommendation", {"outcome": "recognised"}, "eligibility-officer", "eo-1")
-    step("/decision", {"outcome": "recognised"}, "supervisor", "sup-1")
+                          "exclusion": []}, "eligibility-officer")
+    step("/recommendation", {"outcome": "recognised"}, "eligibility-officer")
+    step("/decision", {"outcome": "recognised"}, "supervisor")
 
     r = httpx.get(app_url + "/decision-letter", params={"lang": "kk", "format": "pdf"},
                   headers=d.headers("eligibility-officer"), timeout=HTTP_TIMEOUT)

@@ -11,11 +11,20 @@ import pytest
 
 from civil_registry_bridge.app import create
 from civil_registry_bridge.settings import BridgeSettings
+from pana_kit.crypto import Keyring
 from pana_kit.settings import SettingsError
+
+
+def _keyring(tmp_path):
+    path = tmp_path / "keyring.json"
+    if not path.exists():
+        Keyring.generate_file(path)
+    return path
 
 
 def production(tmp_path, **over) -> BridgeSettings:
     values = dict(dev_mode=False, database_url=f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", otel_enabled=False,
+                  keyring_file=str(_keyring(tmp_path)),
                   auth_issuer="https://idp.pana.test/realms/pana", auth_jwks_url="https://idp.pana.test/certs",
                   registry_api_key="a-real-registry-key-0001", callback_secret="a-real-callback-secret-0001",
                   kafka_security_protocol="SASL_SSL", kafka_sasl_username="civil-registry-bridge",
@@ -26,7 +35,7 @@ def production(tmp_path, **over) -> BridgeSettings:
 
 def test_production_with_its_own_secrets_starts(tmp_path):
     assert production(tmp_path).startup_problems() == []
-    create(production(tmp_path))
+    create(production(tmp_path))  # with the keyring production needs (the audit chain, sealed requests)
 
 
 @pytest.mark.parametrize("field,value,variable", [
@@ -35,6 +44,7 @@ def test_production_with_its_own_secrets_starts(tmp_path):
     ("registry_api_key", "", "BRIDGE_REGISTRY_API_KEY"),
     ("auth_issuer", "pana-dev", "BRIDGE_AUTH_ISSUER"),
     ("auth_jwks_url", None, "BRIDGE_AUTH_JWKS_URL"),
+    ("keyring_file", None, "BRIDGE_KEYRING_FILE"),
 ])
 def test_a_default_or_missing_secret_refuses_the_start_naming_it(tmp_path, field, value, variable):
     with pytest.raises(SettingsError, match=variable):
@@ -44,7 +54,7 @@ def test_a_default_or_missing_secret_refuses_the_start_naming_it(tmp_path, field
 def test_the_defaults_are_dev_only(tmp_path):
     """Settings as shipped (nothing set) are production settings, and they name every default secret."""
     problems = " ".join(BridgeSettings(_env_file=None).startup_problems())
-    for variable in ("BRIDGE_CALLBACK_SECRET", "BRIDGE_REGISTRY_API_KEY", "BRIDGE_AUTH_JWKS_URL"):
+    for variable in ("BRIDGE_CALLBACK_SECRET", "BRIDGE_REGISTRY_API_KEY", "BRIDGE_AUTH_JWKS_URL", "BRIDGE_KEYRING_FILE"):
         assert variable in problems
     assert BridgeSettings(dev_mode=True).startup_problems() == []
 
@@ -68,5 +78,5 @@ def test_python_m_refuses_with_default_secrets_and_names_them(tmp_path):
     done = _run({"BRIDGE_PORT": "1"}, tmp_path)  # port 1: it must never get as far as binding
     assert done.returncode == 2, done.stderr[-2000:]
     assert "production mode" in done.stderr
-    for variable in ("BRIDGE_CALLBACK_SECRET", "BRIDGE_REGISTRY_API_KEY", "BRIDGE_AUTH_JWKS_URL"):
+    for variable in ("BRIDGE_CALLBACK_SECRET", "BRIDGE_REGISTRY_API_KEY", "BRIDGE_AUTH_JWKS_URL", "BRIDGE_KEYRING_FILE"):
         assert variable in done.stderr

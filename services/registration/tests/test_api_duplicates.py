@@ -135,3 +135,26 @@ async def test_merge_endpoint(reg):
                                     headers={**h, "If-Match": r.headers["ETag"]})
     assert missing.status_code == 404
     assert len(await reg.published("registration.persons.merged.v1")) == 1
+
+
+async def test_a_check_says_when_the_candidate_limit_cut_it_short(reg):
+    from dataclasses import replace
+
+    # Holders of one key within a generation of the check (the engine never reads namesakes a generation apart:
+    # the relative cap keeps them below review, so none of them is a candidate cut short).
+    for given in ("Ahmad", "Yusuf", "Ibrahim"):
+        await register(reg, given_name=given, family_name="Karimi", birth_date="1984-01-02")
+    r = await reg.client.post("/api/v1/persons/duplicate-check", json=person(given_name="Hasan", family_name="Karimi"),
+                              headers=reg.headers("registration-officer"))
+    assert r.status_code == 200 and r.json()["candidate_limit_reached"] is False
+    reg.app.state.matching = replace(reg.app.state.matching, candidate_limit=2)
+    r = await reg.client.post("/api/v1/persons/duplicate-check", json=person(given_name="Hasan", family_name="Karimi"),
+                              headers=reg.headers("registration-officer"))
+    assert r.status_code == 200 and r.json()["candidate_limit_reached"] is True
+    reg.app.state.matching = replace(reg.app.state.matching, candidate_limit=200)
+    for given in ("Ahmad", "Yusuf", "Ibrahim"):  # a generation apart: not read, no limit reached
+        await register(reg, given_name=given, family_name="Karimi", birth_date="1960-01-02")
+    reg.app.state.matching = replace(reg.app.state.matching, candidate_limit=3)
+    r = await reg.client.post("/api/v1/persons/duplicate-check", json=person(given_name="Hasan", family_name="Karimi"),
+                              headers=reg.headers("registration-officer"))
+    assert r.status_code == 200 and r.json()["candidate_limit_reached"] is False

@@ -50,20 +50,26 @@ def test_unvoweled_arabic_matches_latin():
 
 
 def test_config_from_dict_changes_the_outcome():
+    # Before #16 this config (family name only) made two people sharing a family name a likely duplicate: a
+    # score averaged over the fields present. A field is now evidence by its weight, and one shared family name
+    # is not enough; what the config still changes is which fields count, the thresholds and the blocking keys.
     config = MatchingConfig.from_dict({
-        "fields": [{"field": "family_name", "weight": 1.0, "comparator": "name"}],
-        "likely_threshold": 0.95, "possible_threshold": 0.9, "blocking_keys": ["family_phonetic"],
+        "fields": [{"field": "given_name", "weight": 1.0, "comparator": "name"}, "family_name", "sex",
+                   "country_of_origin", "citizenships"],
+        "likely_threshold": 0.9, "possible_threshold": 0.8, "blocking_keys": ["family_phonetic"],
     })
     assert MatchingConfig.from_dict(config.to_dict()) == config
-    result = score_pair(rec("a", "Ahmad", "Karimi"), rec("b", "Yusuf", "Karimi"), config)
-    assert result.verdict == "likely_duplicate"
+    a, b = rec("a", "Ahmad", "Karimi", date(1990, 5, 4)), rec("b", "Ahmad", "Karimi", date(1951, 1, 9))
+    assert score_pair(a, b).verdict == "distinct"  # default: the birth dates disagree, two generations
+    assert score_pair(a, b, config).verdict == "likely_duplicate"  # this config ignores birth dates
+    assert not score_pair(rec("a", "Ahmad", "Karimi"), rec("b", "Yusuf", "Karimi"), config).verdict == "likely_duplicate"
     with pytest.raises(ValueError):
         MatchingConfig.from_dict({"blocking_keys": ["favourite_colour"]})
 
 
 def test_blocking_and_candidates():
     a = rec("a", "Мухаммад", "Нұрлыбеков")
-    others = [rec("b", "Mohammed", "Nurlybekov", date(1990, 4, 5)), rec("c", "Aigerim", "Saparova"),
+    others = [rec("b", "Mohammed", "Nurlybekov", date(1990, 4, 5)), rec("c", "Aigerim", "Saparova", date(1971, 2, 3)),
               rec("d", "Muhammad", "Nurlybekov", date(1990, 5, 4))]
     assert blocking_keys(a) & blocking_keys(others[0])
     assert not blocking_keys(a) & blocking_keys(others[1])

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import pytest
 
+from pana_kit.crypto import Keyring
 from pana_kit.settings import SettingsError
 from registration.app import create
 from registration.settings import RegistrationSettings
 
 
+def _keyring(tmp_path):
+    path = tmp_path / "keyring.json"
+    if not path.exists():
+        Keyring.generate_file(path)
+    return path
+
+
 def production(tmp_path, **over) -> RegistrationSettings:
     values = dict(dev_mode=False, database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", otel_enabled=False,
+                  keyring_file=str(_keyring(tmp_path)),
                   auth_issuer="https://idp.pana.test/realms/pana", auth_jwks_url="https://idp.pana.test/certs",
                   signing_key_path=str(tmp_path / "signing.pem"), kafka_security_protocol="SASL_SSL",
                   kafka_sasl_username="registration", kafka_sasl_password="a-real-broker-password")

@@ -5,29 +5,19 @@ SKIP LOCKED both read the same batch and the second failed at save with 412.
 """
 
 import asyncio
-import shutil
-import tempfile
 import uuid
 from datetime import date
-from pathlib import Path
 
 import pytest
 from api_flows import Api, harness, lodged_id
-from pana_dev.launchers.postgres import EmbeddedPostgres
+from pana_dev.testing import module_postgres
 
 from rsd.deadline_watch import flag_missed_deadlines
 
-# Not under pytest's basetemp: PostgreSQL runs as another user and pytest resets its folder's mode.
-PG_DIR = Path(tempfile.gettempdir()) / "pana-rsd-tests" / "postgres"
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    shutil.rmtree(PG_DIR, ignore_errors=True)
-    pg = EmbeddedPostgres(PG_DIR, start_timeout=180).start()  # initdb on a busy machine: a bound on a hang only
-    yield pg
-    pg.stop()
-    shutil.rmtree(PG_DIR.parent, ignore_errors=True)
+    with module_postgres("rsd") as pg:
+        yield pg
 
 
 async def test_two_watchers_share_the_missed_deadlines_and_report_each_once(postgres, tmp_path):

@@ -7,6 +7,7 @@ import os
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pana_kit.crypto import Keyring, KeyringError
+from pana_kit.settings import SettingsError
 from statelessness.app import create
 from statelessness.settings import StatelessnessSettings
 from pana_dev.testing import service_harness
@@ -32,7 +33,7 @@ def test_without_a_keyring_outside_dev_mode_the_service_refuses_to_start(tmp_pat
                                      otel_enabled=False, auth_jwks_url="https://auth.pana.test/jwks",
                                      kafka_security_protocol="SASL_SSL", kafka_sasl_username="statelessness",
                                      kafka_sasl_password="a-real-broker-password")
-    with pytest.raises(KeyringError, match="no keyring configured"):
+    with pytest.raises(SettingsError, match="STATELESSNESS_KEYRING_FILE is not set"):
         create(settings)
 
 

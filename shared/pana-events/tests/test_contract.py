@@ -73,6 +73,32 @@ def test_envelope_round_trips_through_kafka_binary_mode():
     assert ApplicationLodged.model_validate(back.data) == event
 
 
+def test_datacontenttype_travels_as_the_kafka_content_type_header_only():
+    """The CloudEvents Kafka binding maps datacontenttype to `content-type`: one header, not two that could differ."""
+    env = Envelope(source="/pana/rsd", type="rsd.application.lodged.v1", subject="p1", data={"a": 1})
+    _, headers, value = to_kafka(env)
+    names = [name for name, _ in headers]
+    assert "ce_datacontenttype" not in names
+    assert names.count("content-type") == 1 and dict(headers)["content-type"] == b"application/json"
+    assert from_kafka(headers, value).datacontenttype == "application/json"
+
+
+def test_a_record_written_before_with_ce_datacontenttype_is_still_read():
+    env = Envelope(source="/pana/rsd", type="rsd.application.lodged.v1", subject="p1", data={"a": 1})
+    _, headers, value = to_kafka(env)
+    old = [*headers, ("ce_datacontenttype", b"application/json")]  # as every record carried before issue 17
+    assert from_kafka(old, value) == env
+    without_content_type = [h for h in old if h[0] != "content-type"]
+    assert from_kafka(without_content_type, value) == env
+
+
+def test_asyncapi_names_its_servers_and_the_content_type_header():
+    doc = asyncapi_document()
+    assert doc["servers"] and all(s["protocol"].startswith("kafka") for s in doc["servers"].values())
+    headers = doc["components"]["messages"]["rsd_application_lodged_v1"]["headers"]
+    assert "content-type" in headers["properties"]
+
+
 @pytest.mark.parametrize(
     "headers,value,reason",
     [

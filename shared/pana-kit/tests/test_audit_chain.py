@@ -224,3 +224,77 @@ async def test_entries_written_before_keying_are_accepted_only_as_a_prefix(tmp_p
     assert not report.intact and report.first_broken_seq == 5
     await db.dispose()
     await db2.dispose()
+
+
+# -- group commit: the audit writer ------------------------------------------------------------------
+
+async def test_entries_written_in_batches_keep_the_keyed_chain(url, keyring):
+    """Verifications queued with the writer, interleaved with entries appended in command transactions,
+    make one intact keyed chain with contiguous seqs; nothing queued is lost on stop."""
+    db = await seeded(url, keyring, n=3)
+    writer = audit.AuditWriter(db, "rsd", max_batch=7)
+    writer.start()
+    for i in range(40):
+        writer.submit(OFFICER, "verify", f"document/{i:04d}", purpose="verification", outcome="valid")
+        if i % 9 == 0:
+            async with db.transaction() as session:
+                await audit.record(session, OFFICER, "update", f"application/{i:04d}", service="rsd")
+    await writer.flush()
+    assert writer.pending == 0
+    for i in range(25):  # queued and never waited for: stop writes them
+        writer.submit(OFFICER, "verify", f"document/late-{i}", purpose="verification")
+    await writer.stop()
+    report = await verify(db, keyring)
+    assert report.intact, report
+    assert report.entries == 3 + 40 + 5 + 25 and report.head_seq == report.entries and report.unkeyed == 0
+    async with db.session() as session:
+        resources = (await session.execute(text("SELECT resource FROM audit_log WHERE action = 'verify' "
+                                                "ORDER BY seq"))).scalars().all()
+    assert resources == [f"document/{i:04d}" for i in range(40)] + [f"document/late-{i}" for i in range(25)]
+    await db.dispose()
+
+
+async def test_a_tampered_batch_entry_is_detected(url, keyring):
+    db = await seeded(url, keyring, n=2)
+    writer = audit.AuditWriter(db, "rsd")
+    for i in range(5):
+        writer.submit(OFFICER, "verify", f"document/{i}", purpose="verification")
+    await writer.stop()  # never started: stop writes the queue itself
+    assert (await verify(db, keyring)).intact
+    await as_attacker(db, "UPDATE audit_log SET outcome = 'unknown' WHERE seq = 5")
+    report = await verify(db, keyring)
+    assert not report.intact and report.first_broken_seq == 5
+    await db.dispose()
+
+
+async def test_a_crashed_writers_journal_is_appended_once_at_the_next_start(url, keyring, tmp_path):
+    """With a journal, an entry queued but not committed when the process died is appended by the next start;
+    a batch that committed before the crash (its segment not yet deleted) is not appended twice; a segment a
+    live writer holds is left alone."""
+    db = await seeded(url, keyring, n=2)
+    journal = tmp_path / "journal"
+    crashed = audit.AuditWriter(db, "rsd", journal_dir=journal)
+    for i in range(3):
+        crashed.submit(OFFICER, "verify", f"document/committed-{i}", purpose="verification")
+    crashed.journal.committed = lambda: None  # dies after the commit, before deleting the segment
+    await crashed.write_batch()
+    for i in range(4):
+        crashed.submit(OFFICER, "verify", f"document/lost-{i}", purpose="verification")
+    crashed.journal.close()  # the process is gone: its segments stay, their locks are released
+    assert len(list(journal.glob("*.jsonl"))) == 2
+
+    alive = audit.AuditWriter(db, "rsd", journal_dir=journal)
+    alive.submit(OFFICER, "verify", "document/live", purpose="verification")  # its segment is held
+    restarted = audit.AuditWriter(db, "rsd", journal_dir=journal)
+    assert await restarted.recover() == 4
+    await restarted.stop()
+    await alive.stop()
+    report = await verify(db, keyring)
+    assert report.intact and report.entries == 2 + 3 + 4 + 1
+    async with db.session() as session:
+        resources = (await session.execute(text("SELECT resource FROM audit_log WHERE action = 'verify' "
+                                                "ORDER BY seq"))).scalars().all()
+    assert resources == [f"document/committed-{i}" for i in range(3)] + [f"document/lost-{i}" for i in range(4)] + [
+        "document/live"]
+    assert not journal.exists()  # every segment committed and deleted, the directory removed
+    await db.dispose()

@@ -95,3 +95,23 @@ def test_production_without_keys_does_not_start():
 def test_every_role_has_scopes_and_unknown_roles_grant_nothing():
     assert all(ROLE_SCOPES.values())
     assert scopes_for(["root"]) == frozenset()
+
+
+async def test_a_verified_token_is_remembered_until_its_expiry_at_most(monkeypatch):
+    """The same token on every request is checked once (issue 16), never trusted past its exp (+ leeway) or for
+    longer than CACHE_SECONDS."""
+    settings = dev(auth_leeway_seconds=0)
+    verifier = TokenVerifier(settings)
+    token = mint_dev_token(settings, role="supervisor", ttl_seconds=30)
+    calls = []
+    original = verifier.verify
+    monkeypatch.setattr(verifier, "verify", lambda t: calls.append(t) or original(t))
+    first = await verifier.authenticate(token)
+    assert await verifier.authenticate(token) is first and len(calls) == 1
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 31)  # past its exp: not taken from the cache
+    try:
+        await verifier.authenticate(token)
+    except Problem:
+        pass
+    assert len(calls) == 2

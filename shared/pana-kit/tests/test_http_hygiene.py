@@ -109,3 +109,23 @@ async def test_a_body_over_the_limit_is_413_whether_announced_or_streamed(tmp_pa
 
         r = await h.client.post("/api/v1/applications", content=chunks(), headers=headers)
         assert r.status_code == 413, r.text
+
+
+async def test_docs_can_authorize_at_the_identity_provider(tmp_path):
+    """/docs offers the officers' client with PKCE; its policy lets Swagger fetch a token from the identity
+    provider's origin (and no other); the development realm's client secret is filled in only in dev mode."""
+    from pana_dev.keycloak_realm import CONSOLE, dev_secret
+    from pana_kit.auth import DEV_DOCS_CLIENT_SECRET, DOCS_CLIENT_ID, docs_oauth_settings
+
+    assert (DOCS_CLIENT_ID, DEV_DOCS_CLIENT_SECRET) == (CONSOLE, dev_secret(CONSOLE))
+    issuer = "http://127.0.0.1:18080/realms/pana"
+    async with service_harness(create, RsdSettings, tmp_path, auth_issuer=issuer) as h:
+        docs = await h.client.get("/docs")
+        assert docs.status_code == 200
+        assert "connect-src 'self' http://127.0.0.1:18080" in docs.headers["content-security-policy"]
+        assert f'"clientId": "{CONSOLE}"' in docs.text and '"usePkceWithAuthorizationCodeGrant": true' in docs.text
+        assert DEV_DOCS_CLIENT_SECRET in docs.text  # dev mode: one click against the development realm
+        scheme = (await h.client.get("/openapi.json")).json()["components"]["securitySchemes"]["OAuth2"]
+        assert scheme["flows"]["authorizationCode"]["authorizationUrl"] == f"{issuer}/protocol/openid-connect/auth"
+    production = RsdSettings(dev_mode=False, auth_issuer=issuer)
+    assert "clientSecret" not in docs_oauth_settings(production)

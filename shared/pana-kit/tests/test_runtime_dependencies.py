@@ -1,7 +1,8 @@
 """Service images install the runtime only: no broker, database binary or launcher.
 
-Each Dockerfile runs `uv sync --frozen --no-dev --package NAME`; `uv export` with the
-same arguments lists exactly what that installs, so check it against the locked workspace.
+Each image installs `uv export --frozen --no-dev --package NAME` (the services' one Dockerfile with NAME from
+its SERVICE build argument); `uv export` with the same arguments lists exactly what that installs, so check it
+against the locked workspace.
 """
 
 from __future__ import annotations
@@ -29,9 +30,15 @@ def _uv() -> str | None:
 
 
 def image_packages() -> dict[str, Path]:
-    """Package each Dockerfile installs -> its Dockerfile."""
+    """Package each image installs -> its Dockerfile. The services' one Dockerfile (the root's) installs
+    `--package "$SERVICE"`, the build argument docker-compose.yml gives each service."""
     found = {}
-    for dockerfile in [*ROOT.glob("services/*/Dockerfile"), *ROOT.glob("deploy/**/Dockerfile")]:
+    root_dockerfile = ROOT / "Dockerfile"
+    if '--package "$SERVICE"' in root_dockerfile.read_text():
+        compose = (ROOT / "docker-compose.yml").read_text()
+        for name in re.findall(r"dockerfile:\s*Dockerfile,\s*args:\s*\{SERVICE:\s*([A-Za-z0-9._-]+)\}", compose):
+            found[name] = root_dockerfile
+    for dockerfile in ROOT.glob("deploy/**/Dockerfile"):
         for name in re.findall(r"--package\s+([A-Za-z0-9._-]+)", dockerfile.read_text()):
             found[name] = dockerfile
     return found

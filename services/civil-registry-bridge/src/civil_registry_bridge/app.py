@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -51,6 +52,15 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
         base = (settings.callback_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
         query = urlencode({"request_id": request_id})  # routing only: each delivery is signed (api/callbacks.py)
         return f"{base}/api/v1/registry-callbacks/birth-registrations?{query}"
+
+    async def upgrade_sealed(app: FastAPI) -> None:
+        """Before serving: seal the birth requests stored before their details were encrypted. Idempotent."""
+        from .store.repository import upgrade_sealed as seal_stored
+
+        async with app.state.db.transaction() as session:
+            sealed = await seal_stored(session)
+        if sealed:
+            logging.getLogger("civil-registry-bridge").info("sealed the details of %d stored birth request(s)", sealed)
 
     async def start_work(app: FastAPI) -> None:
         registry = RegistryHttp(
@@ -105,7 +115,8 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
         ],
         background=[registry_worker, reconciler],
         signed_body_paths=("/api/v1/registry-callbacks/birth-registrations",),
-        on_startup=[start_work],
+        encrypts=True,
+        on_startup=[upgrade_sealed, start_work],
         on_shutdown=[stop_work],
     )
     app = create_app(definition, settings)

@@ -73,7 +73,7 @@ async def receive(uow: UnitOfWork, request: BirthRequest, *, client: str, princi
     stored = await repo.by_key(client, request.idempotency_key)
     if stored is not None:
         existing, fingerprint = stored
-        if fingerprint != request.fingerprint():
+        if fingerprint != repo.fingerprint(request):
             raise RuleViolation(RULE_IDEMPOTENCY, "this idempotency key was already used for a different request",
                                 request_id=existing.request_id)
         await audit.record(uow.session, principal, "replay", _resource(existing.request_id), purpose="verification",

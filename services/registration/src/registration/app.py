@@ -43,23 +43,36 @@ async def _upgrade_sealed(app) -> None:
         logging.getLogger("registration").info("sealed the personal fields of %d stored record(s)", sealed)
 
 
+# (router, route group), in the order they are mounted; REGISTRATION_ROUTE_GROUPS picks the groups an instance serves.
+# Verification first: a request is matched against the routes in order, and it is the hot path (no path of
+# another router overlaps its paths).
+ROUTERS = [(verification.router, "verify"), (births.router, "officers"), (duplicates.router, "officers"),
+           (search.router, "officers"), (persons.router, "officers"), (identity_documents.router, "officers"),
+           (issued_documents.router, "officers"), (households.router, "officers"), (referrals.router, "officers"),
+           (verification.qr_router, "officers"), (statistics.router, "officers")]
+
+
 def create(settings: RegistrationSettings | None = None) -> FastAPI:
     settings = settings or load_settings(RegistrationSettings)
     rules = settings.rules()  # every open rule from REGISTRATION_* (docs/domain.md); an invalid one refuses start
+    groups = settings.served_groups()
+    officers = "officers" in groups
+    if not officers:
+        # A verification instance reads the projection and appends audit entries: nothing to consume or relay.
+        settings = settings.model_copy(update={"run_consumers": False, "run_outbox_relay": False})
+    routers = [router for router, group in ROUTERS if group in groups]
     definition = ServiceDefinition(
         name="registration",
         title="Pana — registration",
         description=DESCRIPTION,
         migrations_dir=MIGRATIONS,
-        routers=[births.router, duplicates.router, search.router, persons.router, identity_documents.router,
-                 issued_documents.router,
-                 households.router, referrals.router, verification.router, statistics.router],
+        routers=routers,
         produces=["registration.events"],
         consumes=topics_consumed_by("registration"),
         handlers=RegistrationHandlers(rules).table(),
         background=[stateless_certificate_watcher(settings.stateless_certificate_watch_interval_s,
                                                   settings.stateless_certificate_watch_batch)]
-        if settings.stateless_certificate_watch_enabled else [],
+        if settings.stateless_certificate_watch_enabled and officers else [],
         tags=[
             {"name": "persons", "description": "The population register: people, their records and history"},
             {"name": "households", "description": "UNHCR registration groups and continuous registration"},
@@ -70,7 +83,7 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
             {"name": "statistics", "description": "Aggregated population figures (UNHCR conventions)"},
         ],
         encrypts=True,
-        on_startup=[_upgrade_sealed],
+        on_startup=[_upgrade_sealed] if officers else [],
     )
     app = create_app(definition, settings)
     app.state.rules = rules

@@ -1,4 +1,4 @@
-"""Duplicate matching against the register: configuration from settings, candidates through the blocking index."""
+"""Duplicate matching against the register: configuration from settings, candidates through the matching engine."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import asyncio
 import json
 from pathlib import Path
 
-from .domain import MatchingConfig, MatchRecord, MatchResult, Person, find_candidates
+from . import matching_engine
+from .domain import Candidates, MatchingConfig, MatchRecord, Person
 from .store.repository import Persons
+
+# Candidate sets at least this large are scored off the event loop, so other requests interleave with them.
+THREAD_FROM = 400
 
 
 def load_matching_config(path: str | None) -> MatchingConfig:
@@ -17,14 +21,14 @@ def load_matching_config(path: str | None) -> MatchingConfig:
     return MatchingConfig.from_dict(json.loads(Path(path).read_text()))
 
 
-async def candidates(persons: Persons, person: Person, config: MatchingConfig) -> list[MatchResult]:
-    """Scored candidates at or above the review threshold, best first."""
+async def candidates(persons: Persons, person: Person, config: MatchingConfig) -> Candidates:
+    """Scored candidates at or above the review threshold, best first, and whether the candidate limit was reached
+    (matching_engine.py: compact match records, per-key bounded reads, name similarities in bulk, the domain's
+    model). Merged records are not in the index."""
     record = MatchRecord.of(person)
-    others = [p for p in await persons.candidates_for(record) if not p.merged_into]
-    # Scoring is CPU-bound pure Python: off the event loop, other requests (verification,
-    # reads) interleave with it instead of queueing behind a whole check.
-    return await asyncio.to_thread(_score, record, others, config)
-
-
-def _score(record: MatchRecord, others: list[Person], config: MatchingConfig) -> list[MatchResult]:
-    return find_candidates(record, [MatchRecord.of(p) for p in others], config)
+    others, limit_reached = await persons.candidates_for(record)
+    if len(others) < THREAD_FROM:
+        results = matching_engine.score(record, others, config)
+    else:
+        results = await asyncio.to_thread(matching_engine.score, record, others, config)
+    return Candidates(tuple(results), limit_reached)

@@ -32,6 +32,12 @@ class RegistrationSettings(ServiceSettings):
         None, description="Ed25519 private key (PEM) that signs document QR payloads; required outside dev mode, "
                           "generated in the state directory in dev mode")
     verify_rate_per_minute: int = Field(60, ge=1, description="Document verifications one client may make a minute")
+    route_groups: str = Field(
+        "all", pattern=r"^\s*(all|verify|officers)(\s*,\s*(verify|officers))*\s*$",
+        description="Which routes this instance serves (REGISTRATION_ROUTE_GROUPS): `all`, or a comma-separated list "
+                    "of `verify` (document verification and the QR public key, for service providers) and "
+                    "`officers` (everything else). An instance without `officers` runs no event consumer, outbox "
+                    "relay or daily pass: verification instances of their own never queue behind matching")
     search_rate_per_minute: int = Field(
         30, ge=1, le=10_000, description="Searches of the register one caller (token subject) may make a minute; "
                                           "counted per process (N instances allow up to N times as many)")
@@ -46,6 +52,10 @@ class RegistrationSettings(ServiceSettings):
         True, description="Run the daily pass here (REGISTRATION_STATELESS_CERTIFICATE_WATCH_ENABLED); tests that "
                           "call the pass with a date of their own turn it off")
     stateless_certificate_watch_batch: int = Field(200, ge=1, le=5000, description="Persons checked per batch")
+
+    def served_groups(self) -> frozenset[str]:
+        groups = {g.strip() for g in self.route_groups.split(",")}
+        return frozenset({"verify", "officers"}) if "all" in groups else frozenset(groups)
 
     # -- the open rules (RegistrationRules; defaults and sources in docs/domain.md) --
     registration_window_days: int = Field(5, ge=0, le=365, description="Border referral: registration window")

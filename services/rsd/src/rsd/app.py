@@ -30,15 +30,29 @@ leaves this service.
 
 
 async def _upgrade_sealed(app) -> None:
-    """Before serving: seal the members and contacts of applications stored before they were encrypted. Idempotent."""
+    """Before serving: seal the members and contacts of applications, and the applicants (names, birth date, needs),
+    stored before they were encrypted. Idempotent."""
     from pana_kit.crypto import upgrade_sealed_rows
 
-    from .store.tables import ApplicationRow
+    from .store.tables import ApplicantRow, ApplicationRow
 
     async with app.state.db.transaction() as session:
         sealed = await upgrade_sealed_rows(session, ApplicationRow.__table__, id_column="id", column="document")
-    if sealed:
-        logging.getLogger("rsd").info("sealed the members and contacts of %d stored application(s)", sealed)
+        applicants = await upgrade_sealed_rows(session, ApplicantRow.__table__, id_column="person_id", column="document")
+    if sealed or applicants:
+        logging.getLogger("rsd").info("sealed %d stored application(s) and %d applicant(s)", sealed, applicants)
+
+
+async def _count_statistics(app) -> None:
+    """Before serving: count in the statistics' summary every application not counted yet (stored before it existed,
+    migration 0007; the members are sealed, so this needs the keyring and cannot run in the migration). Idempotent."""
+    from .store.repository import Applications
+    from .store.statistics import Statistics
+
+    async with app.state.db.transaction() as session:
+        counted = await Statistics(session).backfill(Applications(session, app.state.rules).application)
+    if counted:
+        logging.getLogger("rsd").info("counted %d stored application(s) in the statistics' summary", counted)
 
 
 def create(settings: RsdSettings | None = None) -> FastAPI:
@@ -60,7 +74,7 @@ def create(settings: RsdSettings | None = None) -> FastAPI:
               {"name": "statistics", "description": "Figures as UNHCR publishes them"}],
         background=[deadline_watcher(settings.deadline_watch_interval_s, settings.deadline_watch_batch)],
         encrypts=True,
-        on_startup=[_upgrade_sealed],
+        on_startup=[_upgrade_sealed, _count_statistics],
     )
     app = create_app(definition, settings)
     app.state.rules = rules

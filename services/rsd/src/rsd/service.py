@@ -25,6 +25,7 @@ from .domain import (AppealOutcome, Application, ArrivalManner, Assessment, Clos
 from .domain.access import check_claim_reader
 from .publishing import publish
 from .store.repository import EVERY_OFFICE, Applications, ClaimTexts
+from .store.statistics import Statistics
 from .store.tables import ApplicationRow
 
 SERVICE = "rsd"
@@ -349,8 +350,17 @@ async def my_queue(session, rules: RsdRules, principal, *, purpose: str, limit: 
 
 
 async def lodged_by(session, rules: RsdRules, principal, on: date) -> list[Application]:
-    """The caller's office's applications lodged by a day, for statistics (audited)."""
+    """The caller's office's applications lodged by a day (a recount of the statistics; audited)."""
     apps = await visible_to(session, rules, principal).lodged_by(on)
     await audit_log.record(session, principal, "statistics", f"statistics?as_of={on}", purpose="statistics",
                            service=SERVICE)
     return apps
+
+
+async def statistics_tally(session, principal, on: date) -> dict:
+    """The caller's office's figures on a day (`domain.statistics.tally`'s shape), from the summary the saves keep
+    (audited)."""
+    figures = await Statistics(session).tally(principal.office, on)
+    await audit_log.record(session, principal, "statistics", f"statistics?as_of={on}", purpose="statistics",
+                           service=SERVICE)
+    return figures

@@ -41,8 +41,9 @@ from .domain import (
 )
 from .domain.statistics import statistics_as_of
 from .publishing import case_events, flag_events, track_events
-from .store.repository import Cases, ChildFlags, NaturalizationTracks, Persons
+from .store.repository import Cases, ChildFlags, NaturalizationTracks, PersonInProcedure, Persons
 from .store.statistics import statistics_facts
+from .store.summary import Summary
 from .store.tables import CaseRow, InquiryRow
 
 SERVICE = "statelessness"
@@ -74,15 +75,20 @@ class Statelessness:
         if await self.cases.in_procedure(person_id):
             raise RuleViolation("one_case_at_a_time", "this person already has a case in the procedure")
         person = await self.persons.get(person_id)
-        return await self._open(self.cases, person_id=person_id, reason=OpeningReason.APPLICATION, opened_on=opened_on,
-                                birth_date=birth_date or (person.birth_date if person else None),
-                                opened_by=principal.subject, reason_note=reason_note, principal=principal)
+        try:
+            return await self._open(self.cases, person_id=person_id, reason=OpeningReason.APPLICATION,
+                                    opened_on=opened_on, birth_date=birth_date or (person.birth_date if person else None),
+                                    opened_by=principal.subject, reason_note=reason_note, principal=principal)
+        except PersonInProcedure:  # opened meanwhile (an ex-officio opening, another request): the same rule
+            raise RuleViolation("one_case_at_a_time", "this person already has a case in the procedure") from None
 
     async def open_ex_officio(self, *, person_id: str, reason: OpeningReason, opened_on: date,
                               birth_date: date | None, opened_by: str, note: str,
                               source_event_id: str) -> Outcome[DeterminationCase] | None:
         if await self.cases.any_for_person(person_id):
             return None  # already in (or through) the procedure: a new case is the officer's call (POST /cases)
+        # Opened meanwhile by an application: PersonInProcedure (an IntegrityError) goes to the consumer, which
+        # handles the event again in a new transaction; this check then finds the case. No duplicate, no dead letter.
         cases = Cases(self.uow.session, self.keyring, source_event_id=source_event_id)
         return await self._open(cases, person_id=person_id, reason=reason, opened_on=opened_on,
                                 birth_date=birth_date if birth_date and birth_date <= opened_on else None,
@@ -238,7 +244,10 @@ class Statelessness:
         def to_surviving_child(flag: ChildAtRiskFlag) -> None:
             flag.child_id = new
 
-        for case_id in await self.cases.ids_for_person(old):
+        # One case in the procedure per person: when both records had one, the merged record's stays under its old
+        # person id (an officer closes one of the two; cases are not merged automatically), the others move.
+        keep_live = await self.cases.in_procedure(new)
+        for case_id in await self.cases.ids_for_person(old, in_procedure=False if keep_live else None):
             await run_command(self.uow, self.cases, case_id, to_surviving_case, if_match=ANY_VERSION,
                               publish=case_events)
         for flag_id in await self.flags.ids_for_child(old):
@@ -321,8 +330,14 @@ async def eligible_tracks(state, principal: Principal, purpose: str, *, when: st
 
 
 async def statistics(state, principal: Principal, on: date) -> dict[str, Any]:
-    """Every figure as of a day, small cells masked; the read is audited for the purpose 'statistics'."""
+    """Every figure as of a day, small cells masked, from the summary the writes keep (store/summary.py); the read
+    is audited for the purpose 'statistics'."""
     async with state.db.transaction() as session:
-        facts = await statistics_facts(session, on)
+        figures = await Summary(session).figures_on(on, state.rules.small_cell_threshold)
         await audited(session, principal, "statistics", f"statistics?as_of={on.isoformat()}", purpose="statistics")
-    return statistics_as_of(facts, on, state.rules.small_cell_threshold)
+    return figures
+
+
+async def statistics_recount(session, on: date, threshold: int) -> dict[str, Any]:
+    """The same figures counted from every record (what the summary must always equal)."""
+    return statistics_as_of(await statistics_facts(session, on), on, threshold)

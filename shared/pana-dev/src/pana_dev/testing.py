@@ -85,6 +85,27 @@ async def service_harness(create: Callable[[ServiceSettings], FastAPI], settings
             yield ServiceHarness(app, client)
 
 
+@contextmanager
+def module_postgres(label: str):
+    """An embedded PostgreSQL for one test module (`with module_postgres("rsd") as pg: ... pg.create_database(...)`).
+
+    Its data is under the system's temp directory, not pytest's basetemp: PostgreSQL runs as another user, and a
+    pytest session that starts meanwhile resets basetemp's mode. Stopped and removed afterwards."""
+    import shutil
+    import tempfile
+
+    from .launchers.postgres import EmbeddedPostgres
+
+    data = Path(tempfile.gettempdir()) / f"pana-{label}-tests" / "postgres"
+    shutil.rmtree(data, ignore_errors=True)
+    pg = EmbeddedPostgres(data, start_timeout=180).start()  # initdb on a busy machine: a bound on a hang only
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(data.parent, ignore_errors=True)
+
+
 # -- waiting for an effect ----------------------------------------------------------------------
 # A test waits on the condition it needs, never for a fixed time: the deadline only bounds a failure
 # (generous, for a busy two-core machine), the interval is the pace of the polling.

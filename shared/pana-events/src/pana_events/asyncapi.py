@@ -6,18 +6,42 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .envelope import EXTENSIONS
+from .envelope import CONTENT_TYPE, EXTENSIONS
 from .schema import event_schema
 from .topics import TOPICS
 
 _HEADERS_SCHEMA = {
     "type": "object",
-    "description": "CloudEvents 1.0 binary mode: every attribute is a ce_* header.",
+    "description": "CloudEvents 1.0 binary mode (Kafka protocol binding): every attribute is a ce_* header, except "
+                   "datacontenttype, which is the Kafka `content-type` header.",
     "properties": {
-        **{f"ce_{a}": {"type": "string"} for a in ("id", "source", "type", "specversion", "time", "subject", "datacontenttype")},
+        **{f"ce_{a}": {"type": "string"} for a in ("id", "source", "type", "specversion", "time", "subject")},
         **{f"ce_{a}": {"type": "string"} for a in EXTENSIONS},
+        "content-type": {"type": "string", "const": CONTENT_TYPE, "description": "The event's datacontenttype"},
+        "ce_datacontenttype": {"type": "string", "deprecated": True,
+                               "description": "Carried by records written before issue 17 beside `content-type`; "
+                                              "no longer written. Consumers still accept it."},
     },
     "required": ["ce_id", "ce_source", "ce_type", "ce_specversion", "ce_subject"],
+}
+
+# Where the topics live. The host is the deployment's (each service's KAFKA_BOOTSTRAP); outside dev mode every
+# client speaks SASL_SSL with SCRAM-SHA-512 (or mutual TLS), pana_kit.kafka.security_options.
+_SERVERS = {
+    "production": {
+        "host": "{bootstrap}",
+        "protocol": "kafka-secure",
+        "description": "The deployment's Kafka cluster: SASL_SSL, SCRAM-SHA-512 (or mutual TLS), one principal "
+                       "per service with ACLs on its own topics.",
+        "variables": {"bootstrap": {"default": "kafka.pana.gov.kz:9093",
+                                    "description": "host:port of a bootstrap broker (<PREFIX>KAFKA_BOOTSTRAP)"}},
+        "security": [{"$ref": "#/components/securitySchemes/scram"}],
+    },
+    "development": {
+        "host": "localhost:9092",
+        "protocol": "kafka",
+        "description": "`make run`: a local broker in dev mode, PLAINTEXT on loopback only.",
+    },
 }
 
 
@@ -70,10 +94,12 @@ def asyncapi_document(service: str | None = None, version: str = "1.0.0") -> dic
             "version": version,
             "description": "Events of Kazakhstan's protection procedures. Delivery is at least once; deduplicate by ce_id.",
         },
-        "defaultContentType": "application/json",
+        "defaultContentType": CONTENT_TYPE,
+        "servers": _SERVERS,
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {"messages": messages, "securitySchemes": {"scram": {
+            "type": "scramSha512", "description": "SASL/SCRAM-SHA-512 over TLS, a principal per service"}}},
     }
 
 

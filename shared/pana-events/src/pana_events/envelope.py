@@ -3,6 +3,10 @@
 On Kafka every attribute travels as a `ce_*` header and the payload is the JSON
 body; the key is the subject's id so one person's events stay ordered on one
 partition. Consumers ignore unknown attributes and unknown payload fields.
+
+`datacontenttype` is the one exception, as the CloudEvents Kafka protocol binding (binary mode) maps it:
+it travels as the Kafka `content-type` header, never as `ce_datacontenttype`. Records written before
+issue 17 carry both; `from_kafka` still reads them (`ce_datacontenttype` wins when present, as it did).
 """
 
 from __future__ import annotations
@@ -64,10 +68,20 @@ class Envelope(BaseModel):
         return attrs
 
 
+#: The Kafka header `datacontenttype` maps to in binary mode (CloudEvents Kafka protocol binding, 3.2.1).
+CONTENT_TYPE_HEADER = "content-type"
+
+
+def kafka_headers(attributes: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """The Kafka headers of a binary-mode record: `ce_<name>` per attribute, `content-type` for datacontenttype."""
+    headers = [(_HEADER_PREFIX + k, str(v).encode()) for k, v in attributes.items() if k != "datacontenttype"]
+    headers.append((CONTENT_TYPE_HEADER, str(attributes.get("datacontenttype") or CONTENT_TYPE).encode()))
+    return headers
+
+
 def to_kafka(envelope: Envelope) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
     """(key, headers, value) for a Kafka record in CloudEvents binary mode."""
-    headers = [(_HEADER_PREFIX + k, v.encode()) for k, v in envelope.attributes().items()]
-    headers.append(("content-type", CONTENT_TYPE.encode()))
+    headers = kafka_headers(envelope.attributes())
     value = json.dumps(envelope.data, separators=(",", ":"), default=str).encode()
     return envelope.subject.encode(), headers, value
 
@@ -75,12 +89,20 @@ def to_kafka(envelope: Envelope) -> tuple[bytes, list[tuple[str, bytes]], bytes]
 def from_kafka(headers: list[tuple[str, bytes]] | tuple, value: bytes | None) -> Envelope:
     """Read a binary-mode record; raise EnvelopeError with the reason when it is not one."""
     attrs: dict[str, Any] = {}
+    content_type: str | None = None
     for name, raw in headers or ():
-        if name.startswith(_HEADER_PREFIX):
+        if name.lower() == CONTENT_TYPE_HEADER and raw is not None:
+            try:
+                content_type = raw.decode()
+            except UnicodeDecodeError as exc:
+                raise EnvelopeError(f"header {name} is not UTF-8") from exc
+        elif name.startswith(_HEADER_PREFIX):
             try:
                 attrs[name[len(_HEADER_PREFIX):]] = raw.decode() if raw is not None else None
             except UnicodeDecodeError as exc:
                 raise EnvelopeError(f"header {name} is not UTF-8") from exc
+    if content_type and not attrs.get("datacontenttype"):  # an older record's ce_datacontenttype is read as before
+        attrs["datacontenttype"] = content_type
     missing = [a for a in ("id", "source", "type", "specversion", "subject") if not attrs.get(a)]
     if missing:
         raise EnvelopeError(f"missing CloudEvents headers: {', '.join('ce_' + m for m in missing)}")

@@ -86,6 +86,7 @@ class JwksCache:
         self.fetched_at: float | None = None
         self.last_attempt: float | None = None
         self.fetches = 0
+        self.generation = 0  # one more at every key set fetched (the verifier forgets the tokens it checked)
         self._locks: dict[int, asyncio.Lock] = {}
 
     def _lock(self) -> asyncio.Lock:
@@ -138,6 +139,7 @@ class JwksCache:
                 anonymous.append(key)
         self.keys, self.anonymous = keys, anonymous
         self.fetched_at = time.monotonic()
+        self.generation += 1
         log.info("JWKS from %s: %d key(s)", self.url, len(keys) + len(anonymous))
 
 
@@ -146,6 +148,8 @@ class TokenVerifier:
         self.settings = settings
         self._keys: list[Any] = []
         self.jwks: JwksCache | None = None
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token -> (principal, until), insertion ordered
+        self._generation = 0  # of the JWKS the cached tokens were checked against
         if settings.auth_public_keys_file:
             self._keys = _load_public_keys(Path(settings.auth_public_keys_file))
         if settings.auth_jwks_url:
@@ -154,8 +158,32 @@ class TokenVerifier:
         if not self._keys and not self.jwks and not settings.dev_mode:
             raise RuntimeError("no token keys configured: set auth_public_keys_file or auth_jwks_url (or dev_mode for development)")
 
+    # A verified token is remembered (by its exact text) for at most this long, and never past its expiry:
+    # a client sends the same token with every request, and checking it again each time was a tenth of a
+    # verification. A key withdrawn from the JWKS stops tokens signed with it within this time.
+    CACHE_SECONDS = 60.0
+    CACHE_SIZE = 10_000
+
     async def authenticate(self, token: str) -> Principal:
         """`verify`, after fetching the JWKS when the token names a key the cache lacks (never blocks the loop)."""
+        now = time.time()
+        cache = self._verified
+        if self.jwks is not None and self.jwks.generation != self._generation:
+            cache.clear()  # the key set changed: a token signed with a withdrawn key must be refused now
+            self._generation = self.jwks.generation
+        hit = cache.get(token)
+        if hit is not None:
+            if now < hit[1]:
+                return hit[0]
+            del cache[token]
+        principal = await self._authenticate(token)
+        until = min(float(principal.claims["exp"]) + self.settings.auth_leeway_seconds, now + self.CACHE_SECONDS)
+        if len(cache) >= self.CACHE_SIZE:
+            cache.pop(next(iter(cache)))  # the oldest
+        cache[token] = (principal, until)
+        return principal
+
+    async def _authenticate(self, token: str) -> Principal:
         if self.jwks is not None:
             header = _header(token)
             if header.get("alg") in ASYMMETRIC_ALGS:
@@ -288,6 +316,28 @@ def _unauthenticated(detail: str) -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+def bearer_token(request: Request) -> str | None:
+    """The access token of `Authorization: Bearer <token>` (what `HTTPBearer` reads), without a dependency."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+async def authorise(request: Request, token: str | None, scope: str) -> Principal:
+    """Authenticate the token and check it holds `scope`: 401 without a valid token, 403 without the scope.
+    Leaves the principal in `request.state.principal`. The body of `require` and of `rate_limit(scope=...)`."""
+    if not token:
+        raise Problem(401, "a bearer access token is required", headers={"WWW-Authenticate": "Bearer"})
+    principal = await request.app.state.verifier.authenticate(token)
+    if not principal.has(scope):
+        raise Problem(403, f"this action needs the scope {scope}", type_suffix="insufficient-scope",
+                      headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
+    request.state.principal = principal
+    return principal
+
+
 def require(scope: str):
     """Dependency: a valid token holding `scope`; 401 without a token, 403 without the scope.
 
@@ -296,13 +346,7 @@ def require(scope: str):
     """
 
     async def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
-        if credentials is None or not credentials.credentials:
-            raise Problem(401, "a bearer access token is required", headers={"WWW-Authenticate": "Bearer"})
-        principal = await request.app.state.verifier.authenticate(credentials.credentials)
-        if not principal.has(scope):
-            raise Problem(403, f"this action needs the scope {scope}", type_suffix="insufficient-scope",
-                          headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
-        request.state.principal = principal
+        principal = await authorise(request, credentials.credentials if credentials else None, scope)
         read_limiter = getattr(request.app.state, "read_limiter", None)
         if read_limiter is not None:  # per-principal read limit (pana_kit.ratelimit.ReadLimiter), after auth
             read_limiter.check(request, principal)
@@ -379,6 +423,25 @@ def oauth2_urls(settings: ServiceSettings) -> tuple[str, str]:
     """(authorization URL, token URL) of the identity provider (Keycloak's paths under the issuer by default)."""
     base = settings.auth_issuer.rstrip("/") + "/protocol/openid-connect"
     return settings.auth_authorization_url or f"{base}/auth", settings.auth_token_url or f"{base}/token"
+
+
+#: The officers' client in the identity provider's realm (pana_dev.keycloak_realm.CONSOLE) and the secret the
+#: DEVELOPMENT realm gives it (pana_dev.keycloak_realm.dev_secret; a deployment regenerates every secret).
+DOCS_CLIENT_ID = "pana-console"
+DEV_DOCS_CLIENT_SECRET = "pana-console-dev-secret"
+
+
+def docs_oauth_settings(settings: ServiceSettings) -> dict[str, Any]:
+    """Swagger UI's `initOAuth` for /docs: the officers' client with PKCE, every scope offered. In dev mode the
+    development realm's client secret is filled in too, so "Authorize" logs in to a local Keycloak
+    (`python -m pana_dev.launchers.keycloak`) in one click; production never shows a secret."""
+    from .roles import SCOPES
+
+    init: dict[str, Any] = {"clientId": DOCS_CLIENT_ID, "usePkceWithAuthorizationCodeGrant": True,
+                            "appName": "Pana /docs", "scopes": " ".join(SCOPES)}
+    if settings.dev_mode:
+        init["clientSecret"] = DEV_DOCS_CLIENT_SECRET
+    return init
 
 
 def add_oauth2_to_openapi(app, settings: ServiceSettings) -> None:

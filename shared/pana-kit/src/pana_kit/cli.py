@@ -5,6 +5,8 @@
   pana keys rotate --service S [--no-activate]   add a field-encryption key (active for new writes)
   pana keys activate --service S --key-id ID     make a key active (second step of a staged rotation)
   pana keys retire --service S --key-id ID       remove a key no value uses any more
+  pana keys rotate-audit --service S [--no-activate]   add an audit-chain key (entries name the key they used)
+  pana keys activate-audit --service S --key-id ID     make an audit-chain key active (staged rotation)
   pana keys list --service S                     key ids and the active one (never the keys)
   pana migrations revision --service S -m MSG   autogenerate a migration
   pana outbox replay --service S --since T [--until T] [--topic T]   re-publish a range (same event ids)
@@ -116,9 +118,20 @@ def _keys(args) -> int:
         elif args.keys_command == "retire":
             crypto.retire_in_file(path, args.key_id)
             print(f"key {args.key_id} removed from {path}")
+        elif args.keys_command == "rotate-audit":
+            key_id = crypto.rotate_audit_in_file(path, activate=not args.no_activate, key_id=args.key_id)
+            state = ("not yet active: give every instance the file (and restart it), then `pana keys activate-audit`"
+                     if args.no_activate else "active for new entries once the service restarts; older entries keep "
+                     "verifying with their key")
+            print(f"added audit key {key_id} to {path} ({state})")
+        elif args.keys_command == "activate-audit":
+            crypto.activate_audit_in_file(path, args.key_id)
+            print(f"audit key {args.key_id} is now active in {path} (for new entries once each instance restarts)")
         else:
             info = crypto.describe_file(path)
-            print(f"{path}: active {info['active']}; keys {', '.join(info['keys'])}")
+            audit_keys = info.get("audit_keys")
+            audit = f"; audit keys {', '.join(audit_keys)} (active {info['audit_active'] or 'original'})" if audit_keys else ""
+            print(f"{path}: active {info['active']}; keys {', '.join(info['keys'])}{audit}")
     except crypto.KeyringError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -396,14 +409,16 @@ def main(argv: list[str] | None = None) -> int:
     keys = sub.add_parser("keys", help="field-encryption keys (AES-GCM keyring)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     for name, text in (("rotate", "add a new key and make it active"), ("activate", "make a key active"),
-                       ("retire", "remove a key (only once no value uses it)"), ("list", "show key ids")):
+                       ("retire", "remove a key (only once no value uses it)"), ("list", "show key ids"),
+                       ("rotate-audit", "add an audit-chain key and make it active (entries name their key)"),
+                       ("activate-audit", "make an audit-chain key active (second step of a staged rotation)")):
         cmd = keys_sub.add_parser(name, help=text)
         cmd.add_argument("--service", required=True, choices=SERVICES)
         cmd.add_argument("--keyring-file", default=None, help="default: $<PREFIX>KEYRING_FILE or <state dir>/<service>-keyring.json")
-        if name == "rotate":
+        if name in ("rotate", "rotate-audit"):
             cmd.add_argument("--no-activate", action="store_true", help="add the key without using it yet (staged rollout)")
-            cmd.add_argument("--key-id", default=None, help="default: k<date>-<random>")
-        elif name in ("activate", "retire"):
+            cmd.add_argument("--key-id", default=None, help="default: k<date>-<random> (audit: a<date>-<random>)")
+        elif name in ("activate", "retire", "activate-audit"):
             cmd.add_argument("--key-id", required=True)
         cmd.set_defaults(func=_keys)
 

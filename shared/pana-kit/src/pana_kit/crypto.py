@@ -20,6 +20,11 @@ fields, the audit chain's HMAC and checkpoint signatures); it does not rotate wi
 written before it had one derives it from its first key, and `pana keys` commands then write it out.
 Keys come through a `KeyProvider` (`FileKeyProvider` for this file; a KMS provider in production).
 
+The audit chain's key rotates on its own (`pana keys rotate-audit`): ``"audit_keys": {"<id>": "<base64 32
+bytes>", ...}`` (oldest first) and ``"audit_active": "<id>"``; without them the audit key is the one derived from
+the MAC root (id ``""``). Audit keys are never removed: every entry names the key it was written with
+(`pana_kit.audit`), and `pana audit verify` needs them all.
+
 (``"current"`` is read as a synonym of ``"active"``, for keyrings written by the
 rsd service's earlier local helper.) In dev mode a missing keyring is generated
 under var/; with dev mode off a missing keyring refuses to start.
@@ -155,8 +160,14 @@ def _derive(root: bytes, purpose: str) -> bytes:
 
 class Keyring:
     def __init__(self, active: str, keys: dict[str, bytes], *, path: Path | None = None, reload_interval: float = 5.0,
-                 mac_root: bytes | None = None, provider: KeyProvider | None = None):
+                 mac_root: bytes | None = None, provider: KeyProvider | None = None,
+                 audit_keys: dict[str, bytes] | None = None, audit_active: str = ""):
         self._install(active, keys)
+        # Rotated audit-chain keys (oldest first) and the one new entries use ("" : derived from the MAC root).
+        self._audit_keys = dict(audit_keys or {})
+        if audit_active and audit_active not in self._audit_keys:
+            raise KeyringError(f"the active audit key {audit_active!r} is not among the audit keys")
+        self.audit_active = audit_active
         # The root of the keyed hashes (blind indexes, audit chain): stable across data-key rotation.
         self._mac_root = mac_root if mac_root is not None else _derive(next(iter(keys.values())), "mac-root")
         self.provider = provider
@@ -184,14 +195,17 @@ class Keyring:
     def from_file(cls, path: Path | str, **kw) -> "Keyring":
         path = Path(path)
         active, keys, mac_root = _read_all(path)
-        return cls(active, keys, path=path, mac_root=mac_root, **kw)
+        audit_active, audit_keys = _read_audit(path)
+        return cls(active, keys, path=path, mac_root=mac_root, audit_keys=audit_keys, audit_active=audit_active, **kw)
 
     @classmethod
     def from_provider(cls, provider: KeyProvider, **kw) -> "Keyring":
         """A keyring whose keys come from `provider` (a KMS): data keys are fetched when first needed."""
         active = provider.current_key_id()
+        # Optional: a provider whose audit key rotates gives `audit_keys()` -> (active id, {id: 32 bytes}, oldest first).
+        audit_active, audit_keys = provider.audit_keys() if hasattr(provider, "audit_keys") else ("", {})
         return cls(active, {active: provider.data_key(active)}, mac_root=provider.secret("mac-root"), provider=provider,
-                   **kw)
+                   audit_keys=audit_keys, audit_active=audit_active, **kw)
 
     @classmethod
     def generate_file(cls, path: Path | str, *, key_id: str | None = None, **kw) -> "Keyring":
@@ -279,6 +293,19 @@ class Keyring:
         """A 32-byte secret for one purpose (HKDF of the keyring's MAC root); never stored in the database."""
         return _derive(self._mac_root, purpose)
 
+    @property
+    def audit_key_ids(self) -> tuple[str, ...]:
+        """Every audit-chain key, oldest first: "" (derived from the MAC root), then the rotated ones."""
+        return ("", *self._audit_keys)
+
+    def audit_secret(self, key_id: str, purpose: str) -> bytes:
+        """A secret of audit key `key_id` for one purpose ("audit-chain", "audit-checkpoint")."""
+        if not key_id:
+            return self.secret(purpose)
+        if key_id not in self._audit_keys:
+            raise KeyringError(f"audit key {key_id} is not in the keyring")
+        return _derive(self._audit_keys[key_id], purpose)
+
     def blind_index(self, value: str, *, context: str) -> str:
         """A keyed tag of `value` for exact-match search of an encrypted field (HMAC-SHA256, 32 hex).
 
@@ -339,6 +366,10 @@ class FileKeyProvider:
 
     def key_ids(self) -> Iterable[str]:
         return tuple(_read_all(self.path)[1])
+
+    def audit_keys(self) -> tuple[str, dict[str, bytes]]:
+        """The active audit key's id and the rotated audit keys, oldest first (see the module's doc)."""
+        return _read_audit(self.path)
 
     def secret(self, purpose: str) -> bytes:
         _, keys, mac_root = _read_all(self.path)
@@ -437,10 +468,50 @@ def retire_in_file(path: Path | str, key_id: str) -> None:
     _write(path, active, keys, mac_root=mac_root)
 
 
+AUDIT_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,15}$")  # short: an entry's MAC names it within 64 characters
+
+
+def rotate_audit_in_file(path: Path | str, *, activate: bool = True, key_id: str | None = None) -> str:
+    """Add an audit-chain key (active for new entries unless told otherwise). Returns its id.
+
+    Entries written before keep verifying with their key, which stays in the file for good. Several instances:
+    add it with `activate=False` everywhere first, then activate (an instance never writes with an older key than
+    the log's last entry, and refuses to write when it lacks that key)."""
+    path = Path(path)
+    active, keys, mac_root = _read_all(path)
+    audit_active, audit_keys = _read_audit(path)
+    key_id = key_id or "a" + time.strftime("%y%m%d") + "-" + secrets.token_hex(2)
+    if not AUDIT_KEY_ID.match(key_id):
+        raise KeyringError(f"audit key id {key_id!r} must be 1-15 of A-Z a-z 0-9 _ -")
+    if key_id in audit_keys:
+        raise KeyringError(f"audit key {key_id} already exists")
+    audit_keys[key_id] = secrets.token_bytes(KEY_BYTES)
+    _write(path, active, keys, mac_root=_mac_root_of(path),
+           audit=(key_id if activate else audit_active, audit_keys))
+    return key_id
+
+
+def activate_audit_in_file(path: Path | str, key_id: str) -> None:
+    """Make an audit key the one new entries use. Only forward: the log may not go back to an older key."""
+    path = Path(path)
+    active, keys, _ = _read_all(path)
+    audit_active, audit_keys = _read_audit(path)
+    order = ["", *audit_keys]
+    if key_id not in order:
+        raise KeyringError(f"audit key {key_id} is not in {path}")
+    if order.index(key_id) < order.index(audit_active):
+        raise KeyringError(f"audit key {key_id} is older than the active {audit_active}: audit keys only move forward")
+    _write(path, active, keys, mac_root=_mac_root_of(path), audit=(key_id, audit_keys))
+
+
 def describe_file(path: Path | str) -> dict[str, Any]:
     """Key ids and which is active; never the key material."""
     active, keys = _read(Path(path))
-    return {"active": active, "keys": sorted(keys)}
+    audit_active, audit_keys = _read_audit(Path(path))
+    info: dict[str, Any] = {"active": active, "keys": sorted(keys)}
+    if audit_keys:  # rotated audit keys, oldest first, and the active one ("" : derived from the MAC root)
+        info.update(audit_active=audit_active, audit_keys=list(audit_keys))
+    return info
 
 
 async def reencrypt_column(db, keyring: Keyring, table, *, id_column: str, value_column: str,
@@ -522,13 +593,35 @@ def _read_all(path: Path) -> tuple[str, dict[str, bytes], bytes | None]:
     return active, keys, mac_root
 
 
+def _read_audit(path: Path) -> tuple[str, dict[str, bytes]]:
+    """The rotated audit keys (oldest first) and the active one ("" : the key derived from the MAC root)."""
+    try:
+        data = json.loads(path.read_text())
+        audit_keys = {str(k): base64.b64decode(v, validate=True) for k, v in (data.get("audit_keys") or {}).items()}
+        audit_active = str(data.get("audit_active") or "")
+        if any(len(v) != KEY_BYTES or not AUDIT_KEY_ID.match(k) for k, v in audit_keys.items()):
+            raise ValueError("an audit key that is not 256 bits or has a bad id")
+    except (OSError, ValueError, TypeError, AttributeError, binascii.Error) as exc:
+        raise KeyringError(f"cannot read the keyring {path}: {type(exc).__name__}") from exc
+    if audit_active and audit_active not in audit_keys:
+        raise KeyringError(f"the keyring {path} names an active audit key it does not hold")
+    return audit_active, audit_keys
+
+
 def _write(path: Path, active: str, keys: dict[str, bytes], *, exclusive: bool = False,
-           mac_root: bytes | None = None) -> None:
-    """Atomically (temp file + rename), owner-readable only."""
+           mac_root: bytes | None = None, audit: tuple[str, dict[str, bytes]] | None = None) -> None:
+    """Atomically (temp file + rename), owner-readable only. The audit keys are kept unless `audit` replaces them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     mac_root = mac_root if mac_root is not None else secrets.token_bytes(KEY_BYTES)
-    data = json.dumps({"active": active, "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
-                       "mac_root": base64.b64encode(mac_root).decode()}, indent=2)
+    if audit is None and not exclusive and path.exists():
+        audit = _read_audit(path)  # a data-key rotation never loses an audit key
+    content: dict[str, Any] = {"active": active, "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
+                               "mac_root": base64.b64encode(mac_root).decode()}
+    if audit is not None and audit[1]:
+        content["audit_keys"] = {k: base64.b64encode(v).decode() for k, v in audit[1].items()}
+        if audit[0]:
+            content["audit_active"] = audit[0]
+    data = json.dumps(content, indent=2)
     if exclusive:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:

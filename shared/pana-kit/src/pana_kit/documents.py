@@ -10,8 +10,10 @@ such as the rules an aggregate was built with) and the recorded events are left 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -91,13 +93,52 @@ def from_jsonable(tp: Any, value: Any) -> Any:
     return value
 
 
-def build(cls: type, doc: dict[str, Any], **extra: Any) -> Any:
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _converter(tp: Any) -> Callable[[Any], Any]:
+    """`from_jsonable(tp, ·)` worked out once per type: resolving type hints per document cost more than
+    reading it (typing.get_type_hints evaluates every annotation's string again)."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return _converter([a for a in args if a is not type(None)][0])
+    if origin is typing.Literal:
+        return _identity
+    if origin in (list, set, frozenset):
+        item = _converter(args[0])
+        return lambda v: None if v is None else origin([item(x) for x in v])
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _converter(args[0])
+            return lambda v: None if v is None else tuple(item(x) for x in v)
+        items = [_converter(a) for a in args]
+        return lambda v: None if v is None else tuple(c(x) for c, x in zip(items, v))
+    if origin is dict:
+        key, val = _converter(args[0]), _converter(args[1])
+        return lambda v: None if v is None else {key(k): val(x) for k, x in v.items()}
+    if isinstance(tp, type):
+        if issubclass(tp, Enum):
+            return lambda v: None if v is None else tp(v)
+        if tp is datetime:
+            return lambda v: None if v is None else datetime.fromisoformat(v)
+        if tp is date:
+            return lambda v: None if v is None else date.fromisoformat(v)
+        if dataclasses.is_dataclass(tp):
+            return lambda v: None if v is None else build(tp, v)
+    return _identity
+
+
+@functools.lru_cache(maxsize=None)
+def _plan(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """The stored fields of a dataclass with the converter of each (the type hints resolved once per class)."""
     hints = typing.get_type_hints(cls)
-    kwargs = {
-        f.name: from_jsonable(hints[f.name], doc[f.name])
-        for f in dataclasses.fields(cls)
-        if f.init and _stored(f) and f.name in doc
-    }
+    return tuple((f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls) if f.init and _stored(f))
+
+
+def build(cls: type, doc: dict[str, Any], **extra: Any) -> Any:
+    kwargs = {name: convert(doc[name]) for name, convert in _plan(cls) if name in doc}
     return cls(**kwargs, **extra)
 
 

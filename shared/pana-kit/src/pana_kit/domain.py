@@ -129,6 +129,54 @@ def age_bracket(birth_date: date | None, on: date) -> str:
     return "unknown"
 
 
+def bracket_change_days(birth_date: date | None) -> list[date]:
+    """The days `age_bracket` changes for someone born on `birth_date` (birth, then each bracket's first
+    birthday; 29 February: 1 March in a common year, as `age_on` counts)."""
+    if birth_date is None:
+        return []
+    days = []
+    for _, low, _ in AGE_BRACKETS:
+        try:
+            days.append(birth_date.replace(year=birth_date.year + low))
+        except ValueError:
+            days.append(date(birth_date.year + low, 3, 1))
+    return days
+
+
+def dated_changes(days, figures_on) -> dict[tuple[date, str], int]:
+    """Summary-table changes of one record: (day, figure) -> how much the figure moves from that day on, from
+    `figures_on(day)` (figure -> count on that day) evaluated on each of `days`. `days` must hold every day the
+    figures can change, and they must be zero before the first: then the sum of the changes up to any day is
+    `figures_on` of that day."""
+    out: dict[tuple[date, str], int] = {}
+    previous: dict[str, int] = {}
+    for day in sorted(set(days)):
+        now = figures_on(day)
+        for figure in set(now) | set(previous):
+            moved = now.get(figure, 0) - previous.get(figure, 0)
+            if moved:
+                out[(day, figure)] = out.get((day, figure), 0) + moved
+        previous = now
+    return out
+
+
+def median_of_counts(counts: dict[int, int]) -> float | None:
+    """The median of values given as value -> how many times (a histogram), None when empty."""
+    items = sorted((v, n) for v, n in counts.items() if n > 0)
+    total = sum(n for _, n in items)
+    if not total:
+        return None
+
+    def nth(i: int) -> int:
+        for value, n in items:
+            if i < n:
+                return value
+            i -= n
+        raise IndexError(i)
+    mid = total // 2
+    return float(nth(mid)) if total % 2 else (nth(mid - 1) + nth(mid)) / 2
+
+
 def mask_small_cells(count: int, threshold: int) -> int | str:
     """Counts below the threshold are shown as '*' (UNHCR convention)."""
     return "*" if 0 < count < threshold else count

@@ -108,20 +108,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the problem+json errors of a route."""
-    schema = {
-        "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string", "format": "uri"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "instance": {"type": "string"},
-            "trace_id": {"type": "string"},
-            "rule": {"type": "string"},
-            "errors": {"type": "array", "items": {"type": "object"}},
-        },
-    }
+    schema = {"$ref": "#/components/schemas/Problem"}  # one component (pana_kit.openapi.PROBLEM_SCHEMA)
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         out[status] = {

@@ -25,6 +25,18 @@ DOCS_CSP = b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 
 
+def docs_csp(token_url: str | None) -> bytes:
+    """The docs' policy, letting "Authorize" in /docs fetch a token from the identity provider (its origin only)."""
+    if not token_url:
+        return DOCS_CSP
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(token_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return DOCS_CSP
+    return DOCS_CSP + f"; connect-src 'self' {parts.scheme}://{parts.netloc}".encode()
+
+
 def _problem_413(limit: int) -> bytes:
     return json.dumps({
         "type": "https://pana.gov.kz/problems/payload-too-large", "title": "Request too large", "status": 413,
@@ -107,9 +119,12 @@ class NulRefusalMiddleware:
 
 
 class SecurityAndMetricsMiddleware:
-    def __init__(self, app: ASGIApp, service: str):
+    def __init__(self, app: ASGIApp, service: str, docs_policy: bytes = DOCS_CSP):
+        self.docs_policy = docs_policy  # /docs may fetch tokens from the identity provider (docs_csp)
         self.app = app
         self.service = service
+        self._counters: dict[tuple, object] = {}  # the metrics' label children, looked up once per label set
+        self._latencies: dict[tuple, object] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,7 +133,7 @@ class SecurityAndMetricsMiddleware:
         started = time.perf_counter()
         status_holder = {"status": 500}
         path = scope.get("path", "")
-        csp = DOCS_CSP if path.startswith(("/docs", "/redoc", "/_docs")) else API_CSP
+        csp = self.docs_policy if path.startswith(("/docs", "/redoc", "/_docs")) else API_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -135,8 +150,16 @@ class SecurityAndMetricsMiddleware:
             route = scope.get("route")
             # The route template, never the raw path: ids in paths are personal data.
             template = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status_holder["status"])).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], template).observe(time.perf_counter() - started)
+            method, status = scope["method"], status_holder["status"]
+            counter = self._counters.get((method, template, status))
+            if counter is None:
+                counter = self._counters[(method, template, status)] = HTTP_REQUESTS.labels(
+                    self.service, method, template, str(status))
+            latency = self._latencies.get((method, template))
+            if latency is None:
+                latency = self._latencies[(method, template)] = HTTP_LATENCY.labels(self.service, method, template)
+            counter.inc()
+            latency.observe(time.perf_counter() - started)
 
 
 def _text_problems(value, path: list[str]):

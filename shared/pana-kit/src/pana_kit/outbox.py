@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 
 from pana_events import Envelope, Event, topic_of
 from pana_events.topics import TOPIC_OF_EVENT
-from pana_events.envelope import to_kafka
+from pana_events.envelope import kafka_headers, to_kafka
 
 from .db import Database
 from .kafka import backoff_sleep, ensure_topics, make_producer
@@ -195,9 +195,7 @@ class UnitOfWork:
 def record_of(key: str, attributes: str | dict, payload: str) -> Record:
     """(key, headers, value) of an outbox row (CloudEvents binary mode, as `to_kafka` builds them)."""
     attrs = json.loads(attributes) if isinstance(attributes, str) else attributes
-    headers = [("ce_" + k, str(v).encode()) for k, v in attrs.items()]
-    headers.append(("content-type", b"application/json"))
-    return key.encode(), headers, payload.encode()
+    return key.encode(), kafka_headers(attrs), payload.encode()
 
 
 _OUTBOX = OutboxMessage.__table__

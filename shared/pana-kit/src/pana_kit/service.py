@@ -25,10 +25,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pana_events.asyncapi import asyncapi_document
 
-from .auth import TokenVerifier, add_oauth2_to_openapi
+from .auth import TokenVerifier, add_oauth2_to_openapi, docs_oauth_settings, oauth2_urls
 from .audit_api import router as audit_router
 from .consumer import EventConsumer, Handler
-from .audit import AuditKey
+from .audit import AuditKey, AuditWriter, journal_path
 from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
 from .delivery import purge_job
@@ -36,11 +36,13 @@ from .errors import install_problem_handlers, problem_response, problem_response
 from .idempotency import purge_job as idempotency_purge_job
 from .logs import configure_logging
 from .ratelimit import ReadLimiter
-from .middleware import BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMiddleware, SecurityAndMetricsMiddleware
+from .middleware import (BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMiddleware, SecurityAndMetricsMiddleware,
+                         docs_csp)
 from .migrations import upgrade
+from .openapi import finish_openapi
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
-from .telemetry import configure_tracing, instrument_app
+from .telemetry import configure_tracing, exports_spans, instrument_app
 
 log = logging.getLogger("pana.service")
 _DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -75,7 +77,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     # (naming the variable); dev mode must be asked for and binds loopback only.
     settings.refuse_insecure()
     configure_logging(definition.name, settings.log_level)
-    if settings.otel_enabled:
+    if exports_spans(settings):
         configure_tracing(definition.name, console=settings.otel_console_export)
     source = f"/pana/{definition.name}"
 
@@ -94,7 +96,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         consumer = EventConsumer(db, settings, signal, definition.consumes, definition.handlers, source)
         app.state.relay = relay
         app.state.consumer = consumer
-        if settings.otel_enabled:
+        # Audit entries that need not commit with a change (verifications) are appended in batches by one task.
+        audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings))
+        app.state.audit_writer = audit_writer
+        audit_writer.start()
+        if exports_spans(settings):
             instrument_app(app, db.engine)
         tasks: list[asyncio.Task] = []
         for hook in definition.on_startup:
@@ -121,6 +127,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await audit_writer.stop()  # nothing queued is lost on a clean stop
             for hook in definition.on_shutdown:
                 await hook(app)
             await db.dispose()
@@ -145,17 +152,19 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     install_problem_handlers(app)
     app.add_middleware(PlainTextMiddleware, signed_body_paths=definition.signed_body_paths)
     app.add_middleware(NulRefusalMiddleware)
-    app.add_middleware(SecurityAndMetricsMiddleware, service=definition.name)
+    app.add_middleware(SecurityAndMetricsMiddleware, service=definition.name,
+                       docs_policy=docs_csp(oauth2_urls(settings)[1]))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Purpose"])
     for router in definition.routers:
         app.include_router(router)
-    _add_operational_routes(app, definition)
+    _add_operational_routes(app, definition, settings)
     add_oauth2_to_openapi(app, settings)
     if app.state.read_limiter is not None:
         _document_read_limit(app)
+    finish_openapi(app)  # operationIds, the one Problem, open routes, headers, examples (last: sees it all)
     return app
 
 
@@ -181,7 +190,7 @@ def _document_read_limit(app: FastAPI) -> None:
     app.openapi = openapi
 
 
-def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None:
+def _add_operational_routes(app: FastAPI, definition: ServiceDefinition, settings: ServiceSettings) -> None:
     # The auditor's query and chain-verification API, the same on every service (scope audit:read).
     app.include_router(audit_router)
     app.mount("/_docs-static", StaticFiles(directory=_DOCS_STATIC), name="docs-static")
@@ -194,7 +203,7 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
                                    swagger_css_url="/_docs-static/swagger-ui.css",
                                    swagger_favicon_url="/_docs-static/favicon.png",
                                    oauth2_redirect_url="/docs/oauth2-redirect",
-                                   init_oauth={"clientId": "pana-console", "usePkceWithAuthorizationCodeGrant": True})
+                                   init_oauth=docs_oauth_settings(settings))
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_ui_redirect():
@@ -206,11 +215,11 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
                               redoc_js_url="/_docs-static/redoc.standalone.js",
                               redoc_favicon_url="/_docs-static/favicon.png", with_google_fonts=False)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness", description="The process is up.")
+    @app.get("/healthz", tags=["operations"], operation_id="getHealth", summary="Liveness", description="The process is up.")
     async def healthz():
         return {"status": "ok", "service": definition.name}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness",
+    @app.get("/readyz", tags=["operations"], operation_id="getReadiness", summary="Readiness",
              description="Ready when the database answers. The broker's state is a detail of the answer (`broker`) "
                          "and the metric `pana_broker_up`, never a reason to be taken out of service: while the "
                          "broker is away, commands still succeed and their events wait in the outbox.",
@@ -228,7 +237,7 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
             return {"status": "ready", "checks": checks, "details": details}
         return problem_response(503, f"not ready: database {checks['database']}", checks=checks, details=details)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
+    @app.get("/metrics", tags=["operations"], operation_id="getMetrics", summary="Prometheus metrics", response_class=Response)
     async def metrics(request: Request):
         from .metrics import BROKER_UP, OUTBOX_PENDING
 
@@ -239,7 +248,7 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition) -> None
             pass
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI 3.0 document of the events",
+    @app.get("/asyncapi.json", tags=["operations"], operation_id="getAsyncApi", summary="AsyncAPI 3.0 document of the events",
              description="Topics, keys and event schemas this service publishes and consumes.")
     async def asyncapi():
         return JSONResponse(asyncapi_document(definition.name))

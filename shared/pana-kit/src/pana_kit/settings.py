@@ -137,6 +137,8 @@ class ServiceSettings(BaseSettings):
                                                     "of the minute's rate)")
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
+    # Spans are built only when something exports them (`telemetry.exports_spans`): with tracing on and no exporter
+    # (the console one here), nothing is instrumented, so no request pays for spans nobody sees.
     otel_enabled: bool = True
     otel_console_export: bool = False
 
@@ -192,7 +194,7 @@ class ServiceSettings(BaseSettings):
         """Why this configuration must not start, each naming its environment variable (empty: it may start).
 
         Outside dev mode: a secret (a field made with `secret(...)`) missing or equal to its repository default,
-        a token issuer equal to the dev issuer, no token keys. In dev mode: a host other than loopback. In both: a
+        a token issuer equal to the dev issuer, no token keys, no keyring. In dev mode: a host other than loopback. In both: a
         broker spoken to in a way the mode does not allow (`kafka_security_problems`).
         """
         cls = type(self)
@@ -215,6 +217,10 @@ class ServiceSettings(BaseSettings):
         if self.auth_issuer == DEV_ISSUER:
             problems.append(f"{env_name(cls, 'auth_issuer')}={DEV_ISSUER} is the dev tokens' issuer; production "
                             "never trusts it")
+        if self.key_provider == "file" and not self.keyring_file:
+            problems.append(f"{env_name(cls, 'keyring_file')} is not set (personal data and the audit log are keyed "
+                            f"from it; create one with `pana keys rotate`, or name a provider in "
+                            f"{env_name(cls, 'key_provider')})")
         if not self.auth_jwks_url and not self.auth_public_keys_file:
             problems.append(f"no token keys: set {env_name(cls, 'auth_jwks_url')} or "
                             f"{env_name(cls, 'auth_public_keys_file')} (or {env_name(cls, 'dev_mode')}=true for "

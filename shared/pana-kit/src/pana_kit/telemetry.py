@@ -29,6 +29,7 @@ from opentelemetry.trace import SpanKind
 
 log = logging.getLogger("pana.telemetry")
 _configured = False
+_exporting = False  # an exporter was configured in this process
 
 # Attributes that hold what the caller put in the URL (old and new HTTP semantic conventions).
 RAW_URL_ATTRIBUTES = frozenset({"http.target", "url.query", "http.request.query", "url.original"})
@@ -103,13 +104,25 @@ def span_pipeline(exporter: SpanExporter, *, batch: bool = True) -> SpanProcesso
     return BatchSpanProcessor(redacting) if batch else SimpleSpanProcessor(redacting)
 
 
-def configure_tracing(service: str, *, console: bool = False, exporter: SpanExporter | None = None) -> None:
-    global _configured
+def exports_spans(settings) -> bool:
+    """Whether this service has anywhere to send spans: tracing on and an exporter (the console one, or one
+    handed to `configure_tracing`, as tests do). Without one the app is not instrumented: no span is built for a
+    request (they cost a few per cent of a verification), and logs and audit entries carry no trace id."""
+    return bool(settings.otel_enabled and (settings.otel_console_export or _exporting))
+
+
+def configure_tracing(service: str, *, console: bool = False, exporter: SpanExporter | None = None,
+                      batch: bool = True) -> None:
+    global _configured, _exporting
+    if exporter is not None or console:
+        _exporting = True
     if _configured:
+        if exporter is not None:
+            trace.get_tracer_provider().add_span_processor(span_pipeline(exporter, batch=batch))
         return
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if exporter is not None:
-        provider.add_span_processor(span_pipeline(exporter))
+        provider.add_span_processor(span_pipeline(exporter, batch=batch))
     elif console:
         provider.add_span_processor(span_pipeline(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)

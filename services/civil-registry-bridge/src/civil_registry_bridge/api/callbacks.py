@@ -100,6 +100,7 @@ async def _forget(request: Request, signature: str) -> None:
 
 @router.post(
     "/birth-registrations",
+    operation_id="receiveBirthRegistration",
     response_model=CallbackAck,
     summary="The registry reports a decided birth registration",
     description=(
@@ -115,7 +116,8 @@ async def _forget(request: Request, signature: str) -> None:
         "parameters": [
             {"name": "request_id", "in": "query", "required": True,
              "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9\-]+$"}},
-            {"name": TIMESTAMP_HEADER, "in": "header", "required": True, "schema": {"type": "string"}},
+            {"name": TIMESTAMP_HEADER, "in": "header", "required": True,
+             "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}, "example": "1767225600"},
             {"name": SIGNATURE_HEADER, "in": "header", "required": True,
              "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"}},
         ],

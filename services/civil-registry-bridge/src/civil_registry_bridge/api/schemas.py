@@ -78,7 +78,7 @@ RequestStatus = Literal["received", "verifying", "verified", "not_found", "submi
 
 class BirthVerification(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "9b2f…", "child_person_id": "0f8e…", "kind": "verification", "status": "registered",
+        "id": "9b2f4a60-1d7c-4e3b-8f5a-6c2d0e9b1a74", "child_person_id": "0f8e3a52-7c1d-4b9e-a6f0-2d4c8b1e5a73", "kind": "verification", "status": "registered",
         "certificate_number": "I-KZ 0123456", "iin": "250301500017", "submission_id": "5d1c…",
         "reason": None, "attempts": 0, "last_error": None, "next_attempt_at": None,
         "received_at": "2026-11-27T10:00:00Z", "updated_at": "2026-11-27T10:00:02Z",

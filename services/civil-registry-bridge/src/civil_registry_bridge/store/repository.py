@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import or_, select, update
 
+from pana_kit.crypto import keyring_of, upgrade_sealed_rows
 from pana_kit.domain import NotFound, StaleVersion
 from pana_kit.paging import Page, by_creation
 
@@ -17,8 +18,26 @@ DUE_STATES = sorted(CALLING_STATES | {"received"})
 _BY_CREATION = by_creation(BirthRequestRow)
 
 
+FINGERPRINT_CONTEXT = "civil-registry-bridge:birth_request:fingerprint"
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def keyed_fingerprint(keyring, request: BirthRequest) -> str:
+    """What was asked, as a keyed hash (the keyring's blind-index key): equal requests give equal values, and
+    nobody without the key can test a guessed child against the column."""
+    return keyring.blind_index(request.fingerprint(), context=FINGERPRINT_CONTEXT)
+
+
+async def upgrade_sealed(session) -> int:
+    """Seal the requests stored before their details were encrypted, and key their fingerprints (idempotent:
+    sealed rows are skipped without decrypting). Returns how many were sealed."""
+    keyring = keyring_of(session)
+    return await upgrade_sealed_rows(
+        session, BirthRequestRow.__table__, id_column="id", column="document",
+        also=lambda doc: {"fingerprint": keyed_fingerprint(keyring, BirthRequest.from_document(doc))})
 
 
 class BirthRequests:
@@ -38,8 +57,12 @@ class BirthRequests:
         row = await self.session.get(BirthRequestRow, request_id)
         return BirthRequest.from_document(row.document) if row is not None else None
 
+    def fingerprint(self, request: BirthRequest) -> str:
+        """The stored form of what `request` asks (compare with what `by_key` gives)."""
+        return keyed_fingerprint(keyring_of(self.session), request)
+
     async def by_key(self, client: str, idempotency_key: str) -> tuple[BirthRequest, str] | None:
-        """The request `client` stored under this key, with the fingerprint of what was asked then."""
+        """The request `client` stored under this key, with the (keyed) fingerprint of what was asked then."""
         stmt = select(BirthRequestRow).where(BirthRequestRow.client == client,
                                              BirthRequestRow.idempotency_key == idempotency_key)
         row = (await self.session.execute(stmt)).scalar_one_or_none()
@@ -50,7 +73,7 @@ class BirthRequests:
             raise ValueError("a new request is stored for a client")
         self.session.add(BirthRequestRow(
             id=request.request_id, client=self.client, idempotency_key=request.idempotency_key,
-            fingerprint=request.fingerprint(), kind=request.kind, version=1, created_at=_now(), **_columns(request)))
+            fingerprint=self.fingerprint(request), kind=request.kind, version=1, created_at=_now(), **_columns(request)))
         return 1
 
     async def save(self, request: BirthRequest, expected_version: int) -> int:

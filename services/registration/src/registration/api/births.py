@@ -26,7 +26,7 @@ CertificateNumber = Annotated[str, StringConstraints(min_length=1, max_length=40
 class BirthIn(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "given_name": "Айгерим", "family_name": "Каримова", "birth_date": "2026-11-20", "sex": "female",
-        "place_of_birth": "Almaty", "born_in_kazakhstan": True, "mother_person_id": "0f8e…",
+        "place_of_birth": "Almaty", "born_in_kazakhstan": True, "mother_person_id": "0f8e3a52-7c1d-4b9e-a6f0-2d4c8b1e5a73",
         "medical_birth_certificate_number": "MBC-2026-0001", "parents_reside_permanently": False,
     }]})
 

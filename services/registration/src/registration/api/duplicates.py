@@ -62,6 +62,10 @@ class CandidateOut(BaseModel):
 
 class DuplicateCheckOut(BaseModel):
     candidates: list[CandidateOut]
+    candidate_limit_reached: bool = Field(
+        False, description="More people shared a blocking key with the described person than a check compares "
+                           "(`candidate_limit`); those beyond it were not scored: narrow the check (birth date, "
+                           "document number) before concluding there is no duplicate")
 
 
 def transient_person(body: DuplicateCheckIn) -> Person:
@@ -77,6 +81,7 @@ def transient_person(body: DuplicateCheckIn) -> Person:
 
 @router.post(
     "/api/v1/persons/duplicate-check",
+    operation_id="checkDuplicates",
     response_model=DuplicateCheckOut,
     summary="Check a person against the register for duplicates",
     description="Scores the described person against registered records that share a blocking key (names across "
@@ -94,12 +99,13 @@ async def duplicate_check(
     config = request.app.state.matching
     person = transient_person(body)
     async with request.app.state.db.transaction() as session:
-        found = await candidates(Persons(session, config), person, config)
+        checked = await candidates(Persons(session, config), person, config)
+        found = checked.results
         await audit.record(session, principal, "duplicate-check", "persons", purpose=purpose,
                            outcome=f"{len(found)} candidates", service=SERVICE)
     return DuplicateCheckOut(candidates=[
         CandidateOut(person_id=c.person_id, score=c.score, reasons=list(c.reasons), verdict=c.verdict)
-        for c in found[:body.limit]])
+        for c in found[:body.limit]], candidate_limit_reached=checked.limit_reached)
 
 
 # --- merging ---------------------------------------------------------------------------------
@@ -116,6 +122,7 @@ class MergeIn(Strict):
 
 @router.post(
     "/api/v1/persons/{person_id}/merge",
+    operation_id="mergePersons",
     response_model=PersonOut,
     summary="Merge a duplicate record into this person",
     description="The record in the path survives; `duplicate_person_id` is marked merged into it, leaves the "

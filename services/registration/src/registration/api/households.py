@@ -17,6 +17,7 @@ from pana_kit.service import unit_of_work
 
 from .. import service
 from ..domain import Household
+from ..domain.household import MemberState, RelationKind, Relationship
 from ..store.repository import Households
 from .fields import Identifier, PastDate, Reason, Strict
 from .reading import audited_reading
@@ -34,7 +35,7 @@ class MemberIn(Strict):
 
 class HouseholdIn(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "focal_person_id": "0f8e…", "members": [{"person_id": "7a1c…", "relationship": "spouse"}]}]})
+        "focal_person_id": "0f8e3a52-7c1d-4b9e-a6f0-2d4c8b1e5a73", "members": [{"person_id": "7a1c9d03-5e2b-4f8a-b1c6-9d0e3f7a2b48", "relationship": "spouse"}]}]})
 
     focal_person_id: Identifier
     members: list[MemberIn] = Field(default_factory=list, max_length=50)
@@ -47,15 +48,15 @@ class HouseholdCreated(BaseModel):
 
 class MemberOut(BaseModel):
     person_id: str
-    relationship: str
-    state: str
+    relationship: Relationship
+    state: MemberState
     joined_on: date
     left_on: date | None
 
 
 class RelationOut(BaseModel):
     person_id: str
-    kind: str
+    kind: RelationKind
     related_person_id: str
 
 

@@ -17,6 +17,7 @@ from pana_kit.service import unit_of_work
 from .. import service
 from ..domain import Person, effective_status
 from ..domain.countries import NO_CITIZENSHIP, UNDETERMINED
+from ..domain.person import MaritalStatus
 from ..pages import offset_of, offset_page
 from ..publishing import citizenship_status
 from ..store.repository import IssuedDocuments, Persons
@@ -115,6 +116,8 @@ class PersonCreated(BaseModel):
     family_name_latin: str | None
     possible_duplicates: list[Candidate] = Field(default_factory=list,
                                                  description="Queued for review; registration went ahead")
+    candidate_limit_reached: bool = Field(False, description="More people shared a blocking key than the matching "
+                                                             "compares (`candidate_limit`); those beyond were not")
 
 
 class IdentityDocumentOut(BaseModel):
@@ -139,12 +142,12 @@ class PersonOut(BaseModel):
     birth_date_precision: str
     sex: str
     citizenship: list[str]
-    citizenship_status: str
+    citizenship_status: Literal["known", "none", "undetermined"]
     country_of_origin: str | None
     ethnicity: str | None
     languages: list[str]
     interpreter_needed: bool
-    marital_status: str
+    marital_status: MaritalStatus
     address: dict[str, Any] | None
     contacts: list[dict[str, Any]]
     specific_needs: list[str]
@@ -256,8 +259,11 @@ async def register_person(
         out = PersonCreated(person_id=person.person_id, registration_number=person.registration_number,
                             registered_at=person.registered_at, given_name_latin=person.given_name_latin,
                             family_name_latin=person.family_name_latin,
-                            possible_duplicates=[Candidate(**c.to_document()) for c in done.possible_duplicates])
-        return idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
+                            possible_duplicates=[Candidate(**c.to_document()) for c in done.possible_duplicates],
+                            candidate_limit_reached=done.candidate_limit_reached)
+        response = idem.remember(201, out, headers={"Location": f"/api/v1/persons/{person.person_id}"})
+        await service.record_audits(uow, done)  # last: the audit append holds writers back until the commit
+        return response
 
 
 async def read_person(session, principal: Principal, person_id: str, purpose: str, action: str = "read"):
@@ -318,6 +324,7 @@ async def update_person(
 
 @router.get(
     "/{person_id}/history",
+    operation_id="getPersonHistory",
     response_model=HistoryPage,
     summary="A person's change history",
     description="Who changed what, when and why (with the previous values), oldest first, a page at a time. "
@@ -344,6 +351,7 @@ async def person_history(
 
 @router.get(
     "/{person_id}/documents",
+    operation_id="listPersonDocuments",
     response_model=DocumentsPage,
     summary="The documents issued to a person",
     description="Every certificate registration issued to the person as holder (asylum-seeker, refugee, stateless "

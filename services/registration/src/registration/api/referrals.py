@@ -69,6 +69,7 @@ class BorderReferralOut(BaseModel):
 
 @router.post(
     "",
+    operation_id="referPerson",
     status_code=201,
     response_model=BorderReferralOut,
     summary="Refer a person who asks for asylum at the border",

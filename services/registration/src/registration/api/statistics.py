@@ -17,6 +17,7 @@ from pana_kit.domain import InvalidInput
 from pana_kit.errors import problem_responses
 
 from .. import service
+from .fields import LegalStatusValue
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
 SERVICE = "registration"
@@ -24,7 +25,7 @@ COLUMNS = ("legal_status", "sex", "age_bracket", "country_of_origin", "count")
 
 
 class CellOut(BaseModel):
-    legal_status: str
+    legal_status: LegalStatusValue
     sex: str
     age_bracket: Literal["0-4", "5-11", "12-17", "18-59", "60+", "unknown"]
     country_of_origin: str
@@ -44,6 +45,7 @@ class PopulationOut(BaseModel):
 
 @router.get(
     "/population",
+    operation_id="getPopulationStatistics",
     response_model=PopulationOut,
     summary="Persons by legal status, sex, age and country of origin",
     description="The population of concern on `as_of` (default today): legal status as projected on that day from "

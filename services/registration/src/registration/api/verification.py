@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from pana_kit import audit
 from pana_kit.auth import Principal, require
 from pana_kit.domain import InvalidInput
 from pana_kit.errors import Problem, problem_responses
@@ -21,12 +20,13 @@ from pana_kit.http import purpose_header
 from pana_kit.ratelimit import client_key, rate_limit
 
 from .. import service
-from ..domain import RegistrationRules, qr_payload, verification_delay, verify_document
+from ..domain import RegistrationRules, qr_payload, verification_delay, verify_entry
 from ..signing import public_pem
-from ..store.repository import IssuedDocuments
+from ..store.repository import IssuedDocuments, VerificationIndex
 from .reading import audited_reading
 
-router = APIRouter(tags=["verification"])
+router = APIRouter(tags=["verification"])  # the service providers' routes (the `verify` route group)
+qr_router = APIRouter(tags=["verification"])  # a document's QR code, for officers
 SERVICE = "registration"
 
 
@@ -70,6 +70,7 @@ class FailureCounter:
 
 @router.get(
     "/api/v1/verify/{document_number}",
+    operation_id="verifyDocument",
     response_model=VerificationOut,
     response_model_exclude_unset=True,
     summary="Verify a protection document (service providers)",
@@ -82,35 +83,32 @@ class FailureCounter:
 )
 async def verify(
     request: Request,
-    document_number: str = Path(max_length=20, description="e.g. RF2500001234"),
+    document_number: str = Path(max_length=20, description="e.g. RF2500012349", examples=["RF2500012349"]),
     birth_date: date = Query(description="The holder's birth date (YYYY-MM-DD)"),
     principal: Principal = Depends(rate_limit("document-verify", per_minute=60, scope="registration:verify",
                                               setting="verify_rate_per_minute")),
 ) -> VerificationOut:
-    counter: FailureCounter = request.app.state.verification_failures
+    # The read path: one primary-key lookup in the verification projection, then the audit entry is queued
+    # for the audit writer's next batch (pana_kit.audit.AuditWriter): no transaction, no wait on the audit lock.
+    state = request.app.state
+    counter: FailureCounter = state.verification_failures
     client = client_key(principal)
     counter.check(client)
     number = document_number.strip().upper()
-    malformed: InvalidInput | None = None
-    async with request.app.state.db.transaction() as session:
-        try:
-            document = await IssuedDocuments(session).by_number(number) if len(number) <= 20 else None
-            result = verify_document(number, document, birth_date=birth_date, today=date.today(),
-                                     rules=request.app.state.rules)
-        except InvalidInput as exc:
-            counter.miss(client)
-            await audit.record(session, principal, "verify", "document/malformed", purpose="verification",
-                               outcome="malformed", service=SERVICE)
-            malformed = exc  # raised once the audit entry is committed
-        if malformed is None and result.outcome.value == "unknown":
-            counter.miss(client)
-        if malformed is None:
-            await audit.record(session, principal, "verify", f"document/{number}", purpose="verification",
-                               outcome=result.outcome.value, service=SERVICE)
-    if malformed is not None:
-        raise malformed
+    writer = state.audit_writer
+    try:
+        entry = await VerificationIndex.lookup(state.db, number) if len(number) <= 20 else None
+        result = verify_entry(number, entry, birth_date=birth_date, today=date.today(), rules=state.rules)
+    except InvalidInput:
+        counter.miss(client)
+        writer.submit(principal, "verify", "document/malformed", purpose="verification", outcome="malformed")
+        raise
+    outcome = result.outcome.value
+    if outcome == "unknown":
+        counter.miss(client)
+    writer.submit(principal, "verify", f"document/{number}", purpose="verification", outcome=outcome)
     told = {"revocation_reason": result.revocation_reason.value} if result.revocation_reason else {}
-    return VerificationOut(result=result.outcome.value, status_category=result.status_category,
+    return VerificationOut(result=outcome, status_category=result.status_category,
                            expires_on=result.expires_on, entitlements=list(result.entitlements), **told)
 
 
@@ -123,18 +121,21 @@ def _signing_key(request: Request):
 
 @router.get(
     "/api/v1/documents/public-key",
+    operation_id="getPublicKey",
     response_class=PlainTextResponse,
     summary="The public key that verifies document QR codes",
     description="PEM (SubjectPublicKeyInfo) of the Ed25519 key. A QR payload `PANA1.<claims>.<signature>` is "
                 "verified offline by checking the signature over `PANA1.<claims>`.",
-    responses={200: {"content": {"text/plain": {}}}, **problem_responses(401, 403, 503)},
+    responses={200: {"content": {"text/plain": {"example": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n"}}},
+               **problem_responses(401, 403, 503)},
 )
 async def public_key(request: Request, principal: Principal = Depends(require("registration:verify"))):
     return PlainTextResponse(public_pem(_signing_key(request)), media_type="application/x-pem-file")
 
 
-@router.get(
+@qr_router.get(
     "/api/v1/documents/{document_id}/qr",
+    operation_id="getDocumentQr",
     response_class=Response,
     summary="A document's QR code (PNG)",
     description="PNG carrying the document's number, kind, status category and dates, signed with Ed25519. "

@@ -536,24 +536,54 @@ class VerificationResult:
         return doc
 
 
+@dataclass(frozen=True)
+class VerificationEntry:
+    """All verification reads of a document: the verification projection's row (`VerificationIndex`), kept in
+    the transaction that issues, revokes or replaces the document. Expiry needs no update: it is a date, and
+    `effective_status` compares it with today. Holds only what a check may tell (a revocation reason only when
+    it is lost, stolen or damaged) and the holder's birth date, the check value the caller must match."""
+    document_number: str
+    kind: str
+    state: str
+    expires_on: date
+    holder_birth_date: date | None
+    revocation_reason: str | None = None
+
+    @classmethod
+    def of(cls, document: IssuedDocument) -> "VerificationEntry":
+        reason = document.revocation_reason
+        return cls(document.document_number, document.kind.value, document.state.value, document.expires_on,
+                   document.holder_birth_date, reason if reason in _TOLD_REASONS else None)
+
+
+_TOLD_REASONS = frozenset(r.value for r in ReplacementReason)
+
+
+def verify_entry(number: str, entry: VerificationEntry | None, *, birth_date: date, today: date,
+                 rules: RegistrationRules) -> VerificationResult:
+    """Answer a status check from the projection. A malformed number raises `InvalidInput`; a document that
+    does not exist, or whose holder's birth date differs, answers 'unknown' (nothing leaks)."""
+    check_document_number(number)
+    if (entry is None or entry.document_number != number.strip().upper()
+            or entry.holder_birth_date is None or entry.holder_birth_date != birth_date):
+        return VerificationResult(VerificationOutcome.UNKNOWN)
+    kind = IssuedDocumentKind(entry.kind)
+    category = STATUS_BEHIND[kind]
+    if entry.state == DocumentState.REVOKED.value:
+        reason = entry.revocation_reason
+        return VerificationResult(VerificationOutcome.REVOKED, category, entry.expires_on,
+                                  revocation_reason=ReplacementReason(reason) if reason in _TOLD_REASONS else None)
+    if today > entry.expires_on:
+        return VerificationResult(VerificationOutcome.EXPIRED, category, entry.expires_on)
+    return VerificationResult(VerificationOutcome.VALID, category, entry.expires_on,
+                              tuple(rules.entitlements.get(entry.kind, ())))
+
+
 def verify_document(number: str, document: IssuedDocument | None, *, birth_date: date, today: date,
                     rules: RegistrationRules) -> VerificationResult:
-    """Answer a status check. A malformed number raises `InvalidInput`; a document that does
-    not exist, or whose holder's birth date differs, answers 'unknown' (nothing leaks)."""
-    check_document_number(number)
-    if (document is None or document.document_number != number.strip().upper()
-            or document.holder_birth_date is None or document.holder_birth_date != birth_date):
-        return VerificationResult(VerificationOutcome.UNKNOWN)
-    outcome = effective_status(document, today)
-    if outcome is VerificationOutcome.REVOKED:
-        reason = document.revocation_reason
-        return VerificationResult(outcome, document.status_category, document.expires_on,
-                                  revocation_reason=ReplacementReason(reason) if reason in set(ReplacementReason)
-                                  else None)
-    if outcome is not VerificationOutcome.VALID:
-        return VerificationResult(outcome, document.status_category, document.expires_on)
-    return VerificationResult(VerificationOutcome.VALID, document.status_category, document.expires_on,
-                              tuple(rules.entitlements.get(document.kind.value, ())))
+    """Answer a status check from the document itself (the same answer as from its projection)."""
+    return verify_entry(number, VerificationEntry.of(document) if document is not None else None,
+                        birth_date=birth_date, today=today, rules=rules)
 
 
 # --- signed QR payload ------------------------------------------------------------------

@@ -84,7 +84,7 @@ class StatusFact:
     kind: FactKind
     occurred_on: date
     source_event_id: str
-    sequence: int = 0  # tie-break for facts on the same day (e.g. the source offset)
+    sequence: int = 0  # tie-break for facts on the same day: the order registration learned them
 
     def __post_init__(self) -> None:
         try:

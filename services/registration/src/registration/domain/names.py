@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 
 _CYRILLIC = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh",
@@ -235,3 +237,39 @@ def patronymic_stem(patronymic: str) -> str:
         if word.endswith(suffix) and len(word) > len(suffix) + 1:
             return match_key(word[: -len(suffix)])
     return ""
+
+
+# --- normalised names (pure and cached: a matching engine may also keep them beside each person) ------
+
+
+@dataclass(frozen=True)
+class NameForm:
+    """One spelling of a name, normalised once for comparing and blocking."""
+    key: str  # match_key: compared by equality and Jaro-Winkler
+    skeleton: str  # consonant skeleton: compared only when a side is written in Arabic script
+    arabic: bool  # written in Arabic script (short vowels usually unwritten)
+    block: str  # phonetic blocking key (first letter + consonant skeleton, 4 characters)
+
+
+@lru_cache(maxsize=262_144)
+def name_form(text: str, block_length: int = 4) -> NameForm:
+    """`NameForm` of one spelling; cached, since the same names recur across a register."""
+    arabic = any(script_of(ch) == "arabic" for ch in text if ch.isalpha())
+    return NameForm(match_key(text), skeleton(text), arabic, blocking_key(text, block_length))
+
+
+@lru_cache(maxsize=262_144)
+def name_forms(value: str, block_length: int = 4) -> tuple[NameForm, ...]:
+    """The forms of a name field; spellings are separated by '|' ('Мухаммад|Mukhammad': original and Latin)."""
+    forms = []
+    for part in value.split("|"):
+        if part.strip():
+            form = name_form(part, block_length)
+            if form.key and form not in forms:
+                forms.append(form)
+    return tuple(forms)
+
+
+@lru_cache(maxsize=65_536)
+def cached_patronymic_stem(value: str) -> str:
+    return patronymic_stem(value.split("|")[0]) if value else ""

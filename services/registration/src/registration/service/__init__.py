@@ -13,8 +13,8 @@ from .documents import (
 )
 from .duplicates import merge_persons, resolve_review
 from .households import arrival, change_household, death, departure, form_household, marriage, split
-from .persons import Registered, add_identity_document, person_fields, register_person, update_person
-from .reads import NAME_SEARCH_POOL, name_score, name_words, population, search_persons
+from .persons import Registered, add_identity_document, person_fields, record_audits, register_person, update_person
+from .reads import NAME_SEARCH_POOL, name_score, name_words, population, population_recount, search_persons
 from .referrals import refer, refer_group
 from .status import (
     add_status_fact, extend_asylum_seeker_certificate, issue_document, record_civil_registration,
@@ -27,6 +27,6 @@ __all__ = [
     "Birth", "NAME_SEARCH_POOL", "Registered", "SERVICE", "add_identity_document", "add_status_fact", "arrival",
     "audit", "audit_returned", "audited_read", "reader", "change_household", "death", "departure", "extend_asylum_seeker_certificate",
     "form_household", "issue_document", "marriage", "merge_persons", "name_score", "name_words", "person_fields",
-    "population", "record_birth", "record_civil_registration", "refer", "refer_group", "register_foundling", "register_person",
+    "population", "population_recount", "record_audits", "record_birth", "record_civil_registration", "refer", "refer_group", "register_foundling", "register_person",
     "registered_person", "resolve_review", "search_persons", "split", "update_person",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -39,30 +39,43 @@ def person_fields(data: dict[str, Any]) -> dict[str, Any]:
 class Registered:
     person: Person
     possible_duplicates: list[MatchResult]  # queued for review; registration went ahead
+    candidate_limit_reached: bool = False  # more people shared a blocking key than were compared
+    audits: list = field(default_factory=list)  # entries to append last (`record_audits`)
+
+
+async def record_audits(uow, registered: Registered) -> None:
+    """Append the registration's audit entries: the caller does it last, after everything else is flushed, because
+    the audit append serialises writers until commit (a PostgreSQL advisory lock, pana_kit.audit)."""
+    await uow.session.flush()
+    for entry in registered.audits:
+        await record_audit(uow, entry)
 
 
 async def register_person(uow, details: dict[str, Any], *, override_reason: str | None, principal, office: str | None,
                           prefix: str, matching: MatchingConfig) -> Registered:
-    """Register after duplicate matching: a likely duplicate is refused unless the officer overrides it."""
+    """Register after duplicate matching: a likely duplicate is refused unless the officer overrides it. The audit
+    entries are returned, not written: the caller appends them last (`record_audits`)."""
     now = utcnow()
     persons = Persons(uow.session, matching)
     person = Person.register(person_id=str(uuid.uuid4()), registered_by=principal.subject, now=now,
                              registration_number=await persons.new_registration_number(prefix), office=office,
                              **person_fields(details))
-    found = await candidates(persons, person, matching)
+    checked = await candidates(persons, person, matching)
+    found = list(checked.results)
     likely = [c for c in found if c.verdict == "likely_duplicate"]
     if likely and not override_reason:
         raise RuleViolation("likely_duplicate", "a record of this person probably exists already; check the "
                             "candidates, or register anyway with override_reason",
                             candidates=[c.to_document() for c in likely])
+    audits = []
     if likely:
         person.record_duplicate_override(tuple(c.person_id for c in likely), override_reason=override_reason,
                                          overridden_by=principal.subject, now=now)
-        await record_audit(uow, audit(principal, "override-duplicate", f"person/{person.person_id}"))
+        audits.append(audit(principal, "override-duplicate", f"person/{person.person_id}"))
     DuplicateReviews(uow.session).add_found(person.person_id, found, likely, override_reason=override_reason, now=now)
-    await run_creation(uow, persons, person, person.person_id, publish=publish,
-                       audit=audit(principal, "register", f"person/{person.person_id}"))
-    return Registered(person, [c for c in found if c not in likely])
+    await run_creation(uow, persons, person, person.person_id, publish=publish)
+    audits.append(audit(principal, "register", f"person/{person.person_id}"))
+    return Registered(person, [c for c in found if c not in likely], checked.limit_reached, audits)
 
 
 async def update_person(uow, person_id: str, changes: dict[str, Any], *, reason: str, principal, if_match: str | None,

@@ -8,10 +8,11 @@ from pana_kit.paging import Page
 
 from ..domain import (
     MatchingConfig, Person, PopulationStatistics, RegistrationRules, blocking_key, match_key, name_similarity,
-    population_record, population_statistics, project_legal_status,
+    population_record, population_statistics, project_legal_status, statistics_of_counts,
 )
 from ..pages import offset_of, offset_page
 from ..store.repository import Persons, StatusFacts
+from ..store.statistics import Population
 from ..store.tables import PersonRow
 
 
@@ -68,7 +69,13 @@ def name_words(query: str) -> list[str]:
 
 
 async def population(session, as_of: date, rules: RegistrationRules) -> PopulationStatistics:
-    """The register counted on a day, each person with the legal status the facts known by then give."""
+    """The register on a day, each person with the legal status the facts known by then give: from the summary
+    the projections keep (store/statistics.py), one aggregate query."""
+    return statistics_of_counts(await Population(session).on(as_of), as_of=as_of, rules=rules)
+
+
+async def population_recount(session, as_of: date, rules: RegistrationRules) -> PopulationStatistics:
+    """The same figures counted from every person and their facts (what the summary must always equal)."""
     facts = await StatusFacts(session).known_on(as_of)
     records = []
     for person in await Persons(session).everyone():

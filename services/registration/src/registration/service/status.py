@@ -12,7 +12,8 @@ from pana_kit.application import ANY_VERSION, emit_recorded, run_command, run_cr
 from pana_kit.domain import DomainError, NotFound, utcnow
 
 from ..domain import (
-    FactKind, IssuedDocument, IssuedDocumentKind, Person, RegistrationRules, StatusFact, project_legal_status,
+    FactKind, IssuedDocument, IssuedDocumentKind, Person, PopulationMember, RegistrationRules, StatusFact,
+    project_legal_status,
     backed_by, revoke_unbacked,
 )
 from ..domain import extend_asylum_seeker_certificate as extend_certificate
@@ -20,6 +21,7 @@ from ..domain import issue_statelessness_procedure_certificate, reissue_procedur
 from ..domain.legal_status import PersonStatus
 from ..publishing import publish
 from ..store.repository import IssuedDocuments, Persons, StatusFacts
+from ..store.statistics import Population
 
 # Under the handlers' name: these warnings are about consumed events.
 log = logging.getLogger("registration.handlers")
@@ -41,6 +43,8 @@ async def add_status_fact(uow, person_id: str, kind: FactKind, on: date, source:
     if row is None:
         log.warning("status fact for a person not in the register: %s", person_id)
         return
+    population = Population(uow.session)
+    counted = await population.member(person_id, lock=True)  # before the facts: one person's facts in turn
     facts = StatusFacts(uow.session)
     status = PersonStatus(person_id, project_legal_status(person_id, await facts.of(person_id)))
     if not await facts.add(person_id, StatusFact(kind, on, source)):
@@ -49,6 +53,9 @@ async def add_status_fact(uow, person_id: str, kind: FactKind, on: date, source:
     emit_recorded(uow, status, publish)
     if after.status.value != row.legal_status:
         await persons.set_columns(person_id, legal_status=after.status.value)
+    # The summary statistics move in this transaction (what was counted of the person, with the new history).
+    await population.moved(counted, (counted.with_statuses(after) if counted
+                                     else PopulationMember.of(Persons.person_of(row), after)))
     docs = IssuedDocuments(uow.session)
     for document in revoke_unbacked(await docs.live_of(person_id), after, on=on):
         await docs.save(document)

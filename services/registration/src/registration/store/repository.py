@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from datetime import date
 
+import sqlalchemy
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from pana_kit.crypto import Keyring, keyring_of, upgrade_sealed_rows
@@ -15,12 +17,15 @@ from pana_kit.domain import NotFound, StaleVersion
 from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
 from ..domain import (
-    BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person, StatusFact,
-    blocking_keys, document_number,
+    BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person,
+    PopulationMember, StatusFact, VerificationEntry, blocking_keys, document_number, project_legal_status,
 )
 from ..domain.names import match_key
+from .. import matching_engine
+from .statistics import Population
 from .tables import (
     BlockingKeyRow, DuplicateReviewRow, HouseholdRow, IssuedDocumentRow, PersonRow, ReferralRow, StatusFactRow,
+    VerificationRow,
 )
 
 # Bounded candidate query: a blocking key shared by more people than this is too common to help.
@@ -107,12 +112,14 @@ class Persons:
     async def add(self, person: Person) -> int:
         """Store a newly registered person (its number drawn with `new_registration_number`)."""
         now = _now()
+        member = PopulationMember.of(person, None)  # a new person has no status facts yet
         self.session.add(PersonRow(
             person_id=person.person_id, registration_number=person.registration_number, **search_columns(person, keyring_of(self.session)),
             office=person.office, household_id=person.household_id, version=1, document=person.to_document(),
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, population=member.to_document(),
         ))
-        await self.index(person)
+        await Population(self.session).count(None, member)
+        await self.index(person, new=True)
         return 1
 
     async def save(self, person: Person, expected_version: int) -> int:
@@ -121,15 +128,23 @@ class Persons:
         A command that recorded nothing changed nothing: the version stays."""
         if not person.pending_events:
             return expected_version
+        population = Population(self.session)
+        before = await population.member(person.person_id, lock=True)
+        if before is not None:
+            after = replace(PopulationMember.of(person, None), statuses=before.statuses)
+        else:  # never counted (loaded in bulk): its status from its facts
+            after = PopulationMember.of(person, project_legal_status(
+                person.person_id, await StatusFacts(self.session).of(person.person_id)))
         result = await self.session.execute(
             update(PersonRow)
             .where(PersonRow.person_id == person.person_id, PersonRow.version == expected_version)
             .values(version=expected_version + 1, updated_at=_now(), document=person.to_document(),
                     household_id=person.household_id, legal_status=person.legal_status,
-                    **search_columns(person, keyring_of(self.session)))
+                    population=after.to_document(), **search_columns(person, keyring_of(self.session)))
         )
         if result.rowcount != 1:
             raise StaleVersion("the person changed since it was read; read it again and reapply your change")
+        await population.count(before, after)
         await self.index(person)
         return expected_version + 1
 
@@ -137,22 +152,17 @@ class Persons:
         await self.session.execute(update(PersonRow).where(PersonRow.person_id == person_id)
                                    .values(version=PersonRow.version + 1, updated_at=_now(), **columns))
 
-    async def index(self, person: Person) -> None:
-        """Replace the person's blocking keys (a merged record leaves the index)."""
-        await self.session.execute(delete(BlockingKeyRow).where(BlockingKeyRow.person_id == person.person_id))
-        if person.merged_into:
-            return
-        for key in blocking_keys(MatchRecord.of(person), self.matching):
-            self.session.add(BlockingKeyRow(key=key[:220], person_id=person.person_id))
-        await self.session.flush()
+    async def index(self, person: Person, *, new: bool = False) -> None:
+        """Replace the person's match record and blocking keys (a merged record leaves the index; a new person has
+        none yet)."""
+        await self.session.flush()  # the person's row first: the index follows it
+        await matching_engine.index_person(self.session, None if person.merged_into else MatchRecord.of(person),
+                                           person.person_id, self.matching, new=new)
 
-    async def candidates_for(self, record: MatchRecord) -> list[Person]:
-        """Persons sharing a blocking key with `record`, those sharing most keys first (bounded)."""
-        ids = await self.ids_sharing_keys(blocking_keys(record, self.matching), self.matching.candidate_limit)
-        if not ids:
-            return []
-        rows = (await self.session.execute(select(PersonRow).where(PersonRow.person_id.in_(ids)))).scalars()
-        return [Person.from_document(r.document) for r in rows if r.person_id != record.person_id]
+    async def candidates_for(self, record: MatchRecord) -> tuple[list[MatchRecord], bool]:
+        """Match records of persons sharing a blocking key with `record` (per key, the nearest in age; bounded), and
+        whether a key's bound was reached (then holders beyond it were not compared, and the answer says so)."""
+        return await matching_engine.candidate_records(self.session, record, self.matching)
 
     async def everyone(self) -> list[Person]:
         """The whole register (statistics count it)."""
@@ -314,6 +324,12 @@ class Households:
         return expected_version + 1
 
 
+# Arrival order (sequence, then the time recorded for facts stored before sequences were assigned); never the
+# database's physical order, which PostgreSQL does not keep.
+_FACT_ORDER = (StatusFactRow.occurred_on, StatusFactRow.sequence, StatusFactRow.recorded_at,
+               StatusFactRow.source_event_id)
+
+
 class StatusFacts:
     """The facts behind legal status; the projection is rebuilt from them, never edited."""
 
@@ -324,8 +340,14 @@ class StatusFacts:
         """Store a fact once (by its source id); False when it was already known."""
         if await self.session.get(StatusFactRow, (fact.source_event_id, person_id)) is not None:
             return False
+        # Facts of one day replay in the order registration learned them: each procedure's events arrive in
+        # order (one partition per aggregate), so a case opened and determined on one day is never replayed
+        # as determined-then-opened, whatever order the database returns rows in.
+        last = (await self.session.execute(select(func.max(StatusFactRow.sequence))
+                                           .where(StatusFactRow.person_id == person_id))).scalar()
         self.session.add(StatusFactRow(source_event_id=fact.source_event_id, person_id=person_id,
-                                       kind=fact.kind.value, occurred_on=fact.occurred_on, sequence=fact.sequence,
+                                       kind=fact.kind.value, occurred_on=fact.occurred_on,
+                                       sequence=max(fact.sequence, -1 if last is None else last + 1),
                                        recorded_at=_now()))
         await self.session.flush()
         return True
@@ -333,15 +355,43 @@ class StatusFacts:
     async def known_on(self, on: date) -> dict[str, list[StatusFact]]:
         """Every person's facts that had happened by `on` (for statistics)."""
         facts: dict[str, list[StatusFact]] = {}
-        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.occurred_on <= on))).scalars()
+        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.occurred_on <= on)
+                                           .order_by(*_FACT_ORDER))).scalars()
         for r in rows:
             facts.setdefault(r.person_id, []).append(StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id,
                                                                 r.sequence))
         return facts
 
     async def of(self, person_id: str) -> list[StatusFact]:
-        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.person_id == person_id))).scalars()
+        rows = (await self.session.execute(select(StatusFactRow).where(StatusFactRow.person_id == person_id)
+                                           .order_by(*_FACT_ORDER))).scalars()
         return [StatusFact(FactKind(r.kind), r.occurred_on, r.source_event_id, r.sequence) for r in rows]
+
+
+class VerificationIndex:
+    """The verification projection (`VerificationRow`): written with the documents (`IssuedDocuments.add`/`save`,
+    in their transaction), read by one Core statement on a pooled connection, no ORM session."""
+
+    TABLE = VerificationRow.__table__
+    _COLUMNS = ("document_number", "kind", "state", "expires_on", "holder_birth_date", "revocation_reason")
+    _LOOKUP = select(*TABLE.c).where(TABLE.c.document_number.in_(sqlalchemy.bindparam("numbers", expanding=True)))
+
+    @staticmethod
+    def values(document: IssuedDocument) -> dict:
+        entry = VerificationEntry.of(document)
+        return {name: getattr(entry, name) for name in VerificationIndex._COLUMNS}
+
+    @classmethod
+    async def fetch(cls, db, numbers: list[str]) -> dict[str, VerificationEntry]:
+        """One statement on the database's read engine (`Database.read_all`: autocommit, no ping)."""
+        rows = await db.read_all(cls._LOOKUP, {"numbers": numbers})
+        return {row.document_number: VerificationEntry(**row._mapping) for row in rows}
+
+    @classmethod
+    async def lookup(cls, db, number: str) -> VerificationEntry | None:
+        """The entry of one number. Lookups that arrive while one is in flight share the next statement
+        (`pana_kit.db.Coalesced`, one per database): eight concurrent checks, one round trip."""
+        return await db.coalesced("verification", lambda numbers: cls.fetch(db, numbers)).get(number)
 
 
 class IssuedDocuments:
@@ -415,11 +465,15 @@ class IssuedDocuments:
             document_id=document.document_id, document_number=document.document_number, kind=document.kind.value,
             holder_person_id=document.holder_person_id, state=document.state.value, source_event_id=self.source_key,
             document=document.to_document(), created_at=_now()))
+        await self.session.execute(VerificationIndex.TABLE.insert().values(VerificationIndex.values(document)))
         return 1
 
     async def save(self, document: IssuedDocument) -> None:
         row = await self.session.get(IssuedDocumentRow, document.document_id)
         row.state, row.document = document.state.value, document.to_document()
+        table = VerificationIndex.TABLE
+        await self.session.execute(table.update().where(table.c.document_number == document.document_number)
+                                   .values(VerificationIndex.values(document)))
 
     @staticmethod
     def _document(row: IssuedDocumentRow) -> IssuedDocument:

@@ -53,6 +53,24 @@ class PersonRow(Base, table=True):
     document: dict[str, Any] = Field(sa_column=Column(PersonDocument, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # What the population statistics last counted of this person (domain PopulationMember, no sealed field):
+    # a change moves the summary counts by the difference (store/statistics.py). NULL: never counted.
+    population: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON))
+
+
+class PopulationCountRow(Base, table=True):
+    """The population statistics' summary: from `day` on, `count` more (or fewer) persons in the cell. The count
+    of a cell on a date is the sum up to it; `shard` spreads one day's cell over rows (concurrent writers)."""
+
+    __tablename__ = "population_counts"
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    legal_status: str = Field(sa_column=Column(String(60), primary_key=True))
+    sex: str = Field(sa_column=Column(String(20), primary_key=True))
+    age_bracket: str = Field(sa_column=Column(String(10), primary_key=True))
+    country_of_origin: str = Field(sa_column=Column(String(40), primary_key=True))
+    shard: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    count: int = Field(sa_column=Column(Integer, nullable=False))
 
 
 class ReferralRow(Base, table=True):
@@ -82,13 +100,28 @@ class HouseholdRow(Base, table=True):
 
 
 class BlockingKeyRow(Base, table=True):
-    """Duplicate-matching index: a person is compared only with those sharing a key."""
+    """Duplicate-matching index: a person is compared only with those sharing a key.
+
+    `birth_year` beside the key lets a check read, per key, the holders nearest in age first (an index range
+    scan with LIMIT, matching_engine.py) instead of aggregating over every holder of a common name."""
 
     __tablename__ = "person_blocking_keys"
-    __table_args__ = (Index("ix_blocking_key", "key"),)
+    __table_args__ = (Index("ix_blocking_key_year", "key", "birth_year", "person_id"),)
 
     key: str = Field(sa_column=Column(String(220), primary_key=True))
     person_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    birth_year: Optional[int] = Field(default=None, sa_column=Column(Integer))
+
+
+class MatchRecordRow(Base, table=True):
+    """The compact comparable view of a person (`MatchRecord`, its fields as JSON), kept beside the blocking keys
+    so that a duplicate check reads a few hundred small rows, never the persons' (sealed) documents. Only
+    names, birth date, sex, citizenships and identity document numbers: nothing sealed is copied here."""
+
+    __tablename__ = "person_match_records"
+
+    person_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    record: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class StatusFactRow(Base, table=True):
@@ -117,6 +150,23 @@ class IssuedDocumentRow(Base, table=True):
     source_event_id: Optional[str] = Field(default=None, sa_column=Column(String(100)))
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class VerificationRow(Base, table=True):
+    """The verification projection: one row per issued document number, what `GET /api/v1/verify/{number}` reads
+    with one primary-key lookup. Written in the transaction that issues, revokes or replaces the document
+    (`IssuedDocuments.add`/`save`); expiry is a date compared with today, so nothing updates it when it passes.
+    Entitlements follow from `kind` and the rules at read time (a rule change applies to every document)."""
+
+    __tablename__ = "verification_index"
+
+    document_number: str = Field(sa_column=Column(String(40), primary_key=True))
+    kind: str = Field(sa_column=Column(String(60), nullable=False))
+    state: str = Field(sa_column=Column(String(20), nullable=False))
+    expires_on: date = Field(sa_column=Column(Date, nullable=False))
+    holder_birth_date: Optional[date] = Field(default=None, sa_column=Column(Date))  # the caller must match it
+    # Only lost, stolen or damaged (what verification tells); never the claim's outcome.
+    revocation_reason: Optional[str] = Field(default=None, sa_column=Column(String(20)))
 
 
 class DuplicateReviewRow(Base, table=True):

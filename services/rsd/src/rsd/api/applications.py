@@ -43,6 +43,7 @@ def _member(m: MemberIn) -> Member:
 
 @router.post(
     "",
+    operation_id="lodgeApplication",
     status_code=201,
     response_model=ApplicationDetail,
     summary="Lodge an application directly",
@@ -141,6 +142,7 @@ async def read_claim(application_id: str = APP_ID, *, request: Request, purpose:
 
 @router.get(
     "/{application_id}/assignments",
+    operation_id="listAssignments",
     response_model=AssignmentPage,
     summary="Assignment history",
     description="Every officer the case was assigned to, oldest first, with the reason for each reassignment.",

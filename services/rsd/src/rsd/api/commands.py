@@ -52,7 +52,7 @@ def _assessment(body: s.AssessmentIn, principal: Principal) -> Assessment:
         exclusion=frozenset(ExclusionClause(x) for x in body.exclusion))
 
 
-@router.post("/registration", summary="Register the application", **DOC,
+@router.post("/registration", operation_id="registerApplication", summary="Register the application", **DOC,
              description="Registers a lodged application: the decision clock starts (3 months) and an asylum-seeker "
                          "certificate is requested from registration. Scope `rsd:lodge`.")
 async def register(body: s.Registration, request: Request, application_id: str = APP_ID,
@@ -60,7 +60,7 @@ async def register(body: s.Registration, request: Request, application_id: str =
     return await command(request, principal, service.register, application_id, on=body.registered_on, if_match=if_match)
 
 
-@router.post("/fingerprinting", summary="Record fingerprinting", **DOC,
+@router.post("/fingerprinting", operation_id="recordFingerprinting", summary="Record fingerprinting", **DOC,
              description="Fingerprints are taken within 3 days of the certificate; a later date is recorded and "
                          "flagged (`fingerprinting_late`). Scope `rsd:lodge`.")
 async def fingerprinting(body: s.Fingerprinting, request: Request, application_id: str = APP_ID,
@@ -71,7 +71,7 @@ async def fingerprinting(body: s.Fingerprinting, request: Request, application_i
         application_id, on=body.fingerprinted_on, if_match=if_match)
 
 
-@router.post("/processing-mode", summary="Set the processing mode", **DOC,
+@router.post("/processing-mode", operation_id="setProcessingMode", summary="Set the processing mode", **DOC,
              description="Regular, accelerated (shorter timelines only, every safeguard kept) or simplified, with "
                          "its reason. Only before the recommendation. Scope `rsd:manage`.")
 async def processing_mode(body: s.ProcessingModeIn, request: Request, application_id: str = APP_ID,
@@ -82,7 +82,7 @@ async def processing_mode(body: s.ProcessingModeIn, request: Request, applicatio
         application_id, mode=ProcessingMode(body.mode), reason=body.reason, if_match=if_match)
 
 
-@router.post("/assignment", summary="Assign or reassign the case", **DOC,
+@router.post("/assignment", operation_id="assignApplication", summary="Assign or reassign the case", **DOC,
              description="Assigns the case to an officer; every assignment is kept in the history "
                          "(`GET .../assignments`). Scope `rsd:manage` (supervisor).")
 async def assign(body: s.AssignmentIn, request: Request, application_id: str = APP_ID,
@@ -155,7 +155,7 @@ async def reschedule_interview(body: s.RescheduleInterview, request: Request, ap
         interpreter=_interpreter(body.interpreter), if_match=if_match)
 
 
-@router.post("/interviews/{interview_id}/no-show", summary="Record a missed interview", **DOC,
+@router.post("/interviews/{interview_id}/no-show", operation_id="recordNoShow", summary="Record a missed interview", **DOC,
              description="The applicant did not attend. After 6 weeks without contact the file may close as "
                          "abandoned. Scope `rsd:interview`.")
 async def no_show(body: s.OnDate, request: Request, application_id: str = APP_ID, interview_id: str = STEP_ID,
@@ -166,7 +166,7 @@ async def no_show(body: s.OnDate, request: Request, application_id: str = APP_ID
         application_id, interview_id, on=body.on or today(), if_match=if_match)
 
 
-@router.post("/interviews/{interview_id}/record", summary="Record an interview as held", **DOC,
+@router.post("/interviews/{interview_id}/record", operation_id="recordInterview", summary="Record an interview as held", **DOC,
              description="The interview took place; its record is encrypted at rest and readable only through "
                          "`GET .../claim`. Scope `rsd:interview`.")
 async def interview_held(body: s.InterviewHeldIn, request: Request, application_id: str = APP_ID,
@@ -177,7 +177,7 @@ async def interview_held(body: s.InterviewHeldIn, request: Request, application_
         application_id, interview_id, held_on=body.held_on, record=body.record, if_match=if_match)
 
 
-@router.post("/assessments", summary="Record the assessment of one member", **DOC,
+@router.post("/assessments", operation_id="recordAssessment", summary="Record the assessment of one member", **DOC,
              description="Credibility findings; each inclusion element (outside the country, well-founded fear, "
                          "persecution, nexus to one of the six grounds, no state protection); exclusion (1D, 1E, "
                          "1F(a)/(b)/(c)). Every adult is assessed individually. The notes are encrypted at rest. "
@@ -189,7 +189,7 @@ async def assess(body: s.AssessmentIn, request: Request, application_id: str = A
         application_id, _assessment(body, principal), notes=body.notes, if_match=if_match)
 
 
-@router.post("/recommendation", summary="Recommend a decision", **DOC,
+@router.post("/recommendation", operation_id="recordRecommendation", summary="Recommend a decision", **DOC,
              description="The eligibility officer (the caller) recommends; needs a held interview of the principal "
                          "(409 `interview_before_decision`) and every adult assessed (409 `individual_assessment`). "
                          "A rejection gives reasons from the categorised list. Scope `rsd:recommend`.")
@@ -202,7 +202,7 @@ async def recommend(body: s.RecommendationIn, request: Request, application_id: 
         rejection_reasons=_reasons(body.rejection_reasons), if_match=if_match)
 
 
-@router.post("/decision", summary="Decide (supervisor, four eyes)", **DOC,
+@router.post("/decision", operation_id="decideApplication", summary="Decide (supervisor, four eyes)", **DOC,
              description="A supervisor who is not the recommending officer decides (409 `four_eyes`); recognised or "
                          "rejected with reasons; derivative status for consenting family members. Publishes "
                          "`rsd.decision.issued.v1` with the members covered. Scope `rsd:decide`.")
@@ -215,7 +215,7 @@ async def decide(body: s.DecisionIn, request: Request, application_id: str = APP
         member_outcomes=_outcomes(body.member_outcomes), if_match=if_match)
 
 
-@router.post("/notification", summary="Serve the decision", **DOC,
+@router.post("/notification", operation_id="notifyDecision", summary="Serve the decision", **DOC,
              description="The written decision was served in a language the applicant understands (letters: "
                          "`GET .../decision-letter`). The appeal window runs from this day. Scope `rsd:lodge`.")
 async def notify(body: s.NotificationIn, request: Request, application_id: str = APP_ID,
@@ -225,7 +225,7 @@ async def notify(body: s.NotificationIn, request: Request, application_id: str =
         application_id, on=body.served_on, language=body.language, if_match=if_match)
 
 
-@router.post("/extensions", summary="Extend the decision period", **DOC,
+@router.post("/extensions", operation_id="extendDeadline", summary="Extend the decision period", **DOC,
              description="With reasons, up to 12 months in all (409 `extension_limit`); each extension requests a "
                          "new certificate. Scope `rsd:decide`.")
 async def extend(body: s.ExtensionIn, request: Request, application_id: str = APP_ID,
@@ -260,7 +260,7 @@ async def decide_appeal(body: s.AppealDecisionIn, request: Request, application_
         member_outcomes=_outcomes(body.member_outcomes), if_match=if_match)
 
 
-@router.post("/closure", summary="Close the file", **DOC,
+@router.post("/closure", operation_id="closeApplication", summary="Close the file", **DOC,
              description="Withdrawal; abandonment (a missed interview and 6 weeks without contact: 409 "
                          "`abandonment`, or `abandonment_despite_contact` when the applicant was in contact within "
                          "those weeks); death; no appeal "
@@ -277,7 +277,7 @@ async def close(body: s.ClosureIn, request: Request, application_id: str = APP_I
         member_id=body.member_id, new_principal_member_id=body.new_principal_member_id)
 
 
-@router.post("/reopening", summary="Reopen a closed file", **DOC,
+@router.post("/reopening", operation_id="reopenApplication", summary="Reopen a closed file", **DOC,
              description="Only on changed circumstances, reliable new evidence, or serious reason to think it was "
                          "improperly decided (409 `reopening_ground`). A new decision period starts. "
                          "Scope `rsd:decide`.")
@@ -289,7 +289,7 @@ async def reopen(body: s.ReopeningIn, request: Request, application_id: str = AP
         on=body.on or today(), if_match=if_match)
 
 
-@router.post("/ending/notice", summary="Give notice of ending status", **DOC,
+@router.post("/ending/notice", operation_id="sendEndingNotice", summary="Give notice of ending status", **DOC,
              description="Cessation (Art. 1C grounds), cancellation or revocation starts with notice and a chance to "
                          "respond. `member_ids` (default: every member holding status) may name only members who "
                          "hold status now (409 `ending_status_holder`). Scope `rsd:decide`.")
@@ -302,7 +302,7 @@ async def ending_notice(body: s.EndingNoticeIn, request: Request, application_id
         member_ids=tuple(body.member_ids) if body.member_ids else None, if_match=if_match)
 
 
-@router.post("/ending/response", summary="Record the person's response to the notice", **DOC,
+@router.post("/ending/response", operation_id="recordEndingResponse", summary="Record the person's response to the notice", **DOC,
              description="The response is encrypted at rest (readable through `GET .../claim`). Scope `rsd:lodge`.")
 async def ending_response(body: s.EndingResponseIn, request: Request, application_id: str = APP_ID,
                           if_match: str | None = Depends(if_match_header),
@@ -312,7 +312,7 @@ async def ending_response(body: s.EndingResponseIn, request: Request, applicatio
         application_id, on=body.on or today(), response=body.response, if_match=if_match)
 
 
-@router.post("/ending/decision", summary="Decide on ending status", **DOC,
+@router.post("/ending/decision", operation_id="decideEnding", summary="Decide on ending status", **DOC,
              description="After the response or the response period (409 `ending_response_opportunity`); the "
                          "compelling-reasons exception is honoured. Status ends for the members named in the "
                          "notice only (each member's `status` becomes `status_ended`); the application stays "

@@ -20,6 +20,7 @@ router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 
 @router.get(
     "/{application_id}/decision-letter",
+    operation_id="getDecisionLetter",
     summary="The decision letter",
     description="The written decision in Kazakh (`kk`), Russian (`ru`) or English (`en`), as HTML or PDF (with an "
                 "embedded Unicode font). States the outcome, the members covered, the categorised reasons of a "

@@ -10,13 +10,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pana_events.vocabulary import SPECIFIC_NEED_ALIAS_NOTE, AppealOutcome, SpecificNeed, canonical_need
 
 from pana_kit.fields import Day, PastDate
+from ..domain.state import ApplicationState
 
 PublicStatus = Literal["lodged", "recommended", "rejected", "under_appeal", "recognised", "status_ended", "closed"]
 
 
 class ApplicationSummary(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "5b0c…", "person_id": "0f8e…", "status": "lodged", "stage": "registered", "office": "almaty",
+        "id": "5b0c7e12-8a3f-4d6b-9c2e-1f5a0b8d3c67", "person_id": "0f8e3a52-7c1d-4b9e-a6f0-2d4c8b1e5a73", "status": "lodged", "stage": "registered", "office": "almaty",
         "officer_id": None, "priority": False, "processing_mode": "regular", "lodged_on": "2026-11-27",
         "registered_on": "2026-11-27", "decision_due": "2027-02-27", "late_lodging": False,
     }]})
@@ -24,7 +25,7 @@ class ApplicationSummary(BaseModel):
     id: str
     person_id: str
     status: PublicStatus = Field(description="Where the application stands. `lodged` covers lodging and registration up to the recommendation; `stage` gives the exact step.")
-    stage: str = Field(description="The state in the procedure's state machine")
+    stage: ApplicationState = Field(description="The state in the procedure's state machine")
     office: str
     officer_id: str | None
     priority: bool = Field(description="Priority from the applicant's specific needs")
@@ -373,7 +374,7 @@ class DeadlineEntry(BaseModel):
     office: str
     officer_id: str | None
     priority: bool
-    stage: str
+    stage: ApplicationState
     deadline: str | None = Field(description="fingerprinting, interview, decision, appeal, appeal_grace, "
                                              "certificate_expiry; none when no deadline is open")
     due_on: date | None

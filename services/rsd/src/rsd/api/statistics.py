@@ -11,7 +11,6 @@ from pana_kit.domain import mask_small_cells
 from pana_kit.errors import Problem, problem_responses
 
 from .. import service
-from ..domain.statistics import tally
 from .case import today
 from .schemas import Statistics
 
@@ -20,6 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["statistics"])
 
 @router.get(
     "/statistics",
+    operation_id="getStatistics",
     response_model=Statistics,
     summary="RSD statistics at a date",
     description="Applications (new, repeat, appeal), decisions (recognised, rejected, otherwise closed), pending at "
@@ -36,8 +36,7 @@ async def statistics(request: Request, as_of: date | None = Query(None, descript
         raise Problem(422, "as_of is outside the years this service holds")
     threshold = request.app.state.settings.small_cell_threshold
     async with request.app.state.db.transaction() as session:
-        apps = await service.lodged_by(session, request.app.state.rules, principal, on)
-    t = tally(apps, on)
+        t = await service.statistics_tally(session, principal, on)
 
     def masked(cell: dict) -> dict:
         return {k: mask_small_cells(v, threshold) for k, v in cell.items()}

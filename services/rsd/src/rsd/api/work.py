@@ -56,6 +56,7 @@ async def list_deadlines(
 
 @router.get(
     "/queues/mine",
+    operation_id="getMyQueue",
     response_model=DeadlinePage,
     summary="My work queue",
     description="The caller's open cases (assigned to the token's subject): priority cases first, then by the "

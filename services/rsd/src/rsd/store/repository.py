@@ -7,6 +7,7 @@ event handlers and background jobs (no caller) use an unrestricted repository.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import case, false, func, select, update
@@ -16,7 +17,9 @@ from pana_kit.domain import NotFound, StaleVersion, as_utc
 from pana_kit.paging import Key, Keyset, Page, by_creation
 
 from ..domain import Application, RsdRules, deadlines
-from .tables import ApplicantRow, ApplicationMemberRow, ApplicationRow, ClaimTextRow
+from ..domain.statistics import tally_changes
+from .statistics import Statistics, stored
+from .tables import APPLICANT_FIELDS, ApplicantRow, ApplicationMemberRow, ApplicationRow, ClaimTextRow
 
 EVERY_OFFICE = object()  # marker for system work (handlers, background jobs)
 PENDING_STATES = ("lodged", "registered", "recommended", "rejected", "under_appeal")
@@ -75,8 +78,9 @@ class Applications:
 
     async def add(self, app: Application, *, source_referral_id: str | None = None) -> int:
         now = _now()
+        tally = await Statistics(self.session).move(app.id, (None, None), app.office, tally_changes(app))
         self.session.add(ApplicationRow(id=app.id, person_id=app.person_id, source_referral_id=source_referral_id,
-                                        version=1, created_at=now, updated_at=now, **_columns(app)))
+                                        version=1, created_at=now, updated_at=now, tally=tally, **_columns(app)))
         await self._members(app)
         return 1
 
@@ -91,14 +95,19 @@ class Applications:
         return FromReferral(self, referral_id)
 
     async def save(self, app: Application, expected_version: int) -> int:
-        """Write the new state if nobody else did in between (optimistic concurrency)."""
+        """Write the new state if nobody else did in between (optimistic concurrency); the statistics' summary moves
+        with it (what was counted is read before the versioned update: if another save came in between, the update
+        finds no row and all of this rolls back)."""
+        statistics = Statistics(self.session)
+        before, after = await statistics.counted(app.id), tally_changes(app)
         result = await self.session.execute(
             self._visible(update(ApplicationRow))
             .where(ApplicationRow.id == app.id, ApplicationRow.version == expected_version)
-            .values(version=expected_version + 1, updated_at=_now(), **_columns(app))
+            .values(version=expected_version + 1, updated_at=_now(), tally=stored(after), **_columns(app))
         )
         if result.rowcount != 1:
             raise StaleVersion("the application changed since it was read; read it again and reapply your change")
+        await statistics.move(app.id, before, app.office, after)
         await self._members(app)
         return expected_version + 1
 
@@ -231,18 +240,56 @@ class ClaimTexts:
         return out
 
 
+@dataclass(frozen=True)
+class Applicant:
+    """What rsd keeps of a registered person (the applicants projection, opened)."""
+
+    person_id: str
+    given_name: str = ""
+    family_name: str = ""
+    sex: str = ""
+    birth_date: date | None = None
+    citizenship: tuple[str, ...] = ()
+    specific_needs: tuple[str, ...] = ()
+
+    @classmethod
+    def from_document(cls, doc: dict) -> "Applicant":
+        born = doc.get("birth_date")
+        return cls(person_id=doc["person_id"], given_name=doc.get("given_name") or "",
+                   family_name=doc.get("family_name") or "", sex=doc.get("sex") or "",
+                   birth_date=date.fromisoformat(born) if born else None,
+                   citizenship=tuple(doc.get("citizenship") or ()), specific_needs=tuple(doc.get("specific_needs") or ()))
+
+
+def applicant_document(person_id: str, **values) -> dict:
+    """The stored (unsealed) form of an applicant: JSON values only (the birth date as ISO text)."""
+    doc: dict = {"person_id": person_id}
+    for key, value in values.items():
+        if key not in APPLICANT_FIELDS:
+            raise TypeError(f"an applicant has no field {key!r}")
+        if key == "birth_date":
+            value = value.isoformat() if value is not None else None
+        elif key in ("citizenship", "specific_needs"):
+            value = list(value)
+        doc[key] = value
+    return doc
+
+
 class Applicants:
+    """The applicants projection; every field but the person id is sealed (ApplicantDocument)."""
+
     def __init__(self, session):
         self.session = session
 
-    async def get(self, person_id: str) -> ApplicantRow | None:
-        return await self.session.get(ApplicantRow, person_id)
+    async def get(self, person_id: str) -> Applicant | None:
+        row = await self.session.get(ApplicantRow, person_id)
+        return Applicant.from_document(row.document) if row is not None else None
 
-    async def upsert(self, **values) -> None:
-        row = await self.session.get(ApplicantRow, values["person_id"])
+    async def upsert(self, person_id: str, **values) -> None:
+        row = await self.session.get(ApplicantRow, person_id)
         if row is None:
-            self.session.add(ApplicantRow(**values, updated_at=_now()))
+            self.session.add(ApplicantRow(person_id=person_id, document=applicant_document(person_id, **values),
+                                          updated_at=_now()))
         else:
-            for key, value in values.items():
-                setattr(row, key, value)
+            row.document = {**row.document, **applicant_document(person_id, **values)}  # a new dict: marks it changed
             row.updated_at = _now()

@@ -13,6 +13,9 @@ from pana_kit.tables import table_base
 
 Base = table_base("rsd")  # rsd's own metadata (another service may have a table of the same name)
 ApplicationDocument = SealedDocument(service="rsd", aggregate="application", id_key="id", fields=("members", "contacts"))
+# What rsd keeps of a registered person: every field but the id is personal, so every field is sealed.
+APPLICANT_FIELDS = ("given_name", "family_name", "sex", "birth_date", "citizenship", "specific_needs")
+ApplicantDocument = SealedDocument(service="rsd", aggregate="applicant", id_key="person_id", fields=APPLICANT_FIELDS)
 
 
 class ApplicationRow(Base, table=True):
@@ -47,6 +50,22 @@ class ApplicationRow(Base, table=True):
     document: dict[str, Any] = Field(sa_column=Column(ApplicationDocument, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # What the statistics' summary last counted of this application ([day, figure, amount], domain tally_changes);
+    # a save moves the summary by the difference. NULL: not counted yet (counted at start-up, store/statistics.py).
+    tally: Optional[list[Any]] = Field(default=None, sa_column=Column(JSON))
+
+
+class StatisticsCountRow(Base, table=True):
+    """The statistics' summary per office: from `day` on, `count` more (or fewer) of a figure (e.g.
+    `decisions.recognised.persons`, `pending.cases`, `days.<n>`). A figure on a date is the sum up to it."""
+
+    __tablename__ = "statistics_counts"
+
+    office: str = Field(sa_column=Column(String(100), primary_key=True))
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    figure: str = Field(sa_column=Column(String(60), primary_key=True))
+    shard: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    count: int = Field(sa_column=Column(Integer, nullable=False))
 
 
 class ApplicationMemberRow(Base, table=True):
@@ -65,12 +84,9 @@ class ApplicantRow(Base, table=True):
     __tablename__ = "applicants"
 
     person_id: str = Field(sa_column=Column(String(64), primary_key=True))
-    given_name: str = Field(sa_column=Column(String(200), nullable=False))
-    family_name: str = Field(sa_column=Column(String(200), nullable=False))
-    sex: str = Field(sa_column=Column(String(20), nullable=False))
-    birth_date: Optional[date] = Field(default=None, sa_column=Column(Date))
-    citizenship: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    specific_needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # {"person_id", "given_name", "family_name", "sex", "birth_date" (ISO), "citizenship", "specific_needs"}: the
+    # personal fields sealed, each bound to (rsd, applicant, person id, field) (pana_kit.crypto.SealedDocument).
+    document: dict[str, Any] = Field(sa_column=Column(ApplicantDocument, nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

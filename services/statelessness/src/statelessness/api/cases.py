@@ -208,7 +208,7 @@ async def answer_inquiry(body: s.InquiryAnswerBody, request: Request, case_id: s
         weight=EvidenceWeight(body.weight), if_match=if_match, principal=principal))
 
 
-@router.post("/{case_id}/inquiries/{inquiry_id}/unanswered", response_model=s.CaseDetail,
+@router.post("/{case_id}/inquiries/{inquiry_id}/unanswered", operation_id="markInquiryUnanswered", response_model=s.CaseDetail,
              summary="Record that a State did not reply",
              description="After the reply deadline with no reply: a finding on which the person can be documented "
                          "as stateless. Before the deadline: 409 `inquiry_reply_deadline`. Needs `If-Match`.",
@@ -233,7 +233,7 @@ async def hold_interview(body: s.HoldInterview, request: Request, case_id: str =
         principal=principal))
 
 
-@router.post("/{case_id}/assignment", response_model=s.CaseDetail, summary="Assign the case to an officer",
+@router.post("/{case_id}/assignment", operation_id="assignCase", response_model=s.CaseDetail, summary="Assign the case to an officer",
              description="The case's evidence, interview records and notes are read by the officer it is assigned to "
                          "and the officers who decided it only (`GET /cases/{case_id}`: 403 "
                          "`case_reader_not_assigned` for anyone else). A case is assigned to the officer who opened "
@@ -249,7 +249,7 @@ async def assign(body: s.Assign, request: Request, case_id: str = CaseId,
                                                      principal=principal))
 
 
-@router.post("/{case_id}/extension", response_model=s.CaseDetail, summary="Extend the decision deadline",
+@router.post("/{case_id}/extension", operation_id="extendCase", response_model=s.CaseDetail, summary="Extend the decision deadline",
              description="With reasons, up to the configured maximum from opening (default 12 months): beyond it "
                          "409 `decision_deadline_limit`. Needs `If-Match`.",
              responses=CASE_WRITE_ERRORS)
@@ -261,7 +261,7 @@ async def extend(body: s.ExtendDeadline, request: Request, case_id: str = CaseId
         principal=principal))
 
 
-@router.post("/{case_id}/determination", response_model=s.CaseDetail, summary="Determine the case",
+@router.post("/{case_id}/determination", operation_id="determineStatelessness", response_model=s.CaseDetail, summary="Determine the case",
              description="The written, reasoned determination by the calling officer: stateless, or not stateless "
                          "(a national of X). Refused without an interview (409 `interview_before_determination`) or "
                          "recognising someone a State confirmed as its national without reasons (409 "
@@ -312,6 +312,7 @@ async def decide_appeal(body: s.DecideAppeal, request: Request, case_id: str = C
 # ------------------------------------------------------------------ work list
 @inquiries_router.get(
     "/overdue",
+    operation_id="listOverdueInquiries",
     response_model=s.OverdueInquiryPage,
     summary="Inquiries past their reply deadline",
     description="Inquiries still awaiting a reply after the deadline, oldest deadline first: each is ready for an "

@@ -71,6 +71,7 @@ async def get_track(request: Request, track_id: str = TrackId, purpose: str = De
 
 @router.post(
     "/tracks/{track_id}/decision",
+    operation_id="decideNaturalization",
     response_model=s.TrackOut,
     summary="Record the outcome of a naturalization",
     description="Granted or refused (with reasons). Before the eligibility date: 409 "
@@ -90,6 +91,7 @@ async def decide(body: s.DecideNaturalization, request: Request, track_id: str =
 
 @router.get(
     "/eligible",
+    operation_id="listEligiblePersons",
     response_model=s.TrackPage,
     summary="Who may apply for citizenship now, or soon",
     description="`when=now`: undecided tracks whose eligibility date has come; `when=soon`: eligible within the "

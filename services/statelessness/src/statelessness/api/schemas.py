@@ -11,6 +11,10 @@ from pana_events.vocabulary import APPEAL_OUTCOME_ALIASES, AppealOutcome
 from pana_kit.fields import Day
 
 from .common import ID_PATTERN, STATE_PATTERN
+from ..domain.case import CaseStatus, OpeningReason, Outcome
+from ..domain.evidence import BroughtBy, EvidenceKind, EvidenceWeight
+from ..domain.inquiry import InquiryStatus, StateLink
+from ..domain.naturalization import NaturalizationOutcome
 
 Text = Field(min_length=1, max_length=10_000)
 
@@ -143,10 +147,10 @@ class DecideAppeal(Command):
 
 class EvidenceOut(BaseModel):
     evidence_id: str
-    kind: str
+    kind: EvidenceKind
     source: str
-    weight: str
-    brought_by: str
+    weight: EvidenceWeight
+    brought_by: BroughtBy
     received_on: date
     description: str
 
@@ -154,10 +158,10 @@ class EvidenceOut(BaseModel):
 class InquiryOut(BaseModel):
     inquiry_id: str
     state: str
-    link: str
+    link: StateLink
     sent_on: date
     reply_due: date
-    status: str
+    status: InquiryStatus
     answer: str | None
     answered_on: date | None
     unanswered_found_on: date | None
@@ -173,19 +177,19 @@ class InterviewOut(BaseModel):
 
 class CaseSummary(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "5b0c…", "person_id": "0f8e…", "reason": "child_at_risk", "ex_officio": True, "status": "open",
+        "id": "5b0c7e12-8a3f-4d6b-9c2e-1f5a0b8d3c67", "person_id": "0f8e3a52-7c1d-4b9e-a6f0-2d4c8b1e5a73", "reason": "child_at_risk", "ex_officio": True, "status": "open",
         "opened_on": "2026-11-27", "decision_due": "2027-05-27", "decided_on": None, "outcome": None,
         "recognised_on": None, "overdue": False}]})
 
     id: str
     person_id: str
-    reason: str = Field(description="application | registered_without_citizenship | child_at_risk | rsd_rejected_without_nationality")
+    reason: OpeningReason = Field(description="Why the case was opened (ex officio unless `application`)")
     ex_officio: bool
-    status: str = Field(description="open | determined | under_appeal | closed | closed_on_death (the person died)")
+    status: CaseStatus = Field(description="`closed_on_death`: the person died")
     opened_on: date
     decision_due: date = Field(description="Six months after opening unless extended with reasons (at most 12)")
     decided_on: date | None = None
-    outcome: str | None = None
+    outcome: Outcome | None = None
     recognised_on: date | None = None
     overdue: bool = False
 
@@ -264,7 +268,7 @@ class ChildFlagPage(BaseModel):
 
 # ------------------------------------------------------------------ naturalization
 class OpenTrack(Command):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"case_id": "5b0c…", "lawful_residence_from": "2022-03-01"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"case_id": "5b0c7e12-8a3f-4d6b-9c2e-1f5a0b8d3c67", "lawful_residence_from": "2022-03-01"}]})
 
     case_id: str = Field(pattern=ID_PATTERN)
     lawful_residence_from: Day
@@ -286,7 +290,7 @@ class TrackOut(BaseModel):
     lawful_residence_from: date
     eligible_from: date
     opened_on: date
-    outcome: str | None
+    outcome: NaturalizationOutcome | None
     decided_on: date | None
 
 

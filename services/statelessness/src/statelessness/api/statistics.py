@@ -49,6 +49,7 @@ class Statistics(BaseModel):
 
 @router.get(
     "",
+    operation_id="getStatistics",
     response_model=Statistics,
     summary="Statelessness statistics",
     description="Stateless persons by sex and age (UNHCR brackets 0-4, 5-11, 12-17, 18-59, 60+, unknown); cases "

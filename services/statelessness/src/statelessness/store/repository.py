@@ -13,7 +13,9 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
+from pana_kit.counters import changes_to_json
 from pana_kit.crypto import DecryptionError, Keyring, is_token
 from pana_kit.documents import from_document, to_document
 from pana_kit.domain import NotFound, StaleVersion
@@ -21,7 +23,8 @@ from pana_kit.paging import Key, Keyset, Page, by_creation
 
 from ..domain import ChildAtRiskFlag, DeterminationCase, NaturalizationTrack
 from ..domain.inquiry import normalise_state as normalise_state_code
-from .tables import AsylumClaimRow, CaseRow, ChildFlagRow, InquiryRow, NaturalizationTrackRow, PersonRow
+from .summary import Summary, changes_of, inquiry_facts
+from .tables import IN_PROCEDURE_STATES, ONE_CASE_INDEX, AsylumClaimRow, CaseRow, ChildFlagRow, InquiryRow, NaturalizationTrackRow, PersonRow
 
 NO_NATIONALITY_CODES = frozenset({"XXA", "XXX"})
 
@@ -177,22 +180,55 @@ class _Versioned:
         row = await self.session.get(self.row_type, aggregate_id)
         return (self._aggregate(row), row.version) if row is not None else None
 
+    def _inquiries(self, aggregate) -> list:
+        return []
+
     async def add(self, aggregate, **extra) -> int:
         now = _now()
-        self.session.add(self.row_type(id=getattr(aggregate, self.id_field), version=1, created_at=now, updated_at=now,
-                                       **self._columns(aggregate), **extra))
+        columns = self._columns(aggregate)
+        changes = changes_of(self.row_type, columns, self._inquiries(aggregate))
+        row_id = getattr(aggregate, self.id_field)
+        self.session.add(self.row_type(id=row_id, version=1, created_at=now, updated_at=now,
+                                       tally=changes_to_json(changes), **columns, **extra))
+        await self._counted(row_id, None, changes, aggregate)
         return 1
 
     async def save(self, aggregate, expected_version: int) -> int:
-        """Write the new state if nobody else did in between (optimistic concurrency)."""
+        """Write the new state if nobody else did in between (optimistic concurrency); the statistics' summary moves
+        by the difference with what was counted (read before the versioned update: a save in between makes the
+        update find no row, and all of this rolls back)."""
         row = self.row_type
+        row_id = getattr(aggregate, self.id_field)
+        columns = self._columns(aggregate)
+        summary = Summary(self.session)
+        before, after = await summary.counted(row, row_id), changes_of(row, columns, self._inquiries(aggregate))
         result = await self.session.execute(
-            update(row).where(row.id == getattr(aggregate, self.id_field), row.version == expected_version)
-            .values(version=expected_version + 1, updated_at=_now(), **self._columns(aggregate))
+            update(row).where(row.id == row_id, row.version == expected_version)
+            .values(version=expected_version + 1, updated_at=_now(), tally=changes_to_json(after), **columns)
         )
         if result.rowcount != 1:
             raise StaleVersion(f"the {self.short} changed since it was read; read it again and reapply your change")
+        await self._counted(row_id, before, after, aggregate)
         return expected_version + 1
+
+    async def _counted(self, row_id: str, before, after, aggregate) -> None:
+        summary = Summary(self.session)
+        if before != after:
+            await summary.move(row_id, before, after)
+        if self.row_type is not ChildFlagRow:  # cases and tracks decide who is counted as stateless
+            await summary.person_changed(aggregate.person_id)
+
+
+class PersonInProcedure(IntegrityError):
+    """The person already has a case in the procedure: another opening committed between the check and the insert
+    (the partial unique index ONE_CASE_INDEX refused this one). The transaction is spoiled: an HTTP request answers
+    409; a consumed event is handled again in a new transaction (pana_kit.consumer retries an IntegrityError), which
+    finds the case and opens nothing."""
+
+
+def _one_case_conflict(exc: IntegrityError) -> bool:
+    message = str(exc.orig)
+    return ONE_CASE_INDEX in message or "cases.person_id" in message  # PostgreSQL names the index; SQLite the column
 
 
 class Cases(_Versioned):
@@ -209,8 +245,19 @@ class Cases(_Versioned):
     def _columns(self, case: DeterminationCase) -> dict[str, Any]:
         return _case_columns(case, self.keyring)
 
+    def _inquiries(self, case: DeterminationCase) -> list:
+        return inquiry_facts(case)
+
     async def add(self, case: DeterminationCase) -> int:
-        version = await super().add(case, source_event_id=self.source_event_id)
+        try:
+            # The insert reaches the database here (the statistics' summary reads autoflush it, or this flush): a
+            # second case in the procedure is refused here (PersonInProcedure).
+            version = await super().add(case, source_event_id=self.source_event_id)
+            await self.session.flush()
+        except IntegrityError as exc:
+            if _one_case_conflict(exc):
+                raise PersonInProcedure(exc.statement, exc.params, exc.orig) from None
+            raise
         self._index_inquiries(case)
         return version
 
@@ -230,15 +277,20 @@ class Cases(_Versioned):
 
     async def in_procedure(self, person_id: str) -> bool:
         """Whether the person has a case still in the procedure (open, or under appeal)."""
-        stmt = select(CaseRow.id).where(CaseRow.person_id == person_id, CaseRow.status.in_(("open", "under_appeal")))
+        stmt = select(CaseRow.id).where(CaseRow.person_id == person_id, CaseRow.status.in_(IN_PROCEDURE_STATES))
         return (await self.session.execute(stmt.limit(1))).first() is not None
 
     async def any_for_person(self, person_id: str) -> bool:
         stmt = select(CaseRow.id).where(CaseRow.person_id == person_id).limit(1)
         return (await self.session.execute(stmt)).first() is not None
 
-    async def ids_for_person(self, person_id: str) -> list[str]:
-        return list((await self.session.execute(select(CaseRow.id).where(CaseRow.person_id == person_id))).scalars())
+    async def ids_for_person(self, person_id: str, *, in_procedure: bool | None = None) -> list[str]:
+        """The person's cases; only those in the procedure (open, under appeal), or only the others."""
+        stmt = select(CaseRow.id).where(CaseRow.person_id == person_id)
+        if in_procedure is not None:
+            live = CaseRow.status.in_(IN_PROCEDURE_STATES)
+            stmt = stmt.where(live if in_procedure else ~live)
+        return list((await self.session.execute(stmt.order_by(CaseRow.id))).scalars())
 
     async def page(self, *, person_id: str | None, status: str | None, reason: str | None, cursor: dict | None,
                    limit: int) -> Page[CaseRow]:
@@ -321,6 +373,8 @@ class Persons:
             for key, value in values.items():
                 setattr(row, key, value)
             row.updated_at = _now()
+        if {"sex", "birth_date"} & set(values):  # a stateless person is counted by sex and age
+            await Summary(self.session).person_changed(person_id)
         return row
 
     async def record_claim(self, person_id: str, application_id: str, status: str, *, only_if_known: bool = False) -> None:

@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, String
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, String, text
 from sqlmodel import Field
 
 from pana_kit.tables import table_base
+
+ONE_CASE_INDEX = "uq_cases_person_in_procedure"
+IN_PROCEDURE_STATES = ("open", "under_appeal")  # CaseStatus.OPEN, CaseStatus.UNDER_APPEAL
+IN_PROCEDURE = text("status IN ('open', 'under_appeal')")
 
 # This service's own metadata: registration has a `persons` table too, and both load in one process.
 Base = table_base("statelessness")
@@ -22,6 +26,9 @@ class CaseRow(Base, table=True):
         Index("ix_cases_person", "person_id"),
         Index("ix_cases_status_due", "status", "decision_due"),
         Index("ix_cases_created", "created_at", "id"),
+        # One case in the procedure per person, held by the database: an application and an ex-officio opening
+        # arriving at the same moment both pass the use case's check, and only one insert may succeed.
+        Index(ONE_CASE_INDEX, "person_id", unique=True, sqlite_where=IN_PROCEDURE, postgresql_where=IN_PROCEDURE),
     )
 
     id: str = Field(sa_column=Column(String(64), primary_key=True))
@@ -38,6 +45,8 @@ class CaseRow(Base, table=True):
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # What the statistics' summary last counted of this row (dated changes, store/statistics.py); NULL: never.
+    tally: Optional[list[Any]] = Field(default=None, sa_column=Column(JSON))
 
 
 class InquiryRow(Base, table=True):
@@ -81,6 +90,8 @@ class ChildFlagRow(Base, table=True):
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # What the statistics' summary last counted of this row (dated changes, store/statistics.py); NULL: never.
+    tally: Optional[list[Any]] = Field(default=None, sa_column=Column(JSON))
 
 
 class NaturalizationTrackRow(Base, table=True):
@@ -100,6 +111,8 @@ class NaturalizationTrackRow(Base, table=True):
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # What the statistics' summary last counted of this row (dated changes, store/statistics.py); NULL: never.
+    tally: Optional[list[Any]] = Field(default=None, sa_column=Column(JSON))
 
 
 class PersonRow(Base, table=True):
@@ -128,3 +141,25 @@ class AsylumClaimRow(Base, table=True):
     application_id: str = Field(sa_column=Column(String(100), primary_key=True))
     status: str = Field(sa_column=Column(String(30), nullable=False))  # asylum_seeker | refugee | rejected | closed
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class StatelessMemberRow(Base, table=True):
+    """What the statistics' summary last counted of a person as stateless (their recognitions, naturalization,
+    sex and age), kept when a case, a naturalization track or the person changes."""
+
+    __tablename__ = "stateless_members"
+
+    person_id: str = Field(sa_column=Column(String(100), primary_key=True))
+    tally: list[Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class StatisticsCountRow(Base, table=True):
+    """The statistics' summary: from `day` on, `count` more (or fewer) of a figure (`cases.opened`,
+    `inquiries.UZB.answered`, `stateless.female.18-59`, ...). A figure on a date is the sum up to it."""
+
+    __tablename__ = "statistics_counts"
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    figure: str = Field(sa_column=Column(String(120), primary_key=True))
+    shard: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    count: int = Field(sa_column=Column(Integer, nullable=False))

@@ -1,8 +1,8 @@
 """kit tables v4: the outbox relay advances a position row instead of marking each published row;
 rows to publish again are listed in outbox_replay
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 16:30:00
 """
 from typing import Sequence, Union
@@ -10,8 +10,8 @@ from typing import Sequence, Union
 from pana_kit.migration_ops import downgrade_kit_tables_v4, upgrade_kit_tables_v4
 
 
-revision: str = '0005'
-down_revision: Union[str, None] = '0004'
+revision: str = '0009'
+down_revision: Union[str, None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

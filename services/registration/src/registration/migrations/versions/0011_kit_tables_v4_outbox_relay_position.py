@@ -1,8 +1,8 @@
 """kit tables v4: the outbox relay advances a position row instead of marking each published row;
 rows to publish again are listed in outbox_replay
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01 16:30:00
 """
 from typing import Sequence, Union
@@ -10,8 +10,8 @@ from typing import Sequence, Union
 from pana_kit.migration_ops import downgrade_kit_tables_v4, upgrade_kit_tables_v4
 
 
-revision: str = '0008'
-down_revision: Union[str, None] = '0007'
+revision: str = '0011'
+down_revision: Union[str, None] = '0010'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

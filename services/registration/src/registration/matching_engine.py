@@ -1,0 +1,316 @@
+"""The duplicate-matching engine: what the register keeps for matching and how a check reads and scores it.
+
+Beside each person the store keeps (store/tables.py)
+- a compact match record (`MatchRecord`'s fields as a small JSON object: names as written and in Latin, birth date
+  and its precision, sex, country, citizenships, identity document numbers) — a check never loads a person's full
+  (sealed) document nor rebuilds a `Person` from it;
+- the person's blocking keys (whatever `blocking_keys` yields) with the birth year beside each key.
+
+A check reads, for each of its keys, the holders nearest in birth year (an index range scan each way with LIMIT;
+no aggregate over every holder of a common key), their match records in the same statement, and scores them.
+The model — which keys, which comparisons, which weights — is the domain's (domain/duplicates.py, the trained
+Fellegi–Sunter model); this module only makes it cheap: records are normalised once (`normalise`, its name forms
+cached: names repeat a great deal in a register) and fed to the model as `Normalised` values, and the key
+similarities of a check are computed for all candidates at once with RapidFuzz's `process.cdist` (C++) — the same
+best of Jaro-Winkler and token-sorted ratio as the model's `key_similarity` — then looked up by the model's
+comparison instead of computed pair by pair in Python.
+
+Bounds: per key at most `min(PER_KEY, candidate_limit)` holders are read; when a key has more (in the birth-year
+window), the check's answer says `candidate_limit_reached`.
+
+Birth-year window: under the domain's rules two records whose birth years are `generation_gap_years` or more apart
+are relatives (capped at `relative_score_cap`), so when that cap is below the review threshold such holders can
+never be candidates and are not read. Holders without a birth date are always read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields as dataclass_fields
+from datetime import date
+from types import SimpleNamespace
+from typing import Any, Iterable
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy import text as _text
+
+from .domain import MatchingConfig, MatchRecord, MatchResult, blocking_keys
+from .domain.duplicates import Normalised, key_similarity, normalise, score_candidates
+from .store.tables import BlockingKeyRow, MatchRecordRow
+
+KEY_LENGTH = 220  # the key column's width
+# Per blocking key, the holders nearest in birth year read by a check (at most the config's candidate_limit). A key
+# held by more people in the birth-year window is a common name: its holders farther in age than the nearest
+# PER_KEY are not read through that key (they may be through the check's other keys), and the answer says
+# `candidate_limit_reached`.
+PER_KEY = 100
+
+
+# --- records -------------------------------------------------------------------------------------
+
+_RECORD_FIELDS = tuple(f.name for f in dataclass_fields(MatchRecord))
+
+
+def record_document(record: MatchRecord) -> dict[str, Any]:
+    """A match record as the JSON kept in `person_match_records` (empty values left out)."""
+    doc: dict[str, Any] = {}
+    for name in _RECORD_FIELDS:
+        value = getattr(record, name)
+        if value in (None, "", ()):
+            continue
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        doc[name] = value
+    return doc
+
+
+def record_of_document(person_id: str, doc: dict[str, Any]) -> MatchRecord:
+    values: dict[str, Any] = {"person_id": person_id}
+    for name, value in doc.items():
+        if name not in _RECORD_FIELDS or name == "person_id":
+            continue
+        if isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(value, str) and name.endswith("date") and len(value) == 10:
+            value = date.fromisoformat(value)
+        values[name] = value
+    return MatchRecord(**values)
+
+
+def record_of_person_document(doc: dict[str, Any]) -> MatchRecord:
+    """A match record from a person's stored document as plain JSON (no keyring needed: the fields matching reads
+    are not sealed). For the migration's backfill and the re-index command."""
+    birth = doc.get("birth_date")
+    person = SimpleNamespace(
+        person_id=doc["person_id"],
+        **{f"{part}{suffix}": doc.get(f"{part}{suffix}") for part in ("given_name", "family_name", "patronymic")
+           for suffix in ("", "_latin")},
+        birth_date=date.fromisoformat(birth) if isinstance(birth, str) else birth,
+        birth_date_precision=doc.get("birth_date_precision") or "exact", sex=doc.get("sex") or "unknown",
+        country_of_origin=doc.get("country_of_origin"), citizenships=tuple(doc.get("citizenships") or ()),
+        identity_documents=[SimpleNamespace(**{**d, "number": d.get("number") or ""})
+                            for d in doc.get("identity_documents") or () if isinstance(d, dict)],
+        merged_into=doc.get("merged_into"))
+    return MatchRecord.of(person)
+
+
+def index_rows(record: MatchRecord, config: MatchingConfig) -> tuple[dict, list[dict]]:
+    """The match record row and the blocking key rows of one person."""
+    year = record.birth_date.year if record.birth_date else None
+    keys = [{"key": k[:KEY_LENGTH], "person_id": record.person_id, "birth_year": year}
+            for k in sorted({k[:KEY_LENGTH] for k in blocking_keys(record, config)})]
+    return {"person_id": record.person_id, "record": record_document(record)}, keys
+
+
+async def index_person(session, record: MatchRecord | None, person_id: str, config: MatchingConfig, *,
+                       new: bool = False) -> None:
+    """Replace a person's match record and keys; `record` None (a merged record) leaves the index; a `new` person
+    has nothing to replace (two statements fewer per registration)."""
+    if not new:
+        await session.execute(delete(BlockingKeyRow).where(BlockingKeyRow.person_id == person_id))
+        await session.execute(delete(MatchRecordRow).where(MatchRecordRow.person_id == person_id))
+    if record is None:
+        return
+    row, keys = index_rows(record, config)
+    await session.execute(insert(MatchRecordRow), [row])
+    if keys:
+        await session.execute(insert(BlockingKeyRow), keys)
+
+
+# --- candidates ----------------------------------------------------------------------------------
+
+def year_window(config: MatchingConfig) -> int | None:
+    """Holders this many years apart or more can never be candidates (see the module's note); None: no window."""
+    gap = getattr(config, "generation_gap_years", None)
+    cap = getattr(config, "relative_score_cap", None)
+    if gap is None or cap is None or cap >= config.possible_threshold or "birth_date" not in config.fields:
+        return None
+    return int(gap)
+
+
+def candidate_query(keys: Iterable[str], birth_year: int | None, config: MatchingConfig, per_key: int):
+    """One statement: for each key the `per_key + 1` holders nearest in birth year (within the generation window;
+    up to `per_key + 1` from each side read by two index range scans, the nearest of those kept) and up to
+    `per_key + 1` holders without a birth date, each row labelled with its part, joined to their match records.
+    One row more than `per_key` per part tells the caller the part's bound was reached.
+
+    Written as text with bound values: the statement's shape depends only on the number of keys, so building it
+    costs microseconds (an ORM-built UNION of subqueries cost milliseconds per check)."""
+    keys = sorted({k[:KEY_LENGTH] for k in keys})
+    if not keys:
+        return None
+    window = year_window(config) if birth_year is not None else None
+    params: dict[str, Any] = {"n": per_key + 1}
+    if birth_year is not None:
+        params["y"] = birth_year
+    if window is not None:
+        params["hi"], params["lo"] = birth_year + window, birth_year - window
+    parts = []
+    for i, key in enumerate(keys):
+        params[f"k{i}"] = key
+        base = f"SELECT person_id, birth_year FROM person_blocking_keys WHERE key = :k{i}"
+        if birth_year is None:
+            parts.append(f"SELECT person_id, birth_year, {2 * i} AS part FROM ({base} LIMIT :n) AS p{i}")
+            continue
+        up = f"{base} AND birth_year >= :y{' AND birth_year < :hi' if window is not None else ''} " \
+             "ORDER BY birth_year LIMIT :n"
+        down = f"{base} AND birth_year < :y{' AND birth_year > :lo' if window is not None else ''} " \
+               "ORDER BY birth_year DESC LIMIT :n"
+        # The key's `n` holders nearest in birth year: n from each side (two index range scans), the nearest n
+        # of those; and up to n holders with no birth date.
+        parts.append(f"SELECT person_id, birth_year, {2 * i} AS part FROM (SELECT person_id, birth_year FROM "
+                     f"(SELECT person_id, birth_year FROM ({up}) AS u{i} "
+                     f"UNION ALL SELECT person_id, birth_year FROM ({down}) AS d{i}) AS b{i} "
+                     f"ORDER BY abs(birth_year - :y), person_id LIMIT :n) AS p{i}")
+        parts.append(f"SELECT person_id, birth_year, {2 * i + 1} AS part FROM "
+                     f"({base} AND birth_year IS NULL LIMIT :n) AS z{i}")
+    ids = " UNION ALL ".join(parts)
+    return _text(f"SELECT c.part, c.birth_year, r.person_id, r.record FROM person_match_records AS r JOIN ({ids}) AS c "
+                 "ON c.person_id = r.person_id").bindparams(**params).columns(
+        person_id=MatchRecordRow.__table__.c.person_id.type, record=MatchRecordRow.__table__.c.record.type)
+
+
+def bounded(rows, birth_year: int | None, per_key: int) -> tuple[dict[str, Any], bool]:
+    """The holders each part keeps (its `per_key` nearest in birth year) and whether a part had more."""
+    by_part: dict[int, list] = {}
+    for part, year, pid, doc in rows:
+        by_part.setdefault(part, []).append((year, pid, doc))
+    reached = False
+    kept: dict[str, Any] = {}
+    for holders in by_part.values():
+        if len(holders) > per_key:
+            reached = True
+            holders.sort(key=lambda h: (abs(h[0] - birth_year) if h[0] is not None and birth_year is not None else 0,
+                                        h[1]))
+            holders = holders[:per_key]
+        for _, pid, doc in holders:
+            kept.setdefault(pid, doc)
+    return kept, reached
+
+
+async def candidate_records(session, record: MatchRecord, config: MatchingConfig) -> tuple[list[MatchRecord], bool]:
+    """Match records of persons sharing a blocking key with `record` (bounded per key, nearest in age first), and
+    whether a key had more holders than were read."""
+    birth_year = record.birth_date.year if record.birth_date else None
+    per_key = min(PER_KEY, config.candidate_limit)
+    query = candidate_query(blocking_keys(record, config), birth_year, config, per_key)
+    if query is None:
+        return [], False
+    kept, reached = bounded((await session.execute(query)).all(), birth_year, per_key)
+    return [record_of_document(pid, doc) for pid, doc in kept.items() if pid != record.person_id], reached
+
+
+# --- scoring -------------------------------------------------------------------------------------
+
+def _keys(n: Normalised) -> set[str]:
+    return {f.key for forms in (n.given, n.family, n.patronymic) for f in forms if f.key}
+
+
+def key_similarities(probe: Normalised, others: list[Normalised]) -> dict[tuple[str, str], float]:
+    """`key_similarity(x, y)` for every name key of the probe (any slot) against every name key of the candidates
+    (any slot: the model compares given with family names for swaps), computed at once: the two metrics run as
+    RapidFuzz `cdist` matrices (C++), so the model's comparisons become dictionary reads."""
+    import numpy as np
+    from rapidfuzz import fuzz, process
+    from rapidfuzz.distance import JaroWinkler
+
+    left = sorted(_keys(probe))
+    right = sorted(set().union(*(_keys(o) for o in others))) if others else []
+    if not left or not right:
+        return {}
+    best = np.maximum(process.cdist(left, right, scorer=JaroWinkler.normalized_similarity, dtype=np.float64),
+                      process.cdist(left, right, scorer=fuzz.token_sort_ratio, dtype=np.float64) / 100)
+    return {(x, y): value for x, row in zip(left, best.tolist()) for y, value in zip(right, row)}
+
+
+def score(record: MatchRecord | Normalised, others: list[MatchRecord | Normalised],
+          config: MatchingConfig) -> list[MatchResult]:
+    """The domain's `score_candidates` over `others` (which share a key with `record`: no keys recomputed), fed
+    normalised records and the key similarities computed in bulk."""
+    if not others:
+        return []
+    length = config.blocking_key_length
+    probe = record if isinstance(record, Normalised) else normalise(record, length)
+    normalised = [o if isinstance(o, Normalised) else normalise(o, length) for o in others]
+    table = key_similarities(probe, normalised)
+
+    def similarity(x: str, y: str) -> float:
+        found = table.get((x, y))
+        return key_similarity(x, y) if found is None else found
+
+    return score_candidates(probe, normalised, config, similarity)
+
+
+# --- re-index ------------------------------------------------------------------------------------
+
+def _plain_documents():
+    """persons (person_id, document) with the document read as plain JSON: the sealed fields stay sealed (none of
+    them is read), so neither the migration nor the command needs the keyring."""
+    from sqlalchemy import column, table
+    from sqlalchemy.types import JSON as PlainJSON, String
+
+    return table("persons", column("person_id", String), column("document", PlainJSON))
+
+
+def reindex_batch(rows, config: MatchingConfig) -> tuple[list[str], list[dict], list[dict]]:
+    """For (person_id, document) rows: their ids, match record rows and key rows (merged records: none)."""
+    ids, records, keys = [], [], []
+    for pid, doc in rows:
+        ids.append(pid)
+        if isinstance(doc, str):
+            import json
+            doc = json.loads(doc)
+        if doc.get("merged_into"):
+            continue
+        row, k = index_rows(record_of_person_document({**doc, "person_id": pid}), config)
+        records.append(row)
+        keys.extend(k)
+    return ids, records, keys
+
+
+def _page(after: str, batch: int):
+    persons = _plain_documents()
+    return (select(persons.c.person_id, persons.c.document).where(persons.c.person_id > after)
+            .order_by(persons.c.person_id).limit(batch))
+
+
+def _replace(ids, records, keys):
+    statements = [delete(BlockingKeyRow.__table__).where(BlockingKeyRow.__table__.c.person_id.in_(ids)),
+                  delete(MatchRecordRow.__table__).where(MatchRecordRow.__table__.c.person_id.in_(ids))]
+    inserts = [(insert(MatchRecordRow.__table__), records), (insert(BlockingKeyRow.__table__), keys)]
+    return statements, [(stmt, rows) for stmt, rows in inserts if rows]
+
+
+def reindex_sync(connection, config: MatchingConfig, *, batch: int = 2000) -> int:
+    """`reindex` on a synchronous connection (the migration's backfill)."""
+    done, after = 0, ""
+    while rows := connection.execute(_page(after, batch)).all():
+        ids, records, keys = reindex_batch(rows, config)
+        deletes, inserts = _replace(ids, records, keys)
+        for stmt in deletes:
+            connection.execute(stmt)
+        for stmt, values in inserts:
+            connection.execute(stmt, values)
+        done, after = done + len(ids), ids[-1]
+    return done
+
+
+async def reindex(db, config: MatchingConfig, *, batch: int = 2000, progress=None) -> int:
+    """Rebuild every person's match record and blocking keys from the persons' stored documents (merged records
+    leave the index), one transaction per batch in person id order. Returns the persons read."""
+    done, after = 0, ""
+    while True:
+        async with db.transaction() as session:
+            rows = (await session.execute(_page(after, batch))).all()
+            if not rows:
+                return done
+            ids, records, keys = reindex_batch(rows, config)
+            deletes, inserts = _replace(ids, records, keys)
+            for stmt in deletes:
+                await session.execute(stmt)
+            for stmt, values in inserts:
+                await session.execute(stmt, values)
+        done, after = done + len(ids), ids[-1]
+        if progress:
+            progress(done)

@@ -1,0 +1,168 @@
+"""The matching engine: same answers as the domain's scorer, read from compact match records; re-indexing."""
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from sqlalchemy import delete, func, select
+
+from registration import matching_engine
+from registration.domain import (
+    IdentityDocument, IdentityDocumentKind, MatchingConfig, MatchRecord, Person, find_candidates,
+)
+from registration.domain.duplicates import key_similarity, name_level, normalise, score_candidates
+from registration.store.tables import BlockingKeyRow, MatchRecordRow
+
+NAMES = ["Мухаммад", "Mohammad", "Muhammad|Mukhammad", "محمد", "مُحَمَّد", "Нұрлыбеков", "Nurlybekov", "Zarina",
+         "Laila", "Shirin", "Ахмад", "Ahmed", "Al-Hassan", "الحسن", "Abdulla Karim", "Karim Abdulla", "Юсупов|Yusupov",
+         "Iusupov", "Aigerim", "Айгерим", ""]
+
+
+def record(pid: str, given: str, family: str, born: date | None = date(1990, 5, 4), **more) -> MatchRecord:
+    return MatchRecord(person_id=pid, given_name=given, family_name=family, birth_date=born, sex="male", **more)
+
+
+def test_key_similarities_in_bulk_equal_the_model_comparator_pair_by_pair():
+    config = MatchingConfig()
+    others = [normalise(record(f"p{i}", given, family, patronymic=given if i % 3 else ""))
+              for i, given in enumerate(NAMES) for family in NAMES[:6]]
+    for mine in NAMES[:-1]:
+        query = normalise(record("q", mine, "Nurlybekov", patronymic="Алиевич"))
+        table = matching_engine.key_similarities(query, others)
+        assert table
+        for other in others:
+            for left in (query.given, query.family, query.patronymic):
+                for right in (other.given, other.family, other.patronymic):  # whatever the slot (swaps)
+                    for x in left:
+                        for y in right:
+                            assert table[(x.key, y.key)] == pytest.approx(key_similarity(x.key, y.key), abs=1e-12)
+                    assert name_level(left, right, lambda x, y: table[(x, y)]) == name_level(left, right)
+    assert matching_engine.score(query, others, config) == score_candidates(query, others, config)
+
+
+def test_scoring_equals_the_models_pair_by_pair():
+    config = MatchingConfig()
+    query = record("q", "Мухаммад", "Нұрлыбеков", document_numbers=("P123",))
+    others = [record("a", "Mohammad", "Nurlybekov"), record("b", "Muhammad", "Nurlybekov", date(1990, 4, 5)),
+              record("c", "Zarina", "Nurlybekova"), record("d", "Yusuf", "Ahmadi", document_numbers=("P123",)),
+              record("e", "Mohammad", "Nurlybekov", date(1960, 1, 1)), record("f", "محمد", "Нурлыбеков"),
+              record("g", "Nurlybekov", "Mohammad")]  # swapped names
+    scored = matching_engine.score(query, others, config)
+    assert scored == score_candidates(query, others, config) == find_candidates(query, others, config)
+    assert "g" in [r.person_id for r in scored]
+
+
+def test_the_index_holds_the_merged_blocking_keys():
+    config = MatchingConfig()
+    row, keys = matching_engine.index_rows(record("q", "Mohammad", "Nurlybekov", date(1990, 5, 4)), config)
+    kinds = {k["key"].split(":")[0] for k in keys}
+    assert {"p", "b", "f", "g"} <= kinds and {k["birth_year"] for k in keys} == {1990}
+
+
+def test_a_keys_bound_reached_is_reported():
+    rows = [(0, 1990 + i, f"p{i}", {}) for i in range(4)] + [(1, None, "z", {})]
+    kept, reached = matching_engine.bounded(rows, 1990, 3)
+    assert reached and set(kept) == {"p0", "p1", "p2", "z"}
+    assert matching_engine.bounded(rows[1:], 1990, 3)[1] is False
+
+
+def test_match_record_from_a_stored_document_equals_the_one_from_the_person():
+    person = Person.register(person_id="p1", registered_by="t", now=datetime(2025, 1, 1, tzinfo=timezone.utc),
+                             given_name="Мухаммад", family_name="Нұрлыбеков", patronymic="Алиевич",
+                             birth_date=date(1990, 5, 4), sex="male", citizenships=["AFG"], country_of_origin="AFG",
+                             identity_documents=[IdentityDocument(kind=IdentityDocumentKind.PASSPORT, number="p01234567")])
+    stored = matching_engine.record_of_person_document(person.to_document())
+    assert stored == MatchRecord.of(person)
+    assert matching_engine.record_of_document("p1", matching_engine.record_document(stored)) == stored
+
+
+def officer(reg, n):
+    return {**reg.headers("registration-officer"), "Idempotency-Key": f"engine-{n:04d}"}
+
+
+BODY = {"given_name": "Мухаммад", "family_name": "Нұрлыбеков", "birth_date": "1990-05-04", "sex": "male",
+        "citizenship": ["AFG"], "country_of_origin": "AFG"}
+
+
+async def test_a_check_reads_match_records_and_reindex_rebuilds_them(reg):
+    r = await reg.client.post("/api/v1/persons", json=BODY, headers=officer(reg, 1))
+    assert r.status_code == 201, r.text
+    pid = r.json()["person_id"]
+    for i, year in enumerate((1955, 1975, 2010)):  # namesakes of other generations: not read, not candidates
+        r = await reg.client.post("/api/v1/persons", json={**BODY, "birth_date": f"{year}-01-01"},
+                                  headers=officer(reg, 10 + i))
+        assert r.status_code == 201, r.text
+    check = {**BODY, "given_name": "Mohammad", "family_name": "Nurlybekov"}
+
+    async def found():
+        r = await reg.client.post("/api/v1/persons/duplicate-check", json=check,
+                                  headers=reg.headers("registration-officer"))
+        assert r.status_code == 200, r.text
+        return [c["person_id"] for c in r.json()["candidates"]]
+
+    assert await found() == [pid]
+    db = reg.app.state.db
+    async with db.transaction() as session:
+        rows = (await session.execute(select(MatchRecordRow).where(MatchRecordRow.person_id == pid))).scalars().all()
+        assert rows and rows[0].record["given_name"] == "Мухаммад|Mukhammad"
+        years = set((await session.execute(select(BlockingKeyRow.birth_year)
+                                           .where(BlockingKeyRow.person_id == pid))).scalars())
+        assert years == {1990}
+        await session.execute(delete(MatchRecordRow))
+        await session.execute(delete(BlockingKeyRow))
+    assert await found() == []
+    assert await matching_engine.reindex(db, reg.app.state.matching, batch=2) == 4
+    assert await found() == [pid]
+    async with db.transaction() as session:
+        assert (await session.execute(select(func.count()).select_from(MatchRecordRow))).scalar_one() == 4
+
+
+def test_the_query_reads_only_within_the_generation_window_when_relatives_cannot_be_candidates():
+    config = MatchingConfig()
+    sql = str(matching_engine.candidate_query(["f:nrlp"], 1990, config, 10))
+    assert "birth_year < :hi" in sql and "birth_year IS NULL" in sql and "GROUP BY" not in sql
+    assert matching_engine.year_window(MatchingConfig(relative_score_cap=0.75)) is None
+
+
+async def test_pana_registration_reindex_matching(reg, capsys):
+    import asyncio
+
+    from pana_kit import cli
+
+    r = await reg.client.post("/api/v1/persons", json=BODY, headers=officer(reg, 40))
+    assert r.status_code == 201, r.text
+    async with reg.app.state.db.transaction() as session:
+        await session.execute(delete(MatchRecordRow))
+    url = reg.app.state.db.engine.url.render_as_string(hide_password=False)
+    assert await asyncio.to_thread(cli.main, ["registration", "reindex-matching", "--database-url", url]) == 0
+    assert "re-indexed 1 persons" in capsys.readouterr().out
+    async with reg.app.state.db.transaction() as session:
+        assert (await session.execute(select(func.count()).select_from(MatchRecordRow))).scalar_one() == 1
+
+
+def test_migration_0008_backfills_match_records_and_keys(tmp_path):
+    import sqlalchemy as sa
+
+    from pana_kit.migrations import upgrade
+    from registration.app import MIGRATIONS
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    upgrade(MIGRATIONS, url, revision="0007")
+    person = Person.register(person_id="p1", registered_by="t", now=datetime(2025, 1, 1, tzinfo=timezone.utc),
+                             given_name="Мухаммад", family_name="Нұрлыбеков", birth_date=date(1990, 5, 4), sex="male")
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO persons (person_id, registration_number, family_name_key, given_name_key, "
+                             "sex, version, document, created_at, updated_at) VALUES ('p1', 'KZR-1', 'x', 'y', "
+                             "'male', 1, :doc, '2025-01-01', '2025-01-01')"),
+                     {"doc": __import__("json").dumps(person.to_document())})
+    upgrade(MIGRATIONS, url)
+    with engine.connect() as conn:
+        records = conn.execute(sa.text("SELECT person_id FROM person_match_records")).scalars().all()
+        years = set(conn.execute(sa.text("SELECT birth_year FROM person_blocking_keys")).scalars())
+        keys = set(conn.execute(sa.text("SELECT key FROM person_blocking_keys")).scalars())
+    engine.dispose()
+    assert records == ["p1"] and years == {1990}
+    # the keys the merged `blocking_keys` yields, the model's name-pair and exact-birth-date keys among them
+    expected = {k["key"] for k in matching_engine.index_rows(MatchRecord.of(person), MatchingConfig())[1]}
+    assert keys == expected and any(k.startswith("p:") for k in keys) and "b:1990-04-05" in keys
