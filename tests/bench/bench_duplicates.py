@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import subprocess
 import sys
@@ -205,7 +204,7 @@ async def drive(base: str, bodies: list[tuple[dict, str | None]], clients: int, 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as client:
         async def worker():
-            while (now := time.perf_counter()) < stop_at:
+            while time.perf_counter() < stop_at:
                 body, expected = bodies[next(counter) % len(bodies)]
                 t = time.perf_counter()
                 r = await client.post("/api/v1/persons/duplicate-check", json=body)

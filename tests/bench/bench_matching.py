@@ -21,11 +21,11 @@ import logging
 import time
 import warnings
 
-from registration.domain import MatchingConfig, MatchRecord, score_pair
+from registration.domain import MatchingConfig, score_pair
 from dataclasses import replace
 
 from registration.domain.duplicates import (
-    blocked_pairs, name_frequencies, normalise, score_normalised, train_model, with_model,
+    blocked_pairs, name_frequencies, score_normalised, train_model, with_model,
 )
 
 warnings.filterwarnings("ignore")

@@ -45,7 +45,7 @@ async def run(url: str, recount: bool) -> None:
         n, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < 5:
             for on in days:
-                summary = await population(session, on, rules)
+                await population(session, on, rules)
                 n += 1
         took = (time.perf_counter() - t0) / n
         print(f"statistics on {machine()}: {persons:,} persons, {rows:,} summary rows")

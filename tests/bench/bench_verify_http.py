@@ -37,9 +37,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -50,6 +48,7 @@ from common import machine  # noqa: E402
 import httpx  # noqa: E402
 
 from pana_dev.launchers.ports import free_port  # noqa: E402
+from pana_dev.testing import wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BARE_APP = '''
@@ -173,17 +172,15 @@ def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
 
 
 def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ready() -> bool:
         if process.poll() is not None:
             raise SystemExit(f"server exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"server not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+        return httpx.get(url, timeout=2).status_code < 500
+
+    try:
+        wait_for(ready, timeout=timeout, what=f"{url} to answer")
+    except AssertionError:
+        raise SystemExit(f"server not ready after {timeout}s:\n{log.read_text()[-3000:]}") from None
 
 
 def stop(process: subprocess.Popen) -> None:

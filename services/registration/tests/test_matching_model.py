@@ -122,6 +122,22 @@ def test_disagreeing_given_names_cap_below_likely():
     assert score_pair(rec("a", "Hasan", "Karimi"), rec("b", "Zarina", "Karimi"), uncapped).score > twins.score
 
 
+def test_a_family_name_that_differs_outright_caps_below_likely():
+    """Two men named Farid, born on one day in Afghanistan, of unrelated families, are two people until an officer
+    says otherwise (the journeys register such families; the model alone scored them 0.975)."""
+    config = MatchingConfig()
+    a = rec("a", "Farid", "Qwertyuiop", birth=date(1984, 3, 14))
+    b = rec("b", "Farid", "Zxcvbnmasd", birth=date(1984, 3, 14))
+    strangers = score_pair(a, b, config)
+    assert "family_name_differs" in strangers.reasons
+    assert strangers.score <= config.family_name_disagreement_cap < config.likely_threshold
+    assert strangers.verdict != "likely_duplicate"
+    assert score_pair(a, b, replace(config, family_name_disagreement_cap=1.0)).score > strangers.score
+    # a spelling of one family name, or the names swapped, is no disagreement
+    assert score_pair(rec("a", "Farid", "Karimi"), rec("b", "Farid", "Karimy"), config).verdict == "likely_duplicate"
+    assert score_pair(rec("a", "Farid", "Karimi"), rec("b", "Karimi", "Farid"), config).verdict == "likely_duplicate"
+
+
 def test_disagreeing_exact_birth_dates_cap_below_likely():
     config = MatchingConfig()
     result = score_pair(rec("a", "Ahmad", "Karimi", date(1990, 5, 4)), rec("b", "Ахмад", "Карими", date(1990, 9, 20)))

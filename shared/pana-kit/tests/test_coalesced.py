@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from pana_dev.testing import eventually
 from pana_kit.db import Coalesced
 
 
@@ -20,10 +21,10 @@ async def test_concurrent_lookups_share_a_query_and_each_gets_its_answer():
 
     lookups = Coalesced(fetch)
     first = asyncio.create_task(lookups.get("a"))
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)  # the first query is in flight; these wait for the next one, together
+    await eventually(lambda: queries == [["a"]], what="the first query in flight")
     rest = [asyncio.create_task(lookups.get(k)) for k in ("b", "c", "b", "missing")]
-    await asyncio.sleep(0)
+    # these wait for the next query, together
+    await eventually(lambda: sum(map(len, lookups._waiting.values())) == 4, what="four lookups waiting")
     release.set()
     assert await first == "A"
     assert [await t for t in rest] == ["B", "C", "B", None]

@@ -62,6 +62,10 @@ class MatchingConfig:
     # Likewise two birth dates that disagree in more than one part (or by estimate): the same name born on
     # another day is an officer's question, never a refusal by the matcher.
     birth_date_disagreement_cap: float = 0.8
+    # And family names that differ outright (not a spelling, not swapped with the given name): a common given
+    # name, one birth date, one sex and one country are shared by many people of a national register (estimated
+    # dates cluster on 1 January), and a family name changed on marriage is an officer's question too.
+    family_name_disagreement_cap: float = 0.8
     # How many people sharing blocking keys the store scores per check; when reached, the answer says so.
     candidate_limit: int = 200
     # Name frequencies of the register (term-frequency adjustment); runtime data, not part of `to_dict`.
@@ -99,7 +103,8 @@ class MatchingConfig:
             "blocking_key_length": self.blocking_key_length, "generation_gap_years": self.generation_gap_years,
             "relative_score_cap": self.relative_score_cap, "sex_mismatch_cap": self.sex_mismatch_cap,
             "given_name_disagreement_cap": self.given_name_disagreement_cap,
-            "birth_date_disagreement_cap": self.birth_date_disagreement_cap, "candidate_limit": self.candidate_limit,
+            "birth_date_disagreement_cap": self.birth_date_disagreement_cap,
+            "family_name_disagreement_cap": self.family_name_disagreement_cap, "candidate_limit": self.candidate_limit,
         }
 
 
@@ -436,6 +441,8 @@ def score_normalised(a: Normalised, b: Normalised, config: MatchingConfig,
         reasons.append("same_identity_document")
     if levels["given_name"] == "differs":
         score = min(score, config.given_name_disagreement_cap)
+    if levels["family_name"] == "differs":
+        score = min(score, config.family_name_disagreement_cap)
     if levels["birth_date"] in ("same_year", "differs"):
         score = min(score, config.birth_date_disagreement_cap)
     if levels["sex"] == "differs":

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from datetime import date
 
 import sqlalchemy
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from pana_kit.crypto import Keyring, keyring_of, upgrade_sealed_rows
 from pana_kit.domain import NotFound, StaleVersion
@@ -18,7 +18,7 @@ from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
 from ..domain import (
     BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person,
-    PopulationMember, StatusFact, VerificationEntry, blocking_keys, document_number, project_legal_status,
+    PopulationMember, StatusFact, VerificationEntry, document_number, project_legal_status,
 )
 from ..domain.names import match_key
 from .. import matching_engine
