@@ -46,7 +46,7 @@ from collections import Counter
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
