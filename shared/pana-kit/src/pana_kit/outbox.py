@@ -242,7 +242,9 @@ class OutboxRelay:
         self._saved = -1
         self._moved = asyncio.Event()  # the position moved: the saver writes it
         self._progress = asyncio.Event()  # set (and replaced) at every move: `wait_position` wakes
+        self._saved_progress = asyncio.Event()  # set (and replaced) at every save: the window waits on it
         self._stopping = asyncio.Event()
+        self._interrupted = asyncio.Event()  # stopping, or the leader connection lost: waits for saves end
         self._listener = None  # SQLAlchemy connection holding the leader lock and the LISTEN (PostgreSQL)
         self._raw = None  # its asyncpg connection
         self._lost = False
@@ -299,6 +301,7 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         self._stopping.set()
+        self._interrupted.set()
         self.signal.notify()
         if self.producer is not None:
             await self.producer.stop()
@@ -315,6 +318,8 @@ class OutboxRelay:
                 raw = (await conn.get_raw_connection()).driver_connection
                 if await raw.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
                     self._lost = False
+                    if not self._stopping.is_set():
+                        self._interrupted.clear()
                     await raw.add_listener(NOTIFY_CHANNEL, self._notified)
                     raw.add_termination_listener(self._terminated)
                     self._listener, self._raw = conn, raw
@@ -339,6 +344,7 @@ class OutboxRelay:
 
     def _terminated(self, *_args) -> None:
         self._lost = True
+        self._interrupted.set()
         self.signal.notify()
 
     async def _release(self) -> None:
@@ -386,7 +392,9 @@ class OutboxRelay:
             await session.execute(
                 text("UPDATE outbox_relay SET position = :p, updated_at = :at WHERE name = :n AND position < :p"),
                 {"p": position, "at": utcnow(), "n": RELAY_NAME})
-        self._saved = position
+        self._saved = max(self._saved, position)
+        progress, self._saved_progress = self._saved_progress, asyncio.Event()
+        progress.set()
 
     async def _save_loop(self) -> None:
         """Writes the position when it moves: one row, never on the publishing path."""
@@ -428,8 +436,11 @@ class OutboxRelay:
                 self._last_gap_check = loop.time()
                 sent += await self._recheck_gaps()
             if sent:
-                while len(self.inflight) >= limit:
-                    await self._await_one()
+                while (len(self.inflight) >= limit or self._unsaved_beyond(limit - 1)) \
+                        and not self._interrupted.is_set():
+                    if self.position > self._saved:
+                        self._moved.set()
+                    await self._await_one(saved=True)
                 continue
             if self._replay_wanted or loop.time() - self._last_replay_check > 1.0:
                 self._replay_wanted = False
@@ -447,8 +458,25 @@ class OutboxRelay:
             finally:
                 wake.cancel()
 
-    async def _await_one(self) -> None:
-        await asyncio.wait({b.done for b in self.inflight}, return_when=asyncio.FIRST_COMPLETED)
+    def _unsaved_beyond(self, batches: int) -> bool:
+        """More than `batches` batches of rows sent past the saved position (and no gap holds the position).
+
+        The window a takeover may send again: the next leader starts from the saved position, so the relay
+        selects no further batch until the saver has caught up (without a gap, every row in (saved, high] is in
+        flight or acknowledged and not saved yet). While a gap holds the position, rows after it are published
+        as before and a takeover may send those again too."""
+        return not self.gaps and self.high - self._saved > batches * self.settings.outbox_batch_size
+
+    async def _await_one(self, *, saved: bool = False) -> None:
+        """Until an acknowledgement (or, with `saved`, the next save of the position)."""
+        waits = {b.done for b in self.inflight}
+        extra = [asyncio.ensure_future(self._saved_progress.wait()),
+                 asyncio.ensure_future(self._interrupted.wait())] if saved else []
+        try:
+            await asyncio.wait(waits | set(extra), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in extra:
+                waiter.cancel()
         self._retire()
 
     async def publish_pending(self) -> int:
@@ -492,15 +520,25 @@ class OutboxRelay:
         self._advance()
 
     async def _abandon(self) -> None:
-        """After a failure: wait out what is in flight (its outcome no longer matters), restart from the position."""
+        """After a failure or at a stop: wait out what is in flight, keep what was acknowledged, save the position.
+
+        The position passes every batch acknowledged up to the first one that failed (or never answered), so
+        neither this relay nor the next leader sends those again; the rest is sent again from the position."""
+        unsent = []
         for batch in self.inflight:
             try:
                 await asyncio.wait_for(asyncio.shield(batch.done), 30)
             except BaseException:  # noqa: BLE001 - failed or abandoned: sent again from the position
-                pass
+                unsent.append(batch)
+        self.inflight = [b for b in unsent if b.first is not None]
+        self._advance()
         self.inflight = []
         self.high = self.position
         self.gaps = []
+        try:  # before the lock can go to another relay: it starts from here
+            await self._save()
+        except Exception:  # noqa: BLE001 - the next leader starts from the last saved position
+            pass
         if self._lost:
             await self._release()
 
@@ -528,6 +566,8 @@ class OutboxRelay:
                                                {"after": self.high})
         if not rows:
             return 0
+        if self._lost:  # the lock went while the rows were read: another relay may lead already
+            raise RelayLost("the leader connection closed")
         expected = self.high + 1
         for row in rows:
             if row[0] > expected:  # not visible (yet): a gap the position waits at
