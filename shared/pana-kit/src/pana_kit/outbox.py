@@ -19,7 +19,10 @@ How the relay keeps the broker's pace:
   (`outbox_poll_interval_ms`) stays as a safety net.
 - **One leader.** On PostgreSQL the relay that holds an advisory lock publishes; other
   instances of the service wait to take over (a killed leader's lock goes with its
-  connection).
+  connection). The next leader starts from the saved position, so a takeover sends again
+  what the old one sent past it: the relay selects no batch that would take it further than
+  `outbox_inflight_batches` batches past its saved position, and a leader that fails, stops
+  or loses its lock keeps what was acknowledged and saves it before its lock can go.
 
 Gaps. `seq` comes from a sequence, and concurrent transactions commit out of order:
 seq 11 can be visible while seq 10 is still uncommitted (or rolled back, never to
