@@ -2,8 +2,10 @@
 
     uv run python tests/bench/bench_backbone.py [--referrals 1000] [--events 20000]
 
-1. Referral posted -> application visible on rsd, p50/p99 over N referrals
-   (registration and rsd as separate processes on the chosen broker/database).
+1. Border referral posted -> application lodged on rsd, p50/p99 over N referrals
+   (registration and rsd as separate processes on the chosen broker/database),
+   after a warm-up that waits until rsd's consumer has its partitions; read from
+   rsd's `rsd.application.lodged.v1` events (their time, and when they arrive).
 2. Outbox relay throughput (events/s) against raw aiokafka producing the same
    events to the same broker in the same run, and their ratio.
 """
@@ -25,39 +27,82 @@ from support import headers, referral_body
 from pana_dev.stack import Stack, spec
 
 
-def referral_latency(stack: Stack, n: int, rate: float) -> list[float]:
+class LodgedWatcher:
+    """Reads rsd.events from its end in a thread of its own: when each person's `rsd.application.lodged.v1`
+    was lodged (the event's time, stamped in rsd's transaction) and when it reached us (published by rsd's relay).
+
+    Reading the events costs the services nothing; asking rsd's API for every outstanding person (as this bench
+    once did) loaded rsd with the measurement and added the poll's own cycle to each figure."""
+
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+        self.lodged: dict[str, float] = {}  # person id -> lodged at (epoch seconds, rsd's clock = ours)
+        self.seen: dict[str, float] = {}  # person id -> received here (epoch seconds)
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    def start(self) -> "LodgedWatcher":
+        self._thread.start()
+        if not self.ready.wait(120):
+            raise RuntimeError("the watcher could not read rsd.events")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    async def _run(self) -> None:
+        import json
+        from datetime import datetime
+
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    fetch_max_wait_ms=20, fetch_min_bytes=1)
+        await consumer.start()
+        try:
+            while not (partitions := consumer.partitions_for_topic("rsd.events")):
+                await consumer._client.force_metadata_update()
+                await asyncio.sleep(0.2)
+            tps = [TopicPartition("rsd.events", p) for p in partitions]
+            consumer.assign(tps)
+            await consumer.seek_to_end(*tps)
+            for tp in tps:
+                await consumer.position(tp)
+            self.ready.set()
+            while not self._stop.is_set():
+                for records in (await consumer.getmany(timeout_ms=100)).values():
+                    now = time.time()
+                    for record in records:
+                        hdrs = dict(record.headers or ())
+                        if hdrs.get("ce_type") != b"rsd.application.lodged.v1":
+                            continue
+                        person_id = json.loads(record.value)["person_id"]
+                        self.lodged.setdefault(person_id, datetime.fromisoformat(hdrs["ce_time"].decode()).timestamp())
+                        self.seen.setdefault(person_id, now)
+        finally:
+            await consumer.stop()
+
+
+def post_referrals(stack: Stack, n: int, rate: float, tag: str, answered: dict[str, float] | None = None) -> dict[str, float]:
+    """Posts n referrals at `rate` per second (8 clients); person id -> when its POST was sent (epoch seconds);
+    `answered` gets when each answer came."""
     posted: dict[str, float] = {}
-    seen: dict[str, float] = {}
-    done = threading.Event()
-    officer = headers("eligibility-officer")
-    rsd = stack.url("rsd") + "/api/v1/applications"
-
-    def poll():
-        # Ask rsd about each outstanding person (an indexed lookup), not for whole pages: paging
-        # through every application would load rsd more than the flow being measured.
-        with httpx.Client(timeout=30) as client:
-            while not done.is_set():
-                outstanding = [p for p in list(posted) if p not in seen]
-                for person_id in outstanding:
-                    page = client.get(rsd, params={"person_id": person_id, "limit": 5}, headers=officer).json()
-                    if page["items"]:
-                        seen.setdefault(person_id, time.perf_counter())
-                if len(seen) >= n:
-                    done.set()
-                time.sleep(0.01)
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
+    answered = {} if answered is None else answered
     border = headers("border-officer", purpose=None)
     url = stack.url("registration") + "/api/v1/border-referrals"
-    tag = uuid.uuid4().hex[:6]
+    local = threading.local()
 
     def post(i: int):
-        with httpx.Client(timeout=30) as client:
-            r = client.post(url, json=referral_body(i, family_name=f"Bench{tag}{i}"),
-                            headers={**border, "Idempotency-Key": f"bench-{tag}-{i:06d}"})
-            r.raise_for_status()
-            posted[r.json()["person_id"]] = time.perf_counter()
+        client = getattr(local, "client", None) or httpx.Client(timeout=30)
+        local.client = client
+        sent = time.time()
+        r = client.post(url, json=referral_body(i, family_name=f"Bench{tag}{i}"),
+                        headers={**border, "Idempotency-Key": f"bench-{tag}-{i:06d}"})
+        r.raise_for_status()
+        answered[r.json()["person_id"]] = time.time()
+        posted[r.json()["person_id"]] = sent
 
     interval = 1.0 / rate
     started = time.perf_counter()
@@ -65,32 +110,91 @@ def referral_latency(stack: Stack, n: int, rate: float) -> list[float]:
         for i in range(n):
             pool.submit(post, i)
             time.sleep(max(0.0, started + (i + 1) * interval - time.perf_counter()))
-    done.wait(timeout=600)
-    return [(seen[p] - t) * 1000 for p, t in posted.items() if p in seen]
+    return posted
+
+
+def referral_latency(stack: Stack, n: int, rate: float, warmup: int = 20) -> tuple[list[float], ...]:
+    """(referral posted -> application lodged on rsd, -> its lodged event received, -> registration's answer,
+    registration's answer -> lodged: the events' part), in ms, in the steady state.
+
+    The warm-up referrals are posted and awaited first: rsd's consumer then has its partitions and every
+    client its connections, so the figures are not the start-up's."""
+    watcher = LodgedWatcher(stack.kafka_bootstrap).start()
+    try:
+        tag = uuid.uuid4().hex[:6]
+        warm = post_referrals(stack, warmup, min(rate, 10.0), "w" + tag)
+        deadline = time.monotonic() + 600
+        while not warm.keys() <= watcher.seen.keys() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        print(f"warm-up: {sum(p in watcher.seen for p in warm)}/{warmup} referrals lodged "
+              f"in {max((watcher.seen.get(p, 0) - t for p, t in warm.items()), default=0):.1f} s at most")
+        answered: dict[str, float] = {}
+        posted = post_referrals(stack, n, rate, tag, answered)
+        deadline = time.monotonic() + 600
+        while not posted.keys() <= watcher.seen.keys() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        lodged = [(watcher.lodged[p] - t) * 1000 for p, t in posted.items() if p in watcher.lodged]
+        seen = [(watcher.seen[p] - t) * 1000 for p, t in posted.items() if p in watcher.seen]
+        http = [(answered[p] - t) * 1000 for p, t in posted.items()]
+        events = [(watcher.lodged[p] - answered[p]) * 1000 for p in posted if p in watcher.lodged]
+        return lodged, seen, http, events
+    finally:
+        watcher.stop()
+
+
+def _CountingRelay(*args):
+    """The old relay (no position) with a `wait_position` of the same meaning: its publish_batch returns after
+    the acknowledgements and the commit, so counting what it returned is exact, with no polling."""
+    from pana_kit.outbox import OutboxRelay
+
+    class Counting(OutboxRelay):
+        published = 0
+        moved: asyncio.Event | None = None
+
+        async def publish_batch(self) -> int:
+            sent = await super().publish_batch()
+            if sent:
+                self.published += sent
+                if self.moved:
+                    self.moved.set()
+            return sent
+
+        async def wait_position(self, seq: int) -> None:  # seqs start at 1 in a fresh table
+            while self.published < seq:
+                self.moved = asyncio.Event()
+                await self.moved.wait()
+
+    return Counting(*args)
 
 
 async def relay_throughput(stack: Stack, database_url: str, events: int) -> tuple[float, float]:
+    """(relay events/s, raw aiokafka events/s): the same records, the same broker, this process, this run.
+
+    The relay is started, connected and leading first (its start-up is not the figure); the rows are then
+    committed in one transaction and the clock runs from that commit until the relay's own position says the
+    last row is acknowledged (`wait_position`: woken by the relay, not a COUNT(*) polled on its event loop)."""
     from aiokafka import AIOKafkaProducer
     from sqlmodel import SQLModel
 
     from pana_events import Envelope
+    from pana_events.envelope import to_kafka
     from pana_kit.db import Database
     from pana_kit.outbox import OutboxRelay, OutboxSignal, outbox_row
     from pana_kit.settings import ServiceSettings
-    from pana_kit.tables import OutboxMessage
+    from pana_kit import tables
 
     topic = f"bench.relay.{uuid.uuid4().hex[:6]}"
     envelopes = [Envelope(source="/pana/bench", type="bench.event.v1", subject=str(uuid.uuid4()),
                           data={"i": i, "padding": "x" * 200}) for i in range(events)]
     settings = ServiceSettings(service_name="bench", kafka_bootstrap=stack.kafka_bootstrap, outbox_batch_size=1000)
 
-    # Baseline: raw aiokafka, the same records, the same broker, same batching.
-    from pana_events.envelope import to_kafka
+    # Anchor: raw aiokafka, the same records, the same broker, the relay's producer settings, 1,000 at a time.
+    from pana_kit.kafka import ensure_topics, make_producer
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all", enable_idempotence=False,
-                                linger_ms=5, max_batch_size=256 * 1024)
-    await producer.start()
     raw_topic = topic + ".raw"
+    await ensure_topics(settings, [topic, raw_topic])
+    producer: AIOKafkaProducer = make_producer(settings)
+    await producer.start()
     await producer.send_and_wait(raw_topic, b"warm-up")
     started = time.perf_counter()
     for chunk in range(0, events, 1000):
@@ -104,18 +208,29 @@ async def relay_throughput(stack: Stack, database_url: str, events: int) -> tupl
 
     db = Database(database_url)
     async with db.engine.begin() as conn:
-        await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=[OutboxMessage.__table__]))
-    async with db.transaction() as session:
-        for env in envelopes:
-            session.add(outbox_row(env, topic))
-    relay = OutboxRelay(db, settings, OutboxSignal(), [topic])
+        await conn.run_sync(lambda c: SQLModel.metadata.create_all(
+            c, tables=[getattr(tables, name).__table__ for name in ("OutboxMessage", "OutboxRelayPosition", "OutboxReplay")
+                       if hasattr(tables, name)]))
+    signal = OutboxSignal()
+    relay = OutboxRelay(db, settings, signal, [topic])
+    if not hasattr(relay, "wait_position"):  # the relay before issue 16: count what its batches published
+        relay = _CountingRelay(db, settings, signal, [topic])
     task = asyncio.create_task(relay.run())
+    async with db.transaction() as session:  # warm-up: one row through the running relay
+        row = outbox_row(Envelope(source="/pana/bench", type="bench.event.v1", subject="warm-up", data={}), topic)
+        session.add(row)
+    signal.notify()
+    await asyncio.wait_for(relay.wait_position(row.seq), 120)
+    rows = [outbox_row(env, topic) for env in envelopes]  # built before the clock, as units of work build them
+    async with db.transaction() as session:
+        session.add_all(rows)
     started = time.perf_counter()
-    while await relay.pending() > 0:
-        await asyncio.sleep(0.05)
+    signal.notify()
+    await relay.wait_position(rows[-1].seq)
     relay_rate = events / (time.perf_counter() - started)
     await relay.stop()
     task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
     await db.dispose()
     return relay_rate, raw_rate
 
@@ -132,8 +247,11 @@ def main() -> None:
     try:
         stack.start(services=(spec("registration"), spec("rsd")), simulator=False)
         print(f"machine: {machine()}; broker={args.broker} database={args.database}")
-        latencies = referral_latency(stack, args.referrals, args.rate)
-        print(summary(f"referral posted -> application visible on rsd ({args.rate:g}/s)", latencies))
+        lodged, seen, http, events = referral_latency(stack, args.referrals, args.rate)
+        print(summary(f"border referral posted -> application lodged on rsd ({args.rate:g}/s)", lodged))
+        print(summary(f"border referral posted -> rsd's lodged event received ({args.rate:g}/s)", seen))
+        print(summary(f"  of which: POST answered by registration ({args.rate:g}/s)", http))
+        print(summary(f"  of which: registration's answer -> application lodged on rsd ({args.rate:g}/s)", events))
         db_url = stack.database_url("bench-relay") if args.database == "postgres" else f"sqlite+aiosqlite:///{var / 'relay.db'}"
         relay_rate, raw_rate = asyncio.run(relay_throughput(stack, db_url, args.events))
         print(f"outbox relay: {relay_rate:,.0f} events/s; raw aiokafka: {raw_rate:,.0f} events/s; "

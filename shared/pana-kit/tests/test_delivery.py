@@ -20,7 +20,7 @@ from pana_kit import delivery
 from pana_kit.db import Database
 from pana_kit.outbox import UnitOfWork
 from pana_kit.settings import ServiceSettings, SettingsError, load_settings
-from pana_kit.tables import KIT_METADATA, InboxMessage, OutboxMessage
+from pana_kit.tables import KIT_METADATA, InboxMessage, OutboxMessage, OutboxRelayPosition
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -83,19 +83,30 @@ def interview(n: int) -> InterviewScheduled:
 
 
 async def emit(db: Database, event, *, created_at: datetime, published_at: datetime | None) -> str:
-    """One event through the real unit of work, then dated as the test needs."""
+    """One event through the real unit of work, then dated as the test needs.
+
+    Published (`published_at` given) means the relay's position has reached it: the relay advances one
+    position, it marks no row."""
     async with UnitOfWork(db, "/pana/rsd") as uow:
         envelope = uow.emit(event, subject=getattr(event, "person_id", "x"))
     async with db.transaction() as session:
-        await session.execute(update(OutboxMessage).where(OutboxMessage.event_id == envelope.id)
-                              .values(created_at=created_at, published_at=published_at))
+        seq = (await session.execute(update(OutboxMessage).where(OutboxMessage.event_id == envelope.id)
+                                     .values(created_at=created_at).returning(OutboxMessage.seq))).scalar_one()
+        if published_at is not None:
+            position = await session.get(OutboxRelayPosition, "outbox")
+            if position is None:
+                session.add(OutboxRelayPosition(name="outbox", position=seq, updated_at=published_at))
+            else:
+                position.position = seq
     return envelope.id
 
 
 async def outbox_state(db: Database) -> dict[str, datetime | None]:
+    """Each event id with its creation time once published (None while not, or while waiting for a replay)."""
     async with db.session() as session:
-        rows = (await session.execute(select(OutboxMessage.event_id, OutboxMessage.published_at))).all()
-    return dict(rows)
+        rows = (await session.execute(select(OutboxMessage.event_id, OutboxMessage.created_at,
+                                             delivery.published_clause()))).all()
+    return {event_id: (at if published else None) for event_id, at, published in rows}
 
 
 # -- retention -------------------------------------------------------------------------------------
@@ -144,7 +155,7 @@ async def test_the_relay_keeps_published_rows(rsd_db, tmp_path):
     relay.producer = Producer()
     async with UnitOfWork(rsd_db, "/pana/rsd") as uow:
         envelope = uow.emit(interview(1), subject="person-1")
-    assert await relay.publish_batch() == 1 and len(sent) == 1
+    assert await relay.publish_pending() == 1 and len(sent) == 1
     state = await outbox_state(rsd_db)
     assert state[envelope.id] is not None and await relay.pending() == 0
 
@@ -417,3 +428,298 @@ def test_the_periodic_reconcile_exports_the_missing_count(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# -- the relay: pipelined, a position, gaps, wake-ups, one leader ---------------------------------------
+
+class FakeProducer:
+    """A stand-in for the broker client only: acknowledgements come when the test says (`ack`)."""
+
+    def __init__(self, sent: list, *, auto_ack: bool = False):
+        self.sent, self.auto_ack, self.futures = sent, auto_ack, []
+
+    async def start(self):
+        pass
+
+    async def stop(self):
+        pass
+
+    async def send(self, topic, value, key=None, headers=None):
+        import asyncio
+
+        future = asyncio.get_running_loop().create_future()
+        self.sent.append((topic, key, dict(headers)["ce_id"].decode()))
+        if self.auto_ack:
+            future.set_result(None)
+        self.futures.append(future)
+        return future
+
+    def ack(self, first: int, last: int, error: Exception | None = None):
+        for future in self.futures[first:last]:
+            future.set_exception(error) if error else future.set_result(None)
+
+
+async def emit_many(db, n: int, start: int = 0, signal=None) -> list[str]:
+    ids = []
+    for i in range(start, start + n):
+        async with UnitOfWork(db, "/pana/rsd", signal=signal) as uow:
+            ids.append(uow.emit(interview(i), subject=f"person-{i}").id)
+    return ids
+
+
+async def test_the_relay_pipelines_batches_and_its_position_follows_the_acknowledgements(rsd_db):
+    import asyncio
+
+    from pana_kit.outbox import OutboxRelay, OutboxSignal
+
+    signal = OutboxSignal()
+    ids = await emit_many(rsd_db, 25, signal=signal)
+    sent: list = []
+    relay = OutboxRelay(rsd_db, ServiceSettings(service_name="rsd", outbox_batch_size=10), signal, ["rsd.events"])
+    relay.producer = FakeProducer(sent)
+    await relay._load_position()
+    # Two batches handed to the producer before any acknowledgement: the second is selected while the first waits.
+    assert await relay.publish_batch() == 10 and await relay.publish_batch() == 10
+    assert [s[2] for s in sent] == ids[:20] and relay.position == 0
+    relay.producer.ack(10, 20)  # the second batch first: the position still waits for the first
+    await asyncio.sleep(0)
+    relay._retire()
+    assert relay.position == 0
+    relay.producer.ack(0, 10)
+    await asyncio.sleep(0)
+    relay._retire()
+    assert relay.position == 20
+    # The ready records came from the units of work: the headers are the envelope's own.
+    assert not signal.ready.keys() & set(ids[:20]) and signal.ready.keys() >= set(ids[20:])
+
+    # A failed acknowledgement: the relay starts again from its position (the same event ids again).
+    assert await relay.publish_batch() == 5
+    relay.producer.ack(20, 25, error=RuntimeError("broker gone"))
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError):
+        relay._retire()
+    await relay._abandon()
+    assert relay.position == 20 and relay.high == 20
+    relay.producer = FakeProducer(sent, auto_ack=True)
+    assert await relay.publish_pending() == 5 and [s[2] for s in sent[25:]] == ids[20:]
+    assert relay.position == 25 and await delivery.count_unpublished(rsd_db) == 0
+
+    # The position is one saved row: a new relay starts from it.
+    fresh = OutboxRelay(rsd_db, ServiceSettings(service_name="rsd"), OutboxSignal(), ["rsd.events"])
+    fresh.producer = FakeProducer(sent := [], auto_ack=True)
+    assert await fresh.publish_pending() == 0 and fresh.position == 25
+
+
+async def test_the_position_never_passes_a_seq_that_commits_later(database):
+    """Concurrent transactions commit out of seq order: the relay publishes what is visible, and its position
+    waits at the gap until the transaction holding it has ended (committed: published then; rolled back: gone)."""
+    from pana_kit.outbox import OutboxRelay, OutboxSignal
+
+    db = await database("gaps")
+    try:
+        if db.is_sqlite:
+            pytest.skip("one writer at a time on SQLite: seqs commit in order")
+        sent: list = []
+        relay = OutboxRelay(db, ServiceSettings(service_name="rsd"), OutboxSignal(), ["rsd.events"])
+        relay.producer = FakeProducer(sent, auto_ack=True)
+
+        slow = UnitOfWork(db, "/pana/rsd")
+        await slow.__aenter__()
+        late = slow.emit(interview(1), subject="person-1").id
+        await slow.session.flush()  # seq 1 taken, not committed
+        [after] = await emit_many(db, 1, start=2)  # seq 2, committed
+
+        assert await relay.publish_pending() == 1 and [s[2] for s in sent] == [after]
+        assert relay.position == 0 and [(g.lo, g.hi) for g in relay.gaps] == [(1, 1)]
+        assert await delivery.count_unpublished(db) == 1  # seq 2 is sent but not past the position; seq 1 not visible
+
+        await slow.__aexit__(None, None, None)  # seq 1 commits after seq 2 was published
+        assert await relay.publish_pending() == 1 and [s[2] for s in sent] == [after, late]
+        assert relay.position == 2 and not relay.gaps
+
+        # A rolled-back transaction leaves a gap that never fills: passed once the transaction has ended.
+        doomed = UnitOfWork(db, "/pana/rsd")
+        await doomed.__aenter__()
+        doomed.emit(interview(3), subject="person-3")
+        await doomed.session.flush()  # seq 3
+        [last] = await emit_many(db, 1, start=4)  # seq 4
+        await relay.publish_pending()
+        assert relay.position == 2
+        await doomed.__aexit__(RuntimeError, RuntimeError("refused"), None)
+        await relay.publish_pending()
+        assert relay.position == 4 and [s[2] for s in sent] == [after, late, last]
+        assert await delivery.count_unpublished(db) == 0
+    finally:
+        await db.dispose()
+
+
+async def test_a_commit_elsewhere_wakes_the_leading_relay_and_one_relay_leads(database, monkeypatch):
+    """On PostgreSQL: NOTIFY wakes the relay (its poll is ten minutes here); of two relays on one database
+    one publishes; when it stops, the other takes over."""
+    import asyncio
+
+    from pana_dev.testing import eventually
+    from pana_kit import outbox
+
+    db = await database("leader")
+    try:
+        if db.is_sqlite:
+            pytest.skip("LISTEN/NOTIFY and the leader lock are PostgreSQL's")
+        sent: list = []
+        monkeypatch.setattr(outbox, "make_producer", lambda settings: FakeProducer(sent, auto_ack=True))
+
+        async def no_topics(settings, names):
+            pass
+
+        monkeypatch.setattr(outbox, "ensure_topics", no_topics)
+        settings = ServiceSettings(service_name="rsd", outbox_poll_interval_ms=600_000)
+        relays = [outbox.OutboxRelay(db, settings, outbox.OutboxSignal(), ["rsd.events"]) for _ in range(2)]
+        tasks = [asyncio.create_task(r.run()) for r in relays]
+        await eventually(lambda: _true(any(r.leading for r in relays)), timeout=60, what="a relay leading")
+        ids = await emit_many(db, 5)  # no signal: as from another process
+        await eventually(lambda: _true(len(sent) == 5), timeout=60, what="the five events published")
+        assert [s[2] for s in sent] == ids and [r.leading for r in relays].count(True) == 1
+
+        leader = next(i for i, r in enumerate(relays) if r.leading)
+        await relays[leader].stop()
+        await asyncio.wait_for(tasks[leader], 30)
+        other = relays[1 - leader]
+        await eventually(lambda: _true(other.leading), timeout=60, what="the other relay leading")
+        more = await emit_many(db, 3, start=5)
+        await eventually(lambda: _true(set(more) <= {s[2] for s in sent}), timeout=60, what="the next events published")
+        # At least once: a takeover may send again what the old leader published after its last saved position.
+        assert set(s[2] for s in sent) == set(ids + more) and [s[2] for s in sent if s[2] in more] == more
+        # A leader that stops saves its acknowledged position before its lock goes: nothing is sent twice.
+        assert len(sent) == len({s[2] for s in sent})
+        await other.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await db.dispose()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+class StreamProducer:
+    """A broker client for the takeover test: acknowledges each record on the next loop turn; at its `kill_at`-th
+    record it calls `on_kill` (the test's kill or revocation of its relay), and once `dead` it sends nothing."""
+
+    def __init__(self, sent: list, acked: list):
+        self.sent, self.acked, self.pending = sent, acked, set()
+        self.kill_at: int | None = None
+        self.on_kill = None
+        self.dead = False
+        self.count = 0
+
+    async def start(self):
+        pass
+
+    async def stop(self):
+        pass
+
+    def die(self):
+        self.dead = True
+        for future in self.pending:
+            if not future.done():
+                future.set_exception(ConnectionError("the process is gone"))
+
+    async def send(self, topic, value, key=None, headers=None):
+        import asyncio
+
+        if self.dead:
+            raise ConnectionError("the process is gone")
+        event_id = dict(headers)["ce_id"].decode()
+        self.sent.append(event_id)
+        self.count += 1
+        future = asyncio.get_running_loop().create_future()
+        self.pending.add(future)
+
+        def ack():
+            self.pending.discard(future)
+            if not future.done():
+                future.set_result(None)
+                self.acked.append(event_id)
+
+        asyncio.get_running_loop().call_soon(ack)
+        if self.count == self.kill_at and self.on_kill is not None:
+            self.on_kill()
+        return future
+
+
+@pytest.mark.parametrize("how", ["killed", "revoked"])
+async def test_a_takeover_mid_stream_loses_no_event_and_resends_at_most_the_inflight_window(database, monkeypatch, how):
+    """The leading relay dies (its process: no more sends, acknowledgements or saves, its lock gone) or loses its
+    lock (its connection terminated; it lives on) while publishing a stream; the other relay takes over.
+
+    Nothing is lost. Sent twice is at most what the old leader had sent past its saved position, and the relay
+    never sends further than `outbox_inflight_batches` batches past it (no gap in this stream)."""
+    import asyncio
+
+    from pana_dev.testing import eventually
+    from pana_kit import outbox
+    from sqlalchemy import text
+
+    db = await database(f"takeover_{how}")
+    try:
+        if db.is_sqlite:
+            pytest.skip("the leader lock is PostgreSQL's")
+        sent: list[str] = []
+        acked: list[str] = []
+        producers: list[StreamProducer] = []
+
+        def make_producer(settings):
+            producers.append(StreamProducer(sent, acked))
+            return producers[-1]
+
+        async def no_topics(settings, names):
+            pass
+
+        monkeypatch.setattr(outbox, "make_producer", make_producer)
+        monkeypatch.setattr(outbox, "ensure_topics", no_topics)
+        settings = ServiceSettings(service_name="rsd", outbox_poll_interval_ms=600_000, outbox_batch_size=50,
+                                   outbox_inflight_batches=4)
+        window = settings.outbox_batch_size * settings.outbox_inflight_batches
+        relays = [outbox.OutboxRelay(db, settings, outbox.OutboxSignal(), ["rsd.events"]) for _ in range(2)]
+        tasks = [asyncio.create_task(r.run()) for r in relays]
+        await eventually(lambda: _true(any(r.leading for r in relays) and all(r.producer for r in relays)),
+                         timeout=60, what="a relay leading")
+        old = next(r for r in relays if r.leading)
+        new = next(r for r in relays if r is not old)
+        lock_pid = old._raw.get_server_pid()
+        gone = asyncio.Event()
+
+        async def terminate_lock_connection():
+            async with db.engine.connect() as conn:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": lock_pid})
+            gone.set()
+
+        async def nothing_saved():
+            pass
+
+        def kill():
+            if how == "killed":  # a dead process: nothing more sent, acknowledged or saved
+                old._save = nothing_saved
+                old.producer.die()
+            asyncio.get_running_loop().create_task(terminate_lock_connection())
+
+        old.producer.kill_at, old.producer.on_kill = 600, kill
+        ids: list[str] = []
+        for n in range(0, 2000, 100):  # a stream from another process (NOTIFY wakes the relay), 100 a transaction
+            async with UnitOfWork(db, "/pana/rsd") as uow:
+                ids += [uow.emit(interview(i), subject=f"person-{i}").id for i in range(n, n + 100)]
+        await asyncio.wait_for(gone.wait(), 60)
+        if how == "killed":
+            tasks[relays.index(old)].cancel()
+        await eventually(lambda: _true(set(acked) >= set(ids)), timeout=120, what="every event acknowledged")
+
+        assert set(sent) == set(ids)  # nothing lost, nothing else
+        resent = len(sent) - len(set(sent))
+        print(f"{how}: {len(ids)} events, {resent} sent twice (bound: {window})")
+        assert resent <= window
+        assert any(p.count for p in producers if p is not old.producer) or how == "revoked"
+        for relay in relays:
+            await relay.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await db.dispose()

@@ -33,7 +33,7 @@ from pana_kit.migrations import upgrade
 from pana_kit.outbox import OutboxSignal
 from pana_kit.retention import Policy, prune
 from pana_kit.settings import ServiceSettings
-from pana_kit.tables import AuditEntry, DeadLetter, IdempotencyRecord, InboxMessage, OutboxMessage
+from pana_kit.tables import AuditEntry, DeadLetter, IdempotencyRecord, InboxMessage, OutboxMessage, OutboxRelayPosition
 
 MIGRATIONS = Path(__import__("rsd.app", fromlist=["MIGRATIONS"]).MIGRATIONS)
 PG_DIR = Path(tempfile.gettempdir()) / "pana-kit-opscli-tests" / "postgres"
@@ -235,17 +235,22 @@ async def test_dead_letters_are_listed_shown_redacted_revealed_with_an_audit_ent
 
 # -- outbox status and retention ----------------------------------------------------------------------------------
 
-def outbox_row(n: int, *, created: datetime, published: datetime | None) -> OutboxMessage:
+def outbox_row(n: int, *, created: datetime) -> OutboxMessage:
     return OutboxMessage(event_id=f"e{n}", topic="rsd.events", key="k", event_type="rsd.x.v1", attributes={},
-                         payload="{}", created_at=created, published_at=published)
+                         payload="{}", created_at=created)
 
 
 async def seed_bookkeeping(db: Database) -> None:
     async with db.transaction() as session:
+        sent = [outbox_row(1, created=NOW - timedelta(days=41)),  # past retention
+                outbox_row(2, created=NOW - timedelta(days=2))]
+        session.add_all(sent)
+        await session.flush()
+        # Published = at or below the relay's position (pana_kit.outbox), which last moved a day ago.
+        await session.merge(OutboxRelayPosition(name="outbox", position=sent[-1].seq,
+                                                updated_at=NOW - timedelta(days=1)))
         session.add_all([
-            outbox_row(1, created=NOW - timedelta(days=41), published=NOW - timedelta(days=40)),  # past retention
-            outbox_row(2, created=NOW - timedelta(days=2), published=NOW - timedelta(days=1)),
-            outbox_row(3, created=NOW - timedelta(days=45), published=None),  # never sent: never pruned
+            outbox_row(3, created=NOW - timedelta(days=45)),  # never sent: never pruned
             InboxMessage(consumer_group="rsd", event_id="old", event_type="t", handled_at=NOW - timedelta(days=31)),
             InboxMessage(consumer_group="rsd", event_id="new", event_type="t", handled_at=NOW - timedelta(days=1)),
             IdempotencyRecord(subject="u", scope="s", key="old-key-1", request_hash="h", status_code=201,

@@ -1,8 +1,10 @@
 """Belt and braces around the outbox and the inbox: retention, replay by range, reconciliation.
 
-- **Retention.** The relay marks an outbox row published; it is kept for `outbox_retention_days`
-  and then purged (`purge_published`, run by every service's periodic job `retention`, pana_kit.retention).
-- **Replay.** `replay` marks a range of published rows unpublished again, so the relay (of the running
+- **Published.** The relay advances one position (`outbox_relay`): a row with `seq` at or below it is
+  published, unless it is listed in `outbox_replay` (`published_clause`).
+- **Retention.** A published row is kept for `outbox_retention_days` after its creation and then
+  purged (`purge_published`, run by every service's periodic job `retention`, pana_kit.retention).
+- **Replay.** `replay` lists a range of published rows in `outbox_replay`, so the relay (of the running
   service, or at its next start) re-publishes them in their original order with their original event
   ids; consumers' inboxes absorb what they already have.
 - **What a consumer received.** Every event of a subscribed topic is recorded in the consumer's inbox
@@ -22,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, exists, func, not_, or_, select, text, update
 
 from pana_events.topics import TOPICS
 
 from .db import Database
 from .paging import Key, Keyset, Page
-from .tables import InboxMessage, OutboxMessage
+from .tables import InboxMessage, OutboxMessage, OutboxRelayPosition, OutboxReplay
 
 _CHUNK = 500  # ids per IN (...) query
 
@@ -47,13 +49,30 @@ def _chunks(items: list[str], size: int = _CHUNK) -> Iterable[list[str]]:
         yield items[start:start + size]
 
 
+# -- what is published --------------------------------------------------------------------------
+
+_POSITION = (select(func.coalesce(func.max(OutboxRelayPosition.position), 0))
+             .where(OutboxRelayPosition.name == "outbox").scalar_subquery())
+_REPLAYING = exists().where(OutboxReplay.seq == OutboxMessage.seq)
+
+
+def published_clause():
+    """Rows the relay has published (at or below its position) and that are not waiting for a replay."""
+    return and_(OutboxMessage.seq <= _POSITION, not_(_REPLAYING))
+
+
+def unpublished_clause():
+    return or_(OutboxMessage.seq > _POSITION, _REPLAYING)
+
+
 # -- retention -----------------------------------------------------------------------------------
 
 async def purge_published(db: Database, *, retention: timedelta, now: datetime | None = None,
                           batch: int = 1000) -> int:
-    """Delete outbox rows published before `now - retention` (unpublished rows are never touched).
+    """Delete published outbox rows created before `now - retention` (unpublished rows are never touched).
 
-    Deletes in batches of `batch` rows so a long backlog does not hold one long transaction; safe on
+    The newest row is always kept: on SQLite a new row's seq is the highest one plus one, and must not
+    start again below the relay's position. Deletes in batches of `batch` rows so a long backlog does not hold one long transaction; safe on
     several instances at once (a row deleted twice is simply not there the second time).
     """
     cutoff = as_utc(now or utcnow()) - retention
@@ -61,8 +80,8 @@ async def purge_published(db: Database, *, retention: timedelta, now: datetime |
     while True:
         async with db.transaction() as session:
             seqs = (await session.execute(
-                select(OutboxMessage.seq).where(OutboxMessage.published_at.is_not(None),
-                                                OutboxMessage.published_at < cutoff)
+                select(OutboxMessage.seq).where(published_clause(), OutboxMessage.created_at < cutoff,
+                                                OutboxMessage.seq < select(func.max(OutboxMessage.seq)).scalar_subquery())
                 .order_by(OutboxMessage.seq).limit(batch))).scalars().all()
             if not seqs:
                 return total
@@ -82,7 +101,7 @@ def _window(stmt, column, since: datetime | None, until: datetime | None):
 
 async def replay(db: Database, *, since: datetime | None = None, until: datetime | None = None,
                  topic: str | None = None, event_ids: Iterable[str] | None = None) -> int:
-    """Mark published rows created in [since, until) (of `topic`; or exactly `event_ids`) for publishing again.
+    """List published rows created in [since, until) (of `topic`; or exactly `event_ids`) for publishing again.
 
     The relay then sends them again, oldest first, with the same event ids and payloads: a consumer that
     already has an event records a duplicate and changes nothing. Rows not yet published are left as they
@@ -94,15 +113,20 @@ async def replay(db: Database, *, since: datetime | None = None, until: datetime
     total = 0
     async with db.transaction() as session:
         for chunk in ([None] if ids is None else list(_chunks(ids))):
-            stmt = update(OutboxMessage).where(OutboxMessage.published_at.is_not(None))
+            stmt = select(OutboxMessage.seq).where(published_clause())
             stmt = _window(stmt, OutboxMessage.created_at, since, until)
             if topic:
                 stmt = stmt.where(OutboxMessage.topic == topic)
             if chunk is not None:
                 stmt = stmt.where(OutboxMessage.event_id.in_(chunk))
-            result = await session.execute(
-                stmt.values(published_at=None, attempts=OutboxMessage.attempts + 1).execution_options(synchronize_session=False))
-            total += result.rowcount or 0
+            seqs = (await session.execute(stmt)).scalars().all()
+            for part in _chunks(list(seqs)):
+                await session.execute(OutboxReplay.__table__.insert(), [{"seq": seq} for seq in part])
+                await session.execute(update(OutboxMessage).where(OutboxMessage.seq.in_(part))
+                                      .values(attempts=OutboxMessage.attempts + 1).execution_options(synchronize_session=False))
+            total += len(seqs)
+        if total and not db.is_sqlite:
+            await session.execute(text("SELECT pg_notify('pana_outbox', 'replay')"))  # wakes the leading relay
     return total
 
 
@@ -152,13 +176,16 @@ class Reconciliation:
 
 async def published_ids(db: Database, topic: str, *, since: datetime | None, until: datetime,
                         settled_before: datetime) -> tuple[list[str], int]:
-    """(ids published in the window before `settled_before`, oldest first; how many are still in flight)."""
+    """(ids published in the window and created before `settled_before`, oldest first; how many are still in flight).
+
+    An event created after `settled_before`, or not published yet (or waiting for its replay), is in flight."""
     async with db.session() as session:
-        base = _window(select(OutboxMessage.event_id, OutboxMessage.published_at).where(OutboxMessage.topic == topic),
+        base = _window(select(OutboxMessage.event_id, OutboxMessage.created_at, published_clause())
+                       .where(OutboxMessage.topic == topic),
                        OutboxMessage.created_at, since, until).order_by(OutboxMessage.seq)
         rows = (await session.execute(base)).all()
     cutoff = as_utc(settled_before)
-    settled = [event_id for event_id, at in rows if at is not None and as_utc(at) <= cutoff]
+    settled = [event_id for event_id, at, published in rows if published and as_utc(at) <= cutoff]
     return settled, len(rows) - len(settled)
 
 
@@ -215,7 +242,7 @@ async def reconcile(databases: dict[str, Database], *, since: datetime | None, u
 async def count_unpublished(db: Database) -> int:
     async with db.session() as session:
         return (await session.execute(select(func.count()).select_from(OutboxMessage)
-                                      .where(OutboxMessage.published_at.is_(None)))).scalar_one()
+                                      .where(unpublished_clause()))).scalar_one()
 
 
 @dataclass
@@ -234,7 +261,9 @@ class OutboxStatus:
 async def outbox_status(db: Database) -> OutboxStatus:
     async with db.session() as session:
         backlog, oldest = (await session.execute(select(func.count(), func.min(OutboxMessage.created_at))
-                                                 .where(OutboxMessage.published_at.is_(None)))).one()
-        kept, last = (await session.execute(select(func.count(), func.max(OutboxMessage.published_at))
-                                            .where(OutboxMessage.published_at.is_not(None)))).one()
+                                                 .where(unpublished_clause()))).one()
+        kept = (await session.execute(select(func.count()).where(published_clause()))).scalar_one()
+        # The relay advances one position row (no mark per row): its last move is the last send.
+        last = (await session.execute(select(OutboxRelayPosition.updated_at)
+                                      .where(OutboxRelayPosition.name == "outbox"))).scalar_one_or_none()
     return OutboxStatus(backlog=backlog, oldest_unsent=oldest, last_sent=last, sent_kept=kept)

@@ -77,6 +77,11 @@ def make_consumer(settings: ServiceSettings, group: str) -> AIOKafkaConsumer:
         heartbeat_interval_ms=3_000,
         request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
         metadata_max_age_ms=5_000,
+        # Low latency: the broker answers a fetch as soon as one record is there, and an empty fetch
+        # comes back within fetch_max_wait_ms (aiokafka's default 500 ms; an event then waits for the next).
+        fetch_min_bytes=1,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        retry_backoff_ms=50,
     )
 
 

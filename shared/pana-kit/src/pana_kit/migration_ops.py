@@ -309,3 +309,30 @@ def downgrade_kit_tables_v3() -> None:
                f"AND (o.created_at < v.created_at OR (o.created_at = v.created_at AND o.subject < v.subject)))")
     op.drop_index("ix_idempotency_created", table_name="idempotency_keys_v3")
     op.drop_table("idempotency_keys_v3")
+
+
+def upgrade_kit_tables_v5() -> None:
+    """The outbox relay advances one position row instead of marking each published row; rows to publish
+    again are listed in `outbox_replay`. Carried over: the position is the highest seq already marked
+    published, and every row below it not marked (an old replay) is listed for replay."""
+    op.create_table(
+        "outbox_relay",
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", _TS, nullable=False),
+    )
+    op.create_table("outbox_replay", sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False))
+    op.execute("INSERT INTO outbox_relay (name, position, updated_at) SELECT 'outbox', "
+               "COALESCE((SELECT MAX(seq) FROM outbox WHERE published_at IS NOT NULL), 0), CURRENT_TIMESTAMP")
+    op.execute("INSERT INTO outbox_replay (seq) SELECT seq FROM outbox WHERE published_at IS NULL "
+               "AND seq <= (SELECT position FROM outbox_relay WHERE name = 'outbox')")
+
+
+def downgrade_kit_tables_v5() -> None:
+    # Back to marks per row: everything up to the position, less what waits for replay, is published.
+    op.execute("UPDATE outbox SET published_at = CURRENT_TIMESTAMP WHERE published_at IS NULL "
+               "AND seq <= (SELECT position FROM outbox_relay WHERE name = 'outbox') "
+               "AND seq NOT IN (SELECT seq FROM outbox_replay)")
+    op.execute("UPDATE outbox SET published_at = NULL WHERE seq IN (SELECT seq FROM outbox_replay)")
+    op.drop_table("outbox_replay")
+    op.drop_table("outbox_relay")

@@ -6,12 +6,12 @@ once), by every service's periodic job `retention` (every `outbox_purge_interval
 
 | rows | kept | setting (default) | never pruned |
 | --- | --- | --- | --- |
-| outbox, published | `outbox_retention_days` after publishing | 30 days | an unsent row (`published_at` empty), whatever its age |
+| outbox, published | `outbox_retention_days` after its creation, once published | 30 days | an unsent row (past the relay's position, or listed for replay), whatever its age; the newest row |
 | inbox | `inbox_retention_days` after handling | 30 days | — keep it ≥ the producers' outbox retention, so an event replayed from an outbox is still recognised |
 | idempotency keys | `idempotency_ttl_hours` after the request | 24 hours | a key inside the period the API promises (the header's description): an operator's shorter period is refused |
 
 Dead letters and the audit log are not pruned here (the audit log is append-only; it has its own archive).
-The deletes use ix_outbox_unpublished (published_at, seq), ix_inbox_handled_at (handled_at) and
+The deletes go by the outbox's primary key (seq), ix_inbox_handled_at (handled_at) and
 ix_idempotency_created (created_at).
 """
 
@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import delete, func, select, tuple_
 
 from .db import Database
-from .delivery import as_utc, purge_published
+from .delivery import as_utc, published_clause, purge_published
 from .tables import IdempotencyRecord, InboxMessage, OutboxMessage
 
 log = logging.getLogger("pana.retention")
@@ -103,8 +103,7 @@ async def due(db: Database, policy: Policy, *, now: datetime | None = None) -> P
 
         return Pruned(
             outbox=await n(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.published_at.is_not(None),
-                OutboxMessage.published_at < now - timedelta(days=policy.outbox_days))),
+                published_clause(), OutboxMessage.created_at < now - timedelta(days=policy.outbox_days))),
             inbox=await n(select(func.count()).select_from(InboxMessage).where(
                 InboxMessage.handled_at < now - timedelta(days=policy.inbox_days))),
             idempotency=await n(select(func.count()).select_from(IdempotencyRecord).where(

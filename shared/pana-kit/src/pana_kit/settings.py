@@ -111,8 +111,13 @@ class ServiceSettings(BaseSettings):
     consumer_group: str | None = Field(None, description="Defaults to the service name")
     consumer_max_attempts: int = Field(5, ge=1, le=100)
     consumer_retry_backoff_ms: int = Field(200, ge=1)
-    outbox_poll_interval_ms: int = Field(200, ge=10)
+    kafka_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000, description="How long the broker may hold a "
+                                         "consumer's fetch when there is nothing to read (low: an event is read at once)")
+    outbox_poll_interval_ms: int = Field(1000, ge=10, description="The relay's safety poll: it is woken by commits "
+                                         "(in process, and by NOTIFY on PostgreSQL), this only bounds a missed wake-up")
     outbox_batch_size: int = Field(500, ge=1, le=10_000)
+    outbox_inflight_batches: int = Field(4, ge=1, le=64, description="Batches the relay has at the broker at once "
+                                         "(the next is selected while earlier ones await their acknowledgements)")
     outbox_retention_days: int = Field(
         30, ge=1, le=3650, description="Published outbox rows are kept this long (replay by range, reconciliation), "
                                        "then purged; keep it longer than any outage you would reconcile after")

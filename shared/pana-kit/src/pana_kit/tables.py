@@ -20,6 +20,8 @@ BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     # Published rows are kept for the retention period (replay by range, reconciliation), then purged.
+    # Whether a row is published is told by the relay's position (OutboxRelayPosition), not by
+    # `published_at`, which only rows published before kit tables v4 carry.
     __table_args__ = (Index("ix_outbox_unpublished", "published_at", "seq"), Index("ix_outbox_created", "created_at", "seq"))
 
     seq: Optional[int] = Field(default=None, sa_column=Column(BigIntPK, primary_key=True, autoincrement=True))
@@ -32,6 +34,27 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     published_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+
+
+class OutboxRelayPosition(SQLModel, table=True):
+    """How far the outbox relay has got: every row with `seq <= position` is published (or was a sequence gap
+    that can no longer fill), except rows marked for replay (`outbox_replay`). One row per relay (`name`).
+
+    The relay advances this one row instead of marking every published row (pana_kit.outbox)."""
+
+    __tablename__ = "outbox_relay"
+
+    name: str = Field(sa_column=Column(String(100), primary_key=True))
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class OutboxReplay(SQLModel, table=True):
+    """Published outbox rows marked to be published again (`pana outbox replay`, reconciliation's repair)."""
+
+    __tablename__ = "outbox_replay"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
 
 
 class InboxMessage(SQLModel, table=True):
@@ -153,7 +176,8 @@ class AuditIntent(SQLModel, table=True):
     rejected: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
-KIT_TABLES = (OutboxMessage, InboxMessage, IdempotencyRecord, AuditEntry, DeadLetter, AuditIntent)
+KIT_TABLES = (OutboxMessage, OutboxRelayPosition, OutboxReplay, InboxMessage, IdempotencyRecord, AuditEntry, DeadLetter,
+              AuditIntent)
 
 
 def table_base(service: str) -> type[SQLModel]:
