@@ -59,7 +59,7 @@ async def issue_certificates(reg, key: str, *, birth_date: str = FAMILY_BIRTH) -
     return issued
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def certificates_issued():
     """`await certificates_issued(reg, key)`: see `issue_certificates`."""
     return issue_certificates

@@ -44,16 +44,15 @@ def _csp(request: Request) -> str:
 @router.get("/verify")
 async def page(request: Request):
     return FileResponse(ASSETS / "index.html", media_type="text/html; charset=utf-8", headers={
-        "Content-Security-Policy": _csp(request), "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer"})
+        "Content-Security-Policy": _csp(request), "Cache-Control": "no-cache",
+        "Permissions-Policy": "camera=(self), microphone=(), geolocation=()"})  # the camera scans QR codes
 
 
 @router.get("/verify/assets/{name}")
 async def asset(name: str):
     if name not in _FILES:
         raise HTTPException(404)
-    return FileResponse(ASSETS / name, media_type=_TYPES[Path(name).suffix],
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(ASSETS / name, media_type=_TYPES[Path(name).suffix], headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/verify/config.json")

@@ -8,12 +8,14 @@ The QR code is drawn as vector squares (segno's module matrix), sharp at any pri
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 
 from ..domain.certificates import CertificateContent, CertificateLanguage, CertificateSize
 from ..domain.documents import IssuedDocumentKind
 
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # its subsetter logs every table at INFO
 FONT = Path(__file__).parent / "fonts" / "DejaVuSans.ttf"
 
 AUTHORITY = {
