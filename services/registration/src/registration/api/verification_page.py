@@ -73,5 +73,4 @@ async def verification_key(request: Request):
     key = request.app.state.signing_key
     if key is None:
         raise Problem(503, "no signing key is configured for document QR codes")
-    return JSONResponse(public_jwks(key), headers={"Cache-Control": "public, max-age=3600",
-                                                   "Access-Control-Allow-Origin": "*"})
+    return JSONResponse(public_jwks(key), headers={"Cache-Control": "public, max-age=3600"})
