@@ -161,3 +161,51 @@ async def test_the_published_key_and_the_page_need_no_login(reg):
     config = (await reg.client.get("/verify/config.json")).json()
     assert config["client_id"] == "pana-verify" and config["paste_token"] is True
     assert "code" not in config and config["authorization_url"].endswith("/protocol/openid-connect/auth")
+
+
+# --- the rule, without the service ---------------------------------------------------------------------------
+
+def _document_and_holder():
+    from datetime import datetime, timezone
+
+    from registration.domain import Person, issue_refugee_certificate
+    from registration.domain.documents import document_number
+    from registration.domain.rules import RegistrationRules
+
+    holder = Person(person_id="p-1", registered_at=datetime.now(timezone.utc), given_name="Әлихан",
+                    family_name="Нұрлыбеков", birth_date=date(1988, 3, 21))
+    doc = issue_refugee_certificate(number=document_number("refugee_certificate", 2026, 12), holder_person_id="p-1",
+                                    holder_birth_date=date(1988, 3, 21), issued_on=date(2026, 1, 10),
+                                    rules=RegistrationRules())
+    return doc, holder
+
+
+def test_the_card_and_its_claims_say_the_same_and_nothing_more():
+    from registration.domain.certificates import printable_certificate
+
+    doc, holder = _document_and_holder()
+    card = printable_certificate(doc, holder)
+    assert (card.name, card.name_latin) == ("Нұрлыбеков Әлихан", "Nurlybekov Alikhan")  # Latin made when not stored
+    assert card.claims("k1") == {"v": 1, "kid": "k1", "n": doc.document_number, "k": "refugee_certificate",
+                                 "s": "refugee", "i": "2026-01-10", "e": doc.expires_on.isoformat(),
+                                 "nm": "Нұрлыбеков Әлихан", "nl": "Nurlybekov Alikhan", "b": "1988-03-21"}
+
+
+def test_a_revoked_or_replaced_document_or_anothers_is_refused():
+    from pana_kit.domain import InvalidInput, RuleViolation
+    from registration.domain.certificates import printable_certificate
+
+    doc, holder = _document_and_holder()
+    doc.replaced_by = "RF2600000130"
+    with pytest.raises(RuleViolation) as refused:
+        printable_certificate(doc, holder)
+    assert refused.value.rule == "document_already_replaced"
+    doc, holder = _document_and_holder()
+    doc.revoke(on=date(2026, 2, 1), reason="lost")
+    with pytest.raises(RuleViolation) as refused:
+        printable_certificate(doc, holder)
+    assert refused.value.rule == "document_revoked"
+    doc, holder = _document_and_holder()
+    doc.holder_person_id = "p-2"
+    with pytest.raises(InvalidInput):
+        printable_certificate(doc, holder)
