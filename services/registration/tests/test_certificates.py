@@ -84,7 +84,8 @@ async def test_every_kind_size_and_language_prints_what_it_must(reg, certificate
                 expires = date.fromisoformat(doc["expires_on"]).strftime("%d.%m.%Y")
                 issued_on = date.fromisoformat(doc["issued_on"]).strftime("%d.%m.%Y")
                 for element in (TITLE[lang, kind], doc["number"], "Нұрлыбеков Әлихан Серікұлы",
-                                "Nurlybekov Alikhan Serikuly", "21.03.1988", issued_on, expires, *LABELS[lang]):
+                                "Nurlybekov Alikhan Serikuly", "21.03.1988", issued_on, expires, "/verify",
+                                *LABELS[lang]):
                     assert element in text, f"{where}: no {element!r} in {text!r}"
                 other = "ru" if lang == "kk" else "kk"
                 assert not any(label in text for label in LABELS[other]), f"{where}: a label of {other}"

@@ -58,7 +58,8 @@ async def print_certificate(
             refused = exc  # the audit entry of the refused print is kept
     if refused is not None:
         raise refused
-    pdf = render_pdf(content, sign_claims(content.claims(key_id(key)), key), lang, size)
+    pdf = render_pdf(content, sign_claims(content.claims(key_id(key)), key), lang, size,
+                     verify_url=request.app.state.settings.verify_page_url)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{content.number}-{lang}-{size}.pdf"',
         "Cache-Control": "no-store"})

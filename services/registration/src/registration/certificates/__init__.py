@@ -42,13 +42,13 @@ LABELS = {
     CertificateLanguage.KAZAKH: {
         "number": "Куәлік нөмірі", "name": "Тегі, аты, әкесінің аты", "latin": "Латын әрпімен",
         "birth": "Туған күні", "issued": "Берілген күні", "expires": "Жарамдылық мерзімі",
-        "valid": "{} дейін жарамды", "check": "QR кодты тексеру: /verify (қолтаңба Ed25519)",
+        "valid": "{} дейін жарамды", "check": "QR кодты тексеру: {} (қолтаңба Ed25519)",
         "unknown": "белгісіз",
     },
     CertificateLanguage.RUSSIAN: {
         "number": "Номер документа", "name": "Фамилия, имя, отчество", "latin": "Латиницей",
         "birth": "Дата рождения", "issued": "Дата выдачи", "expires": "Срок действия",
-        "valid": "действительно до {}", "check": "Проверка QR-кода: /verify (подпись Ed25519)",
+        "valid": "действительно до {}", "check": "Проверка QR-кода: {} (подпись Ed25519)",
         "unknown": "неизвестна",
     },
 }
@@ -78,8 +78,9 @@ def _qr(pdf, payload: str, x: float, y: float, side: float) -> None:
 
 
 def render_pdf(content: CertificateContent, payload: str, lang: CertificateLanguage | str,
-               size: CertificateSize | str) -> bytes:
-    """The certificate as a PDF: A6 landscape card, or the card's fields on an A4 portrait sheet."""
+               size: CertificateSize | str, *, verify_url: str = "/verify") -> bytes:
+    """The certificate as a PDF: A6 landscape card, or the card's fields on an A4 portrait sheet; `verify_url`
+    is the verification page's public address, printed under the code."""
     from fpdf import FPDF
 
     lang, size = CertificateLanguage(lang), CertificateSize(size)
@@ -131,10 +132,10 @@ def render_pdf(content: CertificateContent, payload: str, lang: CertificateLangu
     if card:
         _qr(pdf, payload, pdf.w - margin - qr_side, top, qr_side)
         pdf.set_y(pdf.h - margin - 3)
-        line(labels["check"], 5, 3)
+        line(labels["check"].format(verify_url), 5, 3)
     else:
         y = pdf.get_y() + 4
         _qr(pdf, payload, (pdf.w - qr_side) / 2, y, qr_side)
         pdf.set_y(y + qr_side + 4)
-        line(labels["check"], 5, 3, align="C")
+        line(labels["check"].format(verify_url), 5, 3, align="C")
     return bytes(pdf.output())
