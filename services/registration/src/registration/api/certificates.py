@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
 
 @router.get(
     "/{person_id}/documents/{document_id}/certificate",
-    operation_id="printCertificate",
+    operation_id="getDocumentCertificate",
     response_class=Response,
     summary="Print a certificate (PDF)",
     description="The asylum-seeker, refugee or stateless person's certificate as a PDF: an A6 card (`size=a6`, "
