@@ -37,6 +37,9 @@ async def test_a_verify_instance_serves_verification_and_nothing_else(tmp_path):
         r = await h.client.get(f"/api/v1/verify/{number}", params={"birth_date": "1990-04-12"},
                                headers=h.headers("service-provider", purpose=None))
         assert r.status_code == 200 and r.json()["result"] == "valid", r.text
+        # the verification page and its key are public and served here (the officers' printing is not)
+        assert (await h.client.get("/verify")).status_code == 200
+        assert (await h.client.get("/.well-known/pana-verification-key")).status_code == 200
         spec = (await h.client.get("/openapi.json")).json()
         assert "/api/v1/verify/{document_number}" in spec["paths"] and "/api/v1/persons" not in spec["paths"]
 

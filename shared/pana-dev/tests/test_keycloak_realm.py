@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pana_dev.keycloak_realm import CONSOLE, SYSTEMS, realm, realm_json
+from pana_dev.keycloak_realm import CONSOLE, SYSTEMS, VERIFY_PAGE, realm, realm_json
 from pana_kit.roles import ROLE_SCOPES, ROLES, SCOPES, SERVICES
 
 COMMITTED = Path(__file__).resolve().parents[3] / "deploy" / "keycloak" / "pana-realm.json"
@@ -32,10 +32,15 @@ def test_roles_scopes_audiences_and_clients():
     for scope in SCOPES:
         assert mappings[scope] == {role for role in ROLES if scope in ROLE_SCOPES[role]}
     clients = {c["clientId"]: c for c in r["clients"]}
-    assert set(clients) == {*SYSTEMS, CONSOLE}
+    assert set(clients) == {*SYSTEMS, CONSOLE, VERIFY_PAGE}
     for client_id, client in clients.items():
         assert client["attributes"]["access.token.header.type.rfc9068"] == "true"
-        assert not client["publicClient"] and client["secret"].endswith("-dev-secret")
+        if client_id == VERIFY_PAGE:  # a page keeps no secret: public, authorization code with PKCE only
+            assert client["publicClient"] and "secret" not in client and not client["directAccessGrantsEnabled"]
+            assert client["attributes"]["pkce.code.challenge.method"] == "S256"
+            assert set(client["defaultClientScopes"]) >= {"registration:verify", "aud-registration"}
+        else:
+            assert not client["publicClient"] and client["secret"].endswith("-dev-secret")
         assert any(m["config"].get("claim.name") == "client_id" for m in client["protocolMappers"])
     for client_id, (role, services, _) in SYSTEMS.items():
         client = clients[client_id]

@@ -23,6 +23,37 @@ async def test_security_headers_on_api_and_docs(tmp_path):
         assert docs.status_code == 200 and "default-src 'self'" in docs.headers["content-security-policy"]
 
 
+async def test_a_response_that_sets_its_own_policy_keeps_it():
+    """A page with its own assets (registration's /verify) sets its CSP, caching and permissions; the middleware
+    adds only the defaults it did not set, one header of each name."""
+    import httpx
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse
+    from pana_kit.middleware import SecurityAndMetricsMiddleware
+
+    app = FastAPI()
+
+    @app.get("/page")
+    async def page():
+        return PlainTextResponse("ok", headers={"Content-Security-Policy": "default-src 'self'",
+                                                "Cache-Control": "no-cache", "Permissions-Policy": "camera=(self)"})
+
+    @app.get("/api")
+    async def api():
+        return PlainTextResponse("ok")
+
+    wrapped = SecurityAndMetricsMiddleware(app, "hygiene-test")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://t") as client:
+        own = await client.get("/page")
+        assert own.headers.get_list("content-security-policy") == ["default-src 'self'"]
+        assert own.headers.get_list("cache-control") == ["no-cache"]
+        assert own.headers.get_list("permissions-policy") == ["camera=(self)"]
+        assert own.headers["x-frame-options"] == "DENY"  # the defaults it did not set
+        strict = await client.get("/api")
+        assert strict.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert strict.headers["cache-control"] == "no-store"
+
+
 async def test_cors_is_off_unless_configured(tmp_path):
     preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
                  "Access-Control-Request-Headers": "Authorization"}

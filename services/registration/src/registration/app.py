@@ -12,8 +12,8 @@ from pana_kit.service import ServiceDefinition, create_app
 from pana_kit.settings import load_settings
 
 from .api import (
-    births, duplicates, households, identity_documents, issued_documents, persons, referrals, search, statistics,
-    verification,
+    births, certificates, duplicates, households, identity_documents, issued_documents, persons, referrals, search, statistics,
+    verification, verification_page,
 )
 from .handlers import RegistrationHandlers
 from .matching import load_matching_config
@@ -47,9 +47,9 @@ async def _upgrade_sealed(app) -> None:
 # (router, route group), in the order they are mounted; REGISTRATION_ROUTE_GROUPS picks the groups an instance serves.
 # Verification first: a request is matched against the routes in order, and it is the hot path (no path of
 # another router overlaps its paths).
-ROUTERS = [(verification.router, "verify"), (births.router, "officers"), (duplicates.router, "officers"),
+ROUTERS = [(verification.router, "verify"), (verification_page.router, "verify"), (births.router, "officers"), (duplicates.router, "officers"),
            (search.router, "officers"), (persons.router, "officers"), (identity_documents.router, "officers"),
-           (issued_documents.router, "officers"), (households.router, "officers"), (referrals.router, "officers"),
+           (issued_documents.router, "officers"), (certificates.router, "officers"), (households.router, "officers"), (referrals.router, "officers"),
            (verification.qr_router, "officers"), (statistics.router, "officers")]
 
 

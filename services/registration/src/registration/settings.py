@@ -32,6 +32,13 @@ class RegistrationSettings(ServiceSettings):
         None, description="Ed25519 private key (PEM) that signs document QR payloads; required outside dev mode, "
                           "generated in the state directory in dev mode")
     verify_rate_per_minute: int = Field(60, ge=1, description="Document verifications one client may make a minute")
+    verify_page_url: str = Field(
+        "/verify", max_length=120, description="The verification page's public address, printed on certificates "
+                                               "under the QR code (REGISTRATION_VERIFY_PAGE_URL), e.g. "
+                                               "https://pana.gov.kz/verify")
+    verify_page_client_id: str = Field(
+        "pana-verify", description="The verification page's public OIDC client at the identity provider "
+                                   "(authorization code with PKCE; REGISTRATION_VERIFY_PAGE_CLIENT_ID)")
     route_groups: str = Field(
         "all", pattern=r"^\s*(all|verify|officers)(\s*,\s*(verify|officers))*\s*$",
         description="Which routes this instance serves (REGISTRATION_ROUTE_GROUPS): `all`, or a comma-separated list "

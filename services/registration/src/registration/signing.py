@@ -38,3 +38,24 @@ def load_signing_key(path: str | None, dev_mode: bool, state_dir: Path | None = 
 def public_pem(key: Ed25519PrivateKey) -> str:
     return key.public_key().public_bytes(serialization.Encoding.PEM,
                                          serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def public_raw(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id(key: Ed25519PrivateKey) -> str:
+    """The key's id in QR claims (`kid`) and the JWKS: the first 8 bytes of the SHA-256 of the raw public key,
+    base64url (RFC 7638 style, short): a rotated key gets a new id, so a page holding several knows which."""
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(public_raw(key)).digest()[:8]).rstrip(b"=").decode()
+
+
+def public_jwks(key: Ed25519PrivateKey) -> dict:
+    """The public key as a JWK set (RFC 8037 OKP, Ed25519), the form WebCrypto imports."""
+    import base64
+
+    x = base64.urlsafe_b64encode(public_raw(key)).rstrip(b"=").decode()
+    return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": key_id(key), "alg": "EdDSA", "use": "sig"}]}

@@ -49,6 +49,10 @@ SYSTEMS: dict[str, tuple[str, tuple[str, ...], str]] = {
 #: The officers' client: users log in (authorization code; password grant in development only).
 CONSOLE = "pana-console"
 
+#: The verification page's client (registration's /verify): a public client (a page keeps no secret), the
+#: authorization code flow with PKCE (S256) only; service providers log in and get `registration:verify`.
+VERIFY_PAGE = "pana-verify"
+
 #: Development users: username -> (role, office).
 OFFICERS: dict[str, tuple[str, str | None]] = {
     "registration.officer": ("registration-officer", "almaty"),
@@ -58,6 +62,7 @@ OFFICERS: dict[str, tuple[str, str | None]] = {
     "civil.registrar": ("civil-registrar", "almaty"),
     "border.officer": ("border-officer", "almaty"),
     "auditor": ("auditor", None),
+    "service.provider": ("service-provider", None),  # a clinic's clerk, on the verification page
 }
 
 SERVICE_PORTS = (8001, 8002, 8003, 8004)
@@ -106,6 +111,16 @@ def _client(client_id: str, description: str, *, scopes: list[str], service_acco
     }
 
 
+def _verify_page_client() -> dict:
+    client = _client(VERIFY_PAGE, "Service providers check a document on registration's verification page",
+                     service_account=False, login=True, scopes=["registration:verify", "aud-registration"])
+    client.update({
+        "publicClient": True, "directAccessGrantsEnabled": False, "webOrigins": ["+"],
+        "redirectUris": [f"http://{host}:8001/verify" for host in ("127.0.0.1", "localhost")]})
+    del client["secret"]
+    return client
+
+
 def _user_profile() -> dict:
     def attr(name: str, display: str, **extra: Any) -> dict:
         return {"name": name, "displayName": display, "permissions": {"view": ["admin", "user"], "edit": ["admin"]},
@@ -151,6 +166,7 @@ def realm() -> dict[str, Any]:
                                scopes=[*sorted(ROLE_SCOPES[role]), *(f"aud-{s}" for s in services)]))
     clients.append(_client(CONSOLE, "Officers log in to Pana", service_account=False, login=True,
                            scopes=[*SCOPES, *(f"aud-{s}" for s in SERVICES)]))
+    clients.append(_verify_page_client())
     users = []
     for username, (role, office) in OFFICERS.items():
         first, _, last = username.partition(".")

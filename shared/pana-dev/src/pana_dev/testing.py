@@ -160,12 +160,11 @@ OPERATIONAL_PATHS = {"/healthz", "/readyz", "/metrics", "/asyncapi.json", "/open
 
 def route_scopes(app: FastAPI) -> dict[tuple[str, str], str | None]:
     """(method, path) -> the scope its `require(...)` dependency demands (None: no auth at all)."""
-    from fastapi.routing import APIRoute
+    from pana_kit.auth import api_routes, route_scopes as all_route_scopes
 
-    from pana_kit.auth import route_scopes as all_route_scopes
-
-    schema_paths = {(method, getattr(route, "path", "")) for route in app.routes if isinstance(route, APIRoute)
-                    and not route.include_in_schema for method in route.methods}
+    # public routes outside the document (a page and its assets), also inside included routers
+    schema_paths = {(method, path) for route, path in api_routes(app) if not route.include_in_schema
+                    for method in route.methods}
     return {key: scope for key, scope in all_route_scopes(app).items()
             if key[1] not in OPERATIONAL_PATHS and key not in schema_paths}
 

@@ -400,8 +400,8 @@ def required_scope(dependant) -> str | None:
     return None
 
 
-def route_scopes(app) -> dict[tuple[str, str], str | None]:
-    """(METHOD, path) -> the scope its `require(...)` demands (None: no token needed), for every API route."""
+def api_routes(app) -> list[tuple[Any, str]]:
+    """Every API route of the app with its full path, through included routers."""
     from fastapi.routing import APIRoute
 
     try:  # FastAPI >= 0.16x keeps included routers as such; walk through them
@@ -411,11 +411,15 @@ def route_scopes(app) -> dict[tuple[str, str], str | None]:
                  for route, ctx in _iter_routes_with_context(app.routes)]
     except ImportError:
         pairs = [(route, getattr(route, "path", "")) for route in app.routes]
+    return [(route, path) for route, path in pairs if isinstance(route, APIRoute)]
+
+
+def route_scopes(app) -> dict[tuple[str, str], str | None]:
+    """(METHOD, path) -> the scope its `require(...)` demands (None: no token needed), for every API route."""
     out: dict[tuple[str, str], str | None] = {}
-    for route, path in pairs:
-        if isinstance(route, APIRoute):
-            for method in route.methods:
-                out[(method, path)] = required_scope(route.dependant)
+    for route, path in api_routes(app):
+        for method in route.methods:
+            out[(method, path)] = required_scope(route.dependant)
     return out
 
 

@@ -167,8 +167,12 @@ class SecurityAndMetricsMiddleware:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 headers = list(message.get("headers", []))
-                headers.extend(SECURITY_HEADERS)
-                headers.append((b"content-security-policy", csp))
+                # A response that sets one of these itself keeps its own (a page with its own assets: its CSP,
+                # its caching, the camera it may use); every other response gets the strict defaults.
+                own = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in own)
+                if b"content-security-policy" not in own:
+                    headers.append((b"content-security-policy", csp))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)

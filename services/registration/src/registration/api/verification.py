@@ -21,7 +21,7 @@ from pana_kit.ratelimit import client_key, rate_limit
 
 from .. import service
 from ..domain import RegistrationRules, qr_payload, verification_delay, verify_entry
-from ..signing import public_pem
+from ..signing import key_id, public_pem
 from ..store.repository import IssuedDocuments, VerificationIndex
 from .reading import audited_reading
 
@@ -156,7 +156,7 @@ async def document_qr(
                                               principal=principal, action="read-qr",
                                               resource=f"document/{document_id[:64]}", purpose=purpose,
                                               what=f"document {document_id[:64]}")
-    image = qrcode.make(qr_payload(document, key))
+    image = qrcode.make(qr_payload(document, key, key_id=key_id(key)))
     buffer = io.BytesIO()
     image.save(buffer)
     return Response(buffer.getvalue(), media_type="image/png")

@@ -11,7 +11,7 @@ from .documents import (
     qr_payload, backed_by, certificate_expiry, effective_status, revoke_unbacked, unaccompanied_minor,
     ReplacementReason, renew_document, renewal_period_start, replace_document, stateless_certificate_due,
     verify_document, VerificationEntry, verify_entry,
-    verify_qr_payload,
+    verify_qr_payload, sign_claims,
 )
 from .duplicates import (
     Candidates, DuplicateReview, MatchingConfig, MatchRecord, MatchResult, Normalised, birth_date_level,
@@ -74,6 +74,6 @@ __all__ = [
     "ReplacementReason", "renew_document", "renewal_period_start", "replace_document", "stateless_certificate_due",
     "effective_status", "PRECEDENCE", "combined_status", "unaccompanied_minor", "score_pair", "script_of",
     "skeleton", "status_changes", "transliterate", "verification_delay", "verify_document", "VerificationEntry", "verify_entry",
-    "verify_qr_payload",
+    "verify_qr_payload", "sign_claims",
 ]
 from .access import NATIONAL_SCOPE, SENSITIVE_SEARCH_SCOPE, Reader

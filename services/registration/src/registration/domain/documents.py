@@ -606,7 +606,13 @@ def qr_payload(document: IssuedDocument, private_key: Ed25519PrivateKey, *, key_
         "s": document.status_category, "i": document.issued_on.isoformat(),
         "e": document.expires_on.isoformat(),
     }
-    body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+    return sign_claims(claims, private_key)
+
+
+def sign_claims(claims: dict[str, Any], private_key: Ed25519PrivateKey) -> str:
+    """'PANA1.<base64url of the claims as compact JSON, keys sorted, UTF-8>.<base64url Ed25519 signature over
+    'PANA1.<claims>'>' (the signature the verification page checks in the browser)."""
+    body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode())
     signed = f"{QR_PREFIX}.{body}".encode()
     return f"{QR_PREFIX}.{body}.{_b64(private_key.sign(signed))}"
 

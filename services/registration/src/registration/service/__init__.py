@@ -9,7 +9,7 @@ from .births import Birth, record_birth, register_foundling
 from .common import SERVICE, audit, audit_returned, audited_read, reader
 from .documents import (
     DocumentChange, issue_due_stateless_certificates, issue_stateless_certificate_if_due, renew, replace,
-    stateless_certificate_key,
+    printable_certificate, stateless_certificate_key,
 )
 from .duplicates import merge_persons, resolve_review
 from .households import arrival, change_household, death, departure, form_household, marriage, split
@@ -23,7 +23,7 @@ from .status import (
 
 __all__ = [
     "DocumentChange", "issue_due_stateless_certificates", "issue_stateless_certificate_if_due", "renew", "replace",
-    "stateless_certificate_key",
+    "printable_certificate", "stateless_certificate_key",
     "Birth", "NAME_SEARCH_POOL", "Registered", "SERVICE", "add_identity_document", "add_status_fact", "arrival",
     "audit", "audit_returned", "audited_read", "reader", "change_household", "death", "departure", "extend_asylum_seeker_certificate",
     "form_household", "issue_document", "marriage", "merge_persons", "name_score", "name_words", "person_fields",

@@ -19,9 +19,10 @@ from ..domain import (
     FactKind, IssuedDocument, IssuedDocumentKind, Person, RegistrationRules, ReplacementReason, issue_stateless_person_certificate,
     project_legal_status, renew_document, replace_document, stateless_certificate_due,
 )
+from ..domain.certificates import CertificateContent, printable_certificate as printable
 from ..publishing import publish
 from ..store.repository import IssuedDocuments, Persons, StatusFacts
-from .common import audit
+from .common import audit, audited_read
 from .status import issue_document
 
 log = logging.getLogger("registration.documents")
@@ -124,3 +125,18 @@ async def issue_due_stateless_certificates(app_state, on: date, rules: Registrat
         if len(ids) < batch:
             return issued
         after = ids[-1]
+
+
+async def printable_certificate(session, person_id: str, document_id: str, *, principal, purpose: str,
+                                may_read) -> CertificateContent:
+    """What a certificate reprint says, read in an audited reading (`api.reading.audited_reading`): the holder
+    and the document, both audited as a `print-certificate` of the document; a revoked or replaced document
+    is refused (409, `domain.certificates.printable_certificate`) after the audit entry is written."""
+    row = await Persons(session).find_row(person_id)
+    document = await IssuedDocuments(session).find(document_id)
+    found = document if row is not None and document is not None and document.holder_person_id == person_id else None
+    await audited_read(session, found, principal=principal, action="print-certificate",
+                       resource=f"document/{document_id}", purpose=purpose,
+                       what=f"document {document_id} of person {person_id}",
+                       visible=row is None or may_read(row.office))
+    return printable(document, Persons.person_of(row))
