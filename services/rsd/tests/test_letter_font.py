@@ -8,9 +8,10 @@ from rsd import letters
 
 
 def test_the_font_is_package_data_and_preferred():
-    package = Path(letters.__file__).parent
-    assert letters.font_path() == package / "fonts" / "DejaVuSans.ttf"
-    assert (package / "fonts" / "LICENSE-DejaVu.txt").is_file()
+    from pana_kit import fonts
+
+    assert letters.font_path() == fonts.DEJAVU_SANS == Path(fonts.__file__).parent / "DejaVuSans.ttf"
+    assert fonts.LICENSE.is_file()
 
 
 def test_the_font_has_every_letter_the_templates_use():

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from pathlib import Path
+
+from pana_kit.fonts import DEJAVU_SANS
 
 from ..domain.certificates import CertificateContent, CertificateLanguage, CertificateSize
 from ..domain.documents import IssuedDocumentKind
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # its subsetter logs every table at INFO
-FONT = Path(__file__).parent / "fonts" / "DejaVuSans.ttf"
+FONT = DEJAVU_SANS  # shipped with the kit, as rsd's letters use it
 
 AUTHORITY = {
     CertificateLanguage.KAZAKH: ("ҚАЗАҚСТАН РЕСПУБЛИКАСЫ", "Ішкі істер министрлігі · Көші-қон қызметі"),

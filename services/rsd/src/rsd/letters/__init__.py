@@ -17,14 +17,16 @@ from typing import Any, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from pana_kit.fonts import DEJAVU_SANS
+
 from ..domain import Application
 from .offices import Office
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("kk", "ru", "en")
-# Shipped with the package (DejaVu Sans, subset to Latin, Greek and Cyrillic; licence beside it), so a letter
-# renders in a bare image with no fonts installed. The system's copies are only a fallback.
-PACKAGED_FONT = Path(__file__).parent / "fonts" / "DejaVuSans.ttf"
+# Shipped with the kit (pana_kit.fonts: DejaVu Sans, subset to Latin, Greek and Cyrillic; licence beside it), so a
+# letter renders in a bare image with no fonts installed. The system's copies are only a fallback.
+PACKAGED_FONT = DEJAVU_SANS
 FONT_CANDIDATES = (PACKAGED_FONT,
                    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
                    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"))
