@@ -26,6 +26,19 @@ def module_postgres(request):
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def postgres(module_postgres):
+    return module_postgres
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request, tmp_path) -> str:
+    """An empty database for an rsd-shaped service: SQLite, or a new one in the module's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'rsd.db'}"
+    return request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
 def pg_url(module_postgres) -> str:
     """A new database in the module's PostgreSQL."""

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
-import uuid
 from datetime import timezone
 from pathlib import Path
 
@@ -29,28 +26,6 @@ from pana_kit.migrations import upgrade
 
 MIGRATIONS = Path(__import__("rsd.app", fromlist=["MIGRATIONS"]).MIGRATIONS)
 OFFICER = Principal(subject="officer-17", client_id="pana-web", roles=("eligibility-officer",), scopes=frozenset())
-PG_DIR = Path(tempfile.gettempdir()) / "pana-kit-audit-tests" / "postgres"
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    from pana_dev.launchers.postgres import EmbeddedPostgres
-
-    shutil.rmtree(PG_DIR, ignore_errors=True)
-    pg = EmbeddedPostgres(PG_DIR, start_timeout=180).start()  # initdb on a busy machine: a bound on a hang only
-    yield pg
-    pg.stop()
-    shutil.rmtree(PG_DIR.parent, ignore_errors=True)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'rsd.db'}"
-    pg = request.getfixturevalue("postgres")
-    name = f"audit_{uuid.uuid4().hex[:8]}"
-    pg.create_database(name)
-    return pg.url(name)
 
 
 @pytest.fixture

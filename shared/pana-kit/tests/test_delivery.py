@@ -6,11 +6,8 @@ down runs the embedded Tansu broker on a free port).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -31,21 +28,6 @@ async def kit_db(path_or_url) -> Database:
     async with db.engine.begin() as conn:
         await conn.run_sync(KIT_METADATA.create_all)
     return db
-
-
-# Not under pytest's basetemp: PostgreSQL runs as another user and pytest resets its folder's mode.
-PG_DIR = Path(tempfile.gettempdir()) / "pana-kit-delivery-tests" / "postgres"
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    from pana_dev.launchers.postgres import EmbeddedPostgres
-
-    shutil.rmtree(PG_DIR, ignore_errors=True)
-    pg = EmbeddedPostgres(PG_DIR, start_timeout=180).start()  # initdb on a busy machine: a bound on a hang only
-    yield pg
-    pg.stop()
-    shutil.rmtree(PG_DIR.parent, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

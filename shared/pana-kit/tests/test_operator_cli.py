@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -36,29 +34,7 @@ from pana_kit.settings import ServiceSettings
 from pana_kit.tables import AuditEntry, DeadLetter, IdempotencyRecord, InboxMessage, OutboxMessage, OutboxRelayPosition
 
 MIGRATIONS = Path(__import__("rsd.app", fromlist=["MIGRATIONS"]).MIGRATIONS)
-PG_DIR = Path(tempfile.gettempdir()) / "pana-kit-opscli-tests" / "postgres"
 NOW = datetime.now(timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    from pana_dev.launchers.postgres import EmbeddedPostgres
-
-    shutil.rmtree(PG_DIR, ignore_errors=True)
-    pg = EmbeddedPostgres(PG_DIR, start_timeout=180).start()  # initdb on a busy machine: a bound on a hang only
-    yield pg
-    pg.stop()
-    shutil.rmtree(PG_DIR.parent, ignore_errors=True)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'rsd.db'}"
-    pg = request.getfixturevalue("postgres")
-    name = f"ops_{uuid.uuid4().hex[:8]}"
-    pg.create_database(name)
-    return pg.url(name)
 
 
 @pytest.fixture
