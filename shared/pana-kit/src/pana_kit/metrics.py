@@ -19,3 +19,5 @@ RECONCILE_MISSING = Gauge(
     "pana_reconcile_missing", "Events a producer published that a subscribed consumer has not received (last reconcile pass)",
     ["producer", "topic", "consumer"])
 DOMAIN_FINDINGS = Gauge("pana_reconcile_domain_findings", "Records the services disagree on (last `pana reconcile --domain`)", ["check"])
+WEBHOOK_DELIVERIES = Counter("pana_webhook_deliveries_total", "Webhook delivery attempts by outcome "
+                             "(delivered, failed: to be retried, parked)", ["service", "outcome"])

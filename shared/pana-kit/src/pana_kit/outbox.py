@@ -39,9 +39,13 @@ class OutboxSignal:
     """Wakes the relay right after a commit, so events do not wait for the next poll."""
 
     event: asyncio.Event = field(default_factory=asyncio.Event)
+    # Others woken by the same commits (the webhook worker), each with its own event to clear.
+    listeners: list[asyncio.Event] = field(default_factory=list)
 
     def notify(self) -> None:
         self.event.set()
+        for listener in self.listeners:
+            listener.set()
 
 
 def outbox_row(envelope: Envelope, topic: str) -> OutboxMessage:

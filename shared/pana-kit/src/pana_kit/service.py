@@ -43,6 +43,8 @@ from .openapi import finish_openapi
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
 from .telemetry import configure_tracing, exports_spans, instrument_app
+from .webhook_api import router as webhook_router
+from .webhooks import WebhookWorker
 
 log = logging.getLogger("pana.service")
 _DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -96,6 +98,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         consumer = EventConsumer(db, settings, signal, definition.consumes, definition.handlers, source)
         app.state.relay = relay
         app.state.consumer = consumer
+        webhooks = WebhookWorker(db, settings, definition.name, app.state.keyring)
+        signal.listeners.append(webhooks.wake)
+        app.state.webhooks = webhooks
         # Audit entries that need not commit with a change (verifications) are appended in batches by one task.
         audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings))
         app.state.audit_writer = audit_writer
@@ -110,6 +115,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             # Published rows are kept for the retention period (replay, reconciliation), then purged.
             tasks.append(asyncio.create_task(purge_job()(app), name="outbox-purge"))
             tasks.append(asyncio.create_task(idempotency_purge_job()(app), name="idempotency-purge"))
+        if settings.run_webhooks and definition.produces:
+            # Committed outbox rows to subscribers' callback URLs, signed, retried, parked (pana_kit.webhooks).
+            tasks.append(asyncio.create_task(webhooks.run(), name="webhook-delivery"))
         if settings.run_consumers and definition.consumes and definition.handlers:
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
         for job in definition.background:
@@ -124,6 +132,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         finally:
             await consumer.stop()
             await relay.stop()
+            await webhooks.stop()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -193,6 +202,8 @@ def _document_read_limit(app: FastAPI) -> None:
 def _add_operational_routes(app: FastAPI, definition: ServiceDefinition, settings: ServiceSettings) -> None:
     # The auditor's query and chain-verification API, the same on every service (scope audit:read).
     app.include_router(audit_router)
+    # Webhook subscriptions to this service's own events (scope webhooks:manage).
+    app.include_router(webhook_router)
     app.mount("/_docs-static", StaticFiles(directory=_DOCS_STATIC), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)
