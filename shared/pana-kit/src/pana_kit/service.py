@@ -43,7 +43,7 @@ from .openapi import finish_openapi
 from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
 from .telemetry import configure_tracing, exports_spans, instrument_app
-from .webhook_api import router as webhook_router
+from .webhook_api import document_webhooks, router as webhook_router
 from .webhooks import WebhookWorker
 
 log = logging.getLogger("pana.service")
@@ -174,6 +174,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     if app.state.read_limiter is not None:
         _document_read_limit(app)
     finish_openapi(app)  # operationIds, the one Problem, open routes, headers, examples (last: sees it all)
+    document_webhooks(app)  # the webhook examples name this service's own event types
     return app
 
 

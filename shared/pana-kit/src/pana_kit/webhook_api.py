@@ -33,6 +33,10 @@ DeliveryId = Path(..., pattern=UUID_PATTERN, description="The delivery id",
                   examples=["9d4e1c2a-7b3f-4e8d-a1c6-2f5b8e0d4c17"])
 _manage = require(rules.MANAGE_SCOPE)
 _EXAMPLE_ID = "5b0c8f0e-3a1d-4a7e-9c51-0f6f1b2d7a90"
+#: The request example must be accepted where "Try it out" runs: a dev-mode service on one's own machine (a
+#: production service refuses loopback; give your receiver's public https URL there).
+EXAMPLE_URL = "https://localhost:8443/pana/events"
+_EXAMPLE_TYPE = "rsd.decision.issued.v1"
 
 
 class SubscriptionIn(BaseModel):
@@ -44,7 +48,7 @@ class SubscriptionIn(BaseModel):
                                  "loopback, link-local and metadata addresses are refused in production.")
 
     model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
-        "event_types": ["rsd.decision.issued.v1"], "url": "https://receiver.example.gov.kz/pana/events"}]}}
+        "event_types": [_EXAMPLE_TYPE], "url": EXAMPLE_URL}]}}
 
 
 class DeliveryStatus(BaseModel):
@@ -66,7 +70,7 @@ class SubscriptionOut(BaseModel):
     status: DeliveryStatus
 
     model_config = {"json_schema_extra": {"examples": [{
-        "id": _EXAMPLE_ID, "event_types": ["rsd.decision.issued.v1"],
+        "id": _EXAMPLE_ID, "event_types": [_EXAMPLE_TYPE],
         "url": "https://receiver.example.gov.kz/pana/events", "created_at": "2026-12-01T09:30:00Z",
         "status": {"failures": 0, "backlog": 0, "parked": 0, "delivered": 12,
                    "last_success_at": "2026-12-01T10:02:11Z"}}]}}
@@ -77,7 +81,7 @@ class SubscriptionCreated(SubscriptionOut):
                                     "answer: keep it; it cannot be read again")
 
     model_config = {"json_schema_extra": {"examples": [{
-        "id": _EXAMPLE_ID, "event_types": ["rsd.decision.issued.v1"],
+        "id": _EXAMPLE_ID, "event_types": [_EXAMPLE_TYPE],
         "url": "https://receiver.example.gov.kz/pana/events", "created_at": "2026-12-01T09:30:00Z",
         "status": {"failures": 0, "backlog": 0, "parked": 0, "delivered": 0},
         "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]}}
@@ -351,3 +355,37 @@ async def replay_webhook_subscription(request: Request, subscription_id: str = S
 async def replay_webhook_delivery(request: Request, subscription_id: str = SubscriptionId,
                                   delivery_id: str = DeliveryId, principal: Principal = Depends(_manage)) -> Replayed:
     return Replayed(replayed=await _replay(request, principal, subscription_id, delivery_id))
+
+
+def document_webhooks(app) -> None:
+    """The examples name an event type of this service (one router serves every service): replace the generic
+    one in the finished OpenAPI document."""
+    generate = app.openapi
+    done: dict = {"schema": None}
+
+    def openapi() -> dict:
+        if done["schema"] is not None:
+            return done["schema"]
+        schema = generate()
+        from pana_events.topics import TOPIC_BY_NAME
+
+        own = sorted(e.event_type for t in app.state.definition.produces for e in TOPIC_BY_NAME[t].events)
+        if own:
+            _replace(schema, _EXAMPLE_TYPE, own[0])
+        done["schema"] = schema
+        return schema
+
+    app.openapi = openapi
+
+
+def _replace(node, old: str, new: str):
+    """In place: every `event_types` list holding `old` names `new` instead."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "event_types" and isinstance(value, list) and old in value:
+                node[key] = [new if v == old else v for v in value]
+            else:
+                _replace(value, old, new)
+    elif isinstance(node, list):
+        for item in node:
+            _replace(item, old, new)
