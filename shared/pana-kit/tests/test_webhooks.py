@@ -4,17 +4,12 @@ reference package. No sleeps: the tests wait on conditions (the subscription's s
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
-from pana_dev.launchers.ports import free_port
-from pana_dev.testing import eventually, service_harness, wait_for
+from pana_dev.testing import eventually, service_harness
+from pana_dev.webhook_receiver import ReceiverProcess
 from pana_events.events.rsd import DecisionIssued
 from pana_kit.outbox import UnitOfWork
 from rsd.app import create
@@ -23,46 +18,8 @@ from rsd.settings import RsdSettings
 FAST = "0.05," * 29 + "0.05"  # 30 quick retries: a receiver down for a while, then back
 
 
-class Receiver:
-    def __init__(self, tmp_path: Path):
-        self.port = free_port()
-        self.log = tmp_path / "received.jsonl"
-        self.secrets = tmp_path / "secrets.json"
-        self.proc: subprocess.Popen | None = None
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def trust(self, path: str, secret: str) -> None:
-        known = json.loads(self.secrets.read_text()) if self.secrets.exists() else {}
-        self.secrets.write_text(json.dumps({**known, path: secret}))
-
-    def up(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "pana_dev.webhook_receiver", "--port", str(self.port),
-                                      "--log", str(self.log), "--secrets", str(self.secrets)],
-                                     stdout=subprocess.DEVNULL)
-        wait_for(lambda: httpx.get(self.url("/ready"), timeout=1).status_code == 200, timeout=30, what="receiver up",
-                 retry_on=(httpx.HTTPError,))
-
-    def down(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-
-    def received(self) -> list[dict]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
-
-
-@contextmanager
-def receiver(tmp_path: Path):
-    r = Receiver(tmp_path)
-    try:
-        yield r
-    finally:
-        r.down()
+def receiver(tmp_path: Path) -> ReceiverProcess:
+    return ReceiverProcess(tmp_path)
 
 
 async def _emit(h, n: int, first: int = 0) -> list[str]:

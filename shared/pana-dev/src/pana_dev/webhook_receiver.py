@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -61,6 +63,54 @@ def make_handler(log: Path, secrets: Path):
             self.end_headers()
 
     return Receiver
+
+
+class ReceiverProcess:
+    """The receiver as a child process on a free loopback port, for tests: `up()`, `down()` (killed: connections
+    are refused, as when a receiving system is down), `trust(path, secret)`, `received()`."""
+
+    def __init__(self, directory: Path, port: int | None = None):
+        from .launchers.ports import free_port
+
+        self.port = port or free_port()
+        self.log = Path(directory) / "received.jsonl"
+        self.secrets = Path(directory) / "secrets.json"
+        self.proc: subprocess.Popen | None = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def trust(self, path: str, secret: str) -> None:
+        known = json.loads(self.secrets.read_text()) if self.secrets.exists() else {}
+        self.secrets.write_text(json.dumps({**known, path: secret}))
+
+    def up(self, timeout: float = 30) -> None:
+        import httpx
+
+        from .testing import wait_for
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "pana_dev.webhook_receiver", "--port", str(self.port),
+                                      "--log", str(self.log), "--secrets", str(self.secrets)],
+                                     stdout=subprocess.DEVNULL)
+        wait_for(lambda: httpx.get(self.url("/ready"), timeout=1).status_code == 200, timeout=timeout,
+                 what="webhook receiver up")
+
+    def down(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def received(self) -> list[dict]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    def __enter__(self) -> "ReceiverProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.down()
 
 
 def main(argv: list[str] | None = None) -> int:
