@@ -177,3 +177,27 @@ async def test_nothing_is_pushed_before_its_transaction_commits(tmp_path):
         await _emit(h, 1)
         assert await worker.fan_out() == 1
         assert (await _status(h, sub["id"]))["backlog"] == 1
+
+
+async def test_delivered_rows_are_purged_after_the_outbox_retention(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from pana_kit.tables import WebhookDelivery
+
+    async with service_harness(create, RsdSettings, tmp_path) as h:
+        worker = h.app.state.webhooks
+        sub = await _subscribe(h, "http://127.0.0.1:9/never")
+        await worker.fan_out()
+        await _emit(h, 2)
+        await worker.fan_out()
+        long_ago = datetime.now(timezone.utc) - timedelta(days=31)
+        async with h.app.state.db.transaction() as session:
+            first = (await h.client.get(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries",
+                                        headers=h.headers("integration-system", purpose=None))).json()["items"][0]
+            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == first["id"])
+                                  .values(status="delivered", delivered_at=long_ago))
+        assert await worker.purge_delivered() == 1
+        status = await _status(h, sub["id"])
+        assert status["delivered"] == 0 and status["backlog"] == 1  # the pending one stays

@@ -20,7 +20,7 @@ from . import audit
 from . import webhook_rules as rules
 from .auth import Principal, require
 from .errors import Problem, problem_responses
-from .http import keyset_after, keyset_cursor, keyset_position, page_params
+from .http import encode_cursor, keyset_after, keyset_cursor, keyset_position, page_params
 from .tables import WebhookDelivery, WebhookSubscription
 from .webhooks import DELIVERED, PARKED, PENDING, aware, secret_context, utcnow
 
@@ -300,8 +300,6 @@ async def list_webhook_deliveries(
         rows = list((await session.execute(stmt.order_by(WebhookDelivery.seq).limit(limit + 1))).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
-    from .http import encode_cursor
-
     return DeliveryPage(items=[_delivery_out(r) for r in rows],
                         next_cursor=encode_cursor({"seq": rows[-1].seq}) if more else None)
 

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 
 from . import webhook_rules as rules
 from .db import Database
@@ -81,8 +81,12 @@ class WebhookWorker:
     # -- the loop ---------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        last_purge = 0.0
         while not self._stopping.is_set():
             try:
+                if time.monotonic() - last_purge >= self.settings.outbox_purge_interval_s:
+                    last_purge = time.monotonic()
+                    await self.purge_delivered()
                 fanned = await self.fan_out()
                 sent = await self.deliver_due()
             except Exception as exc:  # a database outage is waited out
@@ -113,6 +117,15 @@ class WebhookWorker:
         self._stopping.set()
         self.wake.set()
         await self._client.aclose()
+
+    async def purge_delivered(self, now: datetime | None = None) -> int:
+        """Delivered rows are kept as long as the outbox keeps its published rows, then deleted (parked and
+        pending ones stay until delivered, replayed or their subscription is deleted)."""
+        cutoff = (now or utcnow()) - timedelta(days=self.settings.outbox_retention_days)
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                delete(WebhookDelivery).where(WebhookDelivery.status == DELIVERED, WebhookDelivery.delivered_at < cutoff))
+        return int(result.rowcount or 0)
 
     # -- fan-out ----------------------------------------------------------------------------------------------
 
