@@ -4,7 +4,7 @@ reference package. No sleeps: the tests wait on conditions (the subscription's s
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -180,8 +180,6 @@ async def test_nothing_is_pushed_before_its_transaction_commits(tmp_path):
 
 
 async def test_delivered_rows_are_purged_after_the_outbox_retention(tmp_path):
-    from datetime import datetime, timedelta, timezone
-
     from sqlalchemy import update
 
     from pana_kit.tables import WebhookDelivery
@@ -201,3 +199,37 @@ async def test_delivered_rows_are_purged_after_the_outbox_retention(tmp_path):
         assert await worker.purge_delivered() == 1
         status = await _status(h, sub["id"])
         assert status["delivered"] == 0 and status["backlog"] == 1  # the pending one stays
+
+
+async def test_a_delivery_claimed_by_a_process_that_died_is_sent_once_its_lease_ends(tmp_path):
+    """Kill between claim and outcome: the row says pending with a lease; after the lease another worker (the
+    restarted process) sends it, with the same webhook-id. Nothing acknowledged in the database is lost."""
+    from sqlalchemy import update
+
+    from pana_kit.tables import WebhookDelivery
+    from pana_kit.webhooks import WebhookWorker
+
+    async with service_harness(create, RsdSettings, tmp_path, webhook_retry_jitter=0) as h:
+        with receiver(tmp_path) as rec:
+            rec.up()
+            worker = h.app.state.webhooks
+            sub = await _subscribe(h, rec.url("/hooks/rsd"))
+            rec.trust("/hooks/rsd", sub["secret"])
+            await worker.fan_out()
+            [event_id] = await _emit(h, 1)
+            await worker.fan_out()
+            [head] = await worker._heads()
+            assert await worker._claim(head)  # ... and the process dies here, before posting
+            restarted = WebhookWorker(h.app.state.db, h.app.state.settings, "rsd", h.app.state.keyring)
+            try:
+                assert await restarted.deliver_due() == 0  # leased: not sent twice at once
+                async with h.app.state.db.transaction() as session:  # the lease runs out
+                    await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == head.id)
+                                          .values(lease_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+                assert await restarted.deliver_due() == 1
+            finally:
+                await restarted.stop()
+            status = await _status(h, sub["id"])
+            assert status["delivered"] == 1 and status["backlog"] == 0
+            [got] = rec.received()
+            assert got["verified"] and got["webhook_id"] == event_id
