@@ -233,3 +233,14 @@ async def test_a_delivery_claimed_by_a_process_that_died_is_sent_once_its_lease_
             assert status["delivered"] == 1 and status["backlog"] == 0
             [got] = rec.received()
             assert got["verified"] and got["webhook_id"] == event_id
+
+
+async def test_metrics_show_what_waits(tmp_path):
+    async with service_harness(create, RsdSettings, tmp_path) as h:
+        await _subscribe(h, "http://127.0.0.1:9/never")
+        await h.app.state.webhooks.fan_out()
+        await _emit(h, 2)
+        await h.app.state.webhooks.fan_out()
+        text = (await h.client.get("/metrics")).text
+        assert 'pana_webhook_deliveries_waiting{service="rsd",status="pending"} 2.0' in text
+        assert 'pana_webhook_deliveries_waiting{service="rsd",status="parked"} 0.0' in text

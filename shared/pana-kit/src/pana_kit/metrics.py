@@ -21,3 +21,5 @@ RECONCILE_MISSING = Gauge(
 DOMAIN_FINDINGS = Gauge("pana_reconcile_domain_findings", "Records the services disagree on (last `pana reconcile --domain`)", ["check"])
 WEBHOOK_DELIVERIES = Counter("pana_webhook_deliveries_total", "Webhook delivery attempts by outcome "
                              "(delivered, failed: to be retried, parked)", ["service", "outcome"])
+WEBHOOK_BACKLOG = Gauge("pana_webhook_deliveries_waiting", "Webhook deliveries not delivered, by status (pending, "
+                        "parked), summed over subscriptions", ["service", "status"])

@@ -251,11 +251,13 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition, setting
 
     @app.get("/metrics", tags=["operations"], operation_id="getMetrics", summary="Prometheus metrics", response_class=Response)
     async def metrics(request: Request):
-        from .metrics import BROKER_UP, OUTBOX_PENDING
+        from .metrics import BROKER_UP, OUTBOX_PENDING, WEBHOOK_BACKLOG
 
         BROKER_UP.labels(definition.name).set(1 if broker_connected(request.app) else 0)
         try:
             OUTBOX_PENDING.labels(definition.name).set(await request.app.state.relay.pending())
+            for status, count in (await request.app.state.webhooks.waiting()).items():
+                WEBHOOK_BACKLOG.labels(definition.name, status).set(count)
         except Exception:  # metrics must answer even when the database does not
             pass
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -127,6 +127,16 @@ class WebhookWorker:
                 delete(WebhookDelivery).where(WebhookDelivery.status == DELIVERED, WebhookDelivery.delivered_at < cutoff))
         return int(result.rowcount or 0)
 
+    async def waiting(self) -> dict[str, int]:
+        """Deliveries pending and parked, over every subscription (the /metrics gauge)."""
+        async with self.db.session() as session:
+            rows = (await session.execute(select(WebhookDelivery.status, func.count())
+                                          .where(WebhookDelivery.status.in_((PENDING, PARKED)))
+                                          .group_by(WebhookDelivery.status))).all()
+        counts = {PENDING: 0, PARKED: 0}
+        counts.update({status: int(n) for status, n in rows})
+        return counts
+
     # -- fan-out ----------------------------------------------------------------------------------------------
 
     async def fan_out(self, batch: int = 500) -> int:
