@@ -16,6 +16,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def make_handler(log: Path, secrets: Path):
             headers = {k.lower(): v for k, v in self.headers.items()}
             record = {"path": self.path, "webhook_id": headers.get("webhook-id"),
                       "webhook_timestamp": headers.get("webhook-timestamp"),
-                      "content_type": headers.get("content-type"), "verified": False}
+                      "content_type": headers.get("content-type"), "verified": False, "received_at": time.time()}
             try:
                 Webhook(secret).verify(body, headers)
                 record["verified"] = True
