@@ -124,7 +124,7 @@ def check_callback_url(url: str, *, dev_mode: bool, resolve: Resolver = resolve_
         raise UnacceptableUrl("the URL is longer than 2000 characters")
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range
     except ValueError as exc:
         raise UnacceptableUrl(f"not a URL: {exc}") from None
     if parts.scheme not in ("https", "http"):
@@ -136,7 +136,6 @@ def check_callback_url(url: str, *, dev_mode: bool, resolve: Resolver = resolve_
     host = (parts.hostname or "").lower()
     if not host:
         raise UnacceptableUrl("the URL has no host")
-    del port
     try:
         literal = ipaddress.ip_address(host)
         addresses = [str(literal)]
