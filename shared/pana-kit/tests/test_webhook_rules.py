@@ -120,7 +120,8 @@ def test_a_name_resolving_to_a_private_address_is_refused():
 
 
 @pytest.mark.parametrize("url", ["http://93.184.216.34/x", "ftp://example.org/", "https://user:pw@example.org/",
-                                 "https:///nohost", "https://example.org/#frag", "not a url"])
+                                 "https:///nohost", "https://example.org/#frag", "not a url",
+                                 "https://example.org:99999/"])
 def test_other_bad_urls(url):
     with pytest.raises(rules.UnacceptableUrl):
         rules.check_callback_url(url, dev_mode=False, resolve=lambda host: ["93.184.216.34"])
