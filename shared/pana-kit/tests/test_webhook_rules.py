@@ -121,10 +121,16 @@ def test_a_name_resolving_to_a_private_address_is_refused():
 
 @pytest.mark.parametrize("url", ["http://93.184.216.34/x", "ftp://example.org/", "https://user:pw@example.org/",
                                  "https:///nohost", "https://example.org/#frag", "not a url",
-                                 "https://example.org:99999/"])
+                                 "https://example.org:99999/", "https://[::1/"])
 def test_other_bad_urls(url):
     with pytest.raises(rules.UnacceptableUrl):
         rules.check_callback_url(url, dev_mode=False, resolve=lambda host: ["93.184.216.34"])
+
+
+@pytest.mark.parametrize("url", ["https://a..b/", "https://" + "a" * 70 + ".org/", "https://no-such-host.invalid/"])
+def test_names_that_do_not_resolve_are_refused_not_a_crash(url):
+    with pytest.raises(rules.UnacceptableUrl, match="does not resolve"):  # the real lookup (IDNA refuses the first two)
+        rules.check_callback_url(url, dev_mode=False)
 
 
 def test_dev_mode_allows_loopback_and_http_only_there():

@@ -8,6 +8,7 @@ its own subscriptions (by OAuth client). Every change is in the audit log. Deliv
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Literal, Optional
@@ -208,7 +209,8 @@ async def subscribe_webhook(body: SubscriptionIn, request: Request, response: Re
         raise Problem(403, f"receiving {service}'s events needs the scopes {', '.join(missing)}",
                       type_suffix="access-denied", rule="event_type_not_permitted")
     try:
-        rules.check_callback_url(body.url, dev_mode=request.app.state.settings.dev_mode)
+        # The name lookup blocks: off the event loop.
+        await asyncio.to_thread(rules.check_callback_url, body.url, dev_mode=request.app.state.settings.dev_mode)
     except rules.UnacceptableUrl as exc:
         raise Problem(422, f"url: {exc}", type_suffix="validation-error",
                       errors=[{"field": "url", "message": str(exc), "code": "url"}]) from None

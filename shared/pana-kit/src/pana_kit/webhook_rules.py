@@ -145,7 +145,7 @@ def check_callback_url(url: str, *, dev_mode: bool, resolve: Resolver = resolve_
         else:
             try:
                 addresses = resolve(host)
-            except OSError:
+            except (OSError, UnicodeError, ValueError):  # no such name, or not a name at all (IDNA)
                 raise UnacceptableUrl(f"the host {host} does not resolve") from None
     if not addresses:
         raise UnacceptableUrl(f"the host {host} does not resolve")

@@ -234,7 +234,8 @@ class WebhookWorker:
             error, final = "the subscription no longer holds the scopes to read this event", True
         else:
             try:
-                rules.check_callback_url(sub.url, dev_mode=self.dev_mode)  # again: DNS may have changed
+                # again (DNS may have changed), off the event loop: the lookup blocks
+                await asyncio.to_thread(rules.check_callback_url, sub.url, dev_mode=self.dev_mode)
             except rules.UnacceptableUrl as exc:
                 error = str(exc)[:300]
             else:
