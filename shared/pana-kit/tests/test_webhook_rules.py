@@ -84,9 +84,8 @@ def test_each_service_events_need_its_existing_read_scopes():
     for service, needed in rules.READ_SCOPES_BY_SOURCE.items():
         assert needed <= set(SCOPES), service
     assert rules.may_read("rsd", {"rsd:read"}) and not rules.may_read("rsd", {"registration:read"})
-    # registration's events are about persons of every office: the office-bound read is not enough
-    assert not rules.may_read("registration", {"registration:read"})
-    assert rules.may_read("registration", {"registration:read", "registration:read:national"})
+    assert rules.may_read("registration", {"registration:read"})
+    assert not rules.may_read("registration", {"registration:verify"})
     assert rules.MANAGE_SCOPE in SCOPES
 
 

@@ -15,7 +15,9 @@ from pana_kit.outbox import UnitOfWork
 from rsd.app import create
 from rsd.settings import RsdSettings
 
-FAST = "0.05," * 29 + "0.05"  # 30 quick retries: a receiver down for a while, then back
+# Three quick retries, then 27 of 2 s: the test waits for 3 failures, then starts the receiver, which has a
+# minute (on a loaded machine) before a delivery would be parked.
+FAST = "0.05,0.05,0.05" + ",2" * 27
 
 
 def receiver(tmp_path: Path) -> ReceiverProcess:
@@ -67,15 +69,15 @@ async def test_a_receiver_down_for_a_while_gets_every_event_in_order_once_back(t
             sub = await _subscribe(h, rec.url("/hooks/rsd"))
             rec.trust("/hooks/rsd", sub["secret"])
             ids = await _emit(h, 5)  # the receiver is down: nothing listens on its port
-            await eventually(lambda: _failed_at_least(h, sub["id"], 3), timeout=60, what="3 failed attempts")
+            await eventually(lambda: _failed_at_least(h, sub["id"], 3), timeout=180, what="3 failed attempts")
             assert rec.received() == []
             rec.up()
-            status = await eventually(lambda: _all_delivered(h, sub["id"], 5), timeout=60, what="all delivered")
+            status = await eventually(lambda: _all_delivered(h, sub["id"], 5), timeout=180, what="all delivered")
             assert status["backlog"] == 0 and status["parked"] == 0 and status["last_success_at"]
             _check_signed_cloudevents(rec.received(), ids)
             # and the events after it, at once
             more = await _emit(h, 2, first=5)
-            await eventually(lambda: _all_delivered(h, sub["id"], 7), timeout=60, what="the next two")
+            await eventually(lambda: _all_delivered(h, sub["id"], 7), timeout=180, what="the next two")
             _check_signed_cloudevents(rec.received(), ids + more)
 
 
@@ -102,7 +104,7 @@ async def test_parked_deliveries_are_replayed_one_or_all(tmp_path):
             sub = await _subscribe(h, rec.url("/hooks/rsd"))
             rec.trust("/hooks/rsd", sub["secret"])
             ids = await _emit(h, 3)
-            status = await eventually(lambda: _parked(h, sub["id"], 3), timeout=60, what="all parked")
+            status = await eventually(lambda: _parked(h, sub["id"], 3), timeout=180, what="all parked")
             assert status["failures"] == 9 and status["backlog"] == 0  # 3 attempts each, then parked
             assert "connection error" in status["last_error"]
             r = await h.client.get(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries",
@@ -115,14 +117,14 @@ async def test_parked_deliveries_are_replayed_one_or_all(tmp_path):
             r = await h.client.post(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries/{one}/replay",
                                     headers=admin)
             assert r.status_code == 202 and r.json() == {"replayed": 1}
-            await eventually(lambda: _all_delivered(h, sub["id"], 1), timeout=60, what="one replayed")
+            await eventually(lambda: _all_delivered(h, sub["id"], 1), timeout=180, what="one replayed")
             assert [r["webhook_id"] for r in rec.received()] == [ids[1]]
             r = await h.client.post(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries/{one}/replay",
                                     headers=admin)
             assert r.status_code == 409 and r.json()["rule"] == "replay_only_parked"
             r = await h.client.post(f"/api/v1/webhooks/subscriptions/{sub['id']}/replay", headers=admin)
             assert r.json() == {"replayed": 2}
-            await eventually(lambda: _all_delivered(h, sub["id"], 3), timeout=60, what="all replayed")
+            await eventually(lambda: _all_delivered(h, sub["id"], 3), timeout=180, what="all replayed")
             records = rec.received()
             assert all(r["verified"] for r in records)
             assert [r["webhook_id"] for r in records] == [ids[1], ids[0], ids[2]]  # the rest in their order

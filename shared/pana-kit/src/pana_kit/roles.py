@@ -59,8 +59,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     # Another government system receiving events by webhook (client credentials). Its client is granted only the
     # read scopes of the events it needs; a subscriber receives only events its scopes may read.
     "integration-system": frozenset({
-        "webhooks:manage", "registration:read", "registration:read:national", "rsd:read", "statelessness:read",
-        "civil-registry:read",
+        "webhooks:manage", "registration:read", "rsd:read", "statelessness:read", "civil-registry:read",
     }),
 }
 

@@ -72,6 +72,9 @@ class ServiceDefinition:
     # Routes whose body is signed and authenticated by the route before anything reads it (the civil registry's
     # callback): the kit's text checks leave those bodies alone.
     signed_body_paths: tuple[str, ...] = ()
+    # Webhook subscriptions to this service's events (routes and delivery worker); off on an instance that serves
+    # only some routes (registration's verify instances).
+    webhooks: bool = True
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -115,7 +118,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             # Published rows are kept for the retention period (replay, reconciliation), then purged.
             tasks.append(asyncio.create_task(purge_job()(app), name="outbox-purge"))
             tasks.append(asyncio.create_task(idempotency_purge_job()(app), name="idempotency-purge"))
-        if settings.run_webhooks and definition.produces:
+        if settings.run_webhooks and definition.webhooks and definition.produces:
             # Committed outbox rows to subscribers' callback URLs, signed, retried, parked (pana_kit.webhooks).
             tasks.append(asyncio.create_task(webhooks.run(), name="webhook-delivery"))
         if settings.run_consumers and definition.consumes and definition.handlers:
@@ -204,7 +207,8 @@ def _add_operational_routes(app: FastAPI, definition: ServiceDefinition, setting
     # The auditor's query and chain-verification API, the same on every service (scope audit:read).
     app.include_router(audit_router)
     # Webhook subscriptions to this service's own events (scope webhooks:manage).
-    app.include_router(webhook_router)
+    if definition.webhooks:
+        app.include_router(webhook_router)
     app.mount("/_docs-static", StaticFiles(directory=_DOCS_STATIC), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)

@@ -26,10 +26,11 @@ CONTENT_TYPE = "application/cloudevents+json"
 DEFAULT_RETRY_SCHEDULE_S: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 DEFAULT_JITTER = 0.2
 
-#: Who may receive an event: the producer's read scope(s); a subscriber must hold all of them. Registration's
-#: events are about persons of every office, so they need the national read as well.
+#: Who may receive an event: the producer's read scope(s); a subscriber must hold all of them. (The national
+#: read, `registration:read:national`, stays with the statelessness officers: a system's events are not an
+#: officer's reads of the register, and the office scoping of reads is a rule of officers' reads.)
 READ_SCOPES_BY_SOURCE: dict[str, frozenset[str]] = {
-    "registration": frozenset({"registration:read", "registration:read:national"}),
+    "registration": frozenset({"registration:read"}),
     "rsd": frozenset({"rsd:read"}),
     "statelessness": frozenset({"statelessness:read"}),
     "civil-registry-bridge": frozenset({"civil-registry:read"}),
