@@ -2,7 +2,10 @@
 
 The services call only what operators configure (the registry's base URL, the JWKS URL, the broker). The bridge
 builds the registry's callback URL itself from its own settings. This walks every service's OpenAPI: no
-parameter or request-body property is a URI, and none is named like one.
+parameter or request-body property is a URI, and none is named like one — except the one callback URL a client
+may give on purpose (issue 17): a webhook subscription's `url`, which `pana_kit.webhook_rules.check_callback_url`
+guards (https only; private, loopback, link-local and metadata addresses refused outside dev mode; checked again
+before every delivery; tested in test_webhook_rules.py).
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import importlib
 
 import pytest
 from pana_dev.testing import service_harness
+
+#: The only URLs a request may name: checked by the SSRF guard of webhook subscriptions.
+ALLOWED = {"POST /api/v1/webhooks/subscriptions url"}
 
 SERVICES = {"registration": "RegistrationSettings", "rsd": "RsdSettings",
             "statelessness": "StatelessnessSettings", "civil_registry_bridge": "BridgeSettings"}
@@ -58,6 +64,9 @@ async def test_no_request_names_a_url_for_the_service_to_call(tmp_path, module):
                 if _url_like(param["name"], param.get("schema", {})):
                     found.append(f"{method.upper()} {path} {param['name']}")
             for media in (op.get("requestBody") or {}).get("content", {}).values():
-                _walk(media.get("schema", {}), components, "", set(), found)
+                names: list[str] = []
+                _walk(media.get("schema", {}), components, "", set(), names)
+                found.extend(f"{method.upper()} {path} {name}" for name in names)
     assert operations > 3
-    assert found == [], found
+    assert set(found) - ALLOWED == set(), found
+    assert set(found) == ALLOWED  # the subscription's url is there, and is the one guarded

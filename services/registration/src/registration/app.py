@@ -86,6 +86,7 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
         encrypts=True,
         on_startup=[_upgrade_sealed] if officers else [],
         sandbox=SANDBOX,
+        webhooks=officers,  # a verify instance serves verification only
     )
     app = create_app(definition, settings)
     app.state.rules = rules

@@ -44,6 +44,8 @@ SYSTEMS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "service-provider-portal": ("service-provider", ("registration",),
                                 "Service providers (clinics, schools, banks): verify a document"),
     "audit-system": ("auditor", SERVICES, "The oversight body's system: reads the audit logs"),
+    "integration-system": ("integration-system", SERVICES,
+                           "Another government system: subscribes to events by webhook (docs/webhooks.md)"),
 }
 
 #: The officers' client: users log in (authorization code; password grant in development only).

@@ -74,7 +74,7 @@ async def service_harness(create: Callable[[ServiceSettings], FastAPI], settings
     """Start the service's app in process (lifespan included) with the relay and consumer loops off."""
     defaults = dict(
         database_url=database_url or f"sqlite+aiosqlite:///{tmp_path / 'service.db'}",
-        dev_mode=True, run_consumers=False, run_outbox_relay=False, otel_enabled=False,
+        dev_mode=True, run_consumers=False, run_outbox_relay=False, run_webhooks=False, otel_enabled=False,
         kafka_bootstrap="127.0.0.1:1",
     )
     settings = settings_cls(**{**defaults, **overrides})

@@ -336,3 +336,48 @@ def downgrade_kit_tables_v5() -> None:
     op.execute("UPDATE outbox SET published_at = NULL WHERE seq IN (SELECT seq FROM outbox_replay)")
     op.drop_table("outbox_replay")
     op.drop_table("outbox_relay")
+
+
+def create_webhook_tables_v1() -> None:
+    """Webhook subscriptions, their deliveries and the fan-out's cursor on the outbox (pana_kit.webhooks)."""
+    op.create_table(
+        "webhook_subscriptions",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("owner", sa.String(200), nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("url", sa.String(2000), nullable=False),
+        sa.Column("event_types", sa.JSON(), nullable=False),
+        sa.Column("scopes", sa.JSON(), nullable=False),
+        sa.Column("secret", sa.Text(), nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+    )
+    op.create_index("ix_webhook_subscriptions_owner", "webhook_subscriptions", ["owner", "created_at", "id"])
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("subscription_id", sa.String(36), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("event_id", sa.String(64), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", _TS, nullable=False),
+        sa.Column("lease_until", _TS, nullable=True),
+        sa.Column("last_attempt_at", _TS, nullable=True),
+        sa.Column("last_status", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.String(300), nullable=True),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.Column("delivered_at", _TS, nullable=True),
+    )
+    op.create_index("ix_webhook_deliveries_queue", "webhook_deliveries", ["subscription_id", "status", "seq"])
+    op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["status", "next_attempt_at"])
+    op.create_table(
+        "webhook_cursor",
+        sa.Column("name", sa.String(50), primary_key=True),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+    )
+
+
+def drop_webhook_tables_v1() -> None:
+    for table in ("webhook_cursor", "webhook_deliveries", "webhook_subscriptions"):
+        op.drop_table(table)

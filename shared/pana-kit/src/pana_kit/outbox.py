@@ -89,9 +89,13 @@ class OutboxSignal:
     event: asyncio.Event = field(default_factory=asyncio.Event)
     ready: dict[str, Record] = field(default_factory=dict)
     ready_limit: int = 20_000
+    # Others woken by the same commits (the webhook worker), each with its own event to clear.
+    listeners: list[asyncio.Event] = field(default_factory=list)
 
     def notify(self) -> None:
         self.event.set()
+        for listener in self.listeners:
+            listener.set()
 
     def offer(self, records: dict[str, Record]) -> None:
         if len(self.ready) + len(records) > self.ready_limit:

@@ -30,6 +30,7 @@ SCOPES: dict[str, str] = {
     "civil-registry:submit": "Submit birth registrations",
     "iin:check": "Check an IIN's format and check digit",
     "audit:read": "Query the audit log",
+    "webhooks:manage": "Subscribe to a service's events by webhook (with the read scopes of those events)",
 }
 
 _ELIGIBILITY = {"rsd:read", "rsd:lodge", "rsd:interview", "rsd:assess", "rsd:recommend", "registration:read"}
@@ -55,6 +56,11 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "civil-registrar": frozenset({"civil-registry:read", "civil-registry:verify", "civil-registry:submit", "iin:check"}),
     "service-provider": frozenset({"registration:verify"}),
     "auditor": frozenset({"audit:read"}),
+    # Another government system receiving events by webhook (client credentials). Its client is granted only the
+    # read scopes of the events it needs; a subscriber receives only events its scopes may read.
+    "integration-system": frozenset({
+        "webhooks:manage", "registration:read", "rsd:read", "statelessness:read", "civil-registry:read",
+    }),
 }
 
 ROLES = tuple(ROLE_SCOPES)

@@ -45,6 +45,8 @@ from .retention import retention_job
 from .dead_letters import replay_job
 from .settings import ServiceSettings
 from .telemetry import configure_tracing, exports_spans, instrument_app
+from .webhook_api import document_webhooks, router as webhook_router
+from .webhooks import WebhookWorker
 
 log = logging.getLogger("pana.service")
 _DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -77,6 +79,9 @@ class ServiceDefinition:
     metrics: list[Callable[[FastAPI], Any]] = field(default_factory=list)
     # The example world of /docs (pana_kit.sandbox): seeded in dev mode when <PREFIX>SANDBOX_EXAMPLES is on.
     sandbox: Sandbox | None = None
+    # Webhook subscriptions to this service's events (routes and delivery worker); off on an instance that serves
+    # only some routes (registration's verify instances).
+    webhooks: bool = True
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -103,6 +108,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         consumer = EventConsumer(db, settings, signal, definition.consumes, definition.handlers, source)
         app.state.relay = relay
         app.state.consumer = consumer
+        webhooks = WebhookWorker(db, settings, definition.name, app.state.keyring)
+        signal.listeners.append(webhooks.wake)
+        app.state.webhooks = webhooks
         # Audit entries that need not commit with a change (verifications) are appended in batches by one task.
         audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings))
         app.state.audit_writer = audit_writer
@@ -121,6 +129,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
             # Published outbox rows, inbox rows and Idempotency-Key answers are kept for their periods, then pruned.
             tasks.append(asyncio.create_task(retention_job()(app), name="retention"))
+        if settings.run_webhooks and definition.webhooks and definition.produces:
+            # Committed outbox rows to subscribers' callback URLs, signed, retried, parked (pana_kit.webhooks).
+            tasks.append(asyncio.create_task(webhooks.run(), name="webhook-delivery"))
         if settings.run_consumers and definition.consumes and definition.handlers:
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
             # Dead letters an operator marked for replay (`pana dlq replay`) go through the consumer again.
@@ -141,6 +152,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         finally:
             await consumer.stop()
             await relay.stop()
+            await webhooks.stop()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -184,6 +196,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     if app.state.read_limiter is not None:
         _document_read_limit(app)
     finish_openapi(app)  # operationIds, the one Problem, open routes, headers, examples (last: sees it all)
+    document_webhooks(app)  # the webhook examples name this service's own event types
     return app
 
 
@@ -212,6 +225,9 @@ def _document_read_limit(app: FastAPI) -> None:
 def _add_operational_routes(app: FastAPI, definition: ServiceDefinition, settings: ServiceSettings) -> None:
     # The auditor's query and chain-verification API, the same on every service (scope audit:read).
     app.include_router(audit_router)
+    # Webhook subscriptions to this service's own events (scope webhooks:manage).
+    if definition.webhooks:
+        app.include_router(webhook_router)
     app.mount("/_docs-static", StaticFiles(directory=_DOCS_STATIC), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)
@@ -273,7 +289,7 @@ async def refresh_gauges(app: FastAPI, definition: ServiceDefinition) -> None:
     bounded by a timeout; metrics answer even when the database or the broker does not."""
     import inspect
 
-    from .metrics import BROKER_UP, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
+    from .metrics import BROKER_UP, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, webhook_backlog
 
     name = definition.name
     BROKER_UP.labels(name).set(1 if broker_connected(app) else 0)
@@ -289,6 +305,13 @@ async def refresh_gauges(app: FastAPI, definition: ServiceDefinition) -> None:
             await asyncio.wait_for(consumer.measure_lag(), 5)
         except Exception as exc:  # noqa: BLE001 - the broker is away
             log.debug("consumer lag not measured: %s", type(exc).__name__)
+    webhooks = getattr(app.state, "webhooks", None)
+    if webhooks is not None:
+        try:
+            waiting = await asyncio.wait_for(webhooks.waiting(), 5)
+            webhook_backlog(name, pending=waiting.get("pending", 0), parked=waiting.get("parked", 0))
+        except Exception as exc:  # noqa: BLE001 - the database is away: the last values stand
+            log.debug("webhook backlog not measured: %s", type(exc).__name__)
     for gauge in definition.metrics:
         try:
             result = gauge(app)

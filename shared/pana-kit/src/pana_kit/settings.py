@@ -15,10 +15,10 @@ import dataclasses
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 T = TypeVar("T")
 
@@ -133,6 +133,19 @@ class ServiceSettings(BaseSettings):
                                           "(job retention, every outbox_purge_interval_s)")
     run_consumers: bool = True
     run_outbox_relay: bool = True
+    # Webhook subscriptions (pana_kit.webhooks): the worker that fans committed outbox rows out to subscribers.
+    run_webhooks: bool = True
+    webhook_retry_schedule_s: Annotated[tuple[float, ...], NoDecode] = Field(
+        (5, 300, 1800, 7200, 18000, 36000, 36000), min_length=1, max_length=30,
+        description="Seconds before the 2nd, 3rd, ... attempt of a webhook delivery, comma-separated (each "
+                    "+-webhook_retry_jitter at random); after the last the delivery is parked")
+    webhook_retry_jitter: float = Field(0.2, ge=0, le=1)
+    webhook_timeout_s: float = Field(10, gt=0, le=120, description="Time a receiver has to answer a delivery")
+    webhook_poll_interval_ms: int = Field(500, ge=10, le=60_000)
+    webhook_concurrency: int = Field(8, ge=1, le=256, description="Subscriptions served at once by one instance")
+    webhook_gap_grace_s: float = Field(
+        30, ge=0, le=3600, description="How long the fan-out waits for an outbox seq still uncommitted (a gap) "
+                                       "before taking it for a rolled-back transaction")
     max_body_bytes: int = Field(1_048_576, ge=1024)
     # Reads (GET) per principal (client + subject), in this process (pana_kit.ratelimit.ReadLimiter); a route with
     # its own limit (document verification, registration searches) is limited by that one instead. 0 turns it off.
@@ -189,6 +202,18 @@ class ServiceSettings(BaseSettings):
         True, description="A command answers only once its audit entry is in the chain (true), or at its commit, "
                           "the chainer catching up behind (false: faster; nothing is lost either way, the entry is "
                           "committed as an intent)")
+
+    @field_validator("webhook_retry_schedule_s", mode="before")
+    @classmethod
+    def _split_schedule(cls, value):
+        return split_list(value)
+
+    @field_validator("webhook_retry_schedule_s")
+    @classmethod
+    def _schedule_positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(delay < 0 or delay > 7 * 86_400 for delay in value):
+            raise ValueError("each retry delay must be between 0 and 604800 seconds")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -176,8 +176,59 @@ class AuditIntent(SQLModel, table=True):
     rejected: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
+class WebhookSubscription(SQLModel, table=True):
+    """A system's subscription to some of this service's events (pana_kit.webhooks). The signing secret is
+    sealed with the service's keyring (context `webhook/<service>/<id>`); `scopes` are the read scopes the
+    subscriber held when it subscribed, checked again for every event."""
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (Index("ix_webhook_subscriptions_owner", "owner", "created_at", "id"),)
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    owner: str = Field(sa_column=Column(String(200), nullable=False))  # the OAuth client (client_id)
+    subject: str = Field(sa_column=Column(String(200), nullable=False))
+    url: str = Field(sa_column=Column(String(2000), nullable=False))
+    event_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    secret: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one subscription: `pending` (due at `next_attempt_at`), `delivered` or `parked`. Per
+    subscription they go out in `seq` order (the outbox's); the body is the outbox row's, read when sent."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_queue", "subscription_id", "status", "seq"),
+                      Index("ix_webhook_deliveries_due", "status", "next_attempt_at"))
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    subscription_id: str = Field(sa_column=Column(String(36), nullable=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    event_id: str = Field(sa_column=Column(String(64), nullable=False))
+    event_type: str = Field(sa_column=Column(String(200), nullable=False))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_attempt_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    lease_until: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    last_attempt_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    last_status: Optional[int] = Field(default=None, sa_column=Column(Integer))
+    last_error: Optional[str] = Field(default=None, sa_column=Column(String(300)))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    delivered_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class WebhookCursor(SQLModel, table=True):
+    """How far the webhook fan-out has read the outbox (the last `seq` turned into deliveries)."""
+
+    __tablename__ = "webhook_cursor"
+
+    name: str = Field(sa_column=Column(String(50), primary_key=True))
+    last_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 KIT_TABLES = (OutboxMessage, OutboxRelayPosition, OutboxReplay, InboxMessage, IdempotencyRecord, AuditEntry, DeadLetter,
-              AuditIntent)
+              AuditIntent, WebhookSubscription, WebhookDelivery, WebhookCursor)
 
 
 def table_base(service: str) -> type[SQLModel]:

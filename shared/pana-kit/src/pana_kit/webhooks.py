@@ -1,0 +1,280 @@
+"""Webhook delivery: committed outbox rows pushed to subscribers as signed CloudEvents over HTTP.
+
+Two steps, both on the service's own database (rules in `pana_kit.webhook_rules`, API in `webhook_api`):
+
+1. **Fan-out.** The worker reads the outbox after the cursor `webhook_cursor.last_seq`, in `seq` order. Only
+   committed rows are visible, so nothing is pushed before its transaction commits. Each row becomes one
+   `webhook_deliveries` row (status `pending`) per subscription that wants its type, existed when the event
+   was written and holds the scopes that may read it; the cursor moves in the same transaction. A missing
+   `seq` (a transaction still open on PostgreSQL) stops the read there until it appears or is older than
+   `webhook_gap_grace_s` (then it was rolled back). On PostgreSQL the cursor row is locked, so one instance
+   fans out at a time.
+2. **Delivery.** Per subscription, the pending delivery with the lowest `seq` (its head) is sent once due, so
+   a subscription's events arrive in order. An instance claims the head with a lease (`lease_until`, a
+   conditional UPDATE), posts it outside any transaction, then records the outcome. A delivery is retried
+   after the schedule's delays (`webhook_retry_schedule_s`, with jitter) on a connection error, a timeout,
+   408, 429 or 5xx; after the last delay, or at once on another 4xx, it is `parked` and the subscription's
+   next event goes. A process killed mid-post leaves the lease to expire; the delivery is sent again with the
+   same `webhook-id` (at least once: receivers deduplicate on it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+from sqlalchemy import and_, delete, func, select, update
+
+from . import webhook_rules as rules
+from .db import Database
+from .metrics import webhook_delivered
+from .settings import ServiceSettings
+from .tables import OutboxMessage, WebhookCursor, WebhookDelivery, WebhookSubscription
+
+log = logging.getLogger("pana.webhooks")
+
+PENDING, DELIVERED, PARKED = "pending", "delivered", "parked"
+STATUSES = (PENDING, DELIVERED, PARKED)
+_CURSOR = "fanout"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def secret_context(service: str, subscription_id: str) -> str:
+    return f"webhook/{service}/{subscription_id}"
+
+
+def structured_event(row: OutboxMessage) -> bytes:
+    """The CloudEvent in structured JSON mode: its attributes and `data`, exactly what the event carries."""
+    return json.dumps({**row.attributes, "data": json.loads(row.payload)}, separators=(",", ":")).encode()
+
+
+class WebhookWorker:
+    def __init__(self, db: Database, settings: ServiceSettings, service: str, keyring: Any, *,
+                 wake: asyncio.Event | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 dev_mode: bool | None = None):
+        self.db = db
+        self.settings = settings
+        self.service = service
+        self.keyring = keyring
+        self.wake = wake or asyncio.Event()
+        self.dev_mode = settings.dev_mode if dev_mode is None else dev_mode
+        self._client = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False,
+                                         transport=transport, trust_env=False)
+        self._stopping = asyncio.Event()
+        self._instance = uuid.uuid4().hex
+
+    # -- the loop ---------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        last_purge = 0.0
+        while not self._stopping.is_set():
+            try:
+                if time.monotonic() - last_purge >= self.settings.outbox_purge_interval_s:
+                    last_purge = time.monotonic()
+                    await self.purge_delivered()
+                fanned = await self.fan_out()
+                sent = await self.deliver_due()
+            except Exception as exc:  # a database outage is waited out
+                log.warning("webhook worker pass failed (%s: %s)", type(exc).__name__, exc)
+                fanned = sent = 0
+            if fanned or sent:
+                continue
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), await self._idle_wait())
+            except asyncio.TimeoutError:
+                pass
+
+    async def _idle_wait(self) -> float:
+        """Until the next poll, or sooner when a delivery falls due."""
+        wait = self.settings.webhook_poll_interval_ms / 1000
+        try:
+            async with self.db.session() as session:
+                due = (await session.execute(select(func.min(WebhookDelivery.next_attempt_at))
+                                             .where(WebhookDelivery.status == PENDING))).scalar_one_or_none()
+        except Exception:
+            return wait
+        if due is not None:
+            wait = min(wait, max(0.0, (aware(due) - utcnow()).total_seconds()))
+        return max(wait, 0.01)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self.wake.set()
+        await self._client.aclose()
+
+    async def purge_delivered(self, now: datetime | None = None) -> int:
+        """Delivered rows are kept as long as the outbox keeps its published rows, then deleted (parked and
+        pending ones stay until delivered, replayed or their subscription is deleted)."""
+        cutoff = (now or utcnow()) - timedelta(days=self.settings.outbox_retention_days)
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                delete(WebhookDelivery).where(WebhookDelivery.status == DELIVERED, WebhookDelivery.delivered_at < cutoff))
+        return int(result.rowcount or 0)
+
+    async def waiting(self) -> dict[str, int]:
+        """Deliveries pending and parked, over every subscription (the /metrics gauge)."""
+        async with self.db.session() as session:
+            rows = (await session.execute(select(WebhookDelivery.status, func.count())
+                                          .where(WebhookDelivery.status.in_((PENDING, PARKED)))
+                                          .group_by(WebhookDelivery.status))).all()
+        counts = {PENDING: 0, PARKED: 0}
+        counts.update({status: int(n) for status, n in rows})
+        return counts
+
+    # -- fan-out ----------------------------------------------------------------------------------------------
+
+    async def fan_out(self, batch: int = 500) -> int:
+        """Turn committed outbox rows after the cursor into deliveries; the number of outbox rows read."""
+        async with self.db.transaction() as session:
+            stmt = select(WebhookCursor).where(WebhookCursor.name == _CURSOR)
+            if not self.db.is_sqlite:
+                stmt = stmt.with_for_update()
+            cursor = (await session.execute(stmt)).scalar_one_or_none()
+            if cursor is None:
+                # The first pass: subscriptions see events written from now on, never the past.
+                top = (await session.execute(select(func.max(OutboxMessage.seq)))).scalar_one_or_none() or 0
+                session.add(WebhookCursor(name=_CURSOR, last_seq=top))
+                return 0
+            rows = list((await session.execute(
+                select(OutboxMessage.seq, OutboxMessage.event_id, OutboxMessage.event_type, OutboxMessage.created_at)
+                .where(OutboxMessage.seq > cursor.last_seq).order_by(OutboxMessage.seq).limit(batch))).all())
+            if not rows:
+                return 0
+            subscriptions = list((await session.execute(select(WebhookSubscription))).scalars())
+            now = utcnow()
+            grace = timedelta(seconds=self.settings.webhook_gap_grace_s)
+            last = cursor.last_seq
+            taken = 0
+            for seq, event_id, event_type, created_at in rows:
+                if seq != last + 1 and aware(created_at) > now - grace:
+                    break  # an earlier seq may still commit: wait for it (or for the grace to pass)
+                for sub in subscriptions:
+                    if (event_type in sub.event_types and aware(sub.created_at) <= aware(created_at)
+                            and rules.may_read(self.service, sub.scopes)):
+                        session.add(WebhookDelivery(
+                            id=str(uuid.uuid4()), subscription_id=sub.id, seq=seq, event_id=event_id,
+                            event_type=event_type, status=PENDING, attempts=0, next_attempt_at=now, created_at=now))
+                last = seq
+                taken += 1
+            if taken:
+                await session.execute(update(WebhookCursor).where(WebhookCursor.name == _CURSOR)
+                                      .values(last_seq=last))
+            return taken
+
+    # -- delivery ---------------------------------------------------------------------------------------------
+
+    async def _heads(self) -> list[WebhookDelivery]:
+        """Each subscription's first pending delivery (lowest seq), when it is due and not leased."""
+        now = utcnow()
+        async with self.db.session() as session:
+            first = (select(WebhookDelivery.subscription_id, func.min(WebhookDelivery.seq).label("seq"))
+                     .where(WebhookDelivery.status == PENDING).group_by(WebhookDelivery.subscription_id).subquery())
+            stmt = (select(WebhookDelivery)
+                    .join(first, and_(WebhookDelivery.subscription_id == first.c.subscription_id,
+                                      WebhookDelivery.seq == first.c.seq))
+                    .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now)
+                    .limit(self.settings.webhook_concurrency * 4))
+            heads = list((await session.execute(stmt)).scalars())
+        return [h for h in heads if h.lease_until is None or aware(h.lease_until) < now]
+
+    async def deliver_due(self) -> int:
+        heads = await self._heads()
+        if not heads:
+            return 0
+        limit = asyncio.Semaphore(self.settings.webhook_concurrency)
+
+        async def one(head: WebhookDelivery) -> int:
+            async with limit:
+                return await self._attempt(head)
+
+        return sum(await asyncio.gather(*(one(h) for h in heads)))
+
+    async def _claim(self, delivery: WebhookDelivery) -> bool:
+        now = utcnow()
+        lease = now + timedelta(seconds=self.settings.webhook_timeout_s * 2 + 5)
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery.id, WebhookDelivery.status == PENDING,
+                       WebhookDelivery.attempts == delivery.attempts)
+                .values(lease_until=lease))
+            return result.rowcount == 1
+
+    async def _attempt(self, delivery: WebhookDelivery) -> int:
+        if not await self._claim(delivery):
+            return 0
+        async with self.db.session() as session:
+            sub = await session.get(WebhookSubscription, delivery.subscription_id)
+            row = (await session.execute(select(OutboxMessage).where(OutboxMessage.event_id == delivery.event_id))
+                   ).scalar_one_or_none()
+        status: int | None = None
+        error: str | None = None
+        final = False
+        if sub is None:
+            return 0  # deleted meanwhile: its deliveries go with it
+        if row is None:
+            error, final = "the event is no longer in the outbox (purged after the retention period)", True
+        elif not rules.may_read(self.service, sub.scopes):
+            error, final = "the subscription no longer holds the scopes to read this event", True
+        else:
+            try:
+                # again (DNS may have changed), off the event loop: the lookup blocks
+                await asyncio.to_thread(rules.check_callback_url, sub.url, dev_mode=self.dev_mode)
+            except rules.UnacceptableUrl as exc:
+                error = str(exc)[:300]
+            else:
+                status, error = await self._post(sub, row)
+        await self._record(delivery, status, error, final=final)
+        return 1
+
+    async def _post(self, sub: WebhookSubscription, row: OutboxMessage) -> tuple[int | None, str | None]:
+        body = structured_event(row)
+        secret = self.keyring.decrypt(sub.secret, context=secret_context(self.service, sub.id))
+        headers = rules.signature_headers(secret, row.event_id, int(time.time()), body)
+        headers["user-agent"] = f"pana-webhooks/{self.service}"
+        try:
+            response = await self._client.post(sub.url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            return None, "timeout"
+        except httpx.HTTPError as exc:
+            return None, f"connection error ({type(exc).__name__})"
+        return response.status_code, None if rules.delivered(response.status_code) else f"HTTP {response.status_code}"
+
+    async def _record(self, delivery: WebhookDelivery, status: int | None, error: str | None, *, final: bool) -> None:
+        now = utcnow()
+        attempts = delivery.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts, "last_attempt_at": now, "last_status": status,
+                                  "last_error": error, "lease_until": None}
+        if rules.delivered(status) and not final:
+            values |= {"status": DELIVERED, "delivered_at": now}
+            outcome = DELIVERED
+        else:
+            delay = None if final or not rules.should_retry(status) else rules.retry_delay(
+                self.settings.webhook_retry_schedule_s, attempts, jitter=self.settings.webhook_retry_jitter)
+            if delay is None:
+                values["status"] = PARKED
+                outcome = PARKED
+                log.warning("webhook delivery %s parked after %d attempts (%s)", delivery.id, attempts, error)
+            else:
+                values["next_attempt_at"] = now + timedelta(seconds=delay)
+                outcome = "failed"
+        async with self.db.transaction() as session:
+            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id,
+                                                                WebhookDelivery.status == PENDING).values(**values))
+        webhook_delivered(self.service, outcome)

@@ -1,0 +1,248 @@
+"""Webhooks end to end on one service (rsd's app, in process, its webhook worker running) against a REAL receiver:
+a separate process (`pana_dev.webhook_receiver`) that verifies each signature with the `standardwebhooks`
+reference package. No sleeps: the tests wait on conditions (the subscription's status, the receiver's log)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from pana_dev.testing import eventually, service_harness
+from pana_dev.webhook_receiver import ReceiverProcess
+from pana_events.events.rsd import DecisionIssued
+from pana_kit.outbox import UnitOfWork
+from rsd.app import create
+from rsd.settings import RsdSettings
+
+# Three quick retries, then 27 of 2 s: the test waits for 3 failures, then starts the receiver, which has a
+# minute (on a loaded machine) before a delivery would be parked.
+FAST = "0.05,0.05,0.05" + ",2" * 27
+
+
+def receiver(tmp_path: Path) -> ReceiverProcess:
+    return ReceiverProcess(tmp_path)
+
+
+async def _emit(h, n: int, first: int = 0) -> list[str]:
+    ids = []
+    for i in range(first, first + n):
+        async with UnitOfWork(h.app.state.db, "/pana/rsd", signal=h.app.state.signal) as uow:
+            env = uow.emit(DecisionIssued(application_id=f"app-{i}", person_id=f"person-{i}",
+                                          member_ids=[f"person-{i}"], outcome="recognised",
+                                          decided_on=date(2026, 12, 1)), subject=f"person-{i}")
+            ids.append(env.id)
+    return ids
+
+
+async def _subscribe(h, url: str, types=("rsd.decision.issued.v1",)) -> dict:
+    r = await h.client.post("/api/v1/webhooks/subscriptions", headers=h.headers("integration-system", purpose=None),
+                            json={"event_types": list(types), "url": url})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def _status(h, sid: str) -> dict:
+    r = await h.client.get(f"/api/v1/webhooks/subscriptions/{sid}", headers=h.headers("integration-system",
+                                                                                         purpose=None))
+    assert r.status_code == 200, r.text
+    return r.json()["status"]
+
+
+def _check_signed_cloudevents(records: list[dict], ids: list[str]) -> None:
+    assert all(r["verified"] for r in records), [r.get("error") for r in records]
+    assert all(r["content_type"] == "application/cloudevents+json" for r in records)
+    assert all(r["webhook_id"] == r["event"]["id"] for r in records)  # webhook-id: the event id, on every attempt
+    firsts = list(dict.fromkeys(r["webhook_id"] for r in records))
+    assert firsts == ids  # in order, each one
+    event = records[0]["event"]
+    assert event["specversion"] == "1.0" and event["type"] == "rsd.decision.issued.v1"
+    assert event["source"] == "/pana/rsd" and event["datacontenttype"] == "application/json"
+    assert set(event["data"]) == {"application_id", "person_id", "member_ids", "outcome", "decided_on",
+                                  "notified_on", "appeal_until"}  # exactly what the event carries
+
+
+async def test_a_receiver_down_for_a_while_gets_every_event_in_order_once_back(tmp_path):
+    async with service_harness(create, RsdSettings, tmp_path, run_webhooks=True, webhook_retry_schedule_s=FAST,
+                               webhook_retry_jitter=0, webhook_poll_interval_ms=50) as h:
+        with receiver(tmp_path) as rec:
+            sub = await _subscribe(h, rec.url("/hooks/rsd"))
+            rec.trust("/hooks/rsd", sub["secret"])
+            ids = await _emit(h, 5)  # the receiver is down: nothing listens on its port
+            await eventually(lambda: _failed_at_least(h, sub["id"], 3), timeout=180, what="3 failed attempts")
+            assert rec.received() == []
+            rec.up()
+            status = await eventually(lambda: _all_delivered(h, sub["id"], 5), timeout=180, what="all delivered")
+            assert status["backlog"] == 0 and status["parked"] == 0 and status["last_success_at"]
+            _check_signed_cloudevents(rec.received(), ids)
+            # and the events after it, at once
+            more = await _emit(h, 2, first=5)
+            await eventually(lambda: _all_delivered(h, sub["id"], 7), timeout=180, what="the next two")
+            _check_signed_cloudevents(rec.received(), ids + more)
+
+
+async def _failed_at_least(h, sid, n):
+    status = await _status(h, sid)
+    return status if status["failures"] >= n else None
+
+
+async def _all_delivered(h, sid, n):
+    status = await _status(h, sid)
+    return status if status["delivered"] == n else None
+
+
+async def _parked(h, sid, n):
+    status = await _status(h, sid)
+    return status if status["parked"] == n else None
+
+
+async def test_parked_deliveries_are_replayed_one_or_all(tmp_path):
+    async with service_harness(create, RsdSettings, tmp_path, run_webhooks=True, webhook_retry_schedule_s="0.05,0.05",
+                               webhook_retry_jitter=0, webhook_poll_interval_ms=50) as h:
+        admin = h.headers("integration-system", purpose=None)
+        with receiver(tmp_path) as rec:
+            sub = await _subscribe(h, rec.url("/hooks/rsd"))
+            rec.trust("/hooks/rsd", sub["secret"])
+            ids = await _emit(h, 3)
+            status = await eventually(lambda: _parked(h, sub["id"], 3), timeout=180, what="all parked")
+            assert status["failures"] == 9 and status["backlog"] == 0  # 3 attempts each, then parked
+            assert "connection error" in status["last_error"]
+            r = await h.client.get(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries",
+                                   params={"status": "parked", "limit": 2}, headers=admin)
+            page = r.json()
+            assert [d["event_id"] for d in page["items"]] == ids[:2] and page["next_cursor"]
+            assert all(d["attempts"] == 3 for d in page["items"])
+            rec.up()
+            one = page["items"][1]["id"]
+            r = await h.client.post(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries/{one}/replay",
+                                    headers=admin)
+            assert r.status_code == 202 and r.json() == {"replayed": 1}
+            await eventually(lambda: _all_delivered(h, sub["id"], 1), timeout=180, what="one replayed")
+            assert [r["webhook_id"] for r in rec.received()] == [ids[1]]
+            r = await h.client.post(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries/{one}/replay",
+                                    headers=admin)
+            assert r.status_code == 409 and r.json()["rule"] == "replay_only_parked"
+            r = await h.client.post(f"/api/v1/webhooks/subscriptions/{sub['id']}/replay", headers=admin)
+            assert r.json() == {"replayed": 2}
+            await eventually(lambda: _all_delivered(h, sub["id"], 3), timeout=180, what="all replayed")
+            records = rec.received()
+            assert all(r["verified"] for r in records)
+            assert [r["webhook_id"] for r in records] == [ids[1], ids[0], ids[2]]  # the rest in their order
+            r = await h.client.get("/api/v1/audit", params={"action": "webhook.replay"},
+                                   headers=h.headers("auditor", purpose=None))
+            assert len(r.json()["items"]) == 2
+
+
+async def test_a_subscriber_gets_only_its_types_and_only_what_its_scopes_allow(tmp_path):
+    async with service_harness(create, RsdSettings, tmp_path, run_webhooks=True, webhook_poll_interval_ms=50) as h:
+        with receiver(tmp_path) as rec:
+            rec.up()
+            sub = await _subscribe(h, rec.url("/hooks/appeals"), types=("rsd.appeal.lodged.v1",))
+            rec.trust("/hooks/appeals", sub["secret"])
+            await _emit(h, 2)  # decisions: not subscribed
+            # A system whose token lacks rsd:read may not subscribe to rsd's events at all.
+            no_read = h.headers("integration-system", purpose=None, scope="webhooks:manage registration:read")
+            r = await h.client.post("/api/v1/webhooks/subscriptions", headers=no_read,
+                                    json={"event_types": ["rsd.decision.issued.v1"], "url": rec.url("/x")})
+            assert r.status_code == 403 and r.json()["rule"] == "event_type_not_permitted"
+            # Unknown types (another service's) are a 422 naming them.
+            r = await h.client.post("/api/v1/webhooks/subscriptions", headers=h.headers("integration-system",
+                                                                                          purpose=None),
+                                    json={"event_types": ["registration.person.registered.v1"], "url": rec.url("/x")})
+            assert r.status_code == 422 and "registration.person.registered.v1" in r.json()["detail"]
+            # A subscription is its client's own: another client sees 404.
+            other = h.headers("integration-system", purpose=None, client_id="another-system")
+            assert (await h.client.get(f"/api/v1/webhooks/subscriptions/{sub['id']}", headers=other)).status_code == 404
+            r = await h.client.get("/api/v1/webhooks/subscriptions", headers=other)
+            assert r.json()["items"] == []
+            await h.app.state.webhooks.fan_out()
+            status = await _status(h, sub["id"])
+            assert status["backlog"] == 0 and status["delivered"] == 0 and rec.received() == []
+            r = await h.client.delete(f"/api/v1/webhooks/subscriptions/{sub['id']}",
+                                      headers=h.headers("integration-system", purpose=None))
+            assert r.status_code == 204
+
+
+async def test_nothing_is_pushed_before_its_transaction_commits(tmp_path):
+    async with service_harness(create, RsdSettings, tmp_path, webhook_poll_interval_ms=50) as h:
+        worker = h.app.state.webhooks  # not running: driven step by step
+        sub = await _subscribe(h, "http://127.0.0.1:9/never")
+        await worker.fan_out()  # the first pass places the cursor
+        with pytest.raises(RuntimeError):
+            async with UnitOfWork(h.app.state.db, "/pana/rsd") as uow:
+                uow.emit(DecisionIssued(application_id="a", person_id="p", member_ids=["p"], outcome="rejected",
+                                        decided_on=date(2026, 12, 1)), subject="p")
+                await uow.session.flush()  # the row is written, not committed
+                assert await worker.fan_out() == 0  # the open transaction's row is invisible
+                raise RuntimeError("rolled back")
+        assert await worker.fan_out() == 0
+        await _emit(h, 1)
+        assert await worker.fan_out() == 1
+        assert (await _status(h, sub["id"]))["backlog"] == 1
+
+
+async def test_delivered_rows_are_purged_after_the_outbox_retention(tmp_path):
+    from sqlalchemy import update
+
+    from pana_kit.tables import WebhookDelivery
+
+    async with service_harness(create, RsdSettings, tmp_path) as h:
+        worker = h.app.state.webhooks
+        sub = await _subscribe(h, "http://127.0.0.1:9/never")
+        await worker.fan_out()
+        await _emit(h, 2)
+        await worker.fan_out()
+        long_ago = datetime.now(timezone.utc) - timedelta(days=31)
+        async with h.app.state.db.transaction() as session:
+            first = (await h.client.get(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries",
+                                        headers=h.headers("integration-system", purpose=None))).json()["items"][0]
+            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == first["id"])
+                                  .values(status="delivered", delivered_at=long_ago))
+        assert await worker.purge_delivered() == 1
+        status = await _status(h, sub["id"])
+        assert status["delivered"] == 0 and status["backlog"] == 1  # the pending one stays
+
+
+async def test_a_delivery_claimed_by_a_process_that_died_is_sent_once_its_lease_ends(tmp_path):
+    """Kill between claim and outcome: the row says pending with a lease; after the lease another worker (the
+    restarted process) sends it, with the same webhook-id. Nothing acknowledged in the database is lost."""
+    from sqlalchemy import update
+
+    from pana_kit.tables import WebhookDelivery
+    from pana_kit.webhooks import WebhookWorker
+
+    async with service_harness(create, RsdSettings, tmp_path, webhook_retry_jitter=0) as h:
+        with receiver(tmp_path) as rec:
+            rec.up()
+            worker = h.app.state.webhooks
+            sub = await _subscribe(h, rec.url("/hooks/rsd"))
+            rec.trust("/hooks/rsd", sub["secret"])
+            await worker.fan_out()
+            [event_id] = await _emit(h, 1)
+            await worker.fan_out()
+            [head] = await worker._heads()
+            assert await worker._claim(head)  # ... and the process dies here, before posting
+            restarted = WebhookWorker(h.app.state.db, h.app.state.settings, "rsd", h.app.state.keyring)
+            try:
+                assert await restarted.deliver_due() == 0  # leased: not sent twice at once
+                async with h.app.state.db.transaction() as session:  # the lease runs out
+                    await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == head.id)
+                                          .values(lease_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+                assert await restarted.deliver_due() == 1
+            finally:
+                await restarted.stop()
+            status = await _status(h, sub["id"])
+            assert status["delivered"] == 1 and status["backlog"] == 0
+            [got] = rec.received()
+            assert got["verified"] and got["webhook_id"] == event_id
+
+
+async def test_metrics_show_what_waits(tmp_path):
+    async with service_harness(create, RsdSettings, tmp_path) as h:
+        await _subscribe(h, "http://127.0.0.1:9/never")
+        await h.app.state.webhooks.fan_out()
+        await _emit(h, 2)
+        await h.app.state.webhooks.fan_out()
+        text = (await h.client.get("/metrics")).text
+        assert 'pana_webhook_pending{service="rsd"} 2.0' in text
+        assert 'pana_webhook_parked{service="rsd"} 0.0' in text
