@@ -75,6 +75,7 @@ def examples() -> dict[str, OperationExample]:
         "getPersonHistory": OperationExample({"person_id": person}),
         "listPersonDocuments": OperationExample({"person_id": person}),
         "getDocumentQr": OperationExample({"document_id": _id("document:read")}),
+        "getDocumentCertificate": OperationExample({"person_id": person, "document_id": _id("document:read")}),
         "verifyDocument": OperationExample({"document_number": _certificate_number("document:read"),
                                             "birth_date": BIRTH_DATES["person:read"]}),
         "updatePerson": OperationExample({"person_id": _id("person:update"),

@@ -151,7 +151,7 @@ def _seeded(app: FastAPI) -> bool:
 
 
 def _only_documented(app: FastAPI, case) -> bool:
-    example = app.state.definition.sandbox.examples.get(case.operation.definition.raw.get("operationId"))
+    example = app.state.definition.sandbox.all_examples.get(case.operation.definition.raw.get("operationId"))
     return example is not None and example.only_documented is not None
 
 

@@ -108,7 +108,7 @@ def finish_openapi(app) -> None:
         if "schema" not in done:
             sandbox = getattr(getattr(app.state, "definition", None), "sandbox", None)
             done["schema"] = finish_document(generate(), operation_routes(app),
-                                             sandbox.examples if sandbox is not None else {})
+                                             sandbox.all_examples if sandbox is not None else {})
         return done["schema"]
 
     app.openapi = openapi

@@ -77,6 +77,44 @@ class Sandbox:
     # take (`pana token <role>` gives "<role>-dev").
     subject: str = "supervisor-dev"
 
+    @property
+    def all_examples(self) -> dict[str, OperationExample]:
+        """The service's examples and the kit's own routes' (webhook subscriptions, every service)."""
+        return {**WEBHOOK_EXAMPLES, **self.examples}
+
+
+# -- the kit's own routes: webhook subscriptions (pana_kit.webhook_api), the same on every service ---------------
+
+WEBHOOKS = "/api/v1/webhooks/subscriptions"
+#: Deliveries to it fail (nothing listens on the discard port): a subscription of the example world never
+#: reaches anyone.
+SANDBOX_CALLBACK = "http://127.0.0.1:9/pana-sandbox-subscriber"
+
+
+def _webhook_id(label: str) -> str:
+    return sandbox_id(f"kit:webhooks:{label}")
+
+
+WEBHOOK_EXAMPLES: dict[str, OperationExample] = {
+    "getWebhookSubscription": OperationExample({"subscription_id": _webhook_id("read")}),
+    "listWebhookDeliveries": OperationExample({"subscription_id": _webhook_id("read")}),
+    "replayWebhookSubscription": OperationExample({"subscription_id": _webhook_id("read")}),
+    "deleteWebhookSubscription": OperationExample({"subscription_id": _webhook_id("delete")}),
+    "replayWebhookDelivery": OperationExample(
+        {"subscription_id": _webhook_id("read")},
+        only_documented="a parked delivery exists only after a subscriber failed through the whole retry schedule "
+                        "(about 28 hours); the example world does not fake one"),
+}
+
+
+async def seed_webhooks(client: "SandboxClient") -> None:
+    """Two subscriptions of the dev client to one of the service's event types: one to read (its deliveries,
+    a replay of its parked ones: none), one to delete."""
+    types = (await client.call("GET", "/api/v1/webhooks/event-types")).json()["items"]
+    for label in ("read", "delete"):
+        await client.call("POST", WEBHOOKS, ids=[f"kit:webhooks:{label}"],
+                          json={"event_types": [types[0]["type"]], "url": SANDBOX_CALLBACK})
+
 
 class SandboxClient:
     """The service's own API, in process, with a dev token holding every role and scope."""
@@ -142,10 +180,12 @@ async def seed_sandbox(app: FastAPI, sandbox: Sandbox) -> bool:
         marker = await client.client.get(sandbox.marker, headers=client.headers)
         if marker.status_code == 200:
             return False
-        await sandbox.seed(client)
+        if getattr(app.state.definition, "webhooks", False):
+            await seed_webhooks(client)
+        await sandbox.seed(client)  # its marker last: a world half seeded is seeded again
         await client.call("GET", sandbox.marker)
         await check_if_match_examples(client, sandbox)
-        log.warning("sandbox: seeded the example world of /docs (dev mode; %d operations)", len(sandbox.examples))
+        log.warning("sandbox: seeded the example world of /docs (dev mode; %d operations)", len(sandbox.all_examples))
         return True
     finally:
         await client.aclose()
@@ -153,7 +193,7 @@ async def seed_sandbox(app: FastAPI, sandbox: Sandbox) -> bool:
 
 async def check_if_match_examples(client: SandboxClient, sandbox: Sandbox) -> None:
     """Every documented If-Match must be the ETag the record answers with now, or "Try it out" answers 412."""
-    for operation_id, example in sandbox.examples.items():
+    for operation_id, example in sandbox.all_examples.items():
         if "If-Match" not in example.parameters:
             continue
         if example.etag_from is None:  # no read answers this record's ETag: the 2xx test checks it instead

@@ -9,7 +9,6 @@ its own subscriptions (by OAuth client). Every change is in the audit log. Deliv
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import datetime
 from typing import Literal, Optional
 
@@ -20,6 +19,7 @@ from sqlalchemy import and_, delete, func, select, update
 from . import audit
 from . import webhook_rules as rules
 from .auth import Principal, require
+from .domain import new_id
 from .errors import Problem, problem_responses
 from .http import encode_cursor, keyset_after, keyset_cursor, keyset_position, page_params
 from .tables import WebhookDelivery, WebhookSubscription
@@ -214,7 +214,7 @@ async def subscribe_webhook(body: SubscriptionIn, request: Request, response: Re
     except rules.UnacceptableUrl as exc:
         raise Problem(422, f"url: {exc}", type_suffix="validation-error",
                       errors=[{"field": "url", "message": str(exc), "code": "url"}]) from None
-    subscription_id = str(uuid.uuid4())
+    subscription_id = new_id()
     secret = rules.new_secret()
     sealed = request.app.state.keyring.encrypt(secret, context=secret_context(service, subscription_id))
     sub = WebhookSubscription(id=subscription_id, owner=_owner(principal), subject=principal.subject, url=body.url,
