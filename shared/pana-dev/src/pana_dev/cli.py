@@ -96,10 +96,15 @@ def _run(args) -> int:
         signal.signal(signum, _stop)
     code = 0
     try:
-        supervisor.clean_up_leftovers()
+        ended = supervisor.clean_up_leftovers()
         wanted = ([("civil-registry-simulator", stack.simulator_port)] if simulator else []) + \
                  [(s.name, ports[s.name]) for s in specs]
         taken = [f"{port} ({name})" for name, port in wanted if port_taken(port)]
+        # What was just killed can hold its port a moment longer on a busy machine: wait for it, not for ever.
+        deadline = time.monotonic() + 15
+        while taken and ended and time.monotonic() < deadline:
+            time.sleep(0.1)
+            taken = [f"{port} ({name})" for name, port in wanted if port_taken(port)]
         if taken:
             print(f"port {', '.join(taken)} already in use: is another Pana running? "
                   f"(set the *_PORT variables to move it)", file=sys.stderr, flush=True)
