@@ -95,8 +95,9 @@ class WebhookWorker:
             if fanned or sent:
                 continue
             self.wake.clear()
+            idle = await self._idle_wait()  # first: a stop while it runs must not leave a wait() never awaited
             try:
-                await asyncio.wait_for(self.wake.wait(), await self._idle_wait())
+                await asyncio.wait_for(self.wake.wait(), idle)
             except asyncio.TimeoutError:
                 pass
 
