@@ -38,6 +38,11 @@ class LodgedWatcher:
         self.bootstrap = bootstrap
         self.lodged: dict[str, float] = {}  # person id -> lodged at (epoch seconds, rsd's clock = ours)
         self.seen: dict[str, float] = {}  # person id -> received here (epoch seconds)
+        # The stages between: registration's referral event (stamped in its transaction; its Kafka record's
+        # CreateTime = when registration's relay handed it to the producer) and rsd's lodged record's CreateTime.
+        self.referred: dict[str, float] = {}  # person id -> registration's ce_time
+        self.referral_sent: dict[str, float] = {}  # person id -> registration's relay produced it
+        self.lodged_sent: dict[str, float] = {}  # person id -> rsd's relay produced the lodged event
         self.ready = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
@@ -62,10 +67,12 @@ class LodgedWatcher:
                                     fetch_max_wait_ms=20, fetch_min_bytes=1)
         await consumer.start()
         try:
-            while not (partitions := consumer.partitions_for_topic("rsd.events")):
-                await consumer._client.force_metadata_update()
-                await asyncio.sleep(0.2)
-            tps = [TopicPartition("rsd.events", p) for p in partitions]
+            tps = []
+            for topic in ("rsd.events", "registration.events"):
+                while not (partitions := consumer.partitions_for_topic(topic)):
+                    await consumer._client.force_metadata_update()
+                    await asyncio.sleep(0.2)
+                tps += [TopicPartition(topic, p) for p in partitions]
             consumer.assign(tps)
             await consumer.seek_to_end(*tps)
             for tp in tps:
@@ -76,9 +83,14 @@ class LodgedWatcher:
                     now = time.time()
                     for record in records:
                         hdrs = dict(record.headers or ())
+                        if hdrs.get("ce_type") == b"registration.referral.registered.v1":
+                            person_id = json.loads(record.value)["person_id"]
+                            self.referred.setdefault(person_id, datetime.fromisoformat(hdrs["ce_time"].decode()).timestamp())
+                            self.referral_sent.setdefault(person_id, record.timestamp / 1000)
                         if hdrs.get("ce_type") != b"rsd.application.lodged.v1":
                             continue
                         person_id = json.loads(record.value)["person_id"]
+                        self.lodged_sent.setdefault(person_id, record.timestamp / 1000)
                         self.lodged.setdefault(person_id, datetime.fromisoformat(hdrs["ce_time"].decode()).timestamp())
                         self.seen.setdefault(person_id, now)
         finally:
@@ -137,6 +149,18 @@ def referral_latency(stack: Stack, n: int, rate: float, warmup: int = 20) -> tup
         seen = [(watcher.seen[p] - t) * 1000 for p, t in posted.items() if p in watcher.seen]
         http = [(answered[p] - t) * 1000 for p, t in posted.items()]
         events = [(watcher.lodged[p] - answered[p]) * 1000 for p in posted if p in watcher.lodged]
+        stages = {
+            "registration's event stamped -> its relay produced it": [
+                (watcher.referral_sent[p] - watcher.referred[p]) * 1000 for p in posted if p in watcher.referral_sent],
+            "registration's relay produced -> rsd's lodged event stamped (fetch + rsd's handler)": [
+                (watcher.lodged[p] - watcher.referral_sent[p]) * 1000 for p in posted
+                if p in watcher.lodged and p in watcher.referral_sent],
+            "rsd's lodged event stamped -> rsd's relay produced it": [
+                (watcher.lodged_sent[p] - watcher.lodged[p]) * 1000 for p in posted if p in watcher.lodged_sent],
+        }
+        for name, values in stages.items():
+            if values:
+                print(summary(f"  stage: {name}", values))
         return lodged, seen, http, events
     finally:
         watcher.stop()

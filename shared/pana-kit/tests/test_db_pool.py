@@ -1,0 +1,66 @@
+"""PostgreSQL's pool pings a connection only when it idled (`pana_kit.db.PING_AFTER_IDLE_S`): a dead idle
+connection is still replaced before a unit of work uses it, and a connection returned a moment ago is not
+pinged again (the ping was BEGIN + ROLLBACK, two round trips before every transaction)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from pana_kit import db as db_module
+from pana_kit.db import Database
+
+
+def _count_pings(database: Database, monkeypatch) -> list:
+    dialect = database.engine.sync_engine.dialect
+    pings: list = []
+    real = dialect._do_ping_w_event
+
+    def counted(dbapi_connection):
+        pings.append(dbapi_connection)
+        return real(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "_do_ping_w_event", counted)
+    return pings
+
+
+def test_a_dead_idle_connection_is_replaced_before_use(pg_url, monkeypatch):
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_S", 0.0)  # every returned connection counts as idle
+
+    async def scenario():
+        database = Database(pg_url)
+        pings = _count_pings(database, monkeypatch)
+        try:
+            async with database.transaction() as session:
+                pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            killer = Database(pg_url)  # another pool kills the idle pooled connection
+            try:
+                async with killer.transaction() as session:
+                    await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            finally:
+                await killer.dispose()
+            async with database.transaction() as session:
+                assert (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+            return pings
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(scenario())  # it was pinged, found dead and replaced
+
+
+def test_a_connection_just_returned_is_not_pinged(pg_url, monkeypatch):
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_S", 3600.0)
+
+    async def scenario():
+        database = Database(pg_url)
+        pings = _count_pings(database, monkeypatch)
+        try:
+            for _ in range(3):
+                async with database.transaction() as session:
+                    await session.execute(text("SELECT 1"))
+            return pings
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(scenario()) == []
