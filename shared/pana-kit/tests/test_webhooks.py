@@ -62,8 +62,12 @@ def _check_signed_cloudevents(records: list[dict], ids: list[str]) -> None:
                                   "notified_on", "appeal_until"}  # exactly what the event carries
 
 
+# Every harness turns the per-principal read limit off: the tests poll a subscription's status every 20 ms
+# (pana_dev.testing.eventually), faster than any client may read; the limit is not what they test.
+
+
 async def test_a_receiver_down_for_a_while_gets_every_event_in_order_once_back(tmp_path):
-    async with service_harness(create, RsdSettings, tmp_path, run_webhooks=True, webhook_retry_schedule_s=FAST,
+    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0, run_webhooks=True, webhook_retry_schedule_s=FAST,
                                webhook_retry_jitter=0, webhook_poll_interval_ms=50) as h:
         with receiver(tmp_path) as rec:
             sub = await _subscribe(h, rec.url("/hooks/rsd"))
@@ -97,7 +101,7 @@ async def _parked(h, sid, n):
 
 
 async def test_parked_deliveries_are_replayed_one_or_all(tmp_path):
-    async with service_harness(create, RsdSettings, tmp_path, run_webhooks=True, webhook_retry_schedule_s="0.05,0.05",
+    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0, run_webhooks=True, webhook_retry_schedule_s="0.05,0.05",
                                webhook_retry_jitter=0, webhook_poll_interval_ms=50) as h:
         admin = h.headers("integration-system", purpose=None)
         with receiver(tmp_path) as rec:
@@ -134,7 +138,7 @@ async def test_parked_deliveries_are_replayed_one_or_all(tmp_path):
 
 
 async def test_a_subscriber_gets_only_its_types_and_only_what_its_scopes_allow(tmp_path):
-    async with service_harness(create, RsdSettings, tmp_path, run_webhooks=True, webhook_poll_interval_ms=50) as h:
+    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0, run_webhooks=True, webhook_poll_interval_ms=50) as h:
         with receiver(tmp_path) as rec:
             rec.up()
             sub = await _subscribe(h, rec.url("/hooks/appeals"), types=("rsd.appeal.lodged.v1",))
@@ -164,7 +168,7 @@ async def test_a_subscriber_gets_only_its_types_and_only_what_its_scopes_allow(t
 
 
 async def test_nothing_is_pushed_before_its_transaction_commits(tmp_path):
-    async with service_harness(create, RsdSettings, tmp_path, webhook_poll_interval_ms=50) as h:
+    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0, webhook_poll_interval_ms=50) as h:
         worker = h.app.state.webhooks  # not running: driven step by step
         sub = await _subscribe(h, "http://127.0.0.1:9/never")
         await worker.fan_out()  # the first pass places the cursor
@@ -186,7 +190,7 @@ async def test_delivered_rows_are_purged_after_the_outbox_retention(tmp_path):
 
     from pana_kit.tables import WebhookDelivery
 
-    async with service_harness(create, RsdSettings, tmp_path) as h:
+    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0) as h:
         worker = h.app.state.webhooks
         sub = await _subscribe(h, "http://127.0.0.1:9/never")
         await worker.fan_out()
@@ -211,7 +215,7 @@ async def test_a_delivery_claimed_by_a_process_that_died_is_sent_once_its_lease_
     from pana_kit.tables import WebhookDelivery
     from pana_kit.webhooks import WebhookWorker
 
-    async with service_harness(create, RsdSettings, tmp_path, webhook_retry_jitter=0) as h:
+    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0, webhook_retry_jitter=0) as h:
         with receiver(tmp_path) as rec:
             rec.up()
             worker = h.app.state.webhooks
@@ -238,7 +242,7 @@ async def test_a_delivery_claimed_by_a_process_that_died_is_sent_once_its_lease_
 
 
 async def test_metrics_show_what_waits(tmp_path):
-    async with service_harness(create, RsdSettings, tmp_path) as h:
+    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0) as h:
         await _subscribe(h, "http://127.0.0.1:9/never")
         await h.app.state.webhooks.fan_out()
         await _emit(h, 2)
