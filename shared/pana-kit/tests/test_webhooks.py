@@ -73,15 +73,15 @@ async def test_a_receiver_down_for_a_while_gets_every_event_in_order_once_back(t
             sub = await _subscribe(h, rec.url("/hooks/rsd"))
             rec.trust("/hooks/rsd", sub["secret"])
             ids = await _emit(h, 5)  # the receiver is down: nothing listens on its port
-            await eventually(lambda: _failed_at_least(h, sub["id"], 3), timeout=180, what="3 failed attempts")
+            await eventually(lambda: _failed_at_least(h, sub["id"], 3), timeout=180, interval=0.1, what="3 failed attempts")
             assert rec.received() == []
             rec.up()
-            status = await eventually(lambda: _all_delivered(h, sub["id"], 5), timeout=180, what="all delivered")
+            status = await eventually(lambda: _all_delivered(h, sub["id"], 5), timeout=180, interval=0.1, what="all delivered")
             assert status["backlog"] == 0 and status["parked"] == 0 and status["last_success_at"]
             _check_signed_cloudevents(rec.received(), ids)
             # and the events after it, at once
             more = await _emit(h, 2, first=5)
-            await eventually(lambda: _all_delivered(h, sub["id"], 7), timeout=180, what="the next two")
+            await eventually(lambda: _all_delivered(h, sub["id"], 7), timeout=180, interval=0.1, what="the next two")
             _check_signed_cloudevents(rec.received(), ids + more)
 
 
@@ -108,7 +108,7 @@ async def test_parked_deliveries_are_replayed_one_or_all(tmp_path):
             sub = await _subscribe(h, rec.url("/hooks/rsd"))
             rec.trust("/hooks/rsd", sub["secret"])
             ids = await _emit(h, 3)
-            status = await eventually(lambda: _parked(h, sub["id"], 3), timeout=180, what="all parked")
+            status = await eventually(lambda: _parked(h, sub["id"], 3), timeout=180, interval=0.1, what="all parked")
             assert status["failures"] == 9 and status["backlog"] == 0  # 3 attempts each, then parked
             assert "connection error" in status["last_error"]
             r = await h.client.get(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries",
@@ -121,14 +121,14 @@ async def test_parked_deliveries_are_replayed_one_or_all(tmp_path):
             r = await h.client.post(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries/{one}/replay",
                                     headers=admin)
             assert r.status_code == 202 and r.json() == {"replayed": 1}
-            await eventually(lambda: _all_delivered(h, sub["id"], 1), timeout=180, what="one replayed")
+            await eventually(lambda: _all_delivered(h, sub["id"], 1), timeout=180, interval=0.1, what="one replayed")
             assert [r["webhook_id"] for r in rec.received()] == [ids[1]]
             r = await h.client.post(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries/{one}/replay",
                                     headers=admin)
             assert r.status_code == 409 and r.json()["rule"] == "replay_only_parked"
             r = await h.client.post(f"/api/v1/webhooks/subscriptions/{sub['id']}/replay", headers=admin)
             assert r.json() == {"replayed": 2}
-            await eventually(lambda: _all_delivered(h, sub["id"], 3), timeout=180, what="all replayed")
+            await eventually(lambda: _all_delivered(h, sub["id"], 3), timeout=180, interval=0.1, what="all replayed")
             records = rec.received()
             assert all(r["verified"] for r in records)
             assert [r["webhook_id"] for r in records] == [ids[1], ids[0], ids[2]]  # the rest in their order

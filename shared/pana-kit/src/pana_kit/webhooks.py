@@ -202,7 +202,14 @@ class WebhookWorker:
 
         async def one(head: WebhookDelivery) -> int:
             async with limit:
-                return await self._attempt(head)
+                # An attempt that does not end (a lookup or a database call that hangs) must not stop the worker:
+                # it is given up after the lease it claimed, and the delivery is tried again once that expires.
+                try:
+                    return await asyncio.wait_for(self._attempt(head), self.settings.webhook_timeout_s * 2 + 5)
+                except asyncio.TimeoutError:
+                    log.warning("webhook delivery %s: the attempt did not end within its lease; tried again after it",
+                                head.id)
+                    return 0
 
         return sum(await asyncio.gather(*(one(h) for h in heads)))
 
