@@ -142,3 +142,10 @@ def test_dev_mode_allows_loopback_and_http_only_there():
         rules.check_callback_url("https://10.0.0.5/hook", dev_mode=True, resolve=_no_dns)
     with pytest.raises(rules.UnacceptableUrl):
         rules.check_callback_url("http://93.184.216.34/hook", dev_mode=True, resolve=_no_dns)
+
+
+@pytest.mark.parametrize("url,lookup", [
+    ("https://hooks.example.org/pana", True), ("http://127.0.0.1:9/x", False), ("https://[::1]/x", False),
+    ("http://localhost:8080/x", False), ("https://203.0.113.7/x", False), ("not a url", False)])
+def test_only_a_host_name_needs_a_lookup(url, lookup):
+    assert rules.needs_lookup(url) is lookup

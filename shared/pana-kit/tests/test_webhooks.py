@@ -250,3 +250,18 @@ async def test_metrics_show_what_waits(tmp_path):
         text = (await h.client.get("/metrics")).text
         assert 'pana_webhook_pending{service="rsd"} 2.0' in text
         assert 'pana_webhook_parked{service="rsd"} 0.0' in text
+
+
+async def test_events_committed_before_the_workers_first_pass_are_not_skipped(tmp_path):
+    # The worker's first pass sets its cursor; a subscription and its first events can commit before that pass
+    # (here: the worker does not run until called). They are fanned out all the same; older events are not.
+    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0) as h:
+        past = await _emit(h, 2)
+        sub = await _subscribe(h, "http://127.0.0.1:9/hooks/rsd")
+        ids = await _emit(h, 3, first=2)
+        worker = h.app.state.webhooks
+        assert await worker.fan_out() == 0  # the first pass only places the cursor
+        assert await worker.fan_out() == 3
+        r = await h.client.get(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries",
+                               headers=h.headers("integration-system", purpose=None))
+        assert [d["event_id"] for d in r.json()["items"]] == ids and not set(past) & set(ids)

@@ -113,6 +113,19 @@ def _is_loopback_name(host: str) -> bool:
     return host in ("localhost", "localhost.") or host.endswith(".localhost")
 
 
+def needs_lookup(url: str) -> bool:
+    """Whether checking `url` asks the resolver (a host name); an address literal or a loopback name does not."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return False
+    except ValueError:
+        return bool(host) and not _is_loopback_name(host)
+
+
 def check_callback_url(url: str, *, dev_mode: bool, resolve: Resolver = resolve_host) -> None:
     """Raise UnacceptableUrl unless `url` may be called.
 

@@ -63,6 +63,14 @@ def structured_event(row: OutboxMessage) -> bytes:
     return json.dumps({**row.attributes, "data": json.loads(row.payload)}, separators=(",", ":")).encode()
 
 
+async def check_url(url: str, *, dev_mode: bool) -> None:
+    """`rules.check_callback_url`, off the event loop only when it must look a host name up."""
+    if rules.needs_lookup(url):
+        await asyncio.to_thread(rules.check_callback_url, url, dev_mode=dev_mode)
+    else:
+        rules.check_callback_url(url, dev_mode=dev_mode)
+
+
 class WebhookWorker:
     def __init__(self, db: Database, settings: ServiceSettings, service: str, keyring: Any, *,
                  wake: asyncio.Event | None = None, transport: httpx.AsyncBaseTransport | None = None,
@@ -148,8 +156,14 @@ class WebhookWorker:
                 stmt = stmt.with_for_update()
             cursor = (await session.execute(stmt)).scalar_one_or_none()
             if cursor is None:
-                # The first pass: subscriptions see events written from now on, never the past.
-                top = (await session.execute(select(func.max(OutboxMessage.seq)))).scalar_one_or_none() or 0
+                # The first pass starts after the events written before the first subscription (a subscription
+                # sees events from its creation on, never the past), not after "now": a subscription and its
+                # first events can commit before this pass, and they must not be skipped.
+                first = (await session.execute(select(func.min(WebhookSubscription.created_at)))).scalar_one_or_none()
+                before = select(func.max(OutboxMessage.seq))
+                if first is not None:
+                    before = before.where(OutboxMessage.created_at < first)
+                top = (await session.execute(before)).scalar_one_or_none() or 0
                 session.add(WebhookCursor(name=_CURSOR, last_seq=top))
                 return 0
             rows = list((await session.execute(
@@ -242,8 +256,9 @@ class WebhookWorker:
             error, final = "the subscription no longer holds the scopes to read this event", True
         else:
             try:
-                # again (DNS may have changed), off the event loop: the lookup blocks
-                await asyncio.to_thread(rules.check_callback_url, sub.url, dev_mode=self.dev_mode)
+                # again (DNS may have changed); a lookup blocks, so it runs off the event loop, and only a host
+                # name needs one (no thread for an address: a busy shared executor must not hold deliveries up)
+                await check_url(sub.url, dev_mode=self.dev_mode)
             except rules.UnacceptableUrl as exc:
                 error = str(exc)[:300]
             else:
