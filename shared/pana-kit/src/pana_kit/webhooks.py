@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from . import webhook_rules as rules
 from .db import Database
@@ -150,6 +151,12 @@ class WebhookWorker:
 
     async def fan_out(self, batch: int = 500) -> int:
         """Turn committed outbox rows after the cursor into deliveries; the number of outbox rows read."""
+        try:
+            return await self._fan_out(batch)
+        except IntegrityError:  # another pass placed the first cursor at the same moment: it is there now
+            return 0
+
+    async def _fan_out(self, batch: int) -> int:
         async with self.db.transaction() as session:
             stmt = select(WebhookCursor).where(WebhookCursor.name == _CURSOR)
             if not self.db.is_sqlite:
