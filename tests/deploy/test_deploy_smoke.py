@@ -413,5 +413,7 @@ def test_border_referral_flow_qr_code_and_pdf_letter(deployment):
         pdf = d.root / "letter.pdf"
         pdf.write_bytes(r.content)
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
-        assert summary["id"] in text and re.search(r"[ӘәҒғҚқҢңӨөҰұҮүҺһІі]", text), text[:500]
+        # The letter names the case by the reference a person can quote (never by the record's id).
+        assert summary["reference"] in text and summary["id"] not in text, text[:500]
+        assert re.search(r"[ӘәҒғҚқҢңӨөҰұҮүҺһІі]", text), text[:500]
     d.timings["flow"] = time.monotonic() - started  # printed with the others when the deployment stops
