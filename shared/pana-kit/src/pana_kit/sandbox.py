@@ -19,6 +19,7 @@ holds made-up people, and a service refuses to start with it outside dev mode. S
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import httpx
 from fastapi import FastAPI
 
 from .domain import Plan, planned
+from .tables import WebhookDelivery
 
 log = logging.getLogger("pana.sandbox")
 
@@ -95,25 +97,60 @@ def _webhook_id(label: str) -> str:
     return sandbox_id(f"kit:webhooks:{label}")
 
 
+#: The example world's parked delivery: the first event the "parked" subscription receives, attempted once as
+#: its last attempt against the unreachable callback (`park_example_delivery`).
+PARKED_DELIVERY = _webhook_id("parked:delivery")
+
 WEBHOOK_EXAMPLES: dict[str, OperationExample] = {
     "getWebhookSubscription": OperationExample({"subscription_id": _webhook_id("read")}),
     "listWebhookDeliveries": OperationExample({"subscription_id": _webhook_id("read")}),
     "replayWebhookSubscription": OperationExample({"subscription_id": _webhook_id("read")}),
     "deleteWebhookSubscription": OperationExample({"subscription_id": _webhook_id("delete")}),
+    # Pressed again, the replay answers 202 `{"replayed": 0}`: the delivery is queued already (pana_kit.webhook_api).
     "replayWebhookDelivery": OperationExample(
-        {"subscription_id": _webhook_id("read")},
-        only_documented="a parked delivery exists only after a subscriber failed through the whole retry schedule "
-                        "(about 28 hours); the example world does not fake one"),
+        {"subscription_id": _webhook_id("parked"), "delivery_id": PARKED_DELIVERY}),
 }
 
 
 async def seed_webhooks(client: "SandboxClient") -> None:
-    """Two subscriptions of the dev client to one of the service's event types: one to read (its deliveries,
-    a replay of its parked ones: none), one to delete."""
+    """Three subscriptions of the dev client: one to every event type of the service, whose first delivery is
+    parked once the world is seeded (`park_example_delivery`; the one replayWebhookDelivery names), one to read
+    (its deliveries, a replay of its parked ones: none) and one to delete. The first is made first: fan-out hands
+    out delivery ids in subscription order, so the first delivery of the world is its."""
     types = (await client.call("GET", "/api/v1/webhooks/event-types")).json()["items"]
+    await client.call("POST", WEBHOOKS, ids=["kit:webhooks:parked"],
+                      json={"event_types": [t["type"] for t in types], "url": SANDBOX_CALLBACK})
     for label in ("read", "delete"):
         await client.call("POST", WEBHOOKS, ids=[f"kit:webhooks:{label}"],
                           json={"event_types": [types[0]["type"]], "url": SANDBOX_CALLBACK})
+
+
+async def park_example_delivery(app: FastAPI, *, patience_s: float | None = None) -> None:
+    """After the service's own seed: fan its events out (the first delivery takes the planned id
+    `PARKED_DELIVERY`), then attempt that delivery once as the last attempt of its schedule. Its callback is
+    unreachable, so the worker's own failure path parks it: a real attempt, error and outcome, not a made-up row.
+    Runs before the worker task starts (pana_kit.service), so no other attempt interleaves."""
+    worker = app.state.webhooks
+    settings = app.state.settings
+    # A seq still missing (a transaction open on PostgreSQL) holds fan-out back until its grace has passed.
+    patience = settings.webhook_gap_grace_s + 5 if patience_s is None else patience_s
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    with planned(Plan(ids=[PARKED_DELIVERY])) as plan:
+        await worker.fan_out()  # places the cursor on the first pass (before the first subscription's creation)
+        while await worker.fan_out() or (plan.unused and loop.time() < deadline):
+            if plan.unused:
+                await asyncio.sleep(0.2)
+    if plan.unused:
+        raise SandboxError("the service's seed published no event for the example world's parked delivery")
+    async with app.state.db.session() as session:
+        delivery = await session.get(WebhookDelivery, PARKED_DELIVERY)
+    if delivery is None or delivery.subscription_id != _webhook_id("parked"):
+        raise SandboxError("the example world's first delivery is not the parked subscription's (a subscription "
+                           "made before the world?)")
+    status = await worker.attempt_as_last(PARKED_DELIVERY)
+    if status != "parked":
+        raise SandboxError(f"the example world's delivery to {SANDBOX_CALLBACK} was not parked ({status})")
 
 
 class SandboxClient:
@@ -183,6 +220,8 @@ async def seed_sandbox(app: FastAPI, sandbox: Sandbox) -> bool:
         if getattr(app.state.definition, "webhooks", False):
             await seed_webhooks(client)
         await sandbox.seed(client)  # its marker last: a world half seeded is seeded again
+        if getattr(app.state.definition, "webhooks", False) and app.state.definition.produces:
+            await park_example_delivery(app)
         await client.call("GET", sandbox.marker)
         await check_if_match_examples(client, sandbox)
         log.warning("sandbox: seeded the example world of /docs (dev mode; %d operations)", len(sandbox.all_examples))

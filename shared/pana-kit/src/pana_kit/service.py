@@ -129,9 +129,6 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
             # Published outbox rows, inbox rows and Idempotency-Key answers are kept for their periods, then pruned.
             tasks.append(asyncio.create_task(retention_job()(app), name="retention"))
-        if settings.run_webhooks and definition.webhooks and definition.produces:
-            # Committed outbox rows to subscribers' callback URLs, signed, retried, parked (pana_kit.webhooks).
-            tasks.append(asyncio.create_task(webhooks.run(), name="webhook-delivery"))
         if settings.run_consumers and definition.consumes and definition.handlers:
             tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
             # Dead letters an operator marked for replay (`pana dlq replay`) go through the consumer again.
@@ -142,6 +139,10 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "background")))
         if definition.sandbox is not None and settings.sandbox_examples:
             await seed_sandbox(app, definition.sandbox)
+        if settings.run_webhooks and definition.webhooks and definition.produces:
+            # Committed outbox rows to subscribers' callback URLs, signed, retried, parked (pana_kit.webhooks).
+            # After the example world is seeded: the seed fans out and parks its documented delivery itself.
+            tasks.append(asyncio.create_task(webhooks.run(), name="webhook-delivery"))
         if settings.dev_mode:
             log.warning("%s started in DEV MODE: dev tokens (issuer pana-dev, HS256 key in the repository) are "
                         "accepted; loopback only, never in production", definition.name)

@@ -113,7 +113,8 @@ class DeliveryPage(BaseModel):
 
 
 class Replayed(BaseModel):
-    replayed: int = Field(description="Parked deliveries queued again, in their original order")
+    replayed: int = Field(description="Parked deliveries queued again, in their original order (0: none was "
+                                      "parked; a delivery already queued again stays as it is)")
 
 
 class EventTypeOut(BaseModel):
@@ -321,9 +322,11 @@ async def _replay(request: Request, principal: Principal, subscription_id: str, 
             found = await session.get(WebhookDelivery, delivery_id)
             if found is None or found.subscription_id != sub.id:
                 raise Problem(404, "no such delivery of this subscription", type_suffix="not-found")
-            if found.status != PARKED:
-                raise Problem(409, f"only a parked delivery can be replayed; this one is {found.status}",
+            if found.status == DELIVERED:
+                raise Problem(409, "only a parked delivery can be replayed; this one was delivered",
                               type_suffix="rule-violation", rule="replay_only_parked")
+            # A pending one is queued already (a replay pressed twice, or retried after its answer was lost):
+            # the state asked for holds, so the answer is 202 with nothing queued again, and its schedule is kept.
             where.append(WebhookDelivery.id == delivery_id)
         result = await session.execute(update(WebhookDelivery).where(and_(*where)).values(
             status=PENDING, attempts=0, next_attempt_at=utcnow(), lease_until=None))
@@ -348,8 +351,11 @@ async def replay_webhook_subscription(request: Request, subscription_id: str = S
 
 @router.post("/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay", response_model=Replayed,
              status_code=202, summary="Replay one parked delivery",
-             description="Queues one parked delivery again with a fresh retry schedule (409 `replay_only_parked` "
-                         "for a delivery that is not parked). Needs `webhooks:manage`.",
+             description="Queues one parked delivery again with a fresh retry schedule. Idempotent: a delivery "
+                         "that is pending (queued already, by an earlier replay or still in its retry schedule) is "
+                         "left as it is and the answer is `{\"replayed\": 0}`; a delivered one is 409 "
+                         "`replay_only_parked` (it arrived; sending it again would be a duplicate). Needs "
+                         "`webhooks:manage`.",
              responses=problem_responses(401, 403, 404, 409, 422))
 async def replay_webhook_delivery(request: Request, subscription_id: str = SubscriptionId,
                                   delivery_id: str = DeliveryId, principal: Principal = Depends(_manage)) -> Replayed:

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import webhook_rules as rules
 from .db import Database
+from .domain import new_id
 from .metrics import webhook_delivered
 from .settings import ServiceSettings
 from .tables import OutboxMessage, WebhookCursor, WebhookDelivery, WebhookSubscription
@@ -178,7 +179,9 @@ class WebhookWorker:
                 .where(OutboxMessage.seq > cursor.last_seq).order_by(OutboxMessage.seq).limit(batch))).all())
             if not rows:
                 return 0
-            subscriptions = list((await session.execute(select(WebhookSubscription))).scalars())
+            # In creation order: the order deliveries take their ids in (the example world plans the first one).
+            subscriptions = list((await session.execute(
+                select(WebhookSubscription).order_by(WebhookSubscription.created_at, WebhookSubscription.id))).scalars())
             now = utcnow()
             grace = timedelta(seconds=self.settings.webhook_gap_grace_s)
             last = cursor.last_seq
@@ -190,7 +193,7 @@ class WebhookWorker:
                     if (event_type in sub.event_types and aware(sub.created_at) <= aware(created_at)
                             and rules.may_read(self.service, sub.scopes)):
                         session.add(WebhookDelivery(
-                            id=str(uuid.uuid4()), subscription_id=sub.id, seq=seq, event_id=event_id,
+                            id=new_id(), subscription_id=sub.id, seq=seq, event_id=event_id,
                             event_type=event_type, status=PENDING, attempts=0, next_attempt_at=now, created_at=now))
                 last = seq
                 taken += 1
@@ -245,7 +248,22 @@ class WebhookWorker:
                 .values(lease_until=lease))
             return result.rowcount == 1
 
-    async def _attempt(self, delivery: WebhookDelivery) -> int:
+    async def attempt_as_last(self, delivery_id: str) -> str | None:
+        """Attempt one pending delivery now, as the last attempt its retry schedule allows: the same claim, post and
+        outcome as every attempt, except that a failure parks it instead of scheduling a retry. The dev sandbox's
+        example world parks its documented delivery this way (its subscriber's callback is unreachable), instead of
+        waiting out the ~28 h schedule. Returns the delivery's status after (None: no such delivery)."""
+        async with self.db.session() as session:
+            delivery = await session.get(WebhookDelivery, delivery_id)
+        if delivery is None:
+            return None
+        if delivery.status == PENDING:
+            await self._attempt(delivery, last=True)
+        async with self.db.session() as session:
+            delivery = await session.get(WebhookDelivery, delivery_id)
+        return delivery.status if delivery is not None else None
+
+    async def _attempt(self, delivery: WebhookDelivery, *, last: bool = False) -> int:
         if not await self._claim(delivery):
             return 0
         async with self.db.session() as session:
@@ -270,7 +288,7 @@ class WebhookWorker:
                 error = str(exc)[:300]
             else:
                 status, error = await self._post(sub, row)
-        await self._record(delivery, status, error, final=final)
+        await self._record(delivery, status, error, final=final, last=last)
         return 1
 
     async def _post(self, sub: WebhookSubscription, row: OutboxMessage) -> tuple[int | None, str | None]:
@@ -286,7 +304,8 @@ class WebhookWorker:
             return None, f"connection error ({type(exc).__name__})"
         return response.status_code, None if rules.delivered(response.status_code) else f"HTTP {response.status_code}"
 
-    async def _record(self, delivery: WebhookDelivery, status: int | None, error: str | None, *, final: bool) -> None:
+    async def _record(self, delivery: WebhookDelivery, status: int | None, error: str | None, *, final: bool,
+                      last: bool = False) -> None:
         now = utcnow()
         attempts = delivery.attempts + 1
         values: dict[str, Any] = {"attempts": attempts, "last_attempt_at": now, "last_status": status,
@@ -295,7 +314,7 @@ class WebhookWorker:
             values |= {"status": DELIVERED, "delivered_at": now}
             outcome = DELIVERED
         else:
-            delay = None if final or not rules.should_retry(status) else rules.retry_delay(
+            delay = None if final or last or not rules.should_retry(status) else rules.retry_delay(
                 self.settings.webhook_retry_schedule_s, attempts, jitter=self.settings.webhook_retry_jitter)
             if delay is None:
                 values["status"] = PARKED
