@@ -10,8 +10,11 @@ Two steps, both on the service's own database (rules in `pana_kit.webhook_rules`
    `webhook_gap_grace_s` (then it was rolled back). On PostgreSQL the cursor row is locked, so one instance
    fans out at a time.
 2. **Delivery.** Per subscription, the pending delivery with the lowest `seq` (its head) is sent once due, so
-   a subscription's events arrive in order. An instance claims the head with a lease (`lease_until`, a
-   conditional UPDATE), posts it outside any transaction, then records the outcome. A delivery is retried
+   a subscription's events arrive in order. Each pass takes, for every subscription whose head is due, its run:
+   the pending deliveries from the head on that are due and not leased (up to `RUN`). It claims all runs with
+   a lease (`lease_until`) in one conditional UPDATE, posts each run in order outside any transaction (runs of
+   different subscriptions at once), and records every outcome of the pass in one statement. A run stops at a
+   failed attempt, so nothing overtakes it; what it did not send is released. A delivery is retried
    after the schedule's delays (`webhook_retry_schedule_s`, with jitter) on a connection error, a timeout,
    408, 429 or 5xx; after the last delay, or at once on another 4xx, it is `parked` and the subscription's
    next event goes. A process killed mid-post leaves the lease to expire; the delivery is sent again with the
@@ -29,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from . import webhook_rules as rules
@@ -204,6 +207,17 @@ class WebhookWorker:
 
     # -- delivery ---------------------------------------------------------------------------------------------
 
+    #: Deliveries of one subscription claimed at once (a run, in seq order), posted one after another.
+    RUN = 50
+
+    def _lease_s(self) -> float:
+        """A claim's lease: new posts start only in its first `webhook_timeout_s` (`_runs_budget_s`), each is
+        bounded by `webhook_timeout_s` + 5, and the outcomes are written after; the rest is margin."""
+        return self.settings.webhook_timeout_s * 2 + 10
+
+    def _runs_budget_s(self) -> float:
+        return self.settings.webhook_timeout_s
+
     async def _heads(self) -> list[WebhookDelivery]:
         """Each subscription's first pending delivery (lowest seq), when it is due and not leased."""
         now = utcnow()
@@ -218,35 +232,134 @@ class WebhookWorker:
             heads = list((await session.execute(stmt)).scalars())
         return [h for h in heads if h.lease_until is None or aware(h.lease_until) < now]
 
-    async def deliver_due(self) -> int:
-        heads = await self._heads()
+    async def _runs(self, heads: list[WebhookDelivery]) -> dict[str, list[WebhookDelivery]]:
+        """For each head's subscription, its pending deliveries from the head on, in seq order, as long as they are
+        due and not leased (up to RUN): what may go out now, in order. One statement (a UNION ALL of one indexed
+        range per subscription: `ix_webhook_deliveries_queue`)."""
         if not heads:
-            return 0
-        limit = asyncio.Semaphore(self.settings.webhook_concurrency)
-
-        async def one(head: WebhookDelivery) -> int:
-            async with limit:
-                # An attempt that does not end (a lookup or a database call that hangs) must not stop the worker:
-                # it is given up after the lease it claimed, and the delivery is tried again once that expires.
-                try:
-                    return await asyncio.wait_for(self._attempt(head), self.settings.webhook_timeout_s * 2 + 5)
-                except asyncio.TimeoutError:
-                    log.warning("webhook delivery %s: the attempt did not end within its lease; tried again after it",
-                                head.id)
-                    return 0
-
-        return sum(await asyncio.gather(*(one(h) for h in heads)))
-
-    async def _claim(self, delivery: WebhookDelivery) -> bool:
+            return {}
         now = utcnow()
-        lease = now + timedelta(seconds=self.settings.webhook_timeout_s * 2 + 5)
+        t = WebhookDelivery.__table__
+        parts = [select(t).where(t.c.subscription_id == h.subscription_id, t.c.status == PENDING, t.c.seq >= h.seq)
+                 .order_by(t.c.seq).limit(self.RUN).subquery(f"run{i}") for i, h in enumerate(heads)]
+        stmt = union_all(*(select(*part.c) for part in parts)) if len(parts) > 1 else select(*parts[0].c)
+        async with self.db.session() as session:
+            rows = (await session.execute(stmt)).mappings().all()
+        runs: dict[str, list[WebhookDelivery]] = {}
+        for row in sorted(rows, key=lambda r: (r["subscription_id"], r["seq"])):
+            run = runs.setdefault(row["subscription_id"], [])
+            if run and run[-1] is None:
+                continue
+            leased = row["lease_until"] is not None and aware(row["lease_until"]) >= now
+            if aware(row["next_attempt_at"]) > now or leased:
+                run.append(None)  # the run ends here: what follows waits for this one
+                continue
+            run.append(WebhookDelivery(**dict(row)))
+        return {sid: [d for d in run if d is not None] for sid, run in runs.items() if run and run[0] is not None}
+
+    async def _claim_ids(self, ids: list[str]) -> set[str]:
+        """Lease the given pending deliveries, in one statement; the ids this instance got (not those another
+        instance leased meanwhile, nor those no longer pending)."""
+        if not ids:
+            return set()
+        now = utcnow()
+        lease = now + timedelta(seconds=self._lease_s())
         async with self.db.transaction() as session:
             result = await session.execute(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.id == delivery.id, WebhookDelivery.status == PENDING,
-                       WebhookDelivery.attempts == delivery.attempts)
-                .values(lease_until=lease))
-            return result.rowcount == 1
+                .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == PENDING,
+                       or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now))
+                .values(lease_until=lease).returning(WebhookDelivery.id)
+                .execution_options(synchronize_session=False))
+            return {row[0] for row in result.all()}
+
+    async def _claim(self, delivery: WebhookDelivery) -> bool:
+        return delivery.id in await self._claim_ids([delivery.id])
+
+    async def deliver_due(self) -> int:
+        """One pass: claim each due subscription's run in one statement, post each run in order (runs of different
+        subscriptions at once, `webhook_concurrency`), then write every outcome in one statement. A run stops at a
+        failed attempt (what follows must not overtake it) and after its time budget; the rest of it is released.
+        Returns the number of attempts made."""
+        runs = await self._runs(await self._heads())
+        return await self._deliver_runs(runs)
+
+    async def _deliver_runs(self, runs: dict[str, list[WebhookDelivery]], *, last: bool = False) -> int:
+        if not runs:
+            return 0
+        got = await self._claim_ids([d.id for run in runs.values() for d in run])
+        claimed: dict[str, list[WebhookDelivery]] = {}
+        released: list[str] = []
+        for sid, run in runs.items():
+            taken = 0
+            while taken < len(run) and run[taken].id in got:  # only an unbroken prefix goes out, in order
+                taken += 1
+            if taken:
+                claimed[sid] = run[:taken]
+            released += [d.id for d in run[taken:] if d.id in got]
+        if not claimed:
+            await self._write([], released)
+            return 0
+        async with self.db.session() as session:
+            subs = {s.id: s for s in (await session.execute(
+                select(WebhookSubscription).where(WebhookSubscription.id.in_(list(claimed))))).scalars()}
+            event_ids = [d.event_id for run in claimed.values() for d in run]
+            rows = {r.event_id: r for r in (await session.execute(
+                select(OutboxMessage).where(OutboxMessage.event_id.in_(event_ids)))).scalars()}
+        limit = asyncio.Semaphore(self.settings.webhook_concurrency)
+        started = time.monotonic()
+        outcomes: list[dict[str, Any]] = []
+
+        async def send(sid: str, run: list[WebhookDelivery]) -> None:
+            sub = subs.get(sid)
+            if sub is None:
+                return  # deleted meanwhile: its deliveries go with it
+            async with limit:
+                for i, delivery in enumerate(run):
+                    if time.monotonic() - started > self._runs_budget_s():
+                        released.extend(d.id for d in run[i:])  # the lease would not cover another post
+                        return
+                    outcome = await self._try(sub, delivery, rows.get(delivery.event_id), last=last)
+                    outcomes.append(outcome)
+                    if outcome["b_status"] == PENDING:  # failed, retried later: the rest waits behind it
+                        released.extend(d.id for d in run[i + 1:])
+                        return
+
+        await asyncio.gather(*(send(sid, run) for sid, run in claimed.items()))
+        await self._write(outcomes, released)
+        for outcome in outcomes:
+            webhook_delivered(self.service, outcome.pop("_outcome"), outcome.pop("_seconds"))
+        return len(outcomes)
+
+    async def _try(self, sub: WebhookSubscription, delivery: WebhookDelivery, row: OutboxMessage | None, *,
+                   last: bool) -> dict[str, Any]:
+        """One attempt of one claimed delivery; its outcome as the parameters of `_write`'s statement."""
+        status: int | None = None
+        error: str | None = None
+        final = False
+        seconds: float | None = None
+        if row is None:
+            error, final = "the event is no longer in the outbox (purged after the retention period)", True
+        elif not rules.may_read(self.service, sub.scopes):
+            error, final = "the subscription no longer holds the scopes to read this event", True
+        else:
+            try:
+                # again (DNS may have changed); a lookup blocks, so it runs off the event loop, and only a host
+                # name needs one (no thread for an address: a busy shared executor must not hold deliveries up).
+                # An attempt that does not end (a lookup that hangs) is given up as a timeout.
+                await asyncio.wait_for(check_url(sub.url, dev_mode=self.dev_mode), self.settings.webhook_timeout_s)
+            except rules.UnacceptableUrl as exc:
+                error = str(exc)[:300]
+            except asyncio.TimeoutError:
+                error = "timeout (looking the callback's host up)"
+            else:
+                begun = time.monotonic()
+                try:
+                    status, error = await asyncio.wait_for(self._post(sub, row), self.settings.webhook_timeout_s + 5)
+                except asyncio.TimeoutError:
+                    status, error = None, "timeout"
+                seconds = time.monotonic() - begun if status is not None else None
+        return self._outcome(delivery, status, error, final=final, last=last) | {"_seconds": seconds}
 
     async def attempt_as_last(self, delivery_id: str) -> str | None:
         """Attempt one pending delivery now, as the last attempt its retry schedule allows: the same claim, post and
@@ -264,32 +377,8 @@ class WebhookWorker:
         return delivery.status if delivery is not None else None
 
     async def _attempt(self, delivery: WebhookDelivery, *, last: bool = False) -> int:
-        if not await self._claim(delivery):
-            return 0
-        async with self.db.session() as session:
-            sub = await session.get(WebhookSubscription, delivery.subscription_id)
-            row = (await session.execute(select(OutboxMessage).where(OutboxMessage.event_id == delivery.event_id))
-                   ).scalar_one_or_none()
-        status: int | None = None
-        error: str | None = None
-        final = False
-        if sub is None:
-            return 0  # deleted meanwhile: its deliveries go with it
-        if row is None:
-            error, final = "the event is no longer in the outbox (purged after the retention period)", True
-        elif not rules.may_read(self.service, sub.scopes):
-            error, final = "the subscription no longer holds the scopes to read this event", True
-        else:
-            try:
-                # again (DNS may have changed); a lookup blocks, so it runs off the event loop, and only a host
-                # name needs one (no thread for an address: a busy shared executor must not hold deliveries up)
-                await check_url(sub.url, dev_mode=self.dev_mode)
-            except rules.UnacceptableUrl as exc:
-                error = str(exc)[:300]
-            else:
-                status, error = await self._post(sub, row)
-        await self._record(delivery, status, error, final=final, last=last)
-        return 1
+        """Claim, post and record one delivery (`attempt_as_last`)."""
+        return await self._deliver_runs({delivery.subscription_id: [delivery]}, last=last)
 
     async def _post(self, sub: WebhookSubscription, row: OutboxMessage) -> tuple[int | None, str | None]:
         body = structured_event(row)
@@ -304,26 +393,41 @@ class WebhookWorker:
             return None, f"connection error ({type(exc).__name__})"
         return response.status_code, None if rules.delivered(response.status_code) else f"HTTP {response.status_code}"
 
-    async def _record(self, delivery: WebhookDelivery, status: int | None, error: str | None, *, final: bool,
-                      last: bool = False) -> None:
+    def _outcome(self, delivery: WebhookDelivery, status: int | None, error: str | None, *, final: bool,
+                 last: bool = False) -> dict[str, Any]:
+        """The row's values after one attempt (the rules: delivered, retried after the schedule's next delay, or
+        parked), as the parameters of `_write`'s statement."""
         now = utcnow()
         attempts = delivery.attempts + 1
-        values: dict[str, Any] = {"attempts": attempts, "last_attempt_at": now, "last_status": status,
-                                  "last_error": error, "lease_until": None}
+        values: dict[str, Any] = {"b_id": delivery.id, "b_attempts": attempts, "b_last_attempt_at": now,
+                                  "b_last_status": status, "b_last_error": error, "b_status": PENDING,
+                                  "b_next_attempt_at": aware(delivery.next_attempt_at), "b_delivered_at": None}
         if rules.delivered(status) and not final:
-            values |= {"status": DELIVERED, "delivered_at": now}
-            outcome = DELIVERED
-        else:
-            delay = None if final or last or not rules.should_retry(status) else rules.retry_delay(
-                self.settings.webhook_retry_schedule_s, attempts, jitter=self.settings.webhook_retry_jitter)
-            if delay is None:
-                values["status"] = PARKED
-                outcome = PARKED
-                log.warning("webhook delivery %s parked after %d attempts (%s)", delivery.id, attempts, error)
-            else:
-                values["next_attempt_at"] = now + timedelta(seconds=delay)
-                outcome = "failed"
+            values |= {"b_status": DELIVERED, "b_delivered_at": now, "_outcome": DELIVERED}
+            return values
+        delay = None if final or last or not rules.should_retry(status) else rules.retry_delay(
+            self.settings.webhook_retry_schedule_s, attempts, jitter=self.settings.webhook_retry_jitter)
+        if delay is None:
+            log.warning("webhook delivery %s parked after %d attempts (%s)", delivery.id, attempts, error)
+            return values | {"b_status": PARKED, "_outcome": PARKED}
+        return values | {"b_next_attempt_at": now + timedelta(seconds=delay), "_outcome": "failed"}
+
+    async def _write(self, outcomes: list[dict[str, Any]], released: list[str]) -> None:
+        """Every outcome of a pass in one statement (executemany), and the leases of what was not sent given back,
+        in one transaction. Only rows still pending change (a subscription deleted meanwhile took its rows)."""
+        if not outcomes and not released:
+            return
+        t = WebhookDelivery.__table__
         async with self.db.transaction() as session:
-            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id,
-                                                                WebhookDelivery.status == PENDING).values(**values))
-        webhook_delivered(self.service, outcome)
+            if outcomes:
+                stmt = (t.update().where(t.c.id == bindparam("b_id"), t.c.status == PENDING)
+                        .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+                                last_attempt_at=bindparam("b_last_attempt_at"),
+                                last_status=bindparam("b_last_status"), last_error=bindparam("b_last_error"),
+                                next_attempt_at=bindparam("b_next_attempt_at"),
+                                delivered_at=bindparam("b_delivered_at"), lease_until=None))
+                await session.execute(stmt, [{k: v for k, v in o.items() if not k.startswith("_")}
+                                             for o in outcomes])
+            if released:
+                await session.execute(t.update().where(t.c.id.in_(released), t.c.status == PENDING)
+                                      .values(lease_until=None))
