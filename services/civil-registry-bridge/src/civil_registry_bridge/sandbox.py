@@ -32,9 +32,44 @@ EXAMPLES = {
 }
 
 
+class _RegistryWithoutTheRecord:
+    """The example world's civil registry: it holds no birth record (and takes no submission now). It stands in
+    for the registry adapter while the world is seeded, so the bridge's own worker step records an answer and
+    publishes its event (`civil-registry.birth.not-found`): the event the kit's example world parks a webhook
+    delivery of (pana_kit.sandbox.park_example_delivery). The bridge publishes only what the registry answers."""
+
+    async def verify_birth(self, query):
+        from pana_kit.domain import utcnow
+
+        from .domain.ports import BirthRecordNotFound
+
+        return BirthRecordNotFound(searched_at=utcnow())
+
+    async def _unavailable(self, *args, **kwargs):
+        from .domain.ports import RegistryUnavailable
+
+        raise RegistryUnavailable("the example world's registry takes no submission")
+
+    submit_birth_registration = submission_status = person_by_iin = _unavailable
+
+
 async def seed(client: SandboxClient) -> None:
-    await client.call("POST", PATH, ids=["civil-registry-bridge:request:read"], json=_request("Nurlan", "Aigerim"),
-                      headers={"Idempotency-Key": f"sandbox-{_id('request:read')}"})
+    # The registry answers the request through the bridge's own worker (claim, call, record, event), from a
+    # registry that holds no record. Swapped on the worker itself before the request exists: its own loop may
+    # take the request first, and then calls the same stand-in.
+    work = client.app.state.work
+    registry, work.registry = work.registry, _RegistryWithoutTheRecord()
+    try:
+        await client.call("POST", PATH, ids=["civil-registry-bridge:request:read"],
+                          json=_request("Nurlan", "Aigerim"), headers={"Idempotency-Key": f"sandbox-{_id('request:read')}"})
+        await work.drain()
+    finally:
+        work.registry = registry
+    answered = (await client.call("GET", f"{PATH}/{_id('request:read')}")).json()
+    if answered["status"] == "received":
+        from pana_kit.sandbox import SandboxError
+
+        raise SandboxError("the example world's birth verification was not answered")
 
 
 SANDBOX = Sandbox(examples=EXAMPLES, seed=seed, marker=f"{PATH}/{_id('request:read')}")
