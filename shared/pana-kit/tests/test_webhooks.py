@@ -4,6 +4,7 @@ reference package. No sleeps: the tests wait on conditions (the subscription's s
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -265,3 +266,60 @@ async def test_events_committed_before_the_workers_first_pass_are_not_skipped(tm
         r = await h.client.get(f"/api/v1/webhooks/subscriptions/{sub['id']}/deliveries",
                                headers=h.headers("integration-system", purpose=None))
         assert [d["event_id"] for d in r.json()["items"]] == ids and not set(past) & set(ids)
+
+
+async def test_two_workers_passing_at_once_send_each_event_once_in_order(tmp_path):
+    """Runs are claimed in one statement that takes only unleased rows: of two instances passing together, each
+    delivery goes out once, and per subscription in order (a run is one instance's, posted one after another)."""
+    from pana_kit.webhooks import WebhookWorker
+
+    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0) as h:
+        with receiver(tmp_path) as rec:
+            rec.up()
+            worker = h.app.state.webhooks
+            sub = await _subscribe(h, rec.url("/hooks/rsd"))
+            rec.trust("/hooks/rsd", sub["secret"])
+            await worker.fan_out()
+            ids = await _emit(h, 12)
+            await worker.fan_out()
+            other = WebhookWorker(h.app.state.db, h.app.state.settings, "rsd", h.app.state.keyring)
+            try:
+                sent = 0
+                while sent < 12:
+                    done = await asyncio.gather(worker.deliver_due(), other.deliver_due())
+                    assert sum(done) > 0
+                    sent += sum(done)
+            finally:
+                await other.stop()
+            assert sent == 12
+            records = rec.received()
+            assert [r["webhook_id"] for r in records] == ids  # each once, in order
+            assert (await _status(h, sub["id"]))["delivered"] == 12
+
+
+async def test_the_example_world_holds_a_parked_delivery_the_document_names(tmp_path):
+    """Dev mode's example world (pana_kit.sandbox): the documented delivery was parked by the worker's own attempt
+    against the unreachable callback; "Try it out" replays it (202, 1), and pressed again answers 202 with 0 (it
+    is queued already), never 409."""
+    from pana_kit.sandbox import PARKED_DELIVERY, SANDBOX_CALLBACK, SandboxClient, _webhook_id
+
+    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0, sandbox_examples=True) as h:
+        operation = h.app.openapi()["paths"][
+            "/api/v1/webhooks/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay"]["post"]
+        documented = {p["name"]: p["example"] for p in operation["parameters"]}
+        assert documented == {"subscription_id": _webhook_id("parked"), "delivery_id": PARKED_DELIVERY}
+        client = SandboxClient(h.app)
+        try:
+            base = f"/api/v1/webhooks/subscriptions/{documented['subscription_id']}"
+            r = await client.call("GET", f"{base}/deliveries", params={"status": "parked"})
+            [parked] = r.json()["items"]
+            assert parked["id"] == PARKED_DELIVERY and parked["attempts"] == 1
+            assert parked["last_error"].startswith("connection error") and "last_status" not in parked  # no answer
+            assert (await client.call("GET", f"{base}")).json()["url"] == SANDBOX_CALLBACK
+            replay = f"{base}/deliveries/{PARKED_DELIVERY}/replay"
+            assert (await client.call("POST", replay)).json() == {"replayed": 1}
+            for _ in range(2):
+                r = await client.call("POST", replay)
+                assert r.status_code == 202 and r.json() == {"replayed": 0}
+        finally:
+            await client.aclose()
