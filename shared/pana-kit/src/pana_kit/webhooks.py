@@ -315,11 +315,12 @@ class WebhookWorker:
             if sub is None:
                 return  # deleted meanwhile: its deliveries go with it
             async with limit:
+                secret = self.keyring.decrypt(sub.secret, context=secret_context(self.service, sub.id))  # once a run
                 for i, delivery in enumerate(run):
                     if time.monotonic() - started > self._runs_budget_s():
                         released.extend(d.id for d in run[i:])  # the lease would not cover another post
                         return
-                    outcome = await self._try(sub, delivery, rows.get(delivery.event_id), last=last)
+                    outcome = await self._try(sub, delivery, rows.get(delivery.event_id), last=last, secret=secret)
                     outcomes.append(outcome)
                     if outcome["b_status"] == PENDING:  # failed, retried later: the rest waits behind it
                         released.extend(d.id for d in run[i + 1:])
@@ -332,7 +333,7 @@ class WebhookWorker:
         return len(outcomes)
 
     async def _try(self, sub: WebhookSubscription, delivery: WebhookDelivery, row: OutboxMessage | None, *,
-                   last: bool) -> dict[str, Any]:
+                   last: bool, secret: str) -> dict[str, Any]:
         """One attempt of one claimed delivery; its outcome as the parameters of `_write`'s statement."""
         status: int | None = None
         error: str | None = None
@@ -347,7 +348,8 @@ class WebhookWorker:
                 # again (DNS may have changed); a lookup blocks, so it runs off the event loop, and only a host
                 # name needs one (no thread for an address: a busy shared executor must not hold deliveries up).
                 # An attempt that does not end (a lookup that hangs) is given up as a timeout.
-                await asyncio.wait_for(check_url(sub.url, dev_mode=self.dev_mode), self.settings.webhook_timeout_s)
+                async with asyncio.timeout(self.settings.webhook_timeout_s):
+                    await check_url(sub.url, dev_mode=self.dev_mode)
             except rules.UnacceptableUrl as exc:
                 error = str(exc)[:300]
             except asyncio.TimeoutError:
@@ -355,7 +357,8 @@ class WebhookWorker:
             else:
                 begun = time.monotonic()
                 try:
-                    status, error = await asyncio.wait_for(self._post(sub, row), self.settings.webhook_timeout_s + 5)
+                    async with asyncio.timeout(self.settings.webhook_timeout_s + 5):
+                        status, error = await self._post(sub, row, secret)
                 except asyncio.TimeoutError:
                     status, error = None, "timeout"
                 seconds = time.monotonic() - begun if status is not None else None
@@ -380,9 +383,8 @@ class WebhookWorker:
         """Claim, post and record one delivery (`attempt_as_last`)."""
         return await self._deliver_runs({delivery.subscription_id: [delivery]}, last=last)
 
-    async def _post(self, sub: WebhookSubscription, row: OutboxMessage) -> tuple[int | None, str | None]:
+    async def _post(self, sub: WebhookSubscription, row: OutboxMessage, secret: str) -> tuple[int | None, str | None]:
         body = structured_event(row)
-        secret = self.keyring.decrypt(sub.secret, context=secret_context(self.service, sub.id))
         headers = rules.signature_headers(secret, row.event_id, int(time.time()), body)
         headers["user-agent"] = f"pana-webhooks/{self.service}"
         try:
