@@ -268,12 +268,13 @@ async def test_events_committed_before_the_workers_first_pass_are_not_skipped(tm
         assert [d["event_id"] for d in r.json()["items"]] == ids and not set(past) & set(ids)
 
 
-async def test_two_workers_passing_at_once_send_each_event_once_in_order(tmp_path):
+async def test_two_workers_passing_at_once_send_each_event_once_in_order(tmp_path, url):
     """Runs are claimed in one statement that takes only unleased rows: of two instances passing together, each
-    delivery goes out once, and per subscription in order (a run is one instance's, posted one after another)."""
+    delivery goes out once, and per subscription in order (a run is one instance's, posted one after another).
+    On SQLite and PostgreSQL (the claim is an UPDATE ... RETURNING; the runs a UNION ALL of limited ranges)."""
     from pana_kit.webhooks import WebhookWorker
 
-    async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0) as h:
+    async with service_harness(create, RsdSettings, tmp_path, database_url=url, read_rate_per_minute=0) as h:
         with receiver(tmp_path) as rec:
             rec.up()
             worker = h.app.state.webhooks
