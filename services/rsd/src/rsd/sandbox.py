@@ -11,7 +11,8 @@ by other dev officers.
 from __future__ import annotations
 
 from pana_kit.application import etag_of
-from pana_kit.sandbox import OperationExample, Sandbox, SandboxClient, sandbox_id
+from pana_kit.sandbox import (RSD_APPLICATIONS, OperationExample, Sandbox, SandboxClient, SandboxError, example_person,
+                              sandbox_id)
 
 APPS = "/api/v1/applications"
 OFFICER = "eligibility-officer-dev"
@@ -123,12 +124,12 @@ EXAMPLES = {
 
 
 async def seed(client: SandboxClient) -> None:
-    for n, (label, (registered, steps)) in enumerate(WORLD.items()):
-        body = {"principal": {"id": "m1", "person_id": _id(f"{label}:person"), "relationship": "principal",
-                              "sex": "female", "birth_date": f"1990-05-{n + 1:02d}", "specific_needs": ["woman_at_risk"]},
-                "lodged_on": "2026-01-08", "arrived_on": "2026-01-06", "manner_of_arrival": "regular",
-                "lodging_language": "ru", "officer_id": OFFICER, "narrative": "(the applicant's account)",
+    if set(RSD_APPLICATIONS) != {*WORLD, "marker"}:  # each principal is a person registration's world registers
+        raise SandboxError("rsd's applications and pana_kit.sandbox.RSD_APPLICATIONS differ")
+    for label, (registered, steps) in WORLD.items():
+        body = {**_lodging(label), "lodging_language": "ru",
                 **({"register_on": "2026-01-10"} if registered else {})}
+        body["principal"]["specific_needs"] = ["woman_at_risk"]
         await client.call("POST", APPS, ids=[f"rsd:{label}"], json=body,
                           headers={"Idempotency-Key": f"sandbox-{_id(label)}"})
         path = f"{APPS}/{_id(label)}"
@@ -136,10 +137,16 @@ async def seed(client: SandboxClient) -> None:
             await client.call("POST", f"{path}/{step}", json=step_body, subject=subject,
                               headers={"If-Match": await client.etag(path)})
     await client.call("POST", APPS, ids=["rsd:marker"], headers={"Idempotency-Key": f"sandbox-{_id('marker')}"},
-                      json={"principal": {"id": "m1", "person_id": _id("marker:person"), "relationship": "principal",
-                                          "sex": "male", "birth_date": "1985-01-01"},
-                            "lodged_on": "2026-01-08", "arrived_on": "2026-01-06", "manner_of_arrival": "regular",
-                            "officer_id": OFFICER, "narrative": "(the applicant's account)"})
+                      json=_lodging("marker"))
+
+
+def _lodging(label: str) -> dict:
+    """A lodging whose principal is the shared world's applicant of `label` (pana_kit.sandbox.EXAMPLE_PERSONS)."""
+    person = example_person(f"rsd:{label}:person")
+    return {"principal": {"id": "m1", "person_id": person.id, "relationship": "principal", "sex": person.sex,
+                          "birth_date": person.birth_date},
+            "lodged_on": "2026-01-08", "arrived_on": "2026-01-06", "manner_of_arrival": "regular",
+            "officer_id": OFFICER, "narrative": "(the applicant's account)"}
 
 
 SANDBOX = Sandbox(examples=EXAMPLES, seed=seed, marker=f"{APPS}/{_id('marker')}", subject=OFFICER)
