@@ -37,7 +37,8 @@ EXAMPLES = {
 
 
 async def seed(client: SandboxClient) -> None:
-    await client.call("POST", PATH, ids=["civil-registry-bridge:request:read"], json=_request("civil-registry-bridge:person:Nurlan", "Aigerim"),
+    await client.call("POST", PATH, ids=["civil-registry-bridge:request:read"],
+                      json=_request("civil-registry-bridge:person:Nurlan", "Aigerim"),
                       headers={"Idempotency-Key": f"sandbox-{_id('request:read')}"})
 
 

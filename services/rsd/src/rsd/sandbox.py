@@ -15,6 +15,8 @@ from pana_kit.sandbox import (RSD_APPLICATIONS, OperationExample, Sandbox, Sandb
                               sandbox_id)
 
 APPS = "/api/v1/applications"
+#: The child addMember's example adds: a person of the shared world, so registration knows her.
+CHILD = example_person("rsd:member:child")
 OFFICER = "eligibility-officer-dev"
 OTHER_OFFICER = "eligibility-officer-2-dev"
 OTHER_SUPERVISOR = "supervisor-2-dev"
@@ -99,8 +101,8 @@ EXAMPLES = {
     "recordContact": _step("contact", _version("contact"), {
         "kind": "phone", "on": "2026-03-02", "note": "Called to say she is in hospital; will come next week."}),
     "addMember": _step("member", _version("member"), {
-        "person_id": "7c1d9e20", "name": "Aisha", "sex": "female", "relationship": "child",
-        "birth_date": "2026-02-14", "on": "2026-02-20"}),
+        "person_id": CHILD.id, "name": CHILD.given_name, "sex": CHILD.sex, "relationship": "child",
+        "birth_date": CHILD.birth_date, "on": "2026-02-20"}),
     "scheduleInterview": _step("schedule", _version("schedule"), INTERVIEW),
     "rescheduleInterview": _step("reschedule", _version("reschedule"),
                                  {"to_date": "2026-02-09", "reason": "interpreter ill"}, interview_id="i1"),

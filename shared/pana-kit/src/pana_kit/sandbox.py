@@ -108,6 +108,9 @@ def _case_person(n: int, label: str) -> ExamplePerson:
 
 EXAMPLE_PERSONS: tuple[ExamplePerson, ...] = (
     *(_applicant(n, label) for n, label in enumerate(RSD_APPLICATIONS)),
+    # The child "Try it out" adds to rsd's "member" application (addMember): registered too.
+    ExamplePerson("rsd:member:child", "Aisha", _AFGHAN_FAMILIES[RSD_APPLICATIONS.index("member")], "2026-02-14",
+                  "female", ("AFG",), "AFG"),
     *(_case_person(n, label) for n, label in enumerate(STATELESSNESS_CASES)),
     *(ExamplePerson(f"statelessness:{flag}:child", given, "Zhanuzak", "2026-11-01", "male")
       for flag, given in zip(STATELESSNESS_FLAGS, ("Nursultan", "Alikhan"))),
