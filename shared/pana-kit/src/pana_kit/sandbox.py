@@ -12,6 +12,11 @@ Ids are planned: `client.call(..., ids=["person:get"])` gives the record that ca
 `sandbox_id("person:get")` (a uuid5: the same on every install), so the document names it statically; ETags
 follow (`etag_of(version, id)`), and `seed_sandbox` checks every example's If-Match against the record's ETag.
 
+The worlds share their people (`EXAMPLE_PERSONS`): the persons rsd's, statelessness's and the bridge's worlds refer
+to are registered by registration's world under the same planned ids, so in `make run` their events reach a person
+in the register (no warning, a legal status that follows each procedure). Each world still seeds alone (a service
+run without the others, tests/test_openapi.py). A service's consumer starts only after its world is seeded.
+
 Dev mode only, asked for with `<PREFIX>SANDBOX_EXAMPLES=true` (`make run` sets it): a production register never
 holds made-up people, and a service refuses to start with it outside dev mode. Seeded once per database: when the
 `marker` path already answers 200, nothing is done.
