@@ -6,7 +6,7 @@ timestamp (a replay window), so a documented signature is stale by design; its e
 
 from __future__ import annotations
 
-from pana_kit.sandbox import OperationExample, Sandbox, SandboxClient, sandbox_id
+from pana_kit.sandbox import OperationExample, Sandbox, SandboxClient, example_person, sandbox_id
 
 PATH = "/api/v1/birth-verifications"
 
@@ -15,10 +15,14 @@ def _id(label: str) -> str:
     return sandbox_id(f"civil-registry-bridge:{label}")
 
 
-def _request(child: str, mother: str) -> dict:
-    return {"kind": "verification", "child_person_id": _id(f"person:{child}"),
+def _request(child_label: str, mother: str) -> dict:
+    # The child is a person registration's world registers (pana_kit.sandbox.EXAMPLE_PERSONS): the registry's
+    # answer reaches a person in the register.
+    child = example_person(child_label)
+    return {"kind": "verification", "child_person_id": child.id,
             "medical_birth_certificate_number": "MBC-2025-ALA-000777",
-            "child": {"given_name": child, "surname": "Omarov", "sex": "male", "birth_date": "2025-03-01",
+            "child": {"given_name": child.given_name, "surname": child.family_name, "sex": child.sex,
+                      "birth_date": child.birth_date,
                       "place_of_birth": {"in_kazakhstan": True, "region": "Almaty", "locality": "Almaty"}},
             "mother": {"given_name": mother, "surname": "Omarova", "birth_date": "1998-06-12",
                        "nationality": "stateless", "legal_status": "stateless"}}
@@ -61,7 +65,8 @@ async def seed(client: SandboxClient) -> None:
     registry, work.registry = work.registry, _RegistryWithoutTheRecord()
     try:
         await client.call("POST", PATH, ids=["civil-registry-bridge:request:read"],
-                          json=_request("Nurlan", "Aigerim"), headers={"Idempotency-Key": f"sandbox-{_id('request:read')}"})
+                          json=_request("civil-registry-bridge:person:Nurlan", "Aigerim"),
+                          headers={"Idempotency-Key": f"sandbox-{_id('request:read')}"})
         await work.drain()
     finally:
         work.registry = registry

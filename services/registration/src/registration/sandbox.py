@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pana_events.events import rsd
 from pana_kit.application import etag_of
 from pana_kit.domain import utcnow
-from pana_kit.sandbox import OperationExample, Sandbox, SandboxClient, sandbox_id, sandbox_serial
+from pana_kit.sandbox import EXAMPLE_PERSONS, OperationExample, Sandbox, SandboxClient, sandbox_id, sandbox_serial
 
 from .domain import IssuedDocumentKind, document_number
 
@@ -149,6 +149,15 @@ async def seed(client: SandboxClient) -> None:
     for kind in ("departure", "death", "marriage", "split"):
         await _household(client, f"household:{kind}", [(f"household:{kind}:member", "child"
                                                        if kind in ("departure", "marriage", "split") else "spouse")])
+    # The people the other services' worlds refer to (rsd's applicants, statelessness's cases and flagged
+    # children, the bridge's child): registered here under their shared ids, so those services' events about
+    # them reach a person in the register (pana_kit.sandbox.EXAMPLE_PERSONS).
+    for shared in EXAMPLE_PERSONS:
+        await client.call("POST", P, ids=[shared.label], headers={"Idempotency-Key": f"sandbox-{shared.id}"}, json={
+            "given_name": shared.given_name, "family_name": shared.family_name, "birth_date": shared.birth_date,
+            "sex": shared.sex, "citizenship": list(shared.citizenship),
+            **({"country_of_origin": shared.country_of_origin} if shared.country_of_origin else {}),
+            "override_reason": "example world of /docs (dev mode)"})
     # Certificates: the refugee certificate of a recognised person, as rsd's events make it.
     for label in ("person:read", "person:renew", "person:replace"):
         await _recognise(client, label, "document:" + label.split(":")[1])

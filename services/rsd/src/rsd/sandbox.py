@@ -11,9 +11,12 @@ by other dev officers.
 from __future__ import annotations
 
 from pana_kit.application import etag_of
-from pana_kit.sandbox import OperationExample, Sandbox, SandboxClient, sandbox_id
+from pana_kit.sandbox import (RSD_APPLICATIONS, OperationExample, Sandbox, SandboxClient, SandboxError, example_person,
+                              sandbox_id)
 
 APPS = "/api/v1/applications"
+#: The child addMember's example adds: a person of the shared world, so registration knows her.
+CHILD = example_person("rsd:member:child")
 OFFICER = "eligibility-officer-dev"
 OTHER_OFFICER = "eligibility-officer-2-dev"
 OTHER_SUPERVISOR = "supervisor-2-dev"
@@ -98,8 +101,8 @@ EXAMPLES = {
     "recordContact": _step("contact", _version("contact"), {
         "kind": "phone", "on": "2026-03-02", "note": "Called to say she is in hospital; will come next week."}),
     "addMember": _step("member", _version("member"), {
-        "person_id": "7c1d9e20", "name": "Aisha", "sex": "female", "relationship": "child",
-        "birth_date": "2026-02-14", "on": "2026-02-20"}),
+        "person_id": CHILD.id, "name": CHILD.given_name, "sex": CHILD.sex, "relationship": "child",
+        "birth_date": CHILD.birth_date, "on": "2026-02-20"}),
     "scheduleInterview": _step("schedule", _version("schedule"), INTERVIEW),
     "rescheduleInterview": _step("reschedule", _version("reschedule"),
                                  {"to_date": "2026-02-09", "reason": "interpreter ill"}, interview_id="i1"),
@@ -123,12 +126,12 @@ EXAMPLES = {
 
 
 async def seed(client: SandboxClient) -> None:
-    for n, (label, (registered, steps)) in enumerate(WORLD.items()):
-        body = {"principal": {"id": "m1", "person_id": _id(f"{label}:person"), "relationship": "principal",
-                              "sex": "female", "birth_date": f"1990-05-{n + 1:02d}", "specific_needs": ["woman_at_risk"]},
-                "lodged_on": "2026-01-08", "arrived_on": "2026-01-06", "manner_of_arrival": "regular",
-                "lodging_language": "ru", "officer_id": OFFICER, "narrative": "(the applicant's account)",
+    if set(RSD_APPLICATIONS) != {*WORLD, "marker"}:  # each principal is a person registration's world registers
+        raise SandboxError("rsd's applications and pana_kit.sandbox.RSD_APPLICATIONS differ")
+    for label, (registered, steps) in WORLD.items():
+        body = {**_lodging(label), "lodging_language": "ru",
                 **({"register_on": "2026-01-10"} if registered else {})}
+        body["principal"]["specific_needs"] = ["woman_at_risk"]
         await client.call("POST", APPS, ids=[f"rsd:{label}"], json=body,
                           headers={"Idempotency-Key": f"sandbox-{_id(label)}"})
         path = f"{APPS}/{_id(label)}"
@@ -136,10 +139,16 @@ async def seed(client: SandboxClient) -> None:
             await client.call("POST", f"{path}/{step}", json=step_body, subject=subject,
                               headers={"If-Match": await client.etag(path)})
     await client.call("POST", APPS, ids=["rsd:marker"], headers={"Idempotency-Key": f"sandbox-{_id('marker')}"},
-                      json={"principal": {"id": "m1", "person_id": _id("marker:person"), "relationship": "principal",
-                                          "sex": "male", "birth_date": "1985-01-01"},
-                            "lodged_on": "2026-01-08", "arrived_on": "2026-01-06", "manner_of_arrival": "regular",
-                            "officer_id": OFFICER, "narrative": "(the applicant's account)"})
+                      json=_lodging("marker"))
+
+
+def _lodging(label: str) -> dict:
+    """A lodging whose principal is the shared world's applicant of `label` (pana_kit.sandbox.EXAMPLE_PERSONS)."""
+    person = example_person(f"rsd:{label}:person")
+    return {"principal": {"id": "m1", "person_id": person.id, "relationship": "principal", "sex": person.sex,
+                          "birth_date": person.birth_date},
+            "lodged_on": "2026-01-08", "arrived_on": "2026-01-06", "manner_of_arrival": "regular",
+            "officer_id": OFFICER, "narrative": "(the applicant's account)"}
 
 
 SANDBOX = Sandbox(examples=EXAMPLES, seed=seed, marker=f"{APPS}/{_id('marker')}", subject=OFFICER)

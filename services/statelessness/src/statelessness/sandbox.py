@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 
 from pana_events.events import registration as reg
 from pana_kit.application import etag_of
-from pana_kit.sandbox import OperationExample, Sandbox, SandboxClient, sandbox_id
+from pana_kit.sandbox import (STATELESSNESS_CASES, STATELESSNESS_FLAGS, OperationExample, Sandbox, SandboxClient,
+                              SandboxError, example_person, sandbox_id)
 
 CASES = "/api/v1/cases"
 FLAGS = "/api/v1/children-at-risk"
@@ -71,11 +72,12 @@ EXAMPLES = {
 
 
 async def seed(client: SandboxClient) -> None:
-    labels = ["read", "evidence", "inquiry", "answer", "interview", "assign", "extend", "determine", "appeal",
-              "appeal-decide", "track-open", "track-read", "track-decide"]
-    for n, label in enumerate(labels):
-        await _open(client, f"case:{label}", f"1990-05-{n + 1:02d}", OPENED)
-    await _open(client, "case:unanswered", "1988-03-03", "2025-01-10")
+    # Each case's person, and each flagged child, is a person registration's world registers (pana_kit.sandbox).
+    if STATELESSNESS_CASES[-2:] != ("unanswered", "marker") or STATELESSNESS_FLAGS != ("flag:read", "flag:resolve"):
+        raise SandboxError("statelessness's cases and pana_kit.sandbox.STATELESSNESS_CASES differ")
+    for label in STATELESSNESS_CASES[:-2]:
+        await _open(client, f"case:{label}", OPENED)
+    await _open(client, "case:unanswered", "2025-01-10")
     await _step(client, "case:answer", "inquiries", {"state": "UZB", "link": "birth", "sent_on": "2026-06-10"},
                 ids=("inquiry:answer",))
     await _step(client, "case:unanswered", "inquiries", {"state": "RUS", "link": "residence",
@@ -92,18 +94,20 @@ async def seed(client: SandboxClient) -> None:
         await client.call("POST", TRACKS, ids=_labels(track), json={"case_id": _id(f"case:{track.replace(':', '-')}"),
                                                                     "lawful_residence_from": since},
                           headers={"Idempotency-Key": f"sandbox-{_id(track)}"})
-    for flag in ("flag:read", "flag:resolve"):
-        child = _id(f"{flag}:child")
-        await client.deliver(reg.BirthRecorded(child_person_id=child, given_name="Nursultan", family_name="Zhanuzak",
-                                               birth_date="2026-11-01", sex="male", born_in_kazakhstan=True,
-                                               place_of_birth="Almaty", foundling=True),
-                             subject=child, ids=_labels(flag, f"{flag}:case"), time=FLAGGED)
-    await _open(client, "case:marker", "1991-01-01", OPENED)  # last: the marker
+    for flag in STATELESSNESS_FLAGS:
+        child = example_person(f"statelessness:{flag}:child")
+        await client.deliver(reg.BirthRecorded(child_person_id=child.id, given_name=child.given_name,
+                                               family_name=child.family_name, birth_date=child.birth_date,
+                                               sex=child.sex, born_in_kazakhstan=True, place_of_birth="Almaty",
+                                               foundling=True),
+                             subject=child.id, ids=_labels(flag, f"{flag}:case"), time=FLAGGED)
+    await _open(client, "case:marker", OPENED)  # last: the marker
 
 
-async def _open(client: SandboxClient, label: str, born: str, opened_on: str) -> None:
+async def _open(client: SandboxClient, label: str, opened_on: str) -> None:
+    person = example_person(f"statelessness:{label}:person")
     await client.call("POST", CASES, ids=_labels(label), json={
-        "person_id": _id(f"{label}:person"), "birth_date": born, "opened_on": opened_on,
+        "person_id": person.id, "birth_date": person.birth_date, "opened_on": opened_on,
         "reason_note": "applied in person at the Almaty migration service"},
         headers={"Idempotency-Key": f"sandbox-{_id(label)}"})
 

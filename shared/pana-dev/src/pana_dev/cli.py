@@ -161,7 +161,8 @@ def register(sub) -> None:
                           "memory (Tansu, memory only: acknowledged events are LOST on stop) | host:port")
     run.add_argument("--database", default=os.environ.get("PANA_DATABASE", "sqlite"), help="sqlite | postgres | URL with {db}")
     run.add_argument("--var", default=None, help="state directory (default: ./var)")
-    run.add_argument("--grace", type=float, default=1.5, help="seconds children get to stop before SIGKILL")
+    run.add_argument("--grace", type=float, default=1.5,
+                     help="seconds the services, then the broker and database, get to stop before SIGKILL")
     # For tests: a part of the stack ("simulator", service names, comma-separated), and children that
     # outlive the launcher (as an older launcher's, or where there is no parent-death signal) to clean up.
     run.add_argument("--only", default=None, help=argparse.SUPPRESS)

@@ -26,7 +26,7 @@ from pathlib import Path
 from pana_kit.settings import ENV_PREFIX
 
 from .launchers.ports import free_port
-from .launchers.process import ManagedProcess, stop_all
+from .launchers.process import ManagedProcess, stop_in_order
 
 
 @dataclass(frozen=True)
@@ -292,9 +292,13 @@ class Stack:
                 proc.check_alive()
 
     def stop(self, grace: float = 15.0) -> float:
-        """Stop everything at once (stop signals to all, ``grace`` seconds for all together, then SIGKILL);
-        returns the seconds it took."""
-        took = stop_all(self.children().values(), grace)
+        """Stop the web processes at once (stop signals to all, ``grace`` seconds for all together, then SIGKILL),
+        then the infrastructure they use the same way: a service shutting down still reaches its broker (no
+        "lost the broker" warning on a clean stop). Returns the seconds it took."""
+        web = set(map(id, self.processes.values()))
+        children = list(self.children().values())
+        took = stop_in_order([[p for p in children if id(p) in web], [p for p in children if id(p) not in web]],
+                             grace)
         for item in reversed(self.infra):
             if isinstance(item, ManagedProcess):
                 continue

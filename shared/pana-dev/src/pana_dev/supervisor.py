@@ -9,7 +9,8 @@
 - The broker and the database are restarted the same way, on the same port and data directory (the
   services reconnect by themselves). If one cannot be started again (`infra_restarts` tries in a row)
   the launcher stops everything and says why.
-- Stopping is parallel and bounded (`pana_dev.launchers.process.stop_all`).
+- Stopping is parallel and bounded, services first, then the broker and database they use
+  (`pana_dev.launchers.process.stop_in_order`).
 - Children die with the launcher whatever kills it (parent-death signal, `launchers/process.py`), and
   ``var/run/pana-run.json`` records the launcher and each child (pid, process group, start time) so that
   the next `pana run` on the same ``var`` ends what an earlier one left behind before it binds any port.
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .launchers.process import ManagedProcess, group_members, proc_cmdline, proc_start_time, stop_all
+from .launchers.process import ManagedProcess, group_members, proc_cmdline, proc_start_time, stop_in_order
 
 STATE_FILE = Path("run") / "pana-run.json"
 
@@ -292,11 +293,16 @@ class Supervisor:
     # -- stop -------------------------------------------------------------------------------------
 
     def stop(self, grace: float = 1.5) -> float:
-        """Stop every child at once; returns the seconds it took. The state file goes with them.
+        """Stop the web processes at once, then the infrastructure (broker, database) at once, each stage within
+        ``grace``: a service finishes its shutdown while its broker still answers (no "lost the broker" or "relay
+        cannot reach the broker" warning on Ctrl-C). Returns the seconds it took. The state file goes with them.
         `killed` names the children that did not stop within ``grace`` and were killed."""
         procs = {id(p): p for p in [*(c.proc for c in self.children.values()), *self.stack.children().values()]}
+        infra = {id(c.proc) for c in self.children.values() if c.infra} | \
+            ({id(p) for p in self.stack.children().values()} - {id(p) for p in self.stack.processes.values()})
         self.killed: list[str] = []
-        took = stop_all(procs.values(), grace, self.killed)
+        took = stop_in_order([[p for k, p in procs.items() if k not in infra],
+                              [p for k, p in procs.items() if k in infra]], grace, self.killed)
         self.stack.stop(grace=grace)  # anything else the stack started
         if self.owns_state:
             self.state_path.unlink(missing_ok=True)

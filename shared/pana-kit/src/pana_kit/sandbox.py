@@ -12,6 +12,11 @@ Ids are planned: `client.call(..., ids=["person:get"])` gives the record that ca
 `sandbox_id("person:get")` (a uuid5: the same on every install), so the document names it statically; ETags
 follow (`etag_of(version, id)`), and `seed_sandbox` checks every example's If-Match against the record's ETag.
 
+The worlds share their people (`EXAMPLE_PERSONS`): the persons rsd's, statelessness's and the bridge's worlds refer
+to are registered by registration's world under the same planned ids, so in `make run` their events reach a person
+in the register (no warning, a legal status that follows each procedure). Each world still seeds alone (a service
+run without the others, tests/test_openapi.py). A service's consumer starts only after its world is seeded.
+
 Dev mode only, asked for with `<PREFIX>SANDBOX_EXAMPLES=true` (`make run` sets it): a production register never
 holds made-up people, and a service refuses to start with it outside dev mode. Seeded once per database: when the
 `marker` path already answers 200, nothing is done.
@@ -49,6 +54,86 @@ def sandbox_serial(label: str, upper: int = 10**7) -> int:
 
 def _plan(ids, serials) -> Plan:
     return Plan(ids=[sandbox_id(label) for label in ids], serials=[sandbox_serial(label) for label in serials])
+
+
+# -- the people of the example world, shared by the services' worlds ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExamplePerson:
+    """A made-up person another service's world refers to (an applicant in rsd, a case's person in statelessness,
+    a child in the bridge's verification). Registration's world registers every one under `id`, so the events the
+    other services publish about them reach a person in the register (no "not in the register" warning, a legal
+    status that follows rsd's and statelessness's steps); the other worlds take `id`, `birth_date` and `sex` from
+    here, never their own."""
+    label: str
+    given_name: str
+    family_name: str
+    birth_date: str
+    sex: str
+    citizenship: tuple[str, ...] = ()
+    country_of_origin: str | None = None
+
+    @property
+    def id(self) -> str:
+        return sandbox_id(self.label)
+
+
+#: rsd's applications (one per documented step, and its marker): each principal is a person of the shared world.
+RSD_APPLICATIONS = ("read", "register", "fingerprint", "mode", "assign", "contact", "member", "schedule",
+                    "reschedule", "no-show", "record", "assess", "recommend", "decide", "notify", "extend", "appeal",
+                    "appeal-decide", "close", "reopen", "ending-notice", "ending-response", "ending-decide", "marker")
+#: statelessness's cases (one per documented step, and its marker): each is a person of the shared world.
+STATELESSNESS_CASES = ("read", "evidence", "inquiry", "answer", "interview", "assign", "extend", "determine",
+                       "appeal", "appeal-decide", "track-open", "track-read", "track-decide", "unanswered", "marker")
+#: statelessness's children at risk (flagged from a birth event registration publishes).
+STATELESSNESS_FLAGS = ("flag:read", "flag:resolve")
+
+_APPLICANTS = ("Mariam", "Fatima", "Zahra", "Nadia", "Leila", "Hana", "Soraya", "Parisa", "Shirin", "Yasmin", "Roya",
+               "Farida")
+_AFGHAN_FAMILIES = ("Ahmadi", "Karimi", "Hosseini", "Sultani", "Noori", "Haidari", "Jafari", "Safi", "Wardak",
+                    "Popal", "Amiri")
+_STATELESS_GIVEN = ("Viktor", "Olga", "Ruslan", "Elena", "Marat", "Svetlana", "Arman", "Irina")
+_STATELESS_FAMILIES = ("Kim", "Tsoi", "Li", "Pak", "Khan", "Ten", "Nam")
+
+
+def _applicant(n: int, label: str) -> ExamplePerson:
+    # rsd's marker application is a man's, the others women's (specific needs: woman at risk).
+    if label == "marker":
+        return ExamplePerson("rsd:marker:person", "Abdullah", "Rasuli", "1985-01-01", "male", ("AFG",), "AFG")
+    return ExamplePerson(f"rsd:{label}:person", _APPLICANTS[n % len(_APPLICANTS)],
+                         _AFGHAN_FAMILIES[n % len(_AFGHAN_FAMILIES)], f"1990-05-{n + 1:02d}", "female", ("AFG",),
+                         "AFG")
+
+
+def _case_person(n: int, label: str) -> ExamplePerson:
+    born = {"unanswered": "1988-03-03", "marker": "1991-01-01"}.get(label, f"1990-05-{n + 1:02d}")
+    given = _STATELESS_GIVEN[n % len(_STATELESS_GIVEN)]
+    return ExamplePerson(f"statelessness:case:{label}:person", given, _STATELESS_FAMILIES[n % len(_STATELESS_FAMILIES)],
+                         born, "female" if given.endswith("a") else "male")
+
+
+EXAMPLE_PERSONS: tuple[ExamplePerson, ...] = (
+    *(_applicant(n, label) for n, label in enumerate(RSD_APPLICATIONS)),
+    # The child "Try it out" adds to rsd's "member" application (addMember): registered too.
+    ExamplePerson("rsd:member:child", "Aisha", _AFGHAN_FAMILIES[RSD_APPLICATIONS.index("member")], "2026-02-14",
+                  "female", ("AFG",), "AFG"),
+    *(_case_person(n, label) for n, label in enumerate(STATELESSNESS_CASES)),
+    *(ExamplePerson(f"statelessness:{flag}:child", given, "Zhanuzak", "2026-11-01", "male")
+      for flag, given in zip(STATELESSNESS_FLAGS, ("Nursultan", "Alikhan"))),
+    ExamplePerson("civil-registry-bridge:person:Nurlan", "Nurlan", "Omarov", "2025-03-01", "male"),
+)
+_BY_LABEL = {person.label: person for person in EXAMPLE_PERSONS}
+
+
+def example_person(label: str) -> ExamplePerson:
+    """The shared world's person under `label`; a world that refers to anyone else would leave registration with
+    events about a person it never registered."""
+    try:
+        return _BY_LABEL[label]
+    except KeyError:
+        raise SandboxError(f"{label!r} is not a person of the shared example world (pana_kit.sandbox."
+                           f"EXAMPLE_PERSONS): registration would not know them") from None
 
 
 class SandboxError(RuntimeError):

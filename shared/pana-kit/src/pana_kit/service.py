@@ -129,16 +129,18 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
             # Published outbox rows, inbox rows and Idempotency-Key answers are kept for their periods, then pruned.
             tasks.append(asyncio.create_task(retention_job()(app), name="retention"))
-        if settings.run_consumers and definition.consumes and definition.handlers:
-            tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
-            # Dead letters an operator marked for replay (`pana dlq replay`) go through the consumer again.
-            tasks.append(asyncio.create_task(replay_job()(app), name="dead-letter-replay"))
         # PostgreSQL: the audit log's partitions for the coming months, made ahead (pana_kit.audit_archive).
         tasks.append(asyncio.create_task(partition_job()(app), name="audit-partitions"))
         for job in definition.background:
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "background")))
         if definition.sandbox is not None and settings.sandbox_examples:
             await seed_sandbox(app, definition.sandbox)
+        # The consumer after the example world: another service's events about its people (an rsd applicant in
+        # registration's register) find them registered (pana_kit.sandbox.EXAMPLE_PERSONS).
+        if settings.run_consumers and definition.consumes and definition.handlers:
+            tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
+            # Dead letters an operator marked for replay (`pana dlq replay`) go through the consumer again.
+            tasks.append(asyncio.create_task(replay_job()(app), name="dead-letter-replay"))
         if settings.run_webhooks and definition.webhooks and definition.produces:
             # Committed outbox rows to subscribers' callback URLs, signed, retried, parked (pana_kit.webhooks).
             # After the example world is seeded: the seed fans out and parks its documented delivery itself.
