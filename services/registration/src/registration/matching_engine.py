@@ -31,7 +31,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Integer, String, column, delete, insert, literal, select, true, values
 from sqlalchemy import text as _text
 
 from .domain import MatchingConfig, MatchRecord, MatchResult, blocking_keys
@@ -117,6 +117,32 @@ async def index_person(session, record: MatchRecord | None, person_id: str, conf
     await session.execute(insert(MatchRecordRow), [row])
     if keys:
         await session.execute(insert(BlockingKeyRow), keys)
+
+
+async def insert_indexed(session, table, values_of_row: dict[str, Any], record: MatchRecord | None,
+                         config: MatchingConfig) -> None:
+    """Insert a new person's row together with its match record and blocking keys. On PostgreSQL one statement
+    (data-modifying CTEs: the index rows are written only if the person's row was); elsewhere one per table."""
+    row, keys = index_rows(record, config) if record is not None else (None, [])
+    person = insert(table).values(**values_of_row)
+    if row is None or session.bind.dialect.name != "postgresql":
+        await session.execute(person)
+        if row is not None:
+            await session.execute(insert(MatchRecordRow), [row])
+            if keys:
+                await session.execute(insert(BlockingKeyRow), keys)
+        return
+    new = person.returning(table.c.person_id).cte("new_person")
+    statement = select(new.c.person_id).add_cte(insert(MatchRecordRow).from_select(
+        ["person_id", "record"], select(new.c.person_id, literal(row["record"], MatchRecordRow.__table__.c.record.type))
+    ).cte("new_match_record"))
+    if keys:
+        given = values(column("key", String), column("birth_year", Integer), name="given_keys").data(
+            [(k["key"], k["birth_year"]) for k in keys])
+        statement = statement.add_cte(insert(BlockingKeyRow).from_select(
+            ["key", "person_id", "birth_year"], select(given.c.key, new.c.person_id, given.c.birth_year).select_from(given.join(new, true()))
+        ).cte("new_blocking_keys"))
+    await session.execute(statement)
 
 
 # --- candidates ----------------------------------------------------------------------------------
