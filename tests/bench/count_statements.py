@@ -45,7 +45,8 @@ async def run(url: str, n: int, show: bool) -> None:
 
             @event.listens_for(engine, "before_cursor_execute")
             def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
-                seen.append(" ".join(statement.split())[:110])
+                hit = getattr(getattr(context, "cache_hit", None), "name", "-")
+                seen.append(f"[{hit:8s}] " + " ".join(statement.split())[:100])
 
             @event.listens_for(engine, "commit")
             def commit(conn):  # noqa: ARG001
@@ -66,10 +67,11 @@ async def run(url: str, n: int, show: bool) -> None:
                     if not example:
                         example = list(seen)
                 chained += seen
-            kinds = Counter(s.split()[0] for s in chained)
+            kinds = Counter(s.split("] ")[-1].split()[0] for s in chained)
+            misses = Counter(s.split("] ")[0][1:].strip() for s in chained if s.startswith("["))
             print(f"statements per registration (201 answers, n={len(per)}): mean {sum(per) / len(per):.1f}, "
                   f"min {min(per)}, max {max(per)}  (includes what the audit chainer ran meanwhile)")
-            print(f"    by kind over the run: {dict(kinds)}")
+            print(f"    by kind over the run: {dict(kinds)}; SQLAlchemy compiled cache: {dict(misses)}")
             if show:
                 for s in example:
                     print("    ", s)
