@@ -312,7 +312,30 @@ def wrk(url: str, bodies: Path, token: str, tag: str, seconds: int, clients: int
     statuses = dict(part.split("=") for part in m.group(5).split(",") if part)
     seconds_run = float(m.group(2))
     return {"rps": int(m.group(1)) / seconds_run, "ok_per_s": int(statuses.get("201", 0)) / seconds_run,
-            "p50": float(m.group(3)), "p99": float(m.group(4)), "statuses": statuses}
+            "p50": float(m.group(3)), "p99": float(m.group(4)), "statuses": statuses, "seconds": seconds_run}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants (uvicorn workers), from /proc: on a shared, loaded
+    machine the CPU a request costs the process is steadier than requests per second."""
+    import os
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        if p in stats:
+            total += (int(stats[p][11]) + int(stats[p][12])) / os.sysconf("SC_CLK_TCK")
+        todo += children.get(p, [])
+    return total
 
 
 def write_bodies(path: Path, n: int, seed: int) -> None:
@@ -327,7 +350,7 @@ def write_bodies(path: Path, n: int, seed: int) -> None:
 
 
 def bench_http_registration(persons: int, seconds: int, clients: int, var: Path, reuse: bool, profile: bool,
-                            matching: str = "default", audit: str = "on") -> None:
+                            matching: str = "default", audit: str = "on", workers: int = 1) -> None:
     import subprocess
     from population import run_bulk
     from sqlalchemy import text
@@ -341,7 +364,7 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
     reg = spec("registration")
     p = reg.env_prefix
     stack.service_env["registration"] = {f"{p}RUN_CONSUMERS": "false", f"{p}RUN_OUTBOX_RELAY": "false",
-                                         f"{p}OTEL_ENABLED": "false"}
+                                         f"{p}OTEL_ENABLED": "false", f"{p}WORKERS": str(workers)}
     if matching == "selective":
         # Only the combined given+family key (and document numbers): the bulk-loaded persons are not indexed under
         # it, so a registration meets next to no candidates. What is left is the write path without the matching.
@@ -386,7 +409,9 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
         anchor.start(120)
         try:
             wrk(anchor.url, bodies, token, f"warm-a{tag}", 3, clients)
+            c0 = cpu_seconds(anchor._proc.pid)
             a = wrk(anchor.url, bodies, token, f"a{tag}", seconds, clients)  # a table of its own: same bodies
+            a["cpu_ms"] = 1000 * (cpu_seconds(anchor._proc.pid) - c0) / max(1, a["ok_per_s"] * a["seconds"])
         finally:
             anchor.stop()
         per = sum(1 for _ in bodies.open()) // 8
@@ -394,7 +419,7 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
         spy = None
         if profile:
             spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-o", str(var / f"profile-{tag}.txt"), "-f", "raw", "-r", "50",
-                                    "-d", str(seconds), "-p", str(service._proc.pid)], stdout=subprocess.DEVNULL)
+                                    "-d", str(seconds), "-p", str(service._proc.pid)] + (["--subprocesses"] if workers > 1 else []), stdout=subprocess.DEVNULL)
         waits: dict = {}
         sampler = None
         if profile:  # what the database sessions wait on during the run
@@ -417,7 +442,9 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
                 asyncio.run(run())
             sampler = threading.Thread(target=sample)
             sampler.start()
+        c0 = cpu_seconds(service._proc.pid)
         s = wrk(service.url, bodies, token, f"s{tag}", seconds, clients)
+        s["cpu_ms"] = 1000 * (cpu_seconds(service._proc.pid) - c0) / max(1, s["ok_per_s"] * s["seconds"])
         if spy:
             spy.wait()
         if sampler:
@@ -428,11 +455,13 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
                 print(f"      {n:5d}  {kind}/{event}  {query}")
     finally:
         stack.stop()
-    print(f"(e) POST /api/v1/persons over HTTP (matching: {matching}, audit: {audit}), wrk {clients} connections {seconds} s, PostgreSQL, {loaded:,} persons "
+    print(f"(e) POST /api/v1/persons over HTTP (matching: {matching}, audit: {audit}, {workers} worker process(es)), wrk {clients} connections {seconds} s, PostgreSQL, {loaded:,} persons "
           f"registered: {s['ok_per_s']:.1f} registrations/s ({s['rps']:.1f} req/s, statuses {s['statuses']}), "
           f"p50 {s['p50']:.0f} ms, p99 {s['p99']:.0f} ms")
     print(f"    anchor (bare FastAPI, same uvicorn, one INSERT of the same row): {a['ok_per_s']:.1f}/s, p50 "
           f"{a['p50']:.1f} ms, p99 {a['p99']:.1f} ms; ratio {s['ok_per_s'] / a['ok_per_s']:.3f}")
+    print(f"    server CPU per registration: service {s['cpu_ms']:.2f} ms, anchor {a['cpu_ms']:.2f} ms "
+          f"(ratio {a['cpu_ms'] / s['cpu_ms']:.3f})")
 
 
 def main() -> None:
@@ -452,6 +481,7 @@ def main() -> None:
                    help="(e) selective: blocking on given+family keys only (the write path without the matching)")
     p.add_argument("--audit", default="on", choices=["on", "off"],
                    help="(e) off: diagnostic only, the service with its audit append replaced by nothing")
+    p.add_argument("--workers", type=int, default=1, help="(e) the service's worker processes (REGISTRATION_WORKERS)")
     p.add_argument("--only", default="a,b,c,d")
     args = p.parse_args()
     only = set(args.only.split(","))
@@ -469,7 +499,7 @@ def main() -> None:
         asyncio.run(bench_verification(args.verifications))
     if "e" in only:
         bench_http_registration(args.http_register, args.seconds, args.clients, Path(args.var), args.reuse,
-                                args.profile, args.matching, args.audit)
+                                args.profile, args.matching, args.audit, args.workers)
 
 
 if __name__ == "__main__":

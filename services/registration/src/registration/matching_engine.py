@@ -31,7 +31,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Integer, String, delete, insert, select, true
 from sqlalchemy import text as _text
 
 from .domain import MatchingConfig, MatchRecord, MatchResult, blocking_keys
@@ -117,6 +117,42 @@ async def index_person(session, record: MatchRecord | None, person_id: str, conf
     await session.execute(insert(MatchRecordRow), [row])
     if keys:
         await session.execute(insert(BlockingKeyRow), keys)
+
+
+async def insert_indexed(session, table, values_of_row: dict[str, Any], record: MatchRecord | None,
+                         config: MatchingConfig) -> None:
+    """Insert a new person's row together with its match record and blocking keys. On PostgreSQL one statement
+    (data-modifying CTEs: the index rows are written only if the person's row was); elsewhere one per table."""
+    row, keys = index_rows(record, config) if record is not None else (None, [])
+    if row is None or session.bind.dialect.name != "postgresql":
+        await session.execute(insert(table), [values_of_row])
+        if row is not None:
+            await session.execute(insert(MatchRecordRow), [row])
+            if keys:
+                await session.execute(insert(BlockingKeyRow), keys)
+        return
+    await session.execute(_indexed_insert(table, tuple(values_of_row)), {
+        **{f"p_{name}": value for name, value in values_of_row.items()}, "m_record": row["record"],
+        "k_keys": [k["key"] for k in keys], "k_years": [k["birth_year"] for k in keys]})
+
+
+@lru_cache(maxsize=8)
+def _indexed_insert(table, columns: tuple[str, ...]):
+    """The statement of `insert_indexed` on PostgreSQL, built once: bound parameters only (the keys as two arrays
+    unnested), so SQLAlchemy compiles it once, whatever the number of keys."""
+    from sqlalchemy import bindparam, func
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    new = insert(table).values({c: bindparam(f"p_{c}", type_=table.c[c].type) for c in columns}) \
+        .returning(table.c.person_id).cte("new_person")
+    record = insert(MatchRecordRow.__table__).from_select(
+        ["person_id", "record"], select(new.c.person_id, bindparam("m_record", type_=MatchRecordRow.__table__.c.record.type)))
+    given = func.unnest(bindparam("k_keys", type_=ARRAY(String)), bindparam("k_years", type_=ARRAY(Integer))) \
+        .table_valued("key", "birth_year").render_derived(name="given_keys")
+    keys = insert(BlockingKeyRow.__table__).from_select(
+        ["key", "person_id", "birth_year"], select(given.c.key, new.c.person_id, given.c.birth_year)
+        .select_from(given.join(new, true())))
+    return select(new.c.person_id).add_cte(record.cte("new_match_record"), keys.cte("new_blocking_keys"))
 
 
 # --- candidates ----------------------------------------------------------------------------------

@@ -562,7 +562,11 @@ class _Journal:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._count += 1
         path = self.directory / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{os.getpid()}-{self._count}.jsonl"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except FileNotFoundError:  # another process of this service removed the (empty) directory meanwhile
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
         return path, fd
 

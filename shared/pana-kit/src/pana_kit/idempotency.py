@@ -5,9 +5,11 @@ so a retry after a lost response can never create a second record.
 
 Keys belong to the caller: a record is found by (principal subject, scope, key), so two
 users who happen to send the same key get independent answers and never each other's
-stored response. The key is claimed at the start of the request (a row inserted and
-flushed before the write runs); a second request with the same key while the first is
-still running meets that row and is answered 409 (`idempotency-key-in-use`), never a 500.
+stored response. The key is claimed at the start of the request (`INSERT … ON CONFLICT DO
+NOTHING`, one statement, before the write runs); a second request with the same key while
+the first is still running meets that row: on PostgreSQL it waits for the first to end and
+gets its answer (or claims the key when the first rolled back); where the row it met is gone
+by the time it looks, it is answered 409 (`idempotency-key-in-use`), never a 500.
 Records are purged `idempotency_ttl_hours` after they were written (job `retention`,
 every `outbox_purge_interval_s`; pana_kit.retention); after that the key may be used again.
 """
@@ -16,13 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from .errors import Problem
 from .tables import IdempotencyRecord
@@ -71,19 +74,25 @@ class Idempotency:
         self._claim: IdempotencyRecord | None = None
 
     async def replay(self) -> JSONResponse | None:
-        """The stored answer for this caller's key, or None after claiming the key for this request."""
-        record = await self.session.get(IdempotencyRecord, (self.subject, self.scope, self.key))
-        if record is not None:
+        """The stored answer for this caller's key, or None after claiming the key for this request.
+
+        One statement when the key is new: the claim is an `INSERT … ON CONFLICT DO NOTHING RETURNING`; only a key
+        that is already there is read (and answered from). On PostgreSQL a claim that meets another request's
+        uncommitted claim waits for it: committed, its answer is replayed; rolled back, this request claims."""
+        now = datetime.now(timezone.utc)
+        values = dict(subject=self.subject, scope=self.scope, key=self.key, request_hash=self.hash,
+                      status_code=IN_PROGRESS, response_body="null", headers={}, created_at=now)
+        claimed = (await self.session.execute(_claim_statement(self.session.bind.dialect.name), values)).first()
+        if claimed is None:
+            record = await self.session.get(IdempotencyRecord, (self.subject, self.scope, self.key))
+            if record is None:
+                # The row it met is gone already (purged, or a claim rolled back after our insert looked).
+                raise _in_use()
             return self._replay(record)
-        claim = IdempotencyRecord(subject=self.subject, scope=self.scope, key=self.key, request_hash=self.hash,
-                                  status_code=IN_PROGRESS, response_body="null", headers={},
-                                  created_at=datetime.now(timezone.utc))
+        # The claimed row, known to the session without reading it back: `remember` changes it (one UPDATE).
+        claim = IdempotencyRecord(**values)
+        make_transient_to_detached(claim)
         self.session.add(claim)
-        try:
-            await self.session.flush()
-        except IntegrityError:
-            # Another request with this key claimed it after our look-up (concurrent reuse).
-            raise _in_use() from None
         self._claim = claim
         return None
 
@@ -109,6 +118,20 @@ class Idempotency:
         record.response_body = json.dumps(data)
         record.headers = headers or {}
         return JSONResponse(data, status_code=status_code, headers=headers)
+
+
+@lru_cache(maxsize=4)
+def _claim_statement(dialect: str):
+    """`INSERT … ON CONFLICT DO NOTHING RETURNING key` (PostgreSQL and SQLite both have it), written out with typed
+    bound values: SQLAlchemy compiles it once (its `on_conflict_do_nothing()` construct has no cache key, so it
+    would be compiled again for every request)."""
+    from sqlalchemy import bindparam, text
+
+    columns = IdempotencyRecord.__table__.c
+    names = ("subject", "scope", "key", "request_hash", "status_code", "response_body", "headers", "created_at")
+    return text(f"INSERT INTO {IdempotencyRecord.__tablename__} ({', '.join(names)}) "
+                f"VALUES ({', '.join(':' + n for n in names)}) ON CONFLICT DO NOTHING RETURNING key").bindparams(
+        *(bindparam(n, type_=columns[n].type) for n in names))
 
 
 async def purge_expired(db, *, ttl: timedelta, now: datetime | None = None) -> int:

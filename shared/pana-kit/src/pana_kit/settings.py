@@ -146,6 +146,12 @@ class ServiceSettings(BaseSettings):
     webhook_gap_grace_s: float = Field(
         30, ge=0, le=3600, description="How long the fan-out waits for an outbox seq still uncommitted (a gap) "
                                        "before taking it for a rolled-back transaction")
+    workers: int = Field(
+        1, ge=1, le=64, description="Worker processes serving this instance's port (uvicorn workers; one core each "
+                                    "at most). Above 1 needs PostgreSQL: SQLite has one writer and stays one process. "
+                                    "Each process runs its own background loops (relay leader by advisory lock, "
+                                    "consumers in one group, webhook leases, audit chainer); rate limits and "
+                                    "/metrics are per process")
     max_body_bytes: int = Field(1_048_576, ge=1024)
     # Reads (GET) per principal (client + subject), in this process (pana_kit.ratelimit.ReadLimiter); a route with
     # its own limit (document verification, registration searches) is limited by that one instead. 0 turns it off.
@@ -238,6 +244,9 @@ class ServiceSettings(BaseSettings):
         """
         cls = type(self)
         problems: list[str] = self.kafka_security_problems()
+        if self.workers > 1 and self.resolved_database_url().startswith("sqlite"):
+            problems.append(f"{env_name(cls, 'workers')}={self.workers} with SQLite: one process only (SQLite has one "
+                            f"writer); set it to 1, or use PostgreSQL ({env_name(cls, 'database_url')})")
         if self.dev_mode:
             if self.host not in LOOPBACK_HOSTS:
                 problems.append(f"{env_name(cls, 'host')}={self.host}: dev mode binds loopback only "

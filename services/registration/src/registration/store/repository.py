@@ -112,13 +112,14 @@ class Persons:
         """Store a newly registered person (its number drawn with `new_registration_number`)."""
         now = _now()
         member = PopulationMember.of(person, None)  # a new person has no status facts yet
-        self.session.add(PersonRow(
-            person_id=person.person_id, registration_number=person.registration_number, **search_columns(person, keyring_of(self.session)),
-            office=person.office, household_id=person.household_id, version=1, document=person.to_document(),
-            created_at=now, updated_at=now, population=member.to_document(),
-        ))
+        # Core, not the unit of work: the row, its match record and its blocking keys in one statement on PostgreSQL.
+        await matching_engine.insert_indexed(self.session, PersonRow.__table__, dict(
+            person_id=person.person_id, registration_number=person.registration_number,
+            **search_columns(person, keyring_of(self.session)), office=person.office, household_id=person.household_id,
+            version=1, document=person.to_document(), created_at=now, updated_at=now,
+            population=member.to_document(),
+        ), None if person.merged_into else MatchRecord.of(person), self.matching)
         await Population(self.session).count(None, member)
-        await self.index(person, new=True)
         return 1
 
     async def save(self, person: Person, expected_version: int) -> int:
