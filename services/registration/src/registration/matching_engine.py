@@ -25,13 +25,14 @@ never be candidates and are not read. Holders without a birth date are always re
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields as dataclass_fields
 from datetime import date
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import String, delete, insert, select
 from sqlalchemy import text as _text
 
 from .domain import MatchingConfig, MatchRecord, MatchResult, blocking_keys
@@ -130,14 +131,16 @@ def year_window(config: MatchingConfig) -> int | None:
     return int(gap)
 
 
-def candidate_query(keys: Iterable[str], birth_year: int | None, config: MatchingConfig, per_key: int):
+def candidate_query(keys: Iterable[str], birth_year: int | None, config: MatchingConfig, per_key: int, *,
+                    as_text: bool = False):
     """One statement: for each key the `per_key + 1` holders nearest in birth year (within the generation window;
     up to `per_key + 1` from each side read by two index range scans, the nearest of those kept) and up to
     `per_key + 1` holders without a birth date, each row labelled with its part, joined to their match records.
     One row more than `per_key` per part tells the caller the part's bound was reached.
 
     Written as text with bound values: the statement's shape depends only on the number of keys, so building it
-    costs microseconds (an ORM-built UNION of subqueries cost milliseconds per check)."""
+    costs microseconds (an ORM-built UNION of subqueries cost milliseconds per check). `as_text`: the match
+    records as their JSON text, undecoded (a check looks the text up in its cache of normalised records)."""
     keys = sorted({k[:KEY_LENGTH] for k in keys})
     if not keys:
         return None
@@ -167,9 +170,11 @@ def candidate_query(keys: Iterable[str], birth_year: int | None, config: Matchin
         parts.append(f"SELECT person_id, birth_year, {2 * i + 1} AS part FROM "
                      f"({base} AND birth_year IS NULL LIMIT :n) AS z{i}")
     ids = " UNION ALL ".join(parts)
-    return _text(f"SELECT c.part, c.birth_year, r.person_id, r.record FROM person_match_records AS r JOIN ({ids}) AS c "
-                 "ON c.person_id = r.person_id").bindparams(**params).columns(
-        person_id=MatchRecordRow.__table__.c.person_id.type, record=MatchRecordRow.__table__.c.record.type)
+    record = "CAST(r.record AS TEXT)" if as_text else "r.record"
+    return _text(f"SELECT c.part, c.birth_year, r.person_id, {record} AS record FROM person_match_records AS r "
+                 f"JOIN ({ids}) AS c ON c.person_id = r.person_id").bindparams(**params).columns(
+        person_id=MatchRecordRow.__table__.c.person_id.type,
+        record=String() if as_text else MatchRecordRow.__table__.c.record.type)
 
 
 def bounded(rows, birth_year: int | None, per_key: int) -> tuple[dict[str, Any], bool]:
@@ -200,6 +205,28 @@ async def candidate_records(session, record: MatchRecord, config: MatchingConfig
         return [], False
     kept, reached = bounded((await session.execute(query)).all(), birth_year, per_key)
     return [record_of_document(pid, doc) for pid, doc in kept.items() if pid != record.person_id], reached
+
+
+async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
+    """`candidate_records` for a check that changes nothing: one autocommit statement on the database's read
+    engine (`Database.read_all`: no session, no transaction), the records read as JSON text and normalised
+    through a cache keyed by that text (`normalised_text`): a holder read again costs a dictionary look-up, not a
+    JSON decode, a `MatchRecord` and its normalisation."""
+    birth_year = record.birth_date.year if record.birth_date else None
+    per_key = min(PER_KEY, config.candidate_limit)
+    query = candidate_query(blocking_keys(record, config), birth_year, config, per_key, as_text=True)
+    if query is None:
+        return [], False
+    kept, reached = bounded(await db.read_all(query), birth_year, per_key)
+    length = config.blocking_key_length
+    return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
+
+
+@lru_cache(maxsize=262_144)
+def normalised_text(person_id: str, text: str, length: int) -> Normalised:
+    """The normalised match record of a holder from its stored JSON text (a changed record is new text, so a
+    correction is never served an old normalisation)."""
+    return normalise(record_of_document(person_id, json.loads(text)), length)
 
 
 # --- scoring -------------------------------------------------------------------------------------
