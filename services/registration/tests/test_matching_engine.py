@@ -76,6 +76,28 @@ def test_match_record_from_a_stored_document_equals_the_one_from_the_person():
     assert matching_engine.record_of_document("p1", matching_engine.record_document(stored)) == stored
 
 
+def test_the_names_kept_normalised_in_a_match_record_equal_normalising_it_then():
+    """A check reads holders' normalised names from their match records (record_document's forms) instead of
+    normalising them; they must be what normalising gives, in every script, and a record kept with another
+    blocking key length (or none) is normalised at reading."""
+    import json
+
+    from registration.domain.duplicates import normalise
+    records = [MatchRecord("a", "Мухаммад|Mukhammad", "Нұрлыбеков|Nurlybekov", "Алиевич|Alievich", date(1990, 5, 4),
+                           "exact", "male", "AFG", ("AFG", "KAZ"), ("P01234567",)),
+               MatchRecord("b", "محمد", "کریمی|Karimi", birth_date=date(1985, 1, 1), birth_date_precision="year"),
+               MatchRecord("c", "Shirin", "", sex="female"),
+               MatchRecord("d", "Fatima Zahra|Fatima Zahra", "Ахмедова", birth_date=None)]
+    for record in records:
+        for length in (4, 6):
+            text = json.dumps(matching_engine.record_document(record, length))
+            assert matching_engine.normalised_text(record.person_id, text, length) == normalise(record, length)
+            assert matching_engine.normalised_text(record.person_id, text, 5) == normalise(record, 5)
+        plain = json.dumps(matching_engine.record_document(record))
+        assert matching_engine.normalised_text(record.person_id, plain, 4) == normalise(record, 4)
+        assert matching_engine.record_of_document(record.person_id, json.loads(text)) == record
+
+
 def officer(reg, n):
     return {**reg.headers("registration-officer"), "Idempotency-Key": f"engine-{n:04d}"}
 
