@@ -26,12 +26,16 @@ never be candidates and are not read. Holders without a birth date are always re
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import fields as dataclass_fields
 from datetime import date
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, Iterable
 
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import JaroWinkler
 from sqlalchemy import String, delete, insert, select
 from sqlalchemy import text as _text
 
@@ -76,6 +80,11 @@ def record_document(record: MatchRecord, block_length: int | None = None) -> dic
     return doc
 
 
+@lru_cache(maxsize=262_144)
+def _form(key: str, skeleton: str, arabic: bool, block: str) -> NameForm:
+    return NameForm(key, skeleton, arabic, block)  # names recur: one value each, not one per holder read
+
+
 FORMS = "_forms"  # the normalised names kept in a match record's JSON (record_document)
 
 
@@ -87,7 +96,7 @@ def normalised_of_document(person_id: str, doc: dict[str, Any], block_length: in
         return normalise(record_of_document(person_id, doc), block_length)
     birth = doc.get("birth_date")
     return Normalised(
-        person_id, *(tuple(NameForm(*f) for f in forms.get(part) or ()) for part in ("given", "family", "patronymic")),
+        person_id, *(tuple(_form(*f) for f in forms.get(part) or ()) for part in ("given", "family", "patronymic")),
         forms.get("stem") or "", date.fromisoformat(birth) if birth else None,
         doc.get("birth_date_precision") or "exact", doc.get("sex") or "unknown", doc.get("country_of_origin"),
         frozenset(doc.get("citizenships") or ()), frozenset(d.upper() for d in doc.get("document_numbers") or ()))
@@ -205,6 +214,9 @@ def candidate_query(keys: Iterable[str], birth_year: int | None, config: Matchin
 
 def bounded(rows, birth_year: int | None, per_key: int) -> tuple[dict[str, Any], bool]:
     """The holders each part keeps (its `per_key` nearest in birth year) and whether a part had more."""
+    counts = Counter(row[0] for row in rows)
+    if all(n <= per_key for n in counts.values()):  # no part over its bound: every row is kept
+        return {pid: doc for _, _, pid, doc in rows}, False
     by_part: dict[int, list] = {}
     for part, year, pid, doc in rows:
         by_part.setdefault(part, []).append((year, pid, doc))
@@ -265,17 +277,20 @@ def key_similarities(probe: Normalised, others: list[Normalised]) -> dict[tuple[
     """`key_similarity(x, y)` for every name key of the probe (any slot) against every name key of the candidates
     (any slot: the model compares given with family names for swaps), computed at once: the two metrics run as
     RapidFuzz `cdist` matrices (C++), so the model's comparisons become dictionary reads."""
-    import numpy as np
-    from rapidfuzz import fuzz, process
-    from rapidfuzz.distance import JaroWinkler
+    left, right, rows = similarity_matrix(probe, others)
+    return {(x, y): value for x, row in zip(left, rows) for y, value in zip(right, row)}
 
+
+def similarity_matrix(probe: Normalised, others: list[Normalised]) -> tuple[list[str], list[str], list[list[float]]]:
+    """(the probe's name keys, the candidates' name keys, `key_similarity` of each pair as rows): two RapidFuzz
+    `cdist` matrices (C++), their element-wise maximum."""
     left = sorted(_keys(probe))
     right = sorted(set().union(*(_keys(o) for o in others))) if others else []
     if not left or not right:
-        return {}
+        return left, right, []
     best = np.maximum(process.cdist(left, right, scorer=JaroWinkler.normalized_similarity, dtype=np.float64),
                       process.cdist(left, right, scorer=fuzz.token_sort_ratio, dtype=np.float64) / 100)
-    return {(x, y): value for x, row in zip(left, best.tolist()) for y, value in zip(right, row)}
+    return left, right, best.tolist()
 
 
 @lru_cache(maxsize=65_536)
@@ -304,11 +319,19 @@ def score(record: MatchRecord | Normalised, others: list[MatchRecord | Normalise
     length = config.blocking_key_length
     probe = record if isinstance(record, Normalised) else normalise(record, length)
     candidates = [normalised(o, length) for o in others]
-    table = key_similarities(probe, candidates)
+    left, right, rows = similarity_matrix(probe, candidates)
+    row_of = {x: row for x, row in zip(left, rows)}  # the probe's keys: a row each
+    column = {y: j for j, y in enumerate(right)}  # the candidates' keys: a column each
 
     def similarity(x: str, y: str) -> float:
-        found = table.get((x, y))
-        return key_similarity(x, y) if found is None else found
+        # the model compares probe x candidate, but a pair may come either way round (a key of each side)
+        row, j = row_of.get(x), column.get(y)
+        if row is not None and j is not None:
+            return row[j]
+        row, j = row_of.get(y), column.get(x)
+        if row is not None and j is not None:
+            return row[j]
+        return key_similarity(x, y)
 
     return score_candidates(probe, candidates, config, similarity)
 
