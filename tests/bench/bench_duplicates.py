@@ -290,22 +290,29 @@ def run_http(args, var: Path, url: str) -> None:
         print(f"after/before: req/s x{a['rps'] / b['rps']:.1f}, p99 {b['p99']:.0f} -> {a['p99']:.0f} ms")
 
 
-def summarise(path: Path, top: int = 25) -> str:
-    """The functions most often on the stack (inclusive share of samples) in a py-spy raw profile."""
+# Frames every request passes through (server, middleware, routing): left out of the summary.
+PLUMBING = re.compile(r"threading|anyio|queue\.py|runpy|uvicorn/|starlette/|fastapi/|pana_kit/middleware|__main__|"
+                      r"serve \(|asyncio/|importlib")
+
+
+def summarise(path: Path, top: int = 30) -> str:
+    """The functions most often on the event-loop thread's stack (inclusive share of its samples, wall clock) in a
+    py-spy raw profile; idle worker threads and the server's plumbing are left out."""
     if not path.exists():
         return f"(no profile at {path})"
     total, inclusive = 0, {}
     for row in path.read_text().splitlines():
         stack, _, count = row.rpartition(" ")
-        if not count.isdigit():
+        if not count.isdigit() or "Runner.run (asyncio/runners.py" not in stack:
             continue
         n = int(count)
         total += n
         for frame in {re.sub(r":\d+\)$", ")", f) for f in stack.split(";")}:
             inclusive[frame] = inclusive.get(frame, 0) + n
-    lines = [f"profile {path.name}: {total} samples; inclusive share"]
-    for frame, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
-        lines.append(f"  {100 * n / total:5.1f} %  {frame[:150]}")
+    lines = [f"profile {path.name}: {total} samples of the event-loop thread; inclusive share"]
+    ranked = [(f, n) for f, n in sorted(inclusive.items(), key=lambda kv: -kv[1]) if not PLUMBING.search(f)]
+    for frame, n in ranked[:top]:
+        lines.append(f"  {100 * n / max(total, 1):5.1f} %  {frame[:150]}")
     return "\n".join(lines)
 
 
