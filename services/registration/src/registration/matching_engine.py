@@ -26,6 +26,7 @@ never be candidates and are not read. Holders without a birth date are always re
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import fields as dataclass_fields
 from datetime import date
@@ -40,7 +41,9 @@ from sqlalchemy import String, delete, insert, select
 from sqlalchemy import text as _text
 
 from .domain import MatchingConfig, MatchRecord, MatchResult, blocking_keys
-from .domain.duplicates import Normalised, key_similarity, normalise, score_candidates
+from .domain.duplicates import (
+    NAME_CLOSE, NAME_SIMILAR, Normalised, _equal_level, birth_date_level, key_similarity, normalise, score_candidates,
+)
 from .domain.names import NameForm
 from .store.tables import BlockingKeyRow, MatchRecordRow
 
@@ -333,7 +336,71 @@ def score(record: MatchRecord | Normalised, others: list[MatchRecord | Normalise
             return row[j]
         return key_similarity(x, y)
 
+    if rows and config.frequencies is None:
+        # Only the candidates whose evidence could reach "possible" go to the model (most holders of a common key
+        # cannot): an upper bound from a few look-ups each, never below the model's own score (tested; FEBRL
+        # through bench_matching.py counts any pair whose score differs from the domain's).
+        bound = EvidenceBound(probe, right, rows, config)
+        candidates = [c for c in candidates if bound.could_reach(c)]
     return score_candidates(probe, candidates, config, similarity)
+
+
+class EvidenceBound:
+    """An upper bound of the evidence the model can give a candidate, from what a check has already computed.
+
+    Names: for each of the candidate's given and family names, the best similarity of any of its keys to any key
+    of the probe (either slot: swaps are compared crosswise) gives the levels it can reach (a skeleton wherever a
+    skeleton is shared); the bound takes the best weight of those, with the names as they stand or swapped,
+    whichever is more (and 0 where one arrangement compares a missing name). A patronymic on both sides: its best weight. Birth date, sex,
+    country and citizenships: their own level's weight (cheap and exact). A shared document number: always
+    scored (it lifts the score to "likely"). The caps and the relatives' rule only lower a score, so a candidate
+    whose bound stays below "possible" cannot be returned, and the model is not run on it."""
+
+    def __init__(self, probe: Normalised, right: list[str], rows: list[list[float]], config: MatchingConfig):
+        model, self.fields = config.model, set(config.fields)
+        self.probe, self.model = probe, model
+        self.best = dict(zip(right, map(max, zip(*rows))))  # each candidate key: its best similarity to the probe
+        self.skeletons = {f.skeleton for forms in (probe.given, probe.family) for f in forms if len(f.skeleton) >= 2}
+        self.open_slot = not probe.given or not probe.family
+        p = config.possible_threshold - 1e-3  # scores are rounded to 4 places: a margin
+        self.need = math.log2(p / (1 - p)) - model.prior_weight if 0 < p < 1 else -math.inf
+
+    def _levels(self, forms) -> list[str]:
+        """Every level a name field of the candidate can reach against any name of the probe (either slot)."""
+        s = max(self.best.get(f.key, 1.0) for f in forms)
+        # all the levels of a pair at most this similar (a retrained model's weights need not be monotone)
+        levels = ["differs"] + (["similar"] if s >= NAME_SIMILAR else []) + (["close", "exact"] if s >= NAME_CLOSE
+                                                                            else [])
+        if any(f.skeleton in self.skeletons for f in forms):
+            levels.append("skeleton")
+        return levels
+
+    def _weight(self, field: str, levels: list[str] | None) -> float:
+        if field not in self.fields or not levels:
+            return 0.0
+        top = max(self.model.weight(field, level) for level in levels)
+        return max(top, 0.0) if self.open_slot else top
+
+    def could_reach(self, b: Normalised) -> bool:
+        a, fields, weight = self.probe, self.fields, self.model.weight
+        if "document_number" in fields and a.document_numbers & b.document_numbers:
+            return True
+        # the candidate's given name is weighed as a given name, or (names swapped) as a family name
+        given, family = (self._levels(b.given) if b.given else None), (self._levels(b.family) if b.family else None)
+        total = max(self._weight("given_name", given) + self._weight("family_name", family),
+                    self._weight("given_name", family) + self._weight("family_name", given))
+        if "patronymic" in fields and a.patronymic and b.patronymic:
+            total += max(weight("patronymic", level) for level in ("exact", "close", "differs"))
+        if "birth_date" in fields:
+            total += weight("birth_date", birth_date_level(a.birth_date, a.birth_date_precision, b.birth_date,
+                                                           b.birth_date_precision))
+        if "sex" in fields:
+            total += weight("sex", _equal_level(a.sex, b.sex))
+        if "country_of_origin" in fields:
+            total += weight("country_of_origin", _equal_level(a.country_of_origin, b.country_of_origin))
+        if "citizenships" in fields and a.citizenships and b.citizenships:
+            total += weight("citizenships", "overlap" if a.citizenships & b.citizenships else "differs")
+        return total >= self.need - 1e-9
 
 
 # --- re-index ------------------------------------------------------------------------------------
