@@ -236,16 +236,19 @@ def bounded(rows, birth_year: int | None, per_key: int) -> tuple[dict[str, Any],
     return kept, reached
 
 
-async def candidate_records(session, record: MatchRecord, config: MatchingConfig) -> tuple[list[MatchRecord], bool]:
-    """Match records of persons sharing a blocking key with `record` (bounded per key, nearest in age first), and
-    whether a key had more holders than were read."""
+async def candidate_records(session, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
+    """Persons sharing a blocking key with `record` (bounded per key, nearest in age first), normalised (from the
+    forms their match records keep, through `normalised_text`'s cache), and whether a key had more holders than
+    were read. In the caller's transaction (a registration's); a check that changes nothing uses
+    `read_candidates`."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
-    query = candidate_query(blocking_keys(record, config), birth_year, config, per_key)
+    query = candidate_query(blocking_keys(record, config), birth_year, config, per_key, as_text=True)
     if query is None:
         return [], False
     kept, reached = bounded((await session.execute(query)).all(), birth_year, per_key)
-    return [record_of_document(pid, doc) for pid, doc in kept.items() if pid != record.person_id], reached
+    length = config.blocking_key_length
+    return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
 
 
 async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
