@@ -1,7 +1,7 @@
 """Duplicate check at national scale (issue 16, "A matching engine"). A script, not a test:
 
     uv run python tests/bench/bench_duplicates.py --persons 1000000 [--clients 8] [--seconds 60] [--reuse]
-        [--before REF] [--in-process 100000]
+        [--before REF] [--in-process 100000] [--profile]
 
 1. PostgreSQL (embedded, under var/bench-duplicates/), registration's migrations, then `population.py`'s bulk load
    of `--persons` persons (realistic name pools; match records and blocking keys written as the service would).
@@ -14,7 +14,9 @@
    come back as a "likely duplicate" — then the same against the anchor, and the ratio.
 4. `--before REF`: the same run against the service's code at git REF (extracted to a temporary directory and put
    first on PYTHONPATH), on the same database, for a before/after in one run.
-5. `--in-process N`: the check through the app in process (ASGI, no server) on SQLite with N persons, p50/p99.
+5. `--profile`: py-spy (raw, 50 Hz) on each service run, written to var/bench-duplicates/profile-LABEL.txt and
+   summarised (the functions most often on the stack, and where the event-loop thread is busy).
+6. `--in-process N`: the check through the app in process (ASGI, no server) on SQLite with N persons, p50/p99.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -162,7 +165,10 @@ def start_service(url: str, var: Path, name: str, pythonpath: str | None = None)
     port = free_port()
     env = {"REGISTRATION_PORT": str(port), "REGISTRATION_HOST": "127.0.0.1", "REGISTRATION_DATABASE_URL": url,
            "REGISTRATION_DEV_MODE": "true", "REGISTRATION_RUN_CONSUMERS": "false",
-           "REGISTRATION_RUN_OUTBOX_RELAY": "false", "REGISTRATION_LOG_LEVEL": "WARNING"}
+           "REGISTRATION_RUN_OUTBOX_RELAY": "false", "REGISTRATION_LOG_LEVEL": "WARNING",
+           # Background work that is not the check's: a freshly loaded register has thousands of stateless
+           # certificates to catch up on (py-spy: 17 % of the process during a run), and the webhook worker.
+           "REGISTRATION_STATELESS_CERTIFICATE_WATCH_ENABLED": "false", "REGISTRATION_RUN_WEBHOOKS": "false"}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     proc = HttpProcess(name, ["nice", sys.executable, "-m", "registration"], port, env=env,
@@ -260,7 +266,16 @@ def run_http(args, var: Path, url: str) -> None:
         try:
             service = start_service(url, var, f"registration-{label}", path)
             try:
+                spy = None
+                if args.profile:
+                    spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-o",
+                                            str(var / f"profile-{label}.txt"), "-f", "raw", "-r", "50", "-d",
+                                            str(int(args.seconds + 5)), "-p", str(service._proc.pid)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 results[label] = asyncio.run(drive(service.url, bodies, args.clients, args.seconds, h))
+                if spy is not None:
+                    spy.wait(60)
+                    print(summarise(var / f"profile-{label}.txt"), flush=True)
             finally:
                 service.stop()
         finally:
@@ -273,6 +288,32 @@ def run_http(args, var: Path, url: str) -> None:
     if "before" in results:
         b, a = results["before"], results["after"]
         print(f"after/before: req/s x{a['rps'] / b['rps']:.1f}, p99 {b['p99']:.0f} -> {a['p99']:.0f} ms")
+
+
+# Frames every request passes through (server, middleware, routing): left out of the summary.
+PLUMBING = re.compile(r"threading|anyio|queue\.py|runpy|uvicorn/|starlette/|fastapi/|pana_kit/middleware|__main__|"
+                      r"serve \(|asyncio/|importlib")
+
+
+def summarise(path: Path, top: int = 30) -> str:
+    """The functions most often on the event-loop thread's stack (inclusive share of its samples, wall clock) in a
+    py-spy raw profile; idle worker threads and the server's plumbing are left out."""
+    if not path.exists():
+        return f"(no profile at {path})"
+    total, inclusive = 0, {}
+    for row in path.read_text().splitlines():
+        stack, _, count = row.rpartition(" ")
+        if not count.isdigit() or "Runner.run (asyncio/runners.py" not in stack:
+            continue
+        n = int(count)
+        total += n
+        for frame in {re.sub(r":\d+\)$", ")", f) for f in stack.split(";")}:
+            inclusive[frame] = inclusive.get(frame, 0) + n
+    lines = [f"profile {path.name}: {total} samples of the event-loop thread; inclusive share"]
+    ranked = [(f, n) for f, n in sorted(inclusive.items(), key=lambda kv: -kv[1]) if not PLUMBING.search(f)]
+    for frame, n in ranked[:top]:
+        lines.append(f"  {100 * n / max(total, 1):5.1f} %  {frame[:150]}")
+    return "\n".join(lines)
 
 
 # --- in process ------------------------------------------------------------------------------------------
@@ -316,6 +357,7 @@ def main() -> None:
     p.add_argument("--before", default=None, help="git ref of the code to compare with, e.g. crypt-merge")
     p.add_argument("--in-process", type=int, default=0, help="also the in-process figure at this many persons")
     p.add_argument("--load-only", action="store_true")
+    p.add_argument("--profile", action="store_true", help="py-spy each service run (see 5. above)")
     p.add_argument("--no-http", action="store_true")
     args = p.parse_args()
     print(machine(), flush=True)

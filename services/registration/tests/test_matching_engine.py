@@ -52,6 +52,41 @@ def test_scoring_equals_the_models_pair_by_pair():
     assert "g" in [r.person_id for r in scored]
 
 
+def test_candidates_the_bound_leaves_out_are_none_the_model_would_return():
+    """The engine skips candidates whose evidence bound stays below "possible" (EvidenceBound): across names in
+    every script, swaps, dates off by a part or more, precisions, sexes, patronymics and countries, it returns
+    exactly what the domain's scorer returns pair by pair, with the shipped model and one whose weights are not
+    monotone in similarity."""
+    import random
+    from dataclasses import replace
+
+    rng = random.Random(5)
+    dates = [date(1990, 5, 4), date(1990, 4, 5), date(1990, 5, 5), date(1991, 5, 4), date(1990, 8, 9), date(1970, 1, 1),
+             None]
+
+    def any_record(pid: str) -> MatchRecord:
+        given, family = rng.choice(NAMES), rng.choice(NAMES)
+        return MatchRecord(pid, given, family, rng.choice(["", "Алиевич", "Alievich", "Karimovna"]), rng.choice(dates),
+                           rng.choice(["exact", "exact", "year", "month", "estimated"]),
+                           rng.choice(["male", "female", "unknown"]), rng.choice(["AFG", "KAZ", None]),
+                           tuple(rng.sample(["AFG", "KAZ", "UZB"], rng.randint(0, 2))),
+                           tuple(rng.sample(["P1", "P2"], rng.randint(0, 1))))
+
+    shipped = MatchingConfig()
+    weights = shipped.model.to_dict()
+    given = weights["levels"]["given_name"]
+    odd_given = {**given, "similar": {**given["similar"], "m": 0.5}, "close": {**given["close"], "m": 0.001}}
+    odd = replace(shipped, model=type(shipped.model).from_dict(
+        {**weights, "levels": {**weights["levels"], "given_name": odd_given}}))
+    assert odd.model.weight("given_name", "similar") > odd.model.weight("given_name", "close")
+    candidates = [normalise(any_record(f"c{i}")) for i in range(400)]
+    for config in (shipped, odd):
+        for n in range(40):
+            probe = normalise(any_record(f"q{n}"))
+            expected = score_candidates(probe, candidates, config)
+            assert matching_engine.score(probe, candidates, config) == expected
+
+
 def test_the_index_holds_the_merged_blocking_keys():
     config = MatchingConfig()
     row, keys = matching_engine.index_rows(record("q", "Mohammad", "Nurlybekov", date(1990, 5, 4)), config)
@@ -74,6 +109,28 @@ def test_match_record_from_a_stored_document_equals_the_one_from_the_person():
     stored = matching_engine.record_of_person_document(person.to_document())
     assert stored == MatchRecord.of(person)
     assert matching_engine.record_of_document("p1", matching_engine.record_document(stored)) == stored
+
+
+def test_the_names_kept_normalised_in_a_match_record_equal_normalising_it_then():
+    """A check reads holders' normalised names from their match records (record_document's forms) instead of
+    normalising them; they must be what normalising gives, in every script, and a record kept with another
+    blocking key length (or none) is normalised at reading."""
+    import json
+
+    from registration.domain.duplicates import normalise
+    records = [MatchRecord("a", "Мухаммад|Mukhammad", "Нұрлыбеков|Nurlybekov", "Алиевич|Alievich", date(1990, 5, 4),
+                           "exact", "male", "AFG", ("AFG", "KAZ"), ("P01234567",)),
+               MatchRecord("b", "محمد", "کریمی|Karimi", birth_date=date(1985, 1, 1), birth_date_precision="year"),
+               MatchRecord("c", "Shirin", "", sex="female"),
+               MatchRecord("d", "Fatima Zahra|Fatima Zahra", "Ахмедова", birth_date=None)]
+    for record in records:
+        for length in (4, 6):
+            text = json.dumps(matching_engine.record_document(record, length))
+            assert matching_engine.normalised_text(record.person_id, text, length) == normalise(record, length)
+            assert matching_engine.normalised_text(record.person_id, text, 5) == normalise(record, 5)
+        plain = json.dumps(matching_engine.record_document(record))
+        assert matching_engine.normalised_text(record.person_id, plain, 4) == normalise(record, 4)
+        assert matching_engine.record_of_document(record.person_id, json.loads(text)) == record
 
 
 def officer(reg, n):

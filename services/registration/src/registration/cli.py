@@ -2,7 +2,9 @@
 
   pana registration reindex-matching [--database-url URL] [--batch N]
       rebuild every person's match record and blocking keys (matching_engine.py) from the stored records, with the
-      service's matching rules (REGISTRATION_MATCHING_CONFIG_PATH); run after changing the rules' blocking keys.
+      service's matching rules (REGISTRATION_MATCHING_CONFIG_PATH); run after changing the rules' blocking keys,
+      and once after an upgrade that adds to the match record (the names kept normalised in it: checks work
+      without, but normalise every holder they read).
       Reads only the persons' matching fields (never a sealed one): no keyring needed. Safe beside a running
       service (one transaction per batch; a person registered meanwhile is indexed by the service itself).
 

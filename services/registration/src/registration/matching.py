@@ -32,3 +32,15 @@ async def candidates(persons: Persons, person: Person, config: MatchingConfig) -
     else:
         results = await asyncio.to_thread(matching_engine.score, record, others, config)
     return Candidates(tuple(results), limit_reached)
+
+
+async def check(db, person: Person, config: MatchingConfig) -> Candidates:
+    """`candidates` for a duplicate check, which changes nothing: the candidates read by one autocommit statement
+    on the database's read engine, no session (`matching_engine.read_candidates`)."""
+    record = MatchRecord.of(person)
+    others, limit_reached = await matching_engine.read_candidates(db, record, config)
+    if len(others) < THREAD_FROM:
+        results = matching_engine.score(record, others, config)
+    else:
+        results = await asyncio.to_thread(matching_engine.score, record, others, config)
+    return Candidates(tuple(results), limit_reached)

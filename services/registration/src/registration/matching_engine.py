@@ -25,17 +25,26 @@ never be candidates and are not read. Holders without a birth date are always re
 
 from __future__ import annotations
 
+import json
+import math
+from collections import Counter
 from dataclasses import fields as dataclass_fields
 from datetime import date
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, Iterable
 
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import JaroWinkler
 from sqlalchemy import Integer, String, delete, insert, select, true
 from sqlalchemy import text as _text
 
 from .domain import MatchingConfig, MatchRecord, MatchResult, blocking_keys
-from .domain.duplicates import Normalised, key_similarity, normalise, score_candidates
+from .domain.duplicates import (
+    NAME_CLOSE, NAME_SIMILAR, Normalised, _equal_level, birth_date_level, key_similarity, normalise, score_candidates,
+)
+from .domain.names import NameForm
 from .store.tables import BlockingKeyRow, MatchRecordRow
 
 KEY_LENGTH = 220  # the key column's width
@@ -51,8 +60,11 @@ PER_KEY = 100
 _RECORD_FIELDS = tuple(f.name for f in dataclass_fields(MatchRecord))
 
 
-def record_document(record: MatchRecord) -> dict[str, Any]:
-    """A match record as the JSON kept in `person_match_records` (empty values left out)."""
+def record_document(record: MatchRecord, block_length: int | None = None) -> dict[str, Any]:
+    """A match record as the JSON kept in `person_match_records` (empty values left out). With `block_length`, also
+    its names normalised (`FORMS`: each spelling's match key, skeleton, script and blocking key, and the
+    patronymic's stem), so that a check reads them instead of normalising every holder it reads (py-spy: name
+    normalisation was a third of a check's time). Readers that do not know `FORMS` ignore it."""
     doc: dict[str, Any] = {}
     for name in _RECORD_FIELDS:
         value = getattr(record, name)
@@ -63,7 +75,34 @@ def record_document(record: MatchRecord) -> dict[str, Any]:
         elif isinstance(value, tuple):
             value = list(value)
         doc[name] = value
+    if block_length is not None:
+        n = normalise(record, block_length)
+        doc[FORMS] = {"l": block_length, "stem": n.patronymic_stem,
+                      **{part: [[f.key, f.skeleton, f.arabic, f.block] for f in getattr(n, part)]
+                         for part in ("given", "family", "patronymic")}}
     return doc
+
+
+@lru_cache(maxsize=262_144)
+def _form(key: str, skeleton: str, arabic: bool, block: str) -> NameForm:
+    return NameForm(key, skeleton, arabic, block)  # names recur: one value each, not one per holder read
+
+
+FORMS = "_forms"  # the normalised names kept in a match record's JSON (record_document)
+
+
+def normalised_of_document(person_id: str, doc: dict[str, Any], block_length: int) -> Normalised:
+    """`normalise(record_of_document(person_id, doc))`, from the forms kept in the document when they were made
+    with this blocking key length (equal by construction, and tested), else normalised now."""
+    forms = doc.get(FORMS)
+    if not forms or forms.get("l") != block_length:
+        return normalise(record_of_document(person_id, doc), block_length)
+    birth = doc.get("birth_date")
+    return Normalised(
+        person_id, *(tuple(_form(*f) for f in forms.get(part) or ()) for part in ("given", "family", "patronymic")),
+        forms.get("stem") or "", date.fromisoformat(birth) if birth else None,
+        doc.get("birth_date_precision") or "exact", doc.get("sex") or "unknown", doc.get("country_of_origin"),
+        frozenset(doc.get("citizenships") or ()), frozenset(d.upper() for d in doc.get("document_numbers") or ()))
 
 
 def record_of_document(person_id: str, doc: dict[str, Any]) -> MatchRecord:
@@ -101,7 +140,7 @@ def index_rows(record: MatchRecord, config: MatchingConfig) -> tuple[dict, list[
     year = record.birth_date.year if record.birth_date else None
     keys = [{"key": k[:KEY_LENGTH], "person_id": record.person_id, "birth_year": year}
             for k in sorted({k[:KEY_LENGTH] for k in blocking_keys(record, config)})]
-    return {"person_id": record.person_id, "record": record_document(record)}, keys
+    return {"person_id": record.person_id, "record": record_document(record, config.blocking_key_length)}, keys
 
 
 async def index_person(session, record: MatchRecord | None, person_id: str, config: MatchingConfig, *,
@@ -166,14 +205,16 @@ def year_window(config: MatchingConfig) -> int | None:
     return int(gap)
 
 
-def candidate_query(keys: Iterable[str], birth_year: int | None, config: MatchingConfig, per_key: int):
+def candidate_query(keys: Iterable[str], birth_year: int | None, config: MatchingConfig, per_key: int, *,
+                    as_text: bool = False):
     """One statement: for each key the `per_key + 1` holders nearest in birth year (within the generation window;
     up to `per_key + 1` from each side read by two index range scans, the nearest of those kept) and up to
     `per_key + 1` holders without a birth date, each row labelled with its part, joined to their match records.
     One row more than `per_key` per part tells the caller the part's bound was reached.
 
     Written as text with bound values: the statement's shape depends only on the number of keys, so building it
-    costs microseconds (an ORM-built UNION of subqueries cost milliseconds per check)."""
+    costs microseconds (an ORM-built UNION of subqueries cost milliseconds per check). `as_text`: the match
+    records as their JSON text, undecoded (a check looks the text up in its cache of normalised records)."""
     keys = sorted({k[:KEY_LENGTH] for k in keys})
     if not keys:
         return None
@@ -203,13 +244,18 @@ def candidate_query(keys: Iterable[str], birth_year: int | None, config: Matchin
         parts.append(f"SELECT person_id, birth_year, {2 * i + 1} AS part FROM "
                      f"({base} AND birth_year IS NULL LIMIT :n) AS z{i}")
     ids = " UNION ALL ".join(parts)
-    return _text(f"SELECT c.part, c.birth_year, r.person_id, r.record FROM person_match_records AS r JOIN ({ids}) AS c "
-                 "ON c.person_id = r.person_id").bindparams(**params).columns(
-        person_id=MatchRecordRow.__table__.c.person_id.type, record=MatchRecordRow.__table__.c.record.type)
+    record = "CAST(r.record AS TEXT)" if as_text else "r.record"
+    return _text(f"SELECT c.part, c.birth_year, r.person_id, {record} AS record FROM person_match_records AS r "
+                 f"JOIN ({ids}) AS c ON c.person_id = r.person_id").bindparams(**params).columns(
+        person_id=MatchRecordRow.__table__.c.person_id.type,
+        record=String() if as_text else MatchRecordRow.__table__.c.record.type)
 
 
 def bounded(rows, birth_year: int | None, per_key: int) -> tuple[dict[str, Any], bool]:
     """The holders each part keeps (its `per_key` nearest in birth year) and whether a part had more."""
+    counts = Counter(row[0] for row in rows)
+    if all(n <= per_key for n in counts.values()):  # no part over its bound: every row is kept
+        return {pid: doc for _, _, pid, doc in rows}, False
     by_part: dict[int, list] = {}
     for part, year, pid, doc in rows:
         by_part.setdefault(part, []).append((year, pid, doc))
@@ -226,16 +272,41 @@ def bounded(rows, birth_year: int | None, per_key: int) -> tuple[dict[str, Any],
     return kept, reached
 
 
-async def candidate_records(session, record: MatchRecord, config: MatchingConfig) -> tuple[list[MatchRecord], bool]:
-    """Match records of persons sharing a blocking key with `record` (bounded per key, nearest in age first), and
-    whether a key had more holders than were read."""
+async def candidate_records(session, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
+    """Persons sharing a blocking key with `record` (bounded per key, nearest in age first), normalised (from the
+    forms their match records keep, through `normalised_text`'s cache), and whether a key had more holders than
+    were read. In the caller's transaction (a registration's); a check that changes nothing uses
+    `read_candidates`."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
-    query = candidate_query(blocking_keys(record, config), birth_year, config, per_key)
+    query = candidate_query(blocking_keys(record, config), birth_year, config, per_key, as_text=True)
     if query is None:
         return [], False
     kept, reached = bounded((await session.execute(query)).all(), birth_year, per_key)
-    return [record_of_document(pid, doc) for pid, doc in kept.items() if pid != record.person_id], reached
+    length = config.blocking_key_length
+    return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
+
+
+async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
+    """`candidate_records` for a check that changes nothing: one autocommit statement on the database's read
+    engine (`Database.read_all`: no session, no transaction), the records read as JSON text and normalised
+    through a cache keyed by that text (`normalised_text`): a holder read again costs a dictionary look-up, not a
+    JSON decode, a `MatchRecord` and its normalisation."""
+    birth_year = record.birth_date.year if record.birth_date else None
+    per_key = min(PER_KEY, config.candidate_limit)
+    query = candidate_query(blocking_keys(record, config), birth_year, config, per_key, as_text=True)
+    if query is None:
+        return [], False
+    kept, reached = bounded(await db.read_all(query), birth_year, per_key)
+    length = config.blocking_key_length
+    return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
+
+
+@lru_cache(maxsize=262_144)
+def normalised_text(person_id: str, text: str, length: int) -> Normalised:
+    """The normalised match record of a holder from its stored JSON text (a changed record is new text, so a
+    correction is never served an old normalisation)."""
+    return normalised_of_document(person_id, json.loads(text), length)
 
 
 # --- scoring -------------------------------------------------------------------------------------
@@ -248,17 +319,20 @@ def key_similarities(probe: Normalised, others: list[Normalised]) -> dict[tuple[
     """`key_similarity(x, y)` for every name key of the probe (any slot) against every name key of the candidates
     (any slot: the model compares given with family names for swaps), computed at once: the two metrics run as
     RapidFuzz `cdist` matrices (C++), so the model's comparisons become dictionary reads."""
-    import numpy as np
-    from rapidfuzz import fuzz, process
-    from rapidfuzz.distance import JaroWinkler
+    left, right, rows = similarity_matrix(probe, others)
+    return {(x, y): value for x, row in zip(left, rows) for y, value in zip(right, row)}
 
+
+def similarity_matrix(probe: Normalised, others: list[Normalised]) -> tuple[list[str], list[str], list[list[float]]]:
+    """(the probe's name keys, the candidates' name keys, `key_similarity` of each pair as rows): two RapidFuzz
+    `cdist` matrices (C++), their element-wise maximum."""
     left = sorted(_keys(probe))
     right = sorted(set().union(*(_keys(o) for o in others))) if others else []
     if not left or not right:
-        return {}
+        return left, right, []
     best = np.maximum(process.cdist(left, right, scorer=JaroWinkler.normalized_similarity, dtype=np.float64),
                       process.cdist(left, right, scorer=fuzz.token_sort_ratio, dtype=np.float64) / 100)
-    return {(x, y): value for x, row in zip(left, best.tolist()) for y, value in zip(right, row)}
+    return left, right, best.tolist()
 
 
 @lru_cache(maxsize=65_536)
@@ -287,13 +361,85 @@ def score(record: MatchRecord | Normalised, others: list[MatchRecord | Normalise
     length = config.blocking_key_length
     probe = record if isinstance(record, Normalised) else normalise(record, length)
     candidates = [normalised(o, length) for o in others]
-    table = key_similarities(probe, candidates)
+    left, right, rows = similarity_matrix(probe, candidates)
+    row_of = {x: row for x, row in zip(left, rows)}  # the probe's keys: a row each
+    column = {y: j for j, y in enumerate(right)}  # the candidates' keys: a column each
 
     def similarity(x: str, y: str) -> float:
-        found = table.get((x, y))
-        return key_similarity(x, y) if found is None else found
+        # the model compares probe x candidate, but a pair may come either way round (a key of each side)
+        row, j = row_of.get(x), column.get(y)
+        if row is not None and j is not None:
+            return row[j]
+        row, j = row_of.get(y), column.get(x)
+        if row is not None and j is not None:
+            return row[j]
+        return key_similarity(x, y)
 
+    if rows and config.frequencies is None:
+        # Only the candidates whose evidence could reach "possible" go to the model (most holders of a common key
+        # cannot): an upper bound from a few look-ups each, never below the model's own score (tested; FEBRL
+        # through bench_matching.py counts any pair whose score differs from the domain's).
+        bound = EvidenceBound(probe, right, rows, config)
+        candidates = [c for c in candidates if bound.could_reach(c)]
     return score_candidates(probe, candidates, config, similarity)
+
+
+class EvidenceBound:
+    """An upper bound of the evidence the model can give a candidate, from what a check has already computed.
+
+    Names: for each of the candidate's given and family names, the best similarity of any of its keys to any key
+    of the probe (either slot: swaps are compared crosswise) gives the levels it can reach (a skeleton wherever a
+    skeleton is shared); the bound takes the best weight of those, with the names as they stand or swapped,
+    whichever is more (and 0 where one arrangement compares a missing name). A patronymic on both sides: its best weight. Birth date, sex,
+    country and citizenships: their own level's weight (cheap and exact). A shared document number: always
+    scored (it lifts the score to "likely"). The caps and the relatives' rule only lower a score, so a candidate
+    whose bound stays below "possible" cannot be returned, and the model is not run on it."""
+
+    def __init__(self, probe: Normalised, right: list[str], rows: list[list[float]], config: MatchingConfig):
+        model, self.fields = config.model, set(config.fields)
+        self.probe, self.model = probe, model
+        self.best = dict(zip(right, map(max, zip(*rows))))  # each candidate key: its best similarity to the probe
+        self.skeletons = {f.skeleton for forms in (probe.given, probe.family) for f in forms if len(f.skeleton) >= 2}
+        self.open_slot = not probe.given or not probe.family
+        p = config.possible_threshold - 1e-3  # scores are rounded to 4 places: a margin
+        self.need = math.log2(p / (1 - p)) - model.prior_weight if 0 < p < 1 else -math.inf
+
+    def _levels(self, forms) -> list[str]:
+        """Every level a name field of the candidate can reach against any name of the probe (either slot)."""
+        s = max(self.best.get(f.key, 1.0) for f in forms)
+        # all the levels of a pair at most this similar (a retrained model's weights need not be monotone)
+        levels = ["differs"] + (["similar"] if s >= NAME_SIMILAR else []) + (["close", "exact"] if s >= NAME_CLOSE
+                                                                            else [])
+        if any(f.skeleton in self.skeletons for f in forms):
+            levels.append("skeleton")
+        return levels
+
+    def _weight(self, field: str, levels: list[str] | None) -> float:
+        if field not in self.fields or not levels:
+            return 0.0
+        top = max(self.model.weight(field, level) for level in levels)
+        return max(top, 0.0) if self.open_slot else top
+
+    def could_reach(self, b: Normalised) -> bool:
+        a, fields, weight = self.probe, self.fields, self.model.weight
+        if "document_number" in fields and a.document_numbers & b.document_numbers:
+            return True
+        # the candidate's given name is weighed as a given name, or (names swapped) as a family name
+        given, family = (self._levels(b.given) if b.given else None), (self._levels(b.family) if b.family else None)
+        total = max(self._weight("given_name", given) + self._weight("family_name", family),
+                    self._weight("given_name", family) + self._weight("family_name", given))
+        if "patronymic" in fields and a.patronymic and b.patronymic:
+            total += max(weight("patronymic", level) for level in ("exact", "close", "differs"))
+        if "birth_date" in fields:
+            total += weight("birth_date", birth_date_level(a.birth_date, a.birth_date_precision, b.birth_date,
+                                                           b.birth_date_precision))
+        if "sex" in fields:
+            total += weight("sex", _equal_level(a.sex, b.sex))
+        if "country_of_origin" in fields:
+            total += weight("country_of_origin", _equal_level(a.country_of_origin, b.country_of_origin))
+        if "citizenships" in fields and a.citizenships and b.citizenships:
+            total += weight("citizenships", "overlap" if a.citizenships & b.citizenships else "differs")
+        return total >= self.need - 1e-9
 
 
 # --- re-index ------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from pana_kit.service import unit_of_work
 
 from .. import service
 from ..domain import IdentityDocument, IdentityDocumentKind, Person
-from ..matching import candidates
-from ..store.repository import DuplicateReviews, Persons
+from ..matching import check
+from ..store.repository import DuplicateReviews
 from ..store.tables import DuplicateReviewRow
 from .fields import CountryCode, Identifier, PastDate, Precision, Reason, SexIn, Strict, Text
 from .persons import PersonOut, domain_details, person_out
@@ -96,13 +96,14 @@ async def duplicate_check(
     purpose: str = Depends(purpose_header),
     principal: Principal = Depends(require("registration:read")),
 ) -> DuplicateCheckOut:
-    config = request.app.state.matching
-    person = transient_person(body)
-    async with request.app.state.db.transaction() as session:
-        checked = await candidates(Persons(session, config), person, config)
-        found = checked.results
-        await audit.record(session, principal, "duplicate-check", "persons", purpose=purpose,
-                           outcome=f"{len(found)} candidates", service=SERVICE)
+    # A read: one statement on the read engine (no session, no transaction), then the audit entry is queued for
+    # the audit writer's next batch (pana_kit.audit.AuditWriter), as a verification's is: no wait on the audit.
+    state = request.app.state
+    config = state.matching
+    checked = await check(state.db, transient_person(body), config)
+    found = checked.results
+    state.audit_writer.submit(principal, "duplicate-check", "persons", purpose=purpose,
+                              outcome=f"{len(found)} candidates")
     return DuplicateCheckOut(candidates=[
         CandidateOut(person_id=c.person_id, score=c.score, reasons=list(c.reasons), verdict=c.verdict)
         for c in found[:body.limit]], candidate_limit_reached=checked.limit_reached)

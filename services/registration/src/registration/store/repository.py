@@ -19,6 +19,7 @@ from ..domain import (
     BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person,
     PopulationMember, StatusFact, VerificationEntry, document_number, project_legal_status,
 )
+from ..domain.duplicates import Normalised
 from ..domain.names import match_key
 from .. import matching_engine
 from .statistics import Population
@@ -159,8 +160,8 @@ class Persons:
         await matching_engine.index_person(self.session, None if person.merged_into else MatchRecord.of(person),
                                            person.person_id, self.matching, new=new)
 
-    async def candidates_for(self, record: MatchRecord) -> tuple[list[MatchRecord], bool]:
-        """Match records of persons sharing a blocking key with `record` (per key, the nearest in age; bounded), and
+    async def candidates_for(self, record: MatchRecord) -> tuple[list[Normalised], bool]:
+        """Persons sharing a blocking key with `record`, normalised (per key, the nearest in age; bounded), and
         whether a key's bound was reached (then holders beyond it were not compared, and the answer says so)."""
         return await matching_engine.candidate_records(self.session, record, self.matching)
 
