@@ -286,5 +286,8 @@ async def test_on_postgresql_a_replaced_number_stops_verifying_with_the_next_che
             assert r.status_code == 201, r.text
             answer = await verify(reg, old["number"])
             assert (answer["result"], answer["revocation_reason"]) == ("revoked", "stolen")
+            from registration.api.verification import VerificationOut
+
+            assert VerificationOut.model_validate(answer).model_dump(mode="json", exclude_unset=True) == answer
             assert (await verify(reg, r.json()["issued"]["number"]))["result"] == "valid"
             assert (await verify(reg, old["number"], birth_date="1991-01-01"))["result"] == "unknown"
