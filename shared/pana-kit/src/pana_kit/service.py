@@ -111,7 +111,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         signal.listeners.append(webhooks.wake)
         app.state.webhooks = webhooks
         # Audit entries that need not commit with a change (verifications) are appended in batches by one task.
-        audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings))
+        audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings),
+                                   linger_seconds=settings.audit_batch_linger_seconds)
         app.state.audit_writer = audit_writer
         audit_writer.start()
         # Commands record audit intents without the chain's lock; one chainer per process links them in batches.
