@@ -21,7 +21,9 @@ What it does, in one run:
    else's load; CPU per request much less).
 
 `--source DIR` runs the servers from another checkout's sources (e.g. `git archive crypt-merge` unpacked) with
-this environment, for a before/after in one session; `--loop asyncio --http h11` makes uvicorn use the pure-Python
+this environment, for a before/after in one session; `--before DIR` runs a second registration from DIR's
+sources on the same database and measures it in the same rounds (anchor, before, verify alternating: one load for
+all three, the before/after of a change in one run); `--loop asyncio --http h11` makes uvicorn use the pure-Python
 loop and parser (what ran before uvicorn[standard]).
 """
 
@@ -274,6 +276,7 @@ def main() -> None:
     p.add_argument("--loop", default="auto", help="uvicorn --loop (auto picks uvloop when installed)")
     p.add_argument("--http", default="auto", help="uvicorn --http (auto picks httptools when installed)")
     p.add_argument("--source", help="run the servers from this checkout's sources (before/after)")
+    p.add_argument("--before", help="also run registration from this checkout's sources, same database, same rounds")
     p.add_argument("--var", default=str(ROOT / "var" / "bench-verify-http"))
     p.add_argument("--env", action="append", default=[], help="extra REGISTRATION_*=value for the service")
     p.add_argument("--profile", help="py-spy (on PATH or ~/.local/bin) records the service during the first verify "
@@ -289,11 +292,14 @@ def main() -> None:
           f"{args.loop} --http {args.http}; sources {args.source or ROOT}", flush=True)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRATION_")}
-    if args.source:
-        src = Path(args.source)
+    def source_path(checkout: str) -> str:
+        src = Path(checkout)
         paths = [src / "services" / s / "src" for s in ("registration", "rsd", "statelessness", "civil-registry-bridge")]
         paths += [src / "shared" / s / "src" for s in ("pana-kit", "pana-events", "pana-dev")]
-        env["PYTHONPATH"] = os.pathsep.join(str(x) for x in paths if x.exists())
+        return os.pathsep.join(str(x) for x in paths if x.exists())
+
+    if args.source:
+        env["PYTHONPATH"] = source_path(args.source)
     pg = None
     if args.database == "postgres":
         from pana_dev.launchers.postgres import EmbeddedPostgres
@@ -331,6 +337,16 @@ def main() -> None:
                      var / "bare.log")
         processes.append(bare)
         wait_ready(f"http://127.0.0.1:{bare_port}/docs", bare, var / "bare.log")
+        servers = {"anchor": (bare, bare_port)}
+        if args.before:
+            before_port = free_port()
+            earlier = start(uvicorn_command("registration.app:create", before_port, args, factory=True),
+                            {**env, "PYTHONPATH": source_path(args.before),
+                             "REGISTRATION_STATE_DIR": str(var / "state-before")}, var / "before.log")
+            processes.append(earlier)
+            wait_ready(f"http://127.0.0.1:{before_port}/healthz", earlier, var / "before.log")
+            servers["before"] = (earlier, before_port)
+        servers["verify"] = (service, service_port)
 
         from pana_kit.auth import mint_dev_token
         from registration.settings import RegistrationSettings
@@ -343,15 +359,14 @@ def main() -> None:
         check = httpx.get(f"http://127.0.0.1:{service_port}/api/v1/verify/{sample[0][0]}",
                           params={"birth_date": str(sample[0][1])}, headers={"Authorization": f"Bearer {token}"})
         assert check.status_code == 200 and check.json()["result"] == "valid", check.text
-        for target in (f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{service_port}"):
-            wrk(target, script, args.connections, 3)  # warm-up
-        runs: dict[str, list[dict]] = {"anchor": [], "verify": []}
+        for _, port in servers.values():
+            wrk(f"http://127.0.0.1:{port}", script, args.connections, 3)  # warm-up
+        runs: dict[str, list[dict]] = {name: [] for name in servers}
         for r in range(args.rounds):
-            for name, port in (("anchor", bare_port), ("verify", service_port)):
+            for name, (server, port) in servers.items():
                 spy = None
                 if args.profile and name == "verify" and r == 0:
                     spy = profile(service, args.profile, args.duration)
-                server = service if name == "verify" else bare
                 database = postgres_pids(var) if pg is not None else []
                 before = cpu_seconds([server.pid]), cpu_seconds(database)
                 result = wrk(f"http://127.0.0.1:{port}", script, args.connections, args.duration)
@@ -379,6 +394,14 @@ def main() -> None:
               f"{median('verify', 'db_cpu_ms'):.3f} ms) vs anchor {median('anchor', 'cpu_ms'):.3f} ms: CPU ratio "
               f"{median('anchor', 'cpu_ms') / median('verify', 'cpu_ms'):.3f}; load average now "
               f"{os.getloadavg()[0]:.1f}", flush=True)
+        if "before" in runs:
+            b = median("before", "rps")
+            print(f"RESULT before (--before {args.before}): {b:.0f} req/s, p50 {median('before', 'p50'):.2f} ms, p99 "
+                  f"{median('before', 'p99'):.2f} ms; ratio {b / a:.3f}; server CPU per request "
+                  f"{median('before', 'cpu_ms'):.3f} ms (+ database {median('before', 'db_cpu_ms'):.3f} ms): CPU ratio "
+                  f"{median('anchor', 'cpu_ms') / median('before', 'cpu_ms'):.3f}; after/before: req/s "
+                  f"{v / b:.2f}x, CPU per request {median('before', 'cpu_ms') / median('verify', 'cpu_ms'):.2f}x less",
+                  flush=True)
         if args.profile and Path(args.profile).exists():
             top_functions(args.profile)
         if any(x["non2xx"] for x in runs["verify"]):

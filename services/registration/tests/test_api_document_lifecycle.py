@@ -268,3 +268,26 @@ async def test_documented_in_openapi(reg):
         assert {"201", "401", "403", "404", "409", "422"} <= set(op["responses"])
         assert any(p["name"] == "Idempotency-Key" for p in op["parameters"])
     assert "revocation_reason" in spec["components"]["schemas"]["VerificationOut"]["properties"]
+
+
+async def test_on_postgresql_a_replaced_number_stops_verifying_with_the_next_check(tmp_path):
+    """On PostgreSQL a verification reads the projection on a connection of its own (`Database.held`), not the
+    pool, and caches nothing: the check right after the replacement's commit answers revoked."""
+    from pana_dev.testing import module_postgres
+
+    with module_postgres("registration-verify") as pg:
+        pg.create_database("reg")
+        async with service_harness(create, RegistrationSettings, tmp_path, database_url=pg.url("reg"),
+                                   signing_key_path=str(tmp_path / "signing.pem"),
+                                   stateless_certificate_watch_enabled=False) as reg:
+            pid, old = await refugee(reg)
+            assert (await verify(reg, old["number"]))["result"] == "valid"
+            r = await post(reg, pid, old["document_id"], "replacement", {"reason": "stolen", "note": "pickpocket"})
+            assert r.status_code == 201, r.text
+            answer = await verify(reg, old["number"])
+            assert (answer["result"], answer["revocation_reason"]) == ("revoked", "stolen")
+            from registration.api.verification import VerificationOut
+
+            assert VerificationOut.model_validate(answer).model_dump(mode="json", exclude_unset=True) == answer
+            assert (await verify(reg, r.json()["issued"]["number"]))["result"] == "valid"
+            assert (await verify(reg, old["number"], birth_date="1991-01-01"))["result"] == "unknown"

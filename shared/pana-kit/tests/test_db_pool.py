@@ -64,3 +64,37 @@ def test_a_connection_just_returned_is_not_pinged(pg_url, monkeypatch):
             await database.dispose()
 
     assert asyncio.run(scenario()) == []
+
+
+def test_a_held_connection_reads_and_replaces_a_killed_backend(pg_url):
+    """`Database.held` (a hot read's own asyncpg connection): it reads what the last commit wrote, and a backend
+    killed between two reads (a database restart, an idle kill) is replaced on the next read, not reported."""
+    async def scenario():
+        database = Database(pg_url)
+        try:
+            async with database.transaction() as session:
+                await session.execute(text("CREATE TABLE IF NOT EXISTS held_test (k varchar(10) PRIMARY KEY, v text)"))
+                await session.execute(text("DELETE FROM held_test"))
+                await session.execute(text("INSERT INTO held_test VALUES ('a', 'one')"))
+            held = database.held("test")
+            assert database.held("test") is held
+            read = "SELECT k, v FROM held_test WHERE k = ANY($1::varchar[])"
+            assert [tuple(r) for r in await held.fetch(read, ["a", "b"])] == [("a", "one")]
+            async with database.transaction() as session:
+                await session.execute(text("UPDATE held_test SET v = 'two'"))
+            assert [tuple(r) for r in await held.fetch(read, ["a"])] == [("a", "two")]  # autocommit: no stale view
+            pid = (await held.fetch("SELECT pg_backend_pid()"))[0][0]
+            async with database.transaction() as session:
+                await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            assert [tuple(r) for r in await held.fetch(read, ["a"])] == [("a", "two")]
+            assert (await held.fetch("SELECT pg_backend_pid()"))[0][0] != pid
+            import asyncpg
+            import pytest
+
+            with pytest.raises(asyncpg.PostgresError):
+                await held.fetch("SELECT 1/0")
+            assert [tuple(r) for r in await held.fetch(read, ["a"])] == [("a", "two")]  # still usable
+        finally:
+            await database.dispose()
+
+    asyncio.run(scenario())

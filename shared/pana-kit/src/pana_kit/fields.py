@@ -43,7 +43,7 @@ PastDate = Annotated[date, AfterValidator(not_future)]
 # spelling of Persian, Dari, Pashto and Indic names (e.g. "علی‌زاده"), so they are accepted between two
 # letters or marks, where those scripts use them, and refused anywhere else (leading, trailing, next to a
 # space, a digit or another invisible character). The check is `format_character_problem`; the kit's
-# `PlainTextMiddleware` applies it to every string of every JSON body and every query parameter of every
+# `KitMiddleware` applies it to every string of every JSON body and every query parameter of every
 # service, and `PlainText` applies it to a pydantic field.
 
 import unicodedata  # noqa: E402

@@ -1,5 +1,5 @@
-"""ASGI middleware every service runs: body size limit, NUL refusal in URLs, invisible characters refused in
-text, security headers, metrics, request ids and the access log."""
+"""ASGI middleware every service runs, in one layer (`KitMiddleware`): body size limit, NUL refusal in URLs,
+invisible characters refused in text, security headers, metrics, request ids and the access log."""
 
 from __future__ import annotations
 
@@ -47,78 +47,8 @@ def _problem_413(limit: int) -> bytes:
     }).encode()
 
 
-class BodyLimitMiddleware:
-    """Refuses bodies over the limit with 413, whether announced or streamed."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > self.max_bytes
-                except ValueError:
-                    too_big = False
-                if too_big:
-                    await self._refuse(send)
-                    return
-        received = 0
-        refused = False
-
-        async def limited_receive() -> Message:
-            nonlocal received, refused
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    refused = True
-                    raise _TooLarge()
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = _problem_413(self.max_bytes)
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
 class _TooLarge(Exception):
     pass
-
-
-class NulRefusalMiddleware:
-    """Refuses a NUL character in the path or the query with 422 problem+json.
-
-    PostgreSQL can neither store nor compare text holding NUL, so one that reached a query
-    would be a 500 from the database (fuzzing found it in the audit and bridge filters;
-    SQLite never minded). Bodies are left to their fields' own patterns, whose 422 names
-    the field.
-    """
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            query = scope.get("query_string", b"")
-            if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
-                response = problem_response(
-                    422, "The URL holds a NUL character, which no parameter accepts",
-                    instance=scope.get("path", "").replace("\x00", ""),
-                    errors=[{"field": "url", "message": "NUL character", "code": "nul_character"}])
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 access_log = logging.getLogger("pana.access")
@@ -138,68 +68,21 @@ def request_id_of(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class SecurityAndMetricsMiddleware:
-    """Security headers, the HTTP metrics, the request id (`X-Request-ID`: the caller's when it is a UUID or hex
-    id, else a new one; answered in the response and kept in `scope["state"]["request_id"]`) and the access log:
-    one JSON line per request on logger `pana.access` with method, route template, status, duration and request
-    id. Never the path as sent, the query, a body or a header: ids in paths and queries are personal data."""
-
-    def __init__(self, app: ASGIApp, service: str, docs_policy: bytes = DOCS_CSP, access_log: bool = True):
-        self.docs_policy = docs_policy  # /docs may fetch tokens from the identity provider (docs_csp)
-        self.app = app
-        self.service = service
-        self.access_log = access_log
-        self._counters: dict[tuple, object] = {}  # the metrics' label children, looked up once per label set
-        self._latencies: dict[tuple, object] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status_holder = {"status": 500}
-        path = scope.get("path", "")
-        csp = self.docs_policy if path.startswith(("/docs", "/redoc", "/_docs")) else API_CSP
-        request_id = request_id_of(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                headers = list(message.get("headers", []))
-                # A response that sets one of these itself keeps its own (a page with its own assets: its CSP,
-                # its caching, the camera it may use); every other response gets the strict defaults.
-                own = {name.lower() for name, _ in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in own)
-                if b"content-security-policy" not in own:
-                    headers.append((b"content-security-policy", csp))
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            route = scope.get("route")
-            # The route template, never the raw path: ids in paths are personal data.
-            template = getattr(route, "path", "unmatched")
-            method, status = http_method(scope["method"]), status_holder["status"]
-            counter = self._counters.get((method, template, status))
-            if counter is None:
-                counter = self._counters[(method, template, status)] = HTTP_REQUESTS.labels(
-                    self.service, method, template, str(status))
-            latency = self._latencies.get((method, template))
-            if latency is None:
-                latency = self._latencies[(method, template)] = HTTP_LATENCY.labels(self.service, method, template)
-            elapsed = time.perf_counter() - started
-            counter.inc()
-            latency.observe(elapsed)
-            if self.access_log:
-                level = logging.DEBUG if template in QUIET_ROUTES and status < 500 else logging.INFO
-                if access_log.isEnabledFor(level):
-                    access_log.log(level, "%s %s %s", method, template, status, extra={"pana_fields": {
-                        "method": method, "route": template, "status": status,
-                        "duration_ms": round(elapsed * 1000, 3), "request_id": request_id}})
+def _request_text_problem(scope: Scope):
+    """(field, rule, message) of the first refused invisible character in the path or a query parameter.
+    ASCII holds no format character (category Cf), so a plain ASCII path and a query with no percent-escape are
+    passed without decoding anything: a verification's URL costs two `isascii` calls."""
+    path = scope.get("path", "")
+    found = None if path.isascii() else _text_problems(path, ["path"])
+    if found:
+        return found
+    raw = scope.get("query_string", b"")
+    if raw and not (raw.isascii() and b"%" not in raw):
+        for name, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
+            found = _text_problems(name, ["query", name]) or _text_problems(value, ["query", name])
+            if found:
+                return found
+    return None
 
 
 def _text_problems(value, path: list[str]):
@@ -220,58 +103,6 @@ def _text_problems(value, path: list[str]):
             if found:
                 return found
     return None
-
-
-class PlainTextMiddleware:
-    """Refuses bidi controls and zero-width characters (pana_kit.fields.format_character_problem) in any
-    string of a JSON body, any query parameter and the path, with 422 problem+json naming the field
-    (`members.0.name`, `query.name`) and the rule (`bidi_control`, `zero_width_character`,
-    `format_character`). One place for every field of every service: a field added tomorrow is covered.
-    A body that is not JSON is left to the route (its schema's 422, or the upload's own checks)."""
-
-    def __init__(self, app: ASGIApp, signed_body_paths: tuple[str, ...] = ()):
-        self.app = app
-        self.signed_body_paths = frozenset(signed_body_paths)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        found = _text_problems(scope.get("path", ""), ["path"])
-        if not found:
-            query = scope.get("query_string", b"").decode("utf-8", "replace")
-            for name, value in parse_qsl(query, keep_blank_values=True):
-                found = _text_problems(name, ["query", name]) or _text_problems(value, ["query", name])
-                if found:
-                    break
-        # A signed body (the registry's callback) is authenticated by its route before anything reads it.
-        if not found and _is_json(scope) and scope.get("path") not in self.signed_body_paths:
-            chunks = []
-            more = True
-            while more:
-                message = await receive()
-                if message["type"] != "http.request":
-                    await self.app(scope, _replay([], message, receive), send)
-                    return
-                chunks.append(message.get("body", b""))
-                more = message.get("more_body", False)
-            body = b"".join(chunks)
-            try:
-                found = _text_problems(json.loads(body), []) if body else None
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                found = None
-            if not found:
-                await self.app(scope, _replay([body], None, receive), send)
-                return
-        if found:
-            field, rule, message = found
-            response = problem_response(
-                422, f"{field}: {message}; invisible and direction-changing characters are refused",
-                instance=_printable(scope.get("path", "")),
-                errors=[{"field": field, "message": message, "code": rule}])
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 def _printable(path: str) -> str:
@@ -300,3 +131,181 @@ def _replay(bodies: list[bytes], pending: Message | None, receive: Receive) -> R
         return await receive()
 
     return replayed
+
+
+class KitMiddleware:
+    """What `BodyLimitMiddleware`, `SecurityAndMetricsMiddleware`, `NulRefusalMiddleware` and `PlainTextMiddleware`
+    do, in that order, in one ASGI layer: one call and one `send` wrapper per request instead of four nested
+    middlewares (every service runs this; the verification is the hot path it was merged for, issue 16).
+
+    - a body over `max_bytes` is refused with 413, announced (Content-Length) or streamed; the 413 carries no
+      security headers, as before the merge;
+    - security headers, the HTTP metrics, the request id and the access log (`SecurityAndMetricsMiddleware`);
+    - NUL in the path or query: 422; invisible characters in the path, a query parameter or a JSON body: 422.
+    """
+
+    def __init__(self, app: ASGIApp, service: str, *, max_bytes: int, docs_policy: bytes = DOCS_CSP,
+                 access_log: bool = True, signed_body_paths: tuple[str, ...] = ()):
+        self.app = app
+        self.service = service
+        self.max_bytes = max_bytes
+        self.docs_policy = docs_policy
+        self.access_log = access_log
+        self.signed_body_paths = frozenset(signed_body_paths)
+        self._counters: dict[tuple, object] = {}
+        self._latencies: dict[tuple, object] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        max_bytes = self.max_bytes
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > max_bytes
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await _refuse_413(send, max_bytes)
+                    return
+                break
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self._secured(scope, limited_receive, send)
+        except _TooLarge:
+            await _refuse_413(send, max_bytes)
+
+    async def _secured(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        status = 500
+        path = scope.get("path", "")
+        csp = self.docs_policy if path.startswith(("/docs", "/redoc", "/_docs")) else API_CSP
+        request_id = request_id_of(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                own = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in own)
+                if b"content-security-policy" not in own:
+                    headers.append((b"content-security-policy", csp))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self._checked(scope, receive, send_with_headers)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            method = http_method(scope["method"])
+            counter = self._counters.get((method, template, status))
+            if counter is None:
+                counter = self._counters[(method, template, status)] = HTTP_REQUESTS.labels(
+                    self.service, method, template, str(status))
+            latency = self._latencies.get((method, template))
+            if latency is None:
+                latency = self._latencies[(method, template)] = HTTP_LATENCY.labels(self.service, method, template)
+            elapsed = time.perf_counter() - started
+            counter.inc()
+            latency.observe(elapsed)
+            if self.access_log:
+                level = logging.DEBUG if template in QUIET_ROUTES and status < 500 else logging.INFO
+                if access_log.isEnabledFor(level):
+                    access_log.log(level, "%s %s %s", method, template, status, extra={"pana_fields": {
+                        "method": method, "route": template, "status": status,
+                        "duration_ms": round(elapsed * 1000, 3), "request_id": request_id}})
+
+    async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        query = scope.get("query_string", b"")
+        if "\x00" in path or b"%00" in query or b"\x00" in query:
+            await _nul_refusal(scope, receive, send)
+            return
+        found = _request_text_problem(scope)
+        if not found and _is_json(scope) and path not in self.signed_body_paths:
+            body, pending = await _read_body(receive)
+            if pending is not None:
+                await self.app(scope, _replay([], pending, receive), send)
+                return
+            try:
+                found = _text_problems(json.loads(body), []) if body else None
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                found = None
+            if not found:
+                await self.app(scope, _replay([body], None, receive), send)
+                return
+        if found:
+            await _text_refusal(scope, receive, send, found)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _refuse_413(send: Send, limit: int) -> None:
+    body = _problem_413(limit)
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _nul_refusal(scope: Scope, receive: Receive, send: Send) -> None:
+    response = problem_response(
+        422, "The URL holds a NUL character, which no parameter accepts",
+        instance=scope.get("path", "").replace("\x00", ""),
+        errors=[{"field": "url", "message": "NUL character", "code": "nul_character"}])
+    await response(scope, receive, send)
+
+
+async def _text_refusal(scope: Scope, receive: Receive, send: Send, found: tuple[str, str, str]) -> None:
+    field, rule, message = found
+    response = problem_response(
+        422, f"{field}: {message}; invisible and direction-changing characters are refused",
+        instance=_printable(scope.get("path", "")),
+        errors=[{"field": field, "message": message, "code": rule}])
+    await response(scope, receive, send)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
+    """The whole body, or (what was read, the message that was not a body part: a disconnect)."""
+    chunks = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", message
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks), None
+
+
+class SecurityAndMetricsMiddleware(KitMiddleware):
+    """Security headers, the HTTP metrics, the request id (`X-Request-ID`: the caller's when it is a UUID or hex
+    id, else a new one; answered in the response and kept in `scope["state"]["request_id"]`) and the access log:
+    one JSON line per request on logger `pana.access` with method, route template, status, duration and request
+    id. Never the path as sent, the query, a body or a header: ids in paths and queries are personal data.
+    `KitMiddleware` without its body limit and text checks (for an app of its own, in tests)."""
+
+    def __init__(self, app: ASGIApp, service: str, docs_policy: bytes = DOCS_CSP, access_log: bool = True):
+        super().__init__(app, service, max_bytes=0, docs_policy=docs_policy, access_log=access_log)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self._secured(scope, receive, send)
+
+    async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

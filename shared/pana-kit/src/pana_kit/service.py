@@ -35,8 +35,7 @@ from .db import Database
 from .errors import install_problem_handlers, problem_response, problem_responses
 from .logs import configure_logging
 from .ratelimit import ReadLimiter
-from .middleware import (BodyLimitMiddleware, NulRefusalMiddleware, PlainTextMiddleware, SecurityAndMetricsMiddleware,
-                         docs_csp)
+from .middleware import KitMiddleware, docs_csp
 from .migrations import upgrade
 from .openapi import finish_openapi
 from .sandbox import Sandbox, seed_sandbox
@@ -112,7 +111,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         signal.listeners.append(webhooks.wake)
         app.state.webhooks = webhooks
         # Audit entries that need not commit with a change (verifications) are appended in batches by one task.
-        audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings))
+        audit_writer = AuditWriter(db, definition.name, journal_dir=journal_path(settings),
+                                   linger_seconds=settings.audit_batch_linger_seconds)
         app.state.audit_writer = audit_writer
         audit_writer.start()
         # Commands record audit intents without the chain's lock; one chainer per process links them in batches.
@@ -183,11 +183,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     # Every service loads its keyring: the audit chain's key comes from it even where no field is encrypted.
     app.state.keyring = keyring_from_settings(settings)
     install_problem_handlers(app)
-    app.add_middleware(PlainTextMiddleware, signed_body_paths=definition.signed_body_paths)
-    app.add_middleware(NulRefusalMiddleware)
-    app.add_middleware(SecurityAndMetricsMiddleware, service=definition.name,
-                       docs_policy=docs_csp(oauth2_urls(settings)[1]), access_log=settings.access_log)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Body limit, security headers, metrics, request id, access log, NUL and invisible-character refusals: one
+    # pure-ASGI layer (pana_kit.middleware.KitMiddleware).
+    app.add_middleware(KitMiddleware, service=definition.name, max_bytes=settings.max_body_bytes,
+                       docs_policy=docs_csp(oauth2_urls(settings)[1]), access_log=settings.access_log,
+                       signed_body_paths=definition.signed_body_paths)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Purpose",
