@@ -166,11 +166,13 @@ class UnitOfWork:
                 await self.session.rollback()
         finally:
             await self.session.close()
-        if committed:
-            await after_commit(self.session)  # its audit intents chained before the caller answers
-        if exc_type is None and self.emitted and self.signal:
+        if committed and self.emitted and self.signal:
+            # The relay first: the events are durable now, and waiting for the audit chain below would only
+            # delay their publication (the chain is the caller's answer's concern, not the events').
             self.signal.offer(self.records)
             self.signal.notify()
+        if committed:
+            await after_commit(self.session)  # its audit intents chained before the caller answers
 
     def emit(self, event: Event, *, subject: str) -> Envelope:
         """Write an event to the outbox in this transaction."""
@@ -197,6 +199,23 @@ class UnitOfWork:
         row = await self.session.get(InboxMessage, (group, event_id))
         return row is not None
 
+    async def claim(self, group: str, envelope: Envelope, *, topic: str | None = None,
+                    outcome: str = "handled") -> bool:
+        """Record the event in the inbox first, in one statement: True when this transaction claimed it, False when
+        the group settled it already (a redelivery: nothing else is to be done).
+
+        `INSERT … ON CONFLICT DO NOTHING RETURNING`: one round trip instead of a read now and an insert at the
+        flush. A member handling the same event at the same time waits on the row's key until this transaction
+        ends, then finds it settled (or claims it, if this one rolled back)."""
+        values = dict(consumer_group=group, event_id=envelope.id, event_type=envelope.type[:200], handled_at=utcnow(),
+                      topic=topic or TOPIC_OF_EVENT.get(envelope.type), outcome=outcome)
+        if self.db.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        stmt = insert(_INBOX).values(**values).on_conflict_do_nothing().returning(_INBOX.c.event_id)
+        return (await self.session.execute(stmt)).first() is not None
+
     def mark_handled(self, group: str, envelope: Envelope, *, topic: str | None = None, outcome: str = "handled") -> None:
         """Record the event in the inbox (`outcome` handled, or skipped: a type this consumer does not act on)."""
         self.session.add(InboxMessage(consumer_group=group, event_id=envelope.id, event_type=envelope.type[:200],
@@ -211,6 +230,7 @@ def record_of(key: str, attributes: str | dict, payload: str) -> Record:
 
 
 _OUTBOX = OutboxMessage.__table__
+_INBOX = InboxMessage.__table__
 _COLUMNS = "seq, event_id, topic, key, attributes, payload"
 
 
