@@ -49,7 +49,7 @@ from collections import Counter
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -209,12 +209,7 @@ class UnitOfWork:
         ends, then finds it settled (or claims it, if this one rolled back)."""
         values = dict(consumer_group=group, event_id=envelope.id, event_type=envelope.type[:200], handled_at=utcnow(),
                       topic=topic or TOPIC_OF_EVENT.get(envelope.type), outcome=outcome)
-        if self.db.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(_INBOX).values(**values).on_conflict_do_nothing().returning(_INBOX.c.event_id)
-        return (await self.session.execute(stmt)).first() is not None
+        return (await self.session.execute(_CLAIM, values)).first() is not None
 
     def mark_handled(self, group: str, envelope: Envelope, *, topic: str | None = None, outcome: str = "handled") -> None:
         """Record the event in the inbox (`outcome` handled, or skipped: a type this consumer does not act on)."""
@@ -231,6 +226,14 @@ def record_of(key: str, attributes: str | dict, payload: str) -> Record:
 
 _OUTBOX = OutboxMessage.__table__
 _INBOX = InboxMessage.__table__
+# Textual, so it is compiled once (an `insert().on_conflict_do_nothing()` construct has no cache key and would be
+# compiled for every event); the columns' own types bind the values, as the ORM would. PostgreSQL and SQLite alike.
+_CLAIM = text(
+    "INSERT INTO inbox (consumer_group, event_id, event_type, handled_at, topic, outcome) "
+    "VALUES (:consumer_group, :event_id, :event_type, :handled_at, :topic, :outcome) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(*(bindparam(c, type_=_INBOX.c[c].type)
+               for c in ("consumer_group", "event_id", "event_type", "handled_at", "topic", "outcome")))
 _COLUMNS = "seq, event_id, topic, key, attributes, payload"
 
 
