@@ -191,12 +191,14 @@ class EventConsumer:
         finally:
             committer.cancel()
             await asyncio.gather(committer, return_exceptions=True)
-            if self.processed:  # what was handled since the last commit (a failed commit: redelivered, the inbox dedups)
-                try:  # bounded: with the broker gone, aiokafka would retry for ever and the stop would hang
-                    await asyncio.wait_for(self.commit_processed(set(self.processed)),
-                                           self.settings.kafka_request_timeout_ms / 1000)
-                except Exception as exc:  # noqa: BLE001 - the broker is gone: these records come again
-                    log.info("consumer %s: last offsets not committed (%s)", self.group, type(exc).__name__)
+        # A stop: what was handled since the last commit. (After a failure the reconnect does not wait for it:
+        # those records come again, and the inbox absorbs them.)
+        if self.processed:
+            try:  # bounded: with the broker gone, aiokafka would retry for ever and the stop would hang
+                await asyncio.wait_for(self.commit_processed(set(self.processed)),
+                                       self.settings.kafka_request_timeout_ms / 1000)
+            except Exception as exc:  # noqa: BLE001 - not committed: these records come again
+                log.info("consumer %s: last offsets not committed (%s)", self.group, type(exc).__name__)
 
     async def _commit_loop(self) -> None:
         """Commits the offsets of handled records off the handling path: the next record is fetched and handled
