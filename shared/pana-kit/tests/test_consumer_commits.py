@@ -14,7 +14,7 @@ import pytest
 from aiokafka import TopicPartition
 from sqlalchemy import select
 
-from pana_dev.testing import eventually
+from pana_dev.testing import Record, eventually
 from pana_events import Envelope, to_kafka
 from pana_events.events.rsd import DecisionIssued
 from pana_kit.consumer import EventConsumer
@@ -24,16 +24,6 @@ from pana_kit.settings import ServiceSettings
 from pana_kit.tables import KIT_METADATA, InboxMessage
 
 TP = TopicPartition("rsd.events", 0)
-
-
-@dataclass
-class Record:
-    topic: str
-    key: bytes
-    headers: list
-    value: bytes
-    partition: int = 0
-    offset: int = 0
 
 
 @dataclass
