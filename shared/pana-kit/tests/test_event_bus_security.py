@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from pana_dev.testing import Record
 from pana_events import Envelope, to_kafka
 from pana_events.events.registration import PersonRegistered
 from pana_events.events.rsd import DecisionIssued
@@ -101,16 +102,6 @@ def test_every_client_gets_the_services_sasl_ssl_options():
 
 
 # -- the consumer refuses an event not of its topic ------------------------------------------------
-
-@dataclass
-class Record:
-    topic: str
-    key: bytes
-    headers: list
-    value: bytes
-    partition: int = 0
-    offset: int = 0
-
 
 @dataclass
 class DeadLetters:  # stands in for the broker client only; the consumer's own code runs as is

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, type_coerce, JSON
 
+from pana_dev.testing import Record
 from pana_events import Envelope, to_kafka
 from pana_events.events.registration import PersonRegistered
 from pana_kit import crypto, dead_letters
@@ -85,16 +86,6 @@ async def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 # -- dead letters ------------------------------------------------------------------------------------------------
-
-@dataclass
-class Record:
-    topic: str
-    key: bytes
-    headers: list
-    value: bytes
-    partition: int = 0
-    offset: int = 0
-
 
 @dataclass
 class BrokerStandIn:  # the dead-letter topic's producer only; the consumer's own code runs as is

@@ -13,6 +13,7 @@ import inspect
 import json
 import time
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
@@ -66,6 +67,18 @@ class ServiceHarness:
             rows = (await session.execute(stmt)).scalars().all()
         return [{"type": r.event_type, "subject": r.key, "data": json.loads(r.payload), "attributes": r.attributes,
                  "topic": r.topic} for r in rows]
+
+
+@dataclass
+class Record:
+    """A Kafka consumer record as the consumer reads it (aiokafka's ConsumerRecord, the fields it uses)."""
+
+    topic: str
+    key: bytes
+    headers: list
+    value: bytes
+    partition: int = 0
+    offset: int = 0
 
 
 @asynccontextmanager

@@ -8,7 +8,8 @@ changes); skip types this service does not handle; validate the payload against 
 (invalid -> dead letter); run the handler in a unit of work that also records
 the event in the inbox, so a redelivery changes nothing. A handler that keeps
 failing is retried with backoff, then dead-lettered, and the partition moves on.
-Offsets are committed after the effect, and only for partitions still assigned
+Offsets are committed after the effect (by a commit loop beside the handling, so the next record does not
+wait for the broker's answer), and only for partitions still assigned
 (aiokafka #929, #1046): a commit for a revoked partition would fail or, worse,
 move another member's position. A revoke waits for the record in hand and ends
 the batch fetched before it, so a rebalance does not hand the same record twice
@@ -123,6 +124,8 @@ class EventConsumer:
         self.producer: AIOKafkaProducer | None = None
         self.processed: dict[TopicPartition, int] = {}
         self.handling = asyncio.Lock()  # held while one record is handled; a revoke waits for it
+        self._commit_lock = asyncio.Lock()
+        self._commit_wanted = asyncio.Event()
         self.generation = 0  # bumped at every revoke: a batch fetched before it is stale
         self.connected = False
         self._stopping = asyncio.Event()
@@ -171,34 +174,66 @@ class EventConsumer:
     # -- polling and committing -----------------------------------------
     async def _poll_loop(self) -> None:
         assert self.consumer is not None
-        while not self._stopping.is_set():
-            batches = await self.consumer.getmany(timeout_ms=500, max_records=200)
-            generation = self.generation
-            for tp, records in batches.items():
-                for record in records:
-                    async with self.handling:
-                        if (self._stopping.is_set() or self.generation != generation
-                                or tp not in self.consumer.assignment()):
-                            break
-                        await self.handle_record(record)
-                        self.processed[tp] = record.offset + 1
-                await self.commit_processed({tp})
+        committer = asyncio.create_task(self._commit_loop(), name=f"consumer-commits-{self.group}")
+        try:
+            while not self._stopping.is_set():
+                batches = await self.consumer.getmany(timeout_ms=500, max_records=200)
+                generation = self.generation
+                for tp, records in batches.items():
+                    for record in records:
+                        async with self.handling:
+                            if (self._stopping.is_set() or self.generation != generation
+                                    or tp not in self.consumer.assignment()):
+                                break
+                            await self.handle_record(record)
+                            self.processed[tp] = record.offset + 1
+                    self._commit_wanted.set()
+        finally:
+            committer.cancel()
+            await asyncio.gather(committer, return_exceptions=True)
+        # A stop: what was handled since the last commit. (After a failure the reconnect does not wait for it:
+        # those records come again, and the inbox absorbs them.)
+        if self.processed:
+            try:  # bounded: with the broker gone, aiokafka would retry for ever and the stop would hang
+                await asyncio.wait_for(self.commit_processed(set(self.processed)),
+                                       self.settings.kafka_request_timeout_ms / 1000)
+            except Exception as exc:  # noqa: BLE001 - not committed: these records come again
+                log.info("consumer %s: last offsets not committed (%s)", self.group, type(exc).__name__)
+
+    async def _commit_loop(self) -> None:
+        """Commits the offsets of handled records off the handling path: the next record is fetched and handled
+        while the commit is at the broker. Only offsets of records whose effect is committed are in `processed`,
+        so an offset is never committed before its effect is durable; a crash before the commit redelivers, and
+        the inbox absorbs it. Commits coalesce: one at a time, each with everything handled until it starts."""
+        while True:
+            await self._commit_wanted.wait()
+            self._commit_wanted.clear()
+            try:
+                await self.commit_processed(set(self.processed))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - kept in `processed`: the next commit carries them
+                log.info("consumer %s: offsets not committed yet (%s: %s)", self.group, type(exc).__name__, exc)
+                await asyncio.sleep(0.2)
+                self._commit_wanted.set()
 
     async def commit_processed(self, partitions: set[TopicPartition]) -> None:
-        consumer = self.consumer
-        if consumer is None:
-            return
-        owned = consumer.assignment()
-        offsets = {tp: off for tp, off in self.processed.items() if tp in partitions and tp in owned}
-        if not offsets:
-            return
-        try:
-            await consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError) as exc:
-            # The partition moved during a rebalance; its new owner redelivers and the inbox dedups.
-            log.info("commit skipped for %s: %s", sorted(map(str, offsets)), exc)
-        for tp in offsets:
-            self.processed.pop(tp, None)
+        async with self._commit_lock:  # the commit loop's and a revoke's, one after the other
+            consumer = self.consumer
+            if consumer is None:
+                return
+            owned = consumer.assignment()
+            offsets = {tp: off for tp, off in self.processed.items() if tp in partitions and tp in owned}
+            if not offsets:
+                return
+            try:
+                await consumer.commit(offsets)
+            except (CommitFailedError, IllegalStateError) as exc:
+                # The partition moved during a rebalance; its new owner redelivers and the inbox dedups.
+                log.info("commit skipped for %s: %s", sorted(map(str, offsets)), exc)
+            for tp, off in offsets.items():
+                if self.processed.get(tp) == off:  # not moved on meanwhile (handled while the commit was out)
+                    del self.processed[tp]
 
     # -- metrics -------------------------------------------------------------
     async def measure_lag(self) -> dict[TopicPartition, int]:
@@ -257,11 +292,12 @@ class EventConsumer:
             try:
                 with continue_trace(envelope.traceparent, f"consume {envelope.type}", **{"messaging.destination.name": record.topic if record else "", "pana.event.id": envelope.id}):
                     async with UnitOfWork(self.db, self.source, signal=self.signal, causation=envelope) as uow:
-                        if await uow.already_handled(self.group, envelope.id):
+                        # The inbox record first (one statement), the handler's effect after it, one commit.
+                        if not await uow.claim(self.group, envelope, topic=record.topic if record else None,
+                                               outcome=outcome):
                             EVENTS_CONSUMED.labels(self.settings.service_name, event_type_label(envelope.type), "duplicate").inc()
                             return Outcome("duplicate")
                         await handler(event, envelope, uow)
-                        uow.mark_handled(self.group, envelope, topic=record.topic if record else None, outcome=outcome)
                 EVENTS_CONSUMED.labels(self.settings.service_name, event_type_label(envelope.type), outcome).inc()
                 return Outcome(outcome)
             except IntegrityError as exc:

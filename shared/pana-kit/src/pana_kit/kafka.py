@@ -57,7 +57,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         client_id=f"{settings.service_name}-producer",
         acks="all",
         enable_idempotence=False,
-        linger_ms=5,
+        linger_ms=settings.kafka_linger_ms,
         max_batch_size=256 * 1024,
         request_timeout_ms=settings.kafka_request_timeout_ms,
         retry_backoff_ms=200,

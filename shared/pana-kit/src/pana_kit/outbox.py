@@ -49,7 +49,7 @@ from collections import Counter
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -166,11 +166,13 @@ class UnitOfWork:
                 await self.session.rollback()
         finally:
             await self.session.close()
-        if committed:
-            await after_commit(self.session)  # its audit intents chained before the caller answers
-        if exc_type is None and self.emitted and self.signal:
+        if committed and self.emitted and self.signal:
+            # The relay first: the events are durable now, and waiting for the audit chain below would only
+            # delay their publication (the chain is the caller's answer's concern, not the events').
             self.signal.offer(self.records)
             self.signal.notify()
+        if committed:
+            await after_commit(self.session)  # its audit intents chained before the caller answers
 
     def emit(self, event: Event, *, subject: str) -> Envelope:
         """Write an event to the outbox in this transaction."""
@@ -197,6 +199,18 @@ class UnitOfWork:
         row = await self.session.get(InboxMessage, (group, event_id))
         return row is not None
 
+    async def claim(self, group: str, envelope: Envelope, *, topic: str | None = None,
+                    outcome: str = "handled") -> bool:
+        """Record the event in the inbox first, in one statement: True when this transaction claimed it, False when
+        the group settled it already (a redelivery: nothing else is to be done).
+
+        `INSERT … ON CONFLICT DO NOTHING RETURNING`: one round trip instead of a read now and an insert at the
+        flush. A member handling the same event at the same time waits on the row's key until this transaction
+        ends, then finds it settled (or claims it, if this one rolled back)."""
+        values = dict(consumer_group=group, event_id=envelope.id, event_type=envelope.type[:200], handled_at=utcnow(),
+                      topic=topic or TOPIC_OF_EVENT.get(envelope.type), outcome=outcome)
+        return (await self.session.execute(_CLAIM, values)).first() is not None
+
     def mark_handled(self, group: str, envelope: Envelope, *, topic: str | None = None, outcome: str = "handled") -> None:
         """Record the event in the inbox (`outcome` handled, or skipped: a type this consumer does not act on)."""
         self.session.add(InboxMessage(consumer_group=group, event_id=envelope.id, event_type=envelope.type[:200],
@@ -211,6 +225,15 @@ def record_of(key: str, attributes: str | dict, payload: str) -> Record:
 
 
 _OUTBOX = OutboxMessage.__table__
+_INBOX = InboxMessage.__table__
+# Textual, so it is compiled once (an `insert().on_conflict_do_nothing()` construct has no cache key and would be
+# compiled for every event); the columns' own types bind the values, as the ORM would. PostgreSQL and SQLite alike.
+_CLAIM = text(
+    "INSERT INTO inbox (consumer_group, event_id, event_type, handled_at, topic, outcome) "
+    "VALUES (:consumer_group, :event_id, :event_type, :handled_at, :topic, :outcome) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(*(bindparam(c, type_=_INBOX.c[c].type)
+               for c in ("consumer_group", "event_id", "event_type", "handled_at", "topic", "outcome")))
 _COLUMNS = "seq, event_id, topic, key, attributes, payload"
 
 

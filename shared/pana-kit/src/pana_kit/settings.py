@@ -113,6 +113,9 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_ms: int = Field(200, ge=1)
     kafka_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000, description="How long the broker may hold a "
                                          "consumer's fetch when there is nothing to read (low: an event is read at once)")
+    kafka_linger_ms: int = Field(0, ge=0, le=1000, description="How long the producer holds a record for more to "
+                                 "join its batch. 0: sent as soon as the producer's task runs; the relay hands a "
+                                 "whole batch over before that, and records still join while a request is out")
     outbox_poll_interval_ms: int = Field(1000, ge=10, description="The relay's safety poll: it is woken by commits "
                                          "(in process, and by NOTIFY on PostgreSQL), this only bounds a missed wake-up")
     outbox_batch_size: int = Field(500, ge=1, le=10_000)

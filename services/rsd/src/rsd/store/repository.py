@@ -83,12 +83,13 @@ class Applications:
         self.session.add(ApplicationRow(id=app.id, person_id=app.person_id, source_referral_id=source_referral_id,
                                         reference=app.reference, version=1, created_at=now, updated_at=now, tally=tally,
                                         **_columns(app)))
-        await self._members(app)
+        await self._members(app, new=True)
         return 1
 
-    async def _members(self, app: Application) -> None:
-        """Keep `application_members` in step with the application's members (members are only ever added)."""
-        known = set((await self.session.execute(
+    async def _members(self, app: Application, *, new: bool = False) -> None:
+        """Keep `application_members` in step with the application's members (members are only ever added; a new
+        application has none stored yet, so nothing is read)."""
+        known = set() if new else set((await self.session.execute(
             select(ApplicationMemberRow.person_id).where(ApplicationMemberRow.application_id == app.id))).scalars())
         for person_id in sorted({m.person_id for m in app.members} - known):
             self.session.add(ApplicationMemberRow(application_id=app.id, person_id=person_id))
