@@ -10,9 +10,10 @@ on one row; readers sum over the shards.
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 from typing import Mapping, Sequence
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam, text
 
 SHARDS = 8
 
@@ -22,20 +23,15 @@ def shard_of(identity: str, shards: int = SHARDS) -> int:
     return zlib.crc32(identity.encode()) % shards
 
 
-def _insert(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the services run on these two
-        raise NotImplementedError(f"counters on {dialect}")
-    return insert
-
-
-def counts_statement(dialect: str, table: Table, rows: list[dict], key: Sequence[str], count: str = "count"):
-    insert = _insert(dialect)(table).values(rows)
-    return insert.on_conflict_do_update(index_elements=list(key),
-                                        set_={count: table.c[count] + insert.excluded[count]})
+@lru_cache(maxsize=64)
+def _upsert(table: Table, key: tuple[str, ...], count: str):
+    """`INSERT … ON CONFLICT (key) DO UPDATE SET n = n + excluded.n` for one counter table, built once and run
+    with one parameter set per row: SQLAlchemy's `on_conflict_do_update()` construct has no cache key, so it was
+    compiled again for every event that moved a counter. The same text serves PostgreSQL and SQLite."""
+    columns = [*key, count]
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+           f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {count} = {table.name}.{count} + excluded.{count}")
+    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
 
 async def add_counts(session, table: Table, deltas: Mapping[tuple, int], *, key: Sequence[str],
@@ -43,10 +39,10 @@ async def add_counts(session, table: Table, deltas: Mapping[tuple, int], *, key:
     """Add each delta (key tuple in `key` order -> int) to its counter row, creating it at the delta.
     Zero deltas are skipped; returns the number of counters touched."""
     items = sorted((k, n) for k, n in deltas.items() if n)
-    dialect = session.bind.dialect.name
+    statement = _upsert(table, tuple(key), count)
     for start in range(0, len(items), batch):
         rows = [{**dict(zip(key, k)), count: n} for k, n in items[start:start + batch]]
-        await session.execute(counts_statement(dialect, table, rows, key, count))
+        await session.execute(statement, rows)
     return len(items)
 
 
