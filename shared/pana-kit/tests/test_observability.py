@@ -56,36 +56,37 @@ class OtlpReceiver:
         def attrs(attributes) -> dict:
             return {a.key: (a.value.string_value or a.value.int_value) for a in attributes}
 
+        def items(batches, scopes: str, kind: str):
+            """(resource attributes, span or metric) of each item of an export request."""
+            for batch in batches:
+                resource = attrs(batch.resource.attributes)
+                for scope in getattr(batch, scopes):
+                    for item in getattr(scope, kind):
+                        yield resource, item
+
         def traces(body: bytes) -> bytes:
             request = ExportTraceServiceRequest()
             request.ParseFromString(body)
-            for resource_spans in request.resource_spans:
-                resource = attrs(resource_spans.resource.attributes)
-                for scope_spans in resource_spans.scope_spans:
-                    for span in scope_spans.spans:
-                        receiver.spans.append({"name": span.name, "attributes": attrs(span.attributes),
-                                               "resource": resource})
+            for resource, span in items(request.resource_spans, "scope_spans", "spans"):
+                receiver.spans.append({"name": span.name, "attributes": attrs(span.attributes), "resource": resource})
             return ExportTraceServiceResponse().SerializeToString()
 
         def metrics(body: bytes) -> bytes:
             request = ExportMetricsServiceRequest()
             request.ParseFromString(body)
-            for resource_metrics in request.resource_metrics:
-                resource = attrs(resource_metrics.resource.attributes)
-                for scope_metrics in resource_metrics.scope_metrics:
-                    for metric in scope_metrics.metrics:
-                        kind = metric.WhichOneof("data")
-                        for point in getattr(metric, kind).data_points:
-                            entry = {"name": metric.name, "kind": kind, "attributes": attrs(point.attributes),
-                                     "resource": resource}
-                            if kind == "histogram":
-                                entry.update(count=point.count, sum=point.sum, buckets=list(point.bucket_counts),
-                                             bounds=list(point.explicit_bounds))
-                            else:
-                                entry["value"] = point.as_double if point.HasField("as_double") else point.as_int
-                                if kind == "sum":
-                                    entry["monotonic"] = metric.sum.is_monotonic
-                            receiver.points.append(entry)
+            for resource, metric in items(request.resource_metrics, "scope_metrics", "metrics"):
+                kind = metric.WhichOneof("data")
+                for point in getattr(metric, kind).data_points:
+                    entry = {"name": metric.name, "kind": kind, "attributes": attrs(point.attributes),
+                             "resource": resource}
+                    if kind == "histogram":
+                        entry.update(count=point.count, sum=point.sum, buckets=list(point.bucket_counts),
+                                     bounds=list(point.explicit_bounds))
+                    else:
+                        entry["value"] = point.as_double if point.HasField("as_double") else point.as_int
+                        if kind == "sum":
+                            entry["monotonic"] = metric.sum.is_monotonic
+                    receiver.points.append(entry)
             return ExportMetricsServiceResponse().SerializeToString()
 
         class Handler(BaseHTTPRequestHandler):

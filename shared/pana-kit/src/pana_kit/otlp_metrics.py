@@ -41,33 +41,20 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 log = logging.getLogger("pana.telemetry")
 
-METRIC_EXPORTERS = frozenset({"otlp", "console", "prometheus", "none"})
 _PROCESS_START_NS = time.time_ns()
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def env_metric_exporters(environ: Mapping[str, str] | None = None) -> list[str]:
     """The push exporters the `OTEL_*` variables name for metrics: `otlp` and/or `console` from
     `OTEL_METRICS_EXPORTER` (`none` empties it; `prometheus` is `/metrics`, served anyway), or `otlp` when only
     `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` is given; nothing when `OTEL_SDK_DISABLED` is true or neither is set."""
+    from .telemetry import named_exporters
+
     env = os.environ if environ is None else environ
-    if _truthy(env.get("OTEL_SDK_DISABLED")):
-        return []
-    named = [name.strip().lower() for name in env.get("OTEL_METRICS_EXPORTER", "").split(",") if name.strip()]
-    if named:
-        if "none" in named:
-            return []
-        unknown = sorted(set(named) - METRIC_EXPORTERS)
-        if unknown:
-            raise ValueError(f"OTEL_METRICS_EXPORTER names exporters this service does not have: {', '.join(unknown)} "
-                             "(otlp, console, prometheus or none)")
-        return [name for name in dict.fromkeys(named) if name != "prometheus"]
-    if env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"):
-        return ["otlp"]
-    return []
+    named = named_exporters("OTEL_METRICS_EXPORTER", {"otlp", "console", "prometheus"}, env)
+    if named is not None:
+        return [name for name in named if name != "prometheus"]
+    return ["otlp"] if env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") else []
 
 
 def _millis(env: Mapping[str, str], name: str, default: int) -> float:
@@ -96,15 +83,12 @@ def export_timeout(environ: Mapping[str, str] | None = None) -> float:
 def otlp_metric_exporter(environ: Mapping[str, str] | None = None):
     """The OTLP metric exporter of `OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL` (http/protobuf unless grpc); it reads its
     endpoint, headers, timeout, compression and certificate from the `OTEL_EXPORTER_OTLP_*` variables itself."""
-    env = os.environ if environ is None else environ
-    protocol = (env.get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-                or "http/protobuf").strip().lower()
-    if protocol == "grpc":
+    from .telemetry import otlp_protocol
+
+    if otlp_protocol("METRICS", environ) == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter
 
         return GrpcExporter()
-    if protocol != "http/protobuf":
-        raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL {protocol!r} is not supported (http/protobuf or grpc)")
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpExporter
 
     return HttpExporter()
