@@ -206,7 +206,7 @@ async def test_metrics_reach_an_otlp_receiver_when_the_otel_variables_ask(tmp_pa
             await eventually(lambda: point(receiver, "pana_http_requests_total", service="registration", route=route,
                                            method="GET", status="404")
                              and (point(receiver, "pana_outbox_pending", service="registration") or {}).get("value") == 1,
-                             timeout=30, what="the request counter and the outbox backlog at the receiver")
+                             timeout=120, what="the request counter and the outbox backlog at the receiver")
             templates = {getattr(r, "path", None) for r in h.app.routes} | set(h.app.openapi()["paths"]) | {"unmatched"}
     assert set(receiver.paths) == {"/v1/metrics"}
     requests = point(receiver, "pana_http_requests_total", service="registration", route=route, status="404")
