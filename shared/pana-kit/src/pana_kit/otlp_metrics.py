@@ -42,6 +42,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 log = logging.getLogger("pana.telemetry")
 
 _PROCESS_START_NS = time.time_ns()
+FINAL_PUSH_TIMEOUT = 5.0  # seconds the last push on a stop may take
 
 
 def env_metric_exporters(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -184,7 +185,9 @@ class MetricsPusher:
         self.pushes = 0
         self._task: asyncio.Task | None = None
 
-    async def push(self) -> None:
+    async def push(self, *, timeout: float | None = None) -> None:
+        """Refresh the gauges, then export the registry; a push takes at most `timeout` (the export timeout)."""
+        timeout = self.timeout if timeout is None else timeout
         if self.refresh is not None:
             try:
                 await self.refresh()
@@ -195,7 +198,7 @@ class MetricsPusher:
             try:
                 # The exporters block (HTTP or gRPC); the service's loop does not wait on a collector.
                 result = await asyncio.wait_for(
-                    asyncio.to_thread(exporter.export, data, timeout_millis=self.timeout * 1000), self.timeout + 1)
+                    asyncio.to_thread(exporter.export, data, timeout_millis=timeout * 1000), timeout + 1)
                 if getattr(result, "name", "SUCCESS") != "SUCCESS":
                     log.warning("metrics push by %s failed", type(exporter).__name__)
             except Exception as exc:  # noqa: BLE001 - a collector that is away costs one push, not the service
@@ -215,7 +218,7 @@ class MetricsPusher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        await self.push()
+        await self.push(timeout=min(self.timeout, FINAL_PUSH_TIMEOUT))  # a stop is not held up by a collector away
         for exporter in self.exporters:
             try:
                 await asyncio.to_thread(exporter.shutdown)
