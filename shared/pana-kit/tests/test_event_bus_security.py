@@ -7,16 +7,15 @@ stand-in for the dead-letter producer only; tests/test_kafka_sasl.py has the bro
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
-from pana_dev.testing import Record
-from pana_events import Envelope, to_kafka
+from pana_events import Envelope
 from pana_events.events.registration import PersonRegistered
 from pana_events.events.rsd import DecisionIssued
+from pana_dev.testing import DeadLetterProducer, Record
 from pana_kit.consumer import EventConsumer, foreign_to_topic
 from pana_kit.db import Database
 from pana_kit.kafka import security_options
@@ -103,14 +102,6 @@ def test_every_client_gets_the_services_sasl_ssl_options():
 
 # -- the consumer refuses an event not of its topic ------------------------------------------------
 
-@dataclass
-class DeadLetters:  # stands in for the broker client only; the consumer's own code runs as is
-    sent: list = field(default_factory=list)
-
-    async def send_and_wait(self, topic, value, key=None, headers=None):
-        self.sent.append((topic, key, dict(headers)))
-
-
 def decision(person: str) -> DecisionIssued:
     return DecisionIssued(application_id="app-1", person_id=person, member_ids=[person], outcome="recognised",
                           decided_on=date(2026, 11, 30))
@@ -119,8 +110,7 @@ def decision(person: str) -> DecisionIssued:
 def record(topic: str, source: str, event, offset: int = 0, event_type: str | None = None) -> Record:
     envelope = Envelope(source=source, type=event_type or event.event_type, subject=event.person_id,
                         data=event.model_dump(mode="json"))
-    key, headers, value = to_kafka(envelope)
-    return Record(topic, key, headers, value, offset=offset)
+    return Record.of(topic, envelope, offset=offset)
 
 
 @pytest.fixture
@@ -136,7 +126,7 @@ async def registration_consumer(tmp_path):
     consumer = EventConsumer(db, ServiceSettings(service_name="registration", dev_mode=True, otel_enabled=False),
                              OutboxSignal(), ["rsd.events", "statelessness.events"],
                              {DecisionIssued.event_type: on_decision}, "/pana/registration")
-    consumer.producer = DeadLetters()
+    consumer.producer = DeadLetterProducer()
 
     async def inbox() -> list[str]:
         async with db.session() as session:

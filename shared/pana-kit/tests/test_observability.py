@@ -22,7 +22,8 @@ from pana_events import EVENT_TYPES
 from pana_events.events.rsd import InterviewScheduled
 
 from pana_dev.testing import assert_no_personal_data, capture_json_logs, eventually, service_harness, wait_for
-from pana_kit.metrics import breaker_state, event_type_label, http_method, webhook_backlog, webhook_delivered
+from pana_kit.metrics import HTTP_METHODS, breaker_state, event_type_label, http_method, webhook_backlog, webhook_delivered
+from pana_kit.otlp_metrics import env_metric_exporters, export_interval, metrics_pusher, otlp_metric_exporter
 from pana_kit.telemetry import env_trace_exporters, exports_spans, otlp_exporter
 from registration.app import create
 from registration.settings import RegistrationSettings
@@ -38,29 +39,61 @@ def interview(n: int) -> InterviewScheduled:
 # -- OTLP -------------------------------------------------------------------------------------------------
 
 class OtlpReceiver:
-    """A minimal OTLP/HTTP trace receiver (http/protobuf): decodes each export with the OTLP protobuf types."""
+    """A minimal OTLP/HTTP receiver (http/protobuf) of traces and metrics: decodes each export with the OTLP
+    protobuf types."""
 
     def __init__(self):
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (ExportMetricsServiceRequest,
+                                                                                  ExportMetricsServiceResponse)
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (ExportTraceServiceRequest,
                                                                               ExportTraceServiceResponse)
 
         self.spans: list[dict] = []
+        self.points: list[dict] = []  # one per metric data point: name, kind, attributes, value or buckets, resource
         self.paths: list[str] = []
         receiver = self
+
+        def attrs(attributes) -> dict:
+            return {a.key: (a.value.string_value or a.value.int_value) for a in attributes}
+
+        def items(batches, scopes: str, kind: str):
+            """(resource attributes, span or metric) of each item of an export request."""
+            for batch in batches:
+                resource = attrs(batch.resource.attributes)
+                for scope in getattr(batch, scopes):
+                    for item in getattr(scope, kind):
+                        yield resource, item
+
+        def traces(body: bytes) -> bytes:
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            for resource, span in items(request.resource_spans, "scope_spans", "spans"):
+                receiver.spans.append({"name": span.name, "attributes": attrs(span.attributes), "resource": resource})
+            return ExportTraceServiceResponse().SerializeToString()
+
+        def metrics(body: bytes) -> bytes:
+            request = ExportMetricsServiceRequest()
+            request.ParseFromString(body)
+            for resource, metric in items(request.resource_metrics, "scope_metrics", "metrics"):
+                kind = metric.WhichOneof("data")
+                for point in getattr(metric, kind).data_points:
+                    entry = {"name": metric.name, "kind": kind, "attributes": attrs(point.attributes),
+                             "resource": resource}
+                    if kind == "histogram":
+                        entry.update(count=point.count, sum=point.sum, buckets=list(point.bucket_counts),
+                                     bounds=list(point.explicit_bounds))
+                    else:
+                        entry["value"] = point.as_double if point.HasField("as_double") else point.as_int
+                        if kind == "sum":
+                            entry["monotonic"] = metric.sum.is_monotonic
+                    receiver.points.append(entry)
+            return ExportMetricsServiceResponse().SerializeToString()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
                 receiver.paths.append(self.path)
-                for resource_spans in request.resource_spans:
-                    resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-                    for scope_spans in resource_spans.scope_spans:
-                        for span in scope_spans.spans:
-                            attributes = {a.key: (a.value.string_value or a.value.int_value) for a in span.attributes}
-                            receiver.spans.append({"name": span.name, "attributes": attributes, "resource": resource})
-                answer = ExportTraceServiceResponse().SerializeToString()
+                answer = (metrics if self.path == "/v1/metrics" else traces)(body)
                 self.send_response(200)
                 self.send_header("content-type", "application/x-protobuf")
                 self.send_header("content-length", str(len(answer)))
@@ -141,6 +174,93 @@ def test_the_otel_variables_name_the_exporters():
     on, off = RegistrationSettings(otel_enabled=True), RegistrationSettings(otel_enabled=False)
     named = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
     assert exports_spans(on, named) and not exports_spans(off, named)
+
+
+def point(receiver: OtlpReceiver, name: str, **attributes) -> dict | None:
+    """The latest data point of `name` whose attributes include `attributes`."""
+    found = [p for p in list(receiver.points)
+             if p["name"] == name and all(p["attributes"].get(k) == v for k, v in attributes.items())]
+    return found[-1] if found else None
+
+
+async def test_metrics_reach_an_otlp_receiver_when_the_otel_variables_ask(tmp_path, monkeypatch):
+    """With OTEL_METRICS_EXPORTER=otlp the registry's metrics are pushed every OTEL_METRIC_EXPORT_INTERVAL to an
+    OTLP/HTTP receiver, under the names and bounded labels of /metrics: requests by route template, the latency
+    histogram, and the outbox backlog gauge, which is measured before each push as at a scrape."""
+    from pana_kit.outbox import UnitOfWork
+
+    for name in [n for n in os.environ if n.startswith("OTEL_")]:
+        monkeypatch.delenv(name)
+    with OtlpReceiver() as receiver:
+        # The metrics endpoint only: a general OTLP endpoint would also turn on this process's tracer.
+        monkeypatch.setenv("OTEL_METRICS_EXPORTER", "otlp")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", receiver.endpoint + "/v1/metrics")
+        monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "100")
+        monkeypatch.setenv("OTEL_SERVICE_NAME", "registration-under-test")
+        async with service_harness(create, RegistrationSettings, tmp_path, otel_enabled=True) as h:
+            assert (await h.client.get(f"/api/v1/persons/{PERSON_ID}",
+                                       headers=h.headers("registration-officer"))).status_code == 404
+            async with UnitOfWork(h.app.state.db, "/pana/registration") as uow:
+                uow.emit(interview(1), subject="person-1")
+            route = "/api/v1/persons/{person_id}"
+            await eventually(lambda: point(receiver, "pana_http_requests_total", service="registration", route=route,
+                                           method="GET", status="404")
+                             and (point(receiver, "pana_outbox_pending", service="registration") or {}).get("value") == 1,
+                             timeout=120, what="the request counter and the outbox backlog at the receiver")
+            templates = {getattr(r, "path", None) for r in h.app.routes} | set(h.app.openapi()["paths"]) | {"unmatched"}
+    assert set(receiver.paths) == {"/v1/metrics"}
+    requests = point(receiver, "pana_http_requests_total", service="registration", route=route, status="404")
+    assert requests["kind"] == "sum" and requests["monotonic"] and requests["value"] >= 1
+    assert requests["resource"]["service.name"] == "registration-under-test"
+    assert requests["resource"]["service.instance.id"]
+    latency = point(receiver, "pana_http_request_seconds", service="registration", route=route)
+    assert latency["kind"] == "histogram" and latency["count"] >= 1 and sum(latency["buckets"]) == latency["count"]
+    assert latency["bounds"] == [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    assert point(receiver, "pana_outbox_oldest_age_seconds", service="registration")["kind"] == "gauge"
+    # Bounded labels: route templates of this app, known methods; no id from a path anywhere.
+    ours = [p for p in receiver.points if p["name"] == "pana_http_requests_total"
+            and p["attributes"].get("service") == "registration"]
+    assert {p["attributes"]["route"] for p in ours} <= templates
+    assert {p["attributes"]["method"] for p in ours} <= set(HTTP_METHODS) | {"other"}
+    assert PERSON_ID not in json.dumps(receiver.points)
+
+
+def test_the_otel_variables_name_the_metric_exporters():
+    """Metrics are pushed only when asked: OTEL_METRICS_EXPORTER naming otlp (or console), or a metrics endpoint.
+    A general OTLP endpoint (for the traces) alone does not start a push; `prometheus` is /metrics, served anyway."""
+    assert env_metric_exporters({}) == []
+    assert env_metric_exporters({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}) == []
+    assert env_metric_exporters({"OTEL_METRICS_EXPORTER": "otlp"}) == ["otlp"]
+    assert env_metric_exporters({"OTEL_METRICS_EXPORTER": "prometheus,otlp,console"}) == ["otlp", "console"]
+    assert env_metric_exporters({"OTEL_METRICS_EXPORTER": "prometheus"}) == []
+    assert env_metric_exporters({"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://c:4318/v1/metrics"}) == ["otlp"]
+    assert env_metric_exporters({"OTEL_METRICS_EXPORTER": "none", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "x"}) == []
+    assert env_metric_exporters({"OTEL_SDK_DISABLED": "true", "OTEL_METRICS_EXPORTER": "otlp"}) == []
+    with pytest.raises(ValueError, match="statsd"):
+        env_metric_exporters({"OTEL_METRICS_EXPORTER": "statsd"})
+    assert metrics_pusher("registration", environ={}) is None
+    assert export_interval({}) == 60 and export_interval({"OTEL_METRIC_EXPORT_INTERVAL": "5000"}) == 5
+    with pytest.raises(ValueError, match="OTEL_METRIC_EXPORT_INTERVAL"):
+        export_interval({"OTEL_METRIC_EXPORT_INTERVAL": "soon"})
+    grpc = otlp_metric_exporter({"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"})
+    assert type(grpc).__module__.startswith("opentelemetry.exporter.otlp.proto.grpc")
+    monkey_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
+    previous = {k: os.environ.get(k) for k in monkey_env}
+    os.environ.update(monkey_env)
+    try:  # the exporter reads its endpoint from the environment, adding the signal's path to the general one
+        assert otlp_metric_exporter({})._endpoint == "http://collector:4318/v1/metrics"
+    finally:
+        for k, v in previous.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    with pytest.raises(ValueError, match="not supported"):
+        otlp_metric_exporter({"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/json"})
+
+
+async def test_no_metrics_task_when_nothing_asks_for_one(tmp_path, monkeypatch):
+    for name in [n for n in os.environ if n.startswith("OTEL_")]:
+        monkeypatch.delenv(name)
+    async with service_harness(create, RegistrationSettings, tmp_path, otel_enabled=True):
+        assert "metrics-push" not in {t.get_name() for t in asyncio.all_tasks()}
 
 
 # -- access log ---------------------------------------------------------------------------------------------

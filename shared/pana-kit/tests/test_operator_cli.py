@@ -13,16 +13,15 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, type_coerce, JSON
 
-from pana_dev.testing import Record
-from pana_events import Envelope, to_kafka
+from pana_events import Envelope
 from pana_events.events.registration import PersonRegistered
+from pana_dev.testing import DeadLetterProducer, Record
 from pana_kit import crypto, dead_letters
 from pana_kit.consumer import EventConsumer
 from pana_kit.crypto import Keyring, attach_keyring
@@ -87,21 +86,12 @@ async def cli(*args: str) -> subprocess.CompletedProcess:
 
 # -- dead letters ------------------------------------------------------------------------------------------------
 
-@dataclass
-class BrokerStandIn:  # the dead-letter topic's producer only; the consumer's own code runs as is
-    sent: list = field(default_factory=list)
-
-    async def send_and_wait(self, topic, value, key=None, headers=None):
-        self.sent.append((topic, key, dict(headers)))
-
-
 def person_registered(offset: int) -> Record:
     event = PersonRegistered(person_id=f"p{offset}", registration_number=f"R-{offset}", given_name="Aruzhan",
                              family_name="Sadykova", sex="female", registered_at="2026-11-30T09:00:00Z")
     envelope = Envelope(source="/pana/registration", type=event.event_type, subject=event.person_id,
                         data=event.model_dump(mode="json"))
-    key, headers, value = to_kafka(envelope)
-    return Record("registration.events", key, headers, value, offset=offset)
+    return Record.of("registration.events", envelope, offset=offset)
 
 
 def rsd_consumer(db: Database, handled: list, *, refuse: dict) -> EventConsumer:
@@ -113,7 +103,7 @@ def rsd_consumer(db: Database, handled: list, *, refuse: dict) -> EventConsumer:
     consumer = EventConsumer(db, ServiceSettings(service_name="rsd", dev_mode=True, otel_enabled=False),
                              OutboxSignal(), ["registration.events"], {PersonRegistered.event_type: on_person},
                              "/pana/rsd")
-    consumer.producer = BrokerStandIn()
+    consumer.producer = DeadLetterProducer()
     return consumer
 
 

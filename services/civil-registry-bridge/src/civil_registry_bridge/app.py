@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from urllib.parse import urlencode
 
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
+from pana_kit.crypto import sealing_at_startup
 from pana_kit.metrics import breaker_state
 from pana_kit.migrations import packaged_migrations
 from pana_kit.service import ServiceDefinition, create_app
@@ -20,6 +20,7 @@ from .domain.circuit import CircuitBreaker
 from .handlers import BridgeHandlers
 from .sandbox import SANDBOX
 from .settings import BridgeSettings
+from .store.repository import SEALED_AT_REST
 from .worker import RegistryWork
 
 MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
@@ -54,15 +55,6 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
         base = (settings.callback_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
         query = urlencode({"request_id": request_id})  # routing only: each delivery is signed (api/callbacks.py)
         return f"{base}/api/v1/registry-callbacks/birth-registrations?{query}"
-
-    async def upgrade_sealed(app: FastAPI) -> None:
-        """Before serving: seal the birth requests stored before their details were encrypted. Idempotent."""
-        from .store.repository import upgrade_sealed as seal_stored
-
-        async with app.state.db.transaction() as session:
-            sealed = await seal_stored(session)
-        if sealed:
-            logging.getLogger("civil-registry-bridge").info("sealed the details of %d stored birth request(s)", sealed)
 
     async def start_work(app: FastAPI) -> None:
         registry = RegistryHttp(
@@ -124,7 +116,7 @@ def create(settings: BridgeSettings | None = None, *, registry_transport=None) -
         background=[registry_worker, reconciler],
         signed_body_paths=("/api/v1/registry-callbacks/birth-registrations",),
         encrypts=True,
-        on_startup=[upgrade_sealed, start_work],
+        on_startup=[sealing_at_startup("civil-registry-bridge", *SEALED_AT_REST), start_work],
         on_shutdown=[stop_work],
         metrics=[breaker_gauge],
         sandbox=SANDBOX,

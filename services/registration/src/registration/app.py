@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
+from pana_kit.crypto import sealing_at_startup
 from pana_kit.migrations import packaged_migrations
 from pana_kit.service import ServiceDefinition, create_app
 from pana_kit.settings import load_settings
@@ -21,6 +20,7 @@ from .signing import load_signing_key
 from .stateless_watch import stateless_certificate_watcher
 from .sandbox import SANDBOX
 from .settings import RegistrationSettings
+from .store.repository import SEALED_AT_REST
 
 MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
 
@@ -31,17 +31,6 @@ documents held and issued, duplicate detection, legal status (a projection of
 decisions made in rsd and statelessness) and status verification for service
 providers.
 """
-
-
-async def _upgrade_sealed(app) -> None:
-    """Before serving: seal persons and referrals stored before their personal fields were encrypted (the border
-    statement, specific needs, ethnicity, contacts, address were in clear). Idempotent."""
-    from .store.repository import upgrade_sealed
-
-    async with app.state.db.transaction() as session:
-        sealed = await upgrade_sealed(session)
-    if sealed:
-        logging.getLogger("registration").info("sealed the personal fields of %d stored record(s)", sealed)
 
 
 # (router, route group), in the order they are mounted; REGISTRATION_ROUTE_GROUPS picks the groups an instance serves.
@@ -84,7 +73,7 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
             {"name": "statistics", "description": "Aggregated population figures (UNHCR conventions)"},
         ],
         encrypts=True,
-        on_startup=[_upgrade_sealed] if officers else [],
+        on_startup=[sealing_at_startup("registration", *SEALED_AT_REST)] if officers else [],
         sandbox=SANDBOX,
         webhooks=officers,  # a verify instance serves verification only
     )

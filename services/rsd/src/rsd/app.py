@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
+from pana_kit.crypto import sealing_at_startup
 from pana_kit.migrations import packaged_migrations
 from pana_kit.service import ServiceDefinition, create_app
 from pana_kit.settings import SettingsError, load_settings
@@ -17,6 +18,7 @@ from .handlers import RsdHandlers
 from .letters.offices import OfficesError, load_offices
 from .sandbox import SANDBOX
 from .settings import RsdSettings
+from .store.repository import SEALED_AT_REST
 
 MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
 
@@ -29,20 +31,6 @@ Every step the procedure forbids is refused with **409** `application/problem+js
 naming the rule. The claim itself (narrative, interview record, assessment) never
 leaves this service.
 """
-
-
-async def _upgrade_sealed(app) -> None:
-    """Before serving: seal the members and contacts of applications, and the applicants (names, birth date, needs),
-    stored before they were encrypted. Idempotent."""
-    from pana_kit.crypto import upgrade_sealed_rows
-
-    from .store.tables import ApplicantRow, ApplicationRow
-
-    async with app.state.db.transaction() as session:
-        sealed = await upgrade_sealed_rows(session, ApplicationRow.__table__, id_column="id", column="document")
-        applicants = await upgrade_sealed_rows(session, ApplicantRow.__table__, id_column="person_id", column="document")
-    if sealed or applicants:
-        logging.getLogger("rsd").info("sealed %d stored application(s) and %d applicant(s)", sealed, applicants)
 
 
 async def _count_statistics(app) -> None:
@@ -80,7 +68,7 @@ def create(settings: RsdSettings | None = None) -> FastAPI:
               {"name": "statistics", "description": "Figures as UNHCR publishes them"}],
         background=[deadline_watcher(settings.deadline_watch_interval_s, settings.deadline_watch_batch)],
         encrypts=True,
-        on_startup=[_upgrade_sealed, _count_statistics],
+        on_startup=[sealing_at_startup("rsd", *SEALED_AT_REST), _count_statistics],
         sandbox=SANDBOX,
     )
     app = create_app(definition, settings)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 
 from pana_events import topics_consumed_by
+from pana_kit.crypto import sealing_at_startup
 from pana_kit.migrations import packaged_migrations
 from pana_kit.service import ServiceDefinition, create_app
 from pana_kit.settings import load_settings
@@ -16,6 +15,7 @@ from .domain import StatelessnessRules
 from .handlers import StatelessnessHandlers
 from .sandbox import SANDBOX
 from .settings import StatelessnessSettings
+from .store.repository import SEALED_AT_REST
 
 MIGRATIONS = packaged_migrations(__package__)  # package data: found in a wheel as in a checkout
 
@@ -36,17 +36,6 @@ this service in events.
 def rules_from(settings: StatelessnessSettings) -> StatelessnessRules:
     """Every open rule from STATELESSNESS_* (docs/domain.md); an invalid one refuses start naming the variable."""
     return settings.rules()
-
-
-async def _upgrade_sealed_cases(app) -> None:
-    """Before serving: re-seal cases written before field-bound encryption (reason note and evidence source were
-    plain, values bound to the case only). Idempotent; the read path refuses a case not yet upgraded."""
-    from .store.repository import upgrade_sealed_cases
-
-    async with app.state.db.transaction() as session:
-        upgraded = await upgrade_sealed_cases(session, app.state.keyring)
-    if upgraded:
-        logging.getLogger("statelessness").info("re-sealed %d case(s) with field-bound encryption", upgraded)
 
 
 def create(settings: StatelessnessSettings | None = None) -> FastAPI:
@@ -70,7 +59,7 @@ def create(settings: StatelessnessSettings | None = None) -> FastAPI:
             {"name": "statistics", "description": "Aggregates by UNHCR conventions, small cells masked"},
         ],
         encrypts=True,
-        on_startup=[_upgrade_sealed_cases],
+        on_startup=[sealing_at_startup("statelessness", *SEALED_AT_REST)],
         sandbox=SANDBOX,
     )
     app = create_app(definition, settings)

@@ -13,7 +13,7 @@ import inspect
 import json
 import time
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
@@ -21,7 +21,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from pana_events import Envelope, Event
+from pana_events import Envelope, Event, to_kafka
 from pana_events.topics import TOPIC_OF_EVENT
 
 from pana_kit.auth import mint_dev_token
@@ -67,18 +67,6 @@ class ServiceHarness:
             rows = (await session.execute(stmt)).scalars().all()
         return [{"type": r.event_type, "subject": r.key, "data": json.loads(r.payload), "attributes": r.attributes,
                  "topic": r.topic} for r in rows]
-
-
-@dataclass
-class Record:
-    """A Kafka consumer record as the consumer reads it (aiokafka's ConsumerRecord, the fields it uses)."""
-
-    topic: str
-    key: bytes
-    headers: list
-    value: bytes
-    partition: int = 0
-    offset: int = 0
 
 
 @asynccontextmanager
@@ -162,6 +150,36 @@ async def eventually(probe: Callable[[], Any], *, timeout: float = 60.0, interva
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
         await asyncio.sleep(interval)
+
+
+@dataclass
+class Record:
+    """A consumer record as aiokafka hands it to `EventConsumer` (topic, key, headers, value, partition, offset),
+    for driving the consumer's own code without a broker."""
+
+    topic: str
+    key: bytes
+    headers: list
+    value: bytes
+    partition: int = 0
+    offset: int = 0
+
+    @classmethod
+    def of(cls, topic: str, envelope: Envelope, *, offset: int = 0, partition: int = 0) -> "Record":
+        """The record the outbox relay would publish for `envelope` on `topic`."""
+        key, headers, value = to_kafka(envelope)
+        return cls(topic, key, headers, value, partition=partition, offset=offset)
+
+
+@dataclass
+class DeadLetterProducer:
+    """Stands in for the consumer's broker producer (`EventConsumer.producer`), which only sends dead letters:
+    `sent` holds (topic, key, headers) of each. The consumer's own code runs as is."""
+
+    sent: list = field(default_factory=list)
+
+    async def send_and_wait(self, topic, value, key=None, headers=None):
+        self.sent.append((topic, key, dict(headers)))
 
 
 def event_topic(event: type[Event] | Event) -> str:

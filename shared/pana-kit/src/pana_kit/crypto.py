@@ -749,15 +749,39 @@ class SealedDocument(TypeDecorator):
         return self.open(value, keyring)
 
 
-async def upgrade_sealed_rows(session, table, *, id_column: str, column: str, batch_size: int = 200,
-                              also: Callable[[dict], dict] | None = None) -> int:
-    """Seal, batch by batch, every document of `table.column` (a SealedDocument) stored before sealing; `also(doc)`
-    gives other columns to write with it (search columns derived from the fields). Idempotent: a sealed document
-    is skipped without decrypting. Returns how many were sealed."""
+def _marked_sealed(doc: Any) -> bool:
+    return isinstance(doc, dict) and SEALED_MARK in doc
+
+
+@dataclass(frozen=True)
+class SealTarget:
+    """A table whose document column may hold rows stored before sealing, and how to seal them at start-up.
+
+    By default the column is a `SealedDocument`: a row is sealed when its stored JSON carries the mark, and writing
+    the document back as read seals it (the column type does). A service whose documents are sealed otherwise gives
+    `is_sealed(doc)` and `seal(doc, keyring)` (the value to store). `also(doc, keyring)` gives other columns to write
+    with it (search columns derived from the fields, a keyed fingerprint). `what` names the rows in the log."""
+
+    table: Any
+    id_column: str
+    column: str = "document"
+    what: str = "row(s)"
+    also: Callable[[dict, "Keyring"], dict] | None = None
+    is_sealed: Callable[[Any], bool] = _marked_sealed
+    seal: Callable[[dict, "Keyring"], dict] | None = None
+
+
+async def seal_unsealed_rows(session, target: SealTarget, *, keyring: "Keyring | None" = None,
+                             batch_size: int = 200) -> int:
+    """Seal, batch by batch (keyset on the id), every row of `target` stored before sealing. Idempotent: a sealed
+    row is skipped without decrypting. `keyring` defaults to the session's (`keyring_of`); it is looked up only
+    when `seal` or `also` needs it. Returns how many were sealed."""
     from sqlalchemy import select, type_coerce, update
 
-    id_col, doc_col = table.c[id_column], table.c[column]
+    table = target.table
+    id_col, doc_col = table.c[target.id_column], table.c[target.column]
     raw = type_coerce(doc_col, _JSON)  # the stored JSON as it is, not through the sealing type
+    needs_keyring = target.seal is not None or target.also is not None
     done, last = 0, None
     while True:
         stmt = select(id_col, raw).order_by(id_col).limit(batch_size)
@@ -767,8 +791,39 @@ async def upgrade_sealed_rows(session, table, *, id_column: str, column: str, ba
         if not rows:
             return done
         for row_id, doc in rows:
-            if isinstance(doc, dict) and SEALED_MARK not in doc:
-                extra = also(doc) if also else {}
-                await session.execute(update(table).where(id_col == row_id).values({column: doc, **extra}))
-                done += 1
+            if not isinstance(doc, dict) or target.is_sealed(doc):
+                continue
+            if keyring is None and needs_keyring:
+                keyring = keyring_of(session)
+            value = target.seal(doc, keyring) if target.seal else doc
+            extra = target.also(doc, keyring) if target.also else {}
+            await session.execute(update(table).where(id_col == row_id).values({target.column: value, **extra}))
+            done += 1
         last = rows[-1][0]
+
+
+async def upgrade_sealed_rows(session, table, *, id_column: str, column: str, batch_size: int = 200,
+                              also: Callable[[dict], dict] | None = None) -> int:
+    """`seal_unsealed_rows` for a `SealedDocument` column named directly; `also(doc)` as there, without the keyring."""
+    target = SealTarget(table, id_column, column, also=(lambda doc, _keyring: also(doc)) if also else None)
+    return await seal_unsealed_rows(session, target, batch_size=batch_size)
+
+
+async def seal_unsealed(session, *targets: SealTarget, keyring: "Keyring | None" = None) -> dict[str, int]:
+    """`seal_unsealed_rows` for each target in one session: how many rows of each (by `what`) were sealed."""
+    return {t.what: await seal_unsealed_rows(session, t, keyring=keyring) for t in targets}
+
+
+def sealing_at_startup(service: str, *targets: SealTarget):
+    """A start-up hook (`ServiceDefinition.on_startup`): before serving, seal in one transaction the rows of
+    `targets` stored before sealing, with the app's keyring, and log how many. Idempotent, so every start runs it."""
+    import logging
+
+    async def seal_stored_rows(app) -> None:
+        async with app.state.db.transaction() as session:
+            sealed = await seal_unsealed(session, *targets, keyring=app.state.keyring)
+        if any(sealed.values()):
+            logging.getLogger(service).info("sealed stored rows written before sealing: %s",
+                                            ", ".join(f"{n} {what}" for what, n in sealed.items() if n))
+
+    return seal_stored_rows

@@ -43,6 +43,7 @@ from .outbox import OutboxRelay, OutboxSignal, UnitOfWork
 from .retention import retention_job
 from .dead_letters import replay_job
 from .settings import ServiceSettings
+from .otlp_metrics import metrics_pusher
 from .telemetry import configure_tracing, exports_spans, instrument_app
 from .webhook_api import document_webhooks, router as webhook_router
 from .webhooks import WebhookWorker
@@ -145,6 +146,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             # Committed outbox rows to subscribers' callback URLs, signed, retried, parked (pana_kit.webhooks).
             # After the example world is seeded: the seed fans out and parks its documented delivery itself.
             tasks.append(asyncio.create_task(webhooks.run(), name="webhook-delivery"))
+        # The same metrics pushed over OTLP when the OTEL_* variables ask for it (pana_kit.otlp_metrics); else None.
+        pusher = metrics_pusher(definition.name, refresh=lambda: refresh_gauges(app, definition)) \
+            if settings.otel_enabled else None
+        if pusher is not None:
+            pusher.start()
         if settings.dev_mode:
             log.warning("%s started in DEV MODE: dev tokens (issuer pana-dev, HS256 key in the repository) are "
                         "accepted; loopback only, never in production", definition.name)
@@ -153,6 +159,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         try:
             yield
         finally:
+            if pusher is not None:
+                await pusher.stop()  # the last values, while the database and the broker are still there
             await consumer.stop()
             await relay.stop()
             await webhooks.stop()

@@ -117,21 +117,43 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def named_exporters(variable: str, known: frozenset[str] | set[str], environ: Mapping[str, str] | None = None
+                    ) -> list[str] | None:
+    """The exporters an `OTEL_<SIGNAL>S_EXPORTER` variable lists, in order (`none` empties the list; one not in
+    `known` is refused, naming the variable); [] when `OTEL_SDK_DISABLED` is true; None when the variable is unset."""
+    env = os.environ if environ is None else environ
+    if _truthy(env.get("OTEL_SDK_DISABLED")):
+        return []
+    named = [name.strip().lower() for name in env.get(variable, "").split(",") if name.strip()]
+    if not named:
+        return None
+    if "none" in named:
+        return []
+    unknown = sorted(set(named) - set(known))
+    if unknown:
+        raise ValueError(f"{variable} names exporters this service does not have: {', '.join(unknown)} "
+                         f"({', '.join(sorted(known))} or none)")
+    return list(dict.fromkeys(named))
+
+
+def otlp_protocol(signal: str, environ: Mapping[str, str] | None = None) -> str:
+    """`OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf` (the default) or
+    `grpc`; anything else is refused."""
+    env = os.environ if environ is None else environ
+    protocol = (env.get(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+                or "http/protobuf").strip().lower()
+    if protocol not in ("http/protobuf", "grpc"):
+        raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL {protocol!r} is not supported (http/protobuf or grpc)")
+    return protocol
+
+
 def env_trace_exporters(environ: Mapping[str, str] | None = None) -> list[str]:
     """The exporters the `OTEL_*` variables name: `OTEL_TRACES_EXPORTER`'s list (`none` empties it), or `otlp` when
     only an OTLP endpoint is given; nothing when `OTEL_SDK_DISABLED` is true or neither is set."""
     env = os.environ if environ is None else environ
-    if _truthy(env.get("OTEL_SDK_DISABLED")):
-        return []
-    named = [name.strip().lower() for name in env.get("OTEL_TRACES_EXPORTER", "").split(",") if name.strip()]
-    if named:
-        if "none" in named:
-            return []
-        unknown = sorted(set(named) - {"otlp", "console"})
-        if unknown:
-            raise ValueError(f"OTEL_TRACES_EXPORTER names exporters this service does not have: {', '.join(unknown)} "
-                             "(otlp, console or none)")
-        return list(dict.fromkeys(named))
+    named = named_exporters("OTEL_TRACES_EXPORTER", {"otlp", "console"}, env)
+    if named is not None:
+        return named
     if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         return ["otlp"]
     return []
@@ -140,15 +162,10 @@ def env_trace_exporters(environ: Mapping[str, str] | None = None) -> list[str]:
 def otlp_exporter(environ: Mapping[str, str] | None = None) -> SpanExporter:
     """The OTLP span exporter of `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` (http/protobuf unless grpc); it reads its
     endpoint, headers, timeout, compression and certificate from the `OTEL_EXPORTER_OTLP_*` variables itself."""
-    env = os.environ if environ is None else environ
-    protocol = (env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-                or "http/protobuf").strip().lower()
-    if protocol == "grpc":
+    if otlp_protocol("TRACES", environ) == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
         return GrpcExporter()
-    if protocol != "http/protobuf":
-        raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL {protocol!r} is not supported (http/protobuf or grpc)")
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
     return HttpExporter()

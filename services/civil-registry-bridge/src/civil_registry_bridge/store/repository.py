@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import or_, select, update
 
-from pana_kit.crypto import keyring_of, upgrade_sealed_rows
+from pana_kit.crypto import SealTarget, keyring_of, seal_unsealed
 from pana_kit.domain import NotFound, StaleVersion
 from pana_kit.paging import Page, by_creation
 
@@ -31,13 +31,16 @@ def keyed_fingerprint(keyring, request: BirthRequest) -> str:
     return keyring.blind_index(request.fingerprint(), context=FINGERPRINT_CONTEXT)
 
 
+# Stored before their details were encrypted: sealed at start-up, before serving (`pana_kit.crypto.sealing_at_startup`),
+# their fingerprints keyed.
+SEALED_AT_REST = (SealTarget(
+    BirthRequestRow.__table__, "id", what="birth request(s)",
+    also=lambda doc, keyring: {"fingerprint": keyed_fingerprint(keyring, BirthRequest.from_document(doc))}),)
+
+
 async def upgrade_sealed(session) -> int:
-    """Seal the requests stored before their details were encrypted, and key their fingerprints (idempotent:
-    sealed rows are skipped without decrypting). Returns how many were sealed."""
-    keyring = keyring_of(session)
-    return await upgrade_sealed_rows(
-        session, BirthRequestRow.__table__, id_column="id", column="document",
-        also=lambda doc: {"fingerprint": keyed_fingerprint(keyring, BirthRequest.from_document(doc))})
+    """Seal the birth requests of `SEALED_AT_REST` stored before sealing; idempotent. Returns how many."""
+    return sum((await seal_unsealed(session, *SEALED_AT_REST)).values())
 
 
 class BirthRequests:

@@ -11,7 +11,7 @@ from datetime import date
 import sqlalchemy
 from sqlalchemy import and_, func, or_, select, update
 
-from pana_kit.crypto import Keyring, keyring_of, upgrade_sealed_rows
+from pana_kit.crypto import Keyring, SealTarget, keyring_of, seal_unsealed
 from pana_kit.domain import NotFound, StaleVersion, new_id, new_serial
 from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
@@ -56,15 +56,19 @@ def search_columns(person: Person, keyring: Keyring) -> dict:
             "specific_needs": needs_column(person.specific_needs, keyring)}
 
 
+# Stored before their personal fields were encrypted (the border statement, specific needs, ethnicity, contacts,
+# address were in clear): sealed at start-up, before serving (`pana_kit.crypto.sealing_at_startup`). A person's needs
+# column, which held the needs in clear, is replaced by its blind index.
+SEALED_AT_REST = (
+    SealTarget(PersonRow.__table__, "person_id", what="person(s)",
+               also=lambda doc, keyring: {"specific_needs": needs_column(doc.get("specific_needs") or [], keyring)}),
+    SealTarget(ReferralRow.__table__, "referral_id", what="referral(s)"),
+)
+
+
 async def upgrade_sealed(session) -> int:
-    """Seal persons and referrals stored before their personal fields were encrypted, and replace the needs column
-    (which held the needs in clear) by its blind index. Run at start-up before serving; idempotent."""
-    keyring = keyring_of(session)
-    persons = await upgrade_sealed_rows(session, PersonRow.__table__, id_column="person_id", column="document",
-                                        also=lambda doc: {"specific_needs": needs_column(doc.get("specific_needs") or [],
-                                                                                         keyring)})
-    referrals = await upgrade_sealed_rows(session, ReferralRow.__table__, id_column="referral_id", column="document")
-    return persons + referrals
+    """Seal the persons and referrals of `SEALED_AT_REST` stored before sealing; idempotent."""
+    return sum((await seal_unsealed(session, *SEALED_AT_REST)).values())
 
 
 class Persons:

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import case, false, func, select, text, update
 
-from pana_kit.crypto import Keyring, Sealed
+from pana_kit.crypto import Keyring, Sealed, SealTarget
 from pana_kit.domain import NotFound, StaleVersion, as_utc
 from pana_kit.paging import Key, Keyset, Page, by_creation
 
@@ -27,6 +27,11 @@ FAR_FUTURE = date(9999, 12, 31)
 STATISTICS_BATCH = 500
 
 # The orders of the lists, with the cursor keys the API has always issued.
+# Stored before they were encrypted (the members and contacts of applications; the applicants' names, birth date,
+# needs): sealed at start-up, before serving (`pana_kit.crypto.sealing_at_startup`).
+SEALED_AT_REST = (SealTarget(ApplicationRow.__table__, "id", what="application(s)"),
+                  SealTarget(ApplicantRow.__table__, "person_id", what="applicant(s)"))
+
 BY_LODGING = by_creation(ApplicationRow)  # {"created_at", "id"}
 BY_DEADLINE = Keyset(Key("due", ApplicationRow.next_due), Key("id", ApplicationRow.id))
 QUEUE_RANK = case((ApplicationRow.priority.is_(True), 0), else_=1)

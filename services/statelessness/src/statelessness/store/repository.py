@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pana_kit.counters import changes_to_json
-from pana_kit.crypto import DecryptionError, Keyring, is_token
+from pana_kit.crypto import DecryptionError, Keyring, SealTarget, is_token, seal_unsealed
 from pana_kit.documents import from_document, to_document
 from pana_kit.domain import NotFound, StaleVersion
 from pana_kit.paging import Key, Keyset, Page, by_creation
@@ -97,24 +97,18 @@ def _open_document(doc: dict, keyring: Keyring) -> dict:
     return doc
 
 
-async def upgrade_sealed_cases(session, keyring: Keyring, *, batch_size: int = 200) -> int:
-    """Re-seal every case document written before field-bound sealing (run at start-up, before serving; idempotent:
-    an upgraded document is skipped without decrypting). Returns how many were upgraded."""
-    done = 0
-    last = None
-    while True:
-        stmt = select(CaseRow.id, CaseRow.document).order_by(CaseRow.id).limit(batch_size)
-        if last is not None:
-            stmt = stmt.where(CaseRow.id > last)
-        rows = (await session.execute(stmt)).all()
-        if not rows:
-            return done
-        for case_id, document in rows:
-            if document.get("sealed") != SEALED:
-                fresh = _seal_document(_open_document(document, keyring), keyring)
-                await session.execute(update(CaseRow).where(CaseRow.id == case_id).values(document=fresh))
-                done += 1
-        last = rows[-1][0]
+# Cases written before field-bound encryption (reason note and evidence source were plain, values bound to the case
+# only): re-sealed at start-up, before serving (`pana_kit.crypto.sealing_at_startup`); the read path refuses a case
+# not yet upgraded.
+SEALED_AT_REST = (SealTarget(CaseRow.__table__, "id", what="case(s)",
+                             is_sealed=lambda doc: doc.get("sealed") == SEALED,
+                             seal=lambda doc, keyring: _seal_document(_open_document(doc, keyring), keyring)),)
+
+
+async def upgrade_sealed_cases(session, keyring: Keyring) -> int:
+    """Re-seal every case document of `SEALED_AT_REST` written before field-bound sealing; idempotent (an upgraded
+    document is skipped without decrypting). Returns how many were upgraded."""
+    return sum((await seal_unsealed(session, *SEALED_AT_REST, keyring=keyring)).values())
 
 
 def case_index(case: DeterminationCase) -> dict[str, Any]:
