@@ -81,6 +81,9 @@ class Database:
             if self.is_sqlite:
                 raise RuntimeError("a held connection is PostgreSQL's (SQLite reads go through read_all)")
             args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+            # Bounded: every read of this name waits behind the one in flight, so a statement that hangs (a
+            # stalled server) must fail and give its place to a new connection, not hold every reader.
+            kwargs = {"timeout": 30, "command_timeout": HELD_COMMAND_TIMEOUT_S, **kwargs}
             found = self._held[name] = HeldConnection(*args, **kwargs)
         return found
 
@@ -122,6 +125,9 @@ class Database:
         if self._reads is not None and self._reads_own:
             await self._reads.dispose()
         await self.engine.dispose()
+
+
+HELD_COMMAND_TIMEOUT_S = 10.0
 
 
 class HeldConnection:
