@@ -98,3 +98,26 @@ def test_a_held_connection_reads_and_replaces_a_killed_backend(pg_url):
             await database.dispose()
 
     asyncio.run(scenario())
+
+
+def test_a_hung_statement_on_the_held_connection_fails_and_frees_it(pg_url, monkeypatch):
+    """Every read of a held connection waits behind the one in flight, so a statement that hangs (here: sleeps far
+    beyond the bound) fails with a timeout, and the next read gets a new connection instead of waiting behind it."""
+    from pana_kit import db as kit_db
+
+    monkeypatch.setattr(kit_db, "HELD_COMMAND_TIMEOUT_S", 0.5)
+
+    async def scenario():
+        database = Database(pg_url)
+        try:
+            held = database.held("hung")
+            pid = (await held.fetch("SELECT pg_backend_pid()"))[0][0]
+            import pytest
+
+            with pytest.raises(asyncio.TimeoutError):
+                await held.fetch("SELECT pg_sleep(600)")
+            assert (await held.fetch("SELECT pg_backend_pid()"))[0][0] != pid
+        finally:
+            await database.dispose()
+
+    asyncio.run(scenario())
