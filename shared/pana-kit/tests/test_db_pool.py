@@ -115,7 +115,7 @@ def test_a_hung_statement_on_the_held_connection_fails_and_frees_it(pg_url, monk
             import pytest
 
             with pytest.raises(asyncio.TimeoutError):
-                await held.fetch("SELECT pg_sleep(600)")
+                await held.fetch("SELECT pg_sleep(60)")
             assert (await held.fetch("SELECT pg_backend_pid()"))[0][0] != pid
         finally:
             await database.dispose()
