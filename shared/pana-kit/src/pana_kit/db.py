@@ -156,8 +156,12 @@ class HeldConnection:
                     self._connection = await asyncpg.connect(*self._args, **self._kwargs)
                 try:
                     return await self._connection.fetch(sql, *params)
+                # A backend killed between two reads shows as any of these, depending on whether its goodbye
+                # reached the client before the next statement (InternalClientError: "another operation in
+                # progress", the half-read goodbye); each means "this connection is gone", never a wrong answer.
                 except (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InterfaceError,
-                        asyncpg.exceptions.AdminShutdownError, ConnectionError) as exc:
+                        asyncpg.exceptions.InternalClientError, asyncpg.exceptions.AdminShutdownError,
+                        ConnectionError) as exc:
                     await self._discard()
                     if attempt == 2:
                         raise DBAPIError(sql, None, exc, connection_invalidated=True) from exc
