@@ -18,6 +18,11 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+# Compiled here, at collection, not at the first example test: CPython 3.11's AST builder can fail with
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905) when a module is compiled while
+# another thread of the process compiles too (a service's executor importing lazily), and these modules are
+# compiled from source (PYTHONDONTWRITEBYTECODE). Seen once in a quick-suite run.
+import schemathesis.specs.openapi.schemas  # noqa: F401
 
 from pana_dev.openapi_checks import (accept_documented_example, cases_without_input, document_problems, examples_schema,
                                      explicit_settings, openapi_app, stop_apps)
