@@ -43,6 +43,13 @@ async def _subscribe(h, url: str, types=("rsd.decision.issued.v1",)) -> dict:
     return r.json()
 
 
+async def _trusted(h, rec, path: str = "/hooks/rsd", **kwargs) -> dict:
+    """A subscription of the receiver's `path`, whose signatures the receiver checks with the secret it was given."""
+    sub = await _subscribe(h, rec.url(path), **kwargs)
+    rec.trust(path, sub["secret"])
+    return sub
+
+
 async def _status(h, sid: str) -> dict:
     r = await h.client.get(f"/api/v1/webhooks/subscriptions/{sid}", headers=h.headers("integration-system",
                                                                                          purpose=None))
@@ -71,8 +78,7 @@ async def test_a_receiver_down_for_a_while_gets_every_event_in_order_once_back(t
     async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0, run_webhooks=True, webhook_retry_schedule_s=FAST,
                                webhook_retry_jitter=0, webhook_poll_interval_ms=50) as h:
         with receiver(tmp_path) as rec:
-            sub = await _subscribe(h, rec.url("/hooks/rsd"))
-            rec.trust("/hooks/rsd", sub["secret"])
+            sub = await _trusted(h, rec)
             ids = await _emit(h, 5)  # the receiver is down: nothing listens on its port
             await eventually(lambda: _failed_at_least(h, sub["id"], 3), timeout=180, interval=0.1, what="3 failed attempts")
             assert rec.received() == []
@@ -106,8 +112,7 @@ async def test_parked_deliveries_are_replayed_one_or_all(tmp_path):
                                webhook_retry_jitter=0, webhook_poll_interval_ms=50) as h:
         admin = h.headers("integration-system", purpose=None)
         with receiver(tmp_path) as rec:
-            sub = await _subscribe(h, rec.url("/hooks/rsd"))
-            rec.trust("/hooks/rsd", sub["secret"])
+            sub = await _trusted(h, rec)
             ids = await _emit(h, 3)
             status = await eventually(lambda: _parked(h, sub["id"], 3), timeout=180, interval=0.1, what="all parked")
             assert status["failures"] == 9 and status["backlog"] == 0  # 3 attempts each, then parked
@@ -142,8 +147,7 @@ async def test_a_subscriber_gets_only_its_types_and_only_what_its_scopes_allow(t
     async with service_harness(create, RsdSettings, tmp_path, read_rate_per_minute=0, run_webhooks=True, webhook_poll_interval_ms=50) as h:
         with receiver(tmp_path) as rec:
             rec.up()
-            sub = await _subscribe(h, rec.url("/hooks/appeals"), types=("rsd.appeal.lodged.v1",))
-            rec.trust("/hooks/appeals", sub["secret"])
+            sub = await _trusted(h, rec, "/hooks/appeals", types=("rsd.appeal.lodged.v1",))
             await _emit(h, 2)  # decisions: not subscribed
             # A system whose token lacks rsd:read may not subscribe to rsd's events at all.
             no_read = h.headers("integration-system", purpose=None, scope="webhooks:manage registration:read")
@@ -220,8 +224,7 @@ async def test_a_delivery_claimed_by_a_process_that_died_is_sent_once_its_lease_
         with receiver(tmp_path) as rec:
             rec.up()
             worker = h.app.state.webhooks
-            sub = await _subscribe(h, rec.url("/hooks/rsd"))
-            rec.trust("/hooks/rsd", sub["secret"])
+            sub = await _trusted(h, rec)
             await worker.fan_out()
             [event_id] = await _emit(h, 1)
             await worker.fan_out()
@@ -278,8 +281,7 @@ async def test_two_workers_passing_at_once_send_each_event_once_in_order(tmp_pat
         with receiver(tmp_path) as rec:
             rec.up()
             worker = h.app.state.webhooks
-            sub = await _subscribe(h, rec.url("/hooks/rsd"))
-            rec.trust("/hooks/rsd", sub["secret"])
+            sub = await _trusted(h, rec)
             await worker.fan_out()
             ids = await _emit(h, 12)
             await worker.fan_out()
