@@ -83,3 +83,66 @@ def test_make_run_needs_neither_uv_nor_the_venv_on_path():
     plan = subprocess.run(["make", "--no-print-directory", "-n", "run"], cwd=root, env=_fresh_shell_env(),
                           capture_output=True, text=True, timeout=60).stdout
     assert "scripts/bootstrap" in plan and ".venv/bin/pana run" in plan and "uv run" not in plan
+
+
+# -- a module-level import of a library the package does not declare fails only where it is installed alone ----
+
+DISTRIBUTIONS = {"registration": "services/registration", "rsd": "services/rsd", "statelessness": "services/statelessness",
+                 "civil-registry-bridge": "services/civil-registry-bridge", "pana-kit": "shared/pana-kit",
+                 "pana-events": "shared/pana-events"}
+
+
+def _declared_closure(distribution: str) -> set[str]:
+    """The distribution and everything its installed metadata requires, transitively (extras left out: a module
+    imported at load must not need one)."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    seen, todo = set(), [distribution]
+    while todo:
+        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            needs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        todo += [re.match(r"[A-Za-z0-9_.\-]+", r).group(0) for r in needs if "extra ==" not in r]
+    return seen
+
+
+def _module_level_imports(source: Path) -> set[str]:
+    """Top-level names imported when the module loads (not inside a function, not under TYPE_CHECKING)."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.parse(source.read_text()).body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        for inner in ast.walk(node) if isinstance(node, (ast.Try, ast.If)) else [node]:
+            if isinstance(inner, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in inner.names}
+            elif isinstance(inner, ast.ImportFrom) and inner.level == 0 and inner.module:
+                names.add(inner.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("distribution", sorted(DISTRIBUTIONS))
+def test_every_library_imported_at_load_is_a_declared_dependency(distribution):
+    """The deploy smoke test found registration importing numpy at load without declaring it (the workspace's
+    venv had it through another package; a wheel installed alone did not)."""
+    import re
+    import sys
+    from importlib.metadata import packages_distributions
+
+    providers = packages_distributions()
+    allowed = _declared_closure(distribution)
+    root = Path(__file__).resolve().parents[1] / DISTRIBUTIONS[distribution] / "src"
+    missing = {}
+    for source in root.rglob("*.py"):
+        for name in _module_level_imports(source) - set(sys.stdlib_module_names):
+            given_by = {re.sub(r"[-_.]+", "-", d).lower() for d in providers.get(name, [])}
+            if given_by and not given_by & allowed:
+                missing.setdefault(name, []).append(str(source.relative_to(root)))
+    assert missing == {}, f"{distribution} imports at load what it does not declare: {missing}"
