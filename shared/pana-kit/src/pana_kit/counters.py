@@ -13,7 +13,9 @@ import zlib
 from functools import lru_cache
 from typing import Mapping, Sequence
 
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import Table
+
+from .db import insert_on_conflict
 
 SHARDS = 8
 
@@ -25,13 +27,9 @@ def shard_of(identity: str, shards: int = SHARDS) -> int:
 
 @lru_cache(maxsize=64)
 def _upsert(table: Table, key: tuple[str, ...], count: str):
-    """`INSERT … ON CONFLICT (key) DO UPDATE SET n = n + excluded.n` for one counter table, built once and run
-    with one parameter set per row: SQLAlchemy's `on_conflict_do_update()` construct has no cache key, so it was
-    compiled again for every event that moved a counter. The same text serves PostgreSQL and SQLite."""
-    columns = [*key, count]
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
-           f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {count} = {table.name}.{count} + excluded.{count}")
-    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+    """`… ON CONFLICT (key) DO UPDATE SET n = n + excluded.n` for one counter table, built once (db.insert_on_conflict)."""
+    return insert_on_conflict(table, (*key, count),
+                              f"({', '.join(key)}) DO UPDATE SET {count} = {table.name}.{count} + excluded.{count}")
 
 
 async def add_counts(session, table: Table, deltas: Mapping[tuple, int], *, key: Sequence[str],

@@ -6,9 +6,20 @@ import time
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, text
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+def insert_on_conflict(table, columns, on_conflict: str, *, returning: str | None = None):
+    """`INSERT INTO table (columns) VALUES (...) ON CONFLICT <on_conflict> [RETURNING ...]`, one row per parameter
+    set, as text with the columns' own types binding the values (as the ORM would). Textual so SQLAlchemy compiles
+    it once: its `insert().on_conflict_do_*()` constructs have no cache key and were compiled again for every
+    request or event. PostgreSQL and SQLite both take this form."""
+    columns = tuple(columns)
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+           f"ON CONFLICT {on_conflict}" + (f" RETURNING {returning}" if returning else ""))
+    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+
 
 
 class Database:

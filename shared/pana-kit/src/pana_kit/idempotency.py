@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -27,6 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import make_transient_to_detached
 
+from .db import insert_on_conflict
 from .errors import Problem
 from .tables import IdempotencyRecord
 
@@ -82,7 +82,7 @@ class Idempotency:
         now = datetime.now(timezone.utc)
         values = dict(subject=self.subject, scope=self.scope, key=self.key, request_hash=self.hash,
                       status_code=IN_PROGRESS, response_body="null", headers={}, created_at=now)
-        claimed = (await self.session.execute(_claim_statement(self.session.bind.dialect.name), values)).first()
+        claimed = (await self.session.execute(_CLAIM, values)).first()
         if claimed is None:
             record = await self.session.get(IdempotencyRecord, (self.subject, self.scope, self.key))
             if record is None:
@@ -120,18 +120,10 @@ class Idempotency:
         return JSONResponse(data, status_code=status_code, headers=headers)
 
 
-@lru_cache(maxsize=4)
-def _claim_statement(dialect: str):
-    """`INSERT … ON CONFLICT DO NOTHING RETURNING key` (PostgreSQL and SQLite both have it), written out with typed
-    bound values: SQLAlchemy compiles it once (its `on_conflict_do_nothing()` construct has no cache key, so it
-    would be compiled again for every request)."""
-    from sqlalchemy import bindparam, text
-
-    columns = IdempotencyRecord.__table__.c
-    names = ("subject", "scope", "key", "request_hash", "status_code", "response_body", "headers", "created_at")
-    return text(f"INSERT INTO {IdempotencyRecord.__tablename__} ({', '.join(names)}) "
-                f"VALUES ({', '.join(':' + n for n in names)}) ON CONFLICT DO NOTHING RETURNING key").bindparams(
-        *(bindparam(n, type_=columns[n].type) for n in names))
+_CLAIM = insert_on_conflict(
+    IdempotencyRecord.__table__,
+    ("subject", "scope", "key", "request_hash", "status_code", "response_body", "headers", "created_at"),
+    "DO NOTHING", returning="key")
 
 
 async def purge_expired(db, *, ttl: timedelta, now: datetime | None = None) -> int:

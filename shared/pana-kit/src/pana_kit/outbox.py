@@ -49,7 +49,7 @@ from collections import Counter
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import event as sa_event
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -58,7 +58,7 @@ from pana_events.topics import TOPIC_OF_EVENT
 from pana_events.envelope import kafka_headers, to_kafka
 
 from .audit import after_commit
-from .db import Database
+from .db import Database, insert_on_conflict
 from .kafka import backoff_sleep, ensure_topics, make_producer
 from .metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
 from .settings import ServiceSettings
@@ -226,14 +226,8 @@ def record_of(key: str, attributes: str | dict, payload: str) -> Record:
 
 _OUTBOX = OutboxMessage.__table__
 _INBOX = InboxMessage.__table__
-# Textual, so it is compiled once (an `insert().on_conflict_do_nothing()` construct has no cache key and would be
-# compiled for every event); the columns' own types bind the values, as the ORM would. PostgreSQL and SQLite alike.
-_CLAIM = text(
-    "INSERT INTO inbox (consumer_group, event_id, event_type, handled_at, topic, outcome) "
-    "VALUES (:consumer_group, :event_id, :event_type, :handled_at, :topic, :outcome) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
-).bindparams(*(bindparam(c, type_=_INBOX.c[c].type)
-               for c in ("consumer_group", "event_id", "event_type", "handled_at", "topic", "outcome")))
+_CLAIM = insert_on_conflict(_INBOX, ("consumer_group", "event_id", "event_type", "handled_at", "topic", "outcome"),
+                            "DO NOTHING", returning="event_id")
 _COLUMNS = "seq, event_id, topic, key, attributes, payload"
 
 
