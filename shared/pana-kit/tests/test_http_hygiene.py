@@ -29,7 +29,7 @@ async def test_a_response_that_sets_its_own_policy_keeps_it():
     import httpx
     from fastapi import FastAPI
     from fastapi.responses import PlainTextResponse
-    from pana_kit.middleware import SecurityAndMetricsMiddleware
+    from pana_kit.middleware import KitMiddleware
 
     app = FastAPI()
 
@@ -42,7 +42,7 @@ async def test_a_response_that_sets_its_own_policy_keeps_it():
     async def api():
         return PlainTextResponse("ok")
 
-    wrapped = SecurityAndMetricsMiddleware(app, "hygiene-test")
+    wrapped = KitMiddleware(app, "hygiene-test", max_bytes=1024)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://t") as client:
         own = await client.get("/page")
         assert own.headers.get_list("content-security-policy") == ["default-src 'self'"]

@@ -134,13 +134,13 @@ def _replay(bodies: list[bytes], pending: Message | None, receive: Receive) -> R
 
 
 class KitMiddleware:
-    """What `BodyLimitMiddleware`, `SecurityAndMetricsMiddleware`, `NulRefusalMiddleware` and `PlainTextMiddleware`
-    do, in that order, in one ASGI layer: one call and one `send` wrapper per request instead of four nested
-    middlewares (every service runs this; the verification is the hot path it was merged for, issue 16).
+    """A body limit, security headers and metrics, NUL refusal and the plain-text check, in that order, in one
+    ASGI layer: one call and one `send` wrapper per request instead of the four nested middlewares it replaced (every service runs this; the verification is the hot path it was merged for, issue 16).
 
     - a body over `max_bytes` is refused with 413, announced (Content-Length) or streamed; the 413 carries no
       security headers, as before the merge;
-    - security headers, the HTTP metrics, the request id and the access log (`SecurityAndMetricsMiddleware`);
+    - security headers, the HTTP metrics, the request id (`X-Request-ID`: the caller's when it is a UUID or hex id,
+      else a new one) and the access log (route template, never the path as sent, the query, a body or a header);
     - NUL in the path or query: 422; invisible characters in the path, a query parameter or a JSON body: 422.
     """
 
@@ -289,23 +289,3 @@ async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     return b"".join(chunks), None
-
-
-class SecurityAndMetricsMiddleware(KitMiddleware):
-    """Security headers, the HTTP metrics, the request id (`X-Request-ID`: the caller's when it is a UUID or hex
-    id, else a new one; answered in the response and kept in `scope["state"]["request_id"]`) and the access log:
-    one JSON line per request on logger `pana.access` with method, route template, status, duration and request
-    id. Never the path as sent, the query, a body or a header: ids in paths and queries are personal data.
-    `KitMiddleware` without its body limit and text checks (for an app of its own, in tests)."""
-
-    def __init__(self, app: ASGIApp, service: str, docs_policy: bytes = DOCS_CSP, access_log: bool = True):
-        super().__init__(app, service, max_bytes=0, docs_policy=docs_policy, access_log=access_log)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        await self._secured(scope, receive, send)
-
-    async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
