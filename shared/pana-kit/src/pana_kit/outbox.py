@@ -195,10 +195,6 @@ class UnitOfWork:
         self.emitted.append(envelope)
         return envelope
 
-    async def already_handled(self, group: str, event_id: str) -> bool:
-        row = await self.session.get(InboxMessage, (group, event_id))
-        return row is not None
-
     async def claim(self, group: str, envelope: Envelope, *, topic: str | None = None,
                     outcome: str = "handled") -> bool:
         """Record the event in the inbox first, in one statement: True when this transaction claimed it, False when
@@ -210,12 +206,6 @@ class UnitOfWork:
         values = dict(consumer_group=group, event_id=envelope.id, event_type=envelope.type[:200], handled_at=utcnow(),
                       topic=topic or TOPIC_OF_EVENT.get(envelope.type), outcome=outcome)
         return (await self.session.execute(_CLAIM, values)).first() is not None
-
-    def mark_handled(self, group: str, envelope: Envelope, *, topic: str | None = None, outcome: str = "handled") -> None:
-        """Record the event in the inbox (`outcome` handled, or skipped: a type this consumer does not act on)."""
-        self.session.add(InboxMessage(consumer_group=group, event_id=envelope.id, event_type=envelope.type[:200],
-                                      handled_at=utcnow(), topic=topic or TOPIC_OF_EVENT.get(envelope.type),
-                                      outcome=outcome))
 
 
 def record_of(key: str, attributes: str | dict, payload: str) -> Record:
