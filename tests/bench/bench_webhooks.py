@@ -1,8 +1,9 @@
 """Webhook delivery figures (issue 17): events committed -> all delivered to a receiver process, against an anchor.
 
-    .venv/bin/python tests/bench/bench_webhooks.py [--events 500]
+    .venv/bin/python tests/bench/bench_webhooks.py [--events 500] [--database sqlite|postgres]
 
-rsd's app in process on SQLite with its webhook worker; one subscription; the receiver is
+rsd's app in process with its webhook worker, on SQLite or on an embedded PostgreSQL (one fresh database per
+phase); one subscription; the receiver is
 `pana_dev.webhook_receiver` in its own process, verifying every signature with the `standardwebhooks` package.
 Anchor, in the same run and to the same receiver: the same number of signed CloudEvents POSTed one after another
 with one httpx client (what a minimal sequential pusher costs). Printed: events/s of both and their ratio, and
@@ -14,6 +15,7 @@ as many events committed before it starts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import tempfile
 import time
@@ -23,7 +25,7 @@ from pathlib import Path
 import httpx
 from common import machine, parser, percentile
 
-from pana_dev.testing import eventually, service_harness
+from pana_dev.testing import eventually, module_postgres, service_harness
 from pana_dev.webhook_receiver import ReceiverProcess
 from pana_events.events.rsd import DecisionIssued
 from pana_kit import webhook_rules as rules
@@ -32,10 +34,27 @@ from rsd.app import create
 from rsd.settings import RsdSettings
 
 
-async def run(n: int) -> None:
-    with tempfile.TemporaryDirectory() as d, ReceiverProcess(Path(d)) as rec:
+def databases(kind: str):
+    """A function giving each phase its own empty database URL (None: SQLite under the phase's directory)."""
+    if kind == "sqlite":
+        return contextlib.nullcontext(lambda name: None)
+    if kind != "postgres":
+        raise SystemExit(f"--database must be sqlite or postgres, not {kind!r}")
+
+    @contextlib.contextmanager
+    def server():
+        with module_postgres("bench-webhooks") as pg:
+            def fresh(name: str) -> str:
+                pg.create_database(name)
+                return pg.url(name)
+            yield fresh
+    return server()
+
+
+async def run(n: int, kind: str) -> None:
+    with tempfile.TemporaryDirectory() as d, ReceiverProcess(Path(d)) as rec, databases(kind) as database:
         rec.up()
-        async with service_harness(create, RsdSettings, Path(d), run_webhooks=True) as h:
+        async with service_harness(create, RsdSettings, Path(d), database("live"), run_webhooks=True) as h:
             admin = h.headers("integration-system", purpose=None)
             r = await h.client.post("/api/v1/webhooks/subscriptions", headers=admin, json={
                 "event_types": ["rsd.decision.issued.v1"], "url": rec.url("/hooks/rsd")})
@@ -64,7 +83,7 @@ async def run(n: int) -> None:
         # The worker alone: n events committed first (worker off), then drained (no producer in the process).
         drain_dir = Path(d) / "drain"
         drain_dir.mkdir()
-        async with service_harness(create, RsdSettings, drain_dir, run_webhooks=False) as h:
+        async with service_harness(create, RsdSettings, drain_dir, database("drain"), run_webhooks=False) as h:
             admin = h.headers("integration-system", purpose=None)
             r = await h.client.post("/api/v1/webhooks/subscriptions", headers=admin, json={
                 "event_types": ["rsd.decision.issued.v1"], "url": rec.url("/hooks/drain")})
@@ -98,7 +117,7 @@ async def run(n: int) -> None:
                 assert resp.status_code == 204
             anchor_s = time.perf_counter() - start
     print(machine())
-    print(f"events: {n}, one subscription, SQLite, receiver verifying each signature (standardwebhooks)")
+    print(f"events: {n}, one subscription, {kind}, receiver verifying each signature (standardwebhooks)")
     print(f"worker (commit -> all delivered): {worker_s:.2f} s = {n / worker_s:.0f} events/s "
           f"(the {n} commits themselves, in the same process: {commits_s:.2f} s)")
     print(f"worker draining a backlog of {n} committed events (fan-out included): {drain_s:.2f} s = "
@@ -114,7 +133,7 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--events", type=int, default=500)
     args = p.parse_args()
-    asyncio.run(run(args.events))
+    asyncio.run(run(args.events, args.database))
 
 
 if __name__ == "__main__":
