@@ -412,6 +412,47 @@ def test_the_periodic_reconcile_exports_the_missing_count(tmp_path):
         proc.wait(10)
 
 
+def test_the_periodic_reconcile_pushes_the_missing_count_over_otlp_when_asked(tmp_path):
+    """With OTEL_METRICS_EXPORTER=otlp, `pana reconcile --every S` pushes pana_reconcile_missing to the collector as
+    the services push theirs (no scrape port needed), and a SIGTERM ends it cleanly, after a last push."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    from pana_dev.otlp_receiver import OtlpReceiver, point
+    from pana_dev.testing import wait_for
+    from pana_kit.settings import ENV_PREFIX
+
+    async def seed() -> None:
+        rsd, sl = await kit_db(tmp_path / "rsd.db"), await kit_db(tmp_path / "statelessness.db")
+        await emit(rsd, interview(1), created_at=T0, published_at=T0)  # never received by statelessness
+        await rsd.dispose(), await sl.dispose()
+
+    asyncio.run(seed())
+    with OtlpReceiver() as receiver:
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+               **{f"{prefix}DATABASE_URL": f"sqlite:///{tmp_path / service}.db" for service, prefix in ENV_PREFIX.items()},
+               "OTEL_METRICS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": receiver.endpoint + "/v1/metrics",
+               "OTEL_METRIC_EXPORT_INTERVAL": "200"}
+        proc = subprocess.Popen([sys.executable, "-m", "pana_kit.cli", "reconcile", "--since", "2026-10-01",
+                                 "--settle", "0", "--every", "0.5"], env=env, cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            def pushed():
+                assert proc.poll() is None, "pana reconcile --every stopped"
+                return point(receiver, "pana_reconcile_missing", producer="rsd", topic="rsd.events",
+                             consumer="statelessness")
+
+            missing = wait_for(pushed, timeout=60, what="the gauge at the OTLP receiver")
+        finally:
+            proc.terminate()
+            code = proc.wait(30)
+    assert missing["value"] == 1 and missing["resource"]["service.name"] == "pana-reconcile"
+    assert code == 0, "a SIGTERM is a clean stop"
+    assert set(receiver.paths) == {"/v1/metrics"}
+
+
 # -- the relay: pipelined, a position, gaps, wake-ups, one leader ---------------------------------------
 
 class FakeProducer:

@@ -10,10 +10,8 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import uuid
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from prometheus_client import REGISTRY
@@ -21,6 +19,7 @@ from prometheus_client import REGISTRY
 from pana_events import EVENT_TYPES
 from pana_events.events.rsd import InterviewScheduled
 
+from pana_dev.otlp_receiver import OtlpReceiver, point
 from pana_dev.testing import assert_no_personal_data, capture_json_logs, eventually, service_harness, wait_for
 from pana_kit.metrics import HTTP_METHODS, breaker_state, event_type_label, http_method, webhook_backlog, webhook_delivered
 from pana_kit.otlp_metrics import env_metric_exporters, export_interval, metrics_pusher, otlp_metric_exporter
@@ -37,87 +36,6 @@ def interview(n: int) -> InterviewScheduled:
 
 
 # -- OTLP -------------------------------------------------------------------------------------------------
-
-class OtlpReceiver:
-    """A minimal OTLP/HTTP receiver (http/protobuf) of traces and metrics: decodes each export with the OTLP
-    protobuf types."""
-
-    def __init__(self):
-        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (ExportMetricsServiceRequest,
-                                                                                  ExportMetricsServiceResponse)
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (ExportTraceServiceRequest,
-                                                                              ExportTraceServiceResponse)
-
-        self.spans: list[dict] = []
-        self.points: list[dict] = []  # one per metric data point: name, kind, attributes, value or buckets, resource
-        self.paths: list[str] = []
-        receiver = self
-
-        def attrs(attributes) -> dict:
-            return {a.key: (a.value.string_value or a.value.int_value) for a in attributes}
-
-        def items(batches, scopes: str, kind: str):
-            """(resource attributes, span or metric) of each item of an export request."""
-            for batch in batches:
-                resource = attrs(batch.resource.attributes)
-                for scope in getattr(batch, scopes):
-                    for item in getattr(scope, kind):
-                        yield resource, item
-
-        def traces(body: bytes) -> bytes:
-            request = ExportTraceServiceRequest()
-            request.ParseFromString(body)
-            for resource, span in items(request.resource_spans, "scope_spans", "spans"):
-                receiver.spans.append({"name": span.name, "attributes": attrs(span.attributes), "resource": resource})
-            return ExportTraceServiceResponse().SerializeToString()
-
-        def metrics(body: bytes) -> bytes:
-            request = ExportMetricsServiceRequest()
-            request.ParseFromString(body)
-            for resource, metric in items(request.resource_metrics, "scope_metrics", "metrics"):
-                kind = metric.WhichOneof("data")
-                for point in getattr(metric, kind).data_points:
-                    entry = {"name": metric.name, "kind": kind, "attributes": attrs(point.attributes),
-                             "resource": resource}
-                    if kind == "histogram":
-                        entry.update(count=point.count, sum=point.sum, buckets=list(point.bucket_counts),
-                                     bounds=list(point.explicit_bounds))
-                    else:
-                        entry["value"] = point.as_double if point.HasField("as_double") else point.as_int
-                        if kind == "sum":
-                            entry["monotonic"] = metric.sum.is_monotonic
-                    receiver.points.append(entry)
-            return ExportMetricsServiceResponse().SerializeToString()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                receiver.paths.append(self.path)
-                answer = (metrics if self.path == "/v1/metrics" else traces)(body)
-                self.send_response(200)
-                self.send_header("content-type", "application/x-protobuf")
-                self.send_header("content-length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
 
 SERVICE_IN_A_FRESH_PROCESS = textwrap.dedent("""
     import asyncio, sys
@@ -174,13 +92,6 @@ def test_the_otel_variables_name_the_exporters():
     on, off = RegistrationSettings(otel_enabled=True), RegistrationSettings(otel_enabled=False)
     named = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
     assert exports_spans(on, named) and not exports_spans(off, named)
-
-
-def point(receiver: OtlpReceiver, name: str, **attributes) -> dict | None:
-    """The latest data point of `name` whose attributes include `attributes`."""
-    found = [p for p in list(receiver.points)
-             if p["name"] == name and all(p["attributes"].get(k) == v for k, v in attributes.items())]
-    return found[-1] if found else None
 
 
 async def test_metrics_reach_an_otlp_receiver_when_the_otel_variables_ask(tmp_path, monkeypatch):

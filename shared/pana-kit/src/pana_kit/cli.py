@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import os
 import re
+import signal
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -393,6 +394,7 @@ def _reconcile(args) -> int:
     from prometheus_client import start_http_server
 
     from .jobs import periodic
+    from .otlp_metrics import metrics_pusher
 
     if args.metrics_port:
         start_http_server(args.metrics_port, addr="127.0.0.1")  # pana_reconcile_missing{producer,topic,consumer}
@@ -405,9 +407,24 @@ def _reconcile(args) -> int:
 
     job = periodic("reconcile", run_pass, interval_s=args.every, log=logging.getLogger("pana.reconcile"),
                    done="reconcile: %d events missing")
+
+    async def run_periodically() -> None:
+        # Pushed over OTLP as the services' metrics are, when the OTEL_* variables ask (the gauge is also on
+        # --metrics-port for a scrape); the last values are pushed once more on a clean stop.
+        pusher = metrics_pusher("pana-reconcile")
+        if pusher is not None:
+            pusher.start()
+        # SIGTERM (a container's stop) ends the loop as Ctrl-C does, so the final push happens.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+        try:
+            await job(None)
+        finally:
+            if pusher is not None:
+                await pusher.stop()
+
     try:
-        asyncio.run(job(None))
-    except KeyboardInterrupt:
+        asyncio.run(run_periodically())
+    except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     return 0
 
