@@ -25,10 +25,12 @@ async def reg(tmp_path):
 FAMILY_BIRTH = "1988-03-21"
 
 
-async def issue_certificates(reg, key: str, *, birth_date: str = FAMILY_BIRTH) -> dict[str, tuple[str, dict]]:
-    """Three persons with Cyrillic names, each given a certificate the way the services do it: an asylum-seeker
-    certificate rsd requests, a refugee certificate on recognition, a stateless person's certificate on
-    determination. Returns {kind: (person_id, the document as the documents list shows it)}."""
+async def issue_certificates(reg, key: str, *, birth_date: str = FAMILY_BIRTH, names: dict | None = None,
+                             kinds: tuple[str, ...] = ("asylum_seeker_certificate", "refugee_certificate",
+                                                       "stateless_person_certificate")) -> dict[str, tuple[str, dict]]:
+    """Persons with Cyrillic names (or `names`), one per kind, each given a certificate the way the services do
+    it: an asylum-seeker certificate rsd requests, a refugee certificate on recognition, a stateless person's
+    certificate on determination. Returns {kind: (person_id, the document as the documents list shows it)}."""
     from datetime import date, timedelta
 
     from pana_events.events import rsd
@@ -36,8 +38,8 @@ async def issue_certificates(reg, key: str, *, birth_date: str = FAMILY_BIRTH) -
 
     today = date.today()
     issued = {}
-    for n, kind in enumerate(("asylum_seeker_certificate", "refugee_certificate", "stateless_person_certificate")):
-        body = {"given_name": "Әлихан", "family_name": "Нұрлыбеков", "patronymic": "Серікұлы",
+    for n, kind in enumerate(kinds):
+        body = {**(names or {"given_name": "Әлихан", "family_name": "Нұрлыбеков", "patronymic": "Серікұлы"}),
                 "birth_date": birth_date, "sex": "male", "citizenship": ["AFG"], "override_reason": "test family"}
         r = await reg.client.post("/api/v1/persons", json=body, headers={
             **reg.headers("registration-officer"), "Idempotency-Key": f"family-{key}-{n}-0001"})

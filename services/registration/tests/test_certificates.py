@@ -181,6 +181,39 @@ def _document_and_holder():
     return doc, holder
 
 
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+async def test_a_name_in_arabic_or_geez_script_is_printed_and_one_no_font_draws_is_refused(reg, certificates_issued,
+                                                                                           tmp_path):
+    """Many applicants are registered in Arabic script (Dari, Pashto, Arabic, Urdu) or Ge'ez (Tigrinya): their
+    names print, joined and right to left. A name in a script no packaged font draws is refused with 503 naming
+    the code points (never the letters), rather than printed with its letters silently dropped."""
+    _tools()
+    for names, printed in (
+            ({"given_name": "احمد", "family_name": "کریمی", "given_name_latin": "Ahmad", "family_name_latin": "Karimi"},
+             ("کریمی احمد", "Karimi Ahmad")),
+            ({"given_name": "ሰላም", "family_name": "ኣብርሃ", "given_name_latin": "Selam", "family_name_latin": "Abraha"},
+             ("ኣብርሃ ሰላም", "Abraha Selam"))):
+        issued = await certificates_issued(reg, f"script-{names['family_name_latin']}", names=names,
+                                           kinds=("refugee_certificate",))
+        pid, doc = issued["refugee_certificate"]
+        for lang, size in (("kk", "a6"), ("ru", "a4")):
+            r = await _print(reg, pid, doc["document_id"], lang, size)
+            assert r.status_code == 200, r.text
+            text = " ".join(_text(r.content, tmp_path).translate(BIDI_CONTROLS).split())
+            for element in printed:
+                assert element in text, f"{lang} {size}: no {element!r} in {text!r}"
+    issued = await certificates_issued(reg, "script-han", names={
+        "given_name": "文", "family_name": "中", "given_name_latin": "Wen", "family_name_latin": "Zhong"},
+        kinds=("refugee_certificate",))
+    pid, doc = issued["refugee_certificate"]
+    r = await _print(reg, pid, doc["document_id"])
+    assert r.status_code == 503 and r.headers["content-type"].startswith("application/problem+json")
+    detail = r.json()["detail"]
+    assert "U+4E2D" in detail and "U+6587" in detail and "中" not in detail
+
+
 def test_the_card_and_its_claims_say_the_same_and_nothing_more():
     from registration.domain.certificates import printable_certificate
 

@@ -245,24 +245,42 @@ async def test_the_latin_names_and_registration_numbers_are_kept_sealed(api):
         assert given_latin not in raw and family_latin not in raw and number not in raw and family not in raw
 
 
-async def test_a_name_the_pdf_font_cannot_draw_is_never_dropped_silently(api):
-    # The packaged font has Latin, Greek and Cyrillic only: a name registered in Arabic script would vanish from the
-    # PDF, so the PDF is refused (503, problem+json) and the HTML letter, drawn with the reader's fonts, shows it.
-    event = reg.PersonRegistered(person_id="p-9", registration_number="KZR-26-000109", given_name="احمد",
-                                 family_name="کریمی", given_name_latin="Ahmad", family_name_latin="Karimi",
-                                 birth_date=date(1985, 1, 1), sex="male", citizenship=["AFG"],
-                                 registered_at=datetime(2026, 1, 7, tzinfo=timezone.utc))
-    assert (await api.h.deliver(event, subject="p-9")).name == "handled"
-    app_id = await lodged_id(api, principal={"id": "m1", "person_id": "p-9", "relationship": "principal",
+async def decided_for(api, pid: str, given: str, family: str, given_latin: str, family_latin: str) -> str:
+    """A rejection decided for one registered person with these names; the letter's URL."""
+    event = reg.PersonRegistered(person_id=pid, registration_number=f"KZR-26-{abs(hash(pid)) % 10**6:06d}",
+                                 given_name=given, family_name=family, given_name_latin=given_latin,
+                                 family_name_latin=family_latin, birth_date=date(1985, 1, 1), sex="male",
+                                 citizenship=["AFG"], registered_at=datetime(2026, 1, 7, tzinfo=timezone.utc))
+    assert (await api.h.deliver(event, subject=pid)).name == "handled"
+    app_id = await lodged_id(api, principal={"id": "m1", "person_id": pid, "relationship": "principal",
                                              "birth_date": "1985-01-01"})
     for path, body in (("interviews", INTERVIEW), ("interviews/i1/record", {"held_on": "2026-02-02", "record": "."}),
                        ("assessments", FAILS),
                        ("recommendation", {"outcome": "rejected", "rejection_reasons": REASONS, "on": "2026-02-20"})):
         assert (await api.step(app_id, path, body)).status_code == 200
     assert (await api.step(app_id, "decision", {"on": "2026-03-01"}, who=DECIDER)).status_code == 200
-    url = f"/api/v1/applications/{app_id}/decision-letter"
+    return f"/api/v1/applications/{app_id}/decision-letter"
+
+
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+async def test_a_name_in_arabic_script_is_printed_in_the_pdf_letter(api):
+    # Applicants registered in Arabic script (Dari, Pashto, Arabic) get their PDF letter with the name joined and
+    # right to left (the kit's Noto Naskh Arabic, HarfBuzz shaping). A name in a script no packaged font has would
+    # vanish from a PDF, so that PDF is refused (503, problem+json, code points only) and the HTML letter, drawn
+    # with the reader's fonts, shows it.
+    url = await decided_for(api, "p-9", "احمد", "کریمی", "Ahmad", "Karimi")
+    pdf = await api.h.client.get(url, params={"lang": "ru", "format": "pdf"}, headers=api.headers())
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = " ".join(pdftotext(pdf.content).translate(BIDI_CONTROLS).split())
+    assert "کریمی احمد" in text and "Karimi Ahmad" in text  # (pdftotext orders the parenthesis by its own bidi)
+
+
+async def test_a_name_no_packaged_font_draws_is_refused_as_pdf_never_dropped(api):
+    url = await decided_for(api, "p-10", "文", "中", "Wen", "Zhong")
     pdf = await api.h.client.get(url, params={"lang": "ru", "format": "pdf"}, headers=api.headers())
     assert pdf.status_code == 503 and pdf.headers["content-type"].startswith("application/problem+json")
-    assert "U+0627" in pdf.json()["detail"]
+    assert "U+4E2D" in pdf.json()["detail"] and "中" not in pdf.json()["detail"]
     html = await api.h.client.get(url, params={"lang": "ru"}, headers=api.headers())
-    assert "کریمی احمد (Karimi Ahmad)" in html.text
+    assert "中 文 (Zhong Wen)" in html.text

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pana_kit.auth import Principal, require
 from pana_kit.domain import RuleViolation
 from pana_kit.errors import Problem, problem_responses
+from pana_kit.fonts import MissingGlyphs
 from pana_kit.http import purpose_header
 
 from .. import service
@@ -58,8 +59,11 @@ async def print_certificate(
             refused = exc  # the audit entry of the refused print is kept
     if refused is not None:
         raise refused
-    pdf = render_pdf(content, sign_claims(content.claims(key_id(key)), key), lang, size,
-                     verify_url=request.app.state.settings.verify_page_url)
+    try:
+        pdf = render_pdf(content, sign_claims(content.claims(key_id(key)), key), lang, size,
+                         verify_url=request.app.state.settings.verify_page_url)
+    except MissingGlyphs as exc:  # a name in a script no packaged font draws: never printed with letters dropped
+        raise Problem(503, f"this certificate cannot be printed: {exc}") from exc
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{content.number}-{lang}-{size}.pdf"',
         "Cache-Control": "no-store"})

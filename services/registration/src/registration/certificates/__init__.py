@@ -2,7 +2,8 @@
 original script and in Latin, the number, the validity and the signed QR code (`PANA1.<claims>.<signature>`).
 
 The card's content and the QR claims are decided in `domain.certificates`; this module only lays them out.
-The font is package data (DejaVu Sans, Cyrillic including the Kazakh letters), so a bare image renders.
+The fonts are the kit's (pana_kit.fonts: Cyrillic including the Kazakh letters, and names in Arabic or Ge'ez script),
+so a bare image renders; a name in a script none of them draws is refused, never printed with letters missing.
 The QR code is drawn as vector squares (segno's module matrix), sharp at any printer resolution.
 """
 
@@ -11,13 +12,12 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from pana_kit.fonts import DEJAVU_SANS
+from pana_kit.fonts import FAMILY, new_pdf, require_glyphs
 
 from ..domain.certificates import CertificateContent, CertificateLanguage, CertificateSize
 from ..domain.documents import IssuedDocumentKind
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # its subsetter logs every table at INFO
-FONT = DEJAVU_SANS  # shipped with the kit, as rsd's letters use it
 
 AUTHORITY = {
     CertificateLanguage.KAZAKH: ("ҚАЗАҚСТАН РЕСПУБЛИКАСЫ", "Ішкі істер министрлігі · Көші-қон қызметі"),
@@ -82,24 +82,22 @@ def render_pdf(content: CertificateContent, payload: str, lang: CertificateLangu
                size: CertificateSize | str, *, verify_url: str = "/verify") -> bytes:
     """The certificate as a PDF: A6 landscape card, or the card's fields on an A4 portrait sheet; `verify_url`
     is the verification page's public address, printed under the code."""
-    from fpdf import FPDF
-
     lang, size = CertificateLanguage(lang), CertificateSize(size)
     labels, (state, authority) = LABELS[lang], AUTHORITY[lang]
+    require_glyphs(content.name + content.name_latin)  # raises MissingGlyphs before anything is laid out
     card = size is CertificateSize.A6
-    pdf = FPDF(orientation="landscape" if card else "portrait", unit="mm", format=(105, 148) if card else "A4")
+    pdf = new_pdf(orientation="landscape" if card else "portrait", unit="mm", format=(105, 148) if card else "A4")
     pdf.set_auto_page_break(False)
     pdf.set_title(f"{TITLES[lang][content.kind]} {content.number}")
     pdf.set_lang(lang.value)
     pdf.add_page()
-    pdf.add_font("DejaVu", fname=str(FONT))
     scale = 1.0 if card else 1.6
     margin = 6 * scale
     width = pdf.w - 2 * margin
     qr_side = 38 if card else 80
 
     def line(text: str, points: float, height: float, *, w: float = 0, align: str = "L") -> None:
-        pdf.set_font("DejaVu", size=points * scale)
+        pdf.set_font(FAMILY, size=points * scale)
         pdf.set_x(margin)
         pdf.multi_cell(w or width, height * scale, text, align=align, new_x="LMARGIN", new_y="NEXT")
 
@@ -116,10 +114,10 @@ def render_pdf(content: CertificateContent, payload: str, lang: CertificateLangu
     top = pdf.get_y()
 
     def field(label: str, value: str, points: float = 8.5) -> None:
-        pdf.set_font("DejaVu", size=5.5 * scale)
+        pdf.set_font(FAMILY, size=5.5 * scale)
         pdf.set_x(margin)
         pdf.multi_cell(text_width, 2.8 * scale, label, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("DejaVu", size=points * scale)
+        pdf.set_font(FAMILY, size=points * scale)
         pdf.set_x(margin)
         pdf.multi_cell(text_width, 4.2 * scale, value, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(0.6 * scale)

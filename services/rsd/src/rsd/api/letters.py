@@ -61,11 +61,9 @@ async def decision_letter(
                                      applicants=applicants)
     if format == "html":
         return HTMLResponse(letters.render_html(context, lang))
-    if letters.font_path() is None:
-        raise Problem(503, "PDF letters need a Unicode font (DejaVuSans) that this server does not have; use HTML")
     try:
         pdf = letters.render_pdf(context, lang)
     except letters.MissingGlyphs as exc:  # a name in a script the packaged font lacks: never drop it silently
-        raise Problem(503, f"this letter cannot be printed as PDF: {exc}") from exc
+        raise Problem(503, f"this letter cannot be printed as PDF: {exc}; use the HTML letter") from exc
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="decision-{context["reference"]}-{lang}.pdf"'})

@@ -11,25 +11,18 @@ It never quotes the claim: nothing of the claim's text reaches `letter_context`.
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from pana_kit.fonts import DEJAVU_SANS
+from pana_kit.fonts import FAMILY, MissingGlyphs, new_pdf, require_glyphs
 
 from ..domain import Application
 from .offices import Office
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("kk", "ru", "en")
-# Shipped with the kit (pana_kit.fonts: DejaVu Sans, subset to Latin, Greek and Cyrillic; licence beside it), so a
-# letter renders in a bare image with no fonts installed. The system's copies are only a fallback.
-PACKAGED_FONT = DEJAVU_SANS
-FONT_CANDIDATES = (PACKAGED_FONT,
-                   Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-                   Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"))
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -90,49 +83,20 @@ def render_html(context: dict, lang: str) -> str:
     return _env.get_template("letter.html.j2").render(lang=lang, paragraphs=paragraphs(context, lang))
 
 
-def font_path() -> Path | None:
-    return next((p for p in FONT_CANDIDATES if p.exists()), None)
-
-
-class MissingGlyphs(RuntimeError):
-    """The PDF font cannot draw some letters of this letter (a name in a script it lacks, e.g. Arabic): the PDF
-    would silently drop them, so none is made (the HTML letter shows them with the reader's fonts)."""
-
-
-@lru_cache(maxsize=4)
-def _covered(font: Path) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
-    return frozenset(TTFont(font).getBestCmap())
-
-
-def missing_glyphs(text: str, font: Path) -> list[str]:
-    covered = _covered(font)
-    return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in covered})
-
-
 def render_pdf(context: dict, lang: str) -> bytes:
-    from fpdf import FPDF
-
-    font = font_path()
-    if font is None:  # Kazakh and Russian need a Unicode font; say so rather than print boxes
-        raise RuntimeError("no Unicode TTF font (DejaVuSans) on this system for PDF letters")
+    """The letter as an A4 PDF, drawn with the kit's packaged fonts (pana_kit.fonts), so a bare image renders it."""
     text = paragraphs(context, lang)
-    missing = missing_glyphs("".join(text), font)
-    if missing:
-        # code points only: the letters of a name are not repeated in an error
-        raise MissingGlyphs("the PDF font has no glyph for U+" + ", U+".join(f"{ord(ch):04X}" for ch in missing)
-                            + "; use the HTML letter")
-    pdf = FPDF(format="A4")
+    # A name in a script no packaged font draws (MissingGlyphs, code points only) is refused, never dropped.
+    require_glyphs("".join(text))
+    pdf = new_pdf(format="A4")
     pdf.set_title(text[0])
     pdf.set_subject(context["reference"])
     pdf.set_lang(lang)
     pdf.add_page()
-    pdf.add_font("DejaVu", fname=str(font))
-    pdf.set_font("DejaVu", size=14)
+    pdf.set_font(FAMILY, size=14)
     pdf.multi_cell(0, 8, text[0], new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    pdf.set_font("DejaVu", size=11)
+    pdf.set_font(FAMILY, size=11)
     for paragraph in text[1:]:
         pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
@@ -143,4 +107,4 @@ def _fmt_date(value: date | None) -> str:
     return value.strftime("%d.%m.%Y") if value else "—"
 
 
-__all__ = ["LANGUAGES", "letter_context", "paragraphs", "render_html", "render_pdf", "font_path"]
+__all__ = ["MissingGlyphs", "LANGUAGES", "letter_context", "paragraphs", "render_html", "render_pdf"]
