@@ -25,6 +25,10 @@ TITLE = {
     ("ru", "refugee_certificate"): "УДОСТОВЕРЕНИЕ БЕЖЕНЦА",
     ("ru", "stateless_person_certificate"): "УДОСТОВЕРЕНИЕ ЛИЦА БЕЗ ГРАЖДАНСТВА",
 }
+# The issuing authority, by kind (docs/domain.md): asylum-seekers' and refugees' certificates from the Ministry of
+# Labour's local departments, stateless persons' from the migration service.
+AUTHORITY = {"kk": ("Жұмыспен қамту және әлеуметтік бағдарламалар басқармасы", "Көші-қон қызметі"),
+             "ru": ("Управление занятости и социальных программ", "Служба миграции")}
 LABELS = {"kk": ("Куәлік нөмірі", "Тегі, аты, әкесінің аты", "Латын әрпімен", "Туған күні", "Берілген күні",
                  "Жарамдылық мерзімі", "дейін жарамды"),
           "ru": ("Номер документа", "Фамилия, имя, отчество", "Латиницей", "Дата рождения", "Дата выдачи",
@@ -83,7 +87,10 @@ async def test_every_kind_size_and_language_prints_what_it_must(reg, certificate
                 text = " ".join(_text(r.content, tmp_path).split())
                 expires = date.fromisoformat(doc["expires_on"]).strftime("%d.%m.%Y")
                 issued_on = date.fromisoformat(doc["issued_on"]).strftime("%d.%m.%Y")
-                for element in (TITLE[lang, kind], doc["number"], "Нұрлыбеков Әлихан Серікұлы",
+                labour, migration = AUTHORITY[lang]
+                issuer, not_issuer = (migration, labour) if kind.startswith("stateless") else (labour, migration)
+                assert not_issuer not in text, f"{where}: printed as issued by {not_issuer!r}"
+                for element in (TITLE[lang, kind], issuer, doc["number"], "Нұрлыбеков Әлихан Серікұлы",
                                 "Nurlybekov Alikhan Serikuly", "21.03.1988", issued_on, expires, "/verify",
                                 *LABELS[lang]):
                     assert element in text, f"{where}: no {element!r} in {text!r}"

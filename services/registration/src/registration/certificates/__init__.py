@@ -19,9 +19,26 @@ from ..domain.documents import IssuedDocumentKind
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # its subsetter logs every table at INFO
 
+STATE = {CertificateLanguage.KAZAKH: "ҚАЗАҚСТАН РЕСПУБЛИКАСЫ", CertificateLanguage.RUSSIAN: "РЕСПУБЛИКА КАЗАХСТАН"}
+
+# Who issues each document (docs/domain.md): the asylum-seeker's and the refugee's certificates come from the local
+# employment and social programmes departments under the Ministry of Labour and Social Protection (since 2022); the
+# stateless person's documents from the migration service of the Ministry of Internal Affairs.
+_LABOUR = {
+    CertificateLanguage.KAZAKH: "Еңбек және халықты әлеуметтік қорғау министрлігі · "
+                                "Жұмыспен қамту және әлеуметтік бағдарламалар басқармасы",
+    CertificateLanguage.RUSSIAN: "Министерство труда и социальной защиты населения · "
+                                 "Управление занятости и социальных программ",
+}
+_MIGRATION = {
+    CertificateLanguage.KAZAKH: "Ішкі істер министрлігі · Көші-қон қызметі",
+    CertificateLanguage.RUSSIAN: "Министерство внутренних дел · Служба миграции",
+}
 AUTHORITY = {
-    CertificateLanguage.KAZAKH: ("ҚАЗАҚСТАН РЕСПУБЛИКАСЫ", "Ішкі істер министрлігі · Көші-қон қызметі"),
-    CertificateLanguage.RUSSIAN: ("РЕСПУБЛИКА КАЗАХСТАН", "Министерство внутренних дел · Служба миграции"),
+    IssuedDocumentKind.ASYLUM_SEEKER_CERTIFICATE: _LABOUR,
+    IssuedDocumentKind.REFUGEE_CERTIFICATE: _LABOUR,
+    IssuedDocumentKind.STATELESS_PERSON_CERTIFICATE: _MIGRATION,
+    IssuedDocumentKind.STATELESSNESS_PROCEDURE_CERTIFICATE: _MIGRATION,
 }
 
 TITLES = {
@@ -83,7 +100,7 @@ def render_pdf(content: CertificateContent, payload: str, lang: CertificateLangu
     """The certificate as a PDF: A6 landscape card, or the card's fields on an A4 portrait sheet; `verify_url`
     is the verification page's public address, printed under the code."""
     lang, size = CertificateLanguage(lang), CertificateSize(size)
-    labels, (state, authority) = LABELS[lang], AUTHORITY[lang]
+    labels, state, authority = LABELS[lang], STATE[lang], AUTHORITY[content.kind][lang]
     require_glyphs(content.name + content.name_latin)  # raises MissingGlyphs before anything is laid out
     card = size is CertificateSize.A6
     pdf = new_pdf(orientation="landscape" if card else "portrait", unit="mm", format=(105, 148) if card else "A4")
