@@ -32,6 +32,7 @@ from .audit_archive import partition_job
 from .audit import AuditChainer, AuditKey, AuditWriter, journal_path
 from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
+from .heap import freeze_after_startup, unfreeze_after_stop
 from .errors import install_problem_handlers, problem_response, problem_responses
 from .logs import configure_logging
 from .ratelimit import ReadLimiter
@@ -156,9 +157,12 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
                         "accepted; loopback only, never in production", definition.name)
         else:
             log.info("%s started", definition.name)
+        # What start-up built lives as long as the process: out of the collector's full passes (pana_kit.heap).
+        freeze_after_startup()
         try:
             yield
         finally:
+            unfreeze_after_stop()
             if pusher is not None:
                 await pusher.stop()  # the last values, while the database and the broker are still there
             await consumer.stop()
