@@ -20,6 +20,9 @@ What it does, in one run:
    from /proc, and the ratios service/anchor of the medians (on a shared machine req/s moves with everyone
    else's load; CPU per request much less).
 
+`--reuse` keeps a `--var` whose database already holds the documents (and its state directory, whose keyring made
+the audit log's MACs): no load, the sample of numbers is regenerated (the load is deterministic).
+
 `--source DIR` runs the servers from another checkout's sources (e.g. `git archive crypt-merge` unpacked) with
 this environment, for a before/after in one session; `--before DIR` runs a second registration from DIR's
 sources on the same database and measures it in the same rounds (anchor, before, verify alternating: one load for
@@ -125,6 +128,32 @@ async def load_postgres(dsn: str, n: int) -> tuple[int, bool, list[tuple[str, da
         return n, projection, sample
     finally:
         await conn.close()
+
+
+async def loaded_postgres(dsn: str, n: int) -> tuple[int, bool, list[tuple[str, date]]] | None:
+    """What `load_postgres` would return, when the database already holds those n documents (`--reuse`)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        if not await conn.fetchval("SELECT to_regclass('issued_documents') IS NOT NULL"):
+            return None
+        have = await conn.fetchval("SELECT count(*) FROM issued_documents")
+        if have != n:
+            return None
+        projection = bool(await conn.fetchval("SELECT to_regclass('verification_index') IS NOT NULL"))
+    finally:
+        await conn.close()
+    from registration.domain import document_number
+
+    rng = random.Random(16)
+    sample = []
+    for i in range(n):  # as `documents`, without building each document
+        number = document_number("refugee_certificate", 2026 - i // 9_000_000, 1 + i % 9_000_000)
+        birth = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 30_000))
+        if i % max(1, n // 20_000) == 0:
+            sample.append((number, birth))
+    return n, projection, sample
 
 
 async def _copy(conn, docs: list, index: list) -> None:
@@ -278,6 +307,7 @@ def main() -> None:
     p.add_argument("--source", help="run the servers from this checkout's sources (before/after)")
     p.add_argument("--before", help="also run registration from this checkout's sources, same database, same rounds")
     p.add_argument("--var", default=str(ROOT / "var" / "bench-verify-http"))
+    p.add_argument("--reuse", action="store_true", help="keep --var's database when it holds --documents documents")
     p.add_argument("--env", action="append", default=[], help="extra REGISTRATION_*=value for the service")
     p.add_argument("--profile", help="py-spy (on PATH or ~/.local/bin) records the service during the first verify "
                                      "round into this file (speedscope JSON) and prints its top functions")
@@ -285,8 +315,9 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     var = Path(args.var)
-    shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
+    if not args.reuse:
+        shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True, exist_ok=True)
     print(f"bench_verify_http on {machine()}; load average {os.getloadavg()[0]:.1f}; {args.documents:,} documents "
           f"on {args.database}; wrk 1 thread, {args.connections} connections, {args.duration}s; uvicorn --loop "
           f"{args.loop} --http {args.http}; sources {args.source or ROOT}", flush=True)
@@ -327,7 +358,10 @@ def main() -> None:
         processes.append(service)
         wait_ready(f"http://127.0.0.1:{service_port}/healthz", service, var / "service.log")
         started = time.perf_counter()
-        if pg is not None:
+        kept = asyncio.run(loaded_postgres(dsn, args.documents)) if pg is not None and args.reuse else None
+        if kept is not None:
+            n, projection, sample = kept
+        elif pg is not None:
             n, projection, sample = asyncio.run(load_postgres(dsn, args.documents))
         else:
             n, projection, sample = load_sqlite(var / "registration.db", args.documents)

@@ -112,3 +112,54 @@ async def test_verifications_are_rate_limited_per_client(tmp_path, stopped_rate_
         other = reg.headers("service-provider", purpose=None, subject="pharmacy-2")
         assert (await reg.client.get(url, params=params, headers=other)).status_code == 200
         assert (await reg.client.get(url, params=params, headers=reg.headers("registration-officer"))).status_code == 403
+
+
+async def test_the_hot_path_answers_as_the_route_and_leaves_every_refusal_to_it(reg, monkeypatch):
+    # Well-formed checks are answered by `verify_hot` from the kit's middleware (pana_kit.middleware.HotRoute),
+    # the rest by the FastAPI route; the two give the same bytes, and the same audit entry.
+    from registration.api import verification
+
+    _, doc = await refugee(reg)
+    h = reg.headers("service-provider", purpose=None)
+    answered = []
+    hot = verification.HOT_VERIFY.handle
+
+    async def counted(scope, send):
+        took = await hot(scope, send)
+        answered.append(took)
+        return took
+
+    async def never(scope, send):
+        return False
+
+    async def get(number, birth="1990-04-12", headers=h):
+        r = await reg.client.get(f"/api/v1/verify/{number}", params={"birth_date": birth}, headers=headers)
+        return r.status_code, [kv for kv in r.headers.multi_items() if kv[0] != "x-request-id"], r.content
+
+    cases = [(doc["number"],), (doc["number"], "1991-04-12"), (doc["number"].lower(),), ("RF2500012349",)]
+    monkeypatch.setattr(verification.HOT_VERIFY, "handle", counted)
+    hot_answers = [await get(*case) for case in cases]
+    assert answered == [True] * len(cases)
+    monkeypatch.setattr(verification.HOT_VERIFY, "handle", never)
+    assert [await get(*case) for case in cases] == hot_answers
+    assert [a[0] for a in hot_answers] == [200] * 4
+    await reg.app.state.audit_writer.flush()
+    from pana_kit.tables import AuditEntry
+
+    async with reg.app.state.db.session() as s:
+        rows = (await s.execute(select(AuditEntry.subject, AuditEntry.client_id, AuditEntry.role, AuditEntry.action,
+                                       AuditEntry.resource, AuditEntry.purpose, AuditEntry.outcome)
+                                .where(AuditEntry.action == "verify").order_by(AuditEntry.seq))).all()
+    assert rows[:4] == rows[4:] and len(rows) == 8
+
+    # Refusals and edges: the hot handler declines each (nothing taken), the route answers.
+    answered.clear()
+    monkeypatch.setattr(verification.HOT_VERIFY, "handle", counted)
+    edges = [await reg.client.get(f"/api/v1/verify/{doc['number']}", params=params, headers=headers)
+             for params, headers in [({"birth_date": "1990-04-12"}, {}),  # no token: 401
+                                     ({"birth_date": "1990-04-12"}, reg.headers("registration-officer")),  # 403
+                                     ({"birth_date": "1990-02-30"}, h), ({"birth_date": "19900412"}, h),  # 422
+                                     ({"birth_date": "1990-04-12", "x": "1"}, h)]]  # an extra parameter: 200
+    assert [r.status_code for r in edges] == [401, 403, 422, 422, 200] and answered == [False] * 5
+    malformed = await reg.client.get("/api/v1/verify/XX123", params={"birth_date": "1990-04-12"}, headers=h)
+    assert malformed.status_code == 422 and answered[-1] is False

@@ -273,3 +273,44 @@ async def test_a_crashed_writers_journal_is_appended_once_at_the_next_start(url,
         "document/live"]
     assert not journal.exists()  # every segment committed and deleted, the directory removed
     await db.dispose()
+
+
+async def test_a_batch_whose_commit_went_unanswered_is_not_written_twice(url, keyring):
+    """The connection drops after COMMIT reached the database: the batch stays queued (nothing acknowledged is
+    lost) and the next attempt finds it committed instead of appending it again."""
+    from contextlib import asynccontextmanager
+
+    db = await seeded(url, keyring, n=2)
+    writer = audit.AuditWriter(db, "rsd")
+    for i in range(3):
+        writer.submit(OFFICER, "verify", f"document/{i}", purpose="verification")
+    if db.is_sqlite:
+        transaction = db.transaction
+
+        @asynccontextmanager
+        async def committed_then_dropped():
+            async with transaction() as session:
+                yield session
+            raise ConnectionError("the answer to COMMIT never came")
+
+        db.transaction = committed_then_dropped
+    else:
+        held = db.held("audit")
+        run = held.run
+
+        async def committed_then_dropped(work):
+            await run(work)
+            raise ConnectionError("the answer to COMMIT never came")
+
+        held.run = committed_then_dropped
+    with pytest.raises(ConnectionError):
+        await writer.write_batch()
+    assert writer.pending == 3
+    if db.is_sqlite:
+        db.transaction = transaction
+    else:
+        held.run = run
+    assert await writer.write_batch() == 3 and writer.pending == 0
+    report = await verify(db, keyring)
+    assert report.intact and report.entries == 2 + 3
+    await db.dispose()

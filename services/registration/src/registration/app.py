@@ -76,6 +76,7 @@ def create(settings: RegistrationSettings | None = None) -> FastAPI:
         on_startup=[sealing_at_startup("registration", *SEALED_AT_REST)] if officers else [],
         sandbox=SANDBOX,
         webhooks=officers,  # a verify instance serves verification only
+        hot_routes=(verification.HOT_VERIFY,),  # its well-formed checks skip FastAPI's routing (issue 16)
     )
     app = create_app(definition, settings)
     app.state.rules = rules

@@ -226,6 +226,24 @@ async def record(session, principal: Principal | None, action: str, resource: st
     return entry
 
 
+def _chain_rows(batch: list[dict], last_seq: int, prev: str, key: AuditKey | None, floor: datetime | None) -> list[dict]:
+    """The batch's entries chained after the head (seq, hash), in order."""
+    rows = []
+    for offset, fields in enumerate(batch, start=1):
+        row = _chained(last_seq + offset, prev, fields, key, floor)
+        prev, floor = row["hash"], _aware(row["at"])
+        rows.append(row)
+    return rows
+
+
+_LOCK_PG = f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"
+_HEAD_PG = "SELECT seq, hash, mac, at FROM audit_log ORDER BY seq DESC LIMIT 1"
+_INSERT_PG = ("INSERT INTO audit_log (seq, at, subject, client_id, role, action, resource, purpose, outcome, trace_id, "
+              "prev_hash, hash, mac) SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], "
+              "$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], "
+              "$13::text[])")
+
+
 class AuditWriter:
     """Group commit for audit entries that need not commit with a change (a read, a verification): `submit`
     only queues the entry (taking its time and trace id then); one task per process appends what is queued in
@@ -255,6 +273,7 @@ class AuditWriter:
         self._stopping = False
         self.written = 0
         self.recovered = 0
+        self._failed = False  # the last attempt failed: its commit may have happened all the same
 
     def submit(self, principal: Principal | None, action: str, resource: str, *, purpose: str | None = None,
                outcome: str = "ok") -> None:
@@ -323,20 +342,24 @@ class AuditWriter:
 
     async def write_batch(self) -> int:
         """Append everything queued in one transaction; entries leave the queue (and the journal) only once
-        committed."""
+        committed. After a failed attempt the batch's first entry is looked for first: a commit whose answer was
+        lost (the connection dropped at COMMIT) is not written twice."""
         batch = list(self._queue)
         if not batch:
             return 0
         if self.journal is not None:
             self.journal.rotate()  # the segments written so far hold exactly this batch
-        async with self.db.transaction() as session:
-            last_seq, prev, key, floor = await _head(session)
-            rows = []
-            for offset, fields in enumerate(batch, start=1):
-                row = _chained(last_seq + offset, prev, fields, key, floor)
-                prev, floor = row["hash"], _aware(row["at"])
-                rows.append(row)
-            await session.execute(AuditEntry.__table__.insert(), rows)
+        if self._failed and await self._committed(batch[0]):
+            log.warning("audit: a batch of %d entries whose commit went unanswered was committed", len(batch))
+        elif self.db.is_sqlite:
+            self._failed = True  # until this attempt's commit is answered
+            async with self.db.transaction() as session:
+                last_seq, prev, key, floor = await _head(session)
+                await session.execute(AuditEntry.__table__.insert(), _chain_rows(batch, last_seq, prev, key, floor))
+        else:
+            self._failed = True  # until this attempt's commit is answered
+            await self.db.held("audit").run(lambda connection: self._append_pg(connection, batch))
+        self._failed = False
         del self._queue[:len(batch)]
         if self.journal is not None:
             self.journal.committed()
@@ -344,6 +367,19 @@ class AuditWriter:
         for fields in batch:
             AUDIT_ENTRIES.labels(self.service, fields["action"]).inc()
         return len(batch)
+
+    async def _append_pg(self, connection, batch: list[dict]) -> None:
+        """PostgreSQL, on the writer's held asyncpg connection in a transaction: the append lock, the head, and
+        every entry in one INSERT of column arrays (no ORM, no per-row parameter sets: the batch was a tenth of a
+        verification's CPU through SQLAlchemy, issue 16)."""
+        await connection.execute(_LOCK_PG)
+        last = await connection.fetchrow(_HEAD_PG)
+        key = self.db.info.get(SESSION_KEY)
+        if key is not None:
+            key = key.for_append(last["mac"] if last else None)
+        last_seq, prev, floor = (last["seq"], last["hash"], _aware(last["at"])) if last else (0, GENESIS, None)
+        rows = _chain_rows(batch, last_seq, prev, key, floor)
+        await connection.execute(_INSERT_PG, *([row[c] for row in rows] for c in _CHAIN_COLUMNS))
 
     async def flush(self) -> None:
         """Until everything queued so far is committed (tests; shutdown)."""

@@ -183,6 +183,33 @@ class HeldConnection:
                     raise
         return []  # pragma: no cover - the loop returns or raises
 
+    async def run(self, work):
+        """`await work(connection)` in one transaction on the held connection, after any statement in flight.
+        Not tried again here (a commit whose answer was lost may have happened: the caller knows how to tell);
+        a connection found gone is replaced at the next call and the error raised as an invalidated DBAPIError."""
+        import asyncio
+
+        import asyncpg
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._connection is None or self._connection.is_closed():
+                self._connection = await asyncpg.connect(*self._args, **self._kwargs)
+            try:
+                async with self._connection.transaction():
+                    return await work(self._connection)
+            except (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InterfaceError,
+                    asyncpg.exceptions.InternalClientError, asyncpg.exceptions.AdminShutdownError,
+                    ConnectionError) as exc:
+                await self._discard()
+                raise DBAPIError("transaction", None, exc, connection_invalidated=True) from exc
+            except asyncpg.PostgresError:
+                raise  # the statement failed and the transaction rolled back; the connection is fine
+            except BaseException:
+                await self._discard()
+                raise
+
     async def _discard(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:

@@ -155,12 +155,15 @@ def rate_limit(name: str, per_minute: int, *, burst: int | None = None, scope: s
         raise ValueError("per_minute must be at least 1")
 
     def bucket_of(request: Request) -> tuple[TokenBucket, int]:
-        buckets = getattr(request.app.state, "rate_limits", None)
+        return bucket_of_app(request.app)
+
+    def bucket_of_app(app) -> tuple[TokenBucket, int]:
+        buckets = getattr(app.state, "rate_limits", None)
         if buckets is None:
-            buckets = request.app.state.rate_limits = {}
+            buckets = app.state.rate_limits = {}
         found = buckets.get(name)
         if found is None:
-            settings = getattr(request.app.state, "settings", None)
+            settings = getattr(app.state, "settings", None)
             rate = int(getattr(settings, setting, None) or per_minute) if setting else per_minute
             found = buckets[name] = (TokenBucket(rate / 60.0, burst or rate, clock=clock), rate)
         return found
@@ -190,6 +193,13 @@ def rate_limit(name: str, per_minute: int, *, burst: int | None = None, scope: s
             check(request, principal)
             return principal
 
+    def admit(app, principal: Principal) -> bool:
+        """Take one of the principal's tokens when it has one (a hot route, pana_kit.middleware.HotRoute); False,
+        with nothing taken, when the request would be refused: the route's dependency then refuses it."""
+        bucket, _ = bucket_of_app(app)
+        return bucket.take(key(principal)) == 0.0
+
+    limited.admit = admit
     limited.__name__ = f"rate_limit_{name.replace(':', '_').replace('-', '_')}"
     limited.own_rate_limit = True  # the route's reads are limited by this, not by ReadLimiter
     return limited

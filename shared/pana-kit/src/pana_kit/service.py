@@ -32,6 +32,7 @@ from .audit_archive import partition_job
 from .audit import AuditChainer, AuditKey, AuditWriter, journal_path
 from .crypto import attach_keyring, keyring_from_settings
 from .db import Database
+from .heap import freeze_after_startup, unfreeze_after_stop
 from .errors import install_problem_handlers, problem_response, problem_responses
 from .logs import configure_logging
 from .ratelimit import ReadLimiter
@@ -82,6 +83,9 @@ class ServiceDefinition:
     # Webhook subscriptions to this service's events (routes and delivery worker); off on an instance that serves
     # only some routes (registration's verify instances).
     webhooks: bool = True
+    # Operations served straight from the kit's middleware for their well-formed requests (pana_kit.middleware.
+    # HotRoute; registration's verification); their FastAPI routes stay the definition and answer the rest.
+    hot_routes: tuple = ()
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -156,9 +160,12 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
                         "accepted; loopback only, never in production", definition.name)
         else:
             log.info("%s started", definition.name)
+        # What start-up built lives as long as the process: out of the collector's full passes (pana_kit.heap).
+        freeze_after_startup()
         try:
             yield
         finally:
+            unfreeze_after_stop()
             if pusher is not None:
                 await pusher.stop()  # the last values, while the database and the broker are still there
             await consumer.stop()
@@ -195,7 +202,10 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     # pure-ASGI layer (pana_kit.middleware.KitMiddleware).
     app.add_middleware(KitMiddleware, service=definition.name, max_bytes=settings.max_body_bytes,
                        docs_policy=docs_csp(oauth2_urls(settings)[1]), access_log=settings.access_log,
-                       signed_body_paths=definition.signed_body_paths)
+                       signed_body_paths=definition.signed_body_paths,
+                       # Spans exported: every request through FastAPI's instrumented routes, as before.
+                       hot_routes=() if exports_spans(settings) else tuple(
+                           hot for hot in definition.hot_routes if _routed(definition, hot)))
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Purpose",
@@ -209,6 +219,12 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     finish_openapi(app)  # operationIds, the one Problem, open routes, headers, examples (last: sees it all)
     document_webhooks(app)  # the webhook examples name this service's own event types
     return app
+
+
+def _routed(definition: ServiceDefinition, hot) -> bool:
+    """Whether one of the app's routers has the hot route's operation (an instance may serve only some groups)."""
+    return any(getattr(route, "path", None) == hot.template and hot.method in getattr(route, "methods", ())
+               for router in definition.routers for route in router.routes)
 
 
 def _document_read_limit(app: FastAPI) -> None:

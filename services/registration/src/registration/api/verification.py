@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import time
 from collections import defaultdict, deque
 from datetime import date
@@ -18,10 +19,11 @@ from pana_kit.auth import Principal, require
 from pana_kit.domain import InvalidInput
 from pana_kit.errors import Problem, problem_responses
 from pana_kit.http import purpose_header
+from pana_kit.middleware import HotRoute
 from pana_kit.ratelimit import client_key, rate_limit
 
 from .. import service
-from ..domain import RegistrationRules, qr_payload, verification_delay, verify_entry
+from ..domain import RegistrationRules, check_document_number, qr_payload, verification_delay, verify_entry
 from ..signing import key_id, public_pem
 from ..store.repository import IssuedDocuments, VerificationIndex
 from .reading import audited_reading
@@ -69,6 +71,11 @@ class FailureCounter:
                           headers={"Retry-After": str(math.ceil(delay))})
 
 
+VERIFY_SCOPE = "registration:verify"
+_VERIFY_LIMIT = rate_limit("document-verify", per_minute=60, scope=VERIFY_SCOPE,
+                           setting="verify_rate_per_minute")
+
+
 @router.get(
     "/api/v1/verify/{document_number}",
     operation_id="verifyDocument",
@@ -86,16 +93,22 @@ async def verify(
     request: Request,
     document_number: str = Path(max_length=20, description="e.g. RF2500012349", examples=["RF2500012349"]),
     birth_date: date = Query(description="The holder's birth date (YYYY-MM-DD)"),
-    principal: Principal = Depends(rate_limit("document-verify", per_minute=60, scope="registration:verify",
-                                              setting="verify_rate_per_minute")),
+    principal: Principal = Depends(_VERIFY_LIMIT),
 ) -> Response:
     # The read path: one primary-key lookup in the verification projection, then the audit entry is queued
     # for the audit writer's next batch (pana_kit.audit.AuditWriter): no transaction, no wait on the audit lock.
+    # Its well-formed requests are answered by `verify_hot` before they reach this route (the same `_answer`).
     state = request.app.state
-    counter: FailureCounter = state.verification_failures
     client = client_key(principal)
-    counter.check(client)
-    number = document_number.strip().upper()
+    state.verification_failures.check(client)
+    body = await _answer(state, principal, client, document_number.strip().upper(), birth_date)
+    return Response(body, media_type="application/json")
+
+
+async def _answer(state, principal: Principal, client: str, number: str, birth_date: date) -> bytes:
+    """The verification's answer (JSON), its audit entry queued and a miss counted; `InvalidInput` (audited as
+    malformed) for a number that is not one."""
+    counter: FailureCounter = state.verification_failures
     writer = state.audit_writer
     try:
         entry = await VerificationIndex.lookup(state.db, number) if len(number) <= 20 else None
@@ -116,7 +129,59 @@ async def verify(
             "entitlements": list(result.entitlements)}
     if result.revocation_reason:
         body["revocation_reason"] = result.revocation_reason.value
-    return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+_VERIFY_PREFIX = "/api/v1/verify/"
+_BIRTH_DATE_QUERY = re.compile(rb"birth_date=(\d{4})-(\d{2})-(\d{2})")
+
+
+async def verify_hot(scope, send) -> bool:
+    """`GET /api/v1/verify/{number}?birth_date=YYYY-MM-DD` with a known token holding the scope, within its rate
+    and its failure allowance, and a well-formed number: answered here, as `verify` answers it, without FastAPI's
+    routing and dependency solving (pana_kit.middleware.HotRoute). Anything else returns False before any effect
+    and `verify` answers it, refusals included."""
+    number = scope["path"][len(_VERIFY_PREFIX):]
+    found = _BIRTH_DATE_QUERY.fullmatch(scope.get("query_string", b""))
+    if found is None or not number or len(number) > 20 or "/" in number:
+        return False
+    try:
+        birth_date = date(int(found[1]), int(found[2]), int(found[3]))
+        number = number.strip().upper()
+        check_document_number(number)
+    except (ValueError, InvalidInput):
+        return False
+    token = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":  # the first, as `bearer_token` reads it
+            scheme, _, rest = value.decode("latin-1").partition(" ")
+            token = rest.strip() if scheme.lower() == "bearer" else None
+            break
+    if not token:
+        return False
+    app = scope["app"]
+    state = app.state
+    try:
+        principal = await state.verifier.authenticate(token)
+    except Exception:  # noqa: BLE001 - refused (or failing): the route answers, as it always did
+        return False
+    if not principal.has(VERIFY_SCOPE):
+        return False
+    client = client_key(principal)
+    counter: FailureCounter = state.verification_failures
+    # The failure allowance before the rate's token (the route takes the token first, then checks it: a request
+    # refused here takes nothing, and the route then takes the token and refuses, as before).
+    if verification_delay(counter.recent(client), state.rules) > 0 or not _VERIFY_LIMIT.admit(app, principal):
+        return False
+    scope.setdefault("state", {})["principal"] = principal
+    body = await _answer(state, principal, client, number, birth_date)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+    return True
+
+
+HOT_VERIFY = HotRoute("GET", "/api/v1/verify/{document_number}", _VERIFY_PREFIX, verify_hot)
 
 
 def _signing_key(request: Request):
