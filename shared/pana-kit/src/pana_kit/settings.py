@@ -86,6 +86,10 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = Field("sqlite", description="Database URL, or 'sqlite' for <state dir>/<service>.db")
+    database_pool_size: int = Field(
+        20, ge=1, le=500, description="PostgreSQL connections each process keeps open for its transactions (10 more "
+                                      "may open under a burst, closed again when returned). Above the requests in "
+                                      "flight at a steady load, or each request beyond it opens a connection")
     state_dir: str | None = Field(
         None, description="Writable directory for what the service writes on disk (a SQLite file, the keys dev mode "
                           "generates); default: the checkout's var/, else $XDG_STATE_HOME/pana or ~/.local/state/pana. "
