@@ -149,6 +149,10 @@ class ServiceSettings(BaseSettings):
     webhook_retry_jitter: float = Field(0.2, ge=0, le=1)
     webhook_timeout_s: float = Field(10, gt=0, le=120, description="Time a receiver has to answer a delivery")
     webhook_poll_interval_ms: int = Field(500, ge=10, le=60_000)
+    webhook_fan_out_linger_ms: int = Field(
+        50, ge=0, le=5_000, description="After a fan-out pass that found new events, the next waits this long, so a "
+                                        "stream of commits is fanned out in batches rather than a pass per commit "
+                                        "(adds at most this to a delivery's latency)")
     webhook_concurrency: int = Field(8, ge=1, le=256, description="Subscriptions served at once by one instance")
     webhook_gap_grace_s: float = Field(
         30, ge=0, le=3600, description="How long the fan-out waits for an outbox seq still uncommitted (a gap) "
