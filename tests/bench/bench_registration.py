@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import os
 import sys
 import tempfile
 import time
@@ -418,8 +419,8 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
         wrk(service.url, bodies, token, f"warm-s{tag}", 3, clients, offset=per // 2)  # not the bodies measured
         spy = None
         if profile:
-            spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-o", str(var / f"profile-{tag}.txt"), "-f", "raw", "-r", "50",
-                                    "-d", str(seconds), "-p", str(service._proc.pid)] + (["--subprocesses"] if workers > 1 else []), stdout=subprocess.DEVNULL)
+            spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-o", str(var / f"profile-{tag}.txt"), "-f", "raw", "-r", os.environ.get("PYSPY_RATE", "50"),
+                                    "-d", str(seconds), "-p", str(service._proc.pid)] + os.environ.get("PYSPY_ARGS", "").split() + (["--subprocesses"] if workers > 1 else []), stdout=subprocess.DEVNULL)
         waits: dict = {}
         sampler = None
         if profile:  # what the database sessions wait on during the run

@@ -549,7 +549,7 @@ async def test_the_position_never_passes_a_seq_that_commits_later(database):
         slow = UnitOfWork(db, "/pana/rsd")
         await slow.__aenter__()
         late = slow.emit(interview(1), subject="person-1").id
-        await slow.session.flush()  # seq 1 taken, not committed
+        await slow.flush()  # seq 1 taken, not committed
         [after] = await emit_many(db, 1, start=2)  # seq 2, committed
 
         assert await relay.publish_pending() == 1 and [s[2] for s in sent] == [after]
@@ -564,7 +564,7 @@ async def test_the_position_never_passes_a_seq_that_commits_later(database):
         doomed = UnitOfWork(db, "/pana/rsd")
         await doomed.__aenter__()
         doomed.emit(interview(3), subject="person-3")
-        await doomed.session.flush()  # seq 3
+        await doomed.flush()  # seq 3
         [last] = await emit_many(db, 1, start=4)  # seq 4
         await relay.publish_pending()
         assert relay.position == 2

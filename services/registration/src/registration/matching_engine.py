@@ -76,7 +76,7 @@ def record_document(record: MatchRecord, block_length: int | None = None) -> dic
             value = list(value)
         doc[name] = value
     if block_length is not None:
-        n = normalise(record, block_length)
+        n = normalised(record, block_length)  # the check's own normalisation of this record, cached
         doc[FORMS] = {"l": block_length, "stem": n.patronymic_stem,
                       **{part: [[f.key, f.skeleton, f.arabic, f.block] for f in getattr(n, part)]
                          for part in ("given", "family", "patronymic")}}
@@ -139,7 +139,8 @@ def index_rows(record: MatchRecord, config: MatchingConfig) -> tuple[dict, list[
     """The match record row and the blocking key rows of one person."""
     year = record.birth_date.year if record.birth_date else None
     keys = [{"key": k[:KEY_LENGTH], "person_id": record.person_id, "birth_year": year}
-            for k in sorted({k[:KEY_LENGTH] for k in blocking_keys(record, config)})]
+            for k in sorted({k[:KEY_LENGTH] for k in blocking_keys(normalised(record, config.blocking_key_length),
+                                                                     config)})]
     return {"person_id": record.person_id, "record": record_document(record, config.blocking_key_length)}, keys
 
 
@@ -159,9 +160,13 @@ async def index_person(session, record: MatchRecord | None, person_id: str, conf
 
 
 async def insert_indexed(session, table, values_of_row: dict[str, Any], record: MatchRecord | None,
-                         config: MatchingConfig) -> None:
+                         config: MatchingConfig, *, unique_number: str | None = None) -> bool:
     """Insert a new person's row together with its match record and blocking keys. On PostgreSQL one statement
-    (data-modifying CTEs: the index rows are written only if the person's row was); elsewhere one per table."""
+    (data-modifying CTEs: the index rows are written only if the person's row was); elsewhere one per table.
+
+    `unique_number` (PostgreSQL): the row's column of that name must hold a value no row holds yet; when one does,
+    nothing is written and the answer is False (the caller draws another). The check is the statement's own
+    (`NOT EXISTS`), so a registration needs no probe of its own for its random number."""
     row, keys = index_rows(record, config) if record is not None else (None, [])
     if row is None or session.bind.dialect.name != "postgresql":
         await session.execute(insert(table), [values_of_row])
@@ -169,21 +174,27 @@ async def insert_indexed(session, table, values_of_row: dict[str, Any], record: 
             await session.execute(insert(MatchRecordRow), [row])
             if keys:
                 await session.execute(insert(BlockingKeyRow), keys)
-        return
-    await session.execute(_indexed_insert(table, tuple(values_of_row)), {
+        return True
+    written = await session.execute(_indexed_insert(table, tuple(values_of_row), unique_number), {
         **{f"p_{name}": value for name, value in values_of_row.items()}, "m_record": row["record"],
         "k_keys": [k["key"] for k in keys], "k_years": [k["birth_year"] for k in keys]})
+    return written.first() is not None
 
 
 @lru_cache(maxsize=8)
-def _indexed_insert(table, columns: tuple[str, ...]):
+def _indexed_insert(table, columns: tuple[str, ...], unique: str | None = None):
     """The statement of `insert_indexed` on PostgreSQL, built once: bound parameters only (the keys as two arrays
     unnested), so SQLAlchemy compiles it once, whatever the number of keys."""
-    from sqlalchemy import bindparam, func
+    from sqlalchemy import bindparam, exists, func
     from sqlalchemy.dialects.postgresql import ARRAY
 
-    new = insert(table).values({c: bindparam(f"p_{c}", type_=table.c[c].type) for c in columns}) \
-        .returning(table.c.person_id).cte("new_person")
+    binds = {c: bindparam(f"p_{c}", type_=table.c[c].type) for c in columns}
+    if unique is None:
+        new = insert(table).values(binds)
+    else:  # INSERT … SELECT the values WHERE no row holds the unique one
+        new = insert(table).from_select(list(columns), select(*binds.values()).where(
+            ~exists().where(table.c[unique] == binds[unique])))
+    new = new.returning(table.c.person_id).cte("new_person")
     record = insert(MatchRecordRow.__table__).from_select(
         ["person_id", "record"], select(new.c.person_id, bindparam("m_record", type_=MatchRecordRow.__table__.c.record.type)))
     given = func.unnest(bindparam("k_keys", type_=ARRAY(String)), bindparam("k_years", type_=ARRAY(Integer))) \
@@ -224,16 +235,23 @@ def candidate_query(keys: Iterable[str], birth_year: int | None, config: Matchin
         params["y"] = birth_year
     if window is not None:
         params["hi"], params["lo"] = birth_year + window, birth_year - window
+    params.update((f"k{i}", key) for i, key in enumerate(keys))
+    return _candidate_shape(len(keys), birth_year is None, window is not None, as_text).bindparams(**params)
+
+
+@lru_cache(maxsize=256)
+def _candidate_shape(n_keys: int, no_birth_year: bool, windowed: bool, as_text: bool):
+    """`candidate_query`'s text for a number of keys, built once (py-spy: building and parsing it per registration
+    was 2 % of the service's CPU); the values are bound per call."""
     parts = []
-    for i, key in enumerate(keys):
-        params[f"k{i}"] = key
+    for i in range(n_keys):
         base = f"SELECT person_id, birth_year FROM person_blocking_keys WHERE key = :k{i}"
-        if birth_year is None:
+        if no_birth_year:
             parts.append(f"SELECT person_id, birth_year, {2 * i} AS part FROM ({base} LIMIT :n) AS p{i}")
             continue
-        up = f"{base} AND birth_year >= :y{' AND birth_year < :hi' if window is not None else ''} " \
+        up = f"{base} AND birth_year >= :y{' AND birth_year < :hi' if windowed else ''} " \
              "ORDER BY birth_year LIMIT :n"
-        down = f"{base} AND birth_year < :y{' AND birth_year > :lo' if window is not None else ''} " \
+        down = f"{base} AND birth_year < :y{' AND birth_year > :lo' if windowed else ''} " \
                "ORDER BY birth_year DESC LIMIT :n"
         # The key's `n` holders nearest in birth year: n from each side (two index range scans), the nearest n
         # of those; and up to n holders with no birth date.
@@ -246,7 +264,7 @@ def candidate_query(keys: Iterable[str], birth_year: int | None, config: Matchin
     ids = " UNION ALL ".join(parts)
     record = "CAST(r.record AS TEXT)" if as_text else "r.record"
     return _text(f"SELECT c.part, c.birth_year, r.person_id, {record} AS record FROM person_match_records AS r "
-                 f"JOIN ({ids}) AS c ON c.person_id = r.person_id").bindparams(**params).columns(
+                 f"JOIN ({ids}) AS c ON c.person_id = r.person_id").columns(
         person_id=MatchRecordRow.__table__.c.person_id.type,
         record=String() if as_text else MatchRecordRow.__table__.c.record.type)
 
@@ -279,7 +297,8 @@ async def candidate_records(session, record: MatchRecord, config: MatchingConfig
     `read_candidates`."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
-    query = candidate_query(blocking_keys(record, config), birth_year, config, per_key, as_text=True)
+    query = candidate_query(blocking_keys(normalised(record, config.blocking_key_length), config), birth_year, config,
+                            per_key, as_text=True)
     if query is None:
         return [], False
     kept, reached = bounded((await session.execute(query)).all(), birth_year, per_key)
@@ -294,7 +313,8 @@ async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tu
     JSON decode, a `MatchRecord` and its normalisation."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
-    query = candidate_query(blocking_keys(record, config), birth_year, config, per_key, as_text=True)
+    query = candidate_query(blocking_keys(normalised(record, config.blocking_key_length), config), birth_year, config,
+                            per_key, as_text=True)
     if query is None:
         return [], False
     kept, reached = bounded(await db.read_all(query), birth_year, per_key)
@@ -342,8 +362,10 @@ def _normalised(record: MatchRecord, length: int) -> Normalised:
 
 def normalised(record: MatchRecord | Normalised, length: int) -> Normalised:
     """`normalise(record)`, cached by the record's value: the holders of a common key are read by check after check
-    (py-spy under wrk: normalising the candidates was ~10 % of the service's CPU). A record is a frozen value, so a
-    changed person is a new key (a correction is never served an old normalisation)."""
+    (py-spy under wrk: normalising the candidates was ~10 % of the service's CPU), and a registration's own record
+    is normalised once for its blocking keys, its scoring and the match record it stores (it was four times). A
+    record is a frozen value, so a changed person is a new key (a correction is never served an old
+    normalisation)."""
     if isinstance(record, Normalised):
         return record
     try:
@@ -359,7 +381,7 @@ def score(record: MatchRecord | Normalised, others: list[MatchRecord | Normalise
     if not others:
         return []
     length = config.blocking_key_length
-    probe = record if isinstance(record, Normalised) else normalise(record, length)
+    probe = normalised(record, length)
     candidates = [normalised(o, length) for o in others]
     left, right, rows = similarity_matrix(probe, candidates)
     row_of = {x: row for x, row in zip(left, rows)}  # the probe's keys: a row each

@@ -23,7 +23,7 @@ def insert_on_conflict(table, columns, on_conflict: str, *, returning: str | Non
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False):
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         # hide_parameters: SQL errors (and so logs) never carry the bound values, which are personal data.
@@ -32,8 +32,11 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             # LIFO: the connection just returned is the one handed out next, so a steady load keeps a few
-            # connections hot and lets the rest idle (and be pinged when next taken).
-            kwargs.update(pool_size=10, max_overflow=10, pool_use_lifo=True)
+            # connections hot and lets the rest idle (and be pinged when next taken). `pool_size` connections stay
+            # open; overflow ones are closed when returned to a full pool, so a load that keeps more than
+            # `pool_size` transactions open opens and closes a connection per request (a connect, its type
+            # introspection and every statement prepared again on it: py-spy under 16 registration clients).
+            kwargs.update(pool_size=pool_size, max_overflow=10, pool_use_lifo=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

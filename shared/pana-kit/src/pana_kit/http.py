@@ -20,7 +20,9 @@ def check_if_match(if_match: str | None, current_etag: str) -> None:
     check_version(if_match, current_etag)
 
 
-def if_match_header(if_match: str | None = Header(None, alias="If-Match", max_length=200,
+# The header dependencies are `async def`: FastAPI runs a plain `def` dependency on a worker thread (a thread hop
+# and the GIL handed back and forth per request, for a function that only returns its argument).
+async def if_match_header(if_match: str | None = Header(None, alias="If-Match", max_length=200,
                                                   description="ETag from the last read of this record")) -> str | None:
     return if_match
 
@@ -37,7 +39,7 @@ def links_from(status: int, parameter: str, *, field: str | None = None, **targe
     return {status: {"links": links}}
 
 
-def purpose_header(x_purpose: str = Header(..., alias="X-Purpose", min_length=3, max_length=100, pattern=r"^[a-z][a-z\-]*$",
+async def purpose_header(x_purpose: str = Header(..., alias="X-Purpose", min_length=3, max_length=100, pattern=r"^[a-z][a-z\-]*$",
                                            description=f"Why personal data is read (audited). One of: {', '.join(PURPOSES)}",
                                            examples=["case-work"])) -> str:
     if x_purpose not in PURPOSES:
@@ -46,7 +48,7 @@ def purpose_header(x_purpose: str = Header(..., alias="X-Purpose", min_length=3,
     return x_purpose
 
 
-def page_params(limit: int = Query(50, ge=1, le=500, description="Items per page (at most 500)"),
+async def page_params(limit: int = Query(50, ge=1, le=500, description="Items per page (at most 500)"),
                 cursor: str | None = Query(None, max_length=500, description="`next_cursor` of the previous page")) -> tuple[int, dict | None]:
     return limit, decode_cursor(cursor)
 

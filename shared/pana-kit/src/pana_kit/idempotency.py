@@ -34,7 +34,7 @@ IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:\-]{8,200}$"
 IN_PROGRESS = 0  # status_code of a claimed key whose answer is not written yet
 
 
-def idempotency_key_header(
+async def idempotency_key_header(  # async: a plain def would be run on a worker thread, for nothing
     idempotency_key: str = Header(
         ..., alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN,
         description="A unique key per intended write (8-200 characters: letters, digits, . _ : -); a retry reuses it. "

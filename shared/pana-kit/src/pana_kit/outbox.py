@@ -28,7 +28,8 @@ Gaps. `seq` comes from a sequence, and concurrent transactions commit out of ord
 seq 11 can be visible while seq 10 is still uncommitted (or rolled back, never to
 appear). The position never passes such a gap until it is known to be final: every
 transaction writing outbox rows takes a transaction id *before* its rows take their
-seq (the session hook below), so whatever transaction holds seq 10 was already
+seq (`UnitOfWork._write_outbox`'s statement, or the session hook below for rows
+added through the ORM), so whatever transaction holds seq 10 was already
 running when the relay's snapshot saw seq 11, and had an id below that snapshot's
 `xmax`. Once a later snapshot's `xmin` reaches it, every such transaction has
 finished: the relay reads the gap again, publishes what committed there, and the
@@ -150,6 +151,7 @@ class UnitOfWork:
         self.session: AsyncSession
         self.emitted: list[Envelope] = []
         self.records: dict[str, Record] = {}
+        self._outbox: list[OutboxMessage] = []  # PostgreSQL: written by `_write_outbox` just before the commit
 
     async def __aenter__(self) -> "UnitOfWork":
         self.session = self.db.sessions()
@@ -160,6 +162,8 @@ class UnitOfWork:
         committed = False
         try:
             if exc_type is None:
+                if self._outbox:
+                    await self._write_outbox()
                 await self.session.commit()
                 committed = True
             else:
@@ -190,10 +194,35 @@ class UnitOfWork:
             envelope = envelope.model_copy(update={"correlationid": envelope.id})
             self.correlation_id = envelope.id
         record = to_kafka(envelope)
-        self.session.add(outbox_row(envelope, topic_of(event), record))
+        row = outbox_row(envelope, topic_of(event), record)
+        if self.db.is_sqlite:
+            self.session.add(row)
+        else:
+            self._outbox.append(row)
         self.records[envelope.id] = record
         self.emitted.append(envelope)
         return envelope
+
+    async def flush(self) -> None:
+        """Write what the transaction holds so far, its events included (their rows take their seqs), without
+        committing."""
+        if self._outbox:
+            await self._write_outbox()
+        await self.session.flush()
+
+    async def _write_outbox(self) -> None:
+        """PostgreSQL: the transaction's outbox rows in one Core statement that first takes the transaction's id
+        and queues the relay's NOTIFY (what `_outbox_rows_take_a_transaction_id_first` does for ORM-added rows, in
+        a statement of its own, before the ORM's flush of the rows, one more). The id is taken before any row
+        draws its seq: the rows are produced by a join with the one-row CTE, evaluated (once: volatile) before
+        the first joined row reaches the insert, where the seq default is drawn."""
+        rows, self._outbox = self._outbox, []
+        await self.session.execute(_OUTBOX_INSERT, {
+            "channel": NOTIFY_CHANNEL, "event_ids": [r.event_id for r in rows], "topics": [r.topic for r in rows],
+            "keys": [r.key for r in rows], "types": [r.event_type for r in rows],
+            "attributes": [json.dumps(r.attributes) for r in rows], "payloads": [r.payload for r in rows],
+            "created": [r.created_at for r in rows]})
+        self.session.info["_outbox_xid"] = True
 
     async def claim(self, group: str, envelope: Envelope, *, topic: str | None = None,
                     outcome: str = "handled") -> bool:
@@ -219,6 +248,25 @@ _INBOX = InboxMessage.__table__
 _CLAIM = insert_on_conflict(_INBOX, ("consumer_group", "event_id", "event_type", "handled_at", "topic", "outcome"),
                             "DO NOTHING", returning="event_id")
 _COLUMNS = "seq, event_id, topic, key, attributes, payload"
+
+
+def _outbox_insert():
+    from sqlalchemy import DateTime, String, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    arrays = {"event_ids": String, "topics": String, "keys": String, "types": String, "attributes": String,
+              "payloads": String, "created": DateTime(timezone=True)}
+    return text(
+        "WITH x AS (SELECT pg_current_xact_id() AS xid, pg_notify(:channel, '') AS n) "
+        "INSERT INTO outbox (event_id, topic, key, event_type, attributes, payload, created_at, attempts) "
+        "SELECT v.event_id, v.topic, v.key, v.event_type, CAST(v.attributes AS JSON), v.payload, v.created_at, 0 "
+        "FROM unnest(:event_ids, :topics, :keys, :types, :attributes, :payloads, :created) "
+        "AS v(event_id, topic, key, event_type, attributes, payload, created_at) CROSS JOIN x"
+    ).bindparams(bindparam("channel", type_=String),
+                 *(bindparam(name, type_=ARRAY(kind)) for name, kind in arrays.items()))
+
+
+_OUTBOX_INSERT = _outbox_insert()
 
 
 class _Batch:

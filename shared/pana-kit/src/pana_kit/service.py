@@ -99,7 +99,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        db = Database(settings.resolved_database_url())
+        db = Database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
         # Audit entries carry a MAC with a key from the key provider, never stored in the database.
         db.use_audit_key(AuditKey.of(app.state.keyring))
         attach_keyring(db.engine, app.state.keyring)  # sealed document columns (pana_kit.crypto.SealedDocument)

@@ -86,6 +86,10 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = Field("sqlite", description="Database URL, or 'sqlite' for <state dir>/<service>.db")
+    database_pool_size: int = Field(
+        20, ge=1, le=500, description="PostgreSQL connections each process keeps open for its transactions (10 more "
+                                      "may open under a burst, closed again when returned). Above the requests in "
+                                      "flight at a steady load, or each request beyond it opens a connection")
     state_dir: str | None = Field(
         None, description="Writable directory for what the service writes on disk (a SQLite file, the keys dev mode "
                           "generates); default: the checkout's var/, else $XDG_STATE_HOME/pana or ~/.local/state/pana. "
@@ -145,6 +149,10 @@ class ServiceSettings(BaseSettings):
     webhook_retry_jitter: float = Field(0.2, ge=0, le=1)
     webhook_timeout_s: float = Field(10, gt=0, le=120, description="Time a receiver has to answer a delivery")
     webhook_poll_interval_ms: int = Field(500, ge=10, le=60_000)
+    webhook_fan_out_linger_ms: int = Field(
+        50, ge=0, le=5_000, description="After a fan-out pass that found new events, the next waits this long, so a "
+                                        "stream of commits is fanned out in batches rather than a pass per commit "
+                                        "(adds at most this to a delivery's latency)")
     webhook_concurrency: int = Field(8, ge=1, le=256, description="Subscriptions served at once by one instance")
     webhook_gap_grace_s: float = Field(
         30, ge=0, le=3600, description="How long the fan-out waits for an outbox seq still uncommitted (a gap) "

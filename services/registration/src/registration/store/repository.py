@@ -17,7 +17,7 @@ from pana_kit.paging import InvalidCursor, Key, Keyset, Page
 
 from ..domain import (
     BorderReferral, DuplicateReview, FactKind, Household, IssuedDocument, MatchingConfig, MatchRecord, Person,
-    PopulationMember, StatusFact, VerificationEntry, document_number, project_legal_status,
+    PersonRegistered, PopulationMember, StatusFact, VerificationEntry, document_number, project_legal_status,
 )
 from ..domain.duplicates import Normalised
 from ..domain.names import match_key
@@ -111,6 +111,10 @@ class Persons:
         return person
 
     async def new_registration_number(self, prefix: str) -> str:
+        """A random number nobody holds. On PostgreSQL not probed here: `add` writes the person only if nobody holds
+        it (in its one statement) and draws again if somebody does (one round trip less per registration)."""
+        if self.session.bind.dialect.name == "postgresql":
+            return _random_number(prefix, _now())
         return await self._new_registration_number(prefix, _now())
 
     async def add(self, person: Person) -> int:
@@ -118,12 +122,21 @@ class Persons:
         now = _now()
         member = PopulationMember.of(person, None)  # a new person has no status facts yet
         # Core, not the unit of work: the row, its match record and its blocking keys in one statement on PostgreSQL.
-        await matching_engine.insert_indexed(self.session, PersonRow.__table__, dict(
+        values = dict(
             person_id=person.person_id, registration_number=person.registration_number,
             **search_columns(person, keyring_of(self.session)), office=person.office, household_id=person.household_id,
             version=1, document=person.to_document(), created_at=now, updated_at=now,
             population=member.to_document(),
-        ), None if person.merged_into else MatchRecord.of(person), self.matching)
+        )
+        record = None if person.merged_into else MatchRecord.of(person)
+        while not await matching_engine.insert_indexed(self.session, PersonRow.__table__, values, record, self.matching,
+                                                       unique_number="registration_number"):
+            # somebody holds the number already (one in 10**8 per person registered): another one, in the row and
+            # in what the registration recorded
+            values["registration_number"] = number = _random_number(person.registration_number.rsplit("-", 2)[0], now)
+            person.registration_number = number
+            person.pending_events[:] = [replace(e, registration_number=number) if isinstance(e, PersonRegistered)
+                                        else e for e in person.pending_events]
         await Population(self.session).count(None, member)
         return 1
 
@@ -210,12 +223,16 @@ class Persons:
         return list((await self.session.execute(query)).scalars())
 
     async def _new_registration_number(self, prefix: str, now: datetime) -> str:
-        # Random, not sequential: a number must not reveal how many people registered before.
         while True:
-            number = f"{prefix}-{now:%y}-{secrets.randbelow(10**8):08d}"
+            number = _random_number(prefix, now)
             exists = (await self.session.execute(select(PersonRow.person_id).where(PersonRow.registration_number == number))).first()
             if not exists:
                 return number
+
+
+def _random_number(prefix: str, now: datetime) -> str:
+    # Random, not sequential: a number must not reveal how many people registered before.
+    return f"{prefix}-{now:%y}-{secrets.randbelow(10**8):08d}"
 
 
 class Referrals:
