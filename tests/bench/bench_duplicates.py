@@ -161,7 +161,7 @@ ANCHOR = textwrap.dedent('''
 ''')
 
 
-def start_service(url: str, var: Path, name: str, pythonpath: str | None = None) -> HttpProcess:
+def start_service(url: str, var: Path, name: str, pythonpath: str | None = None, workers: int = 1) -> HttpProcess:
     port = free_port()
     env = {"REGISTRATION_PORT": str(port), "REGISTRATION_HOST": "127.0.0.1", "REGISTRATION_DATABASE_URL": url,
            "REGISTRATION_DEV_MODE": "true", "REGISTRATION_RUN_CONSUMERS": "false",
@@ -171,6 +171,8 @@ def start_service(url: str, var: Path, name: str, pythonpath: str | None = None)
            "REGISTRATION_STATELESS_CERTIFICATE_WATCH_ENABLED": "false", "REGISTRATION_RUN_WEBHOOKS": "false"}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
+    if workers > 1:
+        env["REGISTRATION_WORKERS"] = str(workers)
     proc = HttpProcess(name, ["nice", sys.executable, "-m", "registration"], port, env=env,
                        log_path=var / f"{name}.log")
     return proc.start(900)  # start-up reads every person once (upgrade_sealed): minutes at national scale
@@ -264,13 +266,14 @@ def run_http(args, var: Path, url: str) -> None:
     for label, ref in runs:
         tmp, path = old_code(ref) if ref else (None, None)
         try:
-            service = start_service(url, var, f"registration-{label}", path)
+            service = start_service(url, var, f"registration-{label}", path, args.workers)
             try:
                 spy = None
                 if args.profile:
-                    spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-o",
+                    spy = subprocess.Popen([py_spy(), "record", "-o",
                                             str(var / f"profile-{label}.txt"), "-f", "raw", "-r", "50", "-d",
-                                            str(int(args.seconds + 5)), "-p", str(service._proc.pid)],
+                                            str(int(args.seconds + 5)), "-p", str(service._proc.pid)]
+                                           + (["--subprocesses"] if args.workers > 1 else []),
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 results[label] = asyncio.run(drive(service.url, bodies, args.clients, args.seconds, h))
                 if spy is not None:
@@ -283,11 +286,22 @@ def run_http(args, var: Path, url: str) -> None:
                 tmp.cleanup()
         r = results[label]
         print(line(f"{label}{' (' + ref + ')' if ref else ''}: duplicate-check over HTTP, {args.persons:,} persons, "
-                   f"PostgreSQL, {args.clients} clients", r) +
+                   f"PostgreSQL, {args.clients} clients, {args.workers} worker(s)", r) +
               f"; ratio to anchor {r['rps'] / results['anchor']['rps']:.3f}", flush=True)
     if "before" in results:
         b, a = results["before"], results["after"]
         print(f"after/before: req/s x{a['rps'] / b['rps']:.1f}, p99 {b['p99']:.0f} -> {a['p99']:.0f} ms")
+
+
+def py_spy() -> str:
+    """py-spy beside this interpreter, else on PATH (it is a tool, not a dependency: `uv pip install py-spy`)."""
+    import shutil
+
+    here = Path(sys.executable).with_name("py-spy")
+    found = str(here) if here.exists() else shutil.which("py-spy")
+    if not found:
+        raise SystemExit("--profile needs py-spy: uv pip install py-spy")
+    return found
 
 
 # Frames every request passes through (server, middleware, routing): left out of the summary.
@@ -359,13 +373,16 @@ def main() -> None:
     p.add_argument("--load-only", action="store_true")
     p.add_argument("--profile", action="store_true", help="py-spy each service run (see 5. above)")
     p.add_argument("--no-http", action="store_true")
+    p.add_argument("--var", default=None, help="the bench's directory (database, logs, profiles); default "
+                                               "var/bench-duplicates: another one runs beside a load in progress")
+    p.add_argument("--workers", type=int, default=1, help="REGISTRATION_WORKERS for the service (PostgreSQL)")
     args = p.parse_args()
     print(machine(), flush=True)
     if args.in_process:
         asyncio.run(in_process(args.in_process, 400))
     if args.no_http:
         return
-    var = ROOT / "var" / "bench-duplicates"
+    var = Path(args.var).resolve() if args.var else ROOT / "var" / "bench-duplicates"
     var.mkdir(parents=True, exist_ok=True)
     pg = start_postgres(var)
     try:

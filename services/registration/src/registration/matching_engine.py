@@ -288,18 +288,69 @@ async def candidate_records(session, record: MatchRecord, config: MatchingConfig
 
 
 async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
-    """`candidate_records` for a check that changes nothing: one autocommit statement on the database's read
-    engine (`Database.read_all`: no session, no transaction), the records read as JSON text and normalised
+    """`candidate_records` for a check that changes nothing, outside any transaction. On PostgreSQL one prepared
+    statement (`CANDIDATES_PG`) on one of a few held asyncpg connections (no pool checkout, no SQLAlchemy, a
+    generic plan: 0.7 ms of server time against 4.6 ms planned afresh each time, at 98,000 persons); elsewhere
+    one autocommit statement on the read engine (`Database.read_all`). The records come as JSON text, normalised
     through a cache keyed by that text (`normalised_text`): a holder read again costs a dictionary look-up, not a
     JSON decode, a `MatchRecord` and its normalisation."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
+    length = config.blocking_key_length
+    if not db.is_sqlite:
+        keys = sorted({k[:KEY_LENGTH] for k in blocking_keys(record, config)})
+        if not keys:
+            return [], False
+        held = db.held("duplicate-check", HELD_READERS)
+        if birth_year is None:
+            rows = await held.fetch(CANDIDATES_PG_NO_YEAR, keys, per_key + 1)
+        else:
+            window = year_window(config) or 10_000
+            rows = await held.fetch(CANDIDATES_PG, keys, birth_year, birth_year + window, birth_year - window,
+                                    per_key + 1)
+        reached = bool(rows and rows[0][2])
+        return [normalised_text(pid, doc, length) for pid, doc, _ in rows if pid != record.person_id], reached
     query = candidate_query(blocking_keys(record, config), birth_year, config, per_key, as_text=True)
     if query is None:
         return [], False
     kept, reached = bounded(await db.read_all(query), birth_year, per_key)
-    length = config.blocking_key_length
     return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
+
+
+# Held connections a node keeps for duplicate checks (checks overlap; each connection runs one at a time).
+HELD_READERS = 4
+
+# `candidate_query`'s holders as one statement whatever the number of keys, so it is prepared once and runs with a
+# generic plan: the keys as an array ($1), the birth year ($2), the window's ends ($3 above, $4 below), the bound
+# per part plus one ($5). Each key's holders nearest in birth year (two index range scans, the nearest $5 of
+# those, numbered) and its holders with no birth year (the first $5 by person id, numbered); the persons numbered
+# within the bound, once each, with their match records as JSON text; `reached`: a part had more than the bound.
+_CANDIDATES_TAIL = """
+SELECT r.person_id, CAST(r.record AS TEXT) AS record, (SELECT bool_or(rn >= {n}) FROM h) AS reached
+FROM person_match_records AS r WHERE r.person_id IN (SELECT person_id FROM h WHERE rn < {n})"""
+CANDIDATES_PG = """
+WITH k AS (SELECT key FROM unnest($1::text[]) AS key),
+h AS (
+  SELECT x.person_id, x.rn FROM k CROSS JOIN LATERAL (
+    SELECT n.person_id, row_number() OVER (ORDER BY abs(n.birth_year - $2), n.person_id) AS rn FROM (
+      (SELECT b.person_id, b.birth_year FROM person_blocking_keys AS b WHERE b.key = k.key
+         AND b.birth_year >= $2 AND b.birth_year < $3 ORDER BY b.birth_year LIMIT $5)
+      UNION ALL
+      (SELECT b.person_id, b.birth_year FROM person_blocking_keys AS b WHERE b.key = k.key
+         AND b.birth_year < $2 AND b.birth_year > $4 ORDER BY b.birth_year DESC LIMIT $5)
+    ) AS n ORDER BY abs(n.birth_year - $2), n.person_id LIMIT $5) AS x
+  UNION ALL
+  SELECT z.person_id, z.rn FROM k CROSS JOIN LATERAL (
+    SELECT b.person_id, row_number() OVER (ORDER BY b.person_id) AS rn FROM person_blocking_keys AS b
+    WHERE b.key = k.key AND b.birth_year IS NULL ORDER BY b.person_id LIMIT $5) AS z
+)""" + _CANDIDATES_TAIL.format(n="$5")
+# A check with no birth date: each key's holders, whatever their birth year, up to the bound plus one ($2).
+CANDIDATES_PG_NO_YEAR = """
+WITH k AS (SELECT key FROM unnest($1::text[]) AS key),
+h AS (
+  SELECT x.person_id, row_number() OVER (PARTITION BY k.key ORDER BY x.person_id) AS rn FROM k CROSS JOIN LATERAL (
+    SELECT b.person_id FROM person_blocking_keys AS b WHERE b.key = k.key LIMIT $2) AS x
+)""" + _CANDIDATES_TAIL.format(n="$2")
 
 
 @lru_cache(maxsize=262_144)

@@ -85,8 +85,15 @@ class Database:
                     raise
         return []  # pragma: no cover - the loop returns or raises
 
-    def held(self, name: str) -> "HeldConnection":
-        """PostgreSQL only: this database's `HeldConnection` called `name` (one asyncpg connection kept open)."""
+    def held(self, name: str, size: int = 1) -> "HeldConnection | HeldConnections":
+        """PostgreSQL only: this database's `HeldConnection` called `name` (one asyncpg connection kept open); with
+        `size` > 1, `HeldConnections`: that many, a read going to one that is free (reads that are not coalesced
+        and may overlap, such as duplicate checks)."""
+        if size > 1:
+            found = self._held.get(name)
+            if found is None:
+                found = self._held[name] = HeldConnections([self.held(f"{name}#{i}") for i in range(size)])
+            return found
         found = self._held.get(name)
         if found is None:
             if self.is_sqlite:
@@ -195,6 +202,26 @@ class HeldConnection:
                 await connection.close(timeout=5)
             except Exception:  # noqa: BLE001 - closing at shutdown: a dead connection is fine
                 connection.terminate()
+
+
+class HeldConnections:
+    """A few `HeldConnection`s for one hot read whose calls overlap: each read goes to a connection with no
+    statement in flight, else to the one with the fewest reads waiting. Each keeps its own prepared statements."""
+
+    def __init__(self, connections: list[HeldConnection]):
+        self.connections = connections
+        self._waiting = [0] * len(connections)
+
+    async def fetch(self, sql: str, *params) -> list:
+        i = min(range(len(self.connections)), key=self._waiting.__getitem__)
+        self._waiting[i] += 1
+        try:
+            return await self.connections[i].fetch(sql, *params)
+        finally:
+            self._waiting[i] -= 1
+
+    async def close(self) -> None:
+        return None  # each connection is held (and closed) by the database under its own name
 
 
 class Coalesced:
