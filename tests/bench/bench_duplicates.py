@@ -205,7 +205,7 @@ def old_code(ref: str) -> tuple[tempfile.TemporaryDirectory, str]:
 async def drive(base: str, bodies: list[tuple[dict, str | None]], clients: int, seconds: float, headers: dict,
                 warmup: float = 5.0) -> dict:
     timings: list[float] = []
-    stats = {"found": 0, "expected": 0, "likely_new": 0, "new": 0, "errors": 0}
+    stats = {"found": 0, "expected": 0, "likely_new": 0, "new": 0, "errors": 0, "all": 0}
     stop_at = time.perf_counter() + warmup + seconds
     measure_from = time.perf_counter() + warmup
     counter = iter(range(10**9))
@@ -217,6 +217,7 @@ async def drive(base: str, bodies: list[tuple[dict, str | None]], clients: int, 
                 t = time.perf_counter()
                 r = await client.post("/api/v1/persons/duplicate-check", json=body)
                 took = time.perf_counter() - t
+                stats["all"] += 1  # warm-up included: the CPU per request is taken over the whole drive
                 if t < measure_from:
                     continue
                 timings.append(took * 1000)
@@ -244,7 +245,32 @@ def line(label: str, r: dict) -> str:
         out += f"; people not registered called a likely duplicate {r['likely_new']}/{r['new']}"
     if r.get("errors"):
         out += f"; {r['errors']} errors"
+    if "cpu_ms" in r:
+        out += f"; CPU per request: server {r['cpu_ms']:.2f} ms, database {r['db_cpu_ms']:.2f} ms"
     return out + ")"
+
+
+def measured(drive_it, server_pid: int, var: Path) -> dict:
+    """`drive_it()`'s result with the server's CPU (the process and its workers) and the database's per request."""
+    import psutil
+    from bench_verify_http import cpu_seconds, postgres_pids
+
+    def pids() -> list[int]:
+        try:
+            return [server_pid] + [c.pid for c in psutil.Process(server_pid).children(recursive=True)]
+        except psutil.Error:
+            return [server_pid]
+
+    def cpu(pids: list[int]) -> dict[int, float]:  # per process: processes started meanwhile count from 0
+        return {pid: cpu_seconds([pid]) for pid in pids}
+
+    before = cpu(pids()), cpu(postgres_pids(var))
+    result = drive_it()
+    after = cpu(pids()), cpu(postgres_pids(var))
+    served = max(1, result["all"])
+    result["cpu_ms"], result["db_cpu_ms"] = (
+        1000 * sum(t - was.get(pid, 0.0) for pid, t in now.items()) / served for now, was in zip(after, before))
+    return result
 
 
 def run_http(args, var: Path, url: str) -> None:
@@ -256,7 +282,8 @@ def run_http(args, var: Path, url: str) -> None:
     results = {}
     anchor = start_anchor(var)
     try:
-        results["anchor"] = asyncio.run(drive(anchor.url, bodies, args.clients, min(args.seconds, 20), h))
+        results["anchor"] = measured(lambda: asyncio.run(drive(anchor.url, bodies, args.clients, min(args.seconds, 20),
+                                                                h)), anchor._proc.pid, var)
     finally:
         anchor.stop()
     print(line(f"anchor (bare FastAPI, same uvicorn, {args.clients} clients)", results["anchor"]), flush=True)
@@ -275,7 +302,8 @@ def run_http(args, var: Path, url: str) -> None:
                                             str(int(args.seconds + 5)), "-p", str(service._proc.pid)]
                                            + (["--subprocesses"] if args.workers > 1 else []),
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                results[label] = asyncio.run(drive(service.url, bodies, args.clients, args.seconds, h))
+                results[label] = measured(lambda: asyncio.run(drive(service.url, bodies, args.clients, args.seconds,
+                                                                    h)), service._proc.pid, var)
                 if spy is not None:
                     spy.wait(60)
                     print(summarise(var / f"profile-{label}.txt"), flush=True)
