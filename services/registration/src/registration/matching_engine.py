@@ -356,14 +356,25 @@ h AS (
 @lru_cache(maxsize=262_144)
 def normalised_text(person_id: str, text: str, length: int) -> Normalised:
     """The normalised match record of a holder from its stored JSON text (a changed record is new text, so a
-    correction is never served an old normalisation)."""
-    return normalised_of_document(person_id, json.loads(text), length)
+    correction is never served an old normalisation). Its name keys (`_keys`) are computed here, once, beside it."""
+    found = normalised_of_document(person_id, json.loads(text), length)
+    object.__setattr__(found, _KEYS, _name_keys(found))  # not a field: equality and hashing ignore it
+    return found
 
 
 # --- scoring -------------------------------------------------------------------------------------
 
-def _keys(n: Normalised) -> set[str]:
-    return {f.key for forms in (n.given, n.family, n.patronymic) for f in forms if f.key}
+_KEYS = "_name_keys"  # a cached holder's name keys, kept on its Normalised (normalised_text)
+
+
+def _name_keys(n: Normalised) -> frozenset[str]:
+    return frozenset(f.key for forms in (n.given, n.family, n.patronymic) for f in forms if f.key)
+
+
+def _keys(n: Normalised) -> frozenset[str]:
+    """Every name key of a record, any slot (kept on the records a check reads through `normalised_text`)."""
+    found = n.__dict__.get(_KEYS)
+    return found if found is not None else _name_keys(n)
 
 
 def key_similarities(probe: Normalised, others: list[Normalised]) -> dict[tuple[str, str], float]:
