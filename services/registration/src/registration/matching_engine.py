@@ -388,13 +388,18 @@ def key_similarities(probe: Normalised, others: list[Normalised]) -> dict[tuple[
 def similarity_matrix(probe: Normalised, others: list[Normalised]) -> tuple[list[str], list[str], list[list[float]]]:
     """(the probe's name keys, the candidates' name keys, `key_similarity` of each pair as rows): two RapidFuzz
     `cdist` matrices (C++), their element-wise maximum."""
+    left, right, best = _similarities(probe, others)
+    return left, right, best.tolist() if best is not None else []
+
+
+def _similarities(probe: Normalised, others: list[Normalised]) -> tuple[list[str], list[str], Any]:
     left = sorted(_keys(probe))
     right = sorted(set().union(*(_keys(o) for o in others))) if others else []
     if not left or not right:
-        return left, right, []
+        return left, right, None
     best = np.maximum(process.cdist(left, right, scorer=JaroWinkler.normalized_similarity, dtype=np.float64),
                       process.cdist(left, right, scorer=fuzz.token_sort_ratio, dtype=np.float64) / 100)
-    return left, right, best.tolist()
+    return left, right, best
 
 
 @lru_cache(maxsize=65_536)
@@ -423,7 +428,8 @@ def score(record: MatchRecord | Normalised, others: list[MatchRecord | Normalise
     length = config.blocking_key_length
     probe = record if isinstance(record, Normalised) else normalise(record, length)
     candidates = [normalised(o, length) for o in others]
-    left, right, rows = similarity_matrix(probe, candidates)
+    left, right, matrix = _similarities(probe, candidates)
+    rows = matrix.tolist() if matrix is not None else []
     row_of = {x: row for x, row in zip(left, rows)}  # the probe's keys: a row each
     column = {y: j for j, y in enumerate(right)}  # the candidates' keys: a column each
 
@@ -441,7 +447,7 @@ def score(record: MatchRecord | Normalised, others: list[MatchRecord | Normalise
         # Only the candidates whose evidence could reach "possible" go to the model (most holders of a common key
         # cannot): an upper bound from a few look-ups each, never below the model's own score (tested; FEBRL
         # through bench_matching.py counts any pair whose score differs from the domain's).
-        bound = EvidenceBound(probe, right, rows, config)
+        bound = EvidenceBound(probe, right, matrix.max(axis=0).tolist(), config)
         candidates = [c for c in candidates if bound.could_reach(c)]
     return score_candidates(probe, candidates, config, similarity)
 
@@ -457,10 +463,10 @@ class EvidenceBound:
     scored (it lifts the score to "likely"). The caps and the relatives' rule only lower a score, so a candidate
     whose bound stays below "possible" cannot be returned, and the model is not run on it."""
 
-    def __init__(self, probe: Normalised, right: list[str], rows: list[list[float]], config: MatchingConfig):
+    def __init__(self, probe: Normalised, right: list[str], best: list[float], config: MatchingConfig):
         model, self.fields = config.model, set(config.fields)
         self.probe, self.model = probe, model
-        self.best = dict(zip(right, map(max, zip(*rows))))  # each candidate key: its best similarity to the probe
+        self.best = dict(zip(right, best))  # each candidate key: its best similarity to any key of the probe
         self.skeletons = {f.skeleton for forms in (probe.given, probe.family) for f in forms if len(f.skeleton) >= 2}
         self.open_slot = not probe.given or not probe.family
         p = config.possible_threshold - 1e-3  # scores are rounded to 4 places: a margin
