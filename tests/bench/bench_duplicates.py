@@ -71,7 +71,7 @@ async def count_persons(url: str) -> int:
         await engine.dispose()
 
 
-def prepare(pg, persons: int, reuse: bool) -> tuple[str, int]:
+def prepare(pg, persons: int, reuse: bool, analysed: bool = False) -> tuple[str, int]:
     from pana_kit.migrations import upgrade
     from registration.app import MIGRATIONS
 
@@ -81,7 +81,8 @@ def prepare(pg, persons: int, reuse: bool) -> tuple[str, int]:
     have = asyncio.run(count_persons(url))
     if reuse and have > 0:
         print(f"reusing the {have:,} persons already loaded", flush=True)
-        analyse(url)
+        if not analysed:
+            analyse(url)
         return url, have
     if have:
         pg.drop_database("registration")
@@ -403,6 +404,8 @@ def main() -> None:
     p.add_argument("--no-http", action="store_true")
     p.add_argument("--var", default=None, help="the bench's directory (database, logs, profiles); default "
                                                "var/bench-duplicates: another one runs beside a load in progress")
+    p.add_argument("--analysed", action="store_true", help="with --reuse: the database was analysed after its "
+                                                          "load (no VACUUM ANALYZE, minutes at national scale)")
     p.add_argument("--workers", type=int, default=1, help="REGISTRATION_WORKERS for the service (PostgreSQL)")
     args = p.parse_args()
     print(machine(), flush=True)
@@ -414,7 +417,7 @@ def main() -> None:
     var.mkdir(parents=True, exist_ok=True)
     pg = start_postgres(var)
     try:
-        url, args.persons = prepare(pg, args.persons, args.reuse)
+        url, args.persons = prepare(pg, args.persons, args.reuse, args.analysed)
         if not args.load_only:
             run_http(args, var, url)
     finally:
