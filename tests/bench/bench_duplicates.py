@@ -1,7 +1,7 @@
 """Duplicate check at national scale (issue 16, "A matching engine"). A script, not a test:
 
     uv run python tests/bench/bench_duplicates.py --persons 1000000 [--clients 8] [--seconds 60] [--reuse]
-        [--before REF] [--in-process 100000] [--profile]
+        [--analysed] [--before REF] [--in-process 100000] [--profile] [--workers 2] [--var DIR]
 
 1. PostgreSQL (embedded, under var/bench-duplicates/), registration's migrations, then `population.py`'s bulk load
    of `--persons` persons (realistic name pools; match records and blocking keys written as the service would).
@@ -11,12 +11,15 @@
 3. `--clients` closed-loop HTTP clients (httpx, one process) post `POST /api/v1/persons/duplicate-check` for
    `--seconds`: bodies of registered persons as written, or in another spelling with day and month swapped, and
    of people not in the register. Prints req/s, p50/p99, found rate, and the share of people not registered who
-   come back as a "likely duplicate" — then the same against the anchor, and the ratio.
+   come back as a "likely duplicate" — then the same against the anchor, and the ratio; and the CPU per request
+   of the server (with its workers: `--workers N` sets REGISTRATION_WORKERS) and of the database.
 4. `--before REF`: the same run against the service's code at git REF (extracted to a temporary directory and put
    first on PYTHONPATH), on the same database, for a before/after in one run.
 5. `--profile`: py-spy (raw, 50 Hz) on each service run, written to var/bench-duplicates/profile-LABEL.txt and
    summarised (the functions most often on the stack, and where the event-loop thread is busy).
-6. `--in-process N`: the check through the app in process (ASGI, no server) on SQLite with N persons, p50/p99.
+6. `--var DIR`: the bench's directory (default var/bench-duplicates), e.g. a copy of a loaded database measured
+   while another load runs; `--analysed`: with `--reuse`, no VACUUM ANALYZE (the load did it).
+7. `--in-process N`: the check through the app in process (ASGI, no server) on SQLite with N persons, p50/p99.
 """
 
 from __future__ import annotations
