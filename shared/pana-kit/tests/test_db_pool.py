@@ -68,12 +68,13 @@ def test_a_connection_just_returned_is_not_pinged(pg_url, monkeypatch):
 
 def test_held_connections_run_overlapping_reads_side_by_side(pg_url):
     """`Database.held(name, size)`: reads that overlap go to different held connections (a duplicate check does not
-    wait behind another's statement), and the set is one per name."""
+    wait behind another's statement), the set is one per name, and its server settings apply."""
     async def scenario():
         database = Database(pg_url)
         try:
-            held = database.held("overlap", 3)
+            held = database.held("overlap", 3, settings={"plan_cache_mode": "force_generic_plan"})
             assert database.held("overlap", 3) is held
+            assert (await held.fetch("SHOW plan_cache_mode"))[0][0] == "force_generic_plan"
             # each read is given its connection when called: three started together go to three connections
             pids = await asyncio.gather(*(held.fetch("SELECT pg_backend_pid()") for _ in range(3)))
             assert len({rows[0][0] for rows in pids}) == 3

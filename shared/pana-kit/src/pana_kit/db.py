@@ -85,14 +85,17 @@ class Database:
                     raise
         return []  # pragma: no cover - the loop returns or raises
 
-    def held(self, name: str, size: int = 1) -> "HeldConnection | HeldConnections":
+    def held(self, name: str, size: int = 1, *, settings: dict[str, str] | None = None
+             ) -> "HeldConnection | HeldConnections":
         """PostgreSQL only: this database's `HeldConnection` called `name` (one asyncpg connection kept open); with
         `size` > 1, `HeldConnections`: that many, a read going to one that is free (reads that are not coalesced
-        and may overlap, such as duplicate checks)."""
+        and may overlap, such as duplicate checks). `settings`: the connections' server settings (e.g.
+        `plan_cache_mode`), applied when a connection is opened (the first call for a name decides)."""
         if size > 1:
             found = self._held.get(name)
             if found is None:
-                found = self._held[name] = HeldConnections([self.held(f"{name}#{i}") for i in range(size)])
+                found = self._held[name] = HeldConnections([self.held(f"{name}#{i}", settings=settings)
+                                                            for i in range(size)])
             return found
         found = self._held.get(name)
         if found is None:
@@ -102,6 +105,8 @@ class Database:
             # Bounded: every read of this name waits behind the one in flight, so a statement that hangs (a
             # stalled server) must fail and give its place to a new connection, not hold every reader.
             kwargs = {"timeout": 30, "command_timeout": HELD_COMMAND_TIMEOUT_S, **kwargs}
+            if settings:
+                kwargs["server_settings"] = {**kwargs.get("server_settings", {}), **settings}
             found = self._held[name] = HeldConnection(*args, **kwargs)
         return found
 
