@@ -1,7 +1,7 @@
 """Duplicate check at national scale (issue 16, "A matching engine"). A script, not a test:
 
     uv run python tests/bench/bench_duplicates.py --persons 1000000 [--clients 8] [--seconds 60] [--reuse]
-        [--before REF] [--in-process 100000] [--profile]
+        [--analysed] [--before REF] [--in-process 100000] [--profile] [--workers 2] [--var DIR]
 
 1. PostgreSQL (embedded, under var/bench-duplicates/), registration's migrations, then `population.py`'s bulk load
    of `--persons` persons (realistic name pools; match records and blocking keys written as the service would).
@@ -11,12 +11,15 @@
 3. `--clients` closed-loop HTTP clients (httpx, one process) post `POST /api/v1/persons/duplicate-check` for
    `--seconds`: bodies of registered persons as written, or in another spelling with day and month swapped, and
    of people not in the register. Prints req/s, p50/p99, found rate, and the share of people not registered who
-   come back as a "likely duplicate" — then the same against the anchor, and the ratio.
+   come back as a "likely duplicate" — then the same against the anchor, and the ratio; and the CPU per request
+   of the server (with its workers: `--workers N` sets REGISTRATION_WORKERS) and of the database.
 4. `--before REF`: the same run against the service's code at git REF (extracted to a temporary directory and put
    first on PYTHONPATH), on the same database, for a before/after in one run.
 5. `--profile`: py-spy (raw, 50 Hz) on each service run, written to var/bench-duplicates/profile-LABEL.txt and
    summarised (the functions most often on the stack, and where the event-loop thread is busy).
-6. `--in-process N`: the check through the app in process (ASGI, no server) on SQLite with N persons, p50/p99.
+6. `--var DIR`: the bench's directory (default var/bench-duplicates), e.g. a copy of a loaded database measured
+   while another load runs; `--analysed`: with `--reuse`, no VACUUM ANALYZE (the load did it).
+7. `--in-process N`: the check through the app in process (ASGI, no server) on SQLite with N persons, p50/p99.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ async def count_persons(url: str) -> int:
         await engine.dispose()
 
 
-def prepare(pg, persons: int, reuse: bool) -> tuple[str, int]:
+def prepare(pg, persons: int, reuse: bool, analysed: bool = False) -> tuple[str, int]:
     from pana_kit.migrations import upgrade
     from registration.app import MIGRATIONS
 
@@ -81,7 +84,8 @@ def prepare(pg, persons: int, reuse: bool) -> tuple[str, int]:
     have = asyncio.run(count_persons(url))
     if reuse and have > 0:
         print(f"reusing the {have:,} persons already loaded", flush=True)
-        analyse(url)
+        if not analysed:
+            analyse(url)
         return url, have
     if have:
         pg.drop_database("registration")
@@ -161,7 +165,7 @@ ANCHOR = textwrap.dedent('''
 ''')
 
 
-def start_service(url: str, var: Path, name: str, pythonpath: str | None = None) -> HttpProcess:
+def start_service(url: str, var: Path, name: str, pythonpath: str | None = None, workers: int = 1) -> HttpProcess:
     port = free_port()
     env = {"REGISTRATION_PORT": str(port), "REGISTRATION_HOST": "127.0.0.1", "REGISTRATION_DATABASE_URL": url,
            "REGISTRATION_DEV_MODE": "true", "REGISTRATION_RUN_CONSUMERS": "false",
@@ -171,6 +175,8 @@ def start_service(url: str, var: Path, name: str, pythonpath: str | None = None)
            "REGISTRATION_STATELESS_CERTIFICATE_WATCH_ENABLED": "false", "REGISTRATION_RUN_WEBHOOKS": "false"}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
+    if workers > 1:
+        env["REGISTRATION_WORKERS"] = str(workers)
     proc = HttpProcess(name, ["nice", sys.executable, "-m", "registration"], port, env=env,
                        log_path=var / f"{name}.log")
     return proc.start(900)  # start-up reads every person once (upgrade_sealed): minutes at national scale
@@ -203,7 +209,7 @@ def old_code(ref: str) -> tuple[tempfile.TemporaryDirectory, str]:
 async def drive(base: str, bodies: list[tuple[dict, str | None]], clients: int, seconds: float, headers: dict,
                 warmup: float = 5.0) -> dict:
     timings: list[float] = []
-    stats = {"found": 0, "expected": 0, "likely_new": 0, "new": 0, "errors": 0}
+    stats = {"found": 0, "expected": 0, "likely_new": 0, "new": 0, "errors": 0, "all": 0}
     stop_at = time.perf_counter() + warmup + seconds
     measure_from = time.perf_counter() + warmup
     counter = iter(range(10**9))
@@ -215,6 +221,7 @@ async def drive(base: str, bodies: list[tuple[dict, str | None]], clients: int, 
                 t = time.perf_counter()
                 r = await client.post("/api/v1/persons/duplicate-check", json=body)
                 took = time.perf_counter() - t
+                stats["all"] += 1  # warm-up included: the CPU per request is taken over the whole drive
                 if t < measure_from:
                     continue
                 timings.append(took * 1000)
@@ -242,7 +249,32 @@ def line(label: str, r: dict) -> str:
         out += f"; people not registered called a likely duplicate {r['likely_new']}/{r['new']}"
     if r.get("errors"):
         out += f"; {r['errors']} errors"
+    if "cpu_ms" in r:
+        out += f"; CPU per request: server {r['cpu_ms']:.2f} ms, database {r['db_cpu_ms']:.2f} ms"
     return out + ")"
+
+
+def measured(drive_it, server_pid: int, var: Path) -> dict:
+    """`drive_it()`'s result with the server's CPU (the process and its workers) and the database's per request."""
+    import psutil
+    from bench_verify_http import cpu_seconds, postgres_pids
+
+    def pids() -> list[int]:
+        try:
+            return [server_pid] + [c.pid for c in psutil.Process(server_pid).children(recursive=True)]
+        except psutil.Error:
+            return [server_pid]
+
+    def cpu(pids: list[int]) -> dict[int, float]:  # per process: processes started meanwhile count from 0
+        return {pid: cpu_seconds([pid]) for pid in pids}
+
+    before = cpu(pids()), cpu(postgres_pids(var))
+    result = drive_it()
+    after = cpu(pids()), cpu(postgres_pids(var))
+    served = max(1, result["all"])
+    result["cpu_ms"], result["db_cpu_ms"] = (
+        1000 * sum(t - was.get(pid, 0.0) for pid, t in now.items()) / served for now, was in zip(after, before))
+    return result
 
 
 def run_http(args, var: Path, url: str) -> None:
@@ -254,7 +286,8 @@ def run_http(args, var: Path, url: str) -> None:
     results = {}
     anchor = start_anchor(var)
     try:
-        results["anchor"] = asyncio.run(drive(anchor.url, bodies, args.clients, min(args.seconds, 20), h))
+        results["anchor"] = measured(lambda: asyncio.run(drive(anchor.url, bodies, args.clients, min(args.seconds, 20),
+                                                                h)), anchor._proc.pid, var)
     finally:
         anchor.stop()
     print(line(f"anchor (bare FastAPI, same uvicorn, {args.clients} clients)", results["anchor"]), flush=True)
@@ -264,15 +297,17 @@ def run_http(args, var: Path, url: str) -> None:
     for label, ref in runs:
         tmp, path = old_code(ref) if ref else (None, None)
         try:
-            service = start_service(url, var, f"registration-{label}", path)
+            service = start_service(url, var, f"registration-{label}", path, args.workers)
             try:
                 spy = None
                 if args.profile:
-                    spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-o",
+                    spy = subprocess.Popen([py_spy(), "record", "-o",
                                             str(var / f"profile-{label}.txt"), "-f", "raw", "-r", "50", "-d",
-                                            str(int(args.seconds + 5)), "-p", str(service._proc.pid)],
+                                            str(int(args.seconds + 5)), "-p", str(service._proc.pid)]
+                                           + (["--subprocesses"] if args.workers > 1 else []),
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                results[label] = asyncio.run(drive(service.url, bodies, args.clients, args.seconds, h))
+                results[label] = measured(lambda: asyncio.run(drive(service.url, bodies, args.clients, args.seconds,
+                                                                    h)), service._proc.pid, var)
                 if spy is not None:
                     spy.wait(60)
                     print(summarise(var / f"profile-{label}.txt"), flush=True)
@@ -283,11 +318,22 @@ def run_http(args, var: Path, url: str) -> None:
                 tmp.cleanup()
         r = results[label]
         print(line(f"{label}{' (' + ref + ')' if ref else ''}: duplicate-check over HTTP, {args.persons:,} persons, "
-                   f"PostgreSQL, {args.clients} clients", r) +
+                   f"PostgreSQL, {args.clients} clients, {args.workers} worker(s)", r) +
               f"; ratio to anchor {r['rps'] / results['anchor']['rps']:.3f}", flush=True)
     if "before" in results:
         b, a = results["before"], results["after"]
         print(f"after/before: req/s x{a['rps'] / b['rps']:.1f}, p99 {b['p99']:.0f} -> {a['p99']:.0f} ms")
+
+
+def py_spy() -> str:
+    """py-spy beside this interpreter, else on PATH (it is a tool, not a dependency: `uv pip install py-spy`)."""
+    import shutil
+
+    here = Path(sys.executable).with_name("py-spy")
+    found = str(here) if here.exists() else shutil.which("py-spy")
+    if not found:
+        raise SystemExit("--profile needs py-spy: uv pip install py-spy")
+    return found
 
 
 # Frames every request passes through (server, middleware, routing): left out of the summary.
@@ -359,17 +405,22 @@ def main() -> None:
     p.add_argument("--load-only", action="store_true")
     p.add_argument("--profile", action="store_true", help="py-spy each service run (see 5. above)")
     p.add_argument("--no-http", action="store_true")
+    p.add_argument("--var", default=None, help="the bench's directory (database, logs, profiles); default "
+                                               "var/bench-duplicates: another one runs beside a load in progress")
+    p.add_argument("--analysed", action="store_true", help="with --reuse: the database was analysed after its "
+                                                          "load (no VACUUM ANALYZE, minutes at national scale)")
+    p.add_argument("--workers", type=int, default=1, help="REGISTRATION_WORKERS for the service (PostgreSQL)")
     args = p.parse_args()
     print(machine(), flush=True)
     if args.in_process:
         asyncio.run(in_process(args.in_process, 400))
     if args.no_http:
         return
-    var = ROOT / "var" / "bench-duplicates"
+    var = Path(args.var).resolve() if args.var else ROOT / "var" / "bench-duplicates"
     var.mkdir(parents=True, exist_ok=True)
     pg = start_postgres(var)
     try:
-        url, args.persons = prepare(pg, args.persons, args.reuse)
+        url, args.persons = prepare(pg, args.persons, args.reuse, args.analysed)
         if not args.load_only:
             run_http(args, var, url)
     finally:

@@ -26,6 +26,10 @@ async def check(reg, **over):
     r = await reg.client.post("/api/v1/persons/duplicate-check", json=person(**over),
                               headers=reg.headers("registration-officer"))
     assert r.status_code == 200, r.text
+    from registration.api.duplicates import DuplicateCheckOut
+
+    # the route builds its JSON itself: it must be what the documented schema says
+    assert DuplicateCheckOut.model_validate(r.json()).model_dump(mode="json") == r.json()
     return r.json()["candidates"]
 
 

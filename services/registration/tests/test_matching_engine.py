@@ -223,3 +223,60 @@ def test_migration_0008_backfills_match_records_and_keys(tmp_path):
     # the keys the merged `blocking_keys` yields, the model's name-pair and exact-birth-date keys among them
     expected = {k["key"] for k in matching_engine.index_rows(MatchRecord.of(person), MatchingConfig())[1]}
     assert keys == expected and any(k.startswith("p:") for k in keys) and "b:1990-04-05" in keys
+
+
+async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per_key_query_reads():
+    """On PostgreSQL a check reads its candidates with one prepared statement on held connections
+    (`CANDIDATES_PG`: the keys as an array, the bound per key applied and the holders deduplicated in SQL). It
+    must read the same persons, and report the same bound reached, as the per-key query and `bounded` that
+    SQLite uses: common keys with more holders than the bound, holders without a birth year, another generation,
+    a check with no birth date."""
+    import random
+
+    from pana_dev.testing import module_postgres
+    from pana_kit.db import Database
+    from pana_kit.migrations import upgrade
+    from registration.app import MIGRATIONS
+    from sqlalchemy import insert
+
+    rng = random.Random(5)
+    config = MatchingConfig()
+    people = [record(f"p{i:03d}", rng.choice(["Karim", "Karima", "Kamil", "Farid"]), rng.choice(["Rahimi", "Rahman"]),
+                     rng.choice([None, date(rng.randint(1950, 2020), rng.randint(1, 12), rng.randint(1, 28))]))
+              for i in range(240)]
+    probes = [record("x", "Karim", "Rahimi", date(1990, 5, 4)), record("y", "Farid", "Rahman", None),
+              record("z", "Kamil", "Rahimi", date(1950, 1, 1)), people[7], record("w", "Nobody", "Else")]
+    with module_postgres("registration-candidates") as pg:
+        pg.create_database("reg")
+        upgrade(MIGRATIONS, pg.url("reg"))
+        db = Database(pg.url("reg"))
+        try:
+            async with db.transaction() as session:
+                for person in people:
+                    row, keys = matching_engine.index_rows(person, config)
+                    await session.execute(insert(MatchRecordRow), [row])
+                    await session.execute(insert(BlockingKeyRow), keys)
+            for limit in (3, 10, 200):
+                limited = MatchingConfig(candidate_limit=limit)
+                for probe in probes:
+                    per_key = min(matching_engine.PER_KEY, limit)
+                    query = matching_engine.candidate_query(
+                        config_keys := matching_engine.blocking_keys(probe, limited),
+                        probe.birth_date.year if probe.birth_date else None, limited, per_key, as_text=True)
+                    rows = await db.read_all(query) if config_keys else []
+                    kept, reached = matching_engine.bounded(rows, probe.birth_date.year if probe.birth_date else None,
+                                                            per_key)
+                    expected = sorted(pid for pid in kept if pid != probe.person_id)
+                    found, found_reached = await matching_engine.read_candidates(db, probe, limited)
+                    ids = sorted(n.person_id for n in found)
+                    assert found_reached == reached, (limit, probe.person_id)
+                    if probe.birth_date is None:  # any `per_key` of each key's holders: holders, as many
+                        holders = {p.person_id for p in people if config_keys & matching_engine.blocking_keys(p, limited)}
+                        assert set(ids) <= holders - {probe.person_id}
+                        assert len(ids) >= min(per_key, len(holders - {probe.person_id}))
+                    else:
+                        assert ids == expected, (limit, probe.person_id)
+                    assert all(n == normalise(next(p for p in people if p.person_id == n.person_id), 4)
+                               for n in found)
+        finally:
+            await db.dispose()

@@ -66,6 +66,25 @@ def test_a_connection_just_returned_is_not_pinged(pg_url, monkeypatch):
     assert asyncio.run(scenario()) == []
 
 
+def test_held_connections_run_overlapping_reads_side_by_side(pg_url):
+    """`Database.held(name, size)`: reads that overlap go to different held connections (a duplicate check does not
+    wait behind another's statement), the set is one per name, and its server settings apply."""
+    async def scenario():
+        database = Database(pg_url)
+        try:
+            held = database.held("overlap", 3, settings={"plan_cache_mode": "force_generic_plan"})
+            assert database.held("overlap", 3) is held
+            assert (await held.fetch("SHOW plan_cache_mode"))[0][0] == "force_generic_plan"
+            # each read is given its connection when called: three started together go to three connections
+            pids = await asyncio.gather(*(held.fetch("SELECT pg_backend_pid()") for _ in range(3)))
+            assert len({rows[0][0] for rows in pids}) == 3
+            assert len({(await held.fetch("SELECT pg_backend_pid()"))[0][0] for _ in range(3)}) == 1  # one at a time
+        finally:
+            await database.dispose()
+
+    asyncio.run(scenario())
+
+
 def test_a_held_connection_reads_and_replaces_a_killed_backend(pg_url):
     """`Database.held` (a hot read's own asyncpg connection): it reads what the last commit wrote, and a backend
     killed between two reads (a database restart, an idle kill) is replaced on the next read, not reported."""

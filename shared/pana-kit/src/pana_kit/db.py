@@ -88,8 +88,18 @@ class Database:
                     raise
         return []  # pragma: no cover - the loop returns or raises
 
-    def held(self, name: str) -> "HeldConnection":
-        """PostgreSQL only: this database's `HeldConnection` called `name` (one asyncpg connection kept open)."""
+    def held(self, name: str, size: int = 1, *, settings: dict[str, str] | None = None
+             ) -> "HeldConnection | HeldConnections":
+        """PostgreSQL only: this database's `HeldConnection` called `name` (one asyncpg connection kept open); with
+        `size` > 1, `HeldConnections`: that many, a read going to one that is free (reads that are not coalesced
+        and may overlap, such as duplicate checks). `settings`: the connections' server settings (e.g.
+        `plan_cache_mode`), applied when a connection is opened (the first call for a name decides)."""
+        if size > 1:
+            found = self._held.get(name)
+            if found is None:
+                found = self._held[name] = HeldConnections([self.held(f"{name}#{i}", settings=settings)
+                                                            for i in range(size)])
+            return found
         found = self._held.get(name)
         if found is None:
             if self.is_sqlite:
@@ -98,6 +108,8 @@ class Database:
             # Bounded: every read of this name waits behind the one in flight, so a statement that hangs (a
             # stalled server) must fail and give its place to a new connection, not hold every reader.
             kwargs = {"timeout": 30, "command_timeout": HELD_COMMAND_TIMEOUT_S, **kwargs}
+            if settings:
+                kwargs["server_settings"] = {**kwargs.get("server_settings", {}), **settings}
             found = self._held[name] = HeldConnection(*args, **kwargs)
         return found
 
@@ -225,6 +237,26 @@ class HeldConnection:
                 await connection.close(timeout=5)
             except Exception:  # noqa: BLE001 - closing at shutdown: a dead connection is fine
                 connection.terminate()
+
+
+class HeldConnections:
+    """A few `HeldConnection`s for one hot read whose calls overlap: each read goes to a connection with no
+    statement in flight, else to the one with the fewest reads waiting. Each keeps its own prepared statements."""
+
+    def __init__(self, connections: list[HeldConnection]):
+        self.connections = connections
+        self._waiting = [0] * len(connections)
+
+    async def fetch(self, sql: str, *params) -> list:
+        i = min(range(len(self.connections)), key=self._waiting.__getitem__)
+        self._waiting[i] += 1
+        try:
+            return await self.connections[i].fetch(sql, *params)
+        finally:
+            self._waiting[i] -= 1
+
+    async def close(self) -> None:
+        return None  # each connection is held (and closed) by the database under its own name
 
 
 class Coalesced:

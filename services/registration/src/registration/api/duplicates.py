@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Literal
@@ -95,7 +96,7 @@ async def duplicate_check(
     request: Request,
     purpose: str = Depends(purpose_header),
     principal: Principal = Depends(require("registration:read")),
-) -> DuplicateCheckOut:
+) -> Response:
     # A read: one statement on the read engine (no session, no transaction), then the audit entry is queued for
     # the audit writer's next batch (pana_kit.audit.AuditWriter), as a verification's is: no wait on the audit.
     state = request.app.state
@@ -104,9 +105,13 @@ async def duplicate_check(
     found = checked.results
     state.audit_writer.submit(principal, "duplicate-check", "persons", purpose=purpose,
                               outcome=f"{len(found)} candidates")
-    return DuplicateCheckOut(candidates=[
-        CandidateOut(person_id=c.person_id, score=c.score, reasons=list(c.reasons), verdict=c.verdict)
-        for c in found[:body.limit]], candidate_limit_reached=checked.limit_reached)
+    # The body is built here, not by FastAPI from `DuplicateCheckOut` (no model instances, no validation of our
+    # own answer, no second serialisation: issue 16); the model stays the documented schema, and a test checks
+    # the answers against it.
+    out = {"candidates": [{"person_id": c.person_id, "score": c.score, "reasons": list(c.reasons),
+                           "verdict": c.verdict} for c in found[:body.limit]],
+           "candidate_limit_reached": checked.limit_reached}
+    return Response(json.dumps(out, separators=(",", ":")).encode(), media_type="application/json")
 
 
 # --- merging ---------------------------------------------------------------------------------
