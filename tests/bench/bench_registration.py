@@ -48,7 +48,8 @@ from registration.domain import (  # noqa: E402
 )
 from registration.settings import RegistrationSettings  # noqa: E402
 from registration.store.repository import IssuedDocuments, search_columns  # noqa: E402
-from registration.store.tables import BlockingKeyRow, PersonRow  # noqa: E402
+from registration.matching_engine import index_rows  # noqa: E402
+from registration.store.tables import BlockingKeyRow, MatchRecordRow, PersonRow  # noqa: E402
 
 GIVEN = ["Мухаммад", "Ahmad", "Aziz", "Zarina", "Laila", "Айгерим", "Нурлан", "Yusuf", "Omid", "Farida", "Ali",
          "Hassan", "Parisa", "Mariam", "Rustam", "Dilnoza", "Timur", "Sabina", "Karim", "Shirin", "Али", "Фарид",
@@ -101,17 +102,21 @@ async def bulk_load(h, n: int, config: MatchingConfig, rng: random.Random) -> li
     chunk = 5000
     now = datetime.now(timezone.utc)
     for start in range(0, n, chunk):
-        persons, keys = [], []
+        persons, records, keys = [], [], []
         for i in range(start, min(n, start + chunk)):
             p = synthetic_person(rng, i)
             persons.append({"person_id": p.person_id, "registration_number": f"KZR-25-{i:08d}", "office": "almaty",
                             "version": 1, "document": p.to_document(), "created_at": now, "updated_at": now,
                             **search_columns(p, h.app.state.keyring)})
-            keys.extend({"key": k, "person_id": p.person_id} for k in blocking_keys(MatchRecord.of(p), config))
+            # the match record and its keys as the service indexes a person (a check reads candidates' records)
+            record, its_keys = index_rows(MatchRecord.of(p), config)
+            records.append(record)
+            keys.extend(its_keys)
             if i % max(1, n // 400) == 0:
                 sample.append(p)
         async with h.app.state.db.transaction() as session:
             await session.execute(insert(PersonRow), persons)
+            await session.execute(insert(MatchRecordRow), records)
             await session.execute(insert(BlockingKeyRow), keys)
     return sample
 
