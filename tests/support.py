@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from typing import Any
 
@@ -163,3 +164,12 @@ def group_committed(bootstrap: str, group: str, topics: list[str]) -> int:
     import asyncio
 
     return asyncio.run(_group_offsets(bootstrap, group, topics))[0]
+
+
+def settled(url: str) -> bool:
+    """Nothing waits in the service's outbox and its consumer group has committed every record it reads (its
+    `/metrics`): no event of this service is in flight."""
+    text = httpx.get(f"{url}/metrics", timeout=HTTP_TIMEOUT).text
+    found = re.findall(r"^(pana_outbox_pending|pana_consumer_lag)\{[^}]*\} (\S+)$", text, re.M)
+    samples = [(name, float(value)) for name, value in found]
+    return any(name == "pana_consumer_lag" for name, _ in samples) and all(value == 0 for _, value in samples)

@@ -17,7 +17,7 @@ import sys
 
 import httpx
 import pytest
-from support import HTTP_TIMEOUT, all_powerful_headers, wait_for
+from support import HTTP_TIMEOUT, all_powerful_headers, settled, wait_for
 
 from pana_dev.launchers.ports import free_port
 from pana_dev.running import Launcher
@@ -82,7 +82,7 @@ def test_a_fresh_make_run_logs_nothing_because_of_the_example_world(tmp_path):
             wait_for(caught_up, timeout=180, what="registration's legal status of the shared world's people")
         except AssertionError as exc:
             raise AssertionError(f"(got, expected) by person: {differ}") from exc
-        wait_for(lambda: all(_settled(launcher.url(s.name)) for s in SERVICES), timeout=60,
+        wait_for(lambda: all(settled(launcher.url(s.name)) for s in SERVICES), timeout=60,
                  what="every outbox sent and every consumer caught up")
         took = launcher.interrupt()
         assert launcher.proc.returncode == 0, launcher.output[-3000:]
@@ -114,10 +114,3 @@ def test_a_fresh_make_run_logs_nothing_because_of_the_example_world(tmp_path):
         assert listing.returncode == 0, err
         assert [line for line in out.splitlines() if line.startswith("{")] == [], f"dead letters of {name}"
 
-
-def _settled(url: str) -> bool:
-    """Nothing waits in the service's outbox and its consumer group has committed every record it reads."""
-    text = httpx.get(f"{url}/metrics", timeout=HTTP_TIMEOUT).text
-    found = re.findall(r"^(pana_outbox_pending|pana_consumer_lag)\{[^}]*\} (\S+)$", text, re.M)
-    samples = [(name, float(value)) for name, value in found]
-    return any(name == "pana_consumer_lag" for name, _ in samples) and all(value == 0 for _, value in samples)
