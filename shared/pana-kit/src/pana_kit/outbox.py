@@ -49,10 +49,8 @@ import json
 from collections import Counter
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from pana_events import Envelope, Event, topic_of
 from pana_events.topics import TOPIC_OF_EVENT
@@ -102,27 +100,6 @@ class OutboxSignal:
         if len(self.ready) + len(records) > self.ready_limit:
             self.ready.clear()  # nobody is taking them (no relay here, or it is not the leader)
         self.ready.update(records)
-
-
-@sa_event.listens_for(Session, "before_flush")
-def _outbox_rows_take_a_transaction_id_first(session: Session, _context, _instances) -> None:
-    """On PostgreSQL, before outbox rows take their seq: the transaction gets its id, and NOTIFY is queued.
-
-    The id makes a gap in `seq` decidable (see the module's docstring); the notification (sent at commit)
-    wakes the relay of whichever process leads. Once per transaction."""
-    if session.info.get("_outbox_xid") or not any(isinstance(obj, OutboxMessage) for obj in session.new):
-        return
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
-        return
-    session.execute(text("SELECT pg_current_xact_id(), pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-    session.info["_outbox_xid"] = True
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _forget_transaction_id(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop("_outbox_xid", None)
 
 
 def outbox_row(envelope: Envelope, topic: str, record: Record | None = None) -> OutboxMessage:
@@ -212,8 +189,9 @@ class UnitOfWork:
 
     async def _write_outbox(self) -> None:
         """PostgreSQL: the transaction's outbox rows in one Core statement that first takes the transaction's id
-        and queues the relay's NOTIFY (what `_outbox_rows_take_a_transaction_id_first` does for ORM-added rows, in
-        a statement of its own, before the ORM's flush of the rows, one more). The id is taken before any row
+        and queues the relay's NOTIFY (the id makes a gap in `seq` decidable, see the module's docstring; the
+        notification, sent at commit, wakes the leading relay). SQLite, one writer at a time, needs neither: its
+        rows go through the session. The id is taken before any row
         draws its seq: the rows are produced by a join with the one-row CTE, evaluated (once: volatile) before
         the first joined row reaches the insert, where the seq default is drawn."""
         rows, self._outbox = self._outbox, []
@@ -222,7 +200,6 @@ class UnitOfWork:
             "keys": [r.key for r in rows], "types": [r.event_type for r in rows],
             "attributes": [json.dumps(r.attributes) for r in rows], "payloads": [r.payload for r in rows],
             "created": [r.created_at for r in rows]})
-        self.session.info["_outbox_xid"] = True
 
     async def claim(self, group: str, envelope: Envelope, *, topic: str | None = None,
                     outcome: str = "handled") -> bool:
