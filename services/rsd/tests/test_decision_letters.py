@@ -8,7 +8,7 @@ import re
 from datetime import date, datetime, timezone
 
 import pytest
-from api_flows import FAILS, INTERVIEW, MEETS, OFFICER, Api, harness, lodged_id
+from api_flows import FAILS, INTERVIEW, MEETS, Api, harness, lodged_id
 from letter_text import language_faults, pdftotext
 from pana_events.events import registration as reg
 
