@@ -306,11 +306,16 @@ async def test_a_batch_whose_commit_went_unanswered_is_not_written_twice(url, ke
     with pytest.raises(ConnectionError):
         await writer.write_batch()
     assert writer.pending == 3
+    writer.submit(OFFICER, "verify", "document/after", purpose="verification")  # queued while the writer waited
     if db.is_sqlite:
         db.transaction = transaction
     else:
         held.run = run
-    assert await writer.write_batch() == 3 and writer.pending == 0
+    assert await writer.write_batch() == 4 and writer.pending == 0
     report = await verify(db, keyring)
-    assert report.intact and report.entries == 2 + 3
+    assert report.intact and report.entries == 2 + 4
+    async with db.session() as session:
+        resources = (await session.execute(text("SELECT resource FROM audit_log WHERE action = 'verify' "
+                                                "ORDER BY seq"))).scalars().all()
+    assert resources == [f"document/{i}" for i in range(3)] + ["document/after"]
     await db.dispose()

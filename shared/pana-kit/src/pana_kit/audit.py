@@ -273,7 +273,7 @@ class AuditWriter:
         self._stopping = False
         self.written = 0
         self.recovered = 0
-        self._failed = False  # the last attempt failed: its commit may have happened all the same
+        self._failed = 0  # entries of the last attempt, which failed: its commit may have happened all the same
 
     def submit(self, principal: Principal | None, action: str, resource: str, *, purpose: str | None = None,
                outcome: str = "ok") -> None:
@@ -342,31 +342,41 @@ class AuditWriter:
 
     async def write_batch(self) -> int:
         """Append everything queued in one transaction; entries leave the queue (and the journal) only once
-        committed. After a failed attempt the batch's first entry is looked for first: a commit whose answer was
-        lost (the connection dropped at COMMIT) is not written twice."""
-        batch = list(self._queue)
-        if not batch:
+        committed. After a failed attempt its first entry is looked for first: a commit whose answer was lost
+        (the connection dropped at COMMIT) is not written twice, and what was queued after that attempt is
+        still written."""
+        if not self._queue:
             return 0
         if self.journal is not None:
-            self.journal.rotate()  # the segments written so far hold exactly this batch
-        if self._failed and await self._committed(batch[0]):
-            log.warning("audit: a batch of %d entries whose commit went unanswered was committed", len(batch))
-        elif self.db.is_sqlite:
-            self._failed = True  # until this attempt's commit is answered
-            async with self.db.transaction() as session:
-                last_seq, prev, key, floor = await _head(session)
-                await session.execute(AuditEntry.__table__.insert(), _chain_rows(batch, last_seq, prev, key, floor))
-        else:
-            self._failed = True  # until this attempt's commit is answered
-            await self.db.held("audit").run(lambda connection: self._append_pg(connection, batch))
-        self._failed = False
-        del self._queue[:len(batch)]
+            self.journal.rotate()  # the segments written so far hold exactly what is queued now
+        done = 0
+        if self._failed and await self._committed(self._queue[0]):
+            log.warning("audit: a batch of %d entries whose commit went unanswered was committed", self._failed)
+            done += self._taken(self._failed)
+        self._failed = 0
+        batch = list(self._queue)
+        if batch:
+            self._failed = len(batch)  # until this attempt's commit is answered
+            if self.db.is_sqlite:
+                async with self.db.transaction() as session:
+                    last_seq, prev, key, floor = await _head(session)
+                    await session.execute(AuditEntry.__table__.insert(),
+                                          _chain_rows(batch, last_seq, prev, key, floor))
+            else:
+                await self.db.held("audit").run(lambda connection: self._append_pg(connection, batch))
+            self._failed = 0
+            done += self._taken(len(batch))
         if self.journal is not None:
             self.journal.committed()
-        self.written += len(batch)
-        for fields in batch:
+        return done
+
+    def _taken(self, count: int) -> int:
+        """The first `count` queued entries are committed: off the queue, counted."""
+        for fields in self._queue[:count]:
             AUDIT_ENTRIES.labels(self.service, fields["action"]).inc()
-        return len(batch)
+        del self._queue[:count]
+        self.written += count
+        return count
 
     async def _append_pg(self, connection, batch: list[dict]) -> None:
         """PostgreSQL, on the writer's held asyncpg connection in a transaction: the append lock, the head, and
