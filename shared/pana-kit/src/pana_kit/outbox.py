@@ -28,8 +28,8 @@ Gaps. `seq` comes from a sequence, and concurrent transactions commit out of ord
 seq 11 can be visible while seq 10 is still uncommitted (or rolled back, never to
 appear). The position never passes such a gap until it is known to be final: every
 transaction writing outbox rows takes a transaction id *before* its rows take their
-seq (`UnitOfWork._write_outbox`'s statement, or the session hook below for rows
-added through the ORM), so whatever transaction holds seq 10 was already
+seq (`UnitOfWork._write_outbox`'s statement: rows are written only through a unit
+of work), so whatever transaction holds seq 10 was already
 running when the relay's snapshot saw seq 11, and had an id below that snapshot's
 `xmax`. Once a later snapshot's `xmin` reaches it, every such transaction has
 finished: the relay reads the gap again, publishes what committed there, and the
