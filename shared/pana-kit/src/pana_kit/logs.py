@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import sys
 from datetime import datetime, timezone
@@ -19,10 +20,39 @@ _REDACTIONS = (
 )
 
 
+# Each pattern matches only text holding its literal: a text without any of them is returned as it is, without
+# running the patterns (most lines, the access log's every line: a tenth of a line's cost, issue 16).
+_REDACTION_MARKS = ("input_value=", "[parameters: ", "Key (")
+
+
 def redact(text: str) -> str:
+    if not any(mark in text for mark in _REDACTION_MARKS):
+        return text
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
     return text
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps(..., ensure_ascii=False) does, built once
+_second: tuple = (None, "")  # (the whole second, its "YYYY-MM-DDTHH:MM:SS") of the last line (one tuple: threads)
+
+
+def utc_isoformat(created: float) -> str:
+    """`datetime.fromtimestamp(created, timezone.utc).isoformat()`, the same text, with the date and time of the
+    second reused from the line before (a log line's time costs a third of what it did). Microseconds rounded as
+    `fromtimestamp` rounds them (half to even), and none shown when they are zero, as `isoformat` does."""
+    fraction, whole = math.modf(created)
+    micro = round(fraction * 1e6)
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, micro - 1_000_000
+    elif micro < 0:  # before 1970
+        whole, micro = whole - 1, micro + 1_000_000
+    global _second
+    second, text = _second
+    if second != whole:
+        text = datetime.fromtimestamp(whole, timezone.utc).isoformat()[:19]
+        _second = (whole, text)
+    return f"{text}.{micro:06d}+00:00" if micro else f"{text}+00:00"
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,7 +62,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "time": utc_isoformat(record.created),
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
@@ -46,7 +76,7 @@ class JsonFormatter(logging.Formatter):
             entry["trace_id"] = trace_id
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+        return _ENCODE(entry)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
