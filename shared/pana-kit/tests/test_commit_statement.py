@@ -28,13 +28,7 @@ from pana_kit.tables import AuditEntry, AuditIntent, IdempotencyRecord, OutboxMe
 
 MIGRATIONS = Path(__import__("rsd.app", fromlist=["MIGRATIONS"]).MIGRATIONS)
 OFFICER = Principal(subject="officer-16", client_id="pana-web", roles=("eligibility-officer",), scopes=frozenset())
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'rsd.db'}"
-    return request.getfixturevalue("pg_url")
+# `url` (conftest): SQLite, or a new database in the module's PostgreSQL.
 
 
 def _db(url: str, keyring: Keyring) -> Database:
