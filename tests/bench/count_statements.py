@@ -1,5 +1,5 @@
 """Statements per registration (issue 16): `POST /api/v1/persons` in process on an embedded PostgreSQL, every SQL
-statement the service's engine sends counted (SQLAlchemy `before_cursor_execute`; a COMMIT counted as one).
+statement sent to the database counted at the driver (asyncpg), whether SQLAlchemy or the kit's direct paths send it.
 A script, not a test:
 
     uv run python tests/bench/count_statements.py [--persons 40] [--show]
@@ -23,8 +23,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import event  # noqa: E402
-
 from pana_dev.testing import module_postgres, service_harness  # noqa: E402
 from population import Generator, person_body  # noqa: E402
 from registration.app import create  # noqa: E402
@@ -42,22 +40,13 @@ def bodies(n: int) -> list[dict]:
 async def run(url: str, n: int, show: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with service_harness(create, RegistrationSettings, Path(tmp), database_url=url) as h:
-            engine = h.app.state.db.engine.sync_engine
             seen: list[str] = []
-
-            @event.listens_for(engine, "before_cursor_execute")
-            def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
-                hit = getattr(getattr(context, "cache_hit", None), "name", "-")
-                seen.append(f"[{hit:8s}] " + " ".join(statement.split())[:100])
-
-            @event.listens_for(engine, "commit")
-            def commit(conn):  # noqa: ARG001
-                seen.append("COMMIT")
+            count_driver_calls(seen)
 
             chained: list[str] = []
             all_bodies = bodies(n + 5)
             per: list[int] = []
-            example: list[str] = []
+            examples: list[list[str]] = []
             cpu = 0.0
             for i, body in enumerate(all_bodies[:n + 5]):
                 seen.clear()
@@ -69,19 +58,46 @@ async def run(url: str, n: int, show: bool) -> None:
                 if i >= 5 and r.status_code == 201:
                     cpu += time.process_time() - t0
                     per.append(len(seen))
-                    if not example:
-                        example = list(seen)
+                    examples.append(list(seen))
                 chained += seen
             print(f"process CPU per registration (this process: client, app, chainer; the database apart): "
                   f"{1000 * cpu / len(per):.2f} ms")
-            kinds = Counter(s.split("] ")[-1].split()[0] for s in chained)
-            misses = Counter(s.split("] ")[0][1:].strip() for s in chained if s.startswith("["))
-            print(f"statements per registration (201 answers, n={len(per)}): mean {sum(per) / len(per):.1f}, "
-                  f"min {min(per)}, max {max(per)}  (includes what the audit chainer ran meanwhile)")
-            print(f"    by kind over the run: {dict(kinds)}; SQLAlchemy compiled cache: {dict(misses)}")
+            begins = [sum(1 for s in seen_one if _kind(s) == "BEGIN") for seen_one in examples]
+            statements = [count - b for count, b in zip(per, begins)]
+            print(f"statements per registration (201 answers, n={len(per)}; BEGIN apart, COMMIT counted): mean "
+                  f"{sum(statements) / len(statements):.1f}, min {min(statements)}, max {max(statements)}; round "
+                  f"trips with BEGIN: mean {sum(per) / len(per):.1f}  (includes what the audit chainer ran meanwhile)")
+            kinds = Counter(_kind(s) for s in chained)
+            print(f"    by kind over the run: {dict(kinds)}")
             if show:
-                for s in example:
+                for s in examples[0]:
                     print("    ", s)
+
+
+def _kind(statement: str) -> str:
+    return statement.split("] ")[-1].split()[0].rstrip(";").upper()
+
+
+def count_driver_calls(seen: list[str]) -> None:
+    """Record every statement sent through asyncpg, whoever sends it (SQLAlchemy's adapter runs prepared statements
+    and BEGIN/COMMIT on the connection; the kit's direct paths and held connections call the connection): one
+    entry per round trip (a statement prepared for the first time costs one more, not counted)."""
+    import asyncpg.connection
+    import asyncpg.prepared_stmt
+
+    def wrap(cls, name: str, label: str, sql_of) -> None:
+        original = getattr(cls, name)
+
+        async def counted(self, *args, **kwargs):
+            seen.append(f"[{label}] " + " ".join(sql_of(self, args).split())[:100])
+            return await original(self, *args, **kwargs)
+
+        setattr(cls, name, counted)
+
+    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+        wrap(asyncpg.connection.Connection, name, "connection", lambda self, args: args[0])
+    for name in ("executemany", "fetch", "fetchrow", "fetchval"):
+        wrap(asyncpg.prepared_stmt.PreparedStatement, name, "prepared", lambda self, args: self.get_query())
 
 
 def main() -> None:

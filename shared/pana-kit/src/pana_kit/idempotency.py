@@ -22,11 +22,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import Header
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import make_transient_to_detached
 
-from .db import insert_on_conflict
+from .db import UNIT_OF_WORK_KEY, insert_on_conflict
 from .errors import Problem
 from .tables import IdempotencyRecord
 
@@ -72,29 +72,41 @@ class Idempotency:
         self.key = key
         self.hash = request_hash(body)
         self._claim: IdempotencyRecord | None = None
+        self._unit_of_work = None  # the UnitOfWork whose commit statement writes the answer (PostgreSQL)
 
     async def replay(self) -> JSONResponse | None:
         """The stored answer for this caller's key, or None after claiming the key for this request.
 
         One statement when the key is new: the claim is an `INSERT … ON CONFLICT DO NOTHING RETURNING`; only a key
         that is already there is read (and answered from). On PostgreSQL a claim that meets another request's
-        uncommitted claim waits for it: committed, its answer is replayed; rolled back, this request claims."""
+        uncommitted claim waits for it: committed, its answer is replayed; rolled back, this request claims.
+        In a `UnitOfWork` on PostgreSQL the claim goes on the transaction's connection directly and the answer
+        (`remember`) is written by the unit of work's commit statement."""
         now = datetime.now(timezone.utc)
+        unit_of_work = self.session.info.get(UNIT_OF_WORK_KEY)
+        if unit_of_work is not None:
+            if await unit_of_work.raw.fetch(_CLAIM_PG, self.subject, self.scope, self.key, self.hash, now):
+                self._unit_of_work = unit_of_work
+                return None
+            return await self._stored()
         values = dict(subject=self.subject, scope=self.scope, key=self.key, request_hash=self.hash,
                       status_code=IN_PROGRESS, response_body="null", headers={}, created_at=now)
         claimed = (await self.session.execute(_CLAIM, values)).first()
         if claimed is None:
-            record = await self.session.get(IdempotencyRecord, (self.subject, self.scope, self.key))
-            if record is None:
-                # The row it met is gone already (purged, or a claim rolled back after our insert looked).
-                raise _in_use()
-            return self._replay(record)
+            return await self._stored()
         # The claimed row, known to the session without reading it back: `remember` changes it (one UPDATE).
         claim = IdempotencyRecord(**values)
         make_transient_to_detached(claim)
         self.session.add(claim)
         self._claim = claim
         return None
+
+    async def _stored(self) -> JSONResponse:
+        record = await self.session.get(IdempotencyRecord, (self.subject, self.scope, self.key))
+        if record is None:
+            # The row it met is gone already (purged, or a claim rolled back after our insert looked).
+            raise _in_use()
+        return self._replay(record)
 
     def _replay(self, record: IdempotencyRecord) -> JSONResponse:
         if record.request_hash != self.hash:
@@ -106,24 +118,33 @@ class Idempotency:
         headers["Idempotent-Replayed"] = "true"
         return JSONResponse(json.loads(record.response_body), status_code=record.status_code, headers=headers)
 
-    def remember(self, status_code: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    def remember(self, status_code: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+        """Store the answer with the write (same transaction) and return it: a JSON response, serialised once
+        (the bytes stored are the bytes sent; a replay sends the same)."""
         data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-        record = self._claim
-        if record is None:  # remember without replay: claim now (the commit refuses a concurrent duplicate)
-            record = IdempotencyRecord(subject=self.subject, scope=self.scope, key=self.key, request_hash=self.hash,
-                                       status_code=IN_PROGRESS, response_body="null", headers={},
-                                       created_at=datetime.now(timezone.utc))
-            self.session.add(record)
-        record.status_code = status_code
-        record.response_body = json.dumps(data)
-        record.headers = headers or {}
-        return JSONResponse(data, status_code=status_code, headers=headers)
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))  # as JSONResponse renders
+        headers = headers or {}
+        if self._unit_of_work is not None:
+            self._unit_of_work.defer_answer(self.subject, self.scope, self.key, status_code, text, json.dumps(headers))
+        else:
+            record = self._claim
+            if record is None:  # remember without replay: claim now (the commit refuses a concurrent duplicate)
+                record = IdempotencyRecord(subject=self.subject, scope=self.scope, key=self.key,
+                                           request_hash=self.hash, status_code=IN_PROGRESS, response_body="null",
+                                           headers={}, created_at=datetime.now(timezone.utc))
+                self.session.add(record)
+            record.status_code = status_code
+            record.response_body = text
+            record.headers = headers
+        return Response(text.encode(), status_code=status_code, headers=headers, media_type="application/json")
 
 
 _CLAIM = insert_on_conflict(
     IdempotencyRecord.__table__,
     ("subject", "scope", "key", "request_hash", "status_code", "response_body", "headers", "created_at"),
     "DO NOTHING", returning="key")
+_CLAIM_PG = ("INSERT INTO idempotency_keys (subject, scope, key, request_hash, status_code, response_body, headers, "
+             f"created_at) VALUES ($1, $2, $3, $4, {IN_PROGRESS}, 'null', '{{}}', $5) ON CONFLICT DO NOTHING RETURNING key")
 
 
 async def purge_expired(db, *, ttl: timedelta, now: datetime | None = None) -> int:

@@ -28,8 +28,8 @@ Gaps. `seq` comes from a sequence, and concurrent transactions commit out of ord
 seq 11 can be visible while seq 10 is still uncommitted (or rolled back, never to
 appear). The position never passes such a gap until it is known to be final: every
 transaction writing outbox rows takes a transaction id *before* its rows take their
-seq (`UnitOfWork._write_outbox`'s statement: rows are written only through a unit
-of work), so whatever transaction holds seq 10 was already
+seq (`UnitOfWork._write_deferred`'s statement, the only writer of outbox rows on
+PostgreSQL), so whatever transaction holds seq 10 was already
 running when the relay's snapshot saw seq 11, and had an id below that snapshot's
 `xmax`. Once a later snapshot's `xmin` reaches it, every such transaction has
 finished: the relay reads the gap again, publishes what committed there, and the
@@ -47,6 +47,7 @@ from datetime import datetime, timezone
 
 import json
 from collections import Counter
+from functools import lru_cache
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
@@ -57,7 +58,7 @@ from pana_events.topics import TOPIC_OF_EVENT
 from pana_events.envelope import kafka_headers, to_kafka
 
 from .audit import after_commit
-from .db import Database, insert_on_conflict
+from .db import UNIT_OF_WORK_KEY, Database, InTransaction, insert_on_conflict
 from .kafka import backoff_sleep, ensure_topics, make_producer
 from .metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
 from .settings import ServiceSettings
@@ -128,19 +129,27 @@ class UnitOfWork:
         self.session: AsyncSession
         self.emitted: list[Envelope] = []
         self.records: dict[str, Record] = {}
-        self._outbox: list[OutboxMessage] = []  # PostgreSQL: written by `_write_outbox` just before the commit
+        # PostgreSQL: what the commit statement (`_write_deferred`, just before the commit) writes: outbox rows (as
+        # the statement's columns), audit intents (`pana_kit.audit.record`) and idempotency answers
+        # (`pana_kit.idempotency`), each in this transaction, in one round trip instead of one or two apiece.
+        self._outbox: list[tuple] = []
+        self._intents: list[dict] = []
+        self._answers: list[tuple] = []
+        self._raw: InTransaction | None = None
 
     async def __aenter__(self) -> "UnitOfWork":
         self.session = self.db.sessions()
         await self.session.begin()
+        if not self.db.is_sqlite:
+            self.session.info[UNIT_OF_WORK_KEY] = self
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
         committed = False
         try:
             if exc_type is None:
-                if self._outbox:
-                    await self._write_outbox()
+                if self._outbox or self._intents or self._answers:
+                    await self._write_deferred()
                 await self.session.commit()
                 committed = True
             else:
@@ -171,11 +180,11 @@ class UnitOfWork:
             envelope = envelope.model_copy(update={"correlationid": envelope.id})
             self.correlation_id = envelope.id
         record = to_kafka(envelope)
-        row = outbox_row(envelope, topic_of(event), record)
         if self.db.is_sqlite:
-            self.session.add(row)
+            self.session.add(outbox_row(envelope, topic_of(event), record))
         else:
-            self._outbox.append(row)
+            self._outbox.append((envelope.id, topic_of(event), record[0].decode(), envelope.type,
+                                 json.dumps(envelope.attributes()), record[2].decode(), utcnow()))
         self.records[envelope.id] = record
         self.emitted.append(envelope)
         return envelope
@@ -183,23 +192,48 @@ class UnitOfWork:
     async def flush(self) -> None:
         """Write what the transaction holds so far, its events included (their rows take their seqs), without
         committing."""
-        if self._outbox:
-            await self._write_outbox()
+        if self._outbox or self._intents or self._answers:
+            await self._write_deferred()
         await self.session.flush()
 
-    async def _write_outbox(self) -> None:
-        """PostgreSQL: the transaction's outbox rows in one Core statement that first takes the transaction's id
-        and queues the relay's NOTIFY (the id makes a gap in `seq` decidable, see the module's docstring; the
-        notification, sent at commit, wakes the leading relay). SQLite, one writer at a time, needs neither: its
-        rows go through the session. The id is taken before any row
-        draws its seq: the rows are produced by a join with the one-row CTE, evaluated (once: volatile) before
-        the first joined row reaches the insert, where the seq default is drawn."""
-        rows, self._outbox = self._outbox, []
-        await self.session.execute(_OUTBOX_INSERT, {
-            "channel": NOTIFY_CHANNEL, "event_ids": [r.event_id for r in rows], "topics": [r.topic for r in rows],
-            "keys": [r.key for r in rows], "types": [r.event_type for r in rows],
-            "attributes": [json.dumps(r.attributes) for r in rows], "payloads": [r.payload for r in rows],
-            "created": [r.created_at for r in rows]})
+    @property
+    def raw(self) -> InTransaction:
+        """PostgreSQL: statements on this transaction's connection without SQLAlchemy (`pana_kit.db.InTransaction`)."""
+        if self._raw is None:
+            self._raw = InTransaction(self.session)
+        return self._raw
+
+    def defer_intent(self, values: dict) -> None:
+        """PostgreSQL: an audit intent (`audit_intents`' columns but `id` and `rejected`), written by the commit
+        statement in this transaction (`pana_kit.audit.record`)."""
+        self._intents.append(values)
+
+    def defer_answer(self, subject: str, scope: str, key: str, status_code: int, body: str, headers: str) -> None:
+        """PostgreSQL: the answer to a claimed idempotency key (its row inserted by this transaction), written by
+        the commit statement in this transaction (`pana_kit.idempotency`)."""
+        self._answers.append((subject, scope, key, status_code, body, headers))
+
+    async def _write_deferred(self) -> None:
+        """PostgreSQL: the outbox rows, audit intents and idempotency answers held so far, in one statement.
+
+        The outbox rows first take the transaction's id and queue the relay's NOTIFY (the id makes a gap in `seq`
+        decidable, see the module's docstring; the notification, sent at commit, wakes the leading relay). The id
+        is taken before any row draws its seq: the rows are produced by a join with the one-row CTE, evaluated
+        (once: volatile) before the first joined row reaches the insert, where the seq default is drawn. SQLite,
+        one writer at a time, needs neither: its rows go through the session. Each part is a data-modifying CTE,
+        which PostgreSQL runs to completion whether or not the statement reads it."""
+        outbox, intents, answers = self._outbox, self._intents, self._answers
+        self._outbox, self._intents, self._answers = [], [], []
+        args: list = []
+        if outbox:
+            args += [NOTIFY_CHANNEL, *(list(column) for column in zip(*outbox))]
+        if intents:
+            args += [[intent[c] for intent in intents] for c in _INTENT_COLUMNS]
+        if answers:
+            args += [list(column) for column in zip(*answers)]
+        rows = await self.raw.fetch(_deferred_statement(bool(outbox), bool(intents), bool(answers)), *args)
+        if answers and rows[0][0] != len(answers):
+            raise RuntimeError(f"{len(answers) - rows[0][0]} idempotency answer(s) found no claimed key to answer")
 
     async def claim(self, group: str, envelope: Envelope, *, topic: str | None = None,
                     outcome: str = "handled") -> bool:
@@ -227,23 +261,40 @@ _CLAIM = insert_on_conflict(_INBOX, ("consumer_group", "event_id", "event_type",
 _COLUMNS = "seq, event_id, topic, key, attributes, payload"
 
 
-def _outbox_insert():
-    from sqlalchemy import DateTime, String, bindparam
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    arrays = {"event_ids": String, "topics": String, "keys": String, "types": String, "attributes": String,
-              "payloads": String, "created": DateTime(timezone=True)}
-    return text(
-        "WITH x AS (SELECT pg_current_xact_id() AS xid, pg_notify(:channel, '') AS n) "
-        "INSERT INTO outbox (event_id, topic, key, event_type, attributes, payload, created_at, attempts) "
-        "SELECT v.event_id, v.topic, v.key, v.event_type, CAST(v.attributes AS JSON), v.payload, v.created_at, 0 "
-        "FROM unnest(:event_ids, :topics, :keys, :types, :attributes, :payloads, :created) "
-        "AS v(event_id, topic, key, event_type, attributes, payload, created_at) CROSS JOIN x"
-    ).bindparams(bindparam("channel", type_=String),
-                 *(bindparam(name, type_=ARRAY(kind)) for name, kind in arrays.items()))
+_INTENT_COLUMNS = ("at", "subject", "client_id", "role", "action", "resource", "purpose", "outcome", "trace_id", "mac")
 
 
-_OUTBOX_INSERT = _outbox_insert()
+@lru_cache(maxsize=8)
+def _deferred_statement(outbox: bool, intents: bool, answers: bool) -> str:
+    """`UnitOfWork._write_deferred`'s statement for the parts it has; each part's values as column arrays
+    (unnested), so its text does not depend on the number of rows and asyncpg prepares it once per connection."""
+    parts, n = [], 0
+
+    def arrays(*kinds: str) -> str:
+        nonlocal n
+        n += len(kinds)
+        return ", ".join(f"${n - len(kinds) + 1 + i}::{kind}[]" for i, kind in enumerate(kinds))
+
+    if outbox:
+        n = 1  # $1: the channel
+        parts.append("x AS (SELECT pg_current_xact_id() AS xid, pg_notify($1, '') AS n)")
+        parts.append(
+            "o AS (INSERT INTO outbox (event_id, topic, key, event_type, attributes, payload, created_at, attempts) "
+            "SELECT v.event_id, v.topic, v.key, v.event_type, CAST(v.attributes AS JSON), v.payload, v.created_at, 0 "
+            f"FROM unnest({arrays('text', 'text', 'text', 'text', 'text', 'text', 'timestamptz')}) "
+            "AS v(event_id, topic, key, event_type, attributes, payload, created_at) CROSS JOIN x)")
+    if intents:
+        parts.append(
+            f"a AS (INSERT INTO audit_intents ({', '.join(_INTENT_COLUMNS)}) "
+            f"SELECT * FROM unnest({arrays('timestamptz', *['text'] * (len(_INTENT_COLUMNS) - 1))}))")
+    if answers:
+        parts.append(
+            "i AS (UPDATE idempotency_keys AS k SET status_code = v.status_code, response_body = v.body, "
+            "headers = CAST(v.headers AS JSON) "
+            f"FROM unnest({arrays('text', 'text', 'text', 'int', 'text', 'text')}) "
+            "AS v(subject, scope, key, status_code, body, headers) "
+            "WHERE k.subject = v.subject AND k.scope = v.scope AND k.key = v.key RETURNING 1)")
+    return f"WITH {', '.join(parts)} SELECT " + ("(SELECT count(*) FROM i)" if answers else "1")
 
 
 class _Batch:
