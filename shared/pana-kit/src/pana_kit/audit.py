@@ -254,6 +254,12 @@ def _chain_rows(batch: list[dict], last_seq: int, prev: str, key: AuditKey | Non
 
 _LOCK_PG = f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"
 _HEAD_PG = "SELECT seq, hash, mac, at FROM audit_log ORDER BY seq DESC LIMIT 1"
+# The chained entries as column arrays ($1-$13): the chainer's move statement ends with it (the writer's batch is a
+# binary COPY instead).
+_INSERT_PG = ("INSERT INTO audit_log (seq, at, subject, client_id, role, action, resource, purpose, outcome, trace_id, "
+              "prev_hash, hash, mac) SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], "
+              "$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], "
+              "$13::text[])")
 
 
 # The chainer's pass on PostgreSQL (`AuditChainer._chain_batch_pg`): after the lock, the oldest intents with the
