@@ -299,3 +299,44 @@ async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per
                                for n in found)
         finally:
             await db.dispose()
+
+
+async def test_on_postgresql_a_held_record_is_never_served_after_it_changed():
+    """PostgreSQL checks keep their candidates' normalised records in process, keyed by the record's digest
+    (migration 0016, computed by PostgreSQL on insert): a record changed after a check read it (a correction,
+    as `index_person` writes it) is read again as it is now; a merged record (out of the index) is not a
+    candidate; a record another process re-indexed the same way is served from the cache."""
+    from pana_dev.testing import module_postgres
+    from pana_kit.db import Database
+    from pana_kit.migrations import upgrade
+    from registration.app import MIGRATIONS
+
+    config = MatchingConfig()
+    probe = record("probe", "Karim", "Rahimi")
+    with module_postgres("registration-held-records") as pg:
+        pg.create_database("reg")
+        upgrade(MIGRATIONS, pg.url("reg"))
+        db = Database(pg.url("reg"))
+        try:
+            async def index(person, *, new=False):
+                async with db.transaction() as session:
+                    await matching_engine.index_person(session, person, "p1", config, new=new)
+
+            async def read():
+                found, _ = await matching_engine.read_candidates(db, probe, config)
+                return [(n.person_id, [f.key for f in n.family], n.birth_date) for n in found]
+
+            await index(record("p1", "Karim", "Rahimi"), new=True)
+            assert await read() == [("p1", ["rahimi"], date(1990, 5, 4))]
+            assert await read() == [("p1", ["rahimi"], date(1990, 5, 4))]  # held now
+            held = len(matching_engine.RECORDS._held)
+            await index(record("p1", "Karim", "Rahman", date(1990, 5, 5)))
+            assert await read() == [("p1", ["rahman"], date(1990, 5, 5))]
+            assert len(matching_engine.RECORDS._held) == held + 1
+            await index(record("p1", "Karim", "Rahman", date(1990, 5, 5)))  # the same record written again
+            assert await read() == [("p1", ["rahman"], date(1990, 5, 5))]
+            assert len(matching_engine.RECORDS._held) == held + 1  # same digest: held
+            await index(None)  # merged: leaves the index
+            assert await read() == []
+        finally:
+            await db.dispose()

@@ -325,10 +325,12 @@ async def candidate_records(session, record: MatchRecord, config: MatchingConfig
 async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
     """`candidate_records` for a check that changes nothing, outside any transaction. On PostgreSQL one prepared
     statement (`CANDIDATES_PG`) on one of a few held asyncpg connections (no pool checkout, no SQLAlchemy, a
-    generic plan: 0.7 ms of server time against 4.6 ms planned afresh each time, at 98,000 persons); elsewhere
-    one autocommit statement on the read engine (`Database.read_all`). The records come as JSON text, normalised
-    through a cache keyed by that text (`normalised_text`): a holder read again costs a dictionary look-up, not a
-    JSON decode, a `MatchRecord` and its normalisation."""
+    generic plan: 0.7 ms of server time against 4.6 ms planned afresh each time, at 98,000 persons) reads the
+    candidates' ids and record digests, and a second (`RECORDS_PG`) the records of those this process does not
+    hold under that digest (`_held_records`); elsewhere one autocommit statement on the read engine
+    (`Database.read_all`) reads the records as JSON text, normalised through a cache keyed by that text
+    (`normalised_text`). Either way a holder read again costs a dictionary look-up, not a JSON decode, a
+    `MatchRecord` and its normalisation."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
     length = config.blocking_key_length
@@ -348,13 +350,70 @@ async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tu
             rows = await held.fetch(CANDIDATES_PG, keys, birth_year, birth_year + window, birth_year - window,
                                     bounds)
         reached = bool(rows and rows[0][2])
-        return [normalised_text(pid, doc, length) for pid, doc, _ in rows if pid != record.person_id], reached
+        return await _held_records(held, [(pid, digest) for pid, digest, _ in rows if pid != record.person_id],
+                                   length), reached
     keys = blocking_keys(probe, config)
     query = candidate_query(keys, birth_year, config, per_key, as_text=True)
     if query is None:
         return [], False
     kept, reached = bounded(await db.read_all(query), birth_year, per_key, keys)
     return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
+
+
+class RecordCache:
+    """Normalised match records by (person id, digest of the record's JSON, blocking key length), the least
+    recently used dropped beyond `size`. The digest is PostgreSQL's own (migration 0016: `md5` of the stored text,
+    a generated column), so a record changed in any way (a correction, a re-index) is another key: a stale
+    record is never served, whoever wrote the change and whenever; a merged record leaves the index and is no
+    longer a candidate."""
+
+    def __init__(self, size: int = 262_144):
+        from collections import OrderedDict
+
+        self.size, self._held = size, OrderedDict()
+
+    def get(self, key: tuple[str, str, int]) -> Normalised | None:
+        found = self._held.get(key)
+        if found is not None:
+            self._held.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, str, int], value: Normalised) -> None:
+        self._held[key] = value
+        if len(self._held) > self.size:
+            self._held.popitem(last=False)
+
+    def clear(self) -> None:
+        self._held.clear()
+
+
+RECORDS = RecordCache()
+
+
+def normalised_record(person_id: str, text: str, length: int) -> Normalised:
+    """`normalised_text` without its cache (the caller keeps the result: `RecordCache`)."""
+    found = normalised_of_document(person_id, json.loads(text), length)
+    object.__setattr__(found, _KEYS, _name_keys(found))  # not a field: equality and hashing ignore it
+    return found
+
+
+async def _held_records(held, candidates: list[tuple[str, str]], length: int) -> list[Normalised]:
+    """The normalised records of (person id, digest) candidates, in their order: from `RECORDS`, and those it does
+    not hold read by one statement (by id; a record changed since the candidates were read comes with its new
+    digest and is used as it is now; one deleted since, a merged person, is left out)."""
+    found: list[Normalised | None] = []
+    missing: dict[str, int] = {}
+    for pid, digest in candidates:
+        n = RECORDS.get((pid, digest, length))
+        if n is None:
+            missing[pid] = len(found)
+        found.append(n)
+    if missing:
+        for pid, digest, text in await held.fetch(RECORDS_PG, list(missing)):
+            n = normalised_record(pid, text, length)
+            RECORDS.put((pid, digest, length), n)
+            found[missing[pid]] = n
+    return [n for n in found if n is not None]
 
 
 # Held connections a node keeps for duplicate checks (checks overlap; each connection runs one at a time).
@@ -364,11 +423,14 @@ HELD_READERS = 4
 # generic plan: the keys as an array ($1), the birth year ($2), the window's ends ($3 above, $4 below), each key's
 # bound plus one as an array beside the keys ($5, `key_bounds`). Each key's holders nearest in birth year (two
 # index range scans, the nearest n of those, numbered) and its holders with no birth year (the first n by person
-# id, numbered); the persons numbered within their key's bound, once each, with their match records as JSON text;
-# `reached`: a part had more than its bound.
+# id, numbered); the persons numbered within their key's bound, once each, with their match records' digests
+# (migration 0016; the records themselves are read by `RECORDS_PG` only when not held: shipping 120 records' JSON
+# was half the statement's server time); `reached`: a part had more than its bound.
 _CANDIDATES_TAIL = """
-SELECT r.person_id, CAST(r.record AS TEXT) AS record, (SELECT bool_or(rn >= n) FROM h) AS reached
+SELECT r.person_id, r.digest, (SELECT bool_or(rn >= n) FROM h) AS reached
 FROM person_match_records AS r WHERE r.person_id IN (SELECT person_id FROM h WHERE rn < n)"""
+RECORDS_PG = """
+SELECT person_id, digest, CAST(record AS TEXT) FROM person_match_records WHERE person_id = ANY($1::text[])"""
 CANDIDATES_PG = """
 WITH k AS (SELECT key, n FROM unnest($1::text[], $5::int[]) AS u(key, n)),
 h AS (
