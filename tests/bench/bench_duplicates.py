@@ -20,11 +20,14 @@
 6. `--var DIR`: the bench's directory (default var/bench-duplicates), e.g. a copy of a loaded database measured
    while another load runs; `--analysed`: with `--reuse`, no VACUUM ANALYZE (the load did it).
 7. `--in-process N`: the check through the app in process (ASGI, no server) on SQLite with N persons, p50/p99.
+8. `--compare-bounds 60,40,25`: no HTTP run; the answers of 500 registered and 500 unregistered checks with the
+   one-name blocking keys read to each bound (`matching_engine.KIND_BOUND`) against reading them to PER_KEY.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import asyncio
 import random
 import re
@@ -393,6 +396,49 @@ async def in_process(n: int, checks: int) -> None:
           f"p99 {percentile(timings, 99):.1f} ms over {len(timings)} checks; registered person found {found}/{expected}")
 
 
+# --- per-kind key bounds -------------------------------------------------------------------------------
+
+async def compare_bounds(url: str, persons: int, count: int, bounds: list[int]) -> None:
+    """The answers of `count` registered and `count` unregistered checks (the bench's bodies) with the one-name
+    keys (`matching_engine.KIND_BOUND`) read to each of `bounds` against reading them to PER_KEY like every other
+    key: candidates read, answers that differ (any candidate or verdict), registered persons found, and the
+    unregistered called "likely"."""
+    from pana_kit.db import Database
+    from registration import matching, matching_engine
+    from registration.api.duplicates import DuplicateCheckIn, transient_person
+    from registration.domain import MatchingConfig, MatchRecord
+
+    config = MatchingConfig()
+    registered, newcomers = check_bodies(persons, count)
+    db = Database(url)
+    kept = dict(matching_engine.KIND_BOUND)
+    try:
+        answers: dict[int | None, list] = {}
+        for bound in [None, *bounds]:
+            matching_engine.KIND_BOUND = {} if bound is None else {k: bound for k in kept}
+            out, read, found, likely = [], 0, 0, 0
+            for body, pid in registered + newcomers:
+                person = transient_person(DuplicateCheckIn(**body))
+                others, _ = await matching_engine.read_candidates(db, MatchRecord.of(person), config)
+                read += len(others)
+                checked = await matching.check(db, person, config)
+                answer = sorted((c.person_id, c.verdict, c.score) for c in checked.results)
+                out.append(answer)
+                found += bool(pid) and any(c[0] == pid for c in answer)
+                likely += not pid and any(c[1] == "likely_duplicate" for c in answer)
+            answers[bound] = out
+            differ = sum(a != b for a, b in zip(out, answers[None]))
+            lost = Counter(("registered" if body[1] else "unregistered", c[1]) for body, a, b in
+                           zip(registered + newcomers, out, answers[None]) for c in set(b) - set(a))
+            print(f"one-name keys read to {bound or matching_engine.PER_KEY}: {read / len(out):.0f} candidates a "
+                  f"check; answers differing from {matching_engine.PER_KEY}: {differ}/{len(out)}; registered found "
+                  f"{found}/{len(registered)}; unregistered called likely {likely}/{len(newcomers)}; candidates not "
+                  f"returned (check, verdict): {dict(lost)}", flush=True)
+    finally:
+        matching_engine.KIND_BOUND = kept
+        await db.dispose()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--persons", type=int, default=100_000)
@@ -410,6 +456,8 @@ def main() -> None:
     p.add_argument("--analysed", action="store_true", help="with --reuse: the database was analysed after its "
                                                           "load (no VACUUM ANALYZE, minutes at national scale)")
     p.add_argument("--workers", type=int, default=1, help="REGISTRATION_WORKERS for the service (PostgreSQL)")
+    p.add_argument("--compare-bounds", default=None, help="e.g. 60,40,25: the answers with the one-name keys read "
+                                                           "to each bound against PER_KEY (no HTTP run)")
     args = p.parse_args()
     print(machine(), flush=True)
     if args.in_process:
@@ -421,7 +469,9 @@ def main() -> None:
     pg = start_postgres(var)
     try:
         url, args.persons = prepare(pg, args.persons, args.reuse, args.analysed)
-        if not args.load_only:
+        if args.compare_bounds:
+            asyncio.run(compare_bounds(url, args.persons, 500, [int(b) for b in args.compare_bounds.split(",")]))
+        elif not args.load_only:
             run_http(args, var, url)
     finally:
         pg.stop()

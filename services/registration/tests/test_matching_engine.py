@@ -101,6 +101,19 @@ def test_a_keys_bound_reached_is_reported():
     assert matching_engine.bounded(rows[1:], 1990, 3)[1] is False
 
 
+def test_a_one_name_key_is_read_to_its_own_lower_bound():
+    """A family or given name key alone (`f:`, `g:`) is held by thousands at national scale: it is read to its
+    kind's bound (`KIND_BOUND`), the name-pair and birth-date keys to the config's; never above the config's."""
+    keys = ["b:1990-04-05", "f:nrlp", "g:mhmt", "p:mhmt:nrlp"]
+    f = matching_engine.KIND_BOUND["f"]
+    assert matching_engine.key_bounds(keys, 100) == [100, f, f, 100]
+    assert matching_engine.key_bounds(keys, 3) == [3, 3, 3, 3]
+    # parts 2 and 3 are the second key's (f:): its bound is reached with f + 1 rows, not 100
+    rows = [(2, 1990, f"f{i}", {}) for i in range(f + 1)] + [(0, 1990, f"b{i}", {}) for i in range(f + 1)]
+    kept, reached = matching_engine.bounded(rows, 1990, 100, keys)
+    assert reached and len([p for p in kept if p.startswith("f")]) == f and len([p for p in kept if p[0] == "b"]) == f + 1
+
+
 def test_match_record_from_a_stored_document_equals_the_one_from_the_person():
     person = Person.register(person_id="p1", registered_by="t", now=datetime(2025, 1, 1, tzinfo=timezone.utc),
                              given_name="Мухаммад", family_name="Нұрлыбеков", patronymic="Алиевич",
@@ -265,7 +278,7 @@ async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per
                         probe.birth_date.year if probe.birth_date else None, limited, per_key, as_text=True)
                     rows = await db.read_all(query) if config_keys else []
                     kept, reached = matching_engine.bounded(rows, probe.birth_date.year if probe.birth_date else None,
-                                                            per_key)
+                                                            per_key, config_keys)
                     expected = sorted(pid for pid in kept if pid != probe.person_id)
                     found, found_reached = await matching_engine.read_candidates(db, probe, limited)
                     ids = sorted(n.person_id for n in found)
@@ -273,10 +286,57 @@ async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per
                     if probe.birth_date is None:  # any `per_key` of each key's holders: holders, as many
                         holders = {p.person_id for p in people if config_keys & matching_engine.blocking_keys(p, limited)}
                         assert set(ids) <= holders - {probe.person_id}
-                        assert len(ids) >= min(per_key, len(holders - {probe.person_id}))
+                        # each key gives its bound's worth of its holders, or all (a one-name key's bound is
+                        # lower, `KIND_BOUND`)
+                        keys = sorted(config_keys)
+                        each = [min(bound, len({p.person_id for p in people if key in
+                                                matching_engine.blocking_keys(p, limited)} - {probe.person_id}))
+                                for key, bound in zip(keys, matching_engine.key_bounds(keys, per_key))]
+                        assert len(ids) >= max(each)
                     else:
                         assert ids == expected, (limit, probe.person_id)
                     assert all(n == normalise(next(p for p in people if p.person_id == n.person_id), 4)
                                for n in found)
+        finally:
+            await db.dispose()
+
+
+async def test_on_postgresql_a_held_record_is_never_served_after_it_changed():
+    """PostgreSQL checks keep their candidates' normalised records in process, keyed by the record's digest
+    (migration 0016, computed by PostgreSQL on insert): a record changed after a check read it (a correction,
+    as `index_person` writes it) is read again as it is now; a merged record (out of the index) is not a
+    candidate; a record another process re-indexed the same way is served from the cache."""
+    from pana_dev.testing import module_postgres
+    from pana_kit.db import Database
+    from pana_kit.migrations import upgrade
+    from registration.app import MIGRATIONS
+
+    config = MatchingConfig()
+    probe = record("probe", "Karim", "Rahimi")
+    with module_postgres("registration-held-records") as pg:
+        pg.create_database("reg")
+        upgrade(MIGRATIONS, pg.url("reg"))
+        db = Database(pg.url("reg"))
+        try:
+            async def index(person, *, new=False):
+                async with db.transaction() as session:
+                    await matching_engine.index_person(session, person, "p1", config, new=new)
+
+            async def read():
+                found, _ = await matching_engine.read_candidates(db, probe, config)
+                return [(n.person_id, [f.key for f in n.family], n.birth_date) for n in found]
+
+            await index(record("p1", "Karim", "Rahimi"), new=True)
+            assert await read() == [("p1", ["rahimi"], date(1990, 5, 4))]
+            assert await read() == [("p1", ["rahimi"], date(1990, 5, 4))]  # held now
+            held = len(matching_engine.RECORDS._held)
+            await index(record("p1", "Karim", "Rahman", date(1990, 5, 5)))
+            assert await read() == [("p1", ["rahman"], date(1990, 5, 5))]
+            assert len(matching_engine.RECORDS._held) == held + 1
+            await index(record("p1", "Karim", "Rahman", date(1990, 5, 5)))  # the same record written again
+            assert await read() == [("p1", ["rahman"], date(1990, 5, 5))]
+            assert len(matching_engine.RECORDS._held) == held + 1  # same digest: held
+            await index(None)  # merged: leaves the index
+            assert await read() == []
         finally:
             await db.dispose()

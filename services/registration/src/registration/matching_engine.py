@@ -53,6 +53,17 @@ KEY_LENGTH = 220  # the key column's width
 # PER_KEY are not read through that key (they may be through the check's other keys), and the answer says
 # `candidate_limit_reached`.
 PER_KEY = 100
+# A key of one name alone (family `f:`, given `g:`) is held by thousands at national scale; its holders nearest in
+# age beyond these are not read through it. A duplicate met only through such a key has the other name or the
+# birth date different (else its name-pair `p:` or birth-date `b:` key meets it, read to PER_KEY), and such a pair
+# reaches "possible" only near in age. Measured at 1,000,000 persons (tests/bench/bench_duplicates.py
+# --compare-bounds): the answers of the bench's checks are the same as with PER_KEY for these keys.
+KIND_BOUND = {"f": 40, "g": 40}
+
+
+def key_bounds(keys: Iterable[str], per_key: int) -> list[int]:
+    """The bound of each key: its kind's (`KIND_BOUND`), never above `per_key` (the config's candidate_limit)."""
+    return [min(per_key, KIND_BOUND.get(k.partition(":")[0], per_key)) for k in keys]
 
 
 # --- records -------------------------------------------------------------------------------------
@@ -218,10 +229,11 @@ def year_window(config: MatchingConfig) -> int | None:
 
 def candidate_query(keys: Iterable[str], birth_year: int | None, config: MatchingConfig, per_key: int, *,
                     as_text: bool = False):
-    """One statement: for each key the `per_key + 1` holders nearest in birth year (within the generation window;
-    up to `per_key + 1` from each side read by two index range scans, the nearest of those kept) and up to
-    `per_key + 1` holders without a birth date, each row labelled with its part, joined to their match records.
-    One row more than `per_key` per part tells the caller the part's bound was reached.
+    """One statement: for each key the `bound + 1` holders nearest in birth year (within the generation window;
+    up to `bound + 1` from each side read by two index range scans, the nearest of those kept) and up to
+    `bound + 1` holders without a birth date, each row labelled with its part, joined to their match records.
+    A key's bound is `key_bounds`' (`per_key` or its kind's, if lower); one row more than the bound per part
+    tells the caller the part's bound was reached (`bounded`, given the same `per_key`).
 
     Written as text with bound values: the statement's shape depends only on the number of keys, so building it
     costs microseconds (an ORM-built UNION of subqueries cost milliseconds per check). `as_text`: the match
@@ -230,7 +242,7 @@ def candidate_query(keys: Iterable[str], birth_year: int | None, config: Matchin
     if not keys:
         return None
     window = year_window(config) if birth_year is not None else None
-    params: dict[str, Any] = {"n": per_key + 1}
+    params: dict[str, Any] = {f"n{i}": n + 1 for i, n in enumerate(key_bounds(keys, per_key))}
     if birth_year is not None:
         params["y"] = birth_year
     if window is not None:
@@ -247,20 +259,20 @@ def _candidate_shape(n_keys: int, no_birth_year: bool, windowed: bool, as_text: 
     for i in range(n_keys):
         base = f"SELECT person_id, birth_year FROM person_blocking_keys WHERE key = :k{i}"
         if no_birth_year:
-            parts.append(f"SELECT person_id, birth_year, {2 * i} AS part FROM ({base} LIMIT :n) AS p{i}")
+            parts.append(f"SELECT person_id, birth_year, {2 * i} AS part FROM ({base} LIMIT :n{i}) AS p{i}")
             continue
         up = f"{base} AND birth_year >= :y{' AND birth_year < :hi' if windowed else ''} " \
-             "ORDER BY birth_year LIMIT :n"
+             f"ORDER BY birth_year LIMIT :n{i}"
         down = f"{base} AND birth_year < :y{' AND birth_year > :lo' if windowed else ''} " \
-               "ORDER BY birth_year DESC LIMIT :n"
+               f"ORDER BY birth_year DESC LIMIT :n{i}"
         # The key's `n` holders nearest in birth year: n from each side (two index range scans), the nearest n
         # of those; and up to n holders with no birth date.
         parts.append(f"SELECT person_id, birth_year, {2 * i} AS part FROM (SELECT person_id, birth_year FROM "
                      f"(SELECT person_id, birth_year FROM ({up}) AS u{i} "
                      f"UNION ALL SELECT person_id, birth_year FROM ({down}) AS d{i}) AS b{i} "
-                     f"ORDER BY abs(birth_year - :y), person_id LIMIT :n) AS p{i}")
+                     f"ORDER BY abs(birth_year - :y), person_id LIMIT :n{i}) AS p{i}")
         parts.append(f"SELECT person_id, birth_year, {2 * i + 1} AS part FROM "
-                     f"({base} AND birth_year IS NULL LIMIT :n) AS z{i}")
+                     f"({base} AND birth_year IS NULL LIMIT :n{i}) AS z{i}")
     ids = " UNION ALL ".join(parts)
     record = "CAST(r.record AS TEXT)" if as_text else "r.record"
     return _text(f"SELECT c.part, c.birth_year, r.person_id, {record} AS record FROM person_match_records AS r "
@@ -269,22 +281,26 @@ def _candidate_shape(n_keys: int, no_birth_year: bool, windowed: bool, as_text: 
         record=String() if as_text else MatchRecordRow.__table__.c.record.type)
 
 
-def bounded(rows, birth_year: int | None, per_key: int) -> tuple[dict[str, Any], bool]:
-    """The holders each part keeps (its `per_key` nearest in birth year) and whether a part had more."""
+def bounded(rows, birth_year: int | None, per_key: int, keys: Iterable[str] | None = None
+            ) -> tuple[dict[str, Any], bool]:
+    """The holders each part keeps (its bound's nearest in birth year) and whether a part had more. The bound of a
+    part is `per_key`, or with the query's `keys` their `key_bounds` (part 2i and 2i + 1: the i-th key, sorted)."""
+    bounds = key_bounds(sorted({k[:KEY_LENGTH] for k in keys}), per_key) if keys is not None else None
     counts = Counter(row[0] for row in rows)
-    if all(n <= per_key for n in counts.values()):  # no part over its bound: every row is kept
+    if all(n <= (bounds[part // 2] if bounds else per_key) for part, n in counts.items()):  # every row is kept
         return {pid: doc for _, _, pid, doc in rows}, False
     by_part: dict[int, list] = {}
     for part, year, pid, doc in rows:
         by_part.setdefault(part, []).append((year, pid, doc))
     reached = False
     kept: dict[str, Any] = {}
-    for holders in by_part.values():
-        if len(holders) > per_key:
+    for part, holders in by_part.items():
+        bound = bounds[part // 2] if bounds else per_key
+        if len(holders) > bound:
             reached = True
             holders.sort(key=lambda h: (abs(h[0] - birth_year) if h[0] is not None and birth_year is not None else 0,
                                         h[1]))
-            holders = holders[:per_key]
+            holders = holders[:bound]
         for _, pid, doc in holders:
             kept.setdefault(pid, doc)
     return kept, reached
@@ -297,11 +313,11 @@ async def candidate_records(session, record: MatchRecord, config: MatchingConfig
     `read_candidates`."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
-    query = candidate_query(blocking_keys(normalised(record, config.blocking_key_length), config), birth_year, config,
-                            per_key, as_text=True)
+    keys = blocking_keys(normalised(record, config.blocking_key_length), config)
+    query = candidate_query(keys, birth_year, config, per_key, as_text=True)
     if query is None:
         return [], False
-    kept, reached = bounded((await session.execute(query)).all(), birth_year, per_key)
+    kept, reached = bounded((await session.execute(query)).all(), birth_year, per_key, keys)
     length = config.blocking_key_length
     return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
 
@@ -309,10 +325,12 @@ async def candidate_records(session, record: MatchRecord, config: MatchingConfig
 async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
     """`candidate_records` for a check that changes nothing, outside any transaction. On PostgreSQL one prepared
     statement (`CANDIDATES_PG`) on one of a few held asyncpg connections (no pool checkout, no SQLAlchemy, a
-    generic plan: 0.7 ms of server time against 4.6 ms planned afresh each time, at 98,000 persons); elsewhere
-    one autocommit statement on the read engine (`Database.read_all`). The records come as JSON text, normalised
-    through a cache keyed by that text (`normalised_text`): a holder read again costs a dictionary look-up, not a
-    JSON decode, a `MatchRecord` and its normalisation."""
+    generic plan: 0.7 ms of server time against 4.6 ms planned afresh each time, at 98,000 persons) reads the
+    candidates' ids and record digests, and a second (`RECORDS_PG`) the records of those this process does not
+    hold under that digest (`_held_records`); elsewhere one autocommit statement on the read engine
+    (`Database.read_all`) reads the records as JSON text, normalised through a cache keyed by that text
+    (`normalised_text`). Either way a holder read again costs a dictionary look-up, not a JSON decode, a
+    `MatchRecord` and its normalisation."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
     length = config.blocking_key_length
@@ -324,55 +342,118 @@ async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tu
         # generic plans: the statement's plan does not depend on its values (PostgreSQL otherwise plans some
         # executions afresh, 0.3 ms each at 98,000 persons)
         held = db.held("duplicate-check", HELD_READERS, settings={"plan_cache_mode": "force_generic_plan"})
+        bounds = [n + 1 for n in key_bounds(keys, per_key)]
         if birth_year is None:
-            rows = await held.fetch(CANDIDATES_PG_NO_YEAR, keys, per_key + 1)
+            rows = await held.fetch(CANDIDATES_PG_NO_YEAR, keys, bounds)
         else:
             window = year_window(config) or 10_000
             rows = await held.fetch(CANDIDATES_PG, keys, birth_year, birth_year + window, birth_year - window,
-                                    per_key + 1)
+                                    bounds)
         reached = bool(rows and rows[0][2])
-        return [normalised_text(pid, doc, length) for pid, doc, _ in rows if pid != record.person_id], reached
-    query = candidate_query(blocking_keys(probe, config), birth_year, config, per_key, as_text=True)
+        return await _held_records(held, [(pid, digest) for pid, digest, _ in rows if pid != record.person_id],
+                                   length), reached
+    keys = blocking_keys(probe, config)
+    query = candidate_query(keys, birth_year, config, per_key, as_text=True)
     if query is None:
         return [], False
-    kept, reached = bounded(await db.read_all(query), birth_year, per_key)
+    kept, reached = bounded(await db.read_all(query), birth_year, per_key, keys)
     return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
+
+
+class RecordCache:
+    """Normalised match records by (person id, digest of the record's JSON, blocking key length), the least
+    recently used dropped beyond `size`. The digest is PostgreSQL's own (migration 0016: `md5` of the stored text,
+    a generated column), so a record changed in any way (a correction, a re-index) is another key: a stale
+    record is never served, whoever wrote the change and whenever; a merged record leaves the index and is no
+    longer a candidate."""
+
+    def __init__(self, size: int = 262_144):
+        from collections import OrderedDict
+
+        self.size, self._held = size, OrderedDict()
+
+    def get(self, key: tuple[str, str, int]) -> Normalised | None:
+        found = self._held.get(key)
+        if found is not None:
+            self._held.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, str, int], value: Normalised) -> None:
+        self._held[key] = value
+        if len(self._held) > self.size:
+            self._held.popitem(last=False)
+
+    def clear(self) -> None:
+        self._held.clear()
+
+
+RECORDS = RecordCache()
+
+
+def normalised_record(person_id: str, text: str, length: int) -> Normalised:
+    """`normalised_text` without its cache (the caller keeps the result: `RecordCache`)."""
+    found = normalised_of_document(person_id, json.loads(text), length)
+    object.__setattr__(found, _KEYS, _name_keys(found))  # not a field: equality and hashing ignore it
+    return found
+
+
+async def _held_records(held, candidates: list[tuple[str, str]], length: int) -> list[Normalised]:
+    """The normalised records of (person id, digest) candidates, in their order: from `RECORDS`, and those it does
+    not hold read by one statement (by id; a record changed since the candidates were read comes with its new
+    digest and is used as it is now; one deleted since, a merged person, is left out)."""
+    found: list[Normalised | None] = []
+    missing: dict[str, int] = {}
+    for pid, digest in candidates:
+        n = RECORDS.get((pid, digest, length))
+        if n is None:
+            missing[pid] = len(found)
+        found.append(n)
+    if missing:
+        for pid, digest, text in await held.fetch(RECORDS_PG, list(missing)):
+            n = normalised_record(pid, text, length)
+            RECORDS.put((pid, digest, length), n)
+            found[missing[pid]] = n
+    return [n for n in found if n is not None]
 
 
 # Held connections a node keeps for duplicate checks (checks overlap; each connection runs one at a time).
 HELD_READERS = 4
 
 # `candidate_query`'s holders as one statement whatever the number of keys, so it is prepared once and runs with a
-# generic plan: the keys as an array ($1), the birth year ($2), the window's ends ($3 above, $4 below), the bound
-# per part plus one ($5). Each key's holders nearest in birth year (two index range scans, the nearest $5 of
-# those, numbered) and its holders with no birth year (the first $5 by person id, numbered); the persons numbered
-# within the bound, once each, with their match records as JSON text; `reached`: a part had more than the bound.
+# generic plan: the keys as an array ($1), the birth year ($2), the window's ends ($3 above, $4 below), each key's
+# bound plus one as an array beside the keys ($5, `key_bounds`). Each key's holders nearest in birth year (two
+# index range scans, the nearest n of those, numbered) and its holders with no birth year (the first n by person
+# id, numbered); the persons numbered within their key's bound, once each, with their match records' digests
+# (migration 0016; the records themselves are read by `RECORDS_PG` only when not held: shipping 120 records' JSON
+# was half the statement's server time); `reached`: a part had more than its bound.
 _CANDIDATES_TAIL = """
-SELECT r.person_id, CAST(r.record AS TEXT) AS record, (SELECT bool_or(rn >= {n}) FROM h) AS reached
-FROM person_match_records AS r WHERE r.person_id IN (SELECT person_id FROM h WHERE rn < {n})"""
+SELECT r.person_id, r.digest, (SELECT bool_or(rn >= n) FROM h) AS reached
+FROM person_match_records AS r WHERE r.person_id IN (SELECT person_id FROM h WHERE rn < n)"""
+RECORDS_PG = """
+SELECT person_id, digest, CAST(record AS TEXT) FROM person_match_records WHERE person_id = ANY($1::text[])"""
 CANDIDATES_PG = """
-WITH k AS (SELECT key FROM unnest($1::text[]) AS key),
+WITH k AS (SELECT key, n FROM unnest($1::text[], $5::int[]) AS u(key, n)),
 h AS (
-  SELECT x.person_id, x.rn FROM k CROSS JOIN LATERAL (
+  SELECT x.person_id, x.rn, k.n FROM k CROSS JOIN LATERAL (
     SELECT n.person_id, row_number() OVER (ORDER BY abs(n.birth_year - $2), n.person_id) AS rn FROM (
       (SELECT b.person_id, b.birth_year FROM person_blocking_keys AS b WHERE b.key = k.key
-         AND b.birth_year >= $2 AND b.birth_year < $3 ORDER BY b.birth_year LIMIT $5)
+         AND b.birth_year >= $2 AND b.birth_year < $3 ORDER BY b.birth_year LIMIT k.n)
       UNION ALL
       (SELECT b.person_id, b.birth_year FROM person_blocking_keys AS b WHERE b.key = k.key
-         AND b.birth_year < $2 AND b.birth_year > $4 ORDER BY b.birth_year DESC LIMIT $5)
-    ) AS n ORDER BY abs(n.birth_year - $2), n.person_id LIMIT $5) AS x
+         AND b.birth_year < $2 AND b.birth_year > $4 ORDER BY b.birth_year DESC LIMIT k.n)
+    ) AS n ORDER BY abs(n.birth_year - $2), n.person_id LIMIT k.n) AS x
   UNION ALL
-  SELECT z.person_id, z.rn FROM k CROSS JOIN LATERAL (
+  SELECT z.person_id, z.rn, k.n FROM k CROSS JOIN LATERAL (
     SELECT b.person_id, row_number() OVER (ORDER BY b.person_id) AS rn FROM person_blocking_keys AS b
-    WHERE b.key = k.key AND b.birth_year IS NULL ORDER BY b.person_id LIMIT $5) AS z
-)""" + _CANDIDATES_TAIL.format(n="$5")
-# A check with no birth date: each key's holders, whatever their birth year, up to the bound plus one ($2).
+    WHERE b.key = k.key AND b.birth_year IS NULL ORDER BY b.person_id LIMIT k.n) AS z
+)""" + _CANDIDATES_TAIL
+# A check with no birth date: each key's holders, whatever their birth year, up to its bound plus one ($2).
 CANDIDATES_PG_NO_YEAR = """
-WITH k AS (SELECT key FROM unnest($1::text[]) AS key),
+WITH k AS (SELECT key, n FROM unnest($1::text[], $2::int[]) AS u(key, n)),
 h AS (
-  SELECT x.person_id, row_number() OVER (PARTITION BY k.key ORDER BY x.person_id) AS rn FROM k CROSS JOIN LATERAL (
-    SELECT b.person_id FROM person_blocking_keys AS b WHERE b.key = k.key LIMIT $2) AS x
-)""" + _CANDIDATES_TAIL.format(n="$2")
+  SELECT x.person_id, row_number() OVER (PARTITION BY k.key ORDER BY x.person_id) AS rn, k.n FROM k
+  CROSS JOIN LATERAL (SELECT b.person_id FROM person_blocking_keys AS b WHERE b.key = k.key LIMIT k.n) AS x
+)""" + _CANDIDATES_TAIL
 
 
 @lru_cache(maxsize=262_144)
