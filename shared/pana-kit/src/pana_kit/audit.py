@@ -55,6 +55,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import select, text
 
 from .auth import Principal
+from .jsontext import compact
 from .metrics import AUDIT_ENTRIES
 from .tables import AuditEntry, AuditIntent
 from .tracing import current_trace_id
@@ -148,9 +149,8 @@ def _session_key(session) -> AuditKey | None:
     return session.info.get(SESSION_KEY)
 
 
-# json.dumps(value, separators=(",", ":")) builds a JSONEncoder at every call; this one is built once (the same
-# text: the chain's hashes depend on it).
-_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+# json.dumps(value, separators=(",", ":")), its encoder built once (the same text: the chain's hashes depend on it)
+_COMPACT = compact
 
 
 def entry_hash(prev_hash: str, *, at: datetime, subject: str, client_id: str | None, role: str | None, action: str,
