@@ -337,3 +337,22 @@ async def test_consumer_lag_and_dead_letters_from_a_real_broker(broker, tmp_path
         await asyncio.gather(*tasks, return_exceptions=True)
         await rsd_db.dispose()
         await stateless_db.dispose()
+
+
+def test_log_times_and_json_text_are_the_standard_library_s():
+    # The access log's time and the hot paths' JSON are built by faster means (issue 16); the text is the same.
+    import json
+    import random
+    from datetime import datetime, timezone
+
+    from pana_kit.jsontext import compact, encoder
+    from pana_kit.logs import utc_isoformat
+
+    rng = random.Random(16)
+    times = [rng.uniform(0, 4e9) for _ in range(20_000)] + [1.0, 1.5, 1700000000.0, 1700000000.9999996,
+                                                             1700000000.0000005, 1700000000.0000015]
+    assert [utc_isoformat(t) for t in times] == [datetime.fromtimestamp(t, timezone.utc).isoformat() for t in times]
+    values = [{"a": 1, "é": ["x", None, 2.5, True]}, ["ключ", "\u200b", 10**20, -0.0, {}], "plain", 3, None]
+    assert [compact(v) for v in values] == [json.dumps(v, separators=(",", ":")) for v in values]
+    plain = encoder(ensure_ascii=False)
+    assert [plain(v) for v in values] == [json.dumps(v, ensure_ascii=False) for v in values]

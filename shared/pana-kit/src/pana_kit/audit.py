@@ -56,6 +56,7 @@ from sqlalchemy import select, text
 
 from .auth import Principal
 from .db import UNIT_OF_WORK_KEY
+from .jsontext import compact
 from .metrics import AUDIT_ENTRIES
 from .tables import AuditEntry, AuditIntent
 from .tracing import current_trace_id
@@ -149,9 +150,8 @@ def _session_key(session) -> AuditKey | None:
     return session.info.get(SESSION_KEY)
 
 
-# json.dumps(value, separators=(",", ":")) builds a JSONEncoder at every call; this one is built once (the same
-# text: the chain's hashes depend on it).
-_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+# json.dumps(value, separators=(",", ":")), its encoder built once (the same text: the chain's hashes depend on it)
+_COMPACT = compact
 
 
 def entry_hash(prev_hash: str, *, at: datetime, subject: str, client_id: str | None, role: str | None, action: str,
@@ -401,9 +401,13 @@ class AuditWriter:
         return done
 
     def _taken(self, count: int) -> int:
-        """The first `count` queued entries are committed: off the queue, counted."""
+        """The first `count` queued entries are committed: off the queue, counted (one labelled metric child per
+        action, not per entry)."""
+        actions: dict[str, int] = {}
         for fields in self._queue[:count]:
-            AUDIT_ENTRIES.labels(self.service, fields["action"]).inc()
+            actions[fields["action"]] = actions.get(fields["action"], 0) + 1
+        for action, n in actions.items():
+            AUDIT_ENTRIES.labels(self.service, action).inc(n)
         del self._queue[:count]
         self.written += count
         return count

@@ -329,11 +329,12 @@ class Coalesced:
     async def get(self, key):
         import asyncio
 
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()  # once: each call is a getpid()
+        future = loop.create_future()
         self._waiting.setdefault(key, []).append(future)
         if not self._running:
             self._running = True
-            asyncio.get_running_loop().create_task(self._drain())
+            loop.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:

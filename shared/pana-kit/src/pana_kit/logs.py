@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
 import sys
 from datetime import datetime, timezone
 
+from .jsontext import encoder
 from .tracing import current_trace_id
 
 # Values that libraries put into exception texts: pydantic's input_value, SQLAlchemy's bound parameters,
@@ -33,7 +33,7 @@ def redact(text: str) -> str:
     return text
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps(..., ensure_ascii=False) does, built once
+_ENCODE = encoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False), its encoder built once
 _second: tuple = (None, "")  # (the whole second, its "YYYY-MM-DDTHH:MM:SS") of the last line (one tuple: threads)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,7 +65,31 @@ def request_id_of(scope: Scope) -> str:
             if _REQUEST_ID.fullmatch(text):
                 return text.lower()
             break
-    return uuid.uuid4().hex
+    return _new_request_id()
+
+
+_fresh_ids = iter(())
+
+
+def _new_request_id() -> str:
+    """128 random bits (os.urandom) as 32 hex digits, as uuid4().hex was less its six fixed version bits; drawn 256
+    at a time (one getrandom for 256 requests: the UUID object was a tenth of the middleware's own time on a
+    verification, issue 16). `next` on the list's iterator is atomic: threads never share an id."""
+    global _fresh_ids
+    for request_id in _fresh_ids:
+        return request_id
+    pool = os.urandom(16 * 256).hex()
+    fresh = iter([pool[i:i + 32] for i in range(0, len(pool), 32)])
+    _fresh_ids = fresh
+    return next(fresh)
+
+
+def _forget_ids_after_fork() -> None:
+    global _fresh_ids
+    _fresh_ids = iter(())  # a forked worker draws its own: never the parent's (or a sibling's) ids
+
+
+os.register_at_fork(after_in_child=_forget_ids_after_fork)
 
 
 def _request_text_problem(scope: Scope):
@@ -138,18 +162,24 @@ class HotRoute:
     routing and FastAPI's dependency solving and validation (a third of a verification's CPU, issue 16).
 
     The FastAPI route at `template` stays the operation's definition: its OpenAPI entry, and the answer to every
-    request the hot handler does not take. `handle(scope, send)` answers and returns True, or returns False
-    having changed nothing (no token of a rate limit taken, nothing audited), and the request goes on to the
-    FastAPI route, which answers it as it always did: so every refusal (401, 403, 422, 429) and every edge of
-    parsing stays FastAPI's, byte for byte. A hot handler takes only what it knows the route would answer the same
-    way. `prefix` selects the requests offered to it (method and path prefix; none when the app has a root path).
+    request the hot handler does not take. `await handle(scope)` returns the body of a 200 answer (of
+    `media_type`; the middleware sends it with its length, the security headers and the request id, as the route's
+    answer carries them), or None having changed nothing (no token of a rate limit taken, nothing audited), and
+    the request goes on to the FastAPI route, which answers it as it always did: so every refusal (401, 403, 422,
+    429) and every edge of parsing stays FastAPI's, byte for byte. A hot handler takes only what it knows the
+    route would answer the same way. `prefix` selects the requests offered to it (method and path prefix; none
+    when the app has a root path, or a JSON body).
     """
 
-    def __init__(self, method: str, template: str, prefix: str, handle):
+    def __init__(self, method: str, template: str, prefix: str, handle, media_type: str = "application/json"):
         self.method = method
         self.template = template
         self.prefix = prefix
         self.handle = handle
+        self.media_type = media_type
+        # An answer's headers after its length, as the route's answer has them once through the middleware.
+        self.headers = [(b"content-type", media_type.encode()), *SECURITY_HEADERS,
+                        (b"content-security-policy", API_CSP)]
         self._routes: dict[int, object] = {}
 
     def route_of(self, app) -> object:
@@ -224,8 +254,6 @@ class KitMiddleware:
     async def _secured(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
-        path = scope.get("path", "")
-        csp = self.docs_policy if path.startswith(("/docs", "/redoc", "/_docs")) else API_CSP
         request_id = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
 
@@ -237,36 +265,71 @@ class KitMiddleware:
                 own = {name.lower() for name, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in own)
                 if b"content-security-policy" not in own:
-                    headers.append((b"content-security-policy", csp))
+                    docs = scope.get("path", "").startswith(("/docs", "/redoc", "/_docs"))
+                    headers.append((b"content-security-policy", self.docs_policy if docs else API_CSP))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
+            hot = self._hot_route(scope) if self.hot_routes else None
+            if hot is not None:
+                previous = scope.get("route")
+                scope["route"] = hot.route_of(scope["app"])  # the access log's and metrics' template
+                body = await hot.handle(scope)
+                if body is not None:
+                    # The route's answer as it leaves this middleware, its headers in the same order.
+                    status = 200
+                    await send({"type": "http.response.start", "status": 200,
+                                "headers": [(b"content-length", b"%d" % len(body)), *hot.headers,
+                                            (b"x-request-id", request_id.encode())]})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+                if previous is None:
+                    del scope["route"]
+                else:
+                    scope["route"] = previous
             await self._checked(scope, receive, send_with_headers)
         finally:
-            template = getattr(scope.get("route"), "path", "unmatched")
-            method = http_method(scope["method"])
-            counter = self._counters.get((method, template, status))
-            if counter is None:
-                counter = self._counters[(method, template, status)] = HTTP_REQUESTS.labels(
-                    self.service, method, template, str(status))
-            latency = self._latencies.get((method, template))
-            if latency is None:
-                latency = self._latencies[(method, template)] = HTTP_LATENCY.labels(self.service, method, template)
-            elapsed = time.perf_counter() - started
-            counter.inc()
-            latency.observe(elapsed)
-            if self.access_log:
-                level = logging.DEBUG if template in QUIET_ROUTES and status < 500 else logging.INFO
-                if access_log.isEnabledFor(level):
-                    # The record made here, not by `Logger.log`: that walks the stack for the caller's file and
-                    # line (`findCaller`) on every request, a quarter of the access log's cost (issue 16).
-                    access_log.handle(access_log.makeRecord(
-                        access_log.name, level, __file__, 0, "%s %s %s", (method, template, status), None,
-                        "_secured", {"pana_fields": {"method": method, "route": template, "status": status,
-                                                     "duration_ms": round(elapsed * 1000, 3),
-                                                     "request_id": request_id}}))
+            self._observe(scope, status, time.perf_counter() - started, request_id)
+
+    def _hot_route(self, scope: Scope) -> HotRoute | None:
+        """The hot route offered this request: its method and path prefix, no root path, and nothing that the
+        checks before the app (`_checked`) would refuse or read (NUL, invisible characters, a JSON body)."""
+        path = scope.get("path", "")
+        method = scope["method"]
+        for hot in self.hot_routes:
+            if method == hot.method and path.startswith(hot.prefix):
+                query = scope.get("query_string", b"")
+                if (scope.get("root_path") or "\x00" in path or b"%00" in query or b"\x00" in query
+                        or _request_text_problem(scope) or _is_json(scope)):
+                    return None
+                return hot
+        return None
+
+    def _observe(self, scope: Scope, status: int, elapsed: float, request_id: str) -> None:
+        """The request's metrics and access-log line."""
+        template = getattr(scope.get("route"), "path", "unmatched")
+        method = http_method(scope["method"])
+        counter = self._counters.get((method, template, status))
+        if counter is None:
+            counter = self._counters[(method, template, status)] = HTTP_REQUESTS.labels(
+                self.service, method, template, str(status))
+        latency = self._latencies.get((method, template))
+        if latency is None:
+            latency = self._latencies[(method, template)] = HTTP_LATENCY.labels(self.service, method, template)
+        counter.inc()
+        latency.observe(elapsed)
+        if self.access_log:
+            level = logging.DEBUG if template in QUIET_ROUTES and status < 500 else logging.INFO
+            if access_log.isEnabledFor(level):
+                # The record made here, not by `Logger.log`: that walks the stack for the caller's file and
+                # line (`findCaller`) on every request, a quarter of the access log's cost (issue 16).
+                access_log.handle(access_log.makeRecord(
+                    access_log.name, level, __file__, 0, "%s %s %s", (method, template, status), None,
+                    "_secured", {"pana_fields": {"method": method, "route": template, "status": status,
+                                                 "duration_ms": round(elapsed * 1000, 3),
+                                                 "request_id": request_id}}))
 
     async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -290,17 +353,6 @@ class KitMiddleware:
         if found:
             await _text_refusal(scope, receive, send, found)
             return
-        for hot in self.hot_routes:
-            if scope["method"] == hot.method and path.startswith(hot.prefix) and not scope.get("root_path"):
-                previous = scope.get("route")
-                scope["route"] = hot.route_of(scope["app"])  # the access log's and metrics' template
-                if await hot.handle(scope, send):
-                    return
-                if previous is None:
-                    del scope["route"]
-                else:
-                    scope["route"] = previous
-                break
         await self.app(scope, receive, send)
 
 

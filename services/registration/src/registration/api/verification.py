@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import math
 import re
 import time
@@ -19,6 +18,7 @@ from pana_kit.auth import Principal, require
 from pana_kit.domain import InvalidInput
 from pana_kit.errors import Problem, problem_responses
 from pana_kit.http import purpose_header
+from pana_kit.jsontext import compact
 from pana_kit.middleware import HotRoute
 from pana_kit.ratelimit import client_key, rate_limit
 
@@ -129,28 +129,29 @@ async def _answer(state, principal: Principal, client: str, number: str, birth_d
             "entitlements": list(result.entitlements)}
     if result.revocation_reason:
         body["revocation_reason"] = result.revocation_reason.value
-    return json.dumps(body, separators=(",", ":")).encode()
+    return compact(body).encode()
 
 
 _VERIFY_PREFIX = "/api/v1/verify/"
 _BIRTH_DATE_QUERY = re.compile(rb"birth_date=(\d{4})-(\d{2})-(\d{2})")
 
 
-async def verify_hot(scope, send) -> bool:
+async def verify_hot(scope) -> bytes | None:
     """`GET /api/v1/verify/{number}?birth_date=YYYY-MM-DD` with a known token holding the scope, within its rate
-    and its failure allowance, and a well-formed number: answered here, as `verify` answers it, without FastAPI's
-    routing and dependency solving (pana_kit.middleware.HotRoute). Anything else returns False before any effect
-    and `verify` answers it, refusals included."""
+    and its failure allowance, and a well-formed number: answered here (the body of the 200 the kit's middleware
+    sends), as `verify` answers it, without FastAPI's routing and dependency solving
+    (pana_kit.middleware.HotRoute). Anything else returns None before any effect and `verify` answers it,
+    refusals included."""
     number = scope["path"][len(_VERIFY_PREFIX):]
     found = _BIRTH_DATE_QUERY.fullmatch(scope.get("query_string", b""))
     if found is None or not number or len(number) > 20 or "/" in number:
-        return False
+        return None
     try:
         birth_date = date(int(found[1]), int(found[2]), int(found[3]))
         number = number.strip().upper()
         check_document_number(number)
     except (ValueError, InvalidInput):
-        return False
+        return None
     token = None
     for name, value in scope["headers"]:
         if name == b"authorization":  # the first, as `bearer_token` reads it
@@ -158,27 +159,23 @@ async def verify_hot(scope, send) -> bool:
             token = rest.strip() if scheme.lower() == "bearer" else None
             break
     if not token:
-        return False
+        return None
     app = scope["app"]
     state = app.state
     try:
         principal = await state.verifier.authenticate(token)
     except Exception:  # noqa: BLE001 - refused (or failing): the route answers, as it always did
-        return False
+        return None
     if not principal.has(VERIFY_SCOPE):
-        return False
+        return None
     client = client_key(principal)
     counter: FailureCounter = state.verification_failures
     # The failure allowance before the rate's token (the route takes the token first, then checks it: a request
     # refused here takes nothing, and the route then takes the token and refuses, as before).
     if verification_delay(counter.recent(client), state.rules) > 0 or not _VERIFY_LIMIT.admit(app, principal):
-        return False
+        return None
     scope.setdefault("state", {})["principal"] = principal
-    body = await _answer(state, principal, client, number, birth_date)
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": body})
-    return True
+    return await _answer(state, principal, client, number, birth_date)
 
 
 HOT_VERIFY = HotRoute("GET", "/api/v1/verify/{document_number}", _VERIFY_PREFIX, verify_hot)
