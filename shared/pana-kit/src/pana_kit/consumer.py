@@ -36,7 +36,7 @@ from pana_events.topics import TOPIC_BY_NAME, TOPIC_OF_EVENT
 
 from .db import Database
 from .domain import DomainError
-from .kafka import backoff_sleep, ensure_topics, make_consumer, make_producer
+from .kafka import BrokerWait, backoff_sleep, ensure_topics, make_consumer, make_producer
 from .metrics import CONSUMER_LAG, DEAD_LETTER_BACKLOG, DEAD_LETTERS, EVENTS_CONSUMED, event_type_label
 from .outbox import OutboxSignal, UnitOfWork
 from .settings import ServiceSettings
@@ -134,15 +134,18 @@ class EventConsumer:
     # -- lifecycle -------------------------------------------------------
     async def run(self) -> None:
         attempt = 0
+        broker = BrokerWait()
         while not self._stopping.is_set():
             try:
                 await self._connect()
+                broker.reached = True
                 attempt = 0
                 await self._poll_loop()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer %s lost the broker (%s: %s); reconnecting", self.group, type(exc).__name__, exc)
+                broker.unreachable(log, "consumer %s lost the broker (%s: %s); reconnecting", self.group,
+                                   type(exc).__name__, exc)
             finally:
                 self.connected = False
                 await self._close_clients()

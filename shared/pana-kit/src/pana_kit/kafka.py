@@ -110,6 +110,23 @@ async def ensure_topics(settings: ServiceSettings, names: list[str]) -> None:
         await admin.close()
 
 
+class BrokerWait:
+    """How a client that has not reached the broker yet logs it. Services and the broker start together (`pana
+    run` starts the services while a restarted Kafka is still loading its logs), so a first connection refused
+    within `grace_s` of the client's start is INFO; past it, or once the broker was reached and then lost, it is a
+    WARNING an operator should see."""
+
+    grace_s = 30.0  # a class attribute, so a test can set it
+
+    def __init__(self) -> None:
+        self.started = asyncio.get_running_loop().time()
+        self.reached = False
+
+    def unreachable(self, logger: logging.Logger, message: str, *args) -> None:
+        waiting = not self.reached and asyncio.get_running_loop().time() - self.started < self.grace_s
+        logger.log(logging.INFO if waiting else logging.WARNING, message, *args)
+
+
 async def backoff_sleep(attempt: int, base_s: float = 0.5, cap_s: float = 10.0) -> None:
     import random
 

@@ -59,7 +59,7 @@ from pana_events.envelope import kafka_headers, to_kafka
 
 from .audit import after_commit
 from .db import UNIT_OF_WORK_KEY, Database, InTransaction, insert_on_conflict
-from .kafka import backoff_sleep, ensure_topics, make_producer
+from .kafka import BrokerWait, backoff_sleep, ensure_topics, make_producer
 from .metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
 from .settings import ServiceSettings
 from .tables import InboxMessage, OutboxMessage, OutboxRelayPosition, OutboxReplay
@@ -352,6 +352,7 @@ class OutboxRelay:
     # -- lifecycle -------------------------------------------------------------------------------
     async def _connect(self) -> None:
         attempt = 0
+        broker = BrokerWait()
         while not self._stopping.is_set():
             producer = make_producer(self.settings)
             try:
@@ -361,7 +362,7 @@ class OutboxRelay:
                 self.connected = True
                 return
             except Exception as exc:  # broker not there yet: keep events in the outbox
-                log.warning("outbox relay cannot reach the broker (%s); retrying", type(exc).__name__)
+                broker.unreachable(log, "outbox relay cannot reach the broker (%s); retrying", type(exc).__name__)
                 await producer.stop()
                 await backoff_sleep(attempt)
                 attempt += 1
