@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import statistics
 import threading
 import time
 import uuid
@@ -22,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from common import machine, parser, summary
+from common import machine, median_rounds, parser, summary
 from support import headers, referral_body
 
 from pana_dev.stack import Stack, spec
@@ -298,11 +297,10 @@ def main() -> None:
         for i, (relay_rate, raw_rate) in enumerate(rounds, 1):
             print(f"  round {i}: outbox relay {relay_rate:,.0f} events/s; raw aiokafka {raw_rate:,.0f} events/s; "
                   f"ratio {relay_rate / raw_rate:.2f}")
-        relay_rate = statistics.median(r for r, _ in rounds)
-        raw_rate = statistics.median(r for _, r in rounds)
+        relay_rate, raw_rate, ratio, round_ratio = median_rounds(rounds)
         print(f"outbox relay: {relay_rate:,.0f} events/s; raw aiokafka: {raw_rate:,.0f} events/s (medians of "
-              f"{len(rounds)} rounds); ratio relay/raw = {relay_rate / raw_rate:.2f}; median of the rounds' ratios "
-              f"{statistics.median(r / w for r, w in rounds):.2f} ({args.events} events of ~0.5 KB a round)")
+              f"{len(rounds)} rounds); ratio relay/raw = {ratio:.2f}; median of the rounds' ratios "
+              f"{round_ratio:.2f} ({args.events} events of ~0.5 KB a round)")
     finally:
         stack.stop()
 

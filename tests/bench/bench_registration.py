@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from common import machine, summary  # noqa: E402
+from common import machine, median_rounds, summary  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
@@ -277,8 +277,6 @@ async def rps(client: httpx.AsyncClient, url: str, headers: dict, n: int, concur
 async def bench_verification(n: int, rounds: int = 3) -> None:
     """Rounds of the service then the bare endpoint, after a warm-up of each: one window of each swung 2x between
     back-to-back runs on a busy machine; the medians and each round's ratio are printed."""
-    import statistics
-
     bare = FastAPI()
 
     @bare.get("/ping")
@@ -309,11 +307,10 @@ async def bench_verification(n: int, rounds: int = 3) -> None:
                     measured.append((service, baseline))
                     print(f"  (d) round {i}: verification {service:.0f} req/s, bare FastAPI {baseline:.0f} req/s, "
                           f"ratio {service / baseline:.3f}")
-    service = statistics.median(s for s, _ in measured)
-    baseline = statistics.median(b for _, b in measured)
+    service, baseline, ratio, round_ratio = median_rounds(measured)
     print(f"(d) verification (in-process ASGI, SQLite, 8 concurrent, {n} requests each, medians of {rounds} rounds): "
-          f"{service:.0f} req/s; bare FastAPI endpoint {baseline:.0f} req/s; ratio {service / baseline:.3f}; median "
-          f"of the rounds' ratios {statistics.median(s / b for s, b in measured):.3f} ({baseline / service:.1f}x "
+          f"{service:.0f} req/s; bare FastAPI endpoint {baseline:.0f} req/s; ratio {ratio:.3f}; median "
+          f"of the rounds' ratios {round_ratio:.3f} ({baseline / service:.1f}x "
           f"slower: JWT check, one projection read, an audit entry queued per request)")
 
 

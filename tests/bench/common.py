@@ -42,3 +42,13 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--database", default=os.environ.get("PANA_TEST_DATABASE", "postgres"), help="postgres | sqlite")
     p.add_argument("--var", default="/tmp/pana-bench", help="state directory")
     return p
+
+
+def median_rounds(rounds: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    """(median measured, median anchor, ratio of the medians, median of the rounds' ratios) of (measured, anchor)
+    rounds, each pair taken at nearly the same moment: one short window each swung 2-3x on a busy machine."""
+    import statistics
+
+    measured = statistics.median(m for m, _ in rounds)
+    anchor = statistics.median(a for _, a in rounds)
+    return measured, anchor, measured / anchor, statistics.median(m / a for m, a in rounds)
