@@ -356,3 +356,22 @@ def test_log_times_and_json_text_are_the_standard_library_s():
     assert [compact(v) for v in values] == [json.dumps(v, separators=(",", ":")) for v in values]
     plain = encoder(ensure_ascii=False)
     assert [plain(v) for v in values] == [json.dumps(v, ensure_ascii=False) for v in values]
+
+
+def test_the_idempotent_answer_s_text_is_what_json_response_renders():
+    # Idempotency.remember stores and sends its own text (issue 16); a replay must carry JSONResponse's bytes,
+    # and a NaN must be refused as JSONResponse refuses it, not stored as text no client can parse.
+    import math
+
+    import pytest
+    from fastapi.responses import JSONResponse
+
+    from pana_kit.idempotency import _as_json_response
+
+    values = [{"name": "Айгерим", "note": "\u200b", "n": 10**20, "x": -0.0, "list": [None, True, 2.5]}, [], "é"]
+    assert [_as_json_response(v).encode() for v in values] == [JSONResponse(v).body for v in values]
+    for bad in (math.nan, math.inf, -math.inf):
+        with pytest.raises(ValueError):
+            JSONResponse({"v": bad})
+        with pytest.raises(ValueError):
+            _as_json_response({"v": bad})

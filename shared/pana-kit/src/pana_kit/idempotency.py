@@ -28,6 +28,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from .db import UNIT_OF_WORK_KEY, insert_on_conflict
 from .errors import Problem
+from .jsontext import encoder
 from .tables import IdempotencyRecord
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:\-]{8,200}$"
@@ -122,7 +123,7 @@ class Idempotency:
         """Store the answer with the write (same transaction) and return it: a JSON response, serialised once
         (the bytes stored are the bytes sent; a replay sends the same)."""
         data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))  # as JSONResponse renders
+        text = _as_json_response(data)
         headers = headers or {}
         if self._unit_of_work is not None:
             self._unit_of_work.defer_answer(self.subject, self.scope, self.key, status_code, text, json.dumps(headers))
@@ -138,6 +139,9 @@ class Idempotency:
             record.headers = headers
         return Response(text.encode(), status_code=status_code, headers=headers, media_type="application/json")
 
+
+#: the text `JSONResponse` renders (no ASCII escaping, NaN refused, compact), its encoder built once
+_as_json_response = encoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 _CLAIM = insert_on_conflict(
     IdempotencyRecord.__table__,
