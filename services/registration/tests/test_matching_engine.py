@@ -87,6 +87,45 @@ def test_candidates_the_bound_leaves_out_are_none_the_model_would_return():
             assert matching_engine.score(probe, candidates, config) == expected
 
 
+def test_the_bound_computed_for_a_whole_check_keeps_exactly_what_the_per_candidate_bound_keeps():
+    """`EvidenceBound.kept` (the whole check at once, weights looked up per distinct value) keeps the same
+    candidates as `could_reach` one by one, with the shipped model, one whose weights are not monotone, and
+    probes with an open name slot, shared birth dates and document numbers."""
+    import random
+    from dataclasses import replace
+
+    rng = random.Random(9)
+    dates = [date(1990, 5, 4), date(1990, 4, 5), date(1990, 5, 5), date(1991, 5, 4), date(1988, 5, 4), None]
+    names = NAMES + [""]
+
+    def any_record(pid: str) -> MatchRecord:
+        return MatchRecord(pid, rng.choice(names), rng.choice(names), rng.choice(["", "Алиевич", "Karimovna"]),
+                           rng.choice(dates), rng.choice(["exact", "exact", "year", "month", "estimated"]),
+                           rng.choice(["male", "female", "unknown"]), rng.choice(["AFG", "KAZ", None]),
+                           tuple(rng.sample(["AFG", "KAZ", "UZB"], rng.randint(0, 2))),
+                           tuple(rng.sample(["P1", "P2"], rng.randint(0, 1))))
+
+    shipped = MatchingConfig()
+    weights = shipped.model.to_dict()
+    given = weights["levels"]["given_name"]
+    odd = replace(shipped, model=type(shipped.model).from_dict({**weights, "levels": {
+        **weights["levels"], "given_name": {**given, "similar": {**given["similar"], "m": 0.5},
+                                            "close": {**given["close"], "m": 0.001}}}}))
+    candidates = [normalise(any_record(f"c{i}")) for i in range(300)]
+    kept_some = 0
+    for config in (shipped, odd):
+        for n in range(60):
+            probe = normalise(any_record(f"q{n}"))
+            left, right, matrix = matching_engine._similarities(probe, candidates)
+            if matrix is None:
+                continue
+            bound = matching_engine.EvidenceBound(probe, right, matrix.max(axis=0).tolist(), config)
+            kept = bound.kept(candidates)
+            assert kept == [c for c in candidates if bound.could_reach(c)]
+            kept_some += 0 < len(kept) < len(candidates)
+    assert kept_some > 20  # the bound decides something in most checks
+
+
 def test_the_index_holds_the_merged_blocking_keys():
     config = MatchingConfig()
     row, keys = matching_engine.index_rows(record("q", "Mohammad", "Nurlybekov", date(1990, 5, 4)), config)

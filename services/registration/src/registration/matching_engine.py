@@ -552,8 +552,7 @@ def score(record: MatchRecord | Normalised, others: list[MatchRecord | Normalise
         # Only the candidates whose evidence could reach "possible" go to the model (most holders of a common key
         # cannot): an upper bound from a few look-ups each, never below the model's own score (tested; FEBRL
         # through bench_matching.py counts any pair whose score differs from the domain's).
-        bound = EvidenceBound(probe, right, matrix.max(axis=0).tolist(), config)
-        candidates = [c for c in candidates if bound.could_reach(c)]
+        candidates = EvidenceBound(probe, right, matrix.max(axis=0).tolist(), config).kept(candidates)
     return score_candidates(probe, candidates, config, similarity)
 
 
@@ -578,10 +577,10 @@ class EvidenceBound:
         self.need = math.log2(p / (1 - p)) - model.prior_weight if 0 < p < 1 else -math.inf
         # A candidate's name field falls in one of six classes (its best similarity below "similar", at least
         # "similar", at least "close"; a shared skeleton or not): the best weight of each class, per field, is
-        # computed once per check, so the bound of a candidate is a few look-ups (it was ~70 % of a check's
-        # scoring in cProfile when computed per candidate).
-        self._class_weight = {name: [self._weight(name, self._levels_of(cls)) for cls in range(6)]
-                              for name in ("given_name", "family_name")}
+        # computed once per model, fields and open slot (it was ~70 % of a check's scoring in cProfile when
+        # computed per candidate, and 6 % of a cold check's time when computed per check), so the bound of a
+        # candidate is a few look-ups.
+        self._class_weight = _class_weights(model, tuple(sorted(self.fields)), self.open_slot)
         a = probe
         # the fields that weigh the same for every candidate missing them, or are compared by equality: per value
         self._sex = {} if "sex" in self.fields else None
@@ -592,10 +591,7 @@ class EvidenceBound:
 
     @staticmethod
     def _levels_of(cls: int) -> list[str]:
-        """Every level a name field of class `cls` can reach (a retrained model's weights need not be monotone)."""
-        bucket = cls % 3
-        levels = ["differs"] + (["similar"] if bucket >= 1 else []) + (["close", "exact"] if bucket == 2 else [])
-        return levels + (["skeleton"] if cls >= 3 else [])
+        return _levels_of(cls)
 
     def _class(self, forms) -> int:
         """The class of a candidate's name field against any name of the probe (either slot)."""
@@ -614,10 +610,7 @@ class EvidenceBound:
         return self._levels_of(self._class(forms))
 
     def _weight(self, field: str, levels: list[str] | None) -> float:
-        if field not in self.fields or not levels:
-            return 0.0
-        top = max(self.model.weight(field, level) for level in levels)
-        return max(top, 0.0) if self.open_slot else top
+        return _class_weight(self.model, self.fields, self.open_slot, field, levels)
 
     def _rest(self, b: Normalised) -> float:
         """The bound's weight of every field but the names and the document number (exact levels)."""
@@ -663,6 +656,121 @@ class EvidenceBound:
         else:
             names = 0.0
         return names + self._rest(b) >= self.need - 1e-9
+
+    def kept(self, candidates: list[Normalised]) -> list[Normalised]:
+        """`[b for b in candidates if self.could_reach(b)]`, computed for the whole check at once: the same sums
+        in the same order (so the same floats), with each field's weight looked up per distinct value the
+        candidates hold (a check's candidates share birth dates, sexes and countries: the holders of its
+        birth-date key all have one) and no call per candidate. `could_reach` stays the reference (tested equal)."""
+        if not candidates:
+            return []
+        fields, a, weight = self.fields, self.probe, self.model.weight
+        need = self.need - 1e-9
+        docs = a.document_numbers if "document_number" in fields else None
+        wg, wf = self._class_weight["given_name"], self._class_weight["family_name"]
+        best, skeletons = self.best, self.skeletons
+        close, similar = NAME_CLOSE, NAME_SIMILAR
+        births: dict | None = {} if self._births else None
+        sexes, countries = self._sex, self._country
+        pat = "patronymic" in fields and bool(a.patronymic)
+        cit = "citizenships" in fields and bool(a.citizenships)
+        pat_weight = max(weight("patronymic", level) for level in ("exact", "close", "differs")) if pat else 0.0
+        a_birth, a_precision, a_cit = a.birth_date, a.birth_date_precision, a.citizenships
+        cit_overlap, cit_differs = (weight("citizenships", "overlap"), weight("citizenships", "differs")) if cit \
+            else (0.0, 0.0)
+        out = []
+        for b in candidates:
+            if docs and b.document_numbers and docs & b.document_numbers:
+                out.append(b)
+                continue
+            given, family = b.given, b.family
+            g = f = -1
+            if given:
+                if len(given) == 1:  # most names have one spelling
+                    x = given[0]
+                    s = best.get(x.key, 1.0)
+                    g = (2 if s >= close else 1 if s >= similar else 0) + (3 if x.skeleton in skeletons else 0)
+                else:
+                    s = max(best.get(x.key, 1.0) for x in given)
+                    g = (2 if s >= close else 1 if s >= similar else 0) + (
+                        3 if any(x.skeleton in skeletons for x in given) else 0)
+            if family:
+                if len(family) == 1:
+                    x = family[0]
+                    s = best.get(x.key, 1.0)
+                    f = (2 if s >= close else 1 if s >= similar else 0) + (3 if x.skeleton in skeletons else 0)
+                else:
+                    s = max(best.get(x.key, 1.0) for x in family)
+                    f = (2 if s >= close else 1 if s >= similar else 0) + (
+                        3 if any(x.skeleton in skeletons for x in family) else 0)
+            if g >= 0 and f >= 0:  # max(as they stand, swapped), as could_reach
+                names, swapped = wg[g] + wf[f], wg[f] + wf[g]
+                if swapped > names:
+                    names = swapped
+            elif g >= 0:
+                names = wg[g] if wg[g] >= wf[g] else wf[g]
+            elif f >= 0:
+                names = wf[f] if wf[f] >= wg[f] else wg[f]
+            else:
+                names = 0.0
+            total = 0.0
+            if births is not None:
+                k = (b.birth_date, b.birth_date_precision)
+                w = births.get(k)
+                if w is None:
+                    w = births[k] = weight("birth_date", birth_date_level(a_birth, a_precision, *k))
+                total += w
+            if sexes is not None:
+                w = sexes.get(b.sex)
+                if w is None:
+                    w = sexes[b.sex] = weight("sex", _equal_level(a.sex, b.sex))
+                total += w
+            if countries is not None:
+                w = countries.get(b.country_of_origin)
+                if w is None:
+                    w = countries[b.country_of_origin] = weight(
+                        "country_of_origin", _equal_level(a.country_of_origin, b.country_of_origin))
+                total += w
+            if pat and b.patronymic:
+                total += pat_weight
+            if cit and b.citizenships:
+                total += cit_overlap if not a_cit.isdisjoint(b.citizenships) else cit_differs
+            if names + total >= need:
+                out.append(b)
+        return out
+
+
+def _levels_of(cls: int) -> list[str]:
+    """Every level a name field of class `cls` can reach (a retrained model's weights need not be monotone)."""
+    bucket = cls % 3
+    levels = ["differs"] + (["similar"] if bucket >= 1 else []) + (["close", "exact"] if bucket == 2 else [])
+    return levels + (["skeleton"] if cls >= 3 else [])
+
+
+def _class_weight(model, fields, open_slot: bool, field: str, levels: list[str] | None) -> float:
+    if field not in fields or not levels:
+        return 0.0
+    top = max(model.weight(field, level) for level in levels)
+    return max(top, 0.0) if open_slot else top
+
+
+_CLASS_WEIGHTS: dict[tuple, tuple[Any, dict[str, list[float]]]] = {}
+
+
+def _class_weights(model, fields: tuple[str, ...], open_slot: bool) -> dict[str, list[float]]:
+    """`EvidenceBound`'s best weight of each name class, per name field: a function of the model, the fields
+    compared and whether the probe has an open name slot only, so computed once for them (kept by the model's
+    identity, with the model itself: a model is a frozen value, but not hashable)."""
+    key = (id(model), fields, open_slot)
+    found = _CLASS_WEIGHTS.get(key)
+    if found is not None and found[0] is model:
+        return found[1]
+    weights = {name: [_class_weight(model, fields, open_slot, name, _levels_of(cls)) for cls in range(6)]
+               for name in ("given_name", "family_name")}
+    if len(_CLASS_WEIGHTS) >= 64:
+        _CLASS_WEIGHTS.clear()
+    _CLASS_WEIGHTS[key] = (model, weights)
+    return weights
 
 
 # --- re-index ------------------------------------------------------------------------------------
