@@ -126,6 +126,34 @@ def test_the_bound_computed_for_a_whole_check_keeps_exactly_what_the_per_candida
     assert kept_some > 20  # the bound decides something in most checks
 
 
+def test_a_record_read_by_a_check_is_normalised_as_from_its_document_field_for_field():
+    """`normalised_record` (a check's records not held yet, built directly from the forms a match record keeps)
+    equals `normalised_of_document` with its name keys, field for field and in the same order, for records with
+    and without forms, patronymics, documents, citizenships, birth dates, and forms of another key length."""
+    import json
+    import random
+
+    rng = random.Random(3)
+    for i in range(300):
+        rec = MatchRecord(f"p{i}", rng.choice(NAMES), rng.choice(NAMES), rng.choice(["", "Алиевич", "Karimovna"]),
+                          rng.choice([date(1990, 5, 4), date(1971, 12, 1), None]),
+                          rng.choice(["exact", "year", "month", "estimated"]), rng.choice(["male", "female", "unknown"]),
+                          rng.choice(["AFG", "KAZ", None]), tuple(rng.sample(["AFG", "KAZ", "UZB"], rng.randint(0, 2))),
+                          tuple(rng.sample(["p1", "P2"], rng.randint(0, 2))))
+        for kept_length in (4, 5, None):
+            text = json.dumps(matching_engine.record_document(rec, kept_length))
+            for length in (4, 5):
+                found = matching_engine.normalised_record(rec.person_id, text, length)
+                expected = matching_engine.normalised_of_document(rec.person_id, json.loads(text), length)
+                expected.__dict__[matching_engine._KEYS] = matching_engine._name_keys(expected)
+                assert found == expected == normalise(rec, length)
+                assert list(found.__dict__.items()) == list(expected.__dict__.items())
+    # a name form met again with other values (another script's spelling of one match key) is not mixed up
+    a, b = ["mhmt", "mhmt", False, "mhmt"], ["mhmt", "mhmd", True, "mhmt"]
+    assert matching_engine._form_of(a).arabic is False and matching_engine._form_of(b).skeleton == "mhmd"
+    assert matching_engine._form_of(a) == matching_engine._form(*a)
+
+
 def test_the_index_holds_the_merged_blocking_keys():
     config = MatchingConfig()
     row, keys = matching_engine.index_rows(record("q", "Mohammad", "Nurlybekov", date(1990, 5, 4)), config)
