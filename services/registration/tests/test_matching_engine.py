@@ -305,12 +305,16 @@ def test_migration_0008_backfills_match_records_and_keys(tmp_path):
     assert keys == expected and any(k.startswith("p:") for k in keys) and "b:1990-04-05" in keys
 
 
-async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per_key_query_reads():
+@pytest.mark.parametrize("cold_from", [0.0, 2.0], ids=["records-in-the-candidate-statement", "records-read-apart"])
+async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per_key_query_reads(monkeypatch,
+                                                                                                 cold_from):
     """On PostgreSQL a check reads its candidates with one prepared statement on held connections
     (`CANDIDATES_PG`: the keys as an array, the bound per key applied and the holders deduplicated in SQL). It
     must read the same persons, and report the same bound reached, as the per-key query and `bounded` that
     SQLite uses: common keys with more holders than the bound, holders without a birth year, another generation,
-    a check with no birth date."""
+    a check with no birth date. Cold (`CANDIDATES_PG_RECORDS`, records beside digests) and warm alike."""
+    monkeypatch.setattr(matching_engine.RecordCache, "COLD_FROM", cold_from)
+    matching_engine.RECORDS.clear()
     import random
 
     from pana_dev.testing import module_postgres
@@ -368,11 +372,16 @@ async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per
             await db.dispose()
 
 
-async def test_on_postgresql_a_held_record_is_never_served_after_it_changed():
+@pytest.mark.parametrize("cold_from", [0.0, 2.0], ids=["records-in-the-candidate-statement", "records-read-apart"])
+async def test_on_postgresql_a_held_record_is_never_served_after_it_changed(monkeypatch, cold_from):
     """PostgreSQL checks keep their candidates' normalised records in process, keyed by the record's digest
     (migration 0016, computed by PostgreSQL on insert): a record changed after a check read it (a correction,
     as `index_person` writes it) is read again as it is now; a merged record (out of the index) is not a
-    candidate; a record another process re-indexed the same way is served from the cache."""
+    candidate; a record another process re-indexed the same way is served from the cache. Both ways a check
+    reads records: cold (`RecordCache.cold`: every candidate's record in the candidate statement, beside its
+    digest) and warm (digests, then the records not held)."""
+    monkeypatch.setattr(matching_engine.RecordCache, "COLD_FROM", cold_from)
+    matching_engine.RECORDS.clear()  # the same records as the other way's run: none held at the start
     from pana_dev.testing import module_postgres
     from pana_kit.db import Database
     from pana_kit.migrations import upgrade

@@ -37,6 +37,7 @@ from typing import Any, Iterable
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler
+from pana_kit.heap import settle
 from sqlalchemy import Integer, String, delete, insert, select, true
 from sqlalchemy import text as _text
 
@@ -343,13 +344,16 @@ async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tu
         # executions afresh, 0.3 ms each at 98,000 persons)
         held = db.held("duplicate-check", HELD_READERS, settings={"plan_cache_mode": "force_generic_plan"})
         bounds = [n + 1 for n in key_bounds(keys, per_key)]
+        cold = RECORDS.cold()
         if birth_year is None:
-            rows = await held.fetch(CANDIDATES_PG_NO_YEAR, keys, bounds)
+            rows = await held.fetch(CANDIDATES_PG_NO_YEAR_RECORDS if cold else CANDIDATES_PG_NO_YEAR, keys, bounds)
         else:
             window = year_window(config) or 10_000
-            rows = await held.fetch(CANDIDATES_PG, keys, birth_year, birth_year + window, birth_year - window,
-                                    bounds)
+            rows = await held.fetch(CANDIDATES_PG_RECORDS if cold else CANDIDATES_PG, keys, birth_year,
+                                    birth_year + window, birth_year - window, bounds)
         reached = bool(rows and rows[0][2])
+        if cold:
+            return _records_of_rows(rows, record.person_id, length), reached
         return await _held_records(held, [(pid, digest) for pid, digest, _ in rows if pid != record.person_id],
                                    length), reached
     keys = blocking_keys(probe, config)
@@ -367,10 +371,28 @@ class RecordCache:
     record is never served, whoever wrote the change and whenever; a merged record leaves the index and is no
     longer a candidate."""
 
+    # A check is read cold (its candidates' records in the candidate statement itself, one round trip) while the
+    # share of candidates not held, averaged over the last checks (`missing`), is at least this; warm (their
+    # digests only, the records of those not held by a second statement) below it.
+    COLD_FROM = 0.5
+    # Every this many records put, the process's garbage is collected and what survives frozen
+    # (`pana_kit.heap.settle`): a full collection otherwise walks every held record (0.3-0.9 s at 262,144).
+    SETTLE_EVERY = 8192
+
     def __init__(self, size: int = 262_144):
         from collections import OrderedDict
 
         self.size, self._held = size, OrderedDict()
+        self.missing = 1.0  # the share of a check's candidates not held, a moving average over ~10 checks
+        self._taken = 0  # records put since the last `settle`
+
+    def note(self, missing: int, candidates: int) -> None:
+        """A check found `missing` of its `candidates` not held."""
+        if candidates:
+            self.missing += 0.1 * (missing / candidates - self.missing)
+
+    def cold(self) -> bool:
+        return self.missing >= self.COLD_FROM
 
     def get(self, key: tuple[str, str, int]) -> Normalised | None:
         found = self._held.get(key)
@@ -382,9 +404,14 @@ class RecordCache:
         self._held[key] = value
         if len(self._held) > self.size:
             self._held.popitem(last=False)
+        self._taken += 1
+        if self._taken >= self.SETTLE_EVERY:  # the records taken in since are frozen (pana_kit.heap.settle)
+            self._taken = 0
+            settle()
 
     def clear(self) -> None:
         self._held.clear()
+        self.missing = 1.0
 
 
 RECORDS = RecordCache()
@@ -449,12 +476,31 @@ async def _held_records(held, candidates: list[tuple[str, str]], length: int) ->
         if n is None:
             missing[pid] = len(found)
         found.append(n)
+    RECORDS.note(len(missing), len(candidates))
     if missing:
         for pid, digest, text in await held.fetch(RECORDS_PG, list(missing)):
             n = normalised_record(pid, text, length)
             RECORDS.put((pid, digest, length), n)
             found[missing[pid]] = n
     return [n for n in found if n is not None]
+
+
+def _records_of_rows(rows, probe_id: str, length: int) -> list[Normalised]:
+    """The normalised records of a cold check's candidates, read with their records' text (`CANDIDATES_PG_RECORDS`:
+    person id, digest, reached, text): from `RECORDS` when held under that digest, else from the text beside it
+    (the same row's: a record is never paired with another version's digest)."""
+    found, missing = [], 0
+    for pid, digest, _, text in rows:
+        if pid == probe_id:
+            continue
+        n = RECORDS.get((pid, digest, length))
+        if n is None:
+            missing += 1
+            n = normalised_record(pid, text, length)
+            RECORDS.put((pid, digest, length), n)
+        found.append(n)
+    RECORDS.note(missing, len(found))
+    return found
 
 
 # Held connections a node keeps for duplicate checks (checks overlap; each connection runs one at a time).
@@ -470,9 +516,14 @@ HELD_READERS = 4
 _CANDIDATES_TAIL = """
 SELECT r.person_id, r.digest, (SELECT bool_or(rn >= n) FROM h) AS reached
 FROM person_match_records AS r WHERE r.person_id IN (SELECT person_id FROM h WHERE rn < n)"""
+# The same with each candidate's record as JSON text beside its digest (`RecordCache.cold`: most of a check's
+# candidates are not held, so their records come in the same statement instead of a second one, `RECORDS_PG`).
+_CANDIDATES_TAIL_RECORDS = """
+SELECT r.person_id, r.digest, (SELECT bool_or(rn >= n) FROM h) AS reached, CAST(r.record AS TEXT)
+FROM person_match_records AS r WHERE r.person_id IN (SELECT person_id FROM h WHERE rn < n)"""
 RECORDS_PG = """
 SELECT person_id, digest, CAST(record AS TEXT) FROM person_match_records WHERE person_id = ANY($1::text[])"""
-CANDIDATES_PG = """
+_CANDIDATES_HEAD = """
 WITH k AS (SELECT key, n FROM unnest($1::text[], $5::int[]) AS u(key, n)),
 h AS (
   SELECT x.person_id, x.rn, k.n FROM k CROSS JOIN LATERAL (
@@ -487,14 +538,18 @@ h AS (
   SELECT z.person_id, z.rn, k.n FROM k CROSS JOIN LATERAL (
     SELECT b.person_id, row_number() OVER (ORDER BY b.person_id) AS rn FROM person_blocking_keys AS b
     WHERE b.key = k.key AND b.birth_year IS NULL ORDER BY b.person_id LIMIT k.n) AS z
-)""" + _CANDIDATES_TAIL
+)"""
 # A check with no birth date: each key's holders, whatever their birth year, up to its bound plus one ($2).
-CANDIDATES_PG_NO_YEAR = """
+_CANDIDATES_HEAD_NO_YEAR = """
 WITH k AS (SELECT key, n FROM unnest($1::text[], $2::int[]) AS u(key, n)),
 h AS (
   SELECT x.person_id, row_number() OVER (PARTITION BY k.key ORDER BY x.person_id) AS rn, k.n FROM k
   CROSS JOIN LATERAL (SELECT b.person_id FROM person_blocking_keys AS b WHERE b.key = k.key LIMIT k.n) AS x
-)""" + _CANDIDATES_TAIL
+)"""
+CANDIDATES_PG = _CANDIDATES_HEAD + _CANDIDATES_TAIL
+CANDIDATES_PG_NO_YEAR = _CANDIDATES_HEAD_NO_YEAR + _CANDIDATES_TAIL
+CANDIDATES_PG_RECORDS = _CANDIDATES_HEAD + _CANDIDATES_TAIL_RECORDS
+CANDIDATES_PG_NO_YEAR_RECORDS = _CANDIDATES_HEAD_NO_YEAR + _CANDIDATES_TAIL_RECORDS
 
 
 @lru_cache(maxsize=262_144)
