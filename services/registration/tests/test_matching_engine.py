@@ -148,6 +148,7 @@ def test_a_record_read_by_a_check_is_normalised_as_from_its_document_field_for_f
                 expected.__dict__[matching_engine._KEYS] = matching_engine._name_keys(expected)
                 assert found == expected == normalise(rec, length)
                 assert list(found.__dict__.items()) == list(expected.__dict__.items())
+                assert matching_engine.normalised_record(rec.person_id, f" {text}", length) == found  # any JSON text
     # a name form met again with other values (another script's spelling of one match key) is not mixed up
     a, b = ["mhmt", "mhmt", False, "mhmt"], ["mhmt", "mhmd", True, "mhmt"]
     assert matching_engine._form_of(a).arabic is False and matching_engine._form_of(b).skeleton == "mhmd"
