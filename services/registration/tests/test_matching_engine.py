@@ -52,25 +52,20 @@ def test_scoring_equals_the_models_pair_by_pair():
     assert "g" in [r.person_id for r in scored]
 
 
-def test_candidates_the_bound_leaves_out_are_none_the_model_would_return():
-    """The engine skips candidates whose evidence bound stays below "possible" (EvidenceBound): across names in
-    every script, swaps, dates off by a part or more, precisions, sexes, patronymics and countries, it returns
-    exactly what the domain's scorer returns pair by pair, with the shipped model and one whose weights are not
-    monotone in similarity."""
-    import random
+def random_record(rng, pid: str, dates: list) -> MatchRecord:
+    """A record of random names (any script, or none), patronymic, birth date and precision, sex, country,
+    citizenships and document number."""
+    given, family = rng.choice(NAMES), rng.choice(NAMES)
+    return MatchRecord(pid, given, family, rng.choice(["", "Алиевич", "Alievich", "Karimovna"]), rng.choice(dates),
+                       rng.choice(["exact", "exact", "year", "month", "estimated"]),
+                       rng.choice(["male", "female", "unknown"]), rng.choice(["AFG", "KAZ", None]),
+                       tuple(rng.sample(["AFG", "KAZ", "UZB"], rng.randint(0, 2))),
+                       tuple(rng.sample(["P1", "P2"], rng.randint(0, 1))))
+
+
+def non_monotone_config() -> MatchingConfig:
+    """The shipped config with a model whose given-name weights are not monotone in similarity."""
     from dataclasses import replace
-
-    rng = random.Random(5)
-    dates = [date(1990, 5, 4), date(1990, 4, 5), date(1990, 5, 5), date(1991, 5, 4), date(1990, 8, 9), date(1970, 1, 1),
-             None]
-
-    def any_record(pid: str) -> MatchRecord:
-        given, family = rng.choice(NAMES), rng.choice(NAMES)
-        return MatchRecord(pid, given, family, rng.choice(["", "Алиевич", "Alievich", "Karimovna"]), rng.choice(dates),
-                           rng.choice(["exact", "exact", "year", "month", "estimated"]),
-                           rng.choice(["male", "female", "unknown"]), rng.choice(["AFG", "KAZ", None]),
-                           tuple(rng.sample(["AFG", "KAZ", "UZB"], rng.randint(0, 2))),
-                           tuple(rng.sample(["P1", "P2"], rng.randint(0, 1))))
 
     shipped = MatchingConfig()
     weights = shipped.model.to_dict()
@@ -78,6 +73,25 @@ def test_candidates_the_bound_leaves_out_are_none_the_model_would_return():
     odd_given = {**given, "similar": {**given["similar"], "m": 0.5}, "close": {**given["close"], "m": 0.001}}
     odd = replace(shipped, model=type(shipped.model).from_dict(
         {**weights, "levels": {**weights["levels"], "given_name": odd_given}}))
+    assert odd.model.weight("given_name", "similar") > odd.model.weight("given_name", "close")
+    return odd
+
+
+def test_candidates_the_bound_leaves_out_are_none_the_model_would_return():
+    """The engine skips candidates whose evidence bound stays below "possible" (EvidenceBound): across names in
+    every script, swaps, dates off by a part or more, precisions, sexes, patronymics and countries, it returns
+    exactly what the domain's scorer returns pair by pair, with the shipped model and one whose weights are not
+    monotone in similarity."""
+    import random
+
+    rng = random.Random(5)
+    dates = [date(1990, 5, 4), date(1990, 4, 5), date(1990, 5, 5), date(1991, 5, 4), date(1990, 8, 9), date(1970, 1, 1),
+             None]
+
+    def any_record(pid: str) -> MatchRecord:
+        return random_record(rng, pid, dates)
+
+    shipped, odd = MatchingConfig(), non_monotone_config()
     assert odd.model.weight("given_name", "similar") > odd.model.weight("given_name", "close")
     candidates = [normalise(any_record(f"c{i}")) for i in range(400)]
     for config in (shipped, odd):
@@ -92,25 +106,14 @@ def test_the_bound_computed_for_a_whole_check_keeps_exactly_what_the_per_candida
     candidates as `could_reach` one by one, with the shipped model, one whose weights are not monotone, and
     probes with an open name slot, shared birth dates and document numbers."""
     import random
-    from dataclasses import replace
 
     rng = random.Random(9)
     dates = [date(1990, 5, 4), date(1990, 4, 5), date(1990, 5, 5), date(1991, 5, 4), date(1988, 5, 4), None]
-    names = NAMES + [""]
+    shipped, odd = MatchingConfig(), non_monotone_config()
 
     def any_record(pid: str) -> MatchRecord:
-        return MatchRecord(pid, rng.choice(names), rng.choice(names), rng.choice(["", "Алиевич", "Karimovna"]),
-                           rng.choice(dates), rng.choice(["exact", "exact", "year", "month", "estimated"]),
-                           rng.choice(["male", "female", "unknown"]), rng.choice(["AFG", "KAZ", None]),
-                           tuple(rng.sample(["AFG", "KAZ", "UZB"], rng.randint(0, 2))),
-                           tuple(rng.sample(["P1", "P2"], rng.randint(0, 1))))
+        return random_record(rng, pid, dates)
 
-    shipped = MatchingConfig()
-    weights = shipped.model.to_dict()
-    given = weights["levels"]["given_name"]
-    odd = replace(shipped, model=type(shipped.model).from_dict({**weights, "levels": {
-        **weights["levels"], "given_name": {**given, "similar": {**given["similar"], "m": 0.5},
-                                            "close": {**given["close"], "m": 0.001}}}}))
     candidates = [normalise(any_record(f"c{i}")) for i in range(300)]
     kept_some = 0
     for config in (shipped, odd):

@@ -769,7 +769,6 @@ class EvidenceBound:
         docs = a.document_numbers if "document_number" in fields else None
         wg, wf = self._class_weight["given_name"], self._class_weight["family_name"]
         best, skeletons = self.best, self.skeletons
-        close, similar = NAME_CLOSE, NAME_SIMILAR
         births: dict | None = {} if self._births else None
         sexes, countries = self._sex, self._country
         pat = "patronymic" in fields and bool(a.patronymic)
@@ -784,25 +783,8 @@ class EvidenceBound:
                 out.append(b)
                 continue
             given, family = b.given, b.family
-            g = f = -1
-            if given:
-                if len(given) == 1:  # most names have one spelling
-                    x = given[0]
-                    s = best.get(x.key, 1.0)
-                    g = (2 if s >= close else 1 if s >= similar else 0) + (3 if x.skeleton in skeletons else 0)
-                else:
-                    s = max(best.get(x.key, 1.0) for x in given)
-                    g = (2 if s >= close else 1 if s >= similar else 0) + (
-                        3 if any(x.skeleton in skeletons for x in given) else 0)
-            if family:
-                if len(family) == 1:
-                    x = family[0]
-                    s = best.get(x.key, 1.0)
-                    f = (2 if s >= close else 1 if s >= similar else 0) + (3 if x.skeleton in skeletons else 0)
-                else:
-                    s = max(best.get(x.key, 1.0) for x in family)
-                    f = (2 if s >= close else 1 if s >= similar else 0) + (
-                        3 if any(x.skeleton in skeletons for x in family) else 0)
+            g = _name_class(given, best, skeletons) if given else -1
+            f = _name_class(family, best, skeletons) if family else -1
             if g >= 0 and f >= 0:  # max(as they stand, swapped), as could_reach
                 names, swapped = wg[g] + wf[f], wg[f] + wf[g]
                 if swapped > names:
@@ -838,6 +820,17 @@ class EvidenceBound:
             if names + total >= need:
                 out.append(b)
         return out
+
+
+def _name_class(forms, best: dict[str, float], skeletons: set[str]) -> int:
+    """`EvidenceBound._class` of a name field's forms (not empty)."""
+    if len(forms) == 1:  # most names have one spelling
+        f = forms[0]
+        s = best.get(f.key, 1.0)
+        return (2 if s >= NAME_CLOSE else 1 if s >= NAME_SIMILAR else 0) + (3 if f.skeleton in skeletons else 0)
+    s = max(best.get(f.key, 1.0) for f in forms)
+    return (2 if s >= NAME_CLOSE else 1 if s >= NAME_SIMILAR else 0) + (
+        3 if any(f.skeleton in skeletons for f in forms) else 0)
 
 
 def _levels_of(cls: int) -> list[str]:
