@@ -52,25 +52,20 @@ def test_scoring_equals_the_models_pair_by_pair():
     assert "g" in [r.person_id for r in scored]
 
 
-def test_candidates_the_bound_leaves_out_are_none_the_model_would_return():
-    """The engine skips candidates whose evidence bound stays below "possible" (EvidenceBound): across names in
-    every script, swaps, dates off by a part or more, precisions, sexes, patronymics and countries, it returns
-    exactly what the domain's scorer returns pair by pair, with the shipped model and one whose weights are not
-    monotone in similarity."""
-    import random
+def random_record(rng, pid: str, dates: list) -> MatchRecord:
+    """A record of random names (any script, or none), patronymic, birth date and precision, sex, country,
+    citizenships and document number."""
+    given, family = rng.choice(NAMES), rng.choice(NAMES)
+    return MatchRecord(pid, given, family, rng.choice(["", "Алиевич", "Alievich", "Karimovna"]), rng.choice(dates),
+                       rng.choice(["exact", "exact", "year", "month", "estimated"]),
+                       rng.choice(["male", "female", "unknown"]), rng.choice(["AFG", "KAZ", None]),
+                       tuple(rng.sample(["AFG", "KAZ", "UZB"], rng.randint(0, 2))),
+                       tuple(rng.sample(["P1", "P2"], rng.randint(0, 1))))
+
+
+def non_monotone_config() -> MatchingConfig:
+    """The shipped config with a model whose given-name weights are not monotone in similarity."""
     from dataclasses import replace
-
-    rng = random.Random(5)
-    dates = [date(1990, 5, 4), date(1990, 4, 5), date(1990, 5, 5), date(1991, 5, 4), date(1990, 8, 9), date(1970, 1, 1),
-             None]
-
-    def any_record(pid: str) -> MatchRecord:
-        given, family = rng.choice(NAMES), rng.choice(NAMES)
-        return MatchRecord(pid, given, family, rng.choice(["", "Алиевич", "Alievich", "Karimovna"]), rng.choice(dates),
-                           rng.choice(["exact", "exact", "year", "month", "estimated"]),
-                           rng.choice(["male", "female", "unknown"]), rng.choice(["AFG", "KAZ", None]),
-                           tuple(rng.sample(["AFG", "KAZ", "UZB"], rng.randint(0, 2))),
-                           tuple(rng.sample(["P1", "P2"], rng.randint(0, 1))))
 
     shipped = MatchingConfig()
     weights = shipped.model.to_dict()
@@ -79,12 +74,88 @@ def test_candidates_the_bound_leaves_out_are_none_the_model_would_return():
     odd = replace(shipped, model=type(shipped.model).from_dict(
         {**weights, "levels": {**weights["levels"], "given_name": odd_given}}))
     assert odd.model.weight("given_name", "similar") > odd.model.weight("given_name", "close")
+    return odd
+
+
+def test_candidates_the_bound_leaves_out_are_none_the_model_would_return():
+    """The engine skips candidates whose evidence bound stays below "possible" (EvidenceBound): across names in
+    every script, swaps, dates off by a part or more, precisions, sexes, patronymics and countries, it returns
+    exactly what the domain's scorer returns pair by pair, with the shipped model and one whose weights are not
+    monotone in similarity."""
+    import random
+
+    rng = random.Random(5)
+    dates = [date(1990, 5, 4), date(1990, 4, 5), date(1990, 5, 5), date(1991, 5, 4), date(1990, 8, 9), date(1970, 1, 1),
+             None]
+
+    def any_record(pid: str) -> MatchRecord:
+        return random_record(rng, pid, dates)
+
+    shipped, odd = MatchingConfig(), non_monotone_config()
+    assert odd.model.weight("given_name", "similar") > odd.model.weight("given_name", "close")
     candidates = [normalise(any_record(f"c{i}")) for i in range(400)]
     for config in (shipped, odd):
         for n in range(40):
             probe = normalise(any_record(f"q{n}"))
             expected = score_candidates(probe, candidates, config)
             assert matching_engine.score(probe, candidates, config) == expected
+
+
+def test_the_bound_computed_for_a_whole_check_keeps_exactly_what_the_per_candidate_bound_keeps():
+    """`EvidenceBound.kept` (the whole check at once, weights looked up per distinct value) keeps the same
+    candidates as `could_reach` one by one, with the shipped model, one whose weights are not monotone, and
+    probes with an open name slot, shared birth dates and document numbers."""
+    import random
+
+    rng = random.Random(9)
+    dates = [date(1990, 5, 4), date(1990, 4, 5), date(1990, 5, 5), date(1991, 5, 4), date(1988, 5, 4), None]
+    shipped, odd = MatchingConfig(), non_monotone_config()
+
+    def any_record(pid: str) -> MatchRecord:
+        return random_record(rng, pid, dates)
+
+    candidates = [normalise(any_record(f"c{i}")) for i in range(300)]
+    kept_some = 0
+    for config in (shipped, odd):
+        for n in range(60):
+            probe = normalise(any_record(f"q{n}"))
+            left, right, matrix = matching_engine._similarities(probe, candidates)
+            if matrix is None:
+                continue
+            bound = matching_engine.EvidenceBound(probe, right, matrix.max(axis=0).tolist(), config)
+            kept = bound.kept(candidates)
+            assert kept == [c for c in candidates if bound.could_reach(c)]
+            kept_some += 0 < len(kept) < len(candidates)
+    assert kept_some > 20  # the bound decides something in most checks
+
+
+def test_a_record_read_by_a_check_is_normalised_as_from_its_document_field_for_field():
+    """`normalised_record` (a check's records not held yet, built directly from the forms a match record keeps)
+    equals `normalised_of_document` with its name keys, field for field and in the same order, for records with
+    and without forms, patronymics, documents, citizenships, birth dates, and forms of another key length."""
+    import json
+    import random
+
+    rng = random.Random(3)
+    for i in range(300):
+        rec = MatchRecord(f"p{i}", rng.choice(NAMES), rng.choice(NAMES), rng.choice(["", "Алиевич", "Karimovna"]),
+                          rng.choice([date(1990, 5, 4), date(1971, 12, 1), None]),
+                          rng.choice(["exact", "year", "month", "estimated"]), rng.choice(["male", "female", "unknown"]),
+                          rng.choice(["AFG", "KAZ", None]), tuple(rng.sample(["AFG", "KAZ", "UZB"], rng.randint(0, 2))),
+                          tuple(rng.sample(["p1", "P2"], rng.randint(0, 2))))
+        for kept_length in (4, 5, None):
+            text = json.dumps(matching_engine.record_document(rec, kept_length))
+            for length in (4, 5):
+                found = matching_engine.normalised_record(rec.person_id, text, length)
+                expected = matching_engine.normalised_of_document(rec.person_id, json.loads(text), length)
+                expected.__dict__[matching_engine._KEYS] = matching_engine._name_keys(expected)
+                assert found == expected == normalise(rec, length)
+                assert list(found.__dict__.items()) == list(expected.__dict__.items())
+                assert matching_engine.normalised_record(rec.person_id, f" {text}", length) == found  # any JSON text
+    # a name form met again with other values (another script's spelling of one match key) is not mixed up
+    a, b = ["mhmt", "mhmt", False, "mhmt"], ["mhmt", "mhmd", True, "mhmt"]
+    assert matching_engine._form_of(a).arabic is False and matching_engine._form_of(b).skeleton == "mhmd"
+    assert matching_engine._form_of(a) == matching_engine._form(*a)
 
 
 def test_the_index_holds_the_merged_blocking_keys():
@@ -238,12 +309,16 @@ def test_migration_0008_backfills_match_records_and_keys(tmp_path):
     assert keys == expected and any(k.startswith("p:") for k in keys) and "b:1990-04-05" in keys
 
 
-async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per_key_query_reads():
+@pytest.mark.parametrize("cold_from", [0.0, 2.0], ids=["records-in-the-candidate-statement", "records-read-apart"])
+async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per_key_query_reads(monkeypatch,
+                                                                                                 cold_from):
     """On PostgreSQL a check reads its candidates with one prepared statement on held connections
     (`CANDIDATES_PG`: the keys as an array, the bound per key applied and the holders deduplicated in SQL). It
     must read the same persons, and report the same bound reached, as the per-key query and `bounded` that
     SQLite uses: common keys with more holders than the bound, holders without a birth year, another generation,
-    a check with no birth date."""
+    a check with no birth date. Cold (`CANDIDATES_PG_RECORDS`, records beside digests) and warm alike."""
+    monkeypatch.setattr(matching_engine.RecordCache, "COLD_FROM", cold_from)
+    matching_engine.RECORDS.clear()
     import random
 
     from pana_dev.testing import module_postgres
@@ -301,11 +376,16 @@ async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per
             await db.dispose()
 
 
-async def test_on_postgresql_a_held_record_is_never_served_after_it_changed():
+@pytest.mark.parametrize("cold_from", [0.0, 2.0], ids=["records-in-the-candidate-statement", "records-read-apart"])
+async def test_on_postgresql_a_held_record_is_never_served_after_it_changed(monkeypatch, cold_from):
     """PostgreSQL checks keep their candidates' normalised records in process, keyed by the record's digest
     (migration 0016, computed by PostgreSQL on insert): a record changed after a check read it (a correction,
     as `index_person` writes it) is read again as it is now; a merged record (out of the index) is not a
-    candidate; a record another process re-indexed the same way is served from the cache."""
+    candidate; a record another process re-indexed the same way is served from the cache. Both ways a check
+    reads records: cold (`RecordCache.cold`: every candidate's record in the candidate statement, beside its
+    digest) and warm (digests, then the records not held)."""
+    monkeypatch.setattr(matching_engine.RecordCache, "COLD_FROM", cold_from)
+    matching_engine.RECORDS.clear()  # the same records as the other way's run: none held at the start
     from pana_dev.testing import module_postgres
     from pana_kit.db import Database
     from pana_kit.migrations import upgrade

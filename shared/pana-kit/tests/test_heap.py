@@ -19,3 +19,33 @@ async def test_startup_objects_are_frozen_while_serving_and_unfrozen_after_the_l
         assert gc.get_freeze_count() > 0  # the first app still serves
         assert (await first.client.get("/healthz")).status_code == 200
     assert gc.get_freeze_count() == 0
+
+
+def test_settle_collects_then_freezes_only_while_an_app_serves():
+    """`settle` (a cache that grew by many long-lived objects): the garbage already unreachable is collected
+    first, never frozen; what survives is frozen; outside a serving app it does nothing."""
+    import weakref
+
+    from pana_kit import heap
+
+    class Node:
+        pass
+
+    gc.unfreeze()
+    kept = [Node() for _ in range(100)]
+    heap.settle()  # no app serves
+    assert gc.get_freeze_count() == 0
+    heap.freeze_after_startup()
+    try:
+        kept += [Node() for _ in range(100)]
+        cycle = Node()
+        cycle.me = cycle  # unreachable garbage with a cycle: collected, not frozen
+        gone = weakref.ref(cycle)
+        del cycle
+        heap.settle()
+        assert gone() is None
+        # the survivors are frozen: no longer among the generations a collection walks
+        assert gc.get_freeze_count() > 0 and not any(isinstance(o, Node) for o in gc.get_objects())
+    finally:
+        heap.unfreeze_after_stop()
+    assert gc.get_freeze_count() == 0 and sum(isinstance(o, Node) for o in gc.get_objects()) == 200

@@ -37,6 +37,7 @@ from typing import Any, Iterable
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler
+from pana_kit.heap import settle
 from sqlalchemy import Integer, String, delete, insert, select, true
 from sqlalchemy import text as _text
 
@@ -343,13 +344,16 @@ async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tu
         # executions afresh, 0.3 ms each at 98,000 persons)
         held = db.held("duplicate-check", HELD_READERS, settings={"plan_cache_mode": "force_generic_plan"})
         bounds = [n + 1 for n in key_bounds(keys, per_key)]
+        cold = RECORDS.cold()
         if birth_year is None:
-            rows = await held.fetch(CANDIDATES_PG_NO_YEAR, keys, bounds)
+            rows = await held.fetch(CANDIDATES_PG_NO_YEAR_RECORDS if cold else CANDIDATES_PG_NO_YEAR, keys, bounds)
         else:
             window = year_window(config) or 10_000
-            rows = await held.fetch(CANDIDATES_PG, keys, birth_year, birth_year + window, birth_year - window,
-                                    bounds)
+            rows = await held.fetch(CANDIDATES_PG_RECORDS if cold else CANDIDATES_PG, keys, birth_year,
+                                    birth_year + window, birth_year - window, bounds)
         reached = bool(rows and rows[0][2])
+        if cold:
+            return _records_of_rows(rows, record.person_id, length), reached
         return await _held_records(held, [(pid, digest) for pid, digest, _ in rows if pid != record.person_id],
                                    length), reached
     keys = blocking_keys(probe, config)
@@ -367,10 +371,28 @@ class RecordCache:
     record is never served, whoever wrote the change and whenever; a merged record leaves the index and is no
     longer a candidate."""
 
+    # A check is read cold (its candidates' records in the candidate statement itself, one round trip) while the
+    # share of candidates not held, averaged over the last checks (`missing`), is at least this; warm (their
+    # digests only, the records of those not held by a second statement) below it.
+    COLD_FROM = 0.5
+    # Every this many records put, the process's garbage is collected and what survives frozen
+    # (`pana_kit.heap.settle`): a full collection otherwise walks every held record (0.3-0.9 s at 262,144).
+    SETTLE_EVERY = 8192
+
     def __init__(self, size: int = 262_144):
         from collections import OrderedDict
 
         self.size, self._held = size, OrderedDict()
+        self.missing = 1.0  # the share of a check's candidates not held, a moving average over ~10 checks
+        self._taken = 0  # records put since the last `settle`
+
+    def note(self, missing: int, candidates: int) -> None:
+        """A check found `missing` of its `candidates` not held."""
+        if candidates:
+            self.missing += 0.1 * (missing / candidates - self.missing)
+
+    def cold(self) -> bool:
+        return self.missing >= self.COLD_FROM
 
     def get(self, key: tuple[str, str, int]) -> Normalised | None:
         found = self._held.get(key)
@@ -382,18 +404,68 @@ class RecordCache:
         self._held[key] = value
         if len(self._held) > self.size:
             self._held.popitem(last=False)
+        self._taken += 1
+        if self._taken >= self.SETTLE_EVERY:  # the records taken in since are frozen (pana_kit.heap.settle)
+            self._taken = 0
+            settle()
 
     def clear(self) -> None:
         self._held.clear()
+        self.missing = 1.0
 
 
 RECORDS = RecordCache()
 
 
 def normalised_record(person_id: str, text: str, length: int) -> Normalised:
-    """`normalised_text` without its cache (the caller keeps the result: `RecordCache`)."""
-    found = normalised_of_document(person_id, json.loads(text), length)
-    object.__setattr__(found, _KEYS, _name_keys(found))  # not a field: equality and hashing ignore it
+    """`normalised_text` without its cache (the caller keeps the result: `RecordCache`): a check's records not
+    held yet, each read once. From the forms the document keeps (`FORMS`), built directly: each `NameForm` looked
+    up by its match key (`_form_of`), the `Normalised` filled in one step with its name keys beside it (the
+    dataclass's own constructor sets each field through `object.__setattr__`). 12-13 -> 9 us a record at
+    1,000,000 persons, a third of it `json.loads`; equal to `normalised_of_document` with `_name_keys`, field for
+    field (tested). A document without forms of this length is normalised as before."""
+    try:  # the C scanner itself (json.loads adds two Python calls and two regular expressions a record)
+        doc = _scan(text, 0)[0]
+    except StopIteration:  # not an object at the first character (PostgreSQL's JSON type keeps text as given)
+        doc = json.loads(text)
+    forms = doc.get(FORMS)
+    if not forms or forms.get("l") != length:
+        found = normalised_of_document(person_id, doc, length)
+        object.__setattr__(found, _KEYS, _name_keys(found))  # not a field: equality and hashing ignore it
+        return found
+    got = forms.get("given")
+    given = tuple([_form_of(f) for f in got]) if got else ()
+    got = forms.get("family")
+    family = tuple([_form_of(f) for f in got]) if got else ()
+    got = forms.get("patronymic")
+    patronymic = tuple([_form_of(f) for f in got]) if got else ()
+    birth, citizenships, documents = doc.get("birth_date"), doc.get("citizenships"), doc.get("document_numbers")
+    found = _new(Normalised)
+    found.__dict__.update(
+        person_id=person_id, given=given, family=family, patronymic=patronymic,
+        patronymic_stem=forms.get("stem") or "", birth_date=_fromisoformat(birth) if birth else None,
+        birth_date_precision=doc.get("birth_date_precision") or "exact", sex=doc.get("sex") or "unknown",
+        country_of_origin=doc.get("country_of_origin"),
+        citizenships=frozenset(citizenships) if citizenships else _NONE,
+        document_numbers=frozenset(d.upper() for d in documents) if documents else _NONE,
+        **{_KEYS: frozenset([f.key for f in given + family + patronymic if f.key])})
+    return found
+
+
+_new, _fromisoformat, _NONE = object.__new__, date.fromisoformat, frozenset()
+_scan = json.JSONDecoder().scan_once
+_FORM_OF: dict[str, NameForm] = {}  # a match key: the last NameForm met with it
+
+
+def _form_of(kept: list) -> NameForm:
+    """`_form(*kept)` for a form as a document keeps it ([key, skeleton, arabic, block]), found by its match key
+    (a cheaper look-up than the four values': names recur) and used only if its other three values are the same."""
+    found = _FORM_OF.get(kept[0])
+    if found is not None and found.skeleton == kept[1] and found.arabic == kept[2] and found.block == kept[3]:
+        return found
+    if len(_FORM_OF) >= 262_144:
+        _FORM_OF.clear()
+    found = _FORM_OF[kept[0]] = _form(*kept)
     return found
 
 
@@ -408,12 +480,31 @@ async def _held_records(held, candidates: list[tuple[str, str]], length: int) ->
         if n is None:
             missing[pid] = len(found)
         found.append(n)
+    RECORDS.note(len(missing), len(candidates))
     if missing:
         for pid, digest, text in await held.fetch(RECORDS_PG, list(missing)):
             n = normalised_record(pid, text, length)
             RECORDS.put((pid, digest, length), n)
             found[missing[pid]] = n
     return [n for n in found if n is not None]
+
+
+def _records_of_rows(rows, probe_id: str, length: int) -> list[Normalised]:
+    """The normalised records of a cold check's candidates, read with their records' text (`CANDIDATES_PG_RECORDS`:
+    person id, digest, reached, text): from `RECORDS` when held under that digest, else from the text beside it
+    (the same row's: a record is never paired with another version's digest)."""
+    found, missing = [], 0
+    for pid, digest, _, text in rows:
+        if pid == probe_id:
+            continue
+        n = RECORDS.get((pid, digest, length))
+        if n is None:
+            missing += 1
+            n = normalised_record(pid, text, length)
+            RECORDS.put((pid, digest, length), n)
+        found.append(n)
+    RECORDS.note(missing, len(found))
+    return found
 
 
 # Held connections a node keeps for duplicate checks (checks overlap; each connection runs one at a time).
@@ -429,9 +520,14 @@ HELD_READERS = 4
 _CANDIDATES_TAIL = """
 SELECT r.person_id, r.digest, (SELECT bool_or(rn >= n) FROM h) AS reached
 FROM person_match_records AS r WHERE r.person_id IN (SELECT person_id FROM h WHERE rn < n)"""
+# The same with each candidate's record as JSON text beside its digest (`RecordCache.cold`: most of a check's
+# candidates are not held, so their records come in the same statement instead of a second one, `RECORDS_PG`).
+_CANDIDATES_TAIL_RECORDS = """
+SELECT r.person_id, r.digest, (SELECT bool_or(rn >= n) FROM h) AS reached, CAST(r.record AS TEXT)
+FROM person_match_records AS r WHERE r.person_id IN (SELECT person_id FROM h WHERE rn < n)"""
 RECORDS_PG = """
 SELECT person_id, digest, CAST(record AS TEXT) FROM person_match_records WHERE person_id = ANY($1::text[])"""
-CANDIDATES_PG = """
+_CANDIDATES_HEAD = """
 WITH k AS (SELECT key, n FROM unnest($1::text[], $5::int[]) AS u(key, n)),
 h AS (
   SELECT x.person_id, x.rn, k.n FROM k CROSS JOIN LATERAL (
@@ -446,14 +542,18 @@ h AS (
   SELECT z.person_id, z.rn, k.n FROM k CROSS JOIN LATERAL (
     SELECT b.person_id, row_number() OVER (ORDER BY b.person_id) AS rn FROM person_blocking_keys AS b
     WHERE b.key = k.key AND b.birth_year IS NULL ORDER BY b.person_id LIMIT k.n) AS z
-)""" + _CANDIDATES_TAIL
+)"""
 # A check with no birth date: each key's holders, whatever their birth year, up to its bound plus one ($2).
-CANDIDATES_PG_NO_YEAR = """
+_CANDIDATES_HEAD_NO_YEAR = """
 WITH k AS (SELECT key, n FROM unnest($1::text[], $2::int[]) AS u(key, n)),
 h AS (
   SELECT x.person_id, row_number() OVER (PARTITION BY k.key ORDER BY x.person_id) AS rn, k.n FROM k
   CROSS JOIN LATERAL (SELECT b.person_id FROM person_blocking_keys AS b WHERE b.key = k.key LIMIT k.n) AS x
-)""" + _CANDIDATES_TAIL
+)"""
+CANDIDATES_PG = _CANDIDATES_HEAD + _CANDIDATES_TAIL
+CANDIDATES_PG_NO_YEAR = _CANDIDATES_HEAD_NO_YEAR + _CANDIDATES_TAIL
+CANDIDATES_PG_RECORDS = _CANDIDATES_HEAD + _CANDIDATES_TAIL_RECORDS
+CANDIDATES_PG_NO_YEAR_RECORDS = _CANDIDATES_HEAD_NO_YEAR + _CANDIDATES_TAIL_RECORDS
 
 
 @lru_cache(maxsize=262_144)
@@ -552,8 +652,7 @@ def score(record: MatchRecord | Normalised, others: list[MatchRecord | Normalise
         # Only the candidates whose evidence could reach "possible" go to the model (most holders of a common key
         # cannot): an upper bound from a few look-ups each, never below the model's own score (tested; FEBRL
         # through bench_matching.py counts any pair whose score differs from the domain's).
-        bound = EvidenceBound(probe, right, matrix.max(axis=0).tolist(), config)
-        candidates = [c for c in candidates if bound.could_reach(c)]
+        candidates = EvidenceBound(probe, right, matrix.max(axis=0).tolist(), config).kept(candidates)
     return score_candidates(probe, candidates, config, similarity)
 
 
@@ -578,10 +677,10 @@ class EvidenceBound:
         self.need = math.log2(p / (1 - p)) - model.prior_weight if 0 < p < 1 else -math.inf
         # A candidate's name field falls in one of six classes (its best similarity below "similar", at least
         # "similar", at least "close"; a shared skeleton or not): the best weight of each class, per field, is
-        # computed once per check, so the bound of a candidate is a few look-ups (it was ~70 % of a check's
-        # scoring in cProfile when computed per candidate).
-        self._class_weight = {name: [self._weight(name, self._levels_of(cls)) for cls in range(6)]
-                              for name in ("given_name", "family_name")}
+        # computed once per model, fields and open slot (it was ~70 % of a check's scoring in cProfile when
+        # computed per candidate, and 6 % of a cold check's time when computed per check), so the bound of a
+        # candidate is a few look-ups.
+        self._class_weight = _class_weights(model, tuple(sorted(self.fields)), self.open_slot)
         a = probe
         # the fields that weigh the same for every candidate missing them, or are compared by equality: per value
         self._sex = {} if "sex" in self.fields else None
@@ -592,10 +691,7 @@ class EvidenceBound:
 
     @staticmethod
     def _levels_of(cls: int) -> list[str]:
-        """Every level a name field of class `cls` can reach (a retrained model's weights need not be monotone)."""
-        bucket = cls % 3
-        levels = ["differs"] + (["similar"] if bucket >= 1 else []) + (["close", "exact"] if bucket == 2 else [])
-        return levels + (["skeleton"] if cls >= 3 else [])
+        return _levels_of(cls)
 
     def _class(self, forms) -> int:
         """The class of a candidate's name field against any name of the probe (either slot)."""
@@ -614,10 +710,7 @@ class EvidenceBound:
         return self._levels_of(self._class(forms))
 
     def _weight(self, field: str, levels: list[str] | None) -> float:
-        if field not in self.fields or not levels:
-            return 0.0
-        top = max(self.model.weight(field, level) for level in levels)
-        return max(top, 0.0) if self.open_slot else top
+        return _class_weight(self.model, self.fields, self.open_slot, field, levels)
 
     def _rest(self, b: Normalised) -> float:
         """The bound's weight of every field but the names and the document number (exact levels)."""
@@ -663,6 +756,114 @@ class EvidenceBound:
         else:
             names = 0.0
         return names + self._rest(b) >= self.need - 1e-9
+
+    def kept(self, candidates: list[Normalised]) -> list[Normalised]:
+        """`[b for b in candidates if self.could_reach(b)]`, computed for the whole check at once: the same sums
+        in the same order (so the same floats), with each field's weight looked up per distinct value the
+        candidates hold (a check's candidates share birth dates, sexes and countries: the holders of its
+        birth-date key all have one) and no call per candidate. `could_reach` stays the reference (tested equal)."""
+        if not candidates:
+            return []
+        fields, a, weight = self.fields, self.probe, self.model.weight
+        need = self.need - 1e-9
+        docs = a.document_numbers if "document_number" in fields else None
+        wg, wf = self._class_weight["given_name"], self._class_weight["family_name"]
+        best, skeletons = self.best, self.skeletons
+        births: dict | None = {} if self._births else None
+        sexes, countries = self._sex, self._country
+        pat = "patronymic" in fields and bool(a.patronymic)
+        cit = "citizenships" in fields and bool(a.citizenships)
+        pat_weight = max(weight("patronymic", level) for level in ("exact", "close", "differs")) if pat else 0.0
+        a_birth, a_precision, a_cit = a.birth_date, a.birth_date_precision, a.citizenships
+        cit_overlap, cit_differs = (weight("citizenships", "overlap"), weight("citizenships", "differs")) if cit \
+            else (0.0, 0.0)
+        out = []
+        for b in candidates:
+            if docs and b.document_numbers and docs & b.document_numbers:
+                out.append(b)
+                continue
+            given, family = b.given, b.family
+            g = _name_class(given, best, skeletons) if given else -1
+            f = _name_class(family, best, skeletons) if family else -1
+            if g >= 0 and f >= 0:  # max(as they stand, swapped), as could_reach
+                names, swapped = wg[g] + wf[f], wg[f] + wf[g]
+                if swapped > names:
+                    names = swapped
+            elif g >= 0:
+                names = wg[g] if wg[g] >= wf[g] else wf[g]
+            elif f >= 0:
+                names = wf[f] if wf[f] >= wg[f] else wg[f]
+            else:
+                names = 0.0
+            total = 0.0
+            if births is not None:
+                k = (b.birth_date, b.birth_date_precision)
+                w = births.get(k)
+                if w is None:
+                    w = births[k] = weight("birth_date", birth_date_level(a_birth, a_precision, *k))
+                total += w
+            if sexes is not None:
+                w = sexes.get(b.sex)
+                if w is None:
+                    w = sexes[b.sex] = weight("sex", _equal_level(a.sex, b.sex))
+                total += w
+            if countries is not None:
+                w = countries.get(b.country_of_origin)
+                if w is None:
+                    w = countries[b.country_of_origin] = weight(
+                        "country_of_origin", _equal_level(a.country_of_origin, b.country_of_origin))
+                total += w
+            if pat and b.patronymic:
+                total += pat_weight
+            if cit and b.citizenships:
+                total += cit_overlap if not a_cit.isdisjoint(b.citizenships) else cit_differs
+            if names + total >= need:
+                out.append(b)
+        return out
+
+
+def _name_class(forms, best: dict[str, float], skeletons: set[str]) -> int:
+    """`EvidenceBound._class` of a name field's forms (not empty)."""
+    if len(forms) == 1:  # most names have one spelling
+        f = forms[0]
+        s = best.get(f.key, 1.0)
+        return (2 if s >= NAME_CLOSE else 1 if s >= NAME_SIMILAR else 0) + (3 if f.skeleton in skeletons else 0)
+    s = max(best.get(f.key, 1.0) for f in forms)
+    return (2 if s >= NAME_CLOSE else 1 if s >= NAME_SIMILAR else 0) + (
+        3 if any(f.skeleton in skeletons for f in forms) else 0)
+
+
+def _levels_of(cls: int) -> list[str]:
+    """Every level a name field of class `cls` can reach (a retrained model's weights need not be monotone)."""
+    bucket = cls % 3
+    levels = ["differs"] + (["similar"] if bucket >= 1 else []) + (["close", "exact"] if bucket == 2 else [])
+    return levels + (["skeleton"] if cls >= 3 else [])
+
+
+def _class_weight(model, fields, open_slot: bool, field: str, levels: list[str] | None) -> float:
+    if field not in fields or not levels:
+        return 0.0
+    top = max(model.weight(field, level) for level in levels)
+    return max(top, 0.0) if open_slot else top
+
+
+_CLASS_WEIGHTS: dict[tuple, tuple[Any, dict[str, list[float]]]] = {}
+
+
+def _class_weights(model, fields: tuple[str, ...], open_slot: bool) -> dict[str, list[float]]:
+    """`EvidenceBound`'s best weight of each name class, per name field: a function of the model, the fields
+    compared and whether the probe has an open name slot only, so computed once for them (kept by the model's
+    identity, with the model itself: a model is a frozen value, but not hashable)."""
+    key = (id(model), fields, open_slot)
+    found = _CLASS_WEIGHTS.get(key)
+    if found is not None and found[0] is model:
+        return found[1]
+    weights = {name: [_class_weight(model, fields, open_slot, name, _levels_of(cls)) for cls in range(6)]
+               for name in ("given_name", "family_name")}
+    if len(_CLASS_WEIGHTS) >= 64:
+        _CLASS_WEIGHTS.clear()
+    _CLASS_WEIGHTS[key] = (model, weights)
+    return weights
 
 
 # --- re-index ------------------------------------------------------------------------------------

@@ -33,3 +33,18 @@ def unfreeze_after_stop() -> None:
     _serving = max(0, _serving - 1)
     if _serving == 0:
         gc.unfreeze()
+
+
+def settle() -> None:
+    """While an app serves: collect what is not frozen, then freeze what survived. For a cache that keeps many
+    long-lived objects as the process runs (the duplicate check's normalised records: ~6 tracked objects each,
+    up to 262,144 records), called every few thousand entries: the collection walks only what was made since
+    the last freeze (10-30 ms for 8,192 records), and the cache is then walked by no later collection. Left to
+    the collector, a full collection walked the whole cache, 0.3-0.9 s with the event loop stalled, every few
+    hundred cold checks (the p99 of checks at 1,000,000 persons). Entries dropped from the cache are still freed
+    by reference counting (they hold no cycle); the collection first means no garbage already unreachable is
+    frozen — only a cycle still alive at that moment and dropped later waits for the unfreeze. Outside a serving
+    app (tests calling the engine directly) it does nothing."""
+    if _serving:
+        gc.collect()
+        gc.freeze()
