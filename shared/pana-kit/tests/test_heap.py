@@ -49,3 +49,33 @@ def test_settle_collects_then_freezes_only_while_an_app_serves():
     finally:
         heap.unfreeze_after_stop()
     assert gc.get_freeze_count() == 0 and sum(isinstance(o, Node) for o in gc.get_objects()) == 200
+
+
+def test_a_cycle_frozen_while_alive_is_freed_within_reclaim_every_settles(monkeypatch):
+    """A cycle alive when `settle` froze it (a request in flight) and dropped afterwards is not walked while
+    frozen; the `RECLAIM_EVERY`-th settle unfreezes first, so it is freed then: what settling withholds is
+    bounded, in a process that serves for months."""
+    import weakref
+
+    from pana_kit import heap
+
+    class Node:
+        pass
+
+    monkeypatch.setattr(heap, "RECLAIM_EVERY", 3)
+    monkeypatch.setattr(heap, "_settled", 0)
+    gc.unfreeze()
+    heap.freeze_after_startup()
+    try:
+        cycle = Node()
+        cycle.me = cycle
+        gone = weakref.ref(cycle)
+        heap.settle()  # 1: frozen while alive
+        del cycle
+        heap.settle()  # 2: still frozen, not collected
+        assert gone() is not None
+        heap.settle()  # 3: the reclaim
+        assert gone() is None
+        assert gc.get_freeze_count() > 0  # and what lives is frozen again
+    finally:
+        heap.unfreeze_after_stop()
