@@ -340,3 +340,66 @@ async def test_on_postgresql_a_held_record_is_never_served_after_it_changed():
             assert await read() == []
         finally:
             await db.dispose()
+
+
+async def test_on_postgresql_a_registration_reads_its_candidates_through_the_checks_cache_and_never_stale():
+    """A registration's candidates (`candidate_records`, in its transaction) come through the same statements and
+    the same digest-keyed cache as a check's (`RECORDS`): a record a check read is not held twice, and a record
+    changed since either read it is read again as it is now; one changed in the registration's own transaction
+    is seen as that transaction wrote it; a merged record is not a candidate."""
+    from pana_dev.testing import module_postgres
+    from pana_kit.db import Database
+    from pana_kit.migrations import upgrade
+    from pana_kit.outbox import UnitOfWork
+    from registration.app import MIGRATIONS
+
+    config = MatchingConfig()
+    probe = record("probe", "Karim", "Rahimi")
+    with module_postgres("registration-held-records-registering") as pg:
+        pg.create_database("reg")
+        upgrade(MIGRATIONS, pg.url("reg"))
+        db = Database(pg.url("reg"))
+        try:
+            async def index(person, *, new=False):
+                async with db.transaction() as session:
+                    await matching_engine.index_person(session, person, "p1", config, new=new)
+
+            def shown(found):
+                return [(n.person_id, [f.key for f in n.family], n.birth_date) for n in found]
+
+            class RolledBack(Exception):
+                pass
+
+            async def register_read(change=None):
+                async with UnitOfWork(db, "registration") as uow:  # the registration's transaction
+                    if change is not None:
+                        await matching_engine.index_person(uow.session, change, "p1", config)
+                    found, _ = await matching_engine.candidate_records(uow.session, probe, config)
+                    if change is not None:
+                        raise RolledBack(shown(found))
+                    return shown(found)
+
+            async def check():
+                return shown((await matching_engine.read_candidates(db, probe, config))[0])
+
+            matching_engine.RECORDS.clear()
+            await index(record("p1", "Karim", "Rahimi"), new=True)
+            assert await register_read() == [("p1", ["rahimi"], date(1990, 5, 4))]
+            assert len(matching_engine.RECORDS._held) == 1
+            assert await check() == [("p1", ["rahimi"], date(1990, 5, 4))]
+            assert len(matching_engine.RECORDS._held) == 1  # one cache: the check found it held
+            await index(record("p1", "Karim", "Rahman", date(1990, 5, 5)))
+            assert await register_read() == [("p1", ["rahman"], date(1990, 5, 5))]
+            assert await check() == [("p1", ["rahman"], date(1990, 5, 5))]
+            assert len(matching_engine.RECORDS._held) == 2
+            # changed in the registration's own transaction: seen there as written there; rolled back, never
+            # served to anyone after (the held record is the rolled-back text's, under its own digest)
+            with pytest.raises(RolledBack) as seen:
+                await register_read(record("p1", "Karim", "Rahimov", date(1990, 5, 6)))
+            assert seen.value.args[0] == [("p1", ["rahimov"], date(1990, 5, 6))]
+            assert await check() == [("p1", ["rahman"], date(1990, 5, 5))]
+            assert await register_read() == [("p1", ["rahman"], date(1990, 5, 5))]
+            await index(None)  # merged: leaves the index
+            assert await register_read() == []
+        finally:
+            await db.dispose()

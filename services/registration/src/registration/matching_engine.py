@@ -306,52 +306,71 @@ def bounded(rows, birth_year: int | None, per_key: int, keys: Iterable[str] | No
     return kept, reached
 
 
-async def candidate_records(session, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
-    """Persons sharing a blocking key with `record` (bounded per key, nearest in age first), normalised (from the
-    forms their match records keep, through `normalised_text`'s cache), and whether a key had more holders than
-    were read. In the caller's transaction (a registration's); a check that changes nothing uses
-    `read_candidates`."""
+async def candidate_records(session, record: MatchRecord, config: MatchingConfig, *, raw=None
+                            ) -> tuple[list[Normalised], bool]:
+    """Persons sharing a blocking key with `record` (bounded per key, nearest in age first), normalised, and whether
+    a key had more holders than were read. In the caller's transaction (a registration's); a check that changes
+    nothing uses `read_candidates`.
+
+    On PostgreSQL the same two statements as a check's (`held_candidates`: ids and record digests, then the records
+    not held under that digest), sent on the transaction's own connection (`raw`, a `pana_kit.db.InTransaction`;
+    by default the session's: `pana_kit.db.in_transaction`), and the same cache (`RECORDS`): a process that registers and checks
+    holds each record once. Elsewhere the records as JSON text, normalised through `normalised_text`'s cache."""
+    length = config.blocking_key_length
+    probe = normalised(record, length)
+    if session.bind.dialect.name == "postgresql":
+        from pana_kit.db import in_transaction
+
+        return await held_candidates(raw or in_transaction(session), record, probe, config)
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
-    keys = blocking_keys(normalised(record, config.blocking_key_length), config)
+    keys = blocking_keys(probe, config)
     query = candidate_query(keys, birth_year, config, per_key, as_text=True)
     if query is None:
         return [], False
     kept, reached = bounded((await session.execute(query)).all(), birth_year, per_key, keys)
-    length = config.blocking_key_length
     return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
 
 
+async def held_candidates(connection, record: MatchRecord, probe: Normalised, config: MatchingConfig
+                          ) -> tuple[list[Normalised], bool]:
+    """PostgreSQL: the candidates of `record` (`probe`: its normalisation) through `connection` (anything with
+    asyncpg's `fetch(sql, *args)`: held connections for a check, the transaction's own for a registration). One
+    prepared statement (`CANDIDATES_PG`) reads the candidates' ids and record digests, a second (`RECORDS_PG`) the
+    records of those this process does not hold under that digest (`_held_records`)."""
+    birth_year = record.birth_date.year if record.birth_date else None
+    per_key = min(PER_KEY, config.candidate_limit)
+    keys = sorted({k[:KEY_LENGTH] for k in blocking_keys(probe, config)})
+    if not keys:
+        return [], False
+    bounds = [n + 1 for n in key_bounds(keys, per_key)]
+    if birth_year is None:
+        rows = await connection.fetch(CANDIDATES_PG_NO_YEAR, keys, bounds)
+    else:
+        window = year_window(config) or 10_000
+        rows = await connection.fetch(CANDIDATES_PG, keys, birth_year, birth_year + window, birth_year - window,
+                                      bounds)
+    reached = bool(rows and rows[0][2])
+    return await _held_records(connection, [(pid, digest) for pid, digest, _ in rows if pid != record.person_id],
+                               config.blocking_key_length), reached
+
+
 async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
-    """`candidate_records` for a check that changes nothing, outside any transaction. On PostgreSQL one prepared
-    statement (`CANDIDATES_PG`) on one of a few held asyncpg connections (no pool checkout, no SQLAlchemy, a
-    generic plan: 0.7 ms of server time against 4.6 ms planned afresh each time, at 98,000 persons) reads the
-    candidates' ids and record digests, and a second (`RECORDS_PG`) the records of those this process does not
-    hold under that digest (`_held_records`); elsewhere one autocommit statement on the read engine
-    (`Database.read_all`) reads the records as JSON text, normalised through a cache keyed by that text
-    (`normalised_text`). Either way a holder read again costs a dictionary look-up, not a JSON decode, a
-    `MatchRecord` and its normalisation."""
+    """`candidate_records` for a check that changes nothing, outside any transaction. On PostgreSQL
+    `held_candidates` on one of a few held asyncpg connections (no pool checkout, no SQLAlchemy, a generic plan:
+    0.7 ms of server time against 4.6 ms planned afresh each time, at 98,000 persons); elsewhere one autocommit
+    statement on the read engine (`Database.read_all`) reads the records as JSON text, normalised through a cache
+    keyed by that text (`normalised_text`). Either way a holder read again costs a dictionary look-up, not a JSON
+    decode, a `MatchRecord` and its normalisation."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
     length = config.blocking_key_length
     probe = normalised(record, length)  # once: its keys here, its scoring after
     if not db.is_sqlite:
-        keys = sorted({k[:KEY_LENGTH] for k in blocking_keys(probe, config)})
-        if not keys:
-            return [], False
         # generic plans: the statement's plan does not depend on its values (PostgreSQL otherwise plans some
         # executions afresh, 0.3 ms each at 98,000 persons)
         held = db.held("duplicate-check", HELD_READERS, settings={"plan_cache_mode": "force_generic_plan"})
-        bounds = [n + 1 for n in key_bounds(keys, per_key)]
-        if birth_year is None:
-            rows = await held.fetch(CANDIDATES_PG_NO_YEAR, keys, bounds)
-        else:
-            window = year_window(config) or 10_000
-            rows = await held.fetch(CANDIDATES_PG, keys, birth_year, birth_year + window, birth_year - window,
-                                    bounds)
-        reached = bool(rows and rows[0][2])
-        return await _held_records(held, [(pid, digest) for pid, digest, _ in rows if pid != record.person_id],
-                                   length), reached
+        return await held_candidates(held, record, probe, config)
     keys = blocking_keys(probe, config)
     query = candidate_query(keys, birth_year, config, per_key, as_text=True)
     if query is None:

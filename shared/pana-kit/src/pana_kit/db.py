@@ -206,6 +206,13 @@ class InTransaction:
         return exc  # pragma: no cover - _handle_exception always raises
 
 
+def in_transaction(session: AsyncSession) -> InTransaction:
+    """PostgreSQL: the `InTransaction` of `session`'s transaction, the unit of work's own when the session belongs to
+    one (`pana_kit.outbox.UnitOfWork.raw`: its connection looked up once per transaction), else a new one."""
+    unit_of_work = session.info.get(UNIT_OF_WORK_KEY)
+    return unit_of_work.raw if unit_of_work is not None else InTransaction(session)
+
+
 HELD_COMMAND_TIMEOUT_S = 10.0
 
 
