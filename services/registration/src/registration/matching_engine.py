@@ -186,16 +186,21 @@ async def insert_indexed(session, table, values_of_row: dict[str, Any], record: 
             if keys:
                 await session.execute(insert(BlockingKeyRow), keys)
         return True
-    written = await session.execute(_indexed_insert(table, tuple(values_of_row), unique_number), {
+    from pana_kit.db import in_transaction
+
+    # On the transaction's connection without SQLAlchemy's execution context (`pana_kit.db.CoreStatement`: the same
+    # text and the same bind processing, the person's document sealed by its column's type as before)
+    written = await in_transaction(session).fetch_core(_indexed_insert(table, tuple(values_of_row), unique_number), {
         **{f"p_{name}": value for name, value in values_of_row.items()}, "m_record": row["record"],
         "k_keys": [k["key"] for k in keys], "k_years": [k["birth_year"] for k in keys]})
-    return written.first() is not None
+    return bool(written)
 
 
 @lru_cache(maxsize=8)
 def _indexed_insert(table, columns: tuple[str, ...], unique: str | None = None):
     """The statement of `insert_indexed` on PostgreSQL, built once: bound parameters only (the keys as two arrays
-    unnested), so SQLAlchemy compiles it once, whatever the number of keys."""
+    unnested), so it is compiled once, whatever the number of keys."""
+    from pana_kit.db import CoreStatement
     from sqlalchemy import bindparam, exists, func
     from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -213,7 +218,8 @@ def _indexed_insert(table, columns: tuple[str, ...], unique: str | None = None):
     keys = insert(BlockingKeyRow.__table__).from_select(
         ["key", "person_id", "birth_year"], select(given.c.key, new.c.person_id, given.c.birth_year)
         .select_from(given.join(new, true())))
-    return select(new.c.person_id).add_cte(record.cte("new_match_record"), keys.cte("new_blocking_keys"))
+    return CoreStatement(select(new.c.person_id).add_cte(record.cte("new_match_record"),
+                                                         keys.cte("new_blocking_keys")))
 
 
 # --- candidates ----------------------------------------------------------------------------------
