@@ -361,16 +361,20 @@ async def test_on_postgresql_a_held_record_is_never_served_after_it_changed():
         assert await read() == []
 
 
-async def test_on_postgresql_a_registration_reads_its_candidates_through_the_checks_cache_and_never_stale():
+@pytest.mark.parametrize("shipped", [True, False], ids=["records-with-the-candidates", "records-not-held-after"])
+async def test_on_postgresql_a_registration_reads_its_candidates_through_the_checks_cache_and_never_stale(
+        shipped, monkeypatch):
     """A registration's candidates (`candidate_records`, in its transaction) come through the same statements and
     the same digest-keyed cache as a check's (`RECORDS`): a record a check read is not held twice, and a record
     changed since either read it is read again as it is now; one changed in the registration's own transaction
-    is seen as that transaction wrote it; a merged record is not a candidate."""
+    is seen as that transaction wrote it; a merged record is not a candidate. Whether the records come with the
+    candidates (while the cache misses much) or after them (only those not held)."""
     from pana_kit.outbox import UnitOfWork
 
+    monkeypatch.setattr(matching_engine, "SHIP_RECORDS_FROM", -1.0 if shipped else 2.0)
     config = MatchingConfig()
     probe = record("probe", "Karim", "Rahimi")
-    async with indexed_postgres("registration-held-records-registering", config) as (db, index):
+    async with indexed_postgres(f"registration-held-records-registering-{shipped}", config) as (db, index):
         def shown(found):
             return [(n.person_id, [f.key for f in n.family], n.birth_date) for n in found]
 

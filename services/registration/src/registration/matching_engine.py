@@ -350,8 +350,9 @@ async def candidate_records(session, record: MatchRecord, config: MatchingConfig
     a key had more holders than were read. In the caller's transaction (a registration's); a check that changes
     nothing uses `read_candidates`.
 
-    On PostgreSQL the same two statements as a check's (`held_candidates`: ids and record digests, then the records
-    not held under that digest), sent on the transaction's own connection (`raw`, a `pana_kit.db.InTransaction`;
+    On PostgreSQL the same statements as a check's (`held_candidates`: ids and record digests, then the records
+    not held under that digest; while the cache misses much, the records with the digests in one statement), sent
+    on the transaction's own connection (`raw`, a `pana_kit.db.InTransaction`;
     by default the session's: `pana_kit.db.in_transaction`), and the same cache (`RECORDS`): a process that registers and checks
     holds each record once. Elsewhere the records as JSON text, normalised through `normalised_text`'s cache."""
     length = config.blocking_key_length
@@ -359,7 +360,7 @@ async def candidate_records(session, record: MatchRecord, config: MatchingConfig
     if session.bind.dialect.name == "postgresql":
         from pana_kit.db import in_transaction
 
-        return await held_candidates(raw or in_transaction(session), record, probe, config)
+        return await held_candidates(raw or in_transaction(session), record, probe, config, adaptive=True)
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
     keys = blocking_keys(probe, config)
@@ -370,26 +371,36 @@ async def candidate_records(session, record: MatchRecord, config: MatchingConfig
     return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
 
 
-async def held_candidates(connection, record: MatchRecord, probe: Normalised, config: MatchingConfig
-                          ) -> tuple[list[Normalised], bool]:
+async def held_candidates(connection, record: MatchRecord, probe: Normalised, config: MatchingConfig, *,
+                          adaptive: bool = False) -> tuple[list[Normalised], bool]:
     """PostgreSQL: the candidates of `record` (`probe`: its normalisation) through `connection` (anything with
     asyncpg's `fetch(sql, *args)`: held connections for a check, the transaction's own for a registration). One
     prepared statement (`CANDIDATES_PG`) reads the candidates' ids and record digests, a second (`RECORDS_PG`) the
-    records of those this process does not hold under that digest (`_held_records`)."""
+    records of those this process does not hold under that digest (`_held_records`).
+
+    `adaptive` (a registration's): while the cache misses much (`RECORDS.missing`, above `SHIP_RECORDS_FROM`: a
+    process not yet warm, a register larger than the cache), the records come with their digests in the first
+    statement (`CANDIDATES_PG_RECORDS`) instead of a second round trip for most of them; each row's text is the
+    one its digest is of (the same row of the same statement), so a record is never held under another's digest."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
     keys = sorted({k[:KEY_LENGTH] for k in blocking_keys(probe, config)})
     if not keys:
         return [], False
     bounds = [n + 1 for n in key_bounds(keys, per_key)]
+    shipped = adaptive and RECORDS.missing > SHIP_RECORDS_FROM
     if birth_year is None:
-        rows = await connection.fetch(CANDIDATES_PG_NO_YEAR, keys, bounds)
+        rows = await connection.fetch(CANDIDATES_PG_NO_YEAR_RECORDS if shipped else CANDIDATES_PG_NO_YEAR, keys,
+                                      bounds)
     else:
         window = year_window(config) or 10_000
-        rows = await connection.fetch(CANDIDATES_PG, keys, birth_year, birth_year + window, birth_year - window,
-                                      bounds)
+        rows = await connection.fetch(CANDIDATES_PG_RECORDS if shipped else CANDIDATES_PG, keys, birth_year,
+                                      birth_year + window, birth_year - window, bounds)
     reached = bool(rows and rows[0][2])
-    return await _held_records(connection, [(pid, digest) for pid, digest, _ in rows if pid != record.person_id],
+    if shipped:
+        return _shipped_records([row for row in rows if row[0] != record.person_id],
+                                config.blocking_key_length), reached
+    return await _held_records(connection, [(row[0], row[1]) for row in rows if row[0] != record.person_id],
                                config.blocking_key_length), reached
 
 
@@ -428,6 +439,11 @@ class RecordCache:
         from collections import OrderedDict
 
         self.size, self._held = size, OrderedDict()
+        self.missing = 1.0  # the share of records looked up and not held, a moving average over the reads
+
+    def note(self, looked_up: int, missed: int) -> None:
+        if looked_up:
+            self.missing += (missed / looked_up - self.missing) * 0.05
 
     def get(self, key: tuple[str, str, int]) -> Normalised | None:
         found = self._held.get(key)
@@ -442,9 +458,13 @@ class RecordCache:
 
     def clear(self) -> None:
         self._held.clear()
+        self.missing = 1.0
 
 
 RECORDS = RecordCache()
+# `held_candidates(adaptive=True)` ships the records with the candidates while more than this share misses: a
+# second round trip then costs more (a write, a wake-up, its own statement) than the text of the records held.
+SHIP_RECORDS_FROM = 0.2
 
 
 def normalised_record(person_id: str, text: str, length: int) -> Normalised:
@@ -465,12 +485,29 @@ async def _held_records(held, candidates: list[tuple[str, str]], length: int) ->
         if n is None:
             missing[pid] = len(found)
         found.append(n)
+    RECORDS.note(len(candidates), len(missing))
     if missing:
         for pid, digest, text in await held.fetch(RECORDS_PG, list(missing)):
             n = normalised_record(pid, text, length)
             RECORDS.put((pid, digest, length), n)
             found[missing[pid]] = n
     return [n for n in found if n is not None]
+
+
+def _shipped_records(rows, length: int) -> list[Normalised]:
+    """The normalised records of candidate rows (person id, digest, reached, the record's text): from `RECORDS`
+    under the row's digest, else made from the row's own text and held under that digest."""
+    found: list[Normalised] = []
+    missed = 0
+    for pid, digest, _, text in rows:
+        n = RECORDS.get((pid, digest, length))
+        if n is None:
+            missed += 1
+            n = normalised_record(pid, text, length)
+            RECORDS.put((pid, digest, length), n)
+        found.append(n)
+    RECORDS.note(len(rows), missed)
+    return found
 
 
 # Held connections a node keeps for duplicate checks (checks overlap; each connection runs one at a time).
@@ -485,6 +522,9 @@ HELD_READERS = 4
 # was half the statement's server time); `reached`: a part had more than its bound.
 _CANDIDATES_TAIL = """
 SELECT r.person_id, r.digest, (SELECT bool_or(rn >= n) FROM h) AS reached
+FROM person_match_records AS r WHERE r.person_id IN (SELECT person_id FROM h WHERE rn < n)"""
+_CANDIDATES_TAIL_RECORDS = """
+SELECT r.person_id, r.digest, (SELECT bool_or(rn >= n) FROM h) AS reached, CAST(r.record AS TEXT)
 FROM person_match_records AS r WHERE r.person_id IN (SELECT person_id FROM h WHERE rn < n)"""
 RECORDS_PG = """
 SELECT person_id, digest, CAST(record AS TEXT) FROM person_match_records WHERE person_id = ANY($1::text[])"""
@@ -511,6 +551,11 @@ h AS (
   SELECT x.person_id, row_number() OVER (PARTITION BY k.key ORDER BY x.person_id) AS rn, k.n FROM k
   CROSS JOIN LATERAL (SELECT b.person_id FROM person_blocking_keys AS b WHERE b.key = k.key LIMIT k.n) AS x
 )""" + _CANDIDATES_TAIL
+
+
+# The same with each candidate's record beside its digest (`held_candidates(adaptive=True)` while the cache misses).
+CANDIDATES_PG_RECORDS = CANDIDATES_PG[:-len(_CANDIDATES_TAIL)] + _CANDIDATES_TAIL_RECORDS
+CANDIDATES_PG_NO_YEAR_RECORDS = CANDIDATES_PG_NO_YEAR[:-len(_CANDIDATES_TAIL)] + _CANDIDATES_TAIL_RECORDS
 
 
 @lru_cache(maxsize=262_144)
