@@ -39,8 +39,12 @@ def create(url: str) -> FastAPI:
 
     @app.on_event("startup")
     async def tables():
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+        except Exception:  # noqa: BLE001 - another worker created it meanwhile (--workers): it is there now
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
 
     @app.get("/healthz")
     async def healthz():
@@ -60,11 +64,30 @@ def create(url: str) -> FastAPI:
     return app
 
 
+def from_environment() -> FastAPI:
+    """One worker's app (`--workers` > 1): uvicorn's workers each build theirs, as `pana_kit.serve` does."""
+    import os
+
+    return create(os.environ["ANCHOR_DATABASE_URL"])
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--database-url", required=True)
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (as <PREFIX>WORKERS for a service)")
     a = p.parse_args()
     # as pana_kit.serve runs a service
-    uvicorn.run(create(a.database_url), host="127.0.0.1", port=a.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=10, server_header=False)
+    options = dict(host="127.0.0.1", port=a.port, log_config=None, access_log=False, timeout_graceful_shutdown=10,
+                   server_header=False)
+    if a.workers > 1:
+        import os
+        import sys
+        from pathlib import Path
+
+        os.environ["ANCHOR_DATABASE_URL"] = a.database_url
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        uvicorn.run("anchor_insert:from_environment", factory=True, workers=a.workers,
+                    app_dir=str(Path(__file__).resolve().parent), **options)
+    else:
+        uvicorn.run(create(a.database_url), **options)

@@ -421,7 +421,7 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
         write_bodies(bodies, max(2000, 600 * seconds), seed=int(tag) % 100_000 + 1000)
         anchor_port = free_port()
         anchor = HttpProcess("anchor", [sys.executable, str(Path(__file__).with_name("anchor_insert.py")),
-                                        "--port", str(anchor_port), "--database-url", url], anchor_port,
+                                        "--port", str(anchor_port), "--database-url", url, "--workers", str(workers)], anchor_port,
                              env={}, log_path=var / "logs" / "anchor.log")
         anchor.start(120)
         try:
@@ -475,7 +475,8 @@ def bench_http_registration(persons: int, seconds: int, clients: int, var: Path,
     print(f"(e) POST /api/v1/persons over HTTP (matching: {matching}, audit: {audit}, {workers} worker process(es)), wrk {clients} connections {seconds} s, PostgreSQL, {loaded:,} persons "
           f"registered: {s['ok_per_s']:.1f} registrations/s ({s['rps']:.1f} req/s, statuses {s['statuses']}), "
           f"p50 {s['p50']:.0f} ms, p99 {s['p99']:.0f} ms")
-    print(f"    anchor (bare FastAPI, same uvicorn, one INSERT of the same row): {a['ok_per_s']:.1f}/s, p50 "
+    print(f"    anchor (bare FastAPI, same uvicorn, {workers} worker process(es), one INSERT of the same row): "
+          f"{a['ok_per_s']:.1f}/s, p50 "
           f"{a['p50']:.1f} ms, p99 {a['p99']:.1f} ms; ratio {s['ok_per_s'] / a['ok_per_s']:.3f}")
     print(f"    server CPU per registration: service {s['cpu_ms']:.2f} ms, anchor {a['cpu_ms']:.2f} ms "
           f"(ratio {a['cpu_ms'] / s['cpu_ms']:.3f})")

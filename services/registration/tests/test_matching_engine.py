@@ -1,5 +1,7 @@
 """The matching engine: same answers as the domain's scorer, read from compact match records; re-indexing."""
 
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import pytest
@@ -215,6 +217,15 @@ def test_the_names_kept_normalised_in_a_match_record_equal_normalising_it_then()
         plain = json.dumps(matching_engine.record_document(record))
         assert matching_engine.normalised_text(record.person_id, plain, 4) == normalise(record, 4)
         assert matching_engine.record_of_document(record.person_id, json.loads(text)) == record
+        # built without the dataclass's __init__, and its names from the forms of the first record read with
+        # those names: the same value, field by field, hash and all, for another holder of the same names too
+        for other in (record, replace(record, person_id="z", birth_date=date(2001, 2, 3), sex="female")):
+            for length in (4, 6):
+                got = matching_engine.normalised_record(other.person_id, json.dumps(
+                    matching_engine.record_document(other, length)), length)
+                want = normalise(other, length)
+                assert got == want and hash(got) == hash(want) and repr(got) == repr(want)
+                assert {f: getattr(got, f) for f in matching_engine._NORMALISED_FIELDS} == vars(want)
 
 
 def officer(reg, n):
@@ -376,6 +387,29 @@ async def test_on_postgresql_the_prepared_candidate_statement_reads_what_the_per
             await db.dispose()
 
 
+@asynccontextmanager
+async def indexed_postgres(label: str, config: MatchingConfig):
+    """A migrated registration database in an embedded PostgreSQL (`db`) and `index(record, new=)`, which writes
+    person p1's match record and keys as a correction does (`index_person`; None: merged, out of the index)."""
+    from pana_dev.testing import module_postgres
+    from pana_kit.db import Database
+    from pana_kit.migrations import upgrade
+    from registration.app import MIGRATIONS
+
+    with module_postgres(label) as pg:
+        pg.create_database("reg")
+        upgrade(MIGRATIONS, pg.url("reg"))
+        db = Database(pg.url("reg"))
+
+        async def index(person, *, new=False):
+            async with db.transaction() as session:
+                await matching_engine.index_person(session, person, "p1", config, new=new)
+        try:
+            yield db, index
+        finally:
+            await db.dispose()
+
+
 @pytest.mark.parametrize("cold_from", [0.0, 2.0], ids=["records-in-the-candidate-statement", "records-read-apart"])
 async def test_on_postgresql_a_held_record_is_never_served_after_it_changed(monkeypatch, cold_from):
     """PostgreSQL checks keep their candidates' normalised records in process, keyed by the record's digest
@@ -386,37 +420,75 @@ async def test_on_postgresql_a_held_record_is_never_served_after_it_changed(monk
     digest) and warm (digests, then the records not held)."""
     monkeypatch.setattr(matching_engine.RecordCache, "COLD_FROM", cold_from)
     matching_engine.RECORDS.clear()  # the same records as the other way's run: none held at the start
-    from pana_dev.testing import module_postgres
-    from pana_kit.db import Database
-    from pana_kit.migrations import upgrade
-    from registration.app import MIGRATIONS
-
     config = MatchingConfig()
     probe = record("probe", "Karim", "Rahimi")
-    with module_postgres("registration-held-records") as pg:
-        pg.create_database("reg")
-        upgrade(MIGRATIONS, pg.url("reg"))
-        db = Database(pg.url("reg"))
-        try:
-            async def index(person, *, new=False):
-                async with db.transaction() as session:
-                    await matching_engine.index_person(session, person, "p1", config, new=new)
+    async with indexed_postgres(f"registration-held-records-{cold_from}", config) as (db, index):
+        async def read():
+            found, _ = await matching_engine.read_candidates(db, probe, config)
+            return [(n.person_id, [f.key for f in n.family], n.birth_date) for n in found]
 
-            async def read():
-                found, _ = await matching_engine.read_candidates(db, probe, config)
-                return [(n.person_id, [f.key for f in n.family], n.birth_date) for n in found]
+        await index(record("p1", "Karim", "Rahimi"), new=True)
+        assert await read() == [("p1", ["rahimi"], date(1990, 5, 4))]
+        assert await read() == [("p1", ["rahimi"], date(1990, 5, 4))]  # held now
+        held = len(matching_engine.RECORDS._held)
+        await index(record("p1", "Karim", "Rahman", date(1990, 5, 5)))
+        assert await read() == [("p1", ["rahman"], date(1990, 5, 5))]
+        assert len(matching_engine.RECORDS._held) == held + 1
+        await index(record("p1", "Karim", "Rahman", date(1990, 5, 5)))  # the same record written again
+        assert await read() == [("p1", ["rahman"], date(1990, 5, 5))]
+        assert len(matching_engine.RECORDS._held) == held + 1  # same digest: held
+        await index(None)  # merged: leaves the index
+        assert await read() == []
 
-            await index(record("p1", "Karim", "Rahimi"), new=True)
-            assert await read() == [("p1", ["rahimi"], date(1990, 5, 4))]
-            assert await read() == [("p1", ["rahimi"], date(1990, 5, 4))]  # held now
-            held = len(matching_engine.RECORDS._held)
-            await index(record("p1", "Karim", "Rahman", date(1990, 5, 5)))
-            assert await read() == [("p1", ["rahman"], date(1990, 5, 5))]
-            assert len(matching_engine.RECORDS._held) == held + 1
-            await index(record("p1", "Karim", "Rahman", date(1990, 5, 5)))  # the same record written again
-            assert await read() == [("p1", ["rahman"], date(1990, 5, 5))]
-            assert len(matching_engine.RECORDS._held) == held + 1  # same digest: held
-            await index(None)  # merged: leaves the index
-            assert await read() == []
-        finally:
-            await db.dispose()
+
+@pytest.mark.parametrize("shipped", [True, False], ids=["records-with-the-candidates", "records-not-held-after"])
+async def test_on_postgresql_a_registration_reads_its_candidates_through_the_checks_cache_and_never_stale(
+        shipped, monkeypatch):
+    """A registration's candidates (`candidate_records`, in its transaction) come through the same statements and
+    the same digest-keyed cache as a check's (`RECORDS`): a record a check read is not held twice, and a record
+    changed since either read it is read again as it is now; one changed in the registration's own transaction
+    is seen as that transaction wrote it; a merged record is not a candidate. Whether the records come with the
+    candidates (while the cache misses much) or after them (only those not held)."""
+    from pana_kit.outbox import UnitOfWork
+
+    monkeypatch.setattr(matching_engine.RecordCache, "COLD_FROM", 0.0 if shipped else 2.0)
+    config = MatchingConfig()
+    probe = record("probe", "Karim", "Rahimi")
+    async with indexed_postgres(f"registration-held-records-registering-{shipped}", config) as (db, index):
+        def shown(found):
+            return [(n.person_id, [f.key for f in n.family], n.birth_date) for n in found]
+
+        class RolledBack(Exception):
+            pass
+
+        async def register_read(change=None):
+            async with UnitOfWork(db, "registration") as uow:  # the registration's transaction
+                if change is not None:
+                    await matching_engine.index_person(uow.session, change, "p1", config)
+                found, _ = await matching_engine.candidate_records(uow.session, probe, config)
+                if change is not None:
+                    raise RolledBack(shown(found))
+                return shown(found)
+
+        async def check():
+            return shown((await matching_engine.read_candidates(db, probe, config))[0])
+
+        matching_engine.RECORDS.clear()
+        await index(record("p1", "Karim", "Rahimi"), new=True)
+        assert await register_read() == [("p1", ["rahimi"], date(1990, 5, 4))]
+        assert len(matching_engine.RECORDS._held) == 1
+        assert await check() == [("p1", ["rahimi"], date(1990, 5, 4))]
+        assert len(matching_engine.RECORDS._held) == 1  # one cache: the check found it held
+        await index(record("p1", "Karim", "Rahman", date(1990, 5, 5)))
+        assert await register_read() == [("p1", ["rahman"], date(1990, 5, 5))]
+        assert await check() == [("p1", ["rahman"], date(1990, 5, 5))]
+        assert len(matching_engine.RECORDS._held) == 2
+        # changed in the registration's own transaction: seen there as written there; rolled back, never
+        # served to anyone after (the held record is the rolled-back text's, under its own digest)
+        with pytest.raises(RolledBack) as seen:
+            await register_read(record("p1", "Karim", "Rahimov", date(1990, 5, 6)))
+        assert seen.value.args[0] == [("p1", ["rahimov"], date(1990, 5, 6))]
+        assert await check() == [("p1", ["rahman"], date(1990, 5, 5))]
+        assert await register_read() == [("p1", ["rahman"], date(1990, 5, 5))]
+        await index(None)  # merged: leaves the index
+        assert await register_read() == []

@@ -124,3 +124,48 @@ def test_a_statement_sent_directly_fails_as_the_sessions_do(pg_url):
             await db.dispose()
 
     asyncio.run(go())
+
+
+def test_a_core_statement_sent_directly_binds_as_sqlalchemy_does_and_commits_with_the_transaction(pg_url):
+    """`CoreStatement` through `InTransaction.fetch_core`: the values bound through their columns' types as
+    SQLAlchemy binds them (JSON, timestamps), in the session's transaction (rolled back with it), its errors
+    SQLAlchemy's; the same rows as the statement executed by the session."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import bindparam, insert
+
+    from pana_kit.db import CoreStatement
+
+    upgrade(MIGRATIONS, pg_url)
+    table = IdempotencyRecord.__table__
+    columns = ("subject", "scope", "key", "request_hash", "status_code", "response_body", "headers", "created_at")
+    statement = insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns}) \
+        .returning(table.c.key)
+    core = CoreStatement(statement)
+    at = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
+
+    def values(scope: str) -> dict:
+        return dict(subject="s", scope=scope, key="k", request_hash="h", status_code=201,
+                    response_body='{"a":"Мухаммад"}', headers={"Location": "/a/1", "n": [1, 2]}, created_at=at)
+
+    async def go():
+        db = Database(pg_url)
+        try:
+            async with db.transaction() as session:
+                assert [tuple(r) for r in await InTransaction(session).fetch_core(core, values("direct"))] == [("k",)]
+                await session.execute(statement, values("session"))
+            with pytest.raises(IntegrityError):
+                async with db.transaction() as session:
+                    raw = InTransaction(session)
+                    await raw.fetch_core(core, values("rolled-back"))
+                    await raw.fetch_core(core, values("direct"))  # taken: the transaction fails
+            async with db.session() as session:
+                rows = {r.scope: (r.status_code, r.response_body, r.headers, r.created_at) for r in
+                        (await session.execute(select(IdempotencyRecord))).scalars()}
+            assert set(rows) == {"direct", "session"}  # the failed transaction's first row went with it
+            assert rows["direct"] == rows["session"] == (201, '{"a":"Мухаммад"}', {"Location": "/a/1", "n": [1, 2]},
+                                                         at)
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())

@@ -102,6 +102,36 @@ def _form(key: str, skeleton: str, arabic: bool, block: str) -> NameForm:
 
 FORMS = "_forms"  # the normalised names kept in a match record's JSON (record_document)
 
+# A name field as written (its text, the blocking key length) -> its NameForms, from the forms the first record
+# read with that name keeps: they are a pure function of the text (`names.name_forms`), and names recur, so they
+# become values once per distinct name rather than once per holder read (py-spy, registrations at 250,000 persons:
+# building them for each record not held was ~16 % of the service's CPU).
+_FORMS_OF_NAME: dict[tuple[str, int], tuple[NameForm, ...]] = {}
+_FORMS_OF_NAME_SIZE = 262_144
+
+
+def _name_forms(text: str, forms: dict[str, Any], part: str, block_length: int) -> tuple[NameForm, ...]:
+    key = (text, block_length)
+    found = _FORMS_OF_NAME.get(key)
+    if found is None:
+        found = tuple(_form(*f) for f in forms.get(part) or ())
+        if len(_FORMS_OF_NAME) >= _FORMS_OF_NAME_SIZE:
+            _FORMS_OF_NAME.clear()  # a bound only (distinct names are far fewer): start again
+        _FORMS_OF_NAME[key] = found
+    return found
+
+
+_NORMALISED_FIELDS = tuple(f.name for f in dataclass_fields(Normalised))
+
+
+def _normalised_value(*values) -> Normalised:
+    """`Normalised(*values)` without the frozen dataclass's `__init__` (one `object.__setattr__` per field: 4 of
+    the 13 µs a record not held cost): the same fields in the instance's `__dict__`, so the same value (equality,
+    hashing and every field read; tested)."""
+    found = object.__new__(Normalised)
+    found.__dict__.update(zip(_NORMALISED_FIELDS, values))
+    return found
+
 
 def normalised_of_document(person_id: str, doc: dict[str, Any], block_length: int) -> Normalised:
     """`normalise(record_of_document(person_id, doc))`, from the forms kept in the document when they were made
@@ -110,8 +140,10 @@ def normalised_of_document(person_id: str, doc: dict[str, Any], block_length: in
     if not forms or forms.get("l") != block_length:
         return normalise(record_of_document(person_id, doc), block_length)
     birth = doc.get("birth_date")
-    return Normalised(
-        person_id, *(tuple(_form(*f) for f in forms.get(part) or ()) for part in ("given", "family", "patronymic")),
+    return _normalised_value(
+        person_id, _name_forms(doc.get("given_name") or "", forms, "given", block_length),
+        _name_forms(doc.get("family_name") or "", forms, "family", block_length),
+        _name_forms(doc.get("patronymic") or "", forms, "patronymic", block_length),
         forms.get("stem") or "", date.fromisoformat(birth) if birth else None,
         doc.get("birth_date_precision") or "exact", doc.get("sex") or "unknown", doc.get("country_of_origin"),
         frozenset(doc.get("citizenships") or ()), frozenset(d.upper() for d in doc.get("document_numbers") or ()))
@@ -187,16 +219,21 @@ async def insert_indexed(session, table, values_of_row: dict[str, Any], record: 
             if keys:
                 await session.execute(insert(BlockingKeyRow), keys)
         return True
-    written = await session.execute(_indexed_insert(table, tuple(values_of_row), unique_number), {
+    from pana_kit.db import in_transaction
+
+    # On the transaction's connection without SQLAlchemy's execution context (`pana_kit.db.CoreStatement`: the same
+    # text and the same bind processing, the person's document sealed by its column's type as before)
+    written = await in_transaction(session).fetch_core(_indexed_insert(table, tuple(values_of_row), unique_number), {
         **{f"p_{name}": value for name, value in values_of_row.items()}, "m_record": row["record"],
         "k_keys": [k["key"] for k in keys], "k_years": [k["birth_year"] for k in keys]})
-    return written.first() is not None
+    return bool(written)
 
 
 @lru_cache(maxsize=8)
 def _indexed_insert(table, columns: tuple[str, ...], unique: str | None = None):
     """The statement of `insert_indexed` on PostgreSQL, built once: bound parameters only (the keys as two arrays
-    unnested), so SQLAlchemy compiles it once, whatever the number of keys."""
+    unnested), so it is compiled once, whatever the number of keys."""
+    from pana_kit.db import CoreStatement
     from sqlalchemy import bindparam, exists, func
     from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -214,7 +251,8 @@ def _indexed_insert(table, columns: tuple[str, ...], unique: str | None = None):
     keys = insert(BlockingKeyRow.__table__).from_select(
         ["key", "person_id", "birth_year"], select(given.c.key, new.c.person_id, given.c.birth_year)
         .select_from(given.join(new, true())))
-    return select(new.c.person_id).add_cte(record.cte("new_match_record"), keys.cte("new_blocking_keys"))
+    return CoreStatement(select(new.c.person_id).add_cte(record.cte("new_match_record"),
+                                                         keys.cte("new_blocking_keys")))
 
 
 # --- candidates ----------------------------------------------------------------------------------
@@ -307,55 +345,79 @@ def bounded(rows, birth_year: int | None, per_key: int, keys: Iterable[str] | No
     return kept, reached
 
 
-async def candidate_records(session, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
-    """Persons sharing a blocking key with `record` (bounded per key, nearest in age first), normalised (from the
-    forms their match records keep, through `normalised_text`'s cache), and whether a key had more holders than
-    were read. In the caller's transaction (a registration's); a check that changes nothing uses
-    `read_candidates`."""
+async def candidate_records(session, record: MatchRecord, config: MatchingConfig, *, raw=None
+                            ) -> tuple[list[Normalised], bool]:
+    """Persons sharing a blocking key with `record` (bounded per key, nearest in age first), normalised, and whether
+    a key had more holders than were read. In the caller's transaction (a registration's); a check that changes
+    nothing uses `read_candidates`.
+
+    On PostgreSQL the same statements as a check's (`held_candidates`: ids and record digests, then the records
+    not held under that digest; while the cache misses much, the records with the digests in one statement), sent
+    on the transaction's own connection (`raw`, a `pana_kit.db.InTransaction`;
+    by default the session's: `pana_kit.db.in_transaction`), and the same cache (`RECORDS`): a process that registers and checks
+    holds each record once. Elsewhere the records as JSON text, normalised through `normalised_text`'s cache."""
+    length = config.blocking_key_length
+    probe = normalised(record, length)
+    if session.bind.dialect.name == "postgresql":
+        from pana_kit.db import in_transaction
+
+        return await held_candidates(raw or in_transaction(session), record, probe, config)
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
-    keys = blocking_keys(normalised(record, config.blocking_key_length), config)
+    keys = blocking_keys(probe, config)
     query = candidate_query(keys, birth_year, config, per_key, as_text=True)
     if query is None:
         return [], False
     kept, reached = bounded((await session.execute(query)).all(), birth_year, per_key, keys)
-    length = config.blocking_key_length
     return [normalised_text(pid, doc, length) for pid, doc in kept.items() if pid != record.person_id], reached
 
 
+async def held_candidates(connection, record: MatchRecord, probe: Normalised, config: MatchingConfig
+                          ) -> tuple[list[Normalised], bool]:
+    """PostgreSQL: the candidates of `record` (`probe`: its normalisation) through `connection` (anything with
+    asyncpg's `fetch(sql, *args)`: held connections for a check, the transaction's own for a registration). Warm
+    (`RECORDS.cold()` false), one prepared statement (`CANDIDATES_PG`) reads the candidates' ids and record
+    digests, a second (`RECORDS_PG`) the records of those this process does not hold under that digest
+    (`_held_records`). Cold (most candidates lately not held: a process not yet warm, a register larger than the
+    cache), the records come beside their digests in the first statement (`CANDIDATES_PG_RECORDS`), one round
+    trip; each row's text is the one its digest is of, so a record is never held under another's digest."""
+    birth_year = record.birth_date.year if record.birth_date else None
+    per_key = min(PER_KEY, config.candidate_limit)
+    length = config.blocking_key_length
+    keys = sorted({k[:KEY_LENGTH] for k in blocking_keys(probe, config)})
+    if not keys:
+        return [], False
+    bounds = [n + 1 for n in key_bounds(keys, per_key)]
+    cold = RECORDS.cold()
+    if birth_year is None:
+        rows = await connection.fetch(CANDIDATES_PG_NO_YEAR_RECORDS if cold else CANDIDATES_PG_NO_YEAR, keys, bounds)
+    else:
+        window = year_window(config) or 10_000
+        rows = await connection.fetch(CANDIDATES_PG_RECORDS if cold else CANDIDATES_PG, keys, birth_year,
+                                      birth_year + window, birth_year - window, bounds)
+    reached = bool(rows and rows[0][2])
+    if cold:
+        return _records_of_rows(rows, record.person_id, length), reached
+    return await _held_records(connection, [(row[0], row[1]) for row in rows if row[0] != record.person_id],
+                               length), reached
+
+
 async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tuple[list[Normalised], bool]:
-    """`candidate_records` for a check that changes nothing, outside any transaction. On PostgreSQL one prepared
-    statement (`CANDIDATES_PG`) on one of a few held asyncpg connections (no pool checkout, no SQLAlchemy, a
-    generic plan: 0.7 ms of server time against 4.6 ms planned afresh each time, at 98,000 persons) reads the
-    candidates' ids and record digests, and a second (`RECORDS_PG`) the records of those this process does not
-    hold under that digest (`_held_records`); elsewhere one autocommit statement on the read engine
-    (`Database.read_all`) reads the records as JSON text, normalised through a cache keyed by that text
-    (`normalised_text`). Either way a holder read again costs a dictionary look-up, not a JSON decode, a
-    `MatchRecord` and its normalisation."""
+    """`candidate_records` for a check that changes nothing, outside any transaction. On PostgreSQL
+    `held_candidates` on one of a few held asyncpg connections (no pool checkout, no SQLAlchemy, a generic plan:
+    0.7 ms of server time against 4.6 ms planned afresh each time, at 98,000 persons); elsewhere one autocommit
+    statement on the read engine (`Database.read_all`) reads the records as JSON text, normalised through a cache
+    keyed by that text (`normalised_text`). Either way a holder read again costs a dictionary look-up, not a JSON
+    decode, a `MatchRecord` and its normalisation."""
     birth_year = record.birth_date.year if record.birth_date else None
     per_key = min(PER_KEY, config.candidate_limit)
     length = config.blocking_key_length
     probe = normalised(record, length)  # once: its keys here, its scoring after
     if not db.is_sqlite:
-        keys = sorted({k[:KEY_LENGTH] for k in blocking_keys(probe, config)})
-        if not keys:
-            return [], False
         # generic plans: the statement's plan does not depend on its values (PostgreSQL otherwise plans some
         # executions afresh, 0.3 ms each at 98,000 persons)
         held = db.held("duplicate-check", HELD_READERS, settings={"plan_cache_mode": "force_generic_plan"})
-        bounds = [n + 1 for n in key_bounds(keys, per_key)]
-        cold = RECORDS.cold()
-        if birth_year is None:
-            rows = await held.fetch(CANDIDATES_PG_NO_YEAR_RECORDS if cold else CANDIDATES_PG_NO_YEAR, keys, bounds)
-        else:
-            window = year_window(config) or 10_000
-            rows = await held.fetch(CANDIDATES_PG_RECORDS if cold else CANDIDATES_PG, keys, birth_year,
-                                    birth_year + window, birth_year - window, bounds)
-        reached = bool(rows and rows[0][2])
-        if cold:
-            return _records_of_rows(rows, record.person_id, length), reached
-        return await _held_records(held, [(pid, digest) for pid, digest, _ in rows if pid != record.person_id],
-                                   length), reached
+        return await held_candidates(held, record, probe, config)
     keys = blocking_keys(probe, config)
     query = candidate_query(keys, birth_year, config, per_key, as_text=True)
     if query is None:

@@ -190,6 +190,12 @@ class InTransaction:
         except Exception as exc:
             raise await self._translated(exc, sql, args) from exc
 
+    async def fetch_core(self, statement: "CoreStatement", values: dict) -> list:
+        """`fetch` of a Core statement (`CoreStatement`: compiled once for this session's dialect, its values bound
+        through their columns' types as SQLAlchemy would: JSON, sealed documents, dates ...)."""
+        sql, args = statement.bound(self.session.bind.dialect, values)
+        return await self.fetch(sql, *args)
+
     async def _translated(self, exc: Exception, sql: str, args) -> Exception:
         adapted = self._adapted
         try:
@@ -204,6 +210,39 @@ class InTransaction:
         except Exception as other:  # noqa: BLE001 - not the driver's (cancelled, ...): as it is
             return other
         return exc  # pragma: no cover - _handle_exception always raises
+
+
+class CoreStatement:
+    """A SQLAlchemy Core statement for `InTransaction.fetch_core`: compiled once per dialect (its text as asyncpg
+    takes it, `$n` parameters with their casts) and its values bound through the same type processors SQLAlchemy's
+    execution would run (a sealed document is sealed with the keyring attached to the dialect, JSON is serialised,
+    ...), without SQLAlchemy's execution context per call. Only bound parameters (no literal values compiled in
+    that vary), none expanding (`IN` lists: use arrays)."""
+
+    __slots__ = ("statement", "_compiled")
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled: tuple | None = None  # (dialect, text, [(name, processor or None)])
+
+    def bound(self, dialect, values: dict) -> tuple[str, list]:
+        compiled = self._compiled
+        if compiled is None or compiled[0] is not dialect:
+            done = self.statement.compile(dialect=dialect)
+            if done.positiontup is None or any(b.expanding for b in done.binds.values()):
+                raise ValueError("CoreStatement: only positional, non-expanding parameters")
+            processors = done._bind_processors
+            compiled = self._compiled = (dialect, done.string,
+                                         [(name, processors.get(name)) for name in done.positiontup])
+        return compiled[1], [values[name] if process is None else process(values[name])
+                             for name, process in compiled[2]]
+
+
+def in_transaction(session: AsyncSession) -> InTransaction:
+    """PostgreSQL: the `InTransaction` of `session`'s transaction, the unit of work's own when the session belongs to
+    one (`pana_kit.outbox.UnitOfWork.raw`: its connection looked up once per transaction), else a new one."""
+    unit_of_work = session.info.get(UNIT_OF_WORK_KEY)
+    return unit_of_work.raw if unit_of_work is not None else InTransaction(session)
 
 
 HELD_COMMAND_TIMEOUT_S = 10.0
