@@ -389,6 +389,10 @@ class Coalesced:
         self.max_keys = max_keys
         self._waiting: dict = {}  # key -> [futures]
         self._running = False
+        # Statements run and the keys they asked for (keys / queries: the mean batch; about 4 under wrk's 8
+        # connections at 1,000,000 documents on PostgreSQL, issue 16).
+        self.queries = 0
+        self.keys = 0
 
     async def get(self, key):
         import asyncio
@@ -405,6 +409,8 @@ class Coalesced:
         try:
             while self._waiting:
                 keys = list(self._waiting)[:self.max_keys]
+                self.queries += 1
+                self.keys += len(keys)
                 waiting = {key: self._waiting.pop(key) for key in keys}
                 try:
                     found = await self.fetch(keys)
