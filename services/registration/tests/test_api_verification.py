@@ -1,11 +1,13 @@
 """Status verification for service providers, QR codes and the public key."""
 
+import asyncio
+import uuid
 from datetime import date
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pana_events.events import rsd
-from pana_dev.testing import service_harness
+from pana_dev.testing import eventually, service_harness
 from registration.app import create
 from registration.domain import verify_qr_payload
 from registration.settings import RegistrationSettings
@@ -163,3 +165,131 @@ async def test_the_hot_path_answers_as_the_route_and_leaves_every_refusal_to_it(
     assert [r.status_code for r in edges] == [401, 403, 422, 422, 200] and answered == [False] * 5
     malformed = await reg.client.get("/api/v1/verify/XX123", params={"birth_date": "1990-04-12"}, headers=h)
     assert malformed.status_code == 422 and answered[-1] is False
+
+
+# -- freshness: every answer comes from a read begun after its request arrived (issue 16) ---------------------
+
+@pytest.fixture(scope="module")
+def verify_postgres():
+    from pana_dev.testing import module_postgres
+
+    with module_postgres("registration-verify-reads") as pg:
+        yield pg
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_reg(request, tmp_path):
+    """The service on SQLite (point reads) or on PostgreSQL (coalesced reads on a held connection)."""
+    url = None
+    if request.param == "postgres":
+        pg = request.getfixturevalue("verify_postgres")
+        name = f"reg_{uuid.uuid4().hex[:10]}"
+        pg.create_database(name)
+        url = pg.url(name)
+    async with service_harness(create, RegistrationSettings, tmp_path, database_url=url,
+                               signing_key_path=str(tmp_path / "signing.pem"),
+                               stateless_certificate_watch_enabled=False) as harness:
+        yield harness
+
+
+async def _revoke(reg, number: str, reason: str = "stolen") -> None:
+    from registration.store.repository import IssuedDocuments
+
+    async with reg.app.state.db.transaction() as session:
+        documents = IssuedDocuments(session)
+        document = await documents.by_number(number)
+        document.revoke(on=date.today(), reason=reason)
+        await documents.save(document)  # the document and its verification entry, in one transaction
+
+
+async def _check(reg, number: str, birth: str = "1990-04-12"):
+    r = await reg.client.get(f"/api/v1/verify/{number}", params={"birth_date": birth},
+                             headers=reg.headers("service-provider", purpose=None))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_a_document_revoked_before_a_check_is_revoked_for_it_and_for_concurrent_checks(any_reg):
+    reg = any_reg
+    # SQLite: each check's point read (pana_kit.db.SqlitePointReads) begins after the revocation's commit;
+    # PostgreSQL: the coalesced read that concurrent checks join begins after it too.
+    _, doc = await refugee(reg)
+    number = doc["number"]
+    assert (await _check(reg, number))["result"] == "valid"
+    await _revoke(reg, number)
+    answers = await asyncio.gather(*(_check(reg, number) for _ in range(8)))
+    assert [a["result"] for a in answers] == ["revoked"] * 8
+    assert all(a["revocation_reason"] == "stolen" for a in answers)
+
+
+async def test_checks_that_arrive_while_a_read_is_in_flight_join_the_next_read_and_see_a_revocation_before_it(
+        any_reg, monkeypatch):
+    reg = any_reg
+    # The coalesced path (PostgreSQL's; SQLite's when a point read cannot be made, forced here): the first check's
+    # read has run (before the revocation) and is held in flight; the revocation commits; eight checks arrive,
+    # wait, and share the next read, which begins after all of them: the first check says valid, the eight
+    # revoked, and every check is audited once.
+    from pana_kit.audit import AuditWriter
+    from registration.store.repository import VerificationIndex
+
+    _, doc = await refugee(reg)
+    number = doc["number"]
+    db = reg.app.state.db
+    monkeypatch.setattr(db, "point_read", lambda *args: None, raising=False)
+    fetched: list[list[str]] = []
+    release = asyncio.Event()
+    fetch = VerificationIndex.fetch.__func__
+
+    async def held_fetch(cls, db_, numbers):
+        found = await fetch(cls, db_, numbers)
+        fetched.append(list(numbers))
+        if len(fetched) == 1:
+            await release.wait()  # the first read done, its answer held back
+        return found
+
+    monkeypatch.setattr(VerificationIndex, "fetch", classmethod(held_fetch))
+    submitted = []
+    submit = AuditWriter.submit
+
+    def counted(self, principal, action, resource, **kw):
+        submitted.append((action, resource, kw.get("outcome")))
+        return submit(self, principal, action, resource, **kw)
+
+    monkeypatch.setattr(AuditWriter, "submit", counted)
+    first = asyncio.create_task(_check(reg, number))
+    await eventually(lambda: len(fetched) == 1, what="the first read done and held")
+    coalesced = db.coalesced("verification", None)  # the one the first check made
+    await _revoke(reg, number)
+    rest = [asyncio.create_task(_check(reg, number)) for _ in range(8)]
+    await eventually(lambda: sum(map(len, coalesced._waiting.values())) == 8, what="eight checks waiting")
+    release.set()
+    assert (await first)["result"] == "valid"
+    assert [(await t)["result"] for t in rest] == ["revoked"] * 8
+    assert fetched == [[number], [number]]  # the eight checks: one read
+    assert sorted(submitted) == [("verify", f"document/{number}", "revoked")] * 8 + [
+        ("verify", f"document/{number}", "valid")]
+    # and the audit log holds each of them, chained
+    from pana_kit.audit import verify_chain
+    from pana_kit.tables import AuditEntry
+
+    await reg.app.state.audit_writer.flush()
+    async with db.session() as session:
+        outcomes = (await session.execute(select(AuditEntry.outcome).where(
+            AuditEntry.action == "verify", AuditEntry.resource == f"document/{number}"))).scalars().all()
+        assert sorted(outcomes) == ["revoked"] * 8 + ["valid"]
+        assert (await verify_chain(session)).intact
+
+
+async def test_malformed_checks_are_still_problems_on_every_read_path(any_reg, monkeypatch):
+    reg = any_reg
+    _, doc = await refugee(reg)
+    h = reg.headers("service-provider", purpose=None)
+    for point_read in (True, False):
+        if not point_read:
+            monkeypatch.setattr(reg.app.state.db, "point_read", lambda *args: None, raising=False)
+        for number, params in (("XX123", {"birth_date": "1990-04-12"}), (doc["number"], {"birth_date": "1990-13-40"}),
+                               (doc["number"], {}), ("A" * 21, {"birth_date": "1990-04-12"})):
+            r = await reg.client.get(f"/api/v1/verify/{number}", params=params, headers=h)
+            assert r.status_code == 422, (number, params, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+        assert (await _check(reg, doc["number"]))["result"] == "valid"

@@ -29,6 +29,7 @@ async def test_concurrent_lookups_share_a_query_and_each_gets_its_answer():
     assert await first == "A"
     assert [await t for t in rest] == ["B", "C", "B", None]
     assert queries == [["a"], ["b", "c", "missing"]]
+    assert (lookups.queries, lookups.keys) == (2, 4)  # the mean batch, as a bench reads it
 
 
 async def test_a_failed_query_fails_its_lookups_only():

@@ -54,6 +54,7 @@ class Database:
         self._reads_own = False
         self._coalesced: dict[str, "Coalesced"] = {}
         self._held: dict[str, "HeldConnection"] = {}
+        self._point_reads: "SqlitePointReads | None" = None
 
     def coalesced(self, name: str, fetch) -> "Coalesced":
         """This database's `Coalesced` lookups called `name` (made with `fetch` the first time)."""
@@ -61,6 +62,17 @@ class Database:
         if found is None:
             found = self._coalesced[name] = Coalesced(fetch)
         return found
+
+    def point_read(self, sql: str, params: tuple = ()) -> list[tuple] | None:
+        """SQLite only: the rows of one read-only statement that reads a few rows by key, run now on the caller's
+        (the event loop's) thread, on a connection of its own (`SqlitePointReads`); None when it cannot be read
+        that way now (no database file, or the file is locked): the caller then reads through `read_all`.
+        Raises on PostgreSQL, whose reads go through `held` or `read_all`."""
+        if not self.is_sqlite:
+            raise RuntimeError("point reads are SQLite's (PostgreSQL reads go through held or read_all)")
+        if self._point_reads is None:
+            self._point_reads = SqlitePointReads(self.engine.url)
+        return self._point_reads.read(sql, params)
 
     @property
     def reads(self) -> AsyncEngine:
@@ -150,6 +162,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._point_reads is not None:
+            self._point_reads.close()
         for held in self._held.values():
             await held.close()
         if self._reads is not None and self._reads_own:
@@ -351,6 +365,56 @@ class HeldConnections:
         return None  # each connection is held (and closed) by the database under its own name
 
 
+class SqlitePointReads:
+    """SQLite: one `sqlite3` connection of this process for point reads (a few rows by primary key), each run at
+    once on the calling thread, the event loop's, with no thread hop. Through aiosqlite and SQLAlchemy a read was
+    a checkout that set the isolation level, the statement and the return, each a hop to aiosqlite's thread and
+    back: most of an in-process verification's time (issue 16). A point read on a page in memory takes
+    microseconds, less than one hop.
+
+    - Fresh: the connection is in autocommit (`isolation_level=None`) and every read is stepped to its end, so
+      each statement is its own read transaction, begun when it starts: it sees every transaction committed
+      before it, and holds no snapshot afterwards.
+    - Never waits on a lock on the loop's thread: no busy timeout. In WAL mode (`_sqlite_pragmas`) a reader is not
+      blocked by a writer; when SQLite answers BUSY or LOCKED all the same (a checkpoint's reset of the WAL, a
+      database not in WAL mode), `read` returns None and the caller reads through the async path.
+    - Read only (`PRAGMA query_only`). Not for in-memory databases (another connection sees another database):
+      `read` returns None for them."""
+
+    def __init__(self, url):
+        database = url.database
+        self.path = database if database and database != ":memory:" and not database.startswith("file:") \
+            and not url.query else None
+        self._connection = None
+
+    def _open(self):
+        import sqlite3
+
+        connection = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA query_only = ON")
+        return connection
+
+    def read(self, sql: str, params: tuple = ()) -> list[tuple] | None:
+        import sqlite3
+
+        if self.path is None:
+            return None
+        try:
+            if self._connection is None:
+                self._connection = self._open()
+            return self._connection.execute(sql, params).fetchall()  # stepped to the end: no snapshot is kept
+        except sqlite3.OperationalError as exc:
+            code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # the primary code of an extended one
+            if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc):
+                return None  # the async path waits for it, off the loop's thread
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
 class Coalesced:
     """Lookups by key that arrive together share one statement: `await coalesced.get(key)`.
 
@@ -364,6 +428,10 @@ class Coalesced:
         self.max_keys = max_keys
         self._waiting: dict = {}  # key -> [futures]
         self._running = False
+        # Statements run and the keys they asked for (keys / queries: the mean batch; about 4 under wrk's 8
+        # connections at 1,000,000 documents on PostgreSQL, issue 16).
+        self.queries = 0
+        self.keys = 0
 
     async def get(self, key):
         import asyncio
@@ -380,6 +448,8 @@ class Coalesced:
         try:
             while self._waiting:
                 keys = list(self._waiting)[:self.max_keys]
+                self.queries += 1
+                self.keys += len(keys)
                 waiting = {key: self._waiting.pop(key) for key in keys}
                 try:
                     found = await self.fetch(keys)

@@ -419,11 +419,28 @@ class VerificationIndex:
         rows = await db.held("verification").fetch(cls._LOOKUP_PG, numbers)
         return {row[0]: VerificationEntry(*row) for row in rows}
 
+    # SQLite: the same lookup read at once on the event loop's thread (`Database.point_read`: no thread hop, a
+    # read transaction of its own begun now, so a revocation committed before the request is seen).
+    _LOOKUP_SQLITE = ("SELECT document_number, kind, state, expires_on, holder_birth_date, revocation_reason "
+                      "FROM verification_index WHERE document_number = ?")
+
     @classmethod
     async def lookup(cls, db, number: str) -> VerificationEntry | None:
-        """The entry of one number. Lookups that arrive while one is in flight share the next statement
-        (`pana_kit.db.Coalesced`, one per database): eight concurrent checks, one round trip."""
+        """The entry of one number. On PostgreSQL, lookups that arrive while one is in flight share the next
+        statement (`pana_kit.db.Coalesced`, one per database): eight concurrent checks, one round trip. On SQLite,
+        a point read now, else (an in-memory database, a locked file) the coalesced read through aiosqlite."""
+        if db.is_sqlite:
+            rows = db.point_read(cls._LOOKUP_SQLITE, (number,))
+            if rows is not None:
+                return cls._sqlite_entry(rows[0]) if rows else None
         return await db.coalesced("verification", lambda numbers: cls.fetch(db, numbers)).get(number)
+
+    @staticmethod
+    def _sqlite_entry(row: tuple) -> VerificationEntry:
+        """A row as SQLAlchemy's SQLite `Date` stores it (ISO text), as the SQLAlchemy read returns it."""
+        number, kind, state, expires_on, birth, reason = row
+        return VerificationEntry(number, kind, state, date.fromisoformat(expires_on),
+                                 date.fromisoformat(birth) if birth is not None else None, reason)
 
 
 class IssuedDocuments:
