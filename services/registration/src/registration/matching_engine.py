@@ -102,25 +102,6 @@ def _form(key: str, skeleton: str, arabic: bool, block: str) -> NameForm:
 
 FORMS = "_forms"  # the normalised names kept in a match record's JSON (record_document)
 
-# A name field as written (its text, the blocking key length) -> its NameForms, from the forms the first record
-# read with that name keeps: they are a pure function of the text (`names.name_forms`), and names recur, so they
-# become values once per distinct name rather than once per holder read (py-spy, registrations at 250,000 persons:
-# building them for each record not held was ~16 % of the service's CPU).
-_FORMS_OF_NAME: dict[tuple[str, int], tuple[NameForm, ...]] = {}
-_FORMS_OF_NAME_SIZE = 262_144
-
-
-def _name_forms(text: str, forms: dict[str, Any], part: str, block_length: int) -> tuple[NameForm, ...]:
-    key = (text, block_length)
-    found = _FORMS_OF_NAME.get(key)
-    if found is None:
-        found = tuple(_form(*f) for f in forms.get(part) or ())
-        if len(_FORMS_OF_NAME) >= _FORMS_OF_NAME_SIZE:
-            _FORMS_OF_NAME.clear()  # a bound only (distinct names are far fewer): start again
-        _FORMS_OF_NAME[key] = found
-    return found
-
-
 _NORMALISED_FIELDS = tuple(f.name for f in dataclass_fields(Normalised))
 
 
@@ -141,9 +122,8 @@ def normalised_of_document(person_id: str, doc: dict[str, Any], block_length: in
         return normalise(record_of_document(person_id, doc), block_length)
     birth = doc.get("birth_date")
     return _normalised_value(
-        person_id, _name_forms(doc.get("given_name") or "", forms, "given", block_length),
-        _name_forms(doc.get("family_name") or "", forms, "family", block_length),
-        _name_forms(doc.get("patronymic") or "", forms, "patronymic", block_length),
+        person_id,
+        *(tuple([_form_of(f) for f in forms.get(part) or ()]) for part in ("given", "family", "patronymic")),
         forms.get("stem") or "", date.fromisoformat(birth) if birth else None,
         doc.get("birth_date_precision") or "exact", doc.get("sex") or "unknown", doc.get("country_of_origin"),
         frozenset(doc.get("citizenships") or ()), frozenset(d.upper() for d in doc.get("document_numbers") or ()))
