@@ -102,6 +102,9 @@ async def test_metrics_reach_an_otlp_receiver_when_the_otel_variables_ask(tmp_pa
 
     for name in [n for n in os.environ if n.startswith("OTEL_")]:
         monkeypatch.delenv(name)
+    # The registry is the process's: apps that earlier tests built (other routes) left their series in it, and the
+    # push carries them too. This test judges the series this app adds or moves.
+    before = _request_counts()
     with OtlpReceiver() as receiver:
         # The metrics endpoint only: a general OTLP endpoint would also turn on this process's tracer.
         monkeypatch.setenv("OTEL_METRICS_EXPORTER", "otlp")
@@ -130,10 +133,21 @@ async def test_metrics_reach_an_otlp_receiver_when_the_otel_variables_ask(tmp_pa
     assert point(receiver, "pana_outbox_oldest_age_seconds", service="registration")["kind"] == "gauge"
     # Bounded labels: route templates of this app, known methods; no id from a path anywhere.
     ours = [p for p in receiver.points if p["name"] == "pana_http_requests_total"
-            and p["attributes"].get("service") == "registration"]
+            and p["attributes"].get("service") == "registration" and p["value"] != before.get(_series(p["attributes"]))]
+    assert {p["attributes"]["route"] for p in ours} >= {route}
     assert {p["attributes"]["route"] for p in ours} <= templates
     assert {p["attributes"]["method"] for p in ours} <= set(HTTP_METHODS) | {"other"}
     assert PERSON_ID not in json.dumps(receiver.points)
+
+
+def _series(labels: dict) -> tuple:
+    return tuple(labels.get(k) for k in ("service", "method", "route", "status"))
+
+
+def _request_counts() -> dict[tuple, float]:
+    """pana_http_requests_total's series in this process's registry now, by labels."""
+    return {_series(s.labels): s.value for metric in REGISTRY.collect() for s in metric.samples
+            if s.name == "pana_http_requests_total"}
 
 
 def test_the_otel_variables_name_the_metric_exporters():
