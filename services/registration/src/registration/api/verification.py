@@ -105,14 +105,16 @@ async def verify(
     return Response(body, media_type="application/json")
 
 
-async def _answer(state, principal: Principal, client: str, number: str, birth_date: date) -> bytes:
+async def _answer(state, principal: Principal, client: str, number: str, birth_date: date, *,
+                  checked: bool = False) -> bytes:
     """The verification's answer (JSON), its audit entry queued and a miss counted; `InvalidInput` (audited as
-    malformed) for a number that is not one."""
+    malformed) for a number that is not one (`checked`: `number` has passed `check_document_number`)."""
     counter: FailureCounter = state.verification_failures
     writer = state.audit_writer
     try:
         entry = await VerificationIndex.lookup(state.db, number) if len(number) <= 20 else None
-        result = verify_entry(number, entry, birth_date=birth_date, today=date.today(), rules=state.rules)
+        result = verify_entry(number, entry, birth_date=birth_date, today=date.today(), rules=state.rules,
+                              checked=checked)
     except InvalidInput:
         counter.miss(client)
         writer.submit(principal, "verify", "document/malformed", purpose="verification", outcome="malformed")
@@ -175,7 +177,7 @@ async def verify_hot(scope) -> bytes | None:
     if verification_delay(counter.recent(client), state.rules) > 0 or not _VERIFY_LIMIT.admit(app, principal):
         return None
     scope.setdefault("state", {})["principal"] = principal
-    return await _answer(state, principal, client, number, birth_date)
+    return await _answer(state, principal, client, number, birth_date, checked=True)
 
 
 HOT_VERIFY = HotRoute("GET", "/api/v1/verify/{document_number}", _VERIFY_PREFIX, verify_hot)
