@@ -293,3 +293,17 @@ async def test_malformed_checks_are_still_problems_on_every_read_path(any_reg, m
             assert r.status_code == 422, (number, params, r.text)
             assert r.headers["content-type"].startswith("application/problem+json")
         assert (await _check(reg, doc["number"]))["result"] == "valid"
+
+
+def test_a_verifications_today_is_the_clocks_local_date(monkeypatch):
+    """`_today` (date.today reused within a second) follows the clock: a later second on another day gives that
+    day, whatever it held."""
+    import time
+
+    from registration.api import verification
+
+    for instant in (1_796_213_537.25, 1_796_213_537.75, 1_796_213_537.75 + 86_400, 1_796_213_537.25):
+        monkeypatch.setattr(time, "time", lambda instant=instant: instant)
+        assert verification._today() == date.fromtimestamp(instant)
+    monkeypatch.undo()
+    assert verification._today() in (date.today(), date.fromtimestamp(time.time() - 1))

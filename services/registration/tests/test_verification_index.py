@@ -36,6 +36,10 @@ def test_the_entry_answers_as_the_document_does():
                 assert verify_entry(document.document_number, VerificationEntry.of(document), birth_date=birth,
                                     today=today, rules=rules) == verify_document(
                     document.document_number, document, birth_date=birth, today=today, rules=rules)
+                # a number the caller has checked (the hot path): the same answer, the check not made twice
+                assert verify_entry(document.document_number, VerificationEntry.of(document), birth_date=birth,
+                                    today=today, rules=rules, checked=True) == verify_document(
+                    document.document_number, document, birth_date=birth, today=today, rules=rules)
     # the projection keeps no claim outcome: only what verification may tell
     assert VerificationEntry.of(revoked).revocation_reason is None
     assert VerificationEntry.of(stolen).revocation_reason == "stolen"

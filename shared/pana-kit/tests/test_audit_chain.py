@@ -229,6 +229,36 @@ async def test_entries_written_in_batches_keep_the_keyed_chain(url, keyring):
     await db.dispose()
 
 
+async def test_the_writers_sqlite_batch_stores_what_the_core_insert_stored(tmp_path, keyring):
+    """On SQLite the writer's batch is one executemany of the driver's statement: every column of every row, the
+    time's text included, is what SQLAlchemy's Core insert of the same chained rows stores, and the chain verifies."""
+    from sqlalchemy import select
+
+    from pana_kit.tables import AuditEntry
+
+    db = await seeded(f"sqlite+aiosqlite:///{tmp_path / 'rsd.db'}", keyring, n=2)
+    writer = audit.AuditWriter(db, "rsd")
+    for i in range(30):
+        writer.submit(OFFICER if i % 3 else None, "verify", f"document/{i:04d}", purpose=None if i % 4 else "x",
+                      outcome="valid")
+    await writer.stop()
+    assert (await verify(db, keyring)).intact
+    raw = "SELECT * FROM audit_log ORDER BY seq"
+    async with db.session() as session:
+        written = (await session.execute(text(raw))).all()
+        entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.seq))).scalars().all()
+    assert len(written) == 32 and written[2][1] != written[1][1]
+    # the same rows inserted through SQLAlchemy's Core insert, as the writer did before, into an empty copy
+    copy = Database(f"sqlite+aiosqlite:///{tmp_path / 'copy.db'}")
+    async with copy.engine.begin() as connection:
+        await connection.run_sync(lambda sync: AuditEntry.__table__.create(sync))
+        await connection.execute(AuditEntry.__table__.insert(), [
+            {column: getattr(entry, column) for column in audit._CHAIN_COLUMNS} for entry in entries])
+        assert (await connection.execute(text(raw))).all() == written
+    await copy.dispose()
+    await db.dispose()
+
+
 async def test_a_tampered_batch_entry_is_detected(url, keyring):
     db = await seeded(url, keyring, n=2)
     writer = audit.AuditWriter(db, "rsd")

@@ -44,6 +44,7 @@ import hmac
 import json
 import logging
 import os
+import weakref
 from dataclasses import dataclass, replace
 from operator import itemgetter
 from datetime import datetime, timezone
@@ -274,6 +275,22 @@ _MOVE_PG = ("WITH chained AS (DELETE FROM audit_intents WHERE id = ANY($14::bigi
             "forged AS (UPDATE audit_intents SET rejected = true WHERE id = ANY($15::bigint[])) " + _INSERT_PG)
 
 
+# The writer's batch on SQLite: the chained rows as tuples in _CHAIN_COLUMNS' order, one executemany.
+_INSERT_SQLITE = ("INSERT INTO audit_log (seq, at, subject, client_id, role, action, resource, purpose, outcome, "
+                  "trace_id, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_sqlite_at_processors: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _sqlite_at(dialect):
+    """The function that turns an entry's time into what SQLAlchemy stores for `audit_log.at` on this dialect."""
+    process = _sqlite_at_processors.get(dialect)
+    if process is None:
+        column_type = AuditEntry.__table__.c.at.type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+        _sqlite_at_processors[dialect] = process
+    return process
+
+
 class AuditWriter:
     """Group commit for audit entries that need not commit with a change (a read, a verification): `submit`
     only queues the entry (taking its time and trace id then); one task per process appends what is queued in
@@ -390,8 +407,15 @@ class AuditWriter:
             if self.db.is_sqlite:
                 async with self.db.transaction() as session:
                     last_seq, prev, key, floor = await _head(session)
-                    await session.execute(AuditEntry.__table__.insert(),
-                                          _chain_rows(batch, last_seq, prev, key, floor))
+                    rows = _chain_rows(batch, last_seq, prev, key, floor)
+                    connection = await session.connection()
+                    # One executemany of the driver's statement: no Core insert compiled and bound a row at a
+                    # time; `at` stored as SQLAlchemy's SQLite DateTime stores it (its own bind processor).
+                    stored_at = _sqlite_at(connection.dialect)
+                    await connection.exec_driver_sql(_INSERT_SQLITE, [
+                        (row["seq"], stored_at(row["at"]), row["subject"], row["client_id"], row["role"],
+                         row["action"], row["resource"], row["purpose"], row["outcome"], row["trace_id"],
+                         row["prev_hash"], row["hash"], row["mac"]) for row in rows])
             else:
                 await self.db.held("audit").run(lambda connection: self._append_pg(connection, batch))
             self._failed = 0

@@ -105,14 +105,31 @@ async def verify(
     return Response(body, media_type="application/json")
 
 
-async def _answer(state, principal: Principal, client: str, number: str, birth_date: date) -> bytes:
+_day: tuple = (None, None)  # (the second, its local date): one tuple, so threads never see half of it
+
+
+def _today() -> date:
+    """`date.today()`, its date reused within the same second of the clock (the local time's conversion was a
+    twentieth of a verification's own time in process, issue 16)."""
+    global _day
+    second, day = _day
+    now = int(time.time())
+    if second != now:
+        day = date.fromtimestamp(now)
+        _day = (now, day)
+    return day
+
+
+async def _answer(state, principal: Principal, client: str, number: str, birth_date: date, *,
+                  checked: bool = False) -> bytes:
     """The verification's answer (JSON), its audit entry queued and a miss counted; `InvalidInput` (audited as
-    malformed) for a number that is not one."""
+    malformed) for a number that is not one (`checked`: `number` has passed `check_document_number`)."""
     counter: FailureCounter = state.verification_failures
     writer = state.audit_writer
     try:
         entry = await VerificationIndex.lookup(state.db, number) if len(number) <= 20 else None
-        result = verify_entry(number, entry, birth_date=birth_date, today=date.today(), rules=state.rules)
+        result = verify_entry(number, entry, birth_date=birth_date, today=_today(), rules=state.rules,
+                              checked=checked)
     except InvalidInput:
         counter.miss(client)
         writer.submit(principal, "verify", "document/malformed", purpose="verification", outcome="malformed")
@@ -175,7 +192,7 @@ async def verify_hot(scope) -> bytes | None:
     if verification_delay(counter.recent(client), state.rules) > 0 or not _VERIFY_LIMIT.admit(app, principal):
         return None
     scope.setdefault("state", {})["principal"] = principal
-    return await _answer(state, principal, client, number, birth_date)
+    return await _answer(state, principal, client, number, birth_date, checked=True)
 
 
 HOT_VERIFY = HotRoute("GET", "/api/v1/verify/{document_number}", _VERIFY_PREFIX, verify_hot)

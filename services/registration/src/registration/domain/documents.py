@@ -560,10 +560,12 @@ _TOLD_REASONS = frozenset(r.value for r in ReplacementReason)
 
 
 def verify_entry(number: str, entry: VerificationEntry | None, *, birth_date: date, today: date,
-                 rules: RegistrationRules) -> VerificationResult:
+                 rules: RegistrationRules, checked: bool = False) -> VerificationResult:
     """Answer a status check from the projection. A malformed number raises `InvalidInput`; a document that
-    does not exist, or whose holder's birth date differs, answers 'unknown' (nothing leaks)."""
-    check_document_number(number)
+    does not exist, or whose holder's birth date differs, answers 'unknown' (nothing leaks). `checked`: the caller
+    has just passed `number` through `check_document_number` (not checked twice: a verification's hot path)."""
+    if not checked:
+        check_document_number(number)
     if (entry is None or entry.document_number != number.strip().upper()
             or entry.holder_birth_date is None or entry.holder_birth_date != birth_date):
         return VerificationResult(VerificationOutcome.UNKNOWN)
