@@ -436,6 +436,7 @@ async def test_on_postgresql_a_check_reads_compact_records_and_the_json_where_th
     normalised records either way, cold and warm."""
     monkeypatch.setattr(matching_engine.RecordCache, "COLD_FROM", cold_from)
     matching_engine.RECORDS.clear()
+    matching_engine.RECORDS.missing = 1.0 if cold_from == 0.0 else 0.0  # read cold or warm from the first check
     from sqlalchemy import insert, update
 
     config = MatchingConfig()
@@ -458,6 +459,13 @@ async def test_on_postgresql_a_check_reads_compact_records_and_the_json_where_th
         for _ in range(2):  # read, then held
             found, _ = await matching_engine.read_candidates(db, record("x", "Karim", "Rahimi"), config)
             assert sorted(found, key=lambda n: n.person_id) == [normalise(p, 4) for p in people]
+        # held as their compact text (nothing the garbage collector tracks); the others normalised
+        import gc
+
+        held = {key[0]: value for key, value in matching_engine.RECORDS._held.items()}
+        assert sorted(held) == [p.person_id for p in people]
+        assert all(isinstance(held[p], str) and not gc.is_tracked(held[p]) for p in ("p0", "p4", "p5"))
+        assert all(held[p] == normalise(people[int(p[1])], 4) for p in ("p1", "p2", "p3"))
 
 
 @pytest.mark.parametrize("cold_from", [0.0, 2.0], ids=["records-in-the-candidate-statement", "records-read-apart"])

@@ -414,18 +414,24 @@ async def read_candidates(db, record: MatchRecord, config: MatchingConfig) -> tu
 
 
 class RecordCache:
-    """Normalised match records by (person id, digest of the record's JSON, blocking key length), the least
-    recently used dropped beyond `size`. The digest is PostgreSQL's own (migration 0016: `md5` of the stored text,
-    a generated column), so a record changed in any way (a correction, a re-index) is another key: a stale
-    record is never served, whoever wrote the change and whenever; a merged record leaves the index and is no
-    longer a candidate."""
+    """Match records by (person id, digest of the record's JSON, blocking key length), the least recently used
+    dropped beyond `size`. The digest is PostgreSQL's own (migration 0016: `md5` of the stored text, a generated
+    column), so a record changed in any way (a correction, a re-index) is another key: a stale record is never
+    served, whoever wrote the change and whenever; a merged record leaves the index and is no longer a candidate.
+
+    A record is held as its compact text (`compact_record`, migration 0018; of that length: the statements read it
+    so), and a check builds its `Normalised` value again each time (`normalised_compact`, 2-3 us): text is nothing
+    the garbage collector walks, and a held `Normalised` was (three objects a record before, one since: with the
+    records of cold checks taken in by the hundred, the collections that walked them — `settle` every 8,192
+    records, ~40 ms each, and young collections meanwhile — were the tail of a cold check's latency). A record
+    without a compact form of the check's length (written by older code) is held normalised, as before."""
 
     # A check is read cold (its candidates' records in the candidate statement itself, one round trip) while the
     # share of candidates not held, averaged over the last checks (`missing`), is at least this; warm (their
     # digests only, the records of those not held by a second statement) below it.
     COLD_FROM = 0.5
-    # Every this many records put, the process's garbage is collected and what survives frozen
-    # (`pana_kit.heap.settle`): a full collection otherwise walks every held record (0.3-0.9 s at 262,144).
+    # Every this many normalised records put (not texts), the process's garbage is collected and what survives
+    # frozen (`pana_kit.heap.settle`): a full collection otherwise walks every held record (0.3-0.9 s at 262,144).
     SETTLE_EVERY = 8192
 
     def __init__(self, size: int = 262_144):
@@ -444,19 +450,26 @@ class RecordCache:
         return self.missing >= self.COLD_FROM
 
     def get(self, key: tuple[str, str, int]) -> Normalised | None:
+        """The record held under `key` (person id, digest, length), normalised; None if not held."""
         found = self._held.get(key)
-        if found is not None:
-            self._held.move_to_end(key)
-        return found
+        if found is None:
+            return None
+        self._held.move_to_end(key)
+        return normalised_compact(key[0], found) if found.__class__ is str else found
 
-    def put(self, key: tuple[str, str, int], value: Normalised) -> None:
-        self._held[key] = value
+    def put(self, key: tuple[str, str, int], text: str, value: Normalised) -> None:
+        """Hold the record read as `text` (a compact record of the key's length, or its JSON) and normalised as
+        `value`: the text when it is compact, else the value."""
+        if text.startswith(compact_prefix(key[2])):
+            self._held[key] = text
+        else:
+            self._held[key] = value
+            self._taken += 1
+            if self._taken >= self.SETTLE_EVERY:  # the records taken in since are frozen (pana_kit.heap.settle)
+                self._taken = 0
+                settle()
         if len(self._held) > self.size:
             self._held.popitem(last=False)
-        self._taken += 1
-        if self._taken >= self.SETTLE_EVERY:  # the records taken in since are frozen (pana_kit.heap.settle)
-            self._taken = 0
-            settle()
 
     def clear(self) -> None:
         self._held.clear()
@@ -667,7 +680,7 @@ async def _held_records(held, candidates: list[tuple[str, str]], length: int) ->
     if missing:
         for pid, digest, text in await held.fetch(RECORDS_PG, list(missing), compact_pattern(length)):
             n = normalised_record(pid, text, length)
-            RECORDS.put((pid, digest, length), n)
+            RECORDS.put((pid, digest, length), text, n)
             found[missing[pid]] = n
     return [n for n in found if n is not None]
 
@@ -680,11 +693,12 @@ def _records_of_rows(rows, probe_id: str, length: int) -> list[Normalised]:
     for pid, digest, _, text in rows:
         if pid == probe_id:
             continue
-        n = RECORDS.get((pid, digest, length))
+        key = (pid, digest, length)
+        n = RECORDS.get(key)
         if n is None:
             missing += 1
             n = normalised_record(pid, text, length)
-            RECORDS.put((pid, digest, length), n)
+            RECORDS.put(key, text, n)
         found.append(n)
     RECORDS.note(missing, len(found))
     return found
