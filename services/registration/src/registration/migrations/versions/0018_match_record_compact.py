@@ -11,6 +11,10 @@ check reads it instead of the JSON when its length is the check's (else the JSON
 older code has none), and builds the record's `Normalised` value from it with `str.split` and look-ups. The JSON
 stays the record (the digest is of it, and a service with another key length reads it).
 
+On PostgreSQL 0017's covering index of the digests becomes (person_id) INCLUDE (digest, compact): a cold check
+reads its candidates' digests and compact records by an index-only scan, no row fetched (a compact record too long
+for an index entry is not kept: `COMPACT_MAX_BYTES`).
+
 Backfill: every record's compact form from its JSON with the default matching rules (a service configured with
 another blocking key length runs `pana registration reindex-matching` after upgrading, as after 0008). On
 PostgreSQL every row is rewritten once: run VACUUM ANALYZE after upgrading a large register (index-only scans of
@@ -36,8 +40,14 @@ def upgrade() -> None:
     from registration.matching_engine import compact_backfill_sync
 
     compact_backfill_sync(op.get_bind(), MatchingConfig())
+    if op.get_bind().dialect.name == "postgresql":  # 0017's covering index, with the compact records too
+        op.execute("CREATE INDEX ix_match_record_compact ON person_match_records (person_id) INCLUDE (digest, compact)")
+        op.execute("DROP INDEX ix_match_record_digest")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE INDEX ix_match_record_digest ON person_match_records (person_id) INCLUDE (digest)")
+        op.execute("DROP INDEX ix_match_record_compact")
     with op.batch_alter_table("person_match_records", schema=None) as batch_op:
         batch_op.drop_column("compact")
