@@ -417,19 +417,19 @@ class RecordCache:
     column), so a record changed in any way (a correction, a re-index) is another key: a stale record is never
     served, whoever wrote the change and whenever; a merged record leaves the index and is no longer a candidate.
 
-    A record is held as its compact text (`compact_record`, migration 0018; of that length: the statements read it
-    so), and a check builds its `Normalised` value again each time (`normalised_compact`, 2-3 us): text is nothing
-    the garbage collector walks, and a held `Normalised` was (three objects a record before, one since: with the
-    records of cold checks taken in by the hundred, the collections that walked them — `settle` every 8,192
-    records, ~40 ms each, and young collections meanwhile — were the tail of a cold check's latency). A record
-    without a compact form of the check's length (written by older code) is held normalised, as before."""
+    A record read once is held as its compact text (`compact_record`, migration 0018; of that length: the
+    statements read it so): text is nothing the garbage collector walks, and a held `Normalised` was (three objects
+    a record before, one since: with the records of cold checks taken in by the hundred, most never read again, the
+    collections that walked them — `settle` every 8,192 records, ~40 ms each, and young collections meanwhile —
+    were the tail of a cold check's latency). Read again, it is held normalised (`get`). A record without a compact
+    form of the check's length (written by older code) is held normalised, as before."""
 
     # A check is read cold (its candidates' records in the candidate statement itself, one round trip) while the
     # share of candidates not held, averaged over the last checks (`missing`), is at least this; warm (their
     # digests only, the records of those not held by a second statement) below it.
     COLD_FROM = 0.5
-    # Every this many normalised records put (not texts), the process's garbage is collected and what survives
-    # frozen (`pana_kit.heap.settle`): a full collection otherwise walks every held record (0.3-0.9 s at 262,144).
+    # Every this many normalised records held (put or promoted from text), the process's garbage is collected and
+    # what survives frozen (`pana_kit.heap.settle`): a full collection otherwise walks every held record (0.3-0.9 s at 262,144).
     SETTLE_EVERY = 8192
 
     def __init__(self, size: int = 262_144):
@@ -448,12 +448,20 @@ class RecordCache:
         return self.missing >= self.COLD_FROM
 
     def get(self, key: tuple[str, str, int]) -> Normalised | None:
-        """The record held under `key` (person id, digest, length), normalised; None if not held."""
+        """The record held under `key` (person id, digest, length), normalised; None if not held. A record held as
+        text and read again is held normalised from then on (read twice, it is likely read again: a warm check's
+        records cost a look-up, not a build, 1.2 against 1.9 ms of CPU a check in process)."""
         found = self._held.get(key)
         if found is None:
             return None
         self._held.move_to_end(key)
-        return normalised_compact(key[0], found) if found.__class__ is str else found
+        if found.__class__ is str:
+            found = self._held[key] = normalised_compact(key[0], found)
+            self._taken += 1
+            if self._taken >= self.SETTLE_EVERY:  # the records taken in since are frozen (pana_kit.heap.settle)
+                self._taken = 0
+                settle()
+        return found
 
     def put(self, key: tuple[str, str, int], text: str, value: Normalised) -> None:
         """Hold the record read as `text` (a compact record of the key's length, or its JSON) and normalised as
