@@ -97,12 +97,16 @@ def engine_agreement(left, right, config: MatchingConfig, domain: dict[frozenset
 
     from registration import matching_engine
 
-    # candidates as a check reads them: the stored match record's JSON, its kept name forms
+    # candidates as a check reads them: the stored match record's compact form (migration 0018), else its JSON
     records, length = {r.person_id: r for r in left + (right or [])}, config.blocking_key_length
     groups: dict[str, tuple] = {}
+    read: dict[str, object] = {}
     for a, b in blocked_pairs(left, config, right=right):
-        stored = json.dumps(matching_engine.record_document(records[b.person_id], length))
-        groups.setdefault(a.person_id, (a, []))[1].append(matching_engine.normalised_text(b.person_id, stored, length))
+        if b.person_id not in read:
+            row, _ = matching_engine.index_rows(records[b.person_id], config)
+            read[b.person_id] = matching_engine.normalised_record(
+                b.person_id, row["compact"] or json.dumps(row["record"]), length)
+        groups.setdefault(a.person_id, (a, []))[1].append(read[b.person_id])
     engine: dict[frozenset, float] = {}
     for a, candidates in groups.values():
         for result in matching_engine.score(a, candidates, config):

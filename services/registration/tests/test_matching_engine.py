@@ -160,6 +160,49 @@ def test_a_record_read_by_a_check_is_normalised_as_from_its_document_field_for_f
     assert matching_engine._form_of(a) == matching_engine._form(*a)
 
 
+def test_a_compact_record_is_read_as_the_records_json_is_field_for_field():
+    """What a check reads of a record (migration 0018): `normalised_record` of the compact form equals
+    `normalised_record` (and `normalised_of_document`) of the record's JSON, field for field and in the same order,
+    name keys and all, for records with and without forms, patronymics, documents, citizenships, birth dates, in
+    every script; a compact form is made for one blocking key length, and a record whose values the line cannot
+    carry (a separator, an empty citizenship) has none (its JSON is read)."""
+    import json
+    import random
+
+    rng = random.Random(11)
+    for i in range(400):
+        rec = MatchRecord(f"p{i}", rng.choice(NAMES), rng.choice(NAMES), rng.choice(["", "Алиевич", "Karimovna"]),
+                          rng.choice([date(1990, 5, 4), date(1971, 12, 1), None]),
+                          rng.choice(["exact", "year", "month", "estimated"]), rng.choice(["male", "female", "unknown"]),
+                          rng.choice(["AFG", "KAZ", None]), tuple(rng.sample(["AFG", "KAZ", "UZB"], rng.randint(0, 2))),
+                          tuple(rng.sample(["p1", "P2", "x 9"], rng.randint(0, 2))))
+        for length in (4, 5):
+            compact = matching_engine.compact_record(normalise(rec, length), length)
+            assert compact.startswith(matching_engine.compact_prefix(length))
+            doc = matching_engine.record_document(rec, length)
+            from_json = matching_engine.normalised_record(rec.person_id, json.dumps(doc), length)
+            found = matching_engine.normalised_record(rec.person_id, compact, length)
+            expected = matching_engine.normalised_of_document(rec.person_id, doc, length)
+            assert found == from_json == expected == normalise(rec, length)
+            assert hash(found) == hash(expected)
+            assert list(found.__dict__.items()) == list(from_json.__dict__.items())
+            assert matching_engine._keys(found) == matching_engine._name_keys(expected)
+            # the row written for the person carries it (the registration's and the re-index's write path)
+            row, _ = matching_engine.index_rows(rec, MatchingConfig(blocking_key_length=length))
+            assert row["compact"] == compact and row["record"] == doc
+    # values the line cannot carry, or too long for the index that keeps it: no compact form
+    for bad in (MatchRecord("q", "Karim", "Rahimi", document_numbers=tuple(f"N{i:05d}" for i in range(300))),
+                MatchRecord("q", "Karim", "Rahimi", document_numbers=("A\x1fB",)),
+                MatchRecord("q", "Karim", "Rahimi", citizenships=("",)),
+                MatchRecord("q", "Karim", "Rahimi", country_of_origin="K\x1eZ")):
+        assert matching_engine.compact_record(normalise(bad, 4), 4) is None
+        assert matching_engine.index_rows(bad, MatchingConfig())[0]["compact"] is None
+    # read twice: the same name fields' forms are one value each
+    one = matching_engine.compact_record(normalise(MatchRecord("a", "Karim", "Rahimi"), 4), 4)
+    a, b = (matching_engine.normalised_compact(pid, one) for pid in ("a", "b"))
+    assert a.given is b.given and a.person_id == "a" and b.person_id == "b"
+
+
 def test_the_index_holds_the_merged_blocking_keys():
     config = MatchingConfig()
     row, keys = matching_engine.index_rows(record("q", "Mohammad", "Nurlybekov", date(1990, 5, 4)), config)
@@ -318,6 +361,123 @@ def test_migration_0008_backfills_match_records_and_keys(tmp_path):
     # the keys the merged `blocking_keys` yields, the model's name-pair and exact-birth-date keys among them
     expected = {k["key"] for k in matching_engine.index_rows(MatchRecord.of(person), MatchingConfig())[1]}
     assert keys == expected and any(k.startswith("p:") for k in keys) and "b:1990-04-05" in keys
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_migration_0018_writes_every_records_compact_form_and_downgrades(tmp_path, dialect):
+    """0018 adds `compact` and backfills it from each record's JSON (as written by the code before it: the forms
+    kept, or none, or of another blocking key length); downgrading drops it and leaves the records as they were."""
+    import json
+
+    import sqlalchemy as sa
+
+    from alembic import command
+
+    from pana_kit.migrations import alembic_config, upgrade
+    from registration.app import MIGRATIONS
+
+    records = [MatchRecord("a", "Мухаммад|Mukhammad", "Нұрлыбеков|Nurlybekov", "Алиевич|Alievich", date(1990, 5, 4),
+                           "exact", "male", "AFG", ("AFG", "KAZ"), ("P01234567",)),
+               MatchRecord("b", "محمد", "کریمی|Karimi", birth_date=date(1985, 1, 1), birth_date_precision="year"),
+               MatchRecord("c", "Shirin", "", sex="female"),
+               MatchRecord("d", "Fatima Zahra", "Ахмедова", birth_date=None, citizenships=("",))]
+    kept = {"a": 4, "b": None, "c": 6, "d": 4}  # the forms as the record was written: default length, none, other
+
+    def sql(url, statement, rows=None):
+        import asyncio
+
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        async def go():
+            engine = create_async_engine(url)
+            try:
+                async with engine.begin() as conn:
+                    if statement == "columns":
+                        return await conn.run_sync(lambda c: [col["name"] for col in
+                                                              sa.inspect(c).get_columns("person_match_records")])
+                    found = await conn.execute(sa.text(statement), rows) if rows else await conn.execute(
+                        sa.text(statement))
+                    return None if rows else dict(found.all())
+            finally:
+                await engine.dispose()
+        return asyncio.run(go())
+
+    def run(url):
+        upgrade(MIGRATIONS, url, revision="0017")
+        sql(url, "INSERT INTO person_match_records (person_id, record) VALUES (:p, :r)",
+            [{"p": r.person_id, "r": json.dumps(matching_engine.record_document(r, kept[r.person_id]))}
+             for r in records])
+        upgrade(MIGRATIONS, url)
+        got = sql(url, "SELECT person_id, compact FROM person_match_records")
+        stored = sql(url, "SELECT person_id, CAST(record AS TEXT) FROM person_match_records")
+        assert got == {r.person_id: matching_engine.compact_record(normalise(r, 4), 4) for r in records}
+        assert got["d"] is None and all(got[p] for p in "abc")  # d: an empty citizenship, read from its JSON
+        for r in records[:3]:
+            assert matching_engine.normalised_record(r.person_id, got[r.person_id], 4) == normalise(r, 4)
+        if dialect == "postgresql":
+            assert sql(url, "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'ix_match_record%'") == {
+                "ix_match_record_compact": "CREATE INDEX ix_match_record_compact ON public.person_match_records "
+                                           "USING btree (person_id) INCLUDE (digest, compact)"}
+        command.downgrade(alembic_config(MIGRATIONS, url), "0017")
+        assert "compact" not in sql(url, "columns")
+        if dialect == "postgresql":
+            assert list(sql(url, "SELECT indexname, 1 FROM pg_indexes WHERE indexname LIKE 'ix_match_record%'")) == [
+                "ix_match_record_digest"]
+        assert sql(url, "SELECT person_id, CAST(record AS TEXT) FROM person_match_records") == stored
+        upgrade(MIGRATIONS, url)  # and up again
+        assert sql(url, "SELECT person_id, compact FROM person_match_records") == got
+
+    if dialect == "sqlite":
+        run(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+        return
+    from pana_dev.testing import module_postgres
+
+    with module_postgres("registration-migration-0018") as pg:
+        pg.create_database("reg")
+        run(pg.url("reg"))
+
+
+@pytest.mark.parametrize("cold_from", [0.0, 2.0], ids=["records-in-the-candidate-statement", "records-read-apart"])
+async def test_on_postgresql_a_check_reads_compact_records_and_the_json_where_there_is_none(monkeypatch, cold_from):
+    """The candidate statements read a record's compact form when it is of the check's blocking key length, else
+    its JSON (a record written by older code: no compact form; one made with another length): the same
+    normalised records either way, cold and warm."""
+    monkeypatch.setattr(matching_engine.RecordCache, "COLD_FROM", cold_from)
+    matching_engine.RECORDS.clear()
+    matching_engine.RECORDS.missing = 1.0 if cold_from == 0.0 else 0.0  # read cold or warm from the first check
+    from sqlalchemy import insert, update
+
+    config = MatchingConfig()
+    people = [record(f"p{i}", "Karim", "Rahimi", date(1990, 5, 1 + i), patronymic="Алиевич" if i % 2 else "",
+                     citizenships=("AFG",), document_numbers=(f"n{i}",)) for i in range(6)]
+    async with indexed_postgres(f"registration-compact-{cold_from}", config) as (db, _):
+        async with db.transaction() as session:
+            for person in people:
+                row, keys = matching_engine.index_rows(person, config)
+                await session.execute(insert(MatchRecordRow), [row])
+                await session.execute(insert(BlockingKeyRow), keys)
+            await session.execute(update(MatchRecordRow).where(MatchRecordRow.person_id.in_(["p1", "p2"]))
+                                  .values(compact=None))
+            other = matching_engine.compact_record(normalise(people[3], 5), 5)
+            await session.execute(update(MatchRecordRow).where(MatchRecordRow.person_id == "p3").values(compact=other))
+        held = db.held("duplicate-check", matching_engine.HELD_READERS)
+        texts = {pid: text for pid, _, text in await held.fetch(matching_engine.RECORDS_PG,
+                                                                  [p.person_id for p in people])}
+        usable = matching_engine.compact_prefix(4)
+        assert [pid for pid, text in sorted(texts.items()) if not (text or "").startswith(usable)] == ["p1", "p2", "p3"]
+        import gc
+
+        for read in range(3):  # read, then held as text, then held normalised
+            found, _ = await matching_engine.read_candidates(db, record("x", "Karim", "Rahimi"), config)
+            assert sorted(found, key=lambda n: n.person_id) == [normalise(p, 4) for p in people]
+            held = {key[0]: value for key, value in matching_engine.RECORDS._held.items()}
+            assert sorted(held) == [p.person_id for p in people]
+            # read once: held as their compact text (nothing the garbage collector tracks); read again: normalised;
+            # the records read as JSON: normalised
+            compact = [held[p] for p in ("p0", "p4", "p5")]
+            assert all(isinstance(t, str) and not gc.is_tracked(t) for t in compact) if read == 0 else \
+                compact == [normalise(people[i], 4) for i in (0, 4, 5)]
+            assert all(held[p] == normalise(people[int(p[1])], 4) for p in ("p1", "p2", "p3"))
 
 
 @pytest.mark.parametrize("cold_from", [0.0, 2.0], ids=["records-in-the-candidate-statement", "records-read-apart"])

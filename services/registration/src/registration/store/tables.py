@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, Optional
 
 import sqlalchemy
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, Integer, String, Text
 from sqlmodel import Field
 
 from pana_kit.crypto import SealedDocument
@@ -122,6 +122,10 @@ class MatchRecordRow(Base, table=True):
 
     person_id: str = Field(sa_column=Column(String(64), primary_key=True))
     record: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # What a duplicate check reads of the record (migration 0018): its normalised form as one line of text
+    # (`matching_engine.compact_record`), written with the record; NULL when not written (a record written by
+    # older code, or a value the line cannot carry), and the check reads the record instead.
+    compact: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class StatusFactRow(Base, table=True):
