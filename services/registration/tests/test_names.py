@@ -57,3 +57,18 @@ def test_a_zero_width_non_joiner_shapes_the_arabic_script_and_leaves_no_trace_in
     latin = transliterate("علی\u200cزاده")
     assert "\u200c" not in latin and latin == transliterate("علیزاده")
     assert match_key("علی\u200cزاده") == match_key("علیزاده")
+
+
+def test_the_cached_name_functions_answer_as_computed_afresh_each_time():
+    """`script_of`, `transliterate` and `match_key` are cached (names repeat across registrations): a cached answer
+    is the one computed afresh, asked once or many times, in any script."""
+    from registration.domain.names import match_key, script_of, transliterate
+
+    names = ["Мухаммад", "Mukhammad", "MOHAMMAD", "Нұрлыбеков", "Nūrlybekov", "علی‌زاده", "Ali-Zade", "O'Neil",
+             " Ерлан  ", "", "123", "Mariam ‌Bibi", "Гульнара", "Гульнара"]
+    for _ in range(2):
+        for name in names:
+            assert script_of(name) == script_of.__wrapped__(name)
+            assert transliterate(name) == transliterate.__wrapped__(name)
+            assert match_key(name) == match_key.__wrapped__(name)
+    assert match_key("Мухаммад") == match_key("Mohammed") == "muhamad"

@@ -42,6 +42,7 @@ _SHADDA = "\u0651"
 _TATWEEL = "\u0640"
 
 
+@lru_cache(maxsize=65_536)  # pure, and names repeat: ~20 calls a registration (cProfile, issue 16)
 def script_of(text: str) -> str:
     """'cyrillic', 'arabic', 'latin', 'mixed' or 'none' (no letters)."""
     scripts = set()
@@ -114,6 +115,7 @@ def _transliterate_arabic(text: str) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in words)
 
 
+@lru_cache(maxsize=65_536)
 def transliterate(text: str) -> str:
     """Latin form of a name written in Cyrillic (Russian, Kazakh), Arabic script or Latin.
 
@@ -174,6 +176,7 @@ def _squeeze(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", word)
 
 
+@lru_cache(maxsize=65_536)
 def match_key(text: str) -> str:
     """Normalised form for comparing names across scripts and spellings.
 
