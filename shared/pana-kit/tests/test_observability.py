@@ -22,7 +22,8 @@ from pana_events.events.rsd import InterviewScheduled
 from pana_dev.otlp_receiver import OtlpReceiver, point
 from pana_dev.testing import assert_no_personal_data, capture_json_logs, eventually, service_harness, wait_for
 from pana_kit.metrics import HTTP_METHODS, breaker_state, event_type_label, http_method, webhook_backlog, webhook_delivered
-from pana_kit.otlp_metrics import env_metric_exporters, export_interval, metrics_pusher, otlp_metric_exporter
+from pana_kit.otlp_metrics import (MetricsPusher, env_metric_exporters, export_interval, metrics_pusher,
+                                   otlp_metric_exporter)
 from pana_kit.telemetry import env_trace_exporters, exports_spans, otlp_exporter
 from registration.app import create
 from registration.settings import RegistrationSettings
@@ -179,6 +180,38 @@ def test_the_otel_variables_name_the_metric_exporters():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     with pytest.raises(ValueError, match="not supported"):
         otlp_metric_exporter({"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/json"})
+
+
+async def test_a_stop_ends_the_pusher_whatever_tick_it_lands_in():
+    """`stop` cancels the push loop at every offset of loop ticks from its start, including the tick an export
+    completes in (on Python 3.11 asyncio.wait_for swallowed a cancellation there, CPython gh-86296, and the stop then
+    waited for ever on a pusher that went on pushing); after it, no push is made."""
+    from opentelemetry.sdk.metrics.export import MetricExportResult
+    from opentelemetry.sdk.resources import Resource
+
+    class Exporter:  # a collector's stand-in: answers at once from its thread
+        def __init__(self):
+            self.exports = 0
+
+        def export(self, data, timeout_millis=None):
+            self.exports += 1
+            return MetricExportResult.SUCCESS
+
+        def shutdown(self):
+            pass
+
+    for offset in range(40):
+        exporter = Exporter()
+        pusher = MetricsPusher([exporter], Resource.create({}), interval=0, timeout=5)
+        pusher.start()
+        for _ in range(offset):
+            await asyncio.sleep(0)
+        done, _ = await asyncio.wait({asyncio.ensure_future(pusher.stop())}, timeout=60)
+        assert done, f"stop did not end the pusher (offset {offset})"
+        stopped = exporter.exports
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert exporter.exports == stopped and pusher._task is None
 
 
 async def test_no_metrics_task_when_nothing_asks_for_one(tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ export is decoded with the OTLP protobuf types, so a test sees exactly what a co
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
 class OtlpReceiver:
@@ -72,7 +72,11 @@ class OtlpReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # One request at a time, on the server's own thread: an exporter posts one export at a time and HTTP/1.0
+        # closes each connection. With a thread a request (ThreadingHTTPServer) the server hung on a loaded machine
+        # in Thread.start, waiting for a handler thread that never reported itself started (2 of 8 runs; CPython
+        # gh-140746: a thread that dies in its bootstrap leaves Thread.start waiting for ever).
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

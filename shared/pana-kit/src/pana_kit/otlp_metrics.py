@@ -184,6 +184,7 @@ class MetricsPusher:
         self.registry = registry
         self.pushes = 0
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     async def push(self, *, timeout: float | None = None) -> None:
         """Refresh the gauges, then export the registry; a push takes at most `timeout` (the export timeout)."""
@@ -195,28 +196,39 @@ class MetricsPusher:
                 log.debug("gauges not refreshed before the metrics push: %s", type(exc).__name__)
         data = metrics_data(self.resource, self.registry)
         for exporter in self.exporters:
+            # The exporters block (HTTP or gRPC); the service's loop does not wait on a collector. asyncio.wait, not
+            # wait_for: on Python 3.11 wait_for swallows a cancellation that lands in the tick its export completes
+            # (CPython gh-86296), and a stop then waited for ever on a pusher that went on pushing.
+            export = asyncio.ensure_future(asyncio.to_thread(exporter.export, data, timeout_millis=timeout * 1000))
             try:
-                # The exporters block (HTTP or gRPC); the service's loop does not wait on a collector.
-                result = await asyncio.wait_for(
-                    asyncio.to_thread(exporter.export, data, timeout_millis=timeout * 1000), timeout + 1)
+                done, _ = await asyncio.wait({export}, timeout=timeout + 1)
+                if not done:
+                    raise TimeoutError
+                result = export.result()
                 if getattr(result, "name", "SUCCESS") != "SUCCESS":
                     log.warning("metrics push by %s failed", type(exporter).__name__)
             except Exception as exc:  # noqa: BLE001 - a collector that is away costs one push, not the service
                 log.warning("metrics push by %s failed: %s", type(exporter).__name__, type(exc).__name__)
+            finally:
+                export.cancel()  # a no-op when it is done; else its thread finishes on its own, unawaited
         self.pushes += 1
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.interval)
-            await self.push()
+            if not self._stopping:
+                await self.push()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="metrics-push")
 
     async def stop(self) -> None:
         if self._task is not None:
+            # The flag ends the loop even if a cancellation is lost in a library's wait (gh-86296 above).
+            self._stopping = True
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait({self._task})
             self._task = None
         await self.push(timeout=min(self.timeout, FINAL_PUSH_TIMEOUT))  # a stop is not held up by a collector away
         for exporter in self.exporters:
