@@ -487,39 +487,17 @@ RECORDS = RecordCache()
 
 def normalised_record(person_id: str, text: str, length: int) -> Normalised:
     """`normalised_text` without its cache (the caller keeps the result: `RecordCache`): a check's records not
-    held yet, each read once. From the forms the document keeps (`FORMS`), built directly: each `NameForm` looked
-    up by its match key (`_form_of`), the `Normalised` filled in one step with its name keys beside it (the
-    dataclass's own constructor sets each field through `object.__setattr__`). 12-13 -> 9 us a record at
-    1,000,000 persons, a third of it `json.loads`; equal to `normalised_of_document` with `_name_keys`, field for
-    field (tested). A document without forms of this length is normalised as before. A compact record of this
-    length (`compact_record`: what the candidate statements read when the row has one) is read without JSON."""
+    held yet, each read once. A compact record of this length (`compact_record`: what the candidate statements
+    read when the row has one) is read without JSON; else the JSON document's kept forms through
+    `normalised_of_document` (equal field for field, with `_name_keys` beside it: tested)."""
     if text.startswith(compact_prefix(length)):
         return normalised_compact(person_id, text)
     try:  # the C scanner itself (json.loads adds two Python calls and two regular expressions a record)
         doc = _scan(text, 0)[0]
     except StopIteration:  # not an object at the first character (PostgreSQL's JSON type keeps text as given)
         doc = json.loads(text)
-    forms = doc.get(FORMS)
-    if not forms or forms.get("l") != length:
-        found = normalised_of_document(person_id, doc, length)
-        object.__setattr__(found, _KEYS, _name_keys(found))  # not a field: equality and hashing ignore it
-        return found
-    got = forms.get("given")
-    given = tuple([_form_of(f) for f in got]) if got else ()
-    got = forms.get("family")
-    family = tuple([_form_of(f) for f in got]) if got else ()
-    got = forms.get("patronymic")
-    patronymic = tuple([_form_of(f) for f in got]) if got else ()
-    birth, citizenships, documents = doc.get("birth_date"), doc.get("citizenships"), doc.get("document_numbers")
-    found = _new(Normalised)
-    found.__dict__.update(
-        person_id=person_id, given=given, family=family, patronymic=patronymic,
-        patronymic_stem=forms.get("stem") or "", birth_date=_fromisoformat(birth) if birth else None,
-        birth_date_precision=doc.get("birth_date_precision") or "exact", sex=doc.get("sex") or "unknown",
-        country_of_origin=doc.get("country_of_origin"),
-        citizenships=frozenset(citizenships) if citizenships else _NONE,
-        document_numbers=frozenset(d.upper() for d in documents) if documents else _NONE,
-        **{_KEYS: tuple([f.key for f in given + family + patronymic if f.key])})
+    found = normalised_of_document(person_id, doc, length)
+    object.__setattr__(found, _KEYS, _name_keys(found))  # not a field: equality and hashing ignore it
     return found
 
 
